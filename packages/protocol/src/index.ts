@@ -1,0 +1,2 @@
+// Public surface of @atomizer/protocol. Only what is listed here may be imported by other packages.
+export {};

@@ -1,0 +1,28 @@
+// Public surface of @atomizer/tokenizer. Only what is listed here may be
+// imported by other packages. Add exports in the block of your module.
+
+// core types
+export type {
+  AcquisitionTime,
+  AtomBand,
+  AtomSet,
+  BandPhysics,
+  BandRaster,
+  BandSpec,
+  DType,
+  RasterArray,
+  Sample,
+  Sensor,
+} from './types.js';
+
+// bundled data
+export { sharedDataDir, dataPath } from './data-dir.js';
+
+// encoding config
+export {
+  DEFAULT_SPECTRAL_RBFS,
+  EncodingConfigSchema,
+  defaultEncodingConfig,
+  tokenLayout,
+} from './encoding-config.js';
+export type { EncodingConfig, EncodingConfigInput, TokenLayout } from './encoding-config.js';
