@@ -4,10 +4,12 @@
 // core types
 export type {
   AcquisitionTime,
+  AtomBatch,
   AtomBand,
   AtomSet,
   BandPhysics,
   BandRaster,
+  BandStats,
   BandSpec,
   DType,
   RasterArray,

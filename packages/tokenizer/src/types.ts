@@ -119,3 +119,40 @@ export interface AtomSet {
   /** Acquisition day of year (1..366) or NaN when unknown. */
   doy: number;
 }
+
+/**
+ * A padded batch of atom sets, the compact records the model's input stage
+ * consumes (and `encodeBatchTokens` expands on the CPU). Arrays of length
+ * B*N are row-major [sample][atom]; padded slots have mask 0 and zeros elsewhere.
+ */
+export interface AtomBatch {
+  /** B: number of samples. */
+  batchSize: number;
+  /** N: atoms per sample after padding (the largest set in the batch). */
+  maxAtoms: number;
+  value: Float32Array;
+  /** Index into `bands` (the batch's band table). */
+  band: Int32Array;
+  x: Float32Array;
+  y: Float32Array;
+  /** 1 for a real atom, 0 for padding. */
+  mask: Float32Array;
+  /** Per sample: day of year (1..366) or NaN when unknown. Length B. */
+  doy: Float32Array;
+  /** Band table shared by the batch (per-sample augmented bands are distinct entries). */
+  bands: AtomBand[];
+}
+
+/**
+ * Normalisation statistics of one band over a dataset's training split,
+ * computed on physical values (stored * scale + offset), missing atoms excluded.
+ * `key` is `<sensor>:<band>`.
+ */
+export interface BandStats {
+  key: string;
+  count: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+}
