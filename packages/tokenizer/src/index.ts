@@ -28,3 +28,7 @@ export {
   tokenLayout,
 } from './encoding-config.js';
 export type { EncodingConfig, EncodingConfigInput, TokenLayout } from './encoding-config.js';
+
+// rng (the project's one seeded PRNG)
+export { SeededRng, deriveSeed } from './rng.js';
+export type { SeededRngState } from './rng.js';
