@@ -32,3 +32,26 @@ export type { EncodingConfig, EncodingConfigInput, TokenLayout } from './encodin
 // rng (the project's one seeded PRNG)
 export { SeededRng, deriveSeed } from './rng.js';
 export type { SeededRngState } from './rng.js';
+
+// modalities (ATOMIZER.md section 5): transforms, registry with sweeps, disjoint lists
+export {
+  ModalitySchema,
+  applyModality,
+  cropBand,
+  cropBands,
+  downsampleBand,
+  parseModality,
+  sensorMatches,
+} from './modality.js';
+export type { ApplyModalityOptions, BandNameResolver, Modality, ModalityInput, RandomSource } from './modality.js';
+export { BUILTIN_MODALITIES, ModalityRegistry, parseSweepName } from './modality-registry.js';
+export {
+  DEFAULT_S2_MODALITY_LISTS,
+  ModalityListsConfigSchema,
+  ModalityRefSchema,
+  assertDisjoint,
+  modalityKey,
+  resolveModalityLists,
+  seenTag,
+} from './modality-lists.js';
+export type { ModalityListName, ModalityLists, ModalityListsConfig } from './modality-lists.js';

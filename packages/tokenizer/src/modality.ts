@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SensorCatalog } from './sensors/index.js';
 import type { BandRaster, BandSpec, RasterArray, Sample } from './types.js';
 
 // A modality is a named way of presenting an image (ATOMIZER.md section 5):
@@ -61,7 +62,14 @@ export interface ApplyModalityOptions {
   /** 'eval': centred crop; 'train': seeded random crop (needs `rng`). */
   mode: 'eval' | 'train';
   rng?: RandomSource;
-  catalog: BandNameResolver;
+  /** Default: the built-in SensorCatalog. */
+  catalog?: BandNameResolver;
+}
+
+let builtinCatalog: SensorCatalog | undefined;
+function defaultCatalog(): SensorCatalog {
+  builtinCatalog ??= SensorCatalog.default();
+  return builtinCatalog;
 }
 
 /**
@@ -76,7 +84,7 @@ export interface ApplyModalityOptions {
  * back would add quantisation noise the source never had.
  */
 export function applyModality(sample: Sample, modality: Modality, opts: ApplyModalityOptions): Sample {
-  let bands = selectBands(sample, modality, opts.catalog);
+  let bands = selectBands(sample, modality, opts.catalog ?? defaultCatalog());
   if (modality.sizeFactor < 1) {
     if (opts.mode === 'train' && opts.rng === undefined) {
       throw new Error(`modality '${modality.name}': a random crop (train mode, sizeFactor ${modality.sizeFactor}) needs a seeded rng`);
