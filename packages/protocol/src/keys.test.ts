@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { datasetKeys, formatKeyNumber, parseKeyNumber, runKeys, validateKeyName } from './keys.js';
+
+describe('datasetKeys', () => {
+  it('lays out a dataset as DESIGN.md says', () => {
+    const k = datasetKeys('bigearthnet-s2');
+    expect(k.manifest).toBe('datasets/bigearthnet-s2/manifest.json');
+    expect(k.shard('train', 42)).toBe('datasets/bigearthnet-s2/shards/train/000042.bin');
+    expect(k.shard('val', 0)).toBe('datasets/bigearthnet-s2/shards/val/000000.bin');
+    expect(k.shardsPrefix('test')).toBe('datasets/bigearthnet-s2/shards/test/');
+    expect(k.root).toBe('datasets/bigearthnet-s2/');
+  });
+
+  it('pads shard ids so lexicographic order (an S3 listing) is numeric order', () => {
+    const k = datasetKeys('d');
+    const ids = [0, 1, 2, 9, 10, 11, 99, 100, 999, 1000, 123456];
+    const keys = ids.map((i) => k.shard('train', i));
+    expect([...keys].sort()).toEqual(keys);
+    // Beyond the padding width the number is written in full, still unambiguous.
+    expect(k.shard('train', 1_234_567)).toBe('datasets/d/shards/train/1234567.bin');
+  });
+
+  it('rejects bad dataset names, splits and shard ids naming the field', () => {
+    expect(() => datasetKeys('')).toThrow(/invalid dataset name "": must not be empty/);
+    expect(() => datasetKeys('a/b')).toThrow(/invalid dataset name "a\/b": must not contain '\/'/);
+    expect(() => datasetKeys('..')).toThrow(/invalid dataset name "\.\.": must not contain '\.\.'/);
+    expect(() => datasetKeys('x..y')).toThrow(/dataset name/);
+    expect(() => datasetKeys('with space')).toThrow(/dataset name.*whitespace/);
+    expect(() => datasetKeys('ok').shard('tr/ain', 1)).toThrow(/invalid split name "tr\/ain"/);
+    expect(() => datasetKeys('ok').shard('train', -1)).toThrow(/invalid shard id -1: expected a non-negative integer/);
+    expect(() => datasetKeys('ok').shard('train', 1.5)).toThrow(/invalid shard id 1.5/);
+    expect(() => datasetKeys('ok').shard('train', Number.NaN)).toThrow(/invalid shard id NaN/);
+  });
+});
+
+describe('runKeys', () => {
+  it('lays out a run as DESIGN.md says', () => {
+    const k = runKeys('exp-7');
+    expect(k.config).toBe('runs/exp-7/config.json');
+    expect(k.weights(3)).toBe('runs/exp-7/weights/000003.bin');
+    expect(k.result(3, 17)).toBe('runs/exp-7/results/000003/000017.bin');
+    expect(k.result(3, 'slice-a')).toBe('runs/exp-7/results/000003/slice-a.bin');
+    expect(k.resultsPrefix(3)).toBe('runs/exp-7/results/000003/');
+    expect(k.checkpoint(12, 'weights.bin')).toBe('runs/exp-7/checkpoints/000012/weights.bin');
+    expect(k.checkpointPrefix(12)).toBe('runs/exp-7/checkpoints/000012/');
+    expect(k.latestCheckpoint).toBe('runs/exp-7/checkpoints/latest.json');
+    expect(k.metrics).toBe('runs/exp-7/metrics.jsonl');
+  });
+
+  it('gives the same result key for the same (run, round, job): a re-delivered job overwrites itself', () => {
+    expect(runKeys('r').result(5, 2)).toBe(runKeys('r').result(5, 2));
+    expect(runKeys('r').result(5, 2)).not.toBe(runKeys('r').result(5, 3));
+    expect(runKeys('r').result(5, 2)).not.toBe(runKeys('r').result(6, 2));
+  });
+
+  it('rejects bad run names, rounds, jobs and checkpoint files naming the field', () => {
+    expect(() => runKeys('')).toThrow(/invalid run name "": must not be empty/);
+    expect(() => runKeys('../etc')).toThrow(/invalid run name/);
+    expect(() => runKeys('r').weights(-2)).toThrow(/invalid round -2/);
+    expect(() => runKeys('r').result(1, 'a/b')).toThrow(/invalid job id "a\/b"/);
+    expect(() => runKeys('r').checkpoint(1, '../latest.json')).toThrow(/invalid checkpoint file name/);
+  });
+});
+
+describe('key name helpers', () => {
+  it('formats and parses padded numbers', () => {
+    expect(formatKeyNumber('round', 42)).toBe('000042');
+    expect(parseKeyNumber('000042')).toBe(42);
+    expect(parseKeyNumber('42.bin')).toBeUndefined();
+    expect(validateKeyName('x', 'A.b_c-9')).toBe('A.b_c-9');
+    expect(() => validateKeyName('x', 'a'.repeat(201))).toThrow(/at most 200/);
+  });
+});

@@ -1,0 +1,110 @@
+// The object-store key layout of DESIGN.md ("Object store layout"), in one place.
+// Every process builds keys here, never by string concatenation of its own.
+//
+//   datasets/<name>/manifest.json
+//   datasets/<name>/shards/<split>/<id>.bin
+//   runs/<run>/config.json
+//   runs/<run>/weights/<round>.bin
+//   runs/<run>/results/<round>/<job>.bin
+//   runs/<run>/checkpoints/<round>/<file>
+//   runs/<run>/checkpoints/latest.json
+//   runs/<run>/metrics.jsonl
+//
+// Numbers (shard ids, rounds, numeric job ids) are zero-padded to 6 digits so that a
+// listing, which S3 sorts lexicographically, comes back in numeric order.
+
+/** Digits of zero-padded numeric key parts. Larger numbers still work, just unpadded. */
+export const KEY_NUMBER_WIDTH = 6;
+
+const MAX_NAME_LENGTH = 200;
+
+/**
+ * Check a name that becomes one key segment (dataset, run, split, checkpoint file, job).
+ * `field` names what was wrong in the error, e.g. 'run name'.
+ */
+export function validateKeyName(field: string, name: string): string {
+  const fail = (why: string): never => {
+    throw new Error(`invalid ${field} ${JSON.stringify(name)}: ${why}`);
+  };
+  if (typeof name !== 'string') fail(`expected a string, got ${typeof name}`);
+  if (name.length === 0) fail('must not be empty');
+  if (name.length > MAX_NAME_LENGTH) fail(`must be at most ${MAX_NAME_LENGTH} characters`);
+  if (name.includes('/') || name.includes('\\')) fail("must not contain '/' or '\\'");
+  if (name.includes('..')) fail("must not contain '..'");
+  if (name === '.') fail("must not be '.'");
+  if (/[\s\u0000-\u001f\u007f]/.test(name)) fail('must not contain whitespace or control characters');
+  return name;
+}
+
+/** Zero-padded decimal for a non-negative integer key part: 42 -> '000042'. */
+export function formatKeyNumber(field: string, n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new Error(`invalid ${field} ${String(n)}: expected a non-negative integer`);
+  }
+  return String(n).padStart(KEY_NUMBER_WIDTH, '0');
+}
+
+/** Parse a key part written by formatKeyNumber back to its number, or undefined. */
+export function parseKeyNumber(part: string): number | undefined {
+  return /^\d+$/.test(part) ? Number(part) : undefined;
+}
+
+export interface DatasetKeys {
+  /** 'datasets/<name>/' — list this to see everything of the dataset. */
+  root: string;
+  manifest: string;
+  /** 'datasets/<name>/shards/<split>/' */
+  shardsPrefix(split: string): string;
+  shard(split: string, id: number): string;
+}
+
+export function datasetKeys(name: string): DatasetKeys {
+  validateKeyName('dataset name', name);
+  const root = `datasets/${name}/`;
+  const shardsPrefix = (split: string): string => `${root}shards/${validateKeyName('split name', split)}/`;
+  return {
+    root,
+    manifest: `${root}manifest.json`,
+    shardsPrefix,
+    shard: (split, id) => `${shardsPrefix(split)}${formatKeyNumber('shard id', id)}.bin`,
+  };
+}
+
+export interface RunKeys {
+  /** 'runs/<run>/' */
+  root: string;
+  config: string;
+  weights(round: number): string;
+  /** 'runs/<run>/results/<round>/' */
+  resultsPrefix(round: number): string;
+  /** Deterministic per (run, round, job): a job delivered twice overwrites its own result. */
+  result(round: number, job: number | string): string;
+  /** 'runs/<run>/checkpoints/<round>/' */
+  checkpointPrefix(round: number): string;
+  checkpoint(round: number, file: string): string;
+  /** Written last, after every file of a checkpoint: its presence means the checkpoint is complete. */
+  latestCheckpoint: string;
+  metrics: string;
+}
+
+export function runKeys(run: string): RunKeys {
+  validateKeyName('run name', run);
+  const root = `runs/${run}/`;
+  const resultsPrefix = (round: number): string => `${root}results/${formatKeyNumber('round', round)}/`;
+  const checkpointPrefix = (round: number): string => `${root}checkpoints/${formatKeyNumber('round', round)}/`;
+  return {
+    root,
+    config: `${root}config.json`,
+    weights: (round) => `${root}weights/${formatKeyNumber('round', round)}.bin`,
+    resultsPrefix,
+    result: (round, job) =>
+      `${resultsPrefix(round)}${typeof job === 'number' ? formatKeyNumber('job id', job) : validateKeyName('job id', job)}.bin`,
+    checkpointPrefix,
+    checkpoint: (round, file) => {
+      // 'latest.json' lives beside the round folders; a file of that name inside one is fine.
+      return `${checkpointPrefix(round)}${validateKeyName('checkpoint file name', file)}`;
+    },
+    latestCheckpoint: `${root}checkpoints/latest.json`,
+    metrics: `${root}metrics.jsonl`,
+  };
+}

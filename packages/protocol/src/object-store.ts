@@ -1,0 +1,91 @@
+import type { Readable } from 'node:stream';
+
+/** What `put` accepts: bytes already in memory, or a stream for objects too large to hold. */
+export type ObjectBody = Uint8Array | Readable;
+
+export interface PutOptions {
+  /** MIME type recorded by stores that keep one (S3); ignored by the local folder store. */
+  contentType?: string;
+}
+
+export interface ObjectInfo {
+  /** Object size in bytes. */
+  size: number;
+}
+
+/**
+ * The object store every process shares (DESIGN.md "Object store layout"): an S3
+ * bucket+prefix on a cluster, a folder on a laptop. Keys are relative, '/'-separated
+ * (see keys.ts for the layout); the store adds its own prefix or root directory.
+ *
+ * Semantics both implementations keep:
+ * - `put` replaces the object atomically: readers see the old or the new bytes, never half.
+ * - `get`, `getRange` on a missing key throw `NotFoundError`; `head` returns undefined.
+ * - `getRange(key, start, end)` returns exactly `end - start` bytes or throws (a range past
+ *   the end of the object is an error, not a short read, so truncation is never silent).
+ * - `list(prefix)` is a plain string-prefix match over keys, sorted, all pages collected.
+ * - `delete` of a missing key is not an error (S3 semantics; retries stay idempotent).
+ */
+export interface ObjectStore {
+  put(key: string, body: ObjectBody, opts?: PutOptions): Promise<void>;
+  get(key: string): Promise<Uint8Array>;
+  getRange(key: string, start: number, endExclusive: number): Promise<Uint8Array>;
+  head(key: string): Promise<ObjectInfo | undefined>;
+  exists(key: string): Promise<boolean>;
+  list(prefix: string): Promise<string[]>;
+  delete(key: string): Promise<void>;
+  /** Where this store points, for logs: "s3://bucket/prefix at http://host:port" or "file:///dir". */
+  describe(): string;
+}
+
+/** A key that is not in the store. `key` is the store-relative key, `store` its `describe()`. */
+export class NotFoundError extends Error {
+  readonly key: string;
+  readonly store: string;
+  constructor(key: string, store: string) {
+    super(`object not found: ${key} in ${store}`);
+    this.name = 'NotFoundError';
+    this.key = key;
+    this.store = store;
+  }
+}
+
+export function isNotFoundError(err: unknown): err is NotFoundError {
+  return err instanceof NotFoundError;
+}
+
+/**
+ * Reject keys that would escape the store's root or name a folder: empty, leading or
+ * trailing '/', empty segments, '.' or '..' segments, backslashes, control characters.
+ * Both stores check the same rules so a key that works locally works on S3 and back.
+ */
+export function validateObjectKey(key: string, store: string): void {
+  const fail = (why: string): never => {
+    throw new Error(`invalid object key ${JSON.stringify(key)} for ${store}: ${why}`);
+  };
+  if (typeof key !== 'string' || key.length === 0) fail('expected a non-empty string');
+  if (key.startsWith('/') || key.endsWith('/')) fail("must not start or end with '/'");
+  if (key.includes('\\')) fail("must not contain '\\' (use '/')");
+  if (/[\u0000-\u001f\u007f]/.test(key)) fail('must not contain control characters');
+  for (const segment of key.split('/')) {
+    if (segment === '') fail("must not contain empty segments ('//')");
+    if (segment === '.' || segment === '..') fail("must not contain '.' or '..' segments");
+  }
+}
+
+/** Check a byte range request; returns its length. */
+export function validateRange(key: string, start: number, endExclusive: number, store: string): number {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endExclusive) || start < 0 || endExclusive < start) {
+    throw new RangeError(
+      `invalid byte range [${start}, ${endExclusive}) for ${key} in ${store}: expected integers with 0 <= start <= end`,
+    );
+  }
+  return endExclusive - start;
+}
+
+/** The error for a range reaching past the end of an object. */
+export function rangePastEndError(key: string, start: number, endExclusive: number, size: number, store: string): Error {
+  return new RangeError(
+    `byte range [${start}, ${endExclusive}) of ${key} in ${store} reaches past the end of the object (${size} bytes)`,
+  );
+}
