@@ -1,0 +1,210 @@
+// Decoding one GeoTIFF file: every band in its stored dtype, the georeferencing,
+// nodata and GDAL band metadata. The file is read once into memory (the
+// rasters we read are small patches and scenes); the `geotiff` package parses
+// and decompresses it.
+
+import { readFile } from 'node:fs/promises';
+import { fromArrayBuffer, type GeoTIFFImage } from 'geotiff';
+import type { DType, RasterArray } from '../types.js';
+import { parseGdalMetadata, type GdalBandMetadata } from './gdal-metadata.js';
+import {
+  gsdFromPixelSize,
+  pixelSizeMetres,
+  transformBBox,
+  type BBox,
+  type CrsInfo,
+  type GeoTransform,
+} from './geo-transform.js';
+
+/** Georeferencing of one raster grid. */
+export interface RasterGeo {
+  transform: GeoTransform;
+  crs: CrsInfo;
+  /** Footprint in CRS units. */
+  bbox: BBox;
+  /** Pixel size in metres along x and y (converted from degrees for geographic CRS). */
+  pixelSizeM: { x: number; y: number };
+  /** One GSD for the grid: sqrt(x * y) of the pixel size in metres. */
+  gsdM: number;
+}
+
+export interface DecodedGeoTiff {
+  path: string;
+  width: number;
+  height: number;
+  dtype: DType;
+  /** One array per band, row-major, in the stored dtype. */
+  bands: RasterArray[];
+  /** GDAL_NODATA, when the file declares one. */
+  nodata?: number;
+  /** Per band: GDAL description, scale, offset (empty objects when absent). */
+  metadata: GdalBandMetadata[];
+  /** Undefined when the file carries no affine georeferencing. */
+  geo?: RasterGeo;
+}
+
+const TIFF_MAGIC = new Set(['II*\0', 'MM\0*', 'II+\0', 'MM\0+']);
+
+function invalid(path: string, why: string): Error {
+  return new Error(`${path}: not a valid or complete GeoTIFF (${why})`);
+}
+
+function dtypeOf(image: GeoTIFFImage, path: string): DType {
+  const format = image.getSampleFormat(0);
+  const bits = image.getBitsPerSample(0);
+  const table: Record<string, DType> = {
+    '1:8': 'uint8',
+    '1:16': 'uint16',
+    '1:32': 'uint32',
+    '2:8': 'int8',
+    '2:16': 'int16',
+    '2:32': 'int32',
+    '3:32': 'float32',
+    '3:64': 'float64',
+  };
+  const dtype = table[`${format}:${bits}`];
+  if (dtype === undefined) {
+    throw new Error(`${path}: unsupported sample format ${format} with ${bits} bits per sample; expected 8/16/32-bit integers or 32/64-bit floats`);
+  }
+  return dtype;
+}
+
+function numbers(v: unknown): number[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number') return [v];
+  if (ArrayBuffer.isView(v) || Array.isArray(v)) return Array.from(v as ArrayLike<number>, Number);
+  return undefined;
+}
+
+/**
+ * Offsets and byte counts of every strip or tile must lie inside the file: a
+ * truncated download otherwise decodes as silent zeros in its missing part.
+ */
+async function checkComplete(image: GeoTIFFImage, fileSize: number, path: string): Promise<void> {
+  const fd = image.getFileDirectory();
+  const tiled = fd.hasTag('TileOffsets');
+  const offsets = numbers(await fd.loadValue(tiled ? 'TileOffsets' : 'StripOffsets'));
+  const counts = numbers(await fd.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts'));
+  if (offsets === undefined || counts === undefined || offsets.length !== counts.length) {
+    throw invalid(path, 'missing or inconsistent strip/tile offsets');
+  }
+  for (let i = 0; i < offsets.length; i++) {
+    const end = (offsets[i] as number) + (counts[i] as number);
+    if (end > fileSize) {
+      throw invalid(path, `data block ${i} ends at byte ${end} but the file has ${fileSize} bytes: truncated`);
+    }
+  }
+}
+
+function crsOf(image: GeoTIFFImage): CrsInfo {
+  const keys = (image.getGeoKeys() ?? {}) as Record<string, unknown>;
+  const geographic = keys.GTModelTypeGeoKey === 2;
+  const projected = keys.ProjectedCSTypeGeoKey;
+  const geog = keys.GeographicTypeGeoKey;
+  // 32767 means "user-defined" in GeoTIFF: no EPSG code.
+  const pick = (v: unknown) => (typeof v === 'number' && v > 0 && v !== 32767 ? v : undefined);
+  const epsg = geographic ? pick(geog) : (pick(projected) ?? undefined);
+  const name = typeof keys.GTCitationGeoKey === 'string' ? keys.GTCitationGeoKey : typeof keys.GeogCitationGeoKey === 'string' ? keys.GeogCitationGeoKey : undefined;
+  const crs: CrsInfo = { geographic };
+  if (epsg !== undefined) crs.epsg = epsg;
+  if (name !== undefined) crs.name = name;
+  return crs;
+}
+
+/**
+ * Geotransform from ModelTransformation, or from ModelTiepoint + ModelPixelScale
+ * (honouring the tiepoint's raster position, which geotiff.js's getOrigin ignores).
+ * PixelIsPoint rasters (GTRasterTypeGeoKey = 2) tie the pixel CENTRE to the
+ * point, so the corner origin is shifted by half a pixel, as GDAL does by default.
+ */
+function transformOf(image: GeoTIFFImage, path: string): GeoTransform | undefined {
+  const fd = image.getFileDirectory();
+  const mt = numbers(fd.getValue('ModelTransformation'));
+  let t: GeoTransform | undefined;
+  if (mt !== undefined && mt.length >= 16) {
+    const [a, b, , d, e, f, , h] = mt as [number, number, number, number, number, number, number, number];
+    if (b !== 0 || e !== 0) {
+      throw new Error(`${path}: rotated georeferencing (ModelTransformation with rotation terms) is not supported; expected a north-up raster`);
+    }
+    t = { originX: d, originY: h, pixelWidth: a, pixelHeight: f };
+  } else {
+    const tie = numbers(fd.getValue('ModelTiepoint'));
+    const scale = numbers(fd.getValue('ModelPixelScale'));
+    if (tie === undefined || scale === undefined || tie.length < 6 || scale.length < 2) return undefined;
+    const [i, j, , x, y] = tie as [number, number, number, number, number];
+    const [sx, sy] = scale as [number, number];
+    t = { originX: x - i * sx, originY: y + j * sy, pixelWidth: sx, pixelHeight: -sy };
+  }
+  const keys = (image.getGeoKeys() ?? {}) as Record<string, unknown>;
+  if (keys.GTRasterTypeGeoKey === 2) {
+    t = { ...t, originX: t.originX - t.pixelWidth / 2, originY: t.originY - t.pixelHeight / 2 };
+  }
+  if (!(Math.abs(t.pixelWidth) > 0) || !(Math.abs(t.pixelHeight) > 0)) {
+    throw new Error(`${path}: georeferencing has a zero or invalid pixel size (${t.pixelWidth} x ${t.pixelHeight})`);
+  }
+  return t;
+}
+
+/** Georeferencing of a width x height grid (see RasterGeo). */
+export function rasterGeo(transform: GeoTransform, crs: CrsInfo, width: number, height: number): RasterGeo {
+  const pixelSizeM = pixelSizeMetres(transform, crs, width, height);
+  return { transform, crs, bbox: transformBBox(transform, width, height), pixelSizeM, gsdM: gsdFromPixelSize(pixelSizeM) };
+}
+
+/** Decode a GeoTIFF held in memory; `path` names it in errors. */
+export async function decodeGeoTiffBytes(bytes: Uint8Array, path: string): Promise<DecodedGeoTiff> {
+  if (bytes.length < 8) throw invalid(path, `only ${bytes.length} bytes`);
+  const magic = String.fromCharCode(bytes[0] as number, bytes[1] as number, bytes[2] as number, bytes[3] as number);
+  if (!TIFF_MAGIC.has(magic)) throw invalid(path, 'no TIFF header: the file does not start with II*/MM*');
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  let image: GeoTIFFImage;
+  let rasters: RasterArray[];
+  try {
+    const tiff = await fromArrayBuffer(buffer);
+    // Image 0 is the full-resolution raster; further images are overviews.
+    image = await tiff.getImage(0);
+    await checkComplete(image, bytes.length, path);
+    rasters = Array.from(await image.readRasters({ interleave: false }));
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith(path)) throw err;
+    throw invalid(path, err instanceof Error ? err.message : String(err));
+  }
+  const width = image.getWidth();
+  const height = image.getHeight();
+  const dtype = dtypeOf(image, path);
+  const fd = image.getFileDirectory();
+  const xml = fd.hasTag('GDAL_METADATA') ? await fd.loadValue('GDAL_METADATA') : undefined;
+  const metadata = typeof xml === 'string' ? parseGdalMetadata(xml, rasters.length, path) : rasters.map(() => ({}));
+  const out: DecodedGeoTiff = { path, width, height, dtype, bands: rasters, metadata };
+  const nodata = image.getGDALNoData();
+  if (nodata !== null && !Number.isNaN(nodata)) out.nodata = nodata;
+  // NaN as GDAL_NODATA needs no field: NaN values are missing atoms anyway.
+  const transform = transformOf(image, path);
+  if (transform !== undefined) out.geo = rasterGeo(transform, crsOf(image), width, height);
+  return out;
+}
+
+/** Read and decode one GeoTIFF file. */
+export async function decodeGeoTiffFile(path: string): Promise<DecodedGeoTiff> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new Error(`${path}: cannot read GeoTIFF (${err instanceof Error ? err.message : String(err)})`);
+  }
+  return decodeGeoTiffBytes(bytes, path);
+}
+
+/** Number of missing values (NaN or equal to nodata) in a band. */
+export function countMissing(values: RasterArray, nodata: number | undefined): number {
+  let n = 0;
+  if (values instanceof Float32Array || values instanceof Float64Array) {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as number;
+      if (v !== v || v === nodata) n++;
+    }
+  } else if (nodata !== undefined) {
+    for (let i = 0; i < values.length; i++) if (values[i] === nodata) n++;
+  }
+  return n;
+}

@@ -1,0 +1,255 @@
+// GeoTIFF readers: one multi-band file, or one file per band, -> Sample. Bands
+// keep their stored dtype and native grid (no conversion, no resampling); the
+// band metadata (wavelength/width or channel kind) comes from the catalogue,
+// the GSD from the file's georeferencing (pixel size in metres).
+
+import type { AcquisitionTime, BandRaster, BandSpec, RasterArray, Sample, Sensor } from '../types.js';
+import { SensorCatalog } from '../sensors/index.js';
+import { timeFromName } from './acquisition-time.js';
+import { bandNameFromFileName, bandPhysics, resolveBandFor, sensorFromBandNames, sensorFromName, stem } from './band-naming.js';
+import { bboxMaxDifference, formatBBox, type BBox, type CrsInfo } from './geo-transform.js';
+import { countMissing, decodeGeoTiffFile, type DecodedGeoTiff } from './geotiff-file.js';
+
+/** Where a sample lies and what it is missing: the side information readers report with a Sample. */
+export interface SampleGeo {
+  /** Footprint in CRS units (of the finest band when bands differ by half a pixel or less). */
+  bbox?: BBox;
+  crs?: CrsInfo;
+  /** Per band name: values that are NaN or equal to nodata (they become missing atoms). */
+  missingByBand: Record<string, number>;
+  /** The file(s) read. */
+  files: string[];
+}
+
+/** A Sample plus its georeferencing; assignable to Sample. */
+export type GeoSample = Sample & { geo: SampleGeo };
+
+export interface GeoTiffReadOptions {
+  /** Catalogue sensor id or alias; inferred from the file name or band names when omitted. */
+  sensor?: string;
+  /** Band names in file order (catalogue names or aliases), overriding the file's band descriptions. */
+  bands?: string[];
+  catalog?: SensorCatalog;
+  /** Sample id; default: the file name without extension. */
+  id?: string;
+  labels?: number[];
+  time?: AcquisitionTime;
+  /** Override scale/offset for every band (e.g. Landsat C2 SR 0.0000275 / -0.2). */
+  scale?: number;
+  offset?: number;
+  /** false: a band holding NaN or nodata values is an Error. Default true (they are counted). */
+  allowMissing?: boolean;
+}
+
+function pickSensor(
+  catalog: SensorCatalog,
+  opts: GeoTiffReadOptions,
+  nameSource: string,
+  bandNames: readonly string[],
+  where: string,
+): Sensor {
+  if (opts.sensor !== undefined) return catalog.get(opts.sensor);
+  const fromName = sensorFromName(nameSource, catalog);
+  if (fromName !== undefined) return fromName;
+  const { sensor, candidates } = sensorFromBandNames(bandNames, catalog);
+  if (sensor !== undefined) return sensor;
+  const why =
+    candidates.length === 0
+      ? `no catalogue sensor knows all of the bands ${bandNames.join(', ')}`
+      : `bands ${bandNames.join(', ')} fit several sensors (${candidates.join(', ')})`;
+  throw new Error(`${where}: cannot tell the sensor: ${why}; pass --sensor <id> (sensor option)`);
+}
+
+function makeBand(
+  spec: BandSpec,
+  sensor: Sensor,
+  values: RasterArray,
+  width: number,
+  height: number,
+  gsdM: number,
+  scale: number,
+  offset: number,
+  nodata: number | undefined,
+): BandRaster {
+  const band: BandRaster = { ...bandPhysics(spec), name: spec.name, sensor: sensor.id, gsdM, width, height, values, scale, offset };
+  if (nodata !== undefined) band.nodata = nodata;
+  return band;
+}
+
+function checkMissing(missing: Record<string, number>, nodata: number | undefined, opts: GeoTiffReadOptions, where: string): void {
+  if (opts.allowMissing !== false) return;
+  for (const [band, n] of Object.entries(missing)) {
+    if (n > 0) {
+      throw new Error(`${where}: band ${band} has ${n} missing values (NaN${nodata !== undefined ? ` or nodata ${nodata}` : ''}); expected none (allowMissing: false)`);
+    }
+  }
+}
+
+/** Names of the bands of a decoded multi-band file: options, else GDAL descriptions, else the file name for one band. */
+function bandNamesOf(tiff: DecodedGeoTiff, opts: GeoTiffReadOptions): string[] {
+  const n = tiff.bands.length;
+  if (opts.bands !== undefined) {
+    if (opts.bands.length !== n) {
+      throw new Error(`${tiff.path}: ${opts.bands.length} band names given (${opts.bands.join(', ')}) but the file has ${n} bands`);
+    }
+    return opts.bands;
+  }
+  const described = tiff.metadata.map((m) => m.description);
+  if (described.every((d): d is string => d !== undefined)) return described;
+  if (n === 1) {
+    const fromFile = bandNameFromFileName(tiff.path);
+    if (fromFile !== undefined) return [fromFile];
+  }
+  throw new Error(
+    `${tiff.path}: ${n} band(s) without names (no GDAL band descriptions, no band suffix in the file name); pass --sensor <id> and the band names in file order (bands option, e.g. B1,B2,B3)`,
+  );
+}
+
+/** Read one (multi-band) GeoTIFF as a Sample. */
+export async function readGeoTiff(path: string, opts: GeoTiffReadOptions = {}): Promise<GeoSample> {
+  const catalog = opts.catalog ?? SensorCatalog.default();
+  const tiff = await decodeGeoTiffFile(path);
+  const names = bandNamesOf(tiff, opts);
+  const sensor = pickSensor(catalog, opts, path, names, path);
+  const specs = names.map((n) => resolveBandFor(catalog, sensor, n, path));
+  const seen = new Set<string>();
+  for (const s of specs) {
+    if (seen.has(s.name)) throw new Error(`${path}: band ${s.name} appears twice (names: ${names.join(', ')})`);
+    seen.add(s.name);
+  }
+  const missingByBand: Record<string, number> = {};
+  const bands = specs.map((spec, i) => {
+    const meta = tiff.metadata[i] ?? {};
+    const values = tiff.bands[i] as RasterArray;
+    missingByBand[spec.name] = countMissing(values, tiff.nodata);
+    return makeBand(
+      spec,
+      sensor,
+      values,
+      tiff.width,
+      tiff.height,
+      tiff.geo?.gsdM ?? spec.gsdM,
+      opts.scale ?? meta.scale ?? 1,
+      opts.offset ?? meta.offset ?? 0,
+      tiff.nodata,
+    );
+  });
+  checkMissing(missingByBand, tiff.nodata, opts, path);
+  const sample: GeoSample = {
+    id: opts.id ?? stem(path),
+    bands,
+    labels: opts.labels ?? [],
+    source: path,
+    geo: { missingByBand, files: [path] },
+  };
+  const time = opts.time ?? timeFromName(path);
+  if (time !== undefined) sample.time = time;
+  if (tiff.geo !== undefined) {
+    sample.geo.bbox = tiff.geo.bbox;
+    sample.geo.crs = tiff.geo.crs;
+  }
+  return sample;
+}
+
+export type BandFilesOptions = Omit<GeoTiffReadOptions, 'bands'> & {
+  /** Band name per path, overriding the file-name suffix. */
+  bands?: string[];
+};
+
+/**
+ * Read one sample stored as one single-band file per band. The band is named
+ * by the file-name suffix (`_B04.tif`, `sr_b4_...tif`, `_VV.tif`). All files
+ * must cover the same footprint: bounding boxes equal within half a pixel of
+ * the coarsest band, else an Error names the two files and their bounds.
+ */
+export async function readBandFiles(paths: readonly string[], opts: BandFilesOptions = {}): Promise<GeoSample> {
+  if (paths.length === 0) throw new Error('readBandFiles: no band files given');
+  const catalog = opts.catalog ?? SensorCatalog.default();
+  const first = paths[0] as string;
+  if (opts.bands !== undefined && opts.bands.length !== paths.length) {
+    throw new Error(`readBandFiles: ${opts.bands.length} band names for ${paths.length} files (${paths.join(', ')})`);
+  }
+  const names = paths.map((p, i) => {
+    const n = opts.bands?.[i] ?? bandNameFromFileName(p);
+    if (n === undefined) {
+      throw new Error(`${p}: cannot tell the band from the file name; expected a suffix like _B04.tif, _B8A.tif or _VV.tif (or pass band names)`);
+    }
+    return n;
+  });
+  const tiffs = await Promise.all(paths.map((p) => decodeGeoTiffFile(p)));
+  for (const t of tiffs) {
+    if (t.bands.length !== 1) throw new Error(`${t.path}: ${t.bands.length} bands in a band file; expected exactly 1`);
+  }
+  const sensor = pickSensor(catalog, opts, first, names, paths.length === 1 ? first : `band files ${stem(first)}...`);
+  const specs = names.map((n, i) => resolveBandFor(catalog, sensor, n, paths[i] as string));
+  const byName = new Map<string, number>();
+  specs.forEach((s, i) => {
+    const prev = byName.get(s.name);
+    if (prev !== undefined) throw new Error(`${paths[i]}: band ${s.name} is also given by ${paths[prev]}; expected one file per band`);
+    byName.set(s.name, i);
+  });
+  checkSameFootprint(tiffs);
+
+  const missingByBand: Record<string, number> = {};
+  const order = sensor.bands.map((b) => byName.get(b.name)).filter((i): i is number => i !== undefined);
+  const bands = order.map((i) => {
+    const t = tiffs[i] as DecodedGeoTiff;
+    const spec = specs[i] as BandSpec;
+    const values = t.bands[0] as RasterArray;
+    missingByBand[spec.name] = countMissing(values, t.nodata);
+    const meta = t.metadata[0] ?? {};
+    return makeBand(spec, sensor, values, t.width, t.height, t.geo?.gsdM ?? spec.gsdM, opts.scale ?? meta.scale ?? 1, opts.offset ?? meta.offset ?? 0, t.nodata);
+  });
+  checkMissing(missingByBand, tiffs[0]?.nodata, opts, `band files ${stem(first)}...`);
+  const finest = tiffs.reduce((a, b) => (b.geo !== undefined && (a.geo === undefined || b.geo.gsdM < a.geo.gsdM) ? b : a));
+  const sample: GeoSample = {
+    id: opts.id ?? commonPrefix(paths.map((p) => stem(p))),
+    bands,
+    labels: opts.labels ?? [],
+    source: paths.length === 1 ? first : `${first} (+${paths.length - 1} band files)`,
+    geo: { missingByBand, files: [...paths] },
+  };
+  const time = opts.time ?? timeFromName(first);
+  if (time !== undefined) sample.time = time;
+  if (finest.geo !== undefined) {
+    sample.geo.bbox = finest.geo.bbox;
+    sample.geo.crs = finest.geo.crs;
+  }
+  return sample;
+}
+
+/** Longest common prefix of the stems, trimmed of a trailing separator (the patch/scene id). */
+function commonPrefix(names: string[]): string {
+  let p = names[0] ?? '';
+  for (const n of names) while (!n.startsWith(p)) p = p.slice(0, -1);
+  p = p.replace(/[_\-.]+$/, '');
+  return p === '' ? (names[0] ?? 'sample') : p;
+}
+
+/** All band files georeferenced, in one CRS, with bounds equal within half a pixel of the coarsest band. */
+export function checkSameFootprint(tiffs: readonly DecodedGeoTiff[]): void {
+  const ref = tiffs[0];
+  if (ref === undefined) return;
+  const geos = tiffs.map((t) => t.geo);
+  if (geos.every((g) => g === undefined)) return;
+  let coarsest = 0;
+  for (const t of tiffs) {
+    if (t.geo === undefined) throw new Error(`${t.path}: no georeferencing, but ${ref.path} has some; band files of one sample must all be georeferenced`);
+    coarsest = Math.max(coarsest, Math.abs(t.geo.transform.pixelWidth), Math.abs(t.geo.transform.pixelHeight));
+  }
+  const refGeo = ref.geo!;
+  const tolerance = coarsest / 2;
+  for (const t of tiffs.slice(1)) {
+    const g = t.geo!;
+    if (g.crs.epsg !== refGeo.crs.epsg) {
+      throw new Error(`${t.path}: CRS EPSG:${g.crs.epsg ?? '?'} differs from EPSG:${refGeo.crs.epsg ?? '?'} of ${ref.path}; band files of one sample must share a CRS`);
+    }
+    const diff = bboxMaxDifference(g.bbox, refGeo.bbox);
+    if (diff > tolerance) {
+      throw new Error(
+        `Band files do not cover the same footprint: ${ref.path} has bounds ${formatBBox(refGeo.bbox)} but ${t.path} has bounds ${formatBBox(g.bbox)} ` +
+          `(edges differ by ${diff}, more than half a pixel of the coarsest band, ${tolerance})`,
+      );
+    }
+  }
+}

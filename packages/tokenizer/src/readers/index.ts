@@ -1,0 +1,23 @@
+// Imagery readers: files and dataset layouts -> Samples (see ../types.ts).
+// Internal helpers (GDAL metadata parsing, CSV splitting) stay private.
+
+export { BIGEARTHNET_S1_BANDS, BIGEARTHNET_S2_BANDS, listBigEarthNetPatches, readBigEarthNetPatch } from './bigearthnet.js';
+export type { BigEarthNetOptions } from './bigearthnet.js';
+export {
+  BIGEARTHNET_19_CLASSES,
+  BIGEARTHNET_43_CLASSES,
+  BIGEARTHNET_43_TO_19,
+  bigEarthNetClasses,
+  bigEarthNetLabelIndices,
+} from './bigearthnet-classes.js';
+export type { BigEarthNetNomenclature } from './bigearthnet-classes.js';
+export { readBandFiles, readGeoTiff } from './geotiff.js';
+export type { BandFilesOptions, GeoSample, GeoTiffReadOptions, SampleGeo } from './geotiff.js';
+export { countMissing, decodeGeoTiffBytes, decodeGeoTiffFile } from './geotiff-file.js';
+export type { DecodedGeoTiff, RasterGeo } from './geotiff-file.js';
+export { pixelCentre, pixelSizeMetres, transformBBox, worldToPixel } from './geo-transform.js';
+export type { BBox, CrsInfo, GeoTransform } from './geo-transform.js';
+export { parseAcquisitionTime, timeFromName } from './acquisition-time.js';
+export { bandNameFromFileName, sensorFromName } from './band-naming.js';
+export { STATLOG_CLASSES, STATLOG_TRAIN_ROWS, readStatlog } from './statlog.js';
+export type { StatlogItem, StatlogOptions } from './statlog.js';
