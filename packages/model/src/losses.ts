@@ -25,10 +25,10 @@ export function bceWithLogits(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Sca
     throw new Error(`bceWithLogits: targets shape [${targets.shape.join(', ')}] differs from logits [${logits.shape.join(', ')}]`);
   }
   const n = logits.size;
-  const f = tf.customGrad((x, t, save) => {
-    const xt = x as tf.Tensor2D;
-    const tt = t as tf.Tensor2D;
-    save([xt, tt]);
+  const f = tf.customGrad((...args) => {
+    const xt = args[0] as tf.Tensor2D;
+    const tt = args[1] as tf.Tensor2D;
+    (args[2] as tf.GradSaveFunc)([xt, tt]);
     const perEntry = tf.add(tf.sub(tf.relu(xt), tf.mul(xt, tt)), tf.log1p(tf.exp(tf.neg(tf.abs(xt)))));
     return {
       value: tf.div(tf.sum(perEntry), n) as tf.Scalar,
@@ -70,12 +70,12 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D | t
       }
       targets = labels.toFloat() as tf.Tensor2D;
     }
-    const f = tf.customGrad((x, t, save) => {
-      const xt = x as tf.Tensor2D;
-      const tt = t as tf.Tensor2D;
+    const f = tf.customGrad((...args) => {
+      const xt = args[0] as tf.Tensor2D;
+      const tt = args[1] as tf.Tensor2D;
       const lse = tf.logSumExp(xt, 1, true); // [B,1]
       const tsum = tf.sum(tt, 1, true); // [B,1]
-      save([xt, tt, lse, tsum]);
+      (args[2] as tf.GradSaveFunc)([xt, tt, lse, tsum]);
       const perSample = tf.sub(tf.mul(lse, tsum), tf.sum(tf.mul(tt, xt), 1, true));
       return {
         value: tf.div(tf.sum(perSample), b) as tf.Scalar,
