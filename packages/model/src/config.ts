@@ -23,6 +23,8 @@ export const ModelConfigSchema = z.object({
   weightTying: z.boolean(),
   /** Re-draw the atom subset before each cross-attention (training only). */
   tokenDropout: z.boolean(),
+  /** With tokenDropout: fraction of each sample's atoms kept in each cross-attention (our choice, ATOMIZER.md section 3). */
+  tokenDropoutKeep: z.number().gt(0).max(1).default(0.5),
   /** Number of output classes. */
   numClasses: z.number().int().min(1),
   /** 'multi': sigmoid + BCE (BigEarthNet); 'single': softmax cross-entropy. */

@@ -1,0 +1,178 @@
+import { accessSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+// TensorFlow.js backend selection (DESIGN.md "Backends"). We use the union
+// package @tensorflow/tfjs: tfjs-core alone registers no gradients.
+//
+// The native packages (@tensorflow/tfjs-node[-gpu]) are optionalDependencies:
+// their install script downloads libtensorflow, which can fail or be refused
+// (npm 11 asks for install-script approval). So they are imported dynamically
+// and their absence falls back to wasm, then cpu; an explicit request for an
+// unavailable one fails with the reason and the fix.
+
+export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  /** What was asked for. */
+  requested: BackendChoice;
+  /** The tfjs backend name now active: 'tensorflow' (native, CPU or GPU), 'wasm' or 'cpu'. */
+  name: string;
+  /** Human-readable detail: GPU or not, SIMD, why an auto candidate was skipped. */
+  detail: string;
+}
+
+export type BackendLogger = (message: string) => void;
+
+const require = createRequire(import.meta.url);
+
+const GPU_HELP =
+  'npm install @tensorflow/tfjs-node-gpu needs Linux x64, an NVIDIA driver and CUDA 11.2 + cuDNN 8.1 on the host; ' +
+  'with npm 11 approve its install script (npm install-scripts approve @tensorflow/tfjs-node-gpu && npm rebuild). See docs/gpu.md';
+const NODE_HELP =
+  'npm install @tensorflow/tfjs-node (downloads libtensorflow at install time; with npm 11 approve its install script: ' +
+  'npm install-scripts approve @tensorflow/tfjs-node && npm rebuild). See docs/gpu.md';
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
+}
+
+/** Loads a native binding package; resolves to the reason it is unusable, or null when registered. */
+async function loadNative(pkg: '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu'): Promise<string | null> {
+  try {
+    require.resolve(pkg);
+  } catch {
+    return `${pkg} is not installed`;
+  }
+  try {
+    // A variable specifier keeps TypeScript from requiring the optional package's types.
+    const specifier: string = pkg;
+    await import(specifier);
+    return null;
+  } catch (err) {
+    return `${pkg} is installed but failed to load: ${errorMessage(err)}`;
+  }
+}
+
+/** True if the native TF runtime sees a GPU (tfjs-node-gpu registers the same 'tensorflow' backend). */
+function nativeSeesGpu(): boolean {
+  const env = process.env.CUDA_VISIBLE_DEVICES;
+  if (env !== undefined && (env.trim() === '' || env.trim() === '-1')) return false;
+  try {
+    // The driver exposes this file on Linux hosts with an NVIDIA GPU; a cheap check without nvidia-smi.
+    accessSync('/proc/driver/nvidia/version');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let wasmPathsSet = false;
+
+/** Points the wasm backend at the package's own dist folder, as a file path (Node reads it with fs). */
+async function configureWasm(): Promise<void> {
+  if (wasmPathsSet) return;
+  // Imported lazily so 'cpu' users never load the wasm glue; importing it registers the backend.
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const dist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+  wasm.setWasmPaths(join(dist, '/'));
+  // SIMD on; threads off: the threaded build needs browser workers + SharedArrayBuffer
+  // (Node has no cross-origin-isolated Worker for emscripten's pthreads here).
+  tf.env().set('WASM_HAS_SIMD_SUPPORT', true);
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  wasmPathsSet = true;
+}
+
+async function activate(name: string): Promise<boolean> {
+  if (tf.getBackend() === name) return true;
+  const ok = await tf.setBackend(name);
+  await tf.ready();
+  return ok && tf.getBackend() === name;
+}
+
+async function tryGpu(): Promise<string | null> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    return `@tensorflow/tfjs-node-gpu supports Linux x64 only (this is ${process.platform}-${process.arch})`;
+  }
+  const why = await loadNative('@tensorflow/tfjs-node-gpu');
+  if (why !== null) return why;
+  if (!nativeSeesGpu()) return 'no NVIDIA GPU visible (no /proc/driver/nvidia/version, or CUDA_VISIBLE_DEVICES hides it)';
+  if (!(await activate('tensorflow'))) return "the 'tensorflow' backend did not initialise";
+  return null;
+}
+
+async function tryNode(): Promise<string | null> {
+  const why = await loadNative('@tensorflow/tfjs-node');
+  if (why !== null) return why;
+  if (!(await activate('tensorflow'))) return "the 'tensorflow' backend did not initialise";
+  return null;
+}
+
+async function tryWasm(): Promise<string | null> {
+  try {
+    await configureWasm();
+    if (!(await activate('wasm'))) return 'the wasm backend did not initialise';
+    return null;
+  } catch (err) {
+    return `wasm backend failed: ${errorMessage(err)}`;
+  }
+}
+
+async function tryCpu(): Promise<string | null> {
+  return (await activate('cpu')) ? null : 'the cpu backend did not initialise';
+}
+
+/**
+ * Activates a backend. 'auto' tries tfjs-node-gpu (installed and a GPU visible),
+ * tfjs-node, wasm (SIMD, no threads), cpu, in that order. An explicit choice that
+ * is unavailable throws an Error saying why and how to install it.
+ */
+export async function selectBackend(choice: BackendChoice = 'auto', log?: BackendLogger): Promise<BackendInfo> {
+  if (!BACKEND_CHOICES.includes(choice)) {
+    throw new Error(`Unknown backend '${String(choice)}'; expected one of: ${BACKEND_CHOICES.join(', ')}`);
+  }
+  const done = (name: string, detail: string): BackendInfo => {
+    const info = { requested: choice, name, detail };
+    log?.(`tfjs backend: ${name} (${detail})`);
+    return info;
+  };
+  switch (choice) {
+    case 'tensorflow-gpu': {
+      const why = await tryGpu();
+      if (why !== null) throw new Error(`Backend 'tensorflow-gpu' unavailable: ${why}. ${GPU_HELP}`);
+      return done('tensorflow', 'native libtensorflow, GPU');
+    }
+    case 'tensorflow': {
+      const why = await tryNode();
+      if (why !== null) throw new Error(`Backend 'tensorflow' unavailable: ${why}. ${NODE_HELP}`);
+      return done('tensorflow', 'native libtensorflow, CPU');
+    }
+    case 'wasm': {
+      const why = await tryWasm();
+      if (why !== null) throw new Error(`Backend 'wasm' unavailable: ${why}. Reinstall @tensorflow/tfjs-backend-wasm.`);
+      return done('wasm', 'WebAssembly, SIMD, single thread');
+    }
+    case 'cpu': {
+      const why = await tryCpu();
+      if (why !== null) throw new Error(`Backend 'cpu' unavailable: ${why}`);
+      return done('cpu', 'pure JavaScript');
+    }
+    case 'auto': {
+      const skipped: string[] = [];
+      const gpu = await tryGpu();
+      if (gpu === null) return done('tensorflow', 'native libtensorflow, GPU');
+      skipped.push(`gpu: ${gpu}`);
+      const node = await tryNode();
+      if (node === null) return done('tensorflow', `native libtensorflow, CPU; skipped ${skipped.join('; ')}`);
+      skipped.push(`tensorflow: ${node}`);
+      const wasm = await tryWasm();
+      if (wasm === null) return done('wasm', `WebAssembly, SIMD, single thread; skipped ${skipped.join('; ')}`);
+      skipped.push(`wasm: ${wasm}`);
+      const cpu = await tryCpu();
+      if (cpu === null) return done('cpu', `pure JavaScript; skipped ${skipped.join('; ')}`);
+      throw new Error(`No tfjs backend could be initialised: ${[...skipped, `cpu: ${cpu}`].join('; ')}`);
+    }
+  }
+}

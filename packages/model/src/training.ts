@@ -1,0 +1,209 @@
+import * as tf from '@tensorflow/tfjs';
+import { deriveSeed, type AtomBatch } from '@atomizer/tokenizer';
+import { atomizerForward, paramTensors, type ParamTensors } from './atomizer-model.js';
+import type { ModelConfig } from './config.js';
+import { classificationLoss, labelsToTargets } from './losses.js';
+import { atomizerParamTable } from './model-params.js';
+import type { ParamTable } from './param-table.js';
+
+// Training primitives on flat weights (DESIGN.md "Rounds"): a worker receives
+// the round's flat Float32Array, computes the gradient of its slice (or H local
+// steps) and returns a flat array. All tensors are created and freed here.
+
+export interface GradientOptions {
+  /** Training mode (token dropout); default true. */
+  training?: boolean;
+  /** Seed of the token-dropout draws; micro-batch k uses deriveSeed(seed, k). */
+  seed?: number;
+  /** Samples per forward/backward pass; the batch is split into micro-batches of this size. Default: all at once. */
+  microBatch?: number;
+  /** Clip the accumulated gradient to this global L2 norm (none when undefined). */
+  clipNorm?: number;
+}
+
+export interface GradientResult {
+  /** d(mean loss over the batch's samples)/d(weights), flat like the weights. */
+  grads: Float32Array;
+  /** Mean loss over the samples. */
+  loss: number;
+  /** Number of samples the gradient averages over (weight of this result when averaging). */
+  samples: number;
+  /** Global L2 norm of the gradient before clipping. */
+  gradNorm: number;
+}
+
+const tables = new WeakMap<ModelConfig, ParamTable>();
+
+/** The parameter table of a config, built once per config object. */
+export function paramTableOf(cfg: ModelConfig): ParamTable {
+  let t = tables.get(cfg);
+  if (t === undefined) {
+    t = atomizerParamTable(cfg);
+    tables.set(cfg, t);
+  }
+  return t;
+}
+
+/** Samples [start, end) of a batch, as views (no copy). */
+export function sliceBatch(batch: AtomBatch, start: number, end: number): AtomBatch {
+  const N = batch.maxAtoms;
+  return {
+    batchSize: end - start,
+    maxAtoms: N,
+    value: batch.value.subarray(start * N, end * N),
+    band: batch.band.subarray(start * N, end * N),
+    x: batch.x.subarray(start * N, end * N),
+    y: batch.y.subarray(start * N, end * N),
+    mask: batch.mask.subarray(start * N, end * N),
+    doy: batch.doy.subarray(start, end),
+    bands: batch.bands,
+  };
+}
+
+/** Global L2 norm of a flat array, accumulated in float64. */
+export function globalNorm(v: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += (v[i] as number) * (v[i] as number);
+  return Math.sqrt(s);
+}
+
+/** Mean loss of one micro-batch and its gradient added, times `weight`, into `acc`. */
+function accumulateMicroBatch(
+  table: ParamTable,
+  params: ParamTensors,
+  batch: AtomBatch,
+  labels: readonly (readonly number[])[],
+  cfg: ModelConfig,
+  training: boolean,
+  seed: number,
+  weight: number,
+  acc: Float64Array,
+): number {
+  const xs = table.entries.map((e) => params[e.name]!);
+  const targets = labelsToTargets(labels, cfg.numClasses, cfg.task);
+  try {
+    const { value, grads } = tf.valueAndGrads((...args: tf.Tensor[]) => {
+      const named: ParamTensors = {};
+      table.entries.forEach((e, i) => (named[e.name] = args[i]!));
+      const logits = atomizerForward(named, batch, cfg, { training, seed });
+      return classificationLoss(cfg.task, logits, targets);
+    })(xs);
+    try {
+      for (const [i, e] of table.entries.entries()) {
+        const g = grads[i]!.dataSync() as Float32Array;
+        for (let k = 0; k < e.size; k++) acc[e.offset + k]! += weight * (g[k] as number);
+      }
+      return value.dataSync()[0] as number;
+    } finally {
+      value.dispose();
+      for (const g of grads) g.dispose();
+    }
+  } finally {
+    targets.dispose();
+  }
+}
+
+/**
+ * Gradient of the mean loss (ATOMIZER.md section 4: BCE for 'multi', softmax
+ * cross-entropy for 'single') over a batch, at `weights`. With `microBatch`,
+ * micro-batch gradients are summed weighted by their sample counts (equal to
+ * one pass over the whole batch, at bounded memory). Then optional clipping by
+ * global norm.
+ */
+export function gradients(
+  weights: Float32Array,
+  batch: AtomBatch,
+  labels: readonly (readonly number[])[],
+  cfg: ModelConfig,
+  opts: GradientOptions = {},
+): GradientResult {
+  const table = paramTableOf(cfg);
+  const B = batch.batchSize;
+  if (labels.length !== B) throw new Error(`gradients: ${labels.length} label lists for a batch of ${B} samples`);
+  if (B < 1) throw new Error('gradients: empty batch');
+  const micro = opts.microBatch ?? B;
+  if (!Number.isInteger(micro) || micro < 1) throw new Error(`gradients: microBatch must be a positive integer, got ${micro}`);
+  const training = opts.training ?? true;
+  const seed = opts.seed ?? 0;
+  const acc = new Float64Array(table.size);
+  let loss = 0;
+  const params = paramTensors(table, weights);
+  try {
+    for (let start = 0, k = 0; start < B; start += micro, k++) {
+      const end = Math.min(B, start + micro);
+      const w = (end - start) / B;
+      const sub = micro >= B ? batch : sliceBatch(batch, start, end);
+      loss += w * accumulateMicroBatch(table, params, sub, labels.slice(start, end), cfg, training, deriveSeed(seed, k), w, acc);
+    }
+  } finally {
+    for (const t of Object.values(params)) t.dispose();
+  }
+  const grads = Float32Array.from(acc);
+  const gradNorm = globalNorm(grads);
+  if (opts.clipNorm !== undefined && gradNorm > opts.clipNorm) {
+    const scale = opts.clipNorm / gradNorm;
+    for (let i = 0; i < grads.length; i++) grads[i]! *= scale;
+  }
+  return { grads, loss, samples: B, gradNorm };
+}
+
+/** Logits [B, C] as a host array (row-major), evaluation mode (no token dropout). */
+export function predict(weights: Float32Array, batch: AtomBatch, cfg: ModelConfig): Float32Array {
+  const table = paramTableOf(cfg);
+  const params = paramTensors(table, weights);
+  try {
+    return tf.tidy(() => atomizerForward(params, batch, cfg, { training: false })).dataSync() as Float32Array;
+  } finally {
+    for (const t of Object.values(params)) t.dispose();
+  }
+}
+
+/** An optimizer updating flat weights in place from a flat gradient (e.g. Adam over the flat array). */
+export interface FlatOptimizer {
+  step(weights: Float32Array, grads: Float32Array): void;
+}
+
+export interface LabelledBatch {
+  batch: AtomBatch;
+  labels: readonly (readonly number[])[];
+}
+
+/**
+ * Local SGD / FedAvg / DiLoCo inner loop: H optimizer steps from `weights` over
+ * `batches` (cycled), returning the delta (final - initial weights) and the
+ * mean loss. `weights` is not modified.
+ */
+export function localSteps(
+  weights: Float32Array,
+  batches: readonly LabelledBatch[],
+  H: number,
+  optimizer: FlatOptimizer,
+  cfg: ModelConfig,
+  opts: GradientOptions = {},
+): { delta: Float32Array; loss: number; samples: number } {
+  if (!Number.isInteger(H) || H < 1) throw new Error(`localSteps: H must be a positive integer, got ${H}`);
+  if (batches.length === 0) throw new Error('localSteps: no batches');
+  const w = Float32Array.from(weights);
+  let loss = 0;
+  let samples = 0;
+  for (let h = 0; h < H; h++) {
+    const { batch, labels } = batches[h % batches.length]!;
+    const g = gradients(w, batch, labels, cfg, { ...opts, seed: deriveSeed(opts.seed ?? 0, h) });
+    optimizer.step(w, g.grads);
+    loss += g.loss / H;
+    samples += g.samples;
+  }
+  const delta = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) delta[i] = (w[i] as number) - (weights[i] as number);
+  return { delta, loss, samples };
+}
+
+/** weights + scale * update, as a new array (the outer step of a round). */
+export function apply(weights: Float32Array, update: Float32Array, scale = 1): Float32Array {
+  if (update.length !== weights.length) {
+    throw new Error(`apply: update has ${update.length} values, weights have ${weights.length}`);
+  }
+  const out = new Float32Array(weights.length);
+  for (let i = 0; i < out.length; i++) out[i] = (weights[i] as number) + scale * (update[i] as number);
+  return out;
+}
