@@ -1,7 +1,11 @@
 // The sensor catalogue: built-in sensors of SENSORS.md, user sensor files and
-// STAC Items. Internal helpers (define-band, validate-sensor) stay private.
+// STAC Items. Internal helpers (define-band, validate-sensor internals) stay private.
 
 export { SensorCatalog } from './catalog.js';
 export type { BandMatch } from './catalog.js';
 export { BUILTIN_SENSORS } from './builtin-sensors.js';
 export { validateSensor } from './validate-sensor.js';
+export { SensorDefinitionSchema, loadSensorFile, parseSensorDefinition, umToNm } from './sensor-file.js';
+export type { SensorDefinition } from './sensor-file.js';
+export { StacItemSchema, loadStacItem, sensorFromStacItem, stacAssetBands } from './stac.js';
+export type { SensorFromStacOptions, StacAsset, StacAssetBands, StacItem } from './stac.js';
