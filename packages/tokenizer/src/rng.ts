@@ -108,10 +108,11 @@ export class SeededRng {
     if (!Number.isInteger(n) || n < 1 || n > 4294967296) {
       throw new Error(`SeededRng.int(n): expected an integer 1 <= n <= 2^32, got ${n}`);
     }
-    const limit = 4294967296 - (4294967296 % n);
+    // Floor division instead of `%`: r and n exceed int32, where V8's `%` takes a slow path.
+    const limit = 4294967296 - (4294967296 - Math.floor(4294967296 / n) * n);
     for (;;) {
       const r = this.nextUint32();
-      if (r < limit) return r % n;
+      if (r < limit) return r - Math.floor(r / n) * n;
     }
   }
 

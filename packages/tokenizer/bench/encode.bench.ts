@@ -1,0 +1,89 @@
+// Encoding throughput on the real BigEarthNet Sentinel-2 patches, one thread.
+//   npx tsx --conditions=@atomizer/source packages/tokenizer/bench/encode.bench.ts [--max-atoms N] [--rounds R]
+// Prints atoms/s for encode only, and for atomize + subsample + encode, with
+// the machine it ran on. Target: >= 2,000,000 atoms/s per core for encode.
+
+import { readdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { atomize } from '../src/atomize.js';
+import { BandStatsAccumulator } from '../src/band-stats.js';
+import { dataPath } from '../src/data-dir.js';
+import { defaultEncodingConfig, tokenLayout } from '../src/encoding-config.js';
+import { readBandFiles } from '../src/readers/geotiff.js';
+import { SeededRng } from '../src/rng.js';
+import { subsampleAtoms } from '../src/subsample.js';
+import { TokenEncoder } from '../src/tokens.js';
+import type { AtomSet, Sample } from '../src/types.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name}: expected a positive number, got ${process.argv[i + 1]}`);
+  return v;
+}
+
+const maxAtoms = arg('--max-atoms', 20000);
+const rounds = arg('--rounds', 5);
+
+async function loadPatches(): Promise<Sample[]> {
+  const root = dataPath('bigearthnet_tiny', 's2');
+  const samples: Sample[] = [];
+  for (const patch of readdirSync(root).sort()) {
+    const dir = join(root, patch);
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.tif'))
+      .sort()
+      .map((f) => join(dir, f));
+    samples.push(await readBandFiles(files, { sensor: patch.startsWith('S2B') ? 'sentinel-2b' : 'sentinel-2a', id: patch }));
+  }
+  return samples;
+}
+
+const samples = await loadPatches();
+const acc = new BandStatsAccumulator();
+for (const s of samples) acc.add(s);
+const stats = new Map(acc.result().map((s) => [s.key, s]));
+const cfg = defaultEncodingConfig();
+const encoder = new TokenEncoder(cfg);
+const dim = tokenLayout(cfg).dim;
+
+// Atomize once for the encode-only figure.
+const full: AtomSet[] = samples.map((s) => atomize(s, { stats }).atoms);
+const totalFull = full.reduce((a, s) => a + s.length, 0);
+const out = new Float32Array(totalFull * dim);
+
+function timeIt(label: string, atomsPerRound: number, fn: () => void): number {
+  fn(); // warm-up (JIT)
+  const t0 = performance.now();
+  for (let r = 0; r < rounds; r++) fn();
+  const sec = (performance.now() - t0) / 1000;
+  const rate = (atomsPerRound * rounds) / sec;
+  console.log(`${label.padEnd(44)} ${(rate / 1e6).toFixed(2).padStart(6)} M atoms/s  (${atomsPerRound} atoms x ${rounds} rounds in ${sec.toFixed(2)} s)`);
+  return rate;
+}
+
+console.log(`Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, single thread`);
+console.log(`${samples.length} BigEarthNet S2 patches, ${totalFull} atoms, token dim ${dim}, maxAtoms ${maxAtoms}`);
+
+const encodeRate = timeIt('encode only (all atoms)', totalFull, () => {
+  for (const a of full) encoder.encode(a, out);
+});
+
+let subTotal = 0;
+const sub = full.map((a, i) => subsampleAtoms(a, maxAtoms, new SeededRng(i)));
+for (const s of sub) subTotal += s.length;
+timeIt('subsample + encode', subTotal, () => {
+  samples.forEach((_, i) => encoder.encode(subsampleAtoms(full[i] as AtomSet, maxAtoms, new SeededRng(i)), out));
+});
+
+timeIt('atomize + subsample + encode', subTotal, () => {
+  samples.forEach((s, i) => encoder.encode(subsampleAtoms(atomize(s, { stats }).atoms, maxAtoms, new SeededRng(i)), out));
+});
+
+timeIt('atomize + encode (all atoms)', totalFull, () => {
+  for (const s of samples) encoder.encode(atomize(s, { stats }).atoms, out);
+});
+
+console.log(`encode target 2.00 M atoms/s per core: ${encodeRate >= 2e6 ? 'reached' : 'NOT reached'} (${(encodeRate / 1e6).toFixed(2)})`);
