@@ -28,12 +28,10 @@ export function bandNameFromFileName(path: string): string | undefined {
   if (vcid !== null) return (vcid[1] as string).toUpperCase();
   const tokens = s.split('_');
   const last = tokens[tokens.length - 1] ?? '';
-  if (LAST_TOKEN.test(last)) {
-    // Collection-2 `..._QA_PIXEL` style: keep the two tokens together.
-    const prev = tokens[tokens.length - 2] ?? '';
-    if (/^QA$/i.test(prev)) return `QA_${last}`.toUpperCase();
-    return last.toUpperCase();
-  }
+  // Collection-2 `..._QA_PIXEL` style: keep the two tokens together.
+  const prev = tokens[tokens.length - 2] ?? '';
+  if (/^QA$/i.test(prev) && /^[A-Z]+$/i.test(last)) return `QA_${last}`.toUpperCase();
+  if (LAST_TOKEN.test(last)) return last.toUpperCase();
   for (let i = tokens.length - 1; i >= 0; i--) {
     const t = tokens[i] as string;
     if (ANY_BAND_TOKEN.test(t)) return t.toUpperCase();
