@@ -10,3 +10,24 @@ export { ParamTable, defaultDecayFilter } from './param-table.js';
 export type { ParamEntry, ParamRange, ParamSpec } from './param-table.js';
 export { DTYPE_BYTES, TENSOR_DTYPES, checkTensor, numel } from './tensor-table.js';
 export type { HostTensor, TensorDType, TensorData, TensorDataByDType, TensorTable } from './tensor-table.js';
+
+// network (backend, input stage, layers, parameters, init, training primitives)
+export { BACKEND_CHOICES, selectBackend } from './backend.js';
+export type { BackendChoice, BackendInfo, BackendLogger } from './backend.js';
+export { channelKindIndex, fourierFeaturesOp, inputStage, spectralFeaturesOp } from './input-stage.js';
+export { matMul } from './matmul.js';
+export { linear } from './linear.js';
+export { layerNorm } from './layer-norm.js';
+export type { LayerNormParams } from './layer-norm.js';
+export { MASKED_SCORE, attention, keyBias } from './attention.js';
+export type { AttentionParams } from './attention.js';
+export { geglu, gelu } from './geglu.js';
+export type { GegluParams } from './geglu.js';
+export { attentionPool } from './attention-pool.js';
+export type { AttentionPoolParams } from './attention-pool.js';
+export { atomizerParamSpecs, atomizerParamTable, distinctLayers, layerParamIndex, paramCount, tokenDim } from './model-params.js';
+export { initKind, initParams } from './init.js';
+export { atomizerForward, dropAtoms, paramTensors } from './atomizer-model.js';
+export type { ForwardOptions, ParamTensors } from './atomizer-model.js';
+export { apply, globalNorm, gradients, localSteps, paramTableOf, predict, sliceBatch } from './training.js';
+export type { FlatOptimizer, GradientOptions, GradientResult, LabelledBatch } from './training.js';

@@ -139,6 +139,7 @@ export function gradients(
     for (const t of Object.values(params)) t.dispose();
   }
   const grads = Float32Array.from(acc);
+  // TODO(optimizer.ts): switch to the shared clipByGlobalNorm once it is exported there.
   const gradNorm = globalNorm(grads);
   if (opts.clipNorm !== undefined && gradNorm > opts.clipNorm) {
     const scale = opts.clipNorm / gradNorm;
@@ -158,9 +159,9 @@ export function predict(weights: Float32Array, batch: AtomBatch, cfg: ModelConfi
   }
 }
 
-/** An optimizer updating flat weights in place from a flat gradient (e.g. Adam over the flat array). */
+/** An optimizer updating flat weights in place from a flat gradient (optimizer.ts's Adam fits). */
 export interface FlatOptimizer {
-  step(weights: Float32Array, grads: Float32Array): void;
+  update(params: Float32Array, grads: Float32Array, lr: number): void;
 }
 
 export interface LabelledBatch {
@@ -170,7 +171,7 @@ export interface LabelledBatch {
 
 /**
  * Local SGD / FedAvg / DiLoCo inner loop: H optimizer steps from `weights` over
- * `batches` (cycled), returning the delta (final - initial weights) and the
+ * `batches` (cycled) at learning rate `lr` (or lr(h) for local step h), returning the delta (final - initial weights) and the
  * mean loss. `weights` is not modified.
  */
 export function localSteps(
@@ -178,6 +179,7 @@ export function localSteps(
   batches: readonly LabelledBatch[],
   H: number,
   optimizer: FlatOptimizer,
+  lr: number | ((step: number) => number),
   cfg: ModelConfig,
   opts: GradientOptions = {},
 ): { delta: Float32Array; loss: number; samples: number } {
@@ -189,7 +191,7 @@ export function localSteps(
   for (let h = 0; h < H; h++) {
     const { batch, labels } = batches[h % batches.length]!;
     const g = gradients(w, batch, labels, cfg, { ...opts, seed: deriveSeed(opts.seed ?? 0, h) });
-    optimizer.step(w, g.grads);
+    optimizer.update(w, g.grads, typeof lr === 'number' ? lr : lr(h));
     loss += g.loss / H;
     samples += g.samples;
   }
