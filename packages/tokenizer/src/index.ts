@@ -55,3 +55,21 @@ export {
   seenTag,
 } from './modality-lists.js';
 export type { ModalityListName, ModalityLists, ModalityListsConfig } from './modality-lists.js';
+
+// atoms and the fixed encodings (ATOMIZER.md sections 1-2)
+export { fourierDim, fourierFeatures, fourierFeaturesFast, fourierPlan, fourierScales } from './fourier.js';
+export type { FloatArray, FourierPlan } from './fourier.js';
+export { erf, erfc, spectralEncoding } from './spectral.js';
+export type { SpectralBand, SpectralConfig } from './spectral.js';
+export { gsdEncoding } from './gsd-encoding.js';
+export type { GsdConfig } from './gsd-encoding.js';
+export { timeEncoding, timeEncodingDim } from './time-encoding.js';
+export { TokenEncoder, encodeBatchTokens, encodeTokens } from './tokens.js';
+export { atomBandOf, atomize, bandStatsKey } from './atomize.js';
+export type { AtomizeOptions, AtomizeResult } from './atomize.js';
+export { subsampleAtoms } from './subsample.js';
+export { makeBatch } from './batch.js';
+export type { MakeBatchOptions } from './batch.js';
+export { BandStatsAccumulator, describeNormalization } from './band-stats.js';
+export { AugmentConfigSchema, augmentBands, spectralAugment } from './spectral-augment.js';
+export type { AugmentConfig } from './spectral-augment.js';
