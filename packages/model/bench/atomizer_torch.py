@@ -3,21 +3,22 @@
 
 The same network as packages/model (ATOMIZER.md section 3), parameter for
 parameter: it reads the TypeScript parameter table (names and shapes, in the
-order of the flat weight array) and, when given, the TypeScript flat initial
-weights, token batch, mask and targets, so both sides train the same numbers
-and the first loss can be compared. It takes precomputed tokens [B, N, tokenDim]
-+ mask: the fixed input encoding (ATOMIZER.md section 2) is OUTSIDE the timed
-region here, as it is on the TypeScript side of bench/train-vs-torch.ts.
+order of the flat weight array), the TypeScript flat initial weights, atom batch
+and targets, so both sides train the same numbers and the first loss can be
+compared (bench/train-vs-torch.ts does). Like the TypeScript model, it takes the
+compact atom records (value, band index, x, y, mask, day of year + the batch's
+band table) and computes the fixed token encodings (ATOMIZER.md section 2) inside
+every step: the input encoding is INSIDE the timed region on both sides.
 
 Run:  OPENBLAS_NUM_THREADS=1 /usr/bin/python3 atomizer_torch.py config.json
-(train-vs-torch.ts writes config.json). Prints one JSON object on stdout.
+(train-vs-torch.ts writes config.json and the raw arrays). Prints one JSON object.
 
-Config JSON fields: model {numLatents, latentDim, depth, crossHeads, crossHeadDim,
-selfHeads, selfHeadDim, selfPerCross, ffMult, weightTying, numClasses, task},
-tokenDim, batch, atoms, warmup, steps, repeats, lr, seed, params [{name, shape}],
-and optional file paths (raw little-endian float32): weightsPath, tokensPath,
-maskPath, targetsPath; optional flopsPerStep (the TypeScript count, echoed back
-for the cross-check).
+Config JSON: model (the TypeScript ModelConfig, encoding included), tokenDim,
+batch {batchSize, maxAtoms, bands [{kind, wavelengthNm, bandwidthNm, gsdM,
+channelKind}], doy [B] (null = unknown), files {value, x, y, mask: float32 [B*N];
+band: int32 [B*N]}}, targetsPath (float32 [B*C]), weightsPath (float32, the flat
+array), params [{name, shape}], warmup, steps, repeats, lr, flopsPerStep (the
+TypeScript count, echoed back for the cross-check). Raw files are little-endian.
 """
 import json
 import math
@@ -133,10 +134,104 @@ class Atomizer:
         return self.layer_norm(pooled, "head.norm") @ p["head.w"] + p["head.b"]
 
 
-def read_f32(path, count, what):
-    data = np.fromfile(path, dtype="<f4")
+def fourier(u, num_bands, max_freq):
+    """FF(u) [M,1] -> [M, 2F+1]: [sin(0.75 pi s_k u) | cos(...) | u], s_k = linspace(1, fmax/2, F) (section 2)."""
+    if num_bands == 1:
+        s = torch.ones(1)
+    else:
+        s = torch.linspace(1.0, max_freq / 2.0, num_bands)
+    ang = u * (0.75 * math.pi * s).view(1, -1)
+    return torch.cat([torch.sin(ang), torch.cos(ang), u], dim=1)
+
+
+class InputStage:
+    """The fixed token encodings (ATOMIZER.md section 2) on the compact atom records, as in input-stage.ts."""
+
+    def __init__(self, m, batch, arrays):
+        enc = m["encoding"]
+        self.enc = enc
+        self.B, self.N = batch["batchSize"], batch["maxAtoms"]
+        M = self.B * self.N
+        bands = batch["bands"]
+        self.value = arrays["value"].view(M, 1)
+        self.x = arrays["x"].view(M, 1)
+        self.y = arrays["y"].view(M, 1)
+        self.mask = arrays["mask"].view(M, 1)
+        self.band = arrays["band"].long()
+        lo, hi, spectral, gsd = [], [], [], []
+        for b in bands:
+            is_spec = b["kind"] == "spectral"
+            wl, bw = (b["wavelengthNm"], b["bandwidthNm"]) if is_spec else (0.0, 0.0)
+            lo.append(wl - bw / 2)
+            hi.append(wl + bw / 2)
+            spectral.append(1.0 if is_spec else 0.0)
+            gsd.append(math.log2(b["gsdM"] / enc["gsd"]["refM"]))
+        self.lo = torch.tensor(lo).view(-1, 1)
+        self.hi = torch.tensor(hi).view(-1, 1)
+        self.is_spectral = torch.tensor(spectral).view(-1, 1)
+        self.log_gsd = torch.tensor(gsd).view(-1, 1)
+        kinds = m["channelKinds"]
+        self.one_hot = None
+        if kinds:
+            oh = torch.zeros(M, len(kinds))
+            for i in range(M):
+                b = bands[int(self.band[i])]
+                if b["kind"] == "channel" and self.mask[i, 0] != 0:
+                    oh[i, kinds.index(b["channelKind"])] = 1.0
+            self.one_hot = oh
+        doy = [float("nan") if d is None else d for d in batch["doy"]]
+        self.doy = torch.tensor([0.0 if math.isnan(d) else d for d in doy]).view(-1, 1)
+        self.known = torch.tensor([0.0 if math.isnan(d) else 1.0 for d in doy]).view(-1, 1)
+        rbfs = enc["spectral"]["rbfs"]
+        self.mu = torch.tensor([r["muNm"] for r in rbfs]).view(1, -1)
+        self.sigma = torch.tensor([r["sigmaNm"] for r in rbfs]).view(1, -1)
+
+    def spectral_table(self):
+        mu, sigma, lo, hi = self.mu, self.sigma, self.lo, self.hi
+        gauss = lambda l: torch.exp(-0.5 * ((l - mu) / sigma) ** 2)  # noqa: E731
+        if self.enc["spectral"]["mode"] == "max":
+            # G_k is unimodal: its max over [lo, hi] is at the point nearest mu_k.
+            feat = gauss(torch.minimum(torch.maximum(mu, lo), hi))
+        else:
+            width = hi - lo
+            s2 = sigma * math.sqrt(2)
+            diff = torch.erf((hi - mu) / s2) - torch.erf((lo - mu) / s2)
+            mean = sigma * math.sqrt(math.pi / 2) * diff / torch.clamp(width, min=1e-30)
+            feat = torch.where(width > 0, mean, gauss(lo))
+        return feat * self.is_spectral
+
+    def __call__(self, channel_embed):
+        enc = self.enc
+        M = self.B * self.N
+        parts = [fourier(self.value, enc["value"]["numBands"], enc["value"]["maxFreq"])]
+        table = [self.spectral_table()]
+        if enc["gsd"]["enabled"]:
+            table.append(fourier(self.log_gsd, enc["gsd"]["numBands"], enc["gsd"]["maxFreq"]))
+        per_atom = torch.cat(table, dim=1).index_select(0, self.band)
+        K = len(enc["spectral"]["rbfs"])
+        spectral = per_atom[:, :K]
+        if self.one_hot is not None:
+            spectral = spectral + self.one_hot @ channel_embed
+        parts.append(spectral)
+        pos = enc["position"]
+        parts.append(fourier(self.x / pos["scaleM"], pos["numBands"], pos["maxFreq"]))
+        parts.append(fourier(self.y / pos["scaleM"], pos["numBands"], pos["maxFreq"]))
+        if enc["gsd"]["enabled"]:
+            parts.append(per_atom[:, K:])
+        if enc["time"]["enabled"]:
+            H = enc["time"]["harmonics"]
+            k = torch.arange(1, H + 1, dtype=torch.float32).view(1, -1) * (2 * math.pi / 365)
+            ang = self.doy * k
+            per_sample = torch.cat([torch.sin(ang), torch.cos(ang)], dim=1) * self.known
+            parts.append(per_sample.view(self.B, 1, 2 * H).expand(self.B, self.N, 2 * H).reshape(M, 2 * H))
+        tokens = torch.cat(parts, dim=1) * self.mask
+        return tokens.view(self.B, self.N, -1)
+
+
+def read_raw(path, count, what, dtype="<f4"):
+    data = np.fromfile(path, dtype=dtype)
     if data.size != count:
-        raise ValueError("%s: %s has %d float32 values, expected %d" % (path, what, data.size, count))
+        raise ValueError("%s: %s has %d values, expected %d" % (path, what, data.size, count))
     return torch.from_numpy(data.copy())
 
 
@@ -146,17 +241,17 @@ def main():
     with open(sys.argv[1]) as f:
         cfg = json.load(f)
     m = cfg["model"]
-    B, N, T = cfg["batch"], cfg["atoms"], cfg["tokenDim"]
+    if m["task"] != "multi":
+        raise SystemExit("atomizer_torch.py: only task 'multi' (BCE with logits) is benchmarked")
+    batch = cfg["batch"]
+    B, N, T = batch["batchSize"], batch["maxAtoms"], cfg["tokenDim"]
     C = m["numClasses"]
-    torch.manual_seed(cfg.get("seed", 0))
+    M = B * N
 
     specs = cfg["params"]
     sizes = [int(np.prod(s["shape"])) if s["shape"] else 1 for s in specs]
     total = sum(sizes)
-    if cfg.get("weightsPath"):
-        flat = read_f32(cfg["weightsPath"], total, "weights")
-    else:
-        flat = torch.randn(total) * 0.02
+    flat = read_raw(cfg["weightsPath"], total, "weights")
     params = {}
     at = 0
     for s, n in zip(specs, sizes):
@@ -164,31 +259,31 @@ def main():
         at += n
     net = Atomizer(m, params)
 
-    if cfg.get("tokensPath"):
-        tokens = read_f32(cfg["tokensPath"], B * N * T, "tokens").view(B, N, T)
-        mask = read_f32(cfg["maskPath"], B * N, "mask").view(B, N)
-        targets = read_f32(cfg["targetsPath"], B * C, "targets").view(B, C)
-    else:
-        tokens = torch.randn(B, N, T)
-        mask = torch.ones(B, N)
-        targets = (torch.rand(B, C) < 0.2).float()
+    files = batch["files"]
+    arrays = {k: read_raw(files[k], M, k) for k in ("value", "x", "y", "mask")}
+    arrays["band"] = read_raw(files["band"], M, "band", "<i4")
+    stage = InputStage(m, batch, arrays)
+    mask = arrays["mask"].view(B, N)
+    targets = read_raw(cfg["targetsPath"], B * C, "targets").view(B, C)
+    channel_embed = params.get("channel_embed")
 
-    if m["task"] != "multi":
-        raise SystemExit("atomizer_torch.py: only task 'multi' (BCE with logits) is benchmarked")
+    def loss_fn():
+        tokens = stage(channel_embed)
+        if tokens.shape[-1] != T:
+            raise SystemExit("atomizer_torch.py: token dimension %d, expected %d" % (tokens.shape[-1], T))
+        return F.binary_cross_entropy_with_logits(net.forward(tokens, mask), targets)
 
-    # The channel embedding table is used by the input stage only (outside this net):
-    # it is still a parameter the optimizer updates, as on the TypeScript side.
     opt = torch.optim.Adam(list(params.values()), lr=cfg.get("lr", 1e-4))
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = F.binary_cross_entropy_with_logits(net.forward(tokens, mask), targets)
+        loss = loss_fn()
         loss.backward()
         opt.step()
         return loss.item()
 
     with torch.no_grad():
-        first_loss = F.binary_cross_entropy_with_logits(net.forward(tokens, mask), targets).item()
+        first_loss = loss_fn().item()
     for _ in range(cfg.get("warmup", 3)):
         step()
     runs = []
@@ -210,7 +305,7 @@ def main():
         "stepMs": best * 1e3,
         "stepMsRuns": [r * 1e3 for r in runs],
         "samplesPerSec": B / best,
-        "atomsPerSec": B * N / best,
+        "atomsPerSec": M / best,
         "gflops": gflops,
         "peakGflops": peak,
         "percentOfPeak": 100 * gflops / peak,
