@@ -63,13 +63,13 @@ function oliTirs(id: string, name: string, aliases: string[], mission: string): 
 export const LANDSAT_8 = oliTirs(
   'landsat-8',
   'Landsat 8 OLI/TIRS',
-  ['landsat8', 'l8', 'LC08', 'LC8', 'landsat-8-oli-tirs'],
+  ['landsat8', 'l8', 'LC08', 'LC8'],
   'Landsat 8',
 );
 export const LANDSAT_9 = oliTirs(
   'landsat-9',
   'Landsat 9 OLI-2/TIRS-2',
-  ['landsat9', 'l9', 'LC09', 'LC9', 'landsat-9-oli-tirs'],
+  ['landsat9', 'l9', 'LC09', 'LC9'],
   'Landsat 9 (same band designations as Landsat 8)',
 );
 
@@ -135,7 +135,7 @@ export const LANDSAT_5_TM = tmLike({
 export const LANDSAT_7 = tmLike({
   id: 'landsat-7',
   name: 'Landsat 7 ETM+',
-  aliases: ['landsat7', 'l7', 'LE07', 'LE7', 'landsat-7-etm', 'etm+', 'landsat-7-etm+'],
+  aliases: ['landsat7', 'l7', 'LE07', 'LE7', 'landsat-7-etm', 'etm+'],
   etm: true,
 });
 

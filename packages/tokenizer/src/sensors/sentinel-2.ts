@@ -74,7 +74,7 @@ const GROUPS: Record<string, string[]> = {
 export const SENTINEL_2A: Sensor = {
   id: 'sentinel-2a',
   name: 'Sentinel-2A MSI',
-  aliases: ['s2a', 'sentinel2a', 'sentinel-2a-msi', 'sentinel-2', 'sentinel2', 's2'],
+  aliases: ['s2a', 'sentinel2a', 'sentinel-2', 'sentinel2', 's2'],
   bands: bands(S2A_CENTRES),
   groups: GROUPS,
   source: SOURCE,
@@ -83,7 +83,7 @@ export const SENTINEL_2A: Sensor = {
 export const SENTINEL_2B: Sensor = {
   id: 'sentinel-2b',
   name: 'Sentinel-2B MSI',
-  aliases: ['s2b', 'sentinel2b', 'sentinel-2b-msi'],
+  aliases: ['s2b', 'sentinel2b'],
   bands: bands(S2B_CENTRES),
   groups: GROUPS,
   source: SOURCE,

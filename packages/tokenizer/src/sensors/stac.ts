@@ -141,6 +141,10 @@ function rawBands(item: StacItem, only: string[] | undefined, where: string): Ra
   return out;
 }
 
+/** The asset key as a band alias, unless it is just the band name again. */
+const aliasFor = (name: string, assetKey: string | undefined): string[] =>
+  assetKey !== undefined && assetKey.toLowerCase() !== name.toLowerCase() ? [assetKey] : [];
+
 interface Extracted {
   raw: RawBand;
   band: BandSpec;
@@ -176,12 +180,12 @@ function toBandSpec(r: RawBand, item: StacItem, opts: SensorFromStacOptions, whe
   }
   const commonName = str(firstDefined(b.common_name, b['eo:common_name']));
   const single = r.asset !== undefined && r.count === 1;
-  const aliases = single && r.asset !== undefined ? [r.asset] : [];
+  const assetAlias = single ? r.asset : undefined;
 
   if (isSar && !isOptical) {
     const pol = (pols[0] as string).toUpperCase();
     const name = str(b.name) ?? pol;
-    return { kind: 'channel', channelKind: `sar-${pol.toLowerCase()}`, name, aliases, gsdM: gsd };
+    return { kind: 'channel', channelKind: `sar-${pol.toLowerCase()}`, name, aliases: aliasFor(name, assetAlias), gsdM: gsd };
   }
   const name = str(b.name) ?? (single ? r.asset : undefined) ?? commonName;
   if (name === undefined) throw new Error(`${where}: ${label}: no band name (name or common_name)`);
@@ -204,7 +208,7 @@ function toBandSpec(r: RawBand, item: StacItem, opts: SensorFromStacOptions, whe
     wavelengthNm: umToNm(centre),
     bandwidthNm: umToNm(fwhm),
     gsdM: gsd,
-    aliases,
+    aliases: aliasFor(name, assetAlias),
     ...(commonName !== undefined ? { commonName } : {}),
     ...(description !== undefined ? { description } : {}),
   };
@@ -229,6 +233,8 @@ const slug = (s: string) => s.trim().toLowerCase().replace(/[\s:/]+/g, '-');
 
 /**
  * A Sensor from a STAC Item's band metadata (micrometres converted to nm).
+ * Its id (`sentinel-2a-msi`, `landsat_8-oli-tirs` ...) is distinct from the
+ * built-in sensors' ids and aliases, so it can be added to a default catalogue.
  * The same band listed by several assets (Sentinel-2 `blue` and `visual`, COG
  * and JP2 copies) becomes one band, provided their numbers agree. Asset keys
  * of single-band assets become band aliases ('rededge1' -> B05).
