@@ -73,3 +73,26 @@ export type { MakeBatchOptions } from './batch.js';
 export { BandStatsAccumulator, describeNormalization } from './band-stats.js';
 export { AugmentConfigSchema, augmentBands, spectralAugment } from './spectral-augment.js';
 export type { AugmentConfig } from './spectral-augment.js';
+
+// sensor catalogue (src/sensors/): built-in sensors of SENSORS.md, sensor files, STAC Items
+export {
+  BUILTIN_SENSORS,
+  SensorCatalog,
+  SensorDefinitionSchema,
+  StacItemSchema,
+  loadSensorFile,
+  loadStacItem,
+  parseSensorDefinition,
+  sensorFromStacItem,
+  stacAssetBands,
+  umToNm,
+  validateSensor,
+} from './sensors/index.js';
+export type {
+  BandMatch,
+  SensorDefinition,
+  SensorFromStacOptions,
+  StacAsset,
+  StacAssetBands,
+  StacItem,
+} from './sensors/index.js';
