@@ -96,3 +96,13 @@ export type {
   StacAssetBands,
   StacItem,
 } from './sensors/index.js';
+
+// dataset builder: reader -> shards + train-split band statistics -> manifest.json (written last)
+export {
+  DATASET_KINDS,
+  DEFAULT_SPLIT_FRACTIONS,
+  buildDataset,
+  parseDatasetSpec,
+  splitByHash,
+} from './dataset-builder.js';
+export type { BuildDatasetOptions, BuildDatasetResult, BuildProgress, DatasetKind, DatasetSpec } from './dataset-builder.js';

@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalStore, startEmbeddedS3, type EmbeddedS3, type ObjectStore } from '@atomizer/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataPath } from './data-dir.js';
+import { DEFAULT_SPLIT_FRACTIONS, buildDataset, parseDatasetSpec, splitByHash } from './dataset-builder.js';
+import { parseManifest } from './manifest.js';
+import { DEFAULT_S2_MODALITY_LISTS } from './modality-lists.js';
+import { listBigEarthNetPatches, readBigEarthNetPatch } from './readers/index.js';
+import { ShardReader } from './shard-reader.js';
+import type { Sample } from './types.js';
+
+const S2_ROOT = dataPath('bigearthnet_tiny', 's2');
+const STATLOG = dataPath('statlog', 'statlog_landsat_satellite.csv');
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'atomizer-builder-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** A real LocalStore that records the order of its writes. */
+class RecordingStore extends LocalStore {
+  readonly puts: string[] = [];
+  override async put(...args: Parameters<LocalStore['put']>): Promise<void> {
+    await super.put(...args);
+    this.puts.push(args[0]);
+  }
+}
+
+let source: Map<string, Sample>;
+beforeAll(async () => {
+  source = new Map();
+  for (const folder of await listBigEarthNetPatches(S2_ROOT)) {
+    const s = await readBigEarthNetPatch(folder);
+    source.set(s.id, s);
+  }
+});
+
+function expectSameSample(got: Sample, want: Sample): void {
+  expect(got.id).toBe(want.id);
+  expect(got.labels).toEqual(want.labels);
+  expect(got.time).toEqual(want.time);
+  expect(got.bands.map((b) => b.name)).toEqual(want.bands.map((b) => b.name));
+  got.bands.forEach((b, i) => {
+    const w = want.bands[i]!;
+    const { values: gv, ...gm } = b;
+    const { values: wv, ...wm } = w;
+    expect(gm).toEqual(wm);
+    expect(gv.constructor).toBe(wv.constructor);
+    expect(Buffer.from(gv.buffer, gv.byteOffset, gv.byteLength).equals(Buffer.from(wv.buffer, wv.byteOffset, wv.byteLength))).toBe(true);
+  });
+}
+
+/** Build BigEarthNet S2 tiny into `store` and check everything the manifest claims. */
+async function buildAndVerify(store: ObjectStore): Promise<void> {
+  const progress: number[] = [];
+  const result = await buildDataset({
+    dataset: `bigearthnet:${S2_ROOT}`,
+    out: store,
+    name: 'ben-tiny',
+    shardSize: 3,
+    modalities: DEFAULT_S2_MODALITY_LISTS,
+    onProgress: (p) => progress.push(p.samples),
+  });
+  expect(progress.at(-1)).toBe(11);
+
+  // The manifest in the store is valid and is what the builder returned.
+  const stored = parseManifest(new TextDecoder().decode(await store.get('datasets/ben-tiny/manifest.json')), 'test');
+  expect(stored).toEqual(result.manifest);
+  expect(stored.task).toBe('multi');
+  expect(stored.classes).toHaveLength(19);
+  expect(stored.modalities?.test.map((m) => (typeof m === 'string' ? m : m.name))).toEqual(['s2-swir-only', 's2-all-20m', 's2-rededge-crop']);
+
+  // Splits follow the hash of the patch name; shards hold ceil(n/3) per split.
+  const expected = { train: [] as string[], val: [] as string[], test: [] as string[] };
+  for (const id of source.keys()) expected[splitByHash(id)].push(id);
+  for (const split of ['train', 'val', 'test'] as const) {
+    expect(stored.splits[split].samples).toBe(expected[split].length);
+    expect(stored.shards[split]).toHaveLength(Math.ceil(expected[split].length / 3));
+  }
+  expect(stored.splits.train.samples + stored.splits.val.samples + stored.splits.test.samples).toBe(11);
+  expect(result.totalAtoms).toBe(11 * 80_000);
+
+  // Every shard: size and sha256 as listed, samples equal to the source patches.
+  const seen: string[] = [];
+  for (const split of ['train', 'val', 'test'] as const) {
+    for (const entry of stored.shards[split]) {
+      const bytes = await store.get(entry.key);
+      expect(bytes.byteLength).toBe(entry.bytes);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(entry.sha256);
+      const reader = await ShardReader.open(store, entry.key);
+      expect(reader.length).toBe(entry.samples);
+      for (let i = 0; i < reader.length; i++) {
+        const got = await reader.get(i);
+        expect(expected[split]).toContain(got.id);
+        expectSameSample(got, source.get(got.id)!);
+        seen.push(got.id);
+      }
+    }
+  }
+  expect(seen.sort()).toEqual([...source.keys()].sort());
+
+  // Band statistics come from the train split only: B02's mean by a plain two-pass sum.
+  for (const key of ['sentinel-2a:B02', 'sentinel-2b:B12']) {
+    const [sensor, name] = key.split(':');
+    let sum = 0;
+    let n = 0;
+    for (const id of expected.train) {
+      const b = source.get(id)!.bands.find((x) => x.sensor === sensor && x.name === name);
+      if (b === undefined) continue;
+      for (const v of b.values) {
+        sum += v * b.scale + b.offset;
+        n++;
+      }
+    }
+    const st = stored.stats.bands.find((s) => s.key === key);
+    if (n === 0) {
+      expect(st).toBeUndefined();
+    } else {
+      expect(st?.count).toBe(n);
+      expect(st!.mean).toBeCloseTo(sum / n, 9);
+    }
+  }
+}
+
+describe('buildDataset', () => {
+  it('shards BigEarthNet S2 tiny into a local folder, manifest last, shards read back equal', async () => {
+    const store = new RecordingStore(await tempDir());
+    await buildAndVerify(store);
+    expect(store.puts.at(-1)).toBe('datasets/ben-tiny/manifest.json');
+    expect(store.puts.filter((k) => k.includes('/shards/'))).toHaveLength(store.puts.length - 1);
+  });
+
+  it('shards into S3 (s3rver) the same way', async () => {
+    let s3: EmbeddedS3 | undefined;
+    try {
+      s3 = await startEmbeddedS3({ dir: await tempDir() });
+      await buildAndVerify(s3.store('builder-test'));
+    } finally {
+      await s3?.stop();
+    }
+  });
+
+  it('keeps the official Statlog split and its class list', async () => {
+    const store = new LocalStore(await tempDir());
+    const r = await buildDataset({ dataset: `statlog:${STATLOG}`, out: store, name: 'statlog', shardSize: 2000 });
+    expect(r.manifest.splits).toEqual({ train: { samples: 4435 }, val: { samples: 0 }, test: { samples: 2000 } });
+    expect(r.manifest.shards.train.map((s) => s.samples)).toEqual([2000, 2000, 435]);
+    expect(r.manifest.task).toBe('single');
+    expect(r.manifest.classes).toHaveLength(6);
+    expect(r.totalAtoms).toBe(6435 * 36);
+    expect(r.manifest.stats.bands.map((b) => b.key).sort()).toEqual(['landsat-mss:MSS4', 'landsat-mss:MSS5', 'landsat-mss:MSS6', 'landsat-mss:MSS7']);
+  });
+
+  it('rejects overlapping modality lists before writing anything', async () => {
+    const store = new LocalStore(await tempDir());
+    await expect(
+      buildDataset({ dataset: `bigearthnet:${S2_ROOT}`, out: store, name: 'x', shardSize: 4, modalities: { train: ['s2-all'], test: ['s2-all'] } }),
+    ).rejects.toThrow(/'s2-all' is in both the train and the test lists/);
+    expect(await store.list('')).toEqual([]);
+  });
+});
+
+describe('dataset specs and splits', () => {
+  it('parses <kind>:<path> and explains bad specs', () => {
+    expect(parseDatasetSpec(`statlog:${STATLOG}`)).toEqual({ kind: 'statlog', path: STATLOG });
+    expect(() => parseDatasetSpec(`landsat:${STATLOG}`)).toThrow(/unknown dataset kind 'landsat'; expected one of bigearthnet, statlog, geotiff, scene/);
+    expect(() => parseDatasetSpec('bigearthnet:/no/such/folder')).toThrow(/\/no\/such\/folder does not exist/);
+    expect(() => parseDatasetSpec('just-a-path')).toThrow(/<kind>:<path>/);
+  });
+
+  it('splits by name hash, deterministically and close to the fractions', () => {
+    expect(splitByHash('S2A_MSIL2A_20170617T113321_36_85')).toBe(splitByHash('S2A_MSIL2A_20170617T113321_36_85'));
+    const n = 20_000;
+    const counts = { train: 0, val: 0, test: 0 };
+    for (let i = 0; i < n; i++) counts[splitByHash(`patch_${i}`)]++;
+    // Binomial std for p = 0.2 over 20,000 draws is about 0.3%: 1.5% is 5 sigma.
+    expect(Math.abs(counts.train / n - DEFAULT_SPLIT_FRACTIONS.train)).toBeLessThan(0.015);
+    expect(Math.abs(counts.val / n - DEFAULT_SPLIT_FRACTIONS.val)).toBeLessThan(0.015);
+    expect(Math.abs(counts.test / n - DEFAULT_SPLIT_FRACTIONS.test)).toBeLessThan(0.015);
+    expect(() => splitByHash('x', { train: 0.5, val: 0.5, test: 0.5 })).toThrow(/sum to 1/);
+  });
+});
