@@ -29,5 +29,5 @@ export { atomizerParamSpecs, atomizerParamTable, distinctLayers, layerParamIndex
 export { initKind, initParams } from './init.js';
 export { atomizerForward, dropAtoms, paramTensors } from './atomizer-model.js';
 export type { ForwardOptions, ParamTensors } from './atomizer-model.js';
-export { apply, globalNorm, gradients, localSteps, paramTableOf, predict, sliceBatch } from './training.js';
+export { apply, gradients, localSteps, paramTableOf, predict, sliceBatch } from './training.js';
 export type { FlatOptimizer, GradientOptions, GradientResult, LabelledBatch } from './training.js';

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, type AtomBatch } from '@atomizer/tokenizer';
 import { atomizerForward, paramTensors, type ParamTensors } from './atomizer-model.js';
+import { clipByGlobalNorm, globalNorm } from './clip-grad-norm.js';
 import type { ModelConfig } from './config.js';
+import { GradientAccumulator } from './gradient-accumulator.js';
 import { classificationLoss, labelsToTargets } from './losses.js';
 import { atomizerParamTable } from './model-params.js';
 import type { ParamTable } from './param-table.js';
@@ -60,14 +62,7 @@ export function sliceBatch(batch: AtomBatch, start: number, end: number): AtomBa
   };
 }
 
-/** Global L2 norm of a flat array, accumulated in float64. */
-export function globalNorm(v: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += (v[i] as number) * (v[i] as number);
-  return Math.sqrt(s);
-}
-
-/** Mean loss of one micro-batch and its gradient added, times `weight`, into `acc`. */
+/** Mean loss and mean gradient of one micro-batch, added to `acc` weighted by its sample count. */
 function accumulateMicroBatch(
   table: ParamTable,
   params: ParamTensors,
@@ -76,9 +71,8 @@ function accumulateMicroBatch(
   cfg: ModelConfig,
   training: boolean,
   seed: number,
-  weight: number,
-  acc: Float64Array,
-): number {
+  acc: GradientAccumulator,
+): void {
   const xs = table.entries.map((e) => params[e.name]!);
   const targets = labelsToTargets(labels, cfg.numClasses, cfg.task);
   try {
@@ -89,11 +83,9 @@ function accumulateMicroBatch(
       return classificationLoss(cfg.task, logits, targets);
     })(xs);
     try {
-      for (const [i, e] of table.entries.entries()) {
-        const g = grads[i]!.dataSync() as Float32Array;
-        for (let k = 0; k < e.size; k++) acc[e.offset + k]! += weight * (g[k] as number);
-      }
-      return value.dataSync()[0] as number;
+      const flat = new Float32Array(table.size);
+      for (const [i, e] of table.entries.entries()) flat.set(grads[i]!.dataSync() as Float32Array, e.offset);
+      acc.add({ grads: flat, samples: batch.batchSize, loss: value.dataSync()[0] as number });
     } finally {
       value.dispose();
       for (const g of grads) g.dispose();
@@ -125,26 +117,19 @@ export function gradients(
   if (!Number.isInteger(micro) || micro < 1) throw new Error(`gradients: microBatch must be a positive integer, got ${micro}`);
   const training = opts.training ?? true;
   const seed = opts.seed ?? 0;
-  const acc = new Float64Array(table.size);
-  let loss = 0;
+  const acc = new GradientAccumulator(table.size);
   const params = paramTensors(table, weights);
   try {
     for (let start = 0, k = 0; start < B; start += micro, k++) {
       const end = Math.min(B, start + micro);
-      const w = (end - start) / B;
       const sub = micro >= B ? batch : sliceBatch(batch, start, end);
-      loss += w * accumulateMicroBatch(table, params, sub, labels.slice(start, end), cfg, training, deriveSeed(seed, k), w, acc);
+      accumulateMicroBatch(table, params, sub, labels.slice(start, end), cfg, training, deriveSeed(seed, k), acc);
     }
   } finally {
     for (const t of Object.values(params)) t.dispose();
   }
-  const grads = Float32Array.from(acc);
-  // TODO(optimizer.ts): switch to the shared clipByGlobalNorm once it is exported there.
-  const gradNorm = globalNorm(grads);
-  if (opts.clipNorm !== undefined && gradNorm > opts.clipNorm) {
-    const scale = opts.clipNorm / gradNorm;
-    for (let i = 0; i < grads.length; i++) grads[i]! *= scale;
-  }
+  const { grads, loss } = acc.result();
+  const gradNorm = opts.clipNorm !== undefined ? clipByGlobalNorm(grads, opts.clipNorm).norm : globalNorm(grads);
   return { grads, loss, samples: B, gradNorm };
 }
 
