@@ -7,7 +7,8 @@ import { spectralBand } from './define-band.js';
 // Common names follow the STAC eo extension as used by the Landsat Collection 2
 // STAC items (nir08, swir16, swir22, lwir11, lwir12, lwir). Aliases also cover
 // Collection 2 Level-2 file suffixes (SR_B4, ST_B10), zero-padded names (B04)
-// and, for ETM+, the two thermal gain files B6_VCID_1 / B6_VCID_2.
+// and, for ETM+, the two thermal gain files B6_VCID_1 / B6_VCID_2. Sensor aliases
+// include the MTL SPACECRAFT_ID / USGS STAC platform spelling (LANDSAT_8).
 //
 // Thermal bands: gsdM is the NATIVE resolution (TIRS 100 m, TM 120 m, ETM+ 60 m);
 // USGS delivers them resampled to 30 m pixels, so a reader of those files takes
@@ -63,13 +64,13 @@ function oliTirs(id: string, name: string, aliases: string[], mission: string): 
 export const LANDSAT_8 = oliTirs(
   'landsat-8',
   'Landsat 8 OLI/TIRS',
-  ['landsat8', 'l8', 'LC08', 'LC8'],
+  ['landsat8', 'l8', 'LC08', 'LC8', 'LANDSAT_8'],
   'Landsat 8',
 );
 export const LANDSAT_9 = oliTirs(
   'landsat-9',
   'Landsat 9 OLI-2/TIRS-2',
-  ['landsat9', 'l9', 'LC09', 'LC9'],
+  ['landsat9', 'l9', 'LC09', 'LC9', 'LANDSAT_9'],
   'Landsat 9 (same band designations as Landsat 8)',
 );
 
@@ -123,19 +124,19 @@ function tmLike(opts: {
 export const LANDSAT_4_TM = tmLike({
   id: 'landsat-4-tm',
   name: 'Landsat 4 TM',
-  aliases: ['landsat-4', 'landsat4', 'l4', 'LT04', 'LT4', 'landsat4-tm'],
+  aliases: ['landsat-4', 'landsat4', 'l4', 'LT04', 'LT4', 'landsat4-tm', 'LANDSAT_4'],
   etm: false,
 });
 export const LANDSAT_5_TM = tmLike({
   id: 'landsat-5-tm',
   name: 'Landsat 5 TM',
-  aliases: ['landsat-5', 'landsat5', 'l5', 'LT05', 'LT5', 'landsat5-tm'],
+  aliases: ['landsat-5', 'landsat5', 'l5', 'LT05', 'LT5', 'landsat5-tm', 'LANDSAT_5'],
   etm: false,
 });
 export const LANDSAT_7 = tmLike({
   id: 'landsat-7',
   name: 'Landsat 7 ETM+',
-  aliases: ['landsat7', 'l7', 'LE07', 'LE7', 'landsat-7-etm', 'etm+'],
+  aliases: ['landsat7', 'l7', 'LE07', 'LE7', 'landsat-7-etm', 'etm+', 'LANDSAT_7'],
   etm: true,
 });
 
