@@ -106,3 +106,85 @@ export {
   splitByHash,
 } from './dataset-builder.js';
 export type { BuildDatasetOptions, BuildDatasetResult, BuildProgress, DatasetKind, DatasetSpec } from './dataset-builder.js';
+
+// readers (src/readers/): GeoTIFF files and band files, BigEarthNet patches, Statlog CSV,
+// labelled scenes (polygons or label rasters) -> Samples; readDataset / readSampleAt dispatch
+export {
+  BIGEARTHNET_19_CLASSES,
+  BIGEARTHNET_43_CLASSES,
+  BIGEARTHNET_43_TO_19,
+  BIGEARTHNET_S1_BANDS,
+  BIGEARTHNET_S2_BANDS,
+  READER_KINDS,
+  STATLOG_CLASSES,
+  STATLOG_TRAIN_ROWS,
+  assignGroupSplits,
+  bandNameFromFileName,
+  bigEarthNetClasses,
+  bigEarthNetLabelIndices,
+  countMissing,
+  decodeGeoTiffBytes,
+  decodeGeoTiffFile,
+  imageGroups,
+  listBigEarthNetPatches,
+  parseAcquisitionTime,
+  parseReaderSpec,
+  pointInPolygon,
+  readBandFiles,
+  readBigEarthNetPatch,
+  readDataset,
+  readGeoTiff,
+  readPolygons,
+  readSampleAt,
+  readSceneLabels,
+  readStatlog,
+  timeFromName,
+} from './readers/index.js';
+export type {
+  BBox,
+  BandFilesOptions,
+  BigEarthNetNomenclature,
+  BigEarthNetOptions,
+  CrsInfo,
+  DatasetItem,
+  DatasetSource,
+  DecodedGeoTiff,
+  GeoSample,
+  GeoTiffReadOptions,
+  GeoTransform,
+  LabelledPatch,
+  RasterGeo,
+  ReadSampleOptions,
+  ReaderKind,
+  ReaderSpec,
+  SampleGeo,
+  SceneLabelOptions,
+  SceneLabelResult,
+  SplitFractions as SceneSplitFractions,
+  SplitName as ReaderSplitName,
+  StatlogItem,
+} from './readers/index.js';
+
+// shards (binary format, streaming writer, ranged reader) and the dataset manifest
+export {
+  DTYPES,
+  SHARD_FORMAT_VERSION,
+  SHARD_MAGIC,
+  dtypeOf,
+} from './shard-format.js';
+export type { ShardBand, ShardFooter, ShardSampleEntry } from './shard-format.js';
+export { ShardWriter, putShard, writeShard } from './shard-writer.js';
+export type { ShardSink, ShardWriteResult, ShardWriterOptions } from './shard-writer.js';
+export { ShardReader } from './shard-reader.js';
+export type { ShardReaderOptions } from './shard-reader.js';
+export {
+  BandStatsSchema,
+  MANIFEST_FORMAT_VERSION,
+  ManifestSchema,
+  ManifestShardSchema,
+  SPLITS,
+  parseManifest,
+  serializeManifest,
+  verifyShard,
+} from './manifest.js';
+export type { Manifest, ManifestInput, ManifestShard, Split } from './manifest.js';

@@ -1,0 +1,270 @@
+// One door to every reader: `readDataset('<kind>:<path>')` for
+// `atomizer shard --dataset <kind>:<path>`, yielding { sample, split } items,
+// and `readSampleAt(path)` for `atomizer atoms <path>` (whatever one path is).
+
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { Sample } from '../types.js';
+import type { SensorCatalog } from '../sensors/index.js';
+import { bandNameFromFileName, isQualityBand, stem } from './band-naming.js';
+import { listBigEarthNetPatches, readBigEarthNetPatch } from './bigearthnet.js';
+import { bigEarthNetClasses, type BigEarthNetNomenclature } from './bigearthnet-classes.js';
+import { readBandFiles, readGeoTiff, type GeoSample } from './geotiff.js';
+import { readSceneLabels, type SceneLabelOptions, type SplitFractions, type SplitName } from './scene-labels.js';
+import { STATLOG_CLASSES, readStatlog } from './statlog.js';
+
+export const READER_KINDS = ['bigearthnet', 'statlog', 'geotiff', 'scene'] as const;
+export type ReaderKind = (typeof READER_KINDS)[number];
+
+/** A dataset to read: kind, path and the options of that kind's reader. */
+export interface ReaderSpec {
+  kind: ReaderKind;
+  path: string;
+  catalog?: SensorCatalog;
+  /** geotiff / scene: sensor id or alias, band names in file order. */
+  sensor?: string;
+  bands?: string[];
+  /** bigearthnet: label nomenclature (default 19). */
+  nomenclature?: BigEarthNetNomenclature;
+  /** scene: labels file (GeoJSON or label raster) and its options (see SceneLabelOptions). */
+  labels?: string;
+  classField?: string;
+  idField?: string;
+  classTable?: string;
+  patchSize?: number;
+  stride?: number;
+  maxPerGroup?: number;
+  fractions?: SplitFractions;
+  seed?: number;
+  splitBy?: 'component' | 'block';
+  blockSize?: number;
+}
+
+export interface DatasetItem {
+  sample: Sample;
+  split: SplitName;
+}
+
+/** A dataset being read: its items (async, read lazily where the layout allows) and what is known up front. */
+export interface DatasetSource extends AsyncIterable<DatasetItem> {
+  kind: ReaderKind;
+  path: string;
+  /** Class names the samples' labels index (for scenes: known once iteration has started). */
+  classes: readonly string[] | undefined;
+  /** Number of items when known before reading them. */
+  total?: number;
+  /** multi: multi-label (BigEarthNet); single: one label per sample; none: unlabelled imagery. */
+  task: 'multi' | 'single' | 'none';
+  items: AsyncIterable<DatasetItem>;
+}
+
+const NUMERIC = new Set(['nomenclature', 'patchSize', 'stride', 'maxPerGroup', 'seed', 'blockSize']);
+const QUERY_ALIASES: Record<string, string> = { k: 'patchSize', field: 'classField', classes: 'classTable', id: 'idField' };
+
+/**
+ * Parse `<kind>:<path>[?key=value&...]` (e.g.
+ * `scene:/d/sen2.tif?labels=/d/sen2_polygons.geojson&sensor=s2a&k=5`).
+ * A `scene:` path ending in .json/.yaml/.yml is a description file holding
+ * the same options plus `scene` (paths relative to the file).
+ */
+export function parseReaderSpec(spec: string | ReaderSpec): ReaderSpec {
+  if (typeof spec !== 'string') {
+    if (!(READER_KINDS as readonly string[]).includes(spec.kind)) {
+      throw new Error(`unknown dataset kind '${spec.kind}'; expected one of ${READER_KINDS.join(', ')}`);
+    }
+    return spec;
+  }
+  const colon = spec.indexOf(':');
+  if (colon <= 0) throw new Error(`dataset '${spec}' has no kind; write <kind>:<path> with kind one of ${READER_KINDS.join(', ')}`);
+  const kind = spec.slice(0, colon).toLowerCase();
+  if (!(READER_KINDS as readonly string[]).includes(kind)) {
+    throw new Error(`unknown dataset kind '${kind}' in '${spec}'; expected one of ${READER_KINDS.join(', ')}`);
+  }
+  const rest = spec.slice(colon + 1);
+  const q = rest.indexOf('?');
+  const path = q < 0 ? rest : rest.slice(0, q);
+  if (path === '') throw new Error(`dataset '${spec}' has no path; write ${kind}:<path>`);
+  const out: Record<string, unknown> = { kind, path };
+  if (q >= 0) {
+    for (const [rawKey, value] of new URLSearchParams(rest.slice(q + 1))) {
+      const key = QUERY_ALIASES[rawKey] ?? rawKey;
+      if (key === 'bands') out.bands = value.split(',').filter((b) => b !== '');
+      else if (NUMERIC.has(key)) {
+        const n = Number(value);
+        if (!Number.isFinite(n)) throw new Error(`dataset '${spec}': option ${rawKey}=${value} is not a number`);
+        out[key] = n;
+      } else if (key === 'fractions') {
+        const [train, val, test] = value.split(',').map(Number);
+        out.fractions = { train, val, test };
+      } else out[key] = value;
+    }
+  }
+  return out as unknown as ReaderSpec;
+}
+
+/** Options of a scene description file (.json/.yaml), paths resolved against its folder. */
+async function sceneDescription(path: string): Promise<Partial<SceneLabelOptions>> {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`${path}: cannot read scene description (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw new Error(`${path}: expected an object with scene, labels, ...`);
+  const o = parsed as Record<string, unknown>;
+  const rel = (p: unknown, field: string): string => {
+    if (typeof p !== 'string') throw new Error(`${path}: field '${field}' must be a path string`);
+    return isAbsolute(p) ? p : join(dirname(path), p);
+  };
+  const out: Record<string, unknown> = { ...o };
+  if (o.scene !== undefined) out.scene = Array.isArray(o.scene) ? o.scene.map((p, i) => rel(p, `scene[${i}]`)) : rel(o.scene, 'scene');
+  if (o.labels !== undefined) out.labels = rel(o.labels, 'labels');
+  if (o.classTable !== undefined) out.classTable = rel(o.classTable, 'classTable');
+  return out as Partial<SceneLabelOptions>;
+}
+
+function definedOnly<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * Open a dataset. BigEarthNet folders here carry no official split: their
+ * items come as 'train' and the dataset builder splits them by name hash.
+ * Statlog uses its standard split; scenes split by label group; plain
+ * GeoTIFFs (unlabelled) come as 'train'.
+ */
+export function readDataset(specIn: string | ReaderSpec): DatasetSource {
+  const spec = parseReaderSpec(specIn);
+  const catalogOpt = spec.catalog !== undefined ? { catalog: spec.catalog } : {};
+  const source: DatasetSource = {
+    kind: spec.kind,
+    path: spec.path,
+    classes: undefined,
+    task: 'none',
+    items: { [Symbol.asyncIterator]: () => gen()[Symbol.asyncIterator]() },
+    [Symbol.asyncIterator]: () => source.items[Symbol.asyncIterator](),
+  };
+  let gen: () => AsyncIterable<DatasetItem>;
+  switch (spec.kind) {
+    case 'bigearthnet': {
+      source.task = 'multi';
+      source.classes = bigEarthNetClasses(spec.nomenclature ?? 19);
+      gen = async function* () {
+        const patches = await listBigEarthNetPatches(spec.path);
+        if (patches.length === 0) throw new Error(`${spec.path}: no BigEarthNet patch folders found (folders holding <patch>_labels_metadata.json)`);
+        source.total = patches.length;
+        for (const p of patches) {
+          yield { sample: await readBigEarthNetPatch(p, definedOnly({ nomenclature: spec.nomenclature, ...catalogOpt })), split: 'train' };
+        }
+      };
+      break;
+    }
+    case 'statlog': {
+      source.task = 'single';
+      source.classes = STATLOG_CLASSES;
+      source.total = 6435;
+      gen = async function* () {
+        const items = await readStatlog(spec.path, catalogOpt);
+        source.total = items.length;
+        yield* items;
+      };
+      break;
+    }
+    case 'geotiff': {
+      source.classes = [];
+      gen = async function* () {
+        const groups = await imageGroups(spec.path);
+        source.total = groups.length;
+        for (const g of groups) {
+          const opts = definedOnly({ sensor: spec.sensor, bands: spec.bands, ...catalogOpt });
+          yield { sample: g.length === 1 ? await readGeoTiff(g[0] as string, opts) : await readBandFiles(g, opts), split: 'train' };
+        }
+      };
+      break;
+    }
+    case 'scene': {
+      source.task = 'single';
+      gen = async function* () {
+        const ext = extname(spec.path).toLowerCase();
+        const described = ext === '.json' || ext === '.yaml' || ext === '.yml' ? await sceneDescription(spec.path) : { scene: spec.path };
+        const opts = definedOnly({ ...described, ...spec, ...catalogOpt, scene: described.scene ?? spec.path }) as SceneLabelOptions & { kind?: string; path?: string };
+        delete opts.kind;
+        delete opts.path;
+        if (opts.labels === undefined) {
+          throw new Error(`dataset scene:${spec.path}: no labels given; pass labels=<polygons.geojson | labels.tif> (and classTable=<csv> for a label raster)`);
+        }
+        const result = await readSceneLabels(opts);
+        source.classes = result.classes;
+        source.total = result.items.length;
+        for (const item of result.items) yield { sample: item.sample, split: item.split };
+      };
+      break;
+    }
+  }
+  return source;
+}
+
+/**
+ * The .tif files of a folder grouped into samples: band files
+ * (`<scene>_B4.TIF` ...) sharing a scene name form one sample (quality bands
+ * such as BQA skipped); any other .tif is a sample of its own. A file path is
+ * one group.
+ */
+export async function imageGroups(path: string): Promise<string[][]> {
+  const info = await stat(path).catch(() => undefined);
+  if (info === undefined) throw new Error(`${path}: no such file or folder`);
+  if (!info.isDirectory()) return [[path]];
+  const files = (await readdir(path)).filter((f) => /\.tiff?$/i.test(f)).sort();
+  const groups = new Map<string, string[]>();
+  for (const f of files) {
+    const band = bandNameFromFileName(f);
+    if (band !== undefined && isQualityBand(band)) continue;
+    const key = band === undefined ? `file:${f}` : sceneKey(f, band);
+    const list = groups.get(key) ?? [];
+    list.push(join(path, f));
+    groups.set(key, list);
+  }
+  if (groups.size === 0) throw new Error(`${path}: no .tif files in this folder`);
+  return [...groups.values()];
+}
+
+/** A band file's scene name: its stem with the band token removed (`sr_b4_20200829` -> `sr_20200829`). */
+function sceneKey(file: string, band: string): string {
+  const s = stem(file);
+  const i = s.toUpperCase().lastIndexOf(band);
+  return i < 0 ? s : `${s.slice(0, i)}${s.slice(i + band.length)}`.replace(/__+/g, '_').replace(/^_|_$/g, '');
+}
+
+export interface ReadSampleOptions {
+  sensor?: string;
+  bands?: string[];
+  nomenclature?: BigEarthNetNomenclature;
+  catalog?: SensorCatalog;
+}
+
+/**
+ * Read whatever one path is: a BigEarthNet patch folder, a folder of one
+ * scene's band files, or a GeoTIFF file.
+ */
+export async function readSampleAt(path: string, opts: ReadSampleOptions = {}): Promise<GeoSample> {
+  const full = resolve(path);
+  const info = await stat(full).catch(() => undefined);
+  if (info === undefined) throw new Error(`${path}: no such file or folder`);
+  if (info.isDirectory()) {
+    const patches = await listBigEarthNetPatches(full).catch(() => []);
+    if (patches.length === 1 && patches[0] === full) {
+      return readBigEarthNetPatch(full, definedOnly({ nomenclature: opts.nomenclature, catalog: opts.catalog }));
+    }
+    const groups = await imageGroups(full);
+    if (groups.length !== 1) {
+      throw new Error(
+        `${path}: holds ${groups.length} images (${groups.map((g) => stem(g[0] as string)).slice(0, 5).join(', ')}${groups.length > 5 ? ', ...' : ''}); point at one file or at a folder of one scene's band files`,
+      );
+    }
+    const g = groups[0] as string[];
+    return g.length === 1 ? readGeoTiff(g[0] as string, opts) : readBandFiles(g, opts);
+  }
+  if (!/\.tiff?$/i.test(full)) throw new Error(`${path}: not a GeoTIFF (.tif) nor a folder; expected a .tif, a band-file folder or a BigEarthNet patch folder`);
+  return readGeoTiff(full, opts);
+}
