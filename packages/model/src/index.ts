@@ -31,3 +31,43 @@ export { atomizerForward, dropAtoms, paramTensors } from './atomizer-model.js';
 export type { ForwardOptions, ParamTensors } from './atomizer-model.js';
 export { apply, gradients, localSteps, paramTableOf, predict, sliceBatch } from './training.js';
 export type { FlatOptimizer, GradientOptions, GradientResult, LabelledBatch } from './training.js';
+
+// training utilities: losses, metrics, optimizers, schedule, gradients, checkpoints
+export { bceWithLogits, classificationLoss, labelsToTargetArray, labelsToTargets, softmaxCrossEntropy } from './losses.js';
+export type { Task } from './losses.js';
+export {
+  argmaxRows,
+  averagePrecision,
+  classificationReport,
+  confusionMatrix,
+  macroF1,
+  macroF1FromConfusion,
+  macroMeanAveragePrecision,
+  meanPerClassAccuracy,
+  microMeanAveragePrecision,
+  multiLabelMacroF1,
+  overallAccuracy,
+  splitRows,
+} from './metrics.js';
+export type { LabelSets, MultiLabelReport, PerClassMetric, ScoreRows, SingleLabelReport } from './metrics.js';
+export { ADAM_STATE_NAMES, Adam } from './optimizer.js';
+export type { AdamOptions, AdamState } from './optimizer.js';
+export { OUTER_STATE_NAMES, OuterOptimizer, outerStep } from './outer-optimizer.js';
+export type { OuterKind, OuterOptions } from './outer-optimizer.js';
+export { cosineSchedule } from './schedule.js';
+export type { CosineScheduleOptions, LrSchedule } from './schedule.js';
+export { GradientAccumulator, accumulateGradients } from './gradient-accumulator.js';
+export type { AccumulatedGradient, GradientPart } from './gradient-accumulator.js';
+export { clipByGlobalNorm, globalNorm } from './clip-grad-norm.js';
+export type { ClipResult } from './clip-grad-norm.js';
+export {
+  bfloat16BitsToFloat32,
+  float16BitsToFloat32,
+  float32Bits,
+  float32ToBFloat16Bits,
+  float32ToFloat16Bits,
+} from './half-float.js';
+export { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+export type { EncodeOptions, SafetensorsContents } from './safetensors.js';
+export { CHECKPOINT_FORMAT, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+export type { Checkpoint, LoadedCheckpoint, SaveCheckpointOptions } from './checkpoint.js';
