@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { timed } from './clock.js';
 
 // Single-thread matMul throughput of the active tfjs backend: the ceiling a
 // model built from matMuls can reach on it. Also measures the transpose-flag
@@ -12,23 +13,26 @@ export interface MatMulFigure {
   m: number;
   k: number;
   n: number;
-  /** Best time of one call over the repeats, milliseconds. */
+  /** Best wall time of one call over the repeats, milliseconds. */
   bestMs: number;
-  /** Median time of one call, milliseconds. */
-  medianMs: number;
+  /** Best CPU time of one call (steadier on a shared machine), milliseconds. */
+  bestCpuMs: number;
   /** 2*m*k*n / bestMs. */
   gflops: number;
+  /** 2*m*k*n / bestCpuMs. */
+  gflopsCpu: number;
 }
 
-function timeCalls(fn: () => tf.Tensor, calls: number): number {
-  const t0 = performance.now();
-  for (let i = 0; i < calls; i++) {
-    const out = fn();
-    // dataSync forces completion on async backends; the wasm backend is synchronous anyway.
-    out.dataSync();
-    out.dispose();
-  }
-  return (performance.now() - t0) / calls;
+function timeCalls(fn: () => tf.Tensor, calls: number): { wallMs: number; cpuMs: number } {
+  const e = timed(() => {
+    for (let i = 0; i < calls; i++) {
+      const out = fn();
+      // dataSync forces completion on async backends; the wasm backend is synchronous anyway.
+      out.dataSync();
+      out.dispose();
+    }
+  });
+  return { wallMs: e.wallMs / calls, cpuMs: e.cpuMs / calls };
 }
 
 /** Times a [m,k] x [k,n] matMul in one variant on the active backend. */
@@ -56,12 +60,12 @@ export function measureMatMul(
     }
   };
   timeCalls(fn, 2); // warm-up: kernel compile, heap growth
-  const times: number[] = [];
+  const times: { wallMs: number; cpuMs: number }[] = [];
   for (let r = 0; r < repeats; r++) times.push(timeCalls(fn, calls));
   a.dispose();
   b.dispose();
-  times.sort((x, y) => x - y);
-  const bestMs = times[0] ?? Number.NaN;
-  const medianMs = times[Math.floor(times.length / 2)] ?? Number.NaN;
-  return { variant, m, k, n, bestMs, medianMs, gflops: (2 * m * k * n) / (bestMs * 1e6) };
+  const bestMs = Math.min(...times.map((t) => t.wallMs));
+  const bestCpuMs = Math.min(...times.map((t) => t.cpuMs));
+  const flops = 2 * m * k * n;
+  return { variant, m, k, n, bestMs, bestCpuMs, gflops: flops / (bestMs * 1e6), gflopsCpu: flops / (bestCpuMs * 1e6) };
 }
