@@ -83,7 +83,8 @@ describe('sensor definition files', () => {
       path,
       'id: x\nname: X\nbands:\n  - {name: a, wavelengthNm: 500, bandwidthNm: 10, gsdM: 1}\n  - {name: b, wavelengthNm: 600, bandwidthNm: 10, gsdM: 1}\n  - {name: c, wavelengthNm: -5, bandwidthNm: 10, gsdM: 1}\n',
     );
-    await expect(loadSensorFile(path)).rejects.toThrow(`${path}: bands[2].wavelengthNm: expected a positive number, got -5`);
+    // Exactly one line: the one field that is wrong.
+    await expect(loadSensorFile(path)).rejects.toThrow(new Error(`${path}: bands[2].wavelengthNm: expected a positive number, got -5`));
   });
 
   it('NaN (YAML .nan), zero and missing numbers name the field', () => {

@@ -61,7 +61,7 @@ const FileBandSchema = z
     };
     if (nm) {
       pair('wavelengthNm', 'bandwidthNm', 'the full width in nm');
-      if (b.wavelengthNm !== undefined && b.wavelengthNm < MIN_PLAUSIBLE_NM) {
+      if (b.wavelengthNm !== undefined && b.wavelengthNm > 0 && b.wavelengthNm < MIN_PLAUSIBLE_NM) {
         ctx.addIssue({
           code: 'custom',
           path: ['wavelengthNm'],
