@@ -5,8 +5,8 @@ import { datasetKeys, type ObjectStore } from '@atomizer/protocol';
 import { BandStatsAccumulator, describeNormalization } from './band-stats.js';
 import { MANIFEST_FORMAT_VERSION, SPLITS, parseManifest, serializeManifest, type Manifest, type ManifestInput, type ManifestShard, type Split } from './manifest.js';
 import { resolveModalityLists, type ModalityLists, type ModalityListsConfig } from './modality-lists.js';
+import { READER_KINDS, parseReaderSpec, readDataset, type ReaderKind, type ReaderSpec } from './readers/dataset.js';
 import type { SplitFractions } from './readers/scene-labels.js';
-import { BIGEARTHNET_19_CLASSES, listBigEarthNetPatches, readBigEarthNetPatch, readStatlog, STATLOG_CLASSES } from './readers/index.js';
 import { putShard } from './shard-writer.js';
 import type { Sample } from './types.js';
 
@@ -15,38 +15,29 @@ import type { Sample } from './types.js';
 // last (DESIGN.md "Object store layout"), so a reader that finds a manifest
 // finds every shard it lists.
 
-export const DATASET_KINDS = ['bigearthnet', 'statlog', 'geotiff', 'scene'] as const;
-export type DatasetKind = (typeof DATASET_KINDS)[number];
+/** Dataset kinds the builder reads (the readers' kinds). */
+export const DATASET_KINDS = READER_KINDS;
+export type DatasetKind = ReaderKind;
+/** `<kind>:<path>[?options]` parsed: see readers/dataset.ts for the options of each kind. */
+export type DatasetSpec = ReaderSpec;
 
-export interface DatasetSpec {
-  kind: DatasetKind;
-  path: string;
-}
+const SPEC_EXAMPLE = 'e.g. bigearthnet:../shared/data/bigearthnet_tiny/s2 or statlog:../shared/data/statlog/statlog_landsat_satellite.csv';
 
 /**
- * Parse `<kind>:<path>`. An unknown kind or a missing path is an Error saying
- * what was expected and what to do.
+ * Parse `<kind>:<path>[?options]` and check the path exists. An unknown kind
+ * or a missing path is an Error saying what was expected and what to do.
  */
 export function parseDatasetSpec(spec: string | DatasetSpec): DatasetSpec {
-  let kind: string;
-  let path: string;
-  if (typeof spec === 'string') {
-    const colon = spec.indexOf(':');
-    const example = 'e.g. bigearthnet:../shared/data/bigearthnet_tiny/s2';
-    if (colon <= 0) {
-      throw new Error(`dataset '${spec}' has no kind; write <kind>:<path> with kind one of ${DATASET_KINDS.join(', ')} (${example})`);
-    }
-    kind = spec.slice(0, colon).toLowerCase();
-    path = spec.slice(colon + 1);
-  } else {
-    ({ kind, path } = spec);
+  let parsed: DatasetSpec;
+  try {
+    parsed = parseReaderSpec(spec);
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)} (${SPEC_EXAMPLE})`);
   }
-  if (!(DATASET_KINDS as readonly string[]).includes(kind)) {
-    throw new Error(`unknown dataset kind '${kind}'; expected one of ${DATASET_KINDS.join(', ')}, as <kind>:<path>`);
+  if (!existsSync(parsed.path)) {
+    throw new Error(`dataset path ${parsed.path} does not exist (dataset kind ${parsed.kind}); check the path`);
   }
-  if (path === '') throw new Error(`dataset '${kind}:' has no path; write ${kind}:<path>`);
-  if (!existsSync(path)) throw new Error(`dataset path ${path} does not exist (dataset kind ${kind}); check the path`);
-  return { kind: kind as DatasetKind, path };
+  return parsed;
 }
 
 /** Default fractions of the hash split (our choice). */
@@ -110,10 +101,6 @@ export interface BuildDatasetResult {
   bytesPerAtom: number;
 }
 
-function datasetTask(kind: DatasetKind): 'multi' | 'single' {
-  return kind === 'bigearthnet' ? 'multi' : 'single';
-}
-
 function validAtoms(sample: Sample): number {
   let n = 0;
   for (const b of sample.bands) {
@@ -160,21 +147,22 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
     shardCount++;
   };
 
-  const source = await openDatasetSource(spec);
-  const total = source.total !== undefined ? { total: source.total } : {};
+  const source = readDataset(spec);
+  const progressTotal = () => (source.total !== undefined ? { total: source.total } : {});
   for await (const item of source.items) {
-    // BigEarthNet folders carry no official split here: hash of the patch name.
-    const split: Split = item.split ?? splitByHash(item.sample.id, fractions);
+    // BigEarthNet folders carry no official split here (the reader says
+    // 'train' for all): split by hash of the patch name.
+    const split: Split = spec.kind === 'bigearthnet' ? splitByHash(item.sample.id, fractions) : item.split;
     if (split === 'train') stats.add(item.sample);
     counts[split]++;
     atoms[split] += validAtoms(item.sample);
     pending[split].push(item.sample);
     samples++;
     if (pending[split].length >= opts.shardSize) await flush(split);
-    opts.onProgress?.({ samples, ...total, split, shards: shardCount, bytes });
+    opts.onProgress?.({ samples, ...progressTotal(), split, shards: shardCount, bytes });
   }
   for (const split of SPLITS) await flush(split);
-  opts.onProgress?.({ samples, ...total, shards: shardCount, bytes });
+  opts.onProgress?.({ samples, ...progressTotal(), shards: shardCount, bytes });
   if (samples === 0) throw new Error(`dataset ${spec.kind}:${spec.path} holds no samples; nothing written`);
   if (counts.train === 0) {
     throw new Error(`dataset ${spec.kind}:${spec.path}: no sample fell in the train split, so no band statistics; use more samples or other split fractions`);
@@ -185,14 +173,15 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
     format: 'atomizer-dataset',
     version: MANIFEST_FORMAT_VERSION,
     name: opts.name,
-    task: datasetTask(spec.kind),
-    classes: [...source.classes],
+    // Unlabelled imagery (plain GeoTIFFs) is recorded as single-label with no classes.
+    task: source.task === 'multi' ? 'multi' : 'single',
+    classes: [...(source.classes ?? [])],
     splits: { train: { samples: counts.train }, val: { samples: counts.val }, test: { samples: counts.test } },
     stats: { normalisation: describeNormalization(bandStats), bands: bandStats },
     // Full definitions, not just names: a reader of the manifest needs no registry.
     ...(lists !== undefined ? { modalities: { train: lists.train, val: lists.val, test: lists.test } } : {}),
     shards,
-    source: `${spec.kind}:${resolve(spec.path)}${source.description !== undefined ? ` (${source.description})` : ''}`,
+    source: `${spec.kind}:${resolve(spec.path)}${spec.kind === 'bigearthnet' ? ' (split by patch-name hash)' : ''}`,
     created: new Date().toISOString(),
   };
   // Validated by the same schema readers use, then published last.
@@ -209,46 +198,4 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
     bytes,
     bytesPerAtom: totalAtoms > 0 ? bytes / totalAtoms : 0,
   };
-}
-
-interface DatasetSource {
-  classes: readonly string[];
-  total?: number;
-  description?: string;
-  /** `split` undefined: the builder assigns one by name hash. */
-  items: AsyncIterable<{ sample: Sample; split?: Split }>;
-}
-
-/**
- * Samples of a dataset with its class list. BigEarthNet is read patch by
- * patch (bounded memory); Statlog keeps its standard train/test rows.
- */
-async function openDatasetSource(spec: DatasetSpec): Promise<DatasetSource> {
-  switch (spec.kind) {
-    case 'bigearthnet': {
-      const folders = await listBigEarthNetPatches(spec.path);
-      if (folders.length === 0) throw new Error(`${spec.path}: no BigEarthNet patch folder found (expected <patch>/<patch>_B02.tif ... or _VV.tif)`);
-      return {
-        classes: BIGEARTHNET_19_CLASSES,
-        total: folders.length,
-        description: 'BigEarthNet, 19-class nomenclature, split by patch-name hash',
-        items: (async function* () {
-          for (const f of folders) yield { sample: await readBigEarthNetPatch(f) };
-        })(),
-      };
-    }
-    case 'statlog': {
-      const rows = await readStatlog(spec.path);
-      return {
-        classes: STATLOG_CLASSES,
-        total: rows.length,
-        description: 'UCI Statlog (Landsat Satellite), standard train/test rows',
-        items: (async function* () {
-          yield* rows;
-        })(),
-      };
-    }
-    default:
-      throw new Error(`dataset kind '${spec.kind}' is not supported by the builder yet; use bigearthnet:<folder> or statlog:<csv>`);
-  }
 }
