@@ -1,7 +1,25 @@
 import { mkdir } from 'node:fs/promises';
-import S3rver from 's3rver';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import type { S3Credentials } from './s3-store.js';
 import { S3Store } from './s3-store.js';
+
+// s3rver 3.x is CommonJS and ships no typings. Loaded through require with the few members
+// used typed here, rather than an ambient module declaration, which every package that
+// compiles this file from source would also need.
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+type S3rverConstructor = new (options: {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+  vhostBuckets: boolean;
+  configureBuckets: { name: string; configs: (string | Buffer)[] }[];
+}) => S3rverInstance;
+const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
 
 export interface EmbeddedS3Options {
   /** Folder where the server keeps buckets and objects (created if missing). */
