@@ -326,6 +326,14 @@ export async function readSceneLabels(opts: SceneLabelOptions): Promise<SceneLab
     ...(opts.sensor !== undefined ? { sensor: opts.sensor } : {}),
     ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}),
   };
+  const ext = extname(opts.labels).toLowerCase();
+  const fromRaster = ext === '.tif' || ext === '.tiff';
+  if (!fromRaster && ext !== '.geojson' && ext !== '.json') {
+    throw new Error(`${opts.labels}: labels must be GeoJSON polygons (.geojson/.json) or a label raster (.tif)`);
+  }
+  if (fromRaster && opts.classTable === undefined) {
+    throw new Error(`${opts.labels}: a label raster needs a class table (classTable: CSV of id,name)`);
+  }
   const scene = Array.isArray(opts.scene)
     ? await readBandFiles(opts.scene, { ...readOpts, ...(opts.bands !== undefined ? { bands: opts.bands } : {}) })
     : await readGeoTiff(opts.scene, { ...readOpts, ...(opts.bands !== undefined ? { bands: opts.bands } : {}) });
@@ -339,11 +347,6 @@ export async function readSceneLabels(opts: SceneLabelOptions): Promise<SceneLab
     overlaps: 0,
     patches: { train: 0, val: 0, test: 0 },
   };
-  const ext = extname(opts.labels).toLowerCase();
-  const fromRaster = ext === '.tif' || ext === '.tiff';
-  if (!fromRaster && ext !== '.geojson' && ext !== '.json') {
-    throw new Error(`${opts.labels}: labels must be GeoJSON polygons (.geojson/.json) or a label raster (.tif)`);
-  }
   const { classes, pixels, groupClass } = fromRaster
     ? await pixelsFromRaster(opts, scene, grid, counts)
     : await pixelsFromPolygons(opts, scene, grid, counts);
