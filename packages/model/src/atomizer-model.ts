@@ -122,6 +122,12 @@ export function atomizerForward(params: ParamTensors, batch: AtomBatch, cfg: Mod
   return tf.tidy(() => {
     // Broadcast-add rather than tile: the gradient of a broadcast is one sum.
     let z: tf.Tensor3D = tf.add(tf.zeros([B, L, d]), p.get<tf.Tensor2D>('latents'));
+    if (channelEmbed !== undefined) {
+      // channel_embed takes no part in a batch (or token-dropout subset) without
+      // channel bands; a zero-weighted term keeps it on the tape, so its gradient is
+      // 0 rather than missing (tf.grads rejects inputs that do not reach the loss).
+      z = tf.add(z, tf.mul(tf.sum(channelEmbed), 0));
+    }
     let tokens: tf.Tensor3D | undefined;
     let bias: tf.Tensor3D | undefined;
     if (!dropout) {

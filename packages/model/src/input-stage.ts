@@ -107,10 +107,21 @@ function checkBatch(batch: AtomBatch): void {
   }
 }
 
+/** True when some real atom of the batch belongs to a channel (non-spectral) band. */
+export function batchHasChannelBands(batch: AtomBatch): boolean {
+  if (!batch.bands.some((b) => b.kind === 'channel')) return false;
+  for (let i = 0; i < batch.band.length; i++) {
+    if (batch.mask[i] !== 0 && batch.bands[batch.band[i] as number]?.kind === 'channel') return true;
+  }
+  return false;
+}
+
 /**
- * Tokens [B, N, tokenDim] of an AtomBatch, computed on the device. Padded atoms
- * (mask 0) give all-zero rows, as the CPU encoder does. `channelEmbed` [kinds, K]
- * is the learned table of cfg.channelKinds (parameter `channel_embed`).
+ * Tokens [B, N, tokenDim] of an AtomBatch, computed on the device.
+ * `channelEmbed` [kinds, K] is the learned table of cfg.channelKinds (parameter
+ * `channel_embed`). Rows of padded atoms (mask 0) are NOT zeroed, unlike the CPU
+ * encoder's: the attention masks them as keys, so zeroing them would be a
+ * wasted [B*N, tokenDim] multiply (slow on the cpu backend).
  */
 export function inputStage(batch: AtomBatch, cfg: ModelConfig, channelEmbed?: tf.Tensor2D): tf.Tensor3D {
   checkBatch(batch);
@@ -128,16 +139,10 @@ export function inputStage(batch: AtomBatch, cfg: ModelConfig, channelEmbed?: tf
     const parts: tf.Tensor2D[] = [];
     parts.push(fourierFeaturesOp(col(batch.value), enc.value.numBands, enc.value.maxFreq));
 
-    // Per-band table [nB, K (+ gsd)], gathered by band index.
-    const bandParts: tf.Tensor2D[] = [spectralFeaturesOp(batch.bands, enc)];
-    if (enc.gsd.enabled) {
-      const u = new Float32Array(batch.bands.map((b) => Math.log2(b.gsdM / enc.gsd.refM)));
-      bandParts.push(fourierFeaturesOp(tf.tensor2d(u, [u.length, 1]), enc.gsd.numBands, enc.gsd.maxFreq));
-    }
-    const bandTable = bandParts.length === 1 ? bandParts[0]! : tf.concat(bandParts, 1);
-    const perAtom = tf.gather(bandTable, tf.tensor1d(batch.band, 'int32'));
-    let spectral = tf.slice(perAtom, [0, 0], [M, layout.spectral.size]);
-    if (channelEmbed !== undefined && cfg.channelKinds.length > 0) {
+    // Per-band tables [nB, K] and [nB, gsd], gathered by band index (two gathers, no slices).
+    const bandIndex = tf.tensor1d(batch.band, 'int32');
+    let spectral: tf.Tensor2D = tf.gather(spectralFeaturesOp(batch.bands, enc), bandIndex);
+    if (channelEmbed !== undefined && batchHasChannelBands(batch)) {
       // Learned channel vectors by a one-hot product, not a gather: its gradient is a
       // matMul (the wasm backend has no UnsortedSegmentSum kernel for gather's gradient).
       const nk = cfg.channelKinds.length;
@@ -151,7 +156,11 @@ export function inputStage(batch: AtomBatch, cfg: ModelConfig, channelEmbed?: tf
     parts.push(spectral);
     parts.push(fourierFeaturesOp(tf.div(col(batch.x), enc.position.scaleM) as tf.Tensor2D, enc.position.numBands, enc.position.maxFreq));
     parts.push(fourierFeaturesOp(tf.div(col(batch.y), enc.position.scaleM) as tf.Tensor2D, enc.position.numBands, enc.position.maxFreq));
-    if (enc.gsd.enabled) parts.push(tf.slice(perAtom, [0, layout.spectral.size], [M, layout.gsd.size]));
+    if (enc.gsd.enabled) {
+      const u = new Float32Array(batch.bands.map((b) => Math.log2(b.gsdM / enc.gsd.refM)));
+      const table = fourierFeaturesOp(tf.tensor2d(u, [u.length, 1]), enc.gsd.numBands, enc.gsd.maxFreq);
+      parts.push(tf.gather(table, bandIndex));
+    }
     if (enc.time.enabled) {
       // [sin(2 pi k doy/365) k=1..H | cos(...) k=1..H], zeros when the date is unknown (section 2.4).
       const H = enc.time.harmonics;
@@ -169,7 +178,6 @@ export function inputStage(batch: AtomBatch, cfg: ModelConfig, channelEmbed?: tf
       const perSample = tf.mul(tf.concat([tf.sin(ang), tf.cos(ang)], 1), tf.tensor2d(known, [B, 1]));
       parts.push(tf.reshape(tf.tile(tf.reshape(perSample, [B, 1, 2 * H]), [1, N, 1]), [M, 2 * H]));
     }
-    const tokens = tf.mul(tf.concat(parts, 1), col(batch.mask));
-    return tf.reshape(tokens, [B, N, layout.dim]) as tf.Tensor3D;
+    return tf.reshape(tf.concat(parts, 1), [B, N, layout.dim]) as tf.Tensor3D;
   });
 }
