@@ -3,15 +3,13 @@
 // Prints atoms/s for encode only, and for atomize + subsample + encode, with
 // the machine it ran on. Target: >= 2,000,000 atoms/s per core for encode.
 
-import { readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { atomize } from '../src/atomize.js';
 import { BandStatsAccumulator } from '../src/band-stats.js';
 import { dataPath } from '../src/data-dir.js';
 import { defaultEncodingConfig, tokenLayout } from '../src/encoding-config.js';
-import { readBandFiles } from '../src/readers/geotiff.js';
+import { listBigEarthNetPatches, readBigEarthNetPatch } from '../src/readers/index.js';
 import { SeededRng } from '../src/rng.js';
 import { subsampleAtoms } from '../src/subsample.js';
 import { TokenEncoder } from '../src/tokens.js';
@@ -28,16 +26,9 @@ const maxAtoms = arg('--max-atoms', 20000);
 const rounds = arg('--rounds', 7);
 
 async function loadPatches(): Promise<Sample[]> {
-  const root = dataPath('bigearthnet_tiny', 's2');
+  const patches = await listBigEarthNetPatches(dataPath('bigearthnet_tiny', 's2'));
   const samples: Sample[] = [];
-  for (const patch of readdirSync(root).sort()) {
-    const dir = join(root, patch);
-    const files = readdirSync(dir)
-      .filter((f) => f.endsWith('.tif'))
-      .sort()
-      .map((f) => join(dir, f));
-    samples.push(await readBandFiles(files, { sensor: patch.startsWith('S2B') ? 'sentinel-2b' : 'sentinel-2a', id: patch }));
-  }
+  for (const patch of patches.sort()) samples.push(await readBigEarthNetPatch(patch));
   return samples;
 }
 

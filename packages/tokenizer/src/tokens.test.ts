@@ -1,5 +1,3 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { atomize } from './atomize.js';
 import { makeBatch } from './batch.js';
@@ -7,7 +5,7 @@ import { dataPath } from './data-dir.js';
 import { EncodingConfigSchema, defaultEncodingConfig, tokenLayout, type EncodingConfig } from './encoding-config.js';
 import { fourierFeatures } from './fourier.js';
 import { gsdEncoding } from './gsd-encoding.js';
-import { readBandFiles } from './readers/geotiff.js';
+import { listBigEarthNetPatches, readBigEarthNetPatch } from './readers/index.js';
 import { SeededRng } from './rng.js';
 import { spectralEncoding } from './spectral.js';
 import { subsampleAtoms } from './subsample.js';
@@ -153,15 +151,13 @@ describe('encodeBatchTokens', () => {
   });
 
   it('encodes real BigEarthNet S2 patches (atomize, subsample, batch) equal to the reference assembly', async () => {
-    const root = dataPath('bigearthnet_tiny', 's2');
-    const patches = readdirSync(root).sort().slice(0, 2);
+    const patches = (await listBigEarthNetPatches(dataPath('bigearthnet_tiny', 's2'))).sort().slice(0, 2);
     const sets: AtomSet[] = [];
     for (const [i, patch] of patches.entries()) {
-      const dir = join(root, patch);
-      const files = readdirSync(dir).filter((f) => f.endsWith('.tif')).map((f) => join(dir, f));
-      const sample = await readBandFiles(files, { sensor: patch.startsWith('S2B') ? 'sentinel-2b' : 'sentinel-2a' });
+      const sample = await readBigEarthNetPatch(patch);
       const { atoms } = atomize(sample, { normalize: 'none' });
       expect(atoms.length).toBe(80000);
+      expect(atoms.doy).toBeGreaterThan(0); // the patch's acquisition date, from its metadata
       // Raw reflectance (x 10000) would give huge sin arguments; bring it near unit scale as a z-score would.
       for (let j = 0; j < atoms.length; j++) atoms.value[j] = atoms.value[j]! / 1000;
       sets.push(subsampleAtoms(atoms, 500 + 100 * i, new SeededRng(i)));
