@@ -17,7 +17,7 @@ const opts = new Command()
   .option('--head-dim <n>', 'head width', '32')
   .option('--repeats <n>', 'timed repeats', '5')
   .parse()
-  .opts<{ batch: string; atoms: string; latents: string; headDim: string; repeats: string }>();
+  .opts() as { batch: string; atoms: string; latents: string; headDim: string; repeats: string };
 const [B, N, L, dh, repeats] = [opts.batch, opts.atoms, opts.latents, opts.headDim, opts.repeats].map(Number) as [number, number, number, number, number];
 const dq = 64;
 const dkv = 84;

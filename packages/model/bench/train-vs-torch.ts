@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     .option('--no-peaks', 'skip the matMul peak measurements')
     .option('--json', 'print one JSON object instead of the table')
     .parse()
-    .opts<{ preset: string; batch: string; atoms: string; steps: string; warmup: string; repeats: string; lr: string; torch: boolean; peaks: boolean; json?: boolean }>();
+    .opts() as { preset: string; batch: string; atoms: string; steps: string; warmup: string; repeats: string; lr: string; torch: boolean; peaks: boolean; json?: boolean };
   const int = (name: string, v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${v}'`);

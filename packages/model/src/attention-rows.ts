@@ -38,8 +38,8 @@ export function attentionCoreRows(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D
     const kk = ki as tf.Tensor3D;
     const vv = vi as tf.Tensor3D;
     const sT = tf.matMul(kk, tf.transpose(qq, [0, 2, 1])); // [B,N,L]: N rows
-    let s: tf.Tensor3D = tf.transpose(sT, [0, 2, 1]);
-    if (bias !== undefined) s = tf.add(s, bias);
+    let s = tf.transpose(sT, [0, 2, 1]) as tf.Tensor3D;
+    if (bias !== undefined) s = tf.add(s, bias) as tf.Tensor3D;
     const p = tf.softmax(s) as tf.Tensor3D; // [B,L,N]
     (save as tf.GradSaveFunc)([qq, kk, vv, p]);
     return {
