@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
+import { atomsCommand } from './atoms.js';
+import { demoCommand } from './demo.js';
+import { shardCommand } from './shard.js';
 
 /** Every subcommand of `atomizer`, one file each in this folder. */
 export function registerCommands(program: Command): void {
-  void program;
+  // tokenizer commands: demo, atoms, shard
+  program.addCommand(demoCommand());
+  program.addCommand(atomsCommand());
+  program.addCommand(shardCommand());
 }

@@ -1,0 +1,126 @@
+import { existsSync } from 'node:fs';
+import {
+  ModalityRegistry,
+  SensorCatalog,
+  applyModality,
+  atomize,
+  defaultEncodingConfig,
+  readSampleAt,
+  tokenLayout,
+  type Sample,
+} from '@atomizer/tokenizer';
+import { Command } from 'commander';
+import { formatTable } from './table.js';
+
+/** What `atomizer atoms` reports about one image (the --json output). */
+export interface AtomsReport {
+  source: string;
+  id: string;
+  modality?: string;
+  time?: string;
+  labels: number[];
+  bands: Array<{
+    name: string;
+    sensor: string;
+    kind: 'spectral' | 'channel';
+    wavelengthNm?: number;
+    bandwidthNm?: number;
+    channelKind?: string;
+    gsdM: number;
+    width: number;
+    height: number;
+    /** Atoms of this band (pixels minus missing ones). */
+    atoms: number;
+    missing: number;
+  }>;
+  /** Atoms of the sample, missing ones dropped. */
+  atoms: number;
+  /** Missing atoms (nodata / NaN) that were dropped. */
+  missing: number;
+  /** Floats per token with the default encoding config. */
+  tokenDim: number;
+}
+
+export async function atomsReport(path: string, opts: { sensor?: string; modality?: string }): Promise<AtomsReport> {
+  if (!existsSync(path)) {
+    throw new Error(`${path} does not exist; give a BigEarthNet patch folder, a GeoTIFF, or a folder of band files`);
+  }
+  const catalog = SensorCatalog.default();
+  // Resolve the modality before reading, so a typo fails fast.
+  const modality = opts.modality === undefined ? undefined : ModalityRegistry.default().get(opts.modality);
+  let sample: Sample = await readSampleAt(path, opts.sensor === undefined ? {} : { sensor: opts.sensor });
+  if (modality !== undefined) sample = applyModality(sample, modality, { mode: 'eval', catalog });
+  const { atoms, missing, missingByBand } = atomize(sample, { normalize: 'none' });
+  const bands = sample.bands.map((b) => {
+    const miss = missingByBand[b.name] ?? 0;
+    return {
+      name: b.name,
+      sensor: b.sensor,
+      kind: b.kind,
+      ...(b.kind === 'spectral'
+        ? { wavelengthNm: b.wavelengthNm, bandwidthNm: b.bandwidthNm }
+        : { channelKind: b.channelKind }),
+      gsdM: b.gsdM,
+      width: b.width,
+      height: b.height,
+      atoms: b.width * b.height - miss,
+      missing: miss,
+    };
+  });
+  return {
+    source: path,
+    id: sample.id,
+    ...(modality !== undefined ? { modality: modality.name } : {}),
+    ...(sample.time !== undefined ? { time: sample.time.iso } : {}),
+    labels: sample.labels,
+    bands,
+    atoms: atoms.length,
+    missing,
+    tokenDim: tokenLayout(defaultEncodingConfig()).dim,
+  };
+}
+
+export function formatAtomsReport(r: AtomsReport): string {
+  const rows = r.bands.map((b) => [
+    b.name,
+    b.sensor,
+    b.kind === 'spectral' ? (b.wavelengthNm ?? NaN) : (b.channelKind ?? '-'),
+    b.kind === 'spectral' ? (b.bandwidthNm ?? NaN) : '-',
+    b.gsdM,
+    b.width,
+    b.height,
+    b.atoms,
+  ]);
+  const lines = [
+    `${r.id}  (${r.source})${r.modality !== undefined ? `  modality ${r.modality}` : ''}`,
+    r.time !== undefined ? `acquired ${r.time}` : 'acquisition time unknown',
+    '',
+    formatTable(['band', 'sensor', 'wavelength nm', 'bandwidth nm', 'GSD m', 'width', 'height', 'atoms'], rows),
+    '',
+    `atoms: ${r.atoms.toLocaleString('en-US')}` +
+      (r.missing > 0 ? ` (${r.missing.toLocaleString('en-US')} missing atoms dropped)` : ' (none missing)'),
+    `token dimension: ${r.tokenDim} (default encoding config)`,
+  ];
+  return lines.join('\n');
+}
+
+export function atomsCommand(): Command {
+  return new Command('atoms')
+    .description("Show how an image breaks down into atoms: its bands, their metadata, and the atom count")
+    .argument('<path>', 'a BigEarthNet patch folder, a GeoTIFF, or a folder of band files')
+    .option('--sensor <name>', 'sensor id or alias when the file does not say (e.g. landsat-8, sentinel-2a)')
+    .option('--modality <name>', 'present the image as this modality first (e.g. s2-rgbn-10m, s2-all@res0.5)')
+    .option('--json', 'print a machine-readable JSON object instead of a table')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ atomizer atoms ../shared/data/bigearthnet_tiny/s2/S2A_MSIL2A_20170617T113321_36_85
+  $ atomizer atoms ../shared/data/landsat7_stars/L7_ETMs.tif --sensor landsat-7
+  $ atomizer atoms <patch> --modality s2-all-20m --json`,
+    )
+    .action(async (path: string, opts: { sensor?: string; modality?: string; json?: boolean }) => {
+      const report = await atomsReport(path, opts);
+      process.stdout.write(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${formatAtomsReport(report)}\n`);
+    });
+}

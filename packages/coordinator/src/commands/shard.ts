@@ -1,0 +1,140 @@
+import { basename } from 'node:path';
+import { openStore } from '@atomizer/protocol';
+import {
+  buildDataset,
+  parseDatasetSpec,
+  type BuildDatasetResult,
+  type BuildProgress,
+} from '@atomizer/tokenizer';
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError } from 'commander';
+import { formatBytes, formatNumber, formatTable } from './table.js';
+
+/** Parse a positive integer option, with an error saying what was expected. */
+export function positiveInt(name: string): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
+    return n;
+  };
+}
+
+/**
+ * Progress reporting: a cli-progress bar on stderr when it is a terminal,
+ * otherwise a log line every few seconds (CI logs, pipes).
+ */
+export function progressReporter(label: string): { update(p: BuildProgress): void; stop(): void } {
+  if (process.stderr.isTTY === true) {
+    const bar = new SingleBar(
+      {
+        format: `${label} [{bar}] {value}/{total} samples | {split} | {shards} shards | {size}`,
+        stream: process.stderr,
+        hideCursor: true,
+        clearOnComplete: false,
+      },
+    );
+    let started = false;
+    return {
+      update(p) {
+        const payload = { split: p.split ?? '', shards: p.shards, size: formatBytes(p.bytes) };
+        if (!started) {
+          bar.start(p.total ?? p.samples, p.samples, payload);
+          started = true;
+        }
+        if (p.total !== undefined) bar.setTotal(p.total);
+        else if (p.samples > bar.getTotal()) bar.setTotal(p.samples);
+        bar.update(p.samples, payload);
+      },
+      stop() {
+        if (started) bar.stop();
+      },
+    };
+  }
+  let last = 0;
+  let lastLine = '';
+  return {
+    update(p) {
+      const now = Date.now();
+      lastLine = `${label}: ${p.samples}${p.total !== undefined ? `/${p.total}` : ''} samples, ${p.shards} shards, ${formatBytes(p.bytes)}`;
+      if (now - last >= 2000) {
+        last = now;
+        process.stderr.write(`${lastLine}\n`);
+      }
+    },
+    stop() {
+      if (lastLine !== '') process.stderr.write(`${lastLine} (done)\n`);
+    },
+  };
+}
+
+/** The human summary printed at the end of `atomizer shard` (and by the demo). */
+export function formatBuildSummary(r: BuildDatasetResult): string {
+  const m = r.manifest;
+  const splitRows = (['train', 'val', 'test'] as const).map((s) => {
+    const shards = m.shards[s];
+    const bytes = shards.reduce((n, e) => n + e.bytes, 0);
+    return [s, m.splits[s].samples, shards.length, formatBytes(bytes), r.atoms[s]];
+  });
+  const statsRows = m.stats.bands.map((b) => [b.key, b.count, b.mean, b.std, b.min, b.max]);
+  const modalities =
+    m.modalities === undefined
+      ? 'none'
+      : (['train', 'val', 'test'] as const)
+          .map((s) => `${s}: ${(m.modalities?.[s] ?? []).map((x) => (typeof x === 'string' ? x : x.name)).join(', ') || '-'}`)
+          .join('; ');
+  return [
+    `dataset ${m.name} -> ${r.manifestLocation}`,
+    `task ${m.task}, ${m.classes.length} classes; source ${m.source}`,
+    '',
+    formatTable(['split', 'samples', 'shards', 'bytes', 'atoms'], splitRows),
+    '',
+    `total ${formatBytes(r.bytes)} for ${formatNumber(r.totalAtoms)} atoms: ${r.bytesPerAtom.toFixed(3)} bytes/atom`,
+    `modalities: ${modalities}`,
+    "band statistics (train split, physical values; workers z-score with them):",
+    formatTable(['band', 'count', 'mean', 'std', 'min', 'max'], statsRows),
+  ].join('\n');
+}
+
+export function shardCommand(): Command {
+  return new Command('shard')
+    .description('Read a dataset, compute train-split band statistics and write shards + manifest.json to a folder or S3')
+    .requiredOption('--dataset <kind:path>', 'what to read: bigearthnet:<folder>, statlog:<csv>, geotiff:<file or folder>, scene:<tif>')
+    .requiredOption('--out <location>', 'a folder, or s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL)')
+    .option('--name <name>', 'dataset name (default: from the dataset path)')
+    .option('--shard-size <n>', 'samples per shard', positiveInt('--shard-size'), 64)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ atomizer shard --dataset bigearthnet:../shared/data/bigearthnet_tiny/s2 --out /tmp/atomizer-data
+  $ atomizer shard --dataset statlog:../shared/data/statlog/statlog_landsat_satellite.csv --out s3://my-bucket/atomizer --shard-size 1000
+
+Writes datasets/<name>/shards/<split>/<id>.bin and, last, datasets/<name>/manifest.json.`,
+    )
+    .action(async (opts: { dataset: string; out: string; name?: string; shardSize: number }) => {
+      const spec = parseDatasetSpec(opts.dataset);
+      const name = opts.name ?? defaultDatasetName(spec.kind, spec.path);
+      const out = openStore(opts.out);
+      const progress = progressReporter(`shard ${name}`);
+      let result: BuildDatasetResult;
+      try {
+        result = await buildDataset({
+          dataset: spec,
+          out,
+          name,
+          shardSize: opts.shardSize,
+          onProgress: (p) => progress.update(p),
+        });
+      } finally {
+        progress.stop();
+      }
+      process.stdout.write(`${formatBuildSummary(result)}\n`);
+    });
+}
+
+/** 'bigearthnet:../data/bigearthnet_tiny/s2' -> 'bigearthnet-s2'. */
+export function defaultDatasetName(kind: string, path: string): string {
+  const base = basename(path.replace(/[/\\]+$/, '')).replace(/\.[^.]+$/, '');
+  const clean = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
+  return clean === '' || clean.toLowerCase().startsWith(kind) ? clean || kind : `${kind}-${clean}`;
+}
