@@ -39,6 +39,13 @@ export function bandNameFromFileName(path: string): string | undefined {
   return undefined;
 }
 
+/** A band file's scene name: its stem without the band token (`sr_b4_20200829` -> `sr_20200829`). */
+export function sceneIdFromFileName(file: string, band: string): string {
+  const s = stem(file);
+  const i = s.toUpperCase().lastIndexOf(band.toUpperCase());
+  return i < 0 ? s : `${s.slice(0, i)}${s.slice(i + band.length)}`.replace(/__+/g, '_').replace(/^_|_$/g, '');
+}
+
 /** Quality-assessment layers (BQA, QA_PIXEL ...) are bit masks, not measurements. */
 export function isQualityBand(name: string): boolean {
   return /^(BQA|QA(_\w+)?)$/i.test(name);

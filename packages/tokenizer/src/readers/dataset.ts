@@ -7,7 +7,7 @@ import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Sample } from '../types.js';
 import type { SensorCatalog } from '../sensors/index.js';
-import { bandNameFromFileName, isQualityBand, stem } from './band-naming.js';
+import { bandNameFromFileName, isQualityBand, sceneIdFromFileName, stem } from './band-naming.js';
 import { listBigEarthNetPatches, readBigEarthNetPatch } from './bigearthnet.js';
 import { bigEarthNetClasses, type BigEarthNetNomenclature } from './bigearthnet-classes.js';
 import { readBandFiles, readGeoTiff, type GeoSample } from './geotiff.js';
@@ -215,25 +215,21 @@ export async function imageGroups(path: string): Promise<string[][]> {
   const info = await stat(path).catch(() => undefined);
   if (info === undefined) throw new Error(`${path}: no such file or folder`);
   if (!info.isDirectory()) return [[path]];
-  const files = (await readdir(path)).filter((f) => /\.tiff?$/i.test(f)).sort();
+  const all = (await readdir(path)).filter((f) => /\.tiff?$/i.test(f)).sort();
+  // Landsat 7 band 6 comes twice, low gain (B6_VCID_1) and high gain
+  // (B6_VCID_2), both the same catalogue band B6: a folder read keeps VCID_1.
+  const files = all.filter((f) => !/_B6_VCID_2\.tiff?$/i.test(f) || !all.includes(f.replace(/VCID_2/i, 'VCID_1')));
   const groups = new Map<string, string[]>();
   for (const f of files) {
     const band = bandNameFromFileName(f);
     if (band !== undefined && isQualityBand(band)) continue;
-    const key = band === undefined ? `file:${f}` : sceneKey(f, band);
+    const key = band === undefined ? `file:${f}` : sceneIdFromFileName(f, band);
     const list = groups.get(key) ?? [];
     list.push(join(path, f));
     groups.set(key, list);
   }
   if (groups.size === 0) throw new Error(`${path}: no .tif files in this folder`);
   return [...groups.values()];
-}
-
-/** A band file's scene name: its stem with the band token removed (`sr_b4_20200829` -> `sr_20200829`). */
-function sceneKey(file: string, band: string): string {
-  const s = stem(file);
-  const i = s.toUpperCase().lastIndexOf(band);
-  return i < 0 ? s : `${s.slice(0, i)}${s.slice(i + band.length)}`.replace(/__+/g, '_').replace(/^_|_$/g, '');
 }
 
 export interface ReadSampleOptions {

@@ -6,7 +6,7 @@
 import type { AcquisitionTime, BandRaster, BandSpec, RasterArray, Sample, Sensor } from '../types.js';
 import { SensorCatalog } from '../sensors/index.js';
 import { timeFromName } from './acquisition-time.js';
-import { bandNameFromFileName, bandPhysics, resolveBandFor, sensorFromBandNames, sensorFromName, stem } from './band-naming.js';
+import { bandNameFromFileName, bandPhysics, resolveBandFor, sceneIdFromFileName, sensorFromBandNames, sensorFromName, stem } from './band-naming.js';
 import { bboxMaxDifference, formatBBox, type BBox, type CrsInfo } from './geo-transform.js';
 import { countMissing, decodeGeoTiffFile, type DecodedGeoTiff } from './geotiff-file.js';
 
@@ -203,7 +203,7 @@ export async function readBandFiles(paths: readonly string[], opts: BandFilesOpt
   checkMissing(missingByBand, tiffs[0]?.nodata, opts, `band files ${stem(first)}...`);
   const finest = tiffs.reduce((a, b) => (b.geo !== undefined && (a.geo === undefined || b.geo.gsdM < a.geo.gsdM) ? b : a));
   const sample: GeoSample = {
-    id: opts.id ?? commonPrefix(paths.map((p) => stem(p))),
+    id: opts.id ?? bandFilesId(paths, names),
     bands,
     labels: opts.labels ?? [],
     source: paths.length === 1 ? first : `${first} (+${paths.length - 1} band files)`,
@@ -218,12 +218,19 @@ export async function readBandFiles(paths: readonly string[], opts: BandFilesOpt
   return sample;
 }
 
-/** Longest common prefix of the stems, trimmed of a trailing separator (the patch/scene id). */
-function commonPrefix(names: string[]): string {
-  let p = names[0] ?? '';
-  for (const n of names) while (!n.startsWith(p)) p = p.slice(0, -1);
-  p = p.replace(/[_\-.]+$/, '');
-  return p === '' ? (names[0] ?? 'sample') : p;
+/**
+ * The sample id of band files: their shared scene name (file name without the
+ * band token) when they agree, else the longest common run of leading `_` tokens.
+ */
+function bandFilesId(paths: readonly string[], names: readonly string[]): string {
+  const ids = new Set(paths.map((p, i) => sceneIdFromFileName(p, names[i] as string)));
+  if (ids.size === 1) return [...ids][0] as string;
+  const split = paths.map((p) => stem(p).split('_'));
+  const first = split[0] ?? [];
+  const maxK = Math.min(...split.map((t) => t.length - 1));
+  let k = 0;
+  while (k < maxK && split.every((t) => t[k] === first[k])) k++;
+  return k === 0 ? stem(paths[0] as string) : first.slice(0, k).join('_');
 }
 
 /** All band files georeferenced, in one CRS, with bounds equal within half a pixel of the coarsest band. */
