@@ -1,0 +1,50 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dataPath, parseDatasetSpec, parseManifest } from '@atomizer/tokenizer';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+import { positiveInt } from './shard.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('atomizer shard', () => {
+  it('shards BigEarthNet S2 tiny into a folder and prints the manifest summary', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'atomizer-shard-cli-'));
+    dirs.push(out);
+    const r = await runCli(['shard', '--dataset', `bigearthnet:${dataPath('bigearthnet_tiny', 's2')}`, '--out', out, '--name', 'ben', '--shard-size', '5']);
+    expect(r.code).toBe(0);
+    const manifest = parseManifest(await readFile(join(out, 'datasets', 'ben', 'manifest.json'), 'utf8'), 'test');
+    const [train, val, test] = [manifest.splits.train.samples, manifest.splits.val.samples, manifest.splits.test.samples];
+    expect(train + val + test).toBe(11);
+    // Each shard file the manifest lists exists with its size.
+    for (const e of [...manifest.shards.train, ...manifest.shards.val, ...manifest.shards.test]) {
+      expect((await readFile(join(out, e.key))).byteLength).toBe(e.bytes);
+      expect(e.samples).toBeLessThanOrEqual(5);
+    }
+    // The summary: splits, bytes per atom (uint16 rasters: a little over 2), band stats.
+    expect(r.stdout).toMatch(new RegExp(`train\\s+${train}\\s`));
+    const bpa = Number(/([\d.]+) bytes\/atom/.exec(r.stdout)?.[1]);
+    expect(bpa).toBeGreaterThan(2);
+    expect(bpa).toBeLessThan(2.5);
+    expect(r.stdout).toMatch(/sentinel-2[ab]:B02/);
+    // stderr is not a terminal here: plain progress lines, no bar escape codes.
+    expect(r.stderr).not.toContain('\u001b[');
+    expect(r.stderr).toMatch(/11\/11 samples/);
+  });
+
+  it('explains an unknown dataset kind or a missing path in one line, exit code 1', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'atomizer-shard-cli-'));
+    dirs.push(out);
+    const kind = await runCli(['shard', '--dataset', 'landsat:/tmp', '--out', out]);
+    expect(kind.code).toBe(1);
+    expect(kind.stderr.trim().split('\n')).toHaveLength(1);
+    expect(kind.stderr).toMatch(/unknown dataset kind 'landsat'.*expected one of bigearthnet, statlog, geotiff, scene/);
+    // The other bad inputs in process: same functions as the command's action.
+    expect(() => parseDatasetSpec('statlog:/no/such.csv')).toThrow(/\/no\/such\.csv does not exist/);
+    expect(() => positiveInt('--shard-size')('0')).toThrow(/--shard-size must be a positive integer, got '0'/);
+  });
+});
