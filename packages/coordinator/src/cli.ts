@@ -1,6 +1,11 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
 
+// The AWS SDK warns on every run under Node < 22 that FUTURE SDK releases will need
+// Node 22; the locked SDK works on Node 20 (engines >=20), so the warning is noise
+// in CLI output. Users can still opt back in by setting the variable to 'false'.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const program = new Command()
   .name('atomizer')
   .description('Atomizer: train one remote-sensing model on imagery of any sensor, across many machines.')

@@ -5,6 +5,7 @@ import {
   parseDatasetSpec,
   type BuildDatasetResult,
   type BuildProgress,
+  type ModalityListsConfig,
 } from '@atomizer/tokenizer';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
@@ -95,6 +96,25 @@ export function formatBuildSummary(r: BuildDatasetResult): string {
   ].join('\n');
 }
 
+interface ShardOptions {
+  dataset: string;
+  out: string;
+  name?: string;
+  shardSize: number;
+  trainModalities?: string;
+  valModalities?: string;
+  testModalities?: string;
+}
+
+/** The --*-modalities options as modality lists (checked by the builder), or undefined when none is given. */
+export function modalityListsFromOptions(opts: Pick<ShardOptions, 'trainModalities' | 'valModalities' | 'testModalities'>): ModalityListsConfig | undefined {
+  const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const [train, val, test] = [list(opts.trainModalities), list(opts.valModalities), list(opts.testModalities)];
+  if (train.length + val.length + test.length === 0) return undefined;
+  if (train.length === 0) throw new Error('--val-modalities / --test-modalities need --train-modalities too (the modalities seen in training)');
+  return { train, val, test };
+}
+
 export function shardCommand(): Command {
   return new Command('shard')
     .description('Read a dataset, compute train-split band statistics and write shards + manifest.json to a folder or S3')
@@ -102,17 +122,24 @@ export function shardCommand(): Command {
     .requiredOption('--out <location>', 'a folder, or s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL)')
     .option('--name <name>', 'dataset name (default: from the dataset path)')
     .option('--shard-size <n>', 'samples per shard', positiveInt('--shard-size'), 64)
+    .option('--train-modalities <names>', 'comma-separated modalities recorded for training (e.g. s2-all,s2-rgbn-10m)')
+    .option('--val-modalities <names>', 'comma-separated validation modalities')
+    .option('--test-modalities <names>', 'comma-separated test modalities, never seen in training (e.g. s2-swir-only,s2-all@res0.5)')
     .addHelpText(
       'after',
       `
 Examples:
   $ atomizer shard --dataset bigearthnet:../shared/data/bigearthnet_tiny/s2 --out /tmp/atomizer-data
   $ atomizer shard --dataset statlog:../shared/data/statlog/statlog_landsat_satellite.csv --out s3://my-bucket/atomizer --shard-size 1000
+  $ atomizer shard --dataset bigearthnet:../shared/data/bigearthnet_tiny/s2 --out /tmp/atomizer-data \
+      --train-modalities s2-all,s2-rgbn-10m --val-modalities s2-rgb --test-modalities s2-swir-only,s2-all-20m
+  $ atomizer shard --dataset 'scene:../shared/data/rstoolbox-sen2/sen2.tif?labels=../shared/data/rstoolbox-sen2/sen2_polygons.geojson&sensor=s2a&k=5' --out /tmp/atomizer-data
 
 Writes datasets/<name>/shards/<split>/<id>.bin and, last, datasets/<name>/manifest.json.`,
     )
-    .action(async (opts: { dataset: string; out: string; name?: string; shardSize: number }) => {
+    .action(async (opts: ShardOptions) => {
       const spec = parseDatasetSpec(opts.dataset);
+      const modalities = modalityListsFromOptions(opts);
       const name = opts.name ?? defaultDatasetName(spec.kind, spec.path);
       const out = openStore(opts.out);
       const progress = progressReporter(`shard ${name}`);
@@ -123,6 +150,7 @@ Writes datasets/<name>/shards/<split>/<id>.bin and, last, datasets/<name>/manife
           out,
           name,
           shardSize: opts.shardSize,
+          ...(modalities !== undefined ? { modalities } : {}),
           onProgress: (p) => progress.update(p),
         });
       } finally {
