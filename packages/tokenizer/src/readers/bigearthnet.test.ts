@@ -2,6 +2,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { atomize } from '../atomize.js';
 import { dataPath } from '../data-dir.js';
 import { listBigEarthNetPatches, readBigEarthNetPatch } from './bigearthnet.js';
 import { BIGEARTHNET_19_CLASSES, BIGEARTHNET_43_CLASSES, BIGEARTHNET_43_TO_19, bigEarthNetLabelIndices } from './bigearthnet-classes.js';
@@ -84,6 +85,25 @@ describe('readBigEarthNetPatch on every real patch', () => {
         'Inland waters', // Water courses
       ].sort(),
     );
+  });
+});
+
+describe('real patch -> atoms', () => {
+  it('an S2 patch gives 80,000 atoms, 10 m atoms on a 10 m grid and 60 m atoms on a 60 m grid, over the same footprint', async () => {
+    const s = await readBigEarthNetPatch(join(ROOT, 's2', S2_PATCH));
+    const { atoms, missing } = atomize(s, { normalize: 'none' });
+    expect(atoms.length).toBe(80_000);
+    expect(missing).toBe(0);
+    const xsOf = (name: string) => {
+      const b = atoms.bands.findIndex((x) => x.name === name);
+      const xs = new Set<number>();
+      for (let i = 0; i < atoms.length; i++) if (atoms.band[i] === b) xs.add(atoms.x[i]!);
+      return [...xs].sort((p, q) => p - q);
+    };
+    // 1200 m wide patch: 10 m pixel centres at -595..595, 60 m centres at -570..570.
+    expect(xsOf('B02')).toEqual(Array.from({ length: 120 }, (_, i) => -595 + 10 * i));
+    expect(xsOf('B01')).toEqual(Array.from({ length: 20 }, (_, i) => -570 + 60 * i));
+    expect(atoms.doy).toBe(168);
   });
 });
 

@@ -6,9 +6,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { AcquisitionTime } from '../types.js';
-import { SensorCatalog } from '../sensors/index.js';
+import type { SensorCatalog } from '../sensors/index.js';
 import { parseAcquisitionTime } from './acquisition-time.js';
-import { sensorFromName } from './band-naming.js';
+import { builtinCatalog, sensorFromName } from './band-naming.js';
 import { bigEarthNetLabelIndices, type BigEarthNetNomenclature } from './bigearthnet-classes.js';
 import { bboxMaxDifference, formatBBox, type BBox } from './geo-transform.js';
 import { readBandFiles, type GeoSample } from './geotiff.js';
@@ -75,7 +75,7 @@ function parseMetadata(text: string, file: string): PatchMetadata {
 export async function readBigEarthNetPatch(folder: string, opts: BigEarthNetOptions = {}): Promise<GeoSample> {
   const dir = resolve(folder);
   const patch = basename(dir);
-  const catalog = opts.catalog ?? SensorCatalog.default();
+  const catalog = opts.catalog ?? builtinCatalog();
   const sensor = sensorFromName(patch, catalog);
   if (sensor === undefined || !['sentinel-2a', 'sentinel-2b', 'sentinel-1'].includes(sensor.id)) {
     throw new Error(`${dir}: not a BigEarthNet patch folder name; expected a name starting with S2A_, S2B_, S1A_ or S1B_`);

@@ -4,9 +4,9 @@
 // the GSD from the file's georeferencing (pixel size in metres).
 
 import type { AcquisitionTime, BandRaster, BandSpec, RasterArray, Sample, Sensor } from '../types.js';
-import { SensorCatalog } from '../sensors/index.js';
+import type { SensorCatalog } from '../sensors/index.js';
 import { timeFromName } from './acquisition-time.js';
-import { bandNameFromFileName, bandPhysics, resolveBandFor, sceneIdFromFileName, sensorFromBandNames, sensorFromName, stem } from './band-naming.js';
+import { bandNameFromFileName, bandPhysics, builtinCatalog, resolveBandFor, sceneIdFromFileName, sensorFromBandNames, sensorFromName, stem } from './band-naming.js';
 import { bboxMaxDifference, formatBBox, type BBox, type CrsInfo } from './geo-transform.js';
 import { countMissing, decodeGeoTiffFile, type DecodedGeoTiff } from './geotiff-file.js';
 
@@ -107,7 +107,7 @@ function bandNamesOf(tiff: DecodedGeoTiff, opts: GeoTiffReadOptions): string[] {
 
 /** Read one (multi-band) GeoTIFF as a Sample. */
 export async function readGeoTiff(path: string, opts: GeoTiffReadOptions = {}): Promise<GeoSample> {
-  const catalog = opts.catalog ?? SensorCatalog.default();
+  const catalog = opts.catalog ?? builtinCatalog();
   const tiff = await decodeGeoTiffFile(path);
   const names = bandNamesOf(tiff, opts);
   const sensor = pickSensor(catalog, opts, path, names, path);
@@ -164,7 +164,7 @@ export type BandFilesOptions = Omit<GeoTiffReadOptions, 'bands'> & {
  */
 export async function readBandFiles(paths: readonly string[], opts: BandFilesOptions = {}): Promise<GeoSample> {
   if (paths.length === 0) throw new Error('readBandFiles: no band files given');
-  const catalog = opts.catalog ?? SensorCatalog.default();
+  const catalog = opts.catalog ?? builtinCatalog();
   const first = paths[0] as string;
   if (opts.bands !== undefined && opts.bands.length !== paths.length) {
     throw new Error(`readBandFiles: ${opts.bands.length} band names for ${paths.length} files (${paths.join(', ')})`);

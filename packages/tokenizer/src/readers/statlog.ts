@@ -5,7 +5,8 @@
 
 import { readFile } from 'node:fs/promises';
 import type { BandRaster, Sample } from '../types.js';
-import { SensorCatalog } from '../sensors/index.js';
+import type { SensorCatalog } from '../sensors/index.js';
+import { builtinCatalog } from './band-naming.js';
 
 /**
  * The 6 classes, in the order of the original UCI class codes (1 red soil,
@@ -73,7 +74,7 @@ export async function readStatlog(path: string, opts: StatlogOptions = {}): Prom
   } catch (err) {
     throw new Error(`${path}: cannot read Statlog CSV (${err instanceof Error ? err.message : String(err)})`);
   }
-  const catalog = opts.catalog ?? SensorCatalog.default();
+  const catalog = opts.catalog ?? builtinCatalog();
   const sensor = catalog.get('landsat-mss');
   const specs = STATLOG_BANDS.map((b) => catalog.resolveBand(sensor.id, b));
   const classIndex = new Map(STATLOG_CLASSES.map((c, i) => [c, i]));
