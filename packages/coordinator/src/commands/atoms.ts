@@ -41,17 +41,21 @@ export interface AtomsReport {
   tokenDim: number;
 }
 
-export async function atomsReport(path: string, opts: { sensor?: string; modality?: string }): Promise<AtomsReport> {
+export async function atomsReport(path: string, opts: { sensor?: string; bands?: string; modality?: string }): Promise<AtomsReport> {
   if (!existsSync(path)) {
     throw new Error(`${path} does not exist; give a BigEarthNet patch folder, a GeoTIFF, or a folder of band files`);
   }
   const catalog = SensorCatalog.default();
   // Resolve the modality before reading, so a typo fails fast.
   const modality = opts.modality === undefined ? undefined : ModalityRegistry.default().get(opts.modality);
-  let sample: Sample = await readSampleAt(path, opts.sensor === undefined ? {} : { sensor: opts.sensor });
+  const bands = opts.bands?.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  let sample: Sample = await readSampleAt(path, {
+    ...(opts.sensor !== undefined ? { sensor: opts.sensor } : {}),
+    ...(bands !== undefined && bands.length > 0 ? { bands } : {}),
+  });
   if (modality !== undefined) sample = applyModality(sample, modality, { mode: 'eval', catalog });
   const { atoms, missing, missingByBand } = atomize(sample, { normalize: 'none' });
-  const bands = sample.bands.map((b) => {
+  const bandRows = sample.bands.map((b) => {
     const miss = missingByBand[b.name] ?? 0;
     return {
       name: b.name,
@@ -73,7 +77,7 @@ export async function atomsReport(path: string, opts: { sensor?: string; modalit
     ...(modality !== undefined ? { modality: modality.name } : {}),
     ...(sample.time !== undefined ? { time: sample.time.iso } : {}),
     labels: sample.labels,
-    bands,
+    bands: bandRows,
     atoms: atoms.length,
     missing,
     tokenDim: tokenLayout(defaultEncodingConfig()).dim,
@@ -109,6 +113,7 @@ export function atomsCommand(): Command {
     .description("Show how an image breaks down into atoms: its bands, their metadata, and the atom count")
     .argument('<path>', 'a BigEarthNet patch folder, a GeoTIFF, or a folder of band files')
     .option('--sensor <name>', 'sensor id or alias when the file does not say (e.g. landsat-8, sentinel-2a)')
+    .option('--bands <names>', 'band names in file order, comma-separated, when the file does not name them (e.g. B1,B2,B3,B4,B5,B7)')
     .option('--modality <name>', 'present the image as this modality first (e.g. s2-rgbn-10m, s2-all@res0.5)')
     .option('--json', 'print a machine-readable JSON object instead of a table')
     .addHelpText(
@@ -116,10 +121,10 @@ export function atomsCommand(): Command {
       `
 Examples:
   $ atomizer atoms ../shared/data/bigearthnet_tiny/s2/S2A_MSIL2A_20170617T113321_36_85
-  $ atomizer atoms ../shared/data/landsat7_stars/L7_ETMs.tif --sensor landsat-7
+  $ atomizer atoms ../shared/data/landsat7_stars/L7_ETMs.tif --sensor landsat-7 --bands B1,B2,B3,B4,B5,B7
   $ atomizer atoms <patch> --modality s2-all-20m --json`,
     )
-    .action(async (path: string, opts: { sensor?: string; modality?: string; json?: boolean }) => {
+    .action(async (path: string, opts: { sensor?: string; bands?: string; modality?: string; json?: boolean }) => {
       const report = await atomsReport(path, opts);
       process.stdout.write(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${formatAtomsReport(report)}\n`);
     });

@@ -131,10 +131,12 @@ export function shardCommand(): Command {
 Examples:
   $ atomizer shard --dataset bigearthnet:../shared/data/bigearthnet_tiny/s2 --out /tmp/atomizer-data
   $ atomizer shard --dataset statlog:../shared/data/statlog/statlog_landsat_satellite.csv --out s3://my-bucket/atomizer --shard-size 1000
-  $ atomizer shard --dataset bigearthnet:../shared/data/bigearthnet_tiny/s2 --out /tmp/atomizer-data \
-      --train-modalities s2-all,s2-rgbn-10m --val-modalities s2-rgb --test-modalities s2-swir-only,s2-all-20m
+  $ atomizer shard --dataset bigearthnet:../shared/data/bigearthnet_tiny/s2 --out /tmp/atomizer-data --train-modalities s2-all,s2-rgbn-10m --val-modalities s2-rgb --test-modalities s2-swir-only,s2-all-20m
   $ atomizer shard --dataset 'scene:../shared/data/rstoolbox-sen2/sen2.tif?labels=../shared/data/rstoolbox-sen2/sen2_polygons.geojson&sensor=s2a&k=5' --out /tmp/atomizer-data
 
+Reader options go after '?' in the dataset: sensor=<id>&bands=B1,B2 (geotiff, scene), labels=<file>,
+k=<patch size>, classTable=<csv> (scene), nomenclature=43 (bigearthnet).
+BigEarthNet folders are split by a hash of the patch name (60/20/20); Statlog keeps its train/test rows.
 Writes datasets/<name>/shards/<split>/<id>.bin and, last, datasets/<name>/manifest.json.`,
     )
     .action(async (opts: ShardOptions) => {
