@@ -163,7 +163,6 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
     case 'statlog': {
       source.task = 'single';
       source.classes = STATLOG_CLASSES;
-      source.total = 6435;
       gen = async function* () {
         const items = await readStatlog(spec.path, catalogOpt);
         source.total = items.length;
