@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { atomsCommand } from './atoms.js';
 import { demoCommand } from './demo.js';
+import { modelCommand } from './model.js';
 import { shardCommand } from './shard.js';
 
 /** Every subcommand of `atomizer`, one file each in this folder. */
@@ -9,4 +10,6 @@ export function registerCommands(program: Command): void {
   program.addCommand(demoCommand());
   program.addCommand(atomsCommand());
   program.addCommand(shardCommand());
+  // model commands: model
+  program.addCommand(modelCommand());
 }
