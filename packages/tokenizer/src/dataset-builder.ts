@@ -142,7 +142,7 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
     const key = keys.shard(split, id);
     // Streams the shard to the store as it is encoded (multipart upload / temp file + rename).
     const shard = await putShard(opts.out, key, batch);
-    shards[split].push({ key, samples: shard.samples, bytes: shard.bytes, sha256: shard.sha256 });
+    shards[split].push({ key, samples: shard.samples, bytes: shard.bytes, sha256: shard.sha256, values: shard.values });
     bytes += shard.bytes;
     shardCount++;
   };
