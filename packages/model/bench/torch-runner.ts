@@ -22,10 +22,16 @@ export interface TorchResult {
   flopsPerStepTs: number | null;
   stepMs: number;
   stepMsRuns: number[];
+  /** CPU time of the python process per step (best, and each repeat). */
+  cpuStepMs: number;
+  cpuStepMsRuns: number[];
+  gflopsCpu: number;
   samplesPerSec: number;
   atomsPerSec: number;
   gflops: number;
+  /** Single-thread OpenBLAS sgemm (torch.mm 1024^3) GFLOP/s by CPU time; peakGflopsWall by wall time. */
   peakGflops: number;
+  peakGflopsWall: number;
   percentOfPeak: number;
   firstLoss: number;
   lastLoss: number;
