@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { atomize } from './atomize.js';
 import { dataPath } from './data-dir.js';
 import { applyModality, cropBand, downsampleBand, parseModality, type Modality } from './modality.js';
 import { ModalityRegistry } from './modality-registry.js';
@@ -92,6 +93,19 @@ describe('resolution factor', () => {
     }
     const pixels = out.bands.reduce((n, b) => n + b.width * b.height, 0);
     expect(pixels).toBe(4 * 60 * 60 + 6 * 30 * 30 + 2 * 10 * 10);
+  });
+
+  it('gives atoms on the sparser grid: 20 000 atoms, B02 pixel centres 20 m apart over the same 1200 m', () => {
+    const { atoms } = atomize(applyModality(s2, registry.get('s2-all-20m'), evalOpts));
+    expect(atoms.length).toBe(20_000);
+    const b02 = atoms.bands.findIndex((b) => b.name === 'B02');
+    expect(atoms.bands[b02]?.gsdM).toBe(20);
+    const xs = [...new Set(Array.from({ length: atoms.length }, (_, i) => i).filter((i) => atoms.band[i] === b02).map((i) => atoms.x[i]!))].sort((a, b) => a - b);
+    // 60 columns at 20 m: centres -590, -570, ..., 590 (ATOMIZER.md section 1: offsets from the image centre).
+    expect(xs).toHaveLength(60);
+    expect(xs[0]).toBeCloseTo(-590, 4);
+    expect(xs[1]! - xs[0]!).toBeCloseTo(20, 4);
+    expect(xs[59]).toBeCloseTo(590, 4);
   });
 
   it('uses exact area weights for a non-integer factor', () => {
