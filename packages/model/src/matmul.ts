@@ -26,8 +26,17 @@ const product = tf.customGrad((a, b, save) => {
     value: tf.matMul(x, y),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor, tf.Tensor];
-      // d(a b)/da = dy b^T, d(a b)/db = a^T dy (ATOMIZER.md section 3, plain backprop).
-      return [tf.matMul(dy, swapLast(sb)), tf.matMul(swapLast(sa), dy)];
+      // d(a b)/da = dy b^T, d(a b)/db = a^T dy. For db, transpose the narrower of
+      // a [m,k] and dy [m,n]: when n < k, db = (dy^T a)^T, whose final transpose is
+      // only k x n. In a dense layer over B*N atoms (k = 84 token features, n = 32)
+      // this transposes [B*N, 32] instead of [B*N, 84]: the transposes of the tokens
+      // were ~11% of a small-preset training step (docs/benchmarks.md, "Model: network").
+      const k = sa.shape[sa.rank - 1] as number;
+      const n = dy.shape[dy.rank - 1] as number;
+      // Rank 2 only: in the batched attention products the alternative's left operand
+      // would be the short one ([B,n,m] x [B,m,k] with k = N atoms), wasm's slow shape.
+      const db = sa.rank === 2 && n < k ? swapLast(tf.matMul(swapLast(dy), sa)) : tf.matMul(swapLast(sa), dy);
+      return [tf.matMul(dy, swapLast(sb)), db];
     },
   };
 });
