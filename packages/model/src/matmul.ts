@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 // Why: tfjs's built-in MatMul gradient uses matMul(dy, b, false, true) and
 // matMul(a, dy, true, false). On tfjs-backend-wasm 4.22 (XNNPACK, SIMD, one thread)
 // the transpose flags take a slow path. Measured on this machine (2-core x64,
-// Node 20), ms per product, plain vs transposeB vs transposeA vs
-// explicit tf.transpose + plain (packages/model/bench/matmul.bench.ts):
+// Node 20, machine shared with other jobs), ms per product (mean of 10 after a
+// warm-up), plain vs transposeB vs transposeA vs explicit tf.transpose + plain:
 //   [4096x64]x[64x256]    25 |  85 | 173 | 15
 //   [256x4096]x[4096x64]  3.7 | 45 |  72 | 14
 //   [1024x256]x[256x1024] 21 | 194 | 885 | 28
