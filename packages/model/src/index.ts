@@ -71,3 +71,8 @@ export { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 export type { EncodeOptions, SafetensorsContents } from './safetensors.js';
 export { CHECKPOINT_FORMAT, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 export type { Checkpoint, LoadedCheckpoint, SaveCheckpointOptions } from './checkpoint.js';
+
+// speed: analytic FLOP count (throughput / fraction of peak), attention with the atoms on the rows
+export { forwardFlops, trainingStepFlops } from './flops.js';
+export type { FlopBreakdown } from './flops.js';
+export { attentionCoreRows, attentionRows } from './attention-rows.js';
