@@ -179,7 +179,8 @@ class InputStage:
                 b = bands[int(self.band[i])]
                 if b["kind"] == "channel" and self.mask[i, 0] != 0:
                     oh[i, kinds.index(b["channelKind"])] = 1.0
-            self.one_hot = oh
+            # As input-stage.ts: the product only runs when the batch holds channel atoms.
+            self.one_hot = oh if bool(oh.any()) else None
         doy = [float("nan") if d is None else d for d in batch["doy"]]
         self.doy = torch.tensor([0.0 if math.isnan(d) else d for d in doy]).view(-1, 1)
         self.known = torch.tensor([0.0 if math.isnan(d) else 1.0 for d in doy]).view(-1, 1)

@@ -1,6 +1,12 @@
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { atomizerForward, paramTensors } from './atomizer-model.js';
+import { selectBackend } from './backend.js';
 import { modelConfig } from './config.js';
 import { forwardFlops, trainingStepFlops } from './flops.js';
+import { initParams } from './init.js';
+import { atomizerParamTable } from './model-params.js';
+import { bigEarthNetBatch } from './testing/bigearthnet-batch.js';
 
 describe('forwardFlops', () => {
   it('counts the tiny preset by hand', () => {
@@ -38,5 +44,27 @@ describe('forwardFlops', () => {
     const untied = modelConfig('small');
     expect(forwardFlops(tied, 2, 64).forward).toBe(forwardFlops(untied, 2, 64).forward);
     expect(trainingStepFlops(untied, 2, 64)).toBe(3 * forwardFlops(untied, 2, 64).forward);
+  });
+
+  it('equals the 2*m*k*n of every matMul kernel the model runs in a forward pass (real BigEarthNet batch)', async () => {
+    // Independent of the formula: sum the products tf.profile sees (customGrad
+    // wrappers are recorded as 'unnamed scope' beside their kernels: skipped).
+    // S2 batches hold no channel band, so the channel-vector product does not run.
+    await selectBackend('cpu');
+    for (const [preset, B, N] of [['tiny', 2, 24], ['small', 2, 40]] as const) {
+      const cfg = modelConfig(preset);
+      const { batch } = await bigEarthNetBatch(B, N);
+      const params = paramTensors(atomizerParamTable(cfg), initParams(cfg, 1));
+      const info = await tf.profile(() => tf.tidy(() => void atomizerForward(params, batch, cfg).dataSync()));
+      tf.dispose(Object.values(params));
+      let counted = 0;
+      for (const k of info.kernels) {
+        if (k.name !== 'BatchMatMul' && k.name !== '_FusedMatMul') continue;
+        const [a, b] = k.inputShapes as [number[], number[]];
+        const batchDims = a.slice(0, -2).reduce((x, y) => x * y, 1);
+        counted += 2 * batchDims * a[a.length - 2]! * a[a.length - 1]! * b[b.length - 1]!;
+      }
+      expect(counted, preset).toBe(forwardFlops(cfg, B, N).forward);
+    }
   });
 });

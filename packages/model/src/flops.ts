@@ -6,7 +6,9 @@ import type { ModelConfig } from './config.js';
 // products are counted, 2*m*k*n each; LayerNorm, softmax, GELU, adds and the
 // optimizer are left out (they are O(elements), not O(elements * width)), so
 // the figure is the usual "model FLOPs" and a lower bound of the work done.
-// Padded atoms are counted: the products run over them too.
+// Padded atoms are counted: the products run over them too. The input stage's
+// learned channel vectors (one-hot [N, kinds] x channel_embed, run only for
+// batches holding SAR/elevation atoms) are left out: 2*N*kinds*K, under 1%.
 //
 // packages/model/bench/atomizer_torch.py mirrors trainingStepFlops() term by
 // term; the benchmark checks both give the same number.
