@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { LocalStore, startEmbeddedS3, type EmbeddedS3, type ObjectStore } from '@atomizer/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataPath } from './data-dir.js';
-import { DEFAULT_SPLIT_FRACTIONS, buildDataset, parseDatasetSpec, splitByHash } from './dataset-builder.js';
+import { buildDataset, parseDatasetSpec } from './dataset-builder.js';
 import { parseManifest } from './manifest.js';
 import { DEFAULT_S2_MODALITY_LISTS } from './modality-lists.js';
 import { listBigEarthNetPatches, readBigEarthNetPatch } from './readers/index.js';
 import { ShardReader } from './shard-reader.js';
+import { splitByHash } from './split.js';
 import type { Sample } from './types.js';
 
 const S2_ROOT = dataPath('bigearthnet_tiny', 's2');
@@ -168,23 +169,11 @@ describe('buildDataset', () => {
   });
 });
 
-describe('dataset specs and splits', () => {
+describe('dataset specs', () => {
   it('parses <kind>:<path> and explains bad specs', () => {
     expect(parseDatasetSpec(`statlog:${STATLOG}`)).toMatchObject({ kind: 'statlog', path: STATLOG });
     expect(() => parseDatasetSpec(`landsat:${STATLOG}`)).toThrow(/unknown dataset kind 'landsat'.*expected one of bigearthnet, statlog, geotiff, scene/);
     expect(() => parseDatasetSpec('bigearthnet:/no/such/folder')).toThrow(/\/no\/such\/folder does not exist/);
     expect(() => parseDatasetSpec('just-a-path')).toThrow(/<kind>:<path>/);
-  });
-
-  it('splits by name hash, deterministically and close to the fractions', () => {
-    expect(splitByHash('S2A_MSIL2A_20170617T113321_36_85')).toBe(splitByHash('S2A_MSIL2A_20170617T113321_36_85'));
-    const n = 20_000;
-    const counts = { train: 0, val: 0, test: 0 };
-    for (let i = 0; i < n; i++) counts[splitByHash(`patch_${i}`)]++;
-    // Binomial std for p = 0.2 over 20,000 draws is about 0.3%: 1.5% is 5 sigma.
-    expect(Math.abs(counts.train / n - DEFAULT_SPLIT_FRACTIONS.train)).toBeLessThan(0.015);
-    expect(Math.abs(counts.val / n - DEFAULT_SPLIT_FRACTIONS.val)).toBeLessThan(0.015);
-    expect(Math.abs(counts.test / n - DEFAULT_SPLIT_FRACTIONS.test)).toBeLessThan(0.015);
-    expect(() => splitByHash('x', { train: 0.5, val: 0.5, test: 0.5 })).toThrow(/sum to 1/);
   });
 });

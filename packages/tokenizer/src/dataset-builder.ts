@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { datasetKeys, type ObjectStore } from '@atomizer/protocol';
 import { BandStatsAccumulator, describeNormalization } from './band-stats.js';
-import { MANIFEST_FORMAT_VERSION, SPLITS, parseManifest, serializeManifest, type Manifest, type ManifestInput, type ManifestShard, type Split } from './manifest.js';
+import { MANIFEST_FORMAT_VERSION, parseManifest, serializeManifest, type Manifest, type ManifestInput, type ManifestShard } from './manifest.js';
 import { resolveModalityLists, type ModalityLists, type ModalityListsConfig } from './modality-lists.js';
 import { READER_KINDS, parseReaderSpec, readDataset, type ReaderKind, type ReaderSpec } from './readers/dataset.js';
-import type { SplitFractions } from './readers/scene-labels.js';
 import { putShard } from './shard-writer.js';
+import { DEFAULT_SPLIT_FRACTIONS, SPLIT_NAMES, splitByHash, type SplitFractions, type SplitName } from './split.js';
 import type { Sample } from './types.js';
 
 // Dataset builder: reader -> samples grouped by split -> shards in the object
@@ -40,34 +39,13 @@ export function parseDatasetSpec(spec: string | DatasetSpec): DatasetSpec {
   return parsed;
 }
 
-/** Default fractions of the hash split (our choice). */
-export const DEFAULT_SPLIT_FRACTIONS: SplitFractions = { train: 0.6, val: 0.2, test: 0.2 };
-
-/**
- * Deterministic split of a sample by the hash of its name: u = first 32 bits
- * of sha256(name) / 2^32, train if u < train, val if u < train + val, else
- * test. A patch keeps its split when the dataset grows or is read in another
- * order, which a seeded shuffle would not give. Used for BigEarthNet folders,
- * which carry no official split here.
- */
-export function splitByHash(name: string, fractions: SplitFractions = DEFAULT_SPLIT_FRACTIONS): Split {
-  const sum = fractions.train + fractions.val + fractions.test;
-  if (!(Math.abs(sum - 1) < 1e-9) || fractions.train < 0 || fractions.val < 0 || fractions.test < 0) {
-    throw new Error(`split fractions must be non-negative and sum to 1, got train ${fractions.train}, val ${fractions.val}, test ${fractions.test}`);
-  }
-  const u = createHash('sha256').update(name).digest().readUInt32BE(0) / 2 ** 32;
-  if (u < fractions.train) return 'train';
-  if (u < fractions.train + fractions.val) return 'val';
-  return 'test';
-}
-
 export interface BuildProgress {
   /** Samples read so far. */
   samples: number;
   /** Samples expected, when the reader can tell up front. */
   total?: number;
   /** Split of the last sample read. */
-  split?: Split;
+  split?: SplitName;
   /** Shards written so far and their bytes. */
   shards: number;
   bytes: number;
@@ -93,7 +71,7 @@ export interface BuildDatasetResult {
   /** Where the manifest is, for people: `<store>/<key>`. */
   manifestLocation: string;
   /** Atoms (valid pixel-band values) per split. */
-  atoms: Record<Split, number>;
+  atoms: Record<SplitName, number>;
   totalAtoms: number;
   /** Bytes of all shards. */
   bytes: number;
@@ -125,16 +103,16 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
   const fractions = opts.splitFractions ?? DEFAULT_SPLIT_FRACTIONS;
 
   const stats = new BandStatsAccumulator();
-  const pending: Record<Split, Sample[]> = { train: [], val: [], test: [] };
-  const shards: Record<Split, ManifestShard[]> = { train: [], val: [], test: [] };
-  const counts: Record<Split, number> = { train: 0, val: 0, test: 0 };
-  const atoms: Record<Split, number> = { train: 0, val: 0, test: 0 };
+  const pending: Record<SplitName, Sample[]> = { train: [], val: [], test: [] };
+  const shards: Record<SplitName, ManifestShard[]> = { train: [], val: [], test: [] };
+  const counts: Record<SplitName, number> = { train: 0, val: 0, test: 0 };
+  const atoms: Record<SplitName, number> = { train: 0, val: 0, test: 0 };
   let bytes = 0;
   let shardCount = 0;
   let samples = 0;
   let classes: readonly string[] | undefined;
 
-  const flush = async (split: Split): Promise<void> => {
+  const flush = async (split: SplitName): Promise<void> => {
     const batch = pending[split];
     if (batch.length === 0) return;
     pending[split] = [];
@@ -152,7 +130,7 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
   for await (const item of source.items) {
     // BigEarthNet folders carry no official split here (the reader says
     // 'train' for all): split by hash of the patch name.
-    const split: Split = spec.kind === 'bigearthnet' ? splitByHash(item.sample.id, fractions) : item.split;
+    const split: SplitName = spec.kind === 'bigearthnet' ? splitByHash(item.sample.id, fractions) : item.split;
     if (split === 'train') stats.add(item.sample);
     counts[split]++;
     atoms[split] += validAtoms(item.sample);
@@ -161,7 +139,7 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
     if (pending[split].length >= opts.shardSize) await flush(split);
     opts.onProgress?.({ samples, ...progressTotal(), split, shards: shardCount, bytes });
   }
-  for (const split of SPLITS) await flush(split);
+  for (const split of SPLIT_NAMES) await flush(split);
   opts.onProgress?.({ samples, ...progressTotal(), shards: shardCount, bytes });
   if (samples === 0) throw new Error(`dataset ${spec.kind}:${spec.path} holds no samples; nothing written`);
   if (counts.train === 0) {

@@ -98,13 +98,17 @@ export type {
 } from './sensors/index.js';
 
 // dataset builder: reader -> shards + train-split band statistics -> manifest.json (written last)
+export { DATASET_KINDS, buildDataset, parseDatasetSpec } from './dataset-builder.js';
+
+// splits (one place for train/val/test, their fractions and the hash split)
 export {
-  DATASET_KINDS,
+  DEFAULT_GROUP_SPLIT_FRACTIONS,
   DEFAULT_SPLIT_FRACTIONS,
-  buildDataset,
-  parseDatasetSpec,
+  SPLIT_NAMES,
+  checkSplitFractions,
   splitByHash,
-} from './dataset-builder.js';
+} from './split.js';
+export type { SplitFractions, SplitName } from './split.js';
 export type { BuildDatasetOptions, BuildDatasetResult, BuildProgress, DatasetKind, DatasetSpec } from './dataset-builder.js';
 
 // readers (src/readers/): GeoTIFF files and band files, BigEarthNet patches, Statlog CSV,
@@ -160,8 +164,6 @@ export type {
   SampleGeo,
   SceneLabelOptions,
   SceneLabelResult,
-  SplitFractions as SceneSplitFractions,
-  SplitName as ReaderSplitName,
   StatlogItem,
 } from './readers/index.js';
 
@@ -182,9 +184,8 @@ export {
   MANIFEST_FORMAT_VERSION,
   ManifestSchema,
   ManifestShardSchema,
-  SPLITS,
   parseManifest,
   serializeManifest,
   verifyShard,
 } from './manifest.js';
-export type { Manifest, ManifestInput, ManifestShard, Split } from './manifest.js';
+export type { Manifest, ManifestInput, ManifestShard } from './manifest.js';

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patchFolders, readS2Patch, S2_DIR } from '../test/bigearthnet-fixture.js';
 import { expectSameSample } from '../test/shard-assert.js';
 import { defaultEncodingConfig } from './encoding-config.js';
-import type { ManifestInput, ManifestShard, Split } from './manifest.js';
-import { SPLITS, parseManifest, serializeManifest, verifyShard } from './manifest.js';
+import type { ManifestInput, ManifestShard } from './manifest.js';
+import { parseManifest, serializeManifest, verifyShard } from './manifest.js';
+import { SPLIT_NAMES, type SplitName } from './split.js';
 import { ShardReader } from './shard-reader.js';
 import { putShard } from './shard-writer.js';
 import type { Sample } from './types.js';
@@ -32,13 +33,13 @@ afterAll(async () => {
 /** Shard the 5 patches as train 3 (two shards: 2 + 1), val 1, test 1 and describe them in a manifest. */
 async function buildDataset(store: ObjectStore, name: string): Promise<ManifestInput> {
   const keys = datasetKeys(name);
-  const plan: Record<Split, Sample[][]> = {
+  const plan: Record<SplitName, Sample[][]> = {
     train: [s2.slice(0, 2), s2.slice(2, 3)],
     val: [s2.slice(3, 4)],
     test: [s2.slice(4, 5)],
   };
-  const shards: Record<Split, ManifestShard[]> = { train: [], val: [], test: [] };
-  for (const split of SPLITS) {
+  const shards: Record<SplitName, ManifestShard[]> = { train: [], val: [], test: [] };
+  for (const split of SPLIT_NAMES) {
     for (const [id, samples] of plan[split].entries()) {
       const key = keys.shard(split, id);
       const r = await putShard(store, key, samples);
@@ -76,9 +77,9 @@ describe('manifest', () => {
       'datasets/ben-tiny/shards/train/000000.bin',
       'datasets/ben-tiny/shards/train/000001.bin',
     ]);
-    expect(await store.list(keys.root)).toEqual([keys.manifest, ...SPLITS.flatMap((s) => manifest.shards[s].map((e) => e.key))].sort());
+    expect(await store.list(keys.root)).toEqual([keys.manifest, ...SPLIT_NAMES.flatMap((s) => manifest.shards[s].map((e) => e.key))].sort());
     const back: Sample[] = [];
-    for (const split of SPLITS) {
+    for (const split of SPLIT_NAMES) {
       for (const entry of manifest.shards[split]) {
         verifyShard(await store.get(entry.key), entry);
         const reader = await ShardReader.open(store, entry.key, { expectedBytes: entry.bytes });

@@ -2,15 +2,13 @@ import { sha256Hex } from '@atomizer/protocol';
 import { z } from 'zod';
 import { EncodingConfigSchema } from './encoding-config.js';
 import { ModalityRefSchema } from './modality-lists.js';
+import { SPLIT_NAMES } from './split.js';
 
 // manifest.json of a dataset (DESIGN.md: datasets/<name>/manifest.json): what the
 // coordinator plans rounds from and workers normalise with. Written last by the dataset
 // builder, so its presence means every shard it lists is complete.
 
 export const MANIFEST_FORMAT_VERSION = 1;
-
-export const SPLITS = ['train', 'val', 'test'] as const;
-export type Split = (typeof SPLITS)[number];
 
 const count = z.number().int().nonnegative();
 
@@ -66,7 +64,7 @@ export const ManifestSchema = z
       seenClasses.add(c);
     });
     const seenKeys = new Set<string>();
-    for (const split of SPLITS) {
+    for (const split of SPLIT_NAMES) {
       const listed = m.shards[split].reduce((a, s) => a + s.samples, 0);
       if (listed !== m.splits[split].samples) {
         ctx.addIssue({

@@ -5,40 +5,30 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { SplitName } from '../split.js';
 import type { Sample } from '../types.js';
 import type { SensorCatalog } from '../sensors/index.js';
 import { bandNameFromFileName, isQualityBand, sceneIdFromFileName, stem } from './band-naming.js';
 import { listBigEarthNetPatches, readBigEarthNetPatch } from './bigearthnet.js';
 import { bigEarthNetClasses, type BigEarthNetNomenclature } from './bigearthnet-classes.js';
 import { readBandFiles, readGeoTiff, type GeoSample } from './geotiff.js';
-import { readSceneLabels, type SceneLabelOptions, type SplitFractions, type SplitName } from './scene-labels.js';
+import { readSceneLabels, type SceneLabelOptions } from './scene-labels.js';
 import { STATLOG_CLASSES, readStatlog } from './statlog.js';
 
 export const READER_KINDS = ['bigearthnet', 'statlog', 'geotiff', 'scene'] as const;
 export type ReaderKind = (typeof READER_KINDS)[number];
 
-/** A dataset to read: kind, path and the options of that kind's reader. */
-export interface ReaderSpec {
+/**
+ * A dataset to read: kind, path and the options of that kind's reader. The
+ * scene options (labels, classField, patchSize, fractions ...) are
+ * SceneLabelOptions' own, so the two cannot drift apart; sensor, bands and
+ * catalog serve the geotiff and stac kinds too.
+ */
+export interface ReaderSpec extends Partial<Omit<SceneLabelOptions, 'scene'>> {
   kind: ReaderKind;
   path: string;
-  catalog?: SensorCatalog;
-  /** geotiff / scene: sensor id or alias, band names in file order. */
-  sensor?: string;
-  bands?: string[];
   /** bigearthnet: label nomenclature (default 19). */
   nomenclature?: BigEarthNetNomenclature;
-  /** scene: labels file (GeoJSON or label raster) and its options (see SceneLabelOptions). */
-  labels?: string;
-  classField?: string;
-  idField?: string;
-  classTable?: string;
-  patchSize?: number;
-  stride?: number;
-  maxPerGroup?: number;
-  fractions?: SplitFractions;
-  seed?: number;
-  splitBy?: 'component' | 'block';
-  blockSize?: number;
 }
 
 export interface DatasetItem {
@@ -231,12 +221,8 @@ export async function imageGroups(path: string): Promise<string[][]> {
   return [...groups.values()];
 }
 
-export interface ReadSampleOptions {
-  sensor?: string;
-  bands?: string[];
-  nomenclature?: BigEarthNetNomenclature;
-  catalog?: SensorCatalog;
-}
+/** Options of readSampleAt: the reader options that apply to one image. */
+export type ReadSampleOptions = Pick<ReaderSpec, 'sensor' | 'bands' | 'nomenclature' | 'catalog'>;
 
 /**
  * Read whatever one path is: a BigEarthNet patch folder, a folder of one

@@ -7,21 +7,13 @@
 import { extname } from 'node:path';
 import type { BandRaster, RasterArray, Sample } from '../types.js';
 import { SeededRng, deriveSeed } from '../rng.js';
+import { DEFAULT_GROUP_SPLIT_FRACTIONS, SPLIT_NAMES, checkSplitFractions, type SplitFractions, type SplitName } from '../split.js';
 import type { SensorCatalog } from '../sensors/index.js';
 import { readClassTable } from './class-table.js';
 import { epsgOfCrsName, pointInPolygon, readPolygons } from './geojson-polygons.js';
 import { pixelCentre, worldToPixel, type GeoTransform } from './geo-transform.js';
 import { decodeGeoTiffFile } from './geotiff-file.js';
 import { readBandFiles, readGeoTiff, type GeoSample } from './geotiff.js';
-
-export type SplitName = 'train' | 'val' | 'test';
-export const SPLIT_NAMES: readonly SplitName[] = ['train', 'val', 'test'];
-
-export interface SplitFractions {
-  train: number;
-  val: number;
-  test: number;
-}
 
 export interface SceneLabelOptions {
   /** One multi-band GeoTIFF, or one file per band (all on one grid). */
@@ -43,7 +35,7 @@ export interface SceneLabelOptions {
   stride?: number;
   /** At most this many patches per group (seeded choice). Default: all. */
   maxPerGroup?: number;
-  /** Default 0.7 / 0.15 / 0.15 (our choice). */
+  /** Default DEFAULT_GROUP_SPLIT_FRACTIONS, 0.7 / 0.15 / 0.15 (our choice). */
   fractions?: SplitFractions;
   seed?: number;
   /** Label raster groups: 4-connected same-class components (default) or square blocks of label pixels. */
@@ -81,8 +73,6 @@ export interface SceneLabelResult {
     patches: Record<SplitName, number>;
   };
 }
-
-const DEFAULT_FRACTIONS: SplitFractions = { train: 0.7, val: 0.15, test: 0.15 };
 
 interface LabelledPixel {
   row: number;
@@ -126,10 +116,7 @@ export function assignGroupSplits(
   fractions: SplitFractions,
   seed: number,
 ): Map<string, SplitName> {
-  const sum = fractions.train + fractions.val + fractions.test;
-  if (!SPLIT_NAMES.every((s) => fractions[s] >= 0) || Math.abs(sum - 1) > 1e-9) {
-    throw new Error(`split fractions must be non-negative and sum to 1, got train ${fractions.train}, val ${fractions.val}, test ${fractions.test}`);
-  }
+  checkSplitFractions(fractions);
   const strata = new Map<string, Array<{ id: string; weight: number }>>();
   for (const g of groups) {
     const list = strata.get(g.stratum) ?? [];
@@ -357,7 +344,7 @@ export async function readSceneLabels(opts: SceneLabelOptions): Promise<SceneLab
   for (const p of pixels) weights.set(p.group, (weights.get(p.group) ?? 0) + 1);
   const groupSplits = assignGroupSplits(
     [...weights].map(([id, weight]) => ({ id, weight, stratum: groupClass.has(id) ? String(groupClass.get(id)) : '' })),
-    opts.fractions ?? DEFAULT_FRACTIONS,
+    opts.fractions ?? DEFAULT_GROUP_SPLIT_FRACTIONS,
     seed,
   );
 

@@ -4,6 +4,7 @@
 // of the top-left pixel, x.17..x.20 those of the centre pixel (data README).
 
 import { readFile } from 'node:fs/promises';
+import type { SplitName } from '../split.js';
 import type { BandRaster, Sample } from '../types.js';
 import type { SensorCatalog } from '../sensors/index.js';
 import { builtinCatalog } from './band-naming.js';
@@ -33,7 +34,8 @@ const VALUES = PIXELS * STATLOG_BANDS.length;
 
 export interface StatlogItem {
   sample: Sample;
-  split: 'train' | 'test';
+  /** Statlog's standard split has no validation rows. */
+  split: Extract<SplitName, 'train' | 'test'>;
 }
 
 export interface StatlogOptions {
