@@ -3,26 +3,7 @@
 // is `VALUE,EVT_NAME,...`). Ids are the raster's pixel values.
 
 import { readFile } from 'node:fs/promises';
-
-function splitCsv(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i] as string;
-    if (ch === '"') {
-      if (quoted && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else quoted = !quoted;
-    } else if (ch === ',' && !quoted) {
-      out.push(cur.trim());
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur.trim());
-  return out;
-}
+import { splitCsvLine } from './csv.js';
 
 /**
  * id -> class name. The id column is the first; the name column is the
@@ -33,7 +14,7 @@ export function parseClassTable(text: string, source: string): Map<number, strin
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   const first = lines[0];
   if (first === undefined) throw new Error(`${source}: empty class table; expected rows id,name`);
-  const head = splitCsv(first);
+  const head = splitCsvLine(first);
   const hasHeader = !Number.isFinite(Number(head[0]));
   let nameCol = 1;
   if (hasHeader) {
@@ -43,7 +24,7 @@ export function parseClassTable(text: string, source: string): Map<number, strin
   const table = new Map<number, string>();
   lines.slice(hasHeader ? 1 : 0).forEach((line, k) => {
     const lineNo = k + (hasHeader ? 2 : 1);
-    const f = splitCsv(line);
+    const f = splitCsvLine(line);
     const id = Number(f[0]);
     const name = f[nameCol];
     if (f[0] === '' || !Number.isFinite(id)) throw new Error(`${source}: line ${lineNo}: id '${f[0]}' is not a number`);

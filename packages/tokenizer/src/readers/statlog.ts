@@ -8,6 +8,7 @@ import type { SplitName } from '../split.js';
 import type { BandRaster, Sample } from '../types.js';
 import type { SensorCatalog } from '../sensors/index.js';
 import { builtinCatalog } from './band-naming.js';
+import { splitCsvLine } from './csv.js';
 
 /**
  * The 6 classes, in the order of the original UCI class codes (1 red soil,
@@ -40,27 +41,6 @@ export interface StatlogItem {
 
 export interface StatlogOptions {
   catalog?: SensorCatalog;
-}
-
-/** Split one CSV line on commas outside double quotes, unquoting fields. */
-function splitCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i] as string;
-    if (ch === '"') {
-      if (quoted && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else quoted = !quoted;
-    } else if (ch === ',' && !quoted) {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out.map((s) => s.trim());
 }
 
 /**
