@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { atomize, bandStatsKey } from './atomize.js';
+import { atomize } from './atomize.js';
+import { bandStatsKey } from './band-stats.js';
 import type { BandRaster, BandStats, Sample } from './types.js';
 
 function s2Band(name: string, size: number, gsdM: number, fill = (i: number) => 1000 + (i % 97)): BandRaster {

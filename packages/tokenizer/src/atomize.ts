@@ -4,11 +4,18 @@
 // 20 m band's atoms sit on a grid twice as sparse as a 10 m band's over the
 // same footprint, with no resampling.
 
-import type { AtomBand, AtomSet, BandRaster, BandStats, Sample } from './types.js';
+import { builtinCatalog, type SensorCatalog } from './sensors/index.js';
+import { bandStatsFor, type BandStatsTable } from './stats-lookup.js';
+import type { AtomBand, AtomSet, BandRaster, Sample } from './types.js';
 
 export interface AtomizeOptions {
-  /** Per-band statistics keyed `${sensor}:${name}` (see BandStatsAccumulator). */
-  stats?: Map<string, BandStats> | Record<string, BandStats>;
+  /**
+   * Per-band statistics keyed `${sensor}:${name}` (see BandStatsAccumulator);
+   * a band without its own entry uses its sensor family's (stats-lookup.ts).
+   */
+  stats?: BandStatsTable;
+  /** Where sensor families come from; default the built-in catalogue. */
+  catalog?: SensorCatalog;
   /** 'zscore': (physical - mean) / std per band; 'none': physical values. Default: 'zscore' when stats are given, else 'none'. */
   normalize?: 'zscore' | 'none';
 }
@@ -19,17 +26,6 @@ export interface AtomizeResult {
   missing: number;
   /** Missing atoms per band name (summed if two bands share a name). */
   missingByBand: Record<string, number>;
-}
-
-/** The statistics key of a band: `${sensor}:${name}`. */
-export function bandStatsKey(band: { sensor: string; name: string }): string {
-  return `${band.sensor}:${band.name}`;
-}
-
-function lookupStats(stats: AtomizeOptions['stats'], key: string): BandStats | undefined {
-  if (stats === undefined) return undefined;
-  if (stats instanceof Map) return stats.get(key);
-  return Object.prototype.hasOwnProperty.call(stats, key) ? stats[key] : undefined;
 }
 
 /** The per-band context every atom of the band shares (no pixel data). */
@@ -59,6 +55,7 @@ function checkBand(band: BandRaster, b: number, where: string): void {
 export function atomize(sample: Sample, opts: AtomizeOptions = {}): AtomizeResult {
   const where = `atomize(${sample.source ?? sample.id})`;
   const normalize = opts.normalize ?? (opts.stats !== undefined ? 'zscore' : 'none');
+  const catalog = opts.catalog ?? builtinCatalog();
   if (sample.bands.length > 65535) {
     throw new Error(`${where}: ${sample.bands.length} bands; at most 65535 fit the Uint16 band index`);
   }
@@ -80,13 +77,9 @@ export function atomize(sample: Sample, opts: AtomizeOptions = {}): AtomizeResul
     let mean = 0;
     let invStd = 1;
     if (normalize === 'zscore') {
-      const key = bandStatsKey(band);
-      const st = lookupStats(opts.stats, key);
-      if (st === undefined) {
-        throw new Error(`${where}: no statistics for band '${key}' but normalize='zscore' was requested; compute them with BandStatsAccumulator or pass normalize: 'none'`);
-      }
+      const st = bandStatsFor(opts.stats ?? {}, band, catalog, where);
       if (!Number.isFinite(st.mean) || !(st.std >= 0) || !Number.isFinite(st.std)) {
-        throw new Error(`${where}: statistics of band '${key}' are invalid (mean=${st.mean}, std=${st.std}); expected finite mean and std >= 0`);
+        throw new Error(`${where}: statistics of band '${st.key}' are invalid (mean=${st.mean}, std=${st.std}); expected finite mean and std >= 0`);
       }
       mean = st.mean;
       // A constant band (std 0) is only centred rather than divided by zero.

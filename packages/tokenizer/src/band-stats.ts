@@ -5,8 +5,12 @@
 // the variance stays accurate for large offsets (reflectance x 10000) and
 // any number of samples. Missing values (NaN, nodata) are excluded.
 
-import { bandStatsKey } from './atomize.js';
 import type { BandRaster, BandStats, Sample } from './types.js';
+
+/** The statistics key of a band: `${sensor}:${name}`; statistics are computed per exact key. */
+export function bandStatsKey(band: { sensor: string; name: string }): string {
+  return `${band.sensor}:${band.name}`;
+}
 
 interface Partial {
   count: number;

@@ -65,12 +65,15 @@ export { gsdEncoding } from './gsd-encoding.js';
 export type { GsdConfig } from './gsd-encoding.js';
 export { timeEncoding, timeEncodingDim } from './time-encoding.js';
 export { TokenEncoder, encodeBatchTokens, encodeTokens } from './tokens.js';
-export { atomBandOf, atomize, bandStatsKey } from './atomize.js';
+export { atomBandOf, atomize } from './atomize.js';
 export type { AtomizeOptions, AtomizeResult } from './atomize.js';
 export { subsampleAtoms } from './subsample.js';
 export { makeBatch } from './batch.js';
 export type { MakeBatchOptions } from './batch.js';
-export { BandStatsAccumulator, describeNormalization } from './band-stats.js';
+export { BandStatsAccumulator, bandStatsKey, describeNormalization } from './band-stats.js';
+// stats lookup: exact <sensor>:<band> key, else the same band of the sensor's family
+export { bandStatsFor } from './stats-lookup.js';
+export type { BandStatsTable } from './stats-lookup.js';
 export { AugmentConfigSchema, augmentBands, spectralAugment } from './spectral-augment.js';
 export type { AugmentConfig } from './spectral-augment.js';
 

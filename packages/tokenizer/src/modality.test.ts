@@ -64,6 +64,14 @@ describe('band subset', () => {
     expect(vv.bands.map((b) => b.name).sort()).toEqual(['VH', 'VV']);
     expect(() => applyModality(s1, registry.get('s2-all'), evalOpts)).toThrow(/s2-all/);
   });
+
+  it('selects by sensor family: a catalogue family name matches its members, not other sensors', () => {
+    // The S2B patch presented as Landsat 9 bands (family landsat-oli) for the selection only.
+    const asL9: Sample = { ...s2, bands: s2.bands.map((b) => ({ ...b, sensor: 'landsat-9' })) };
+    const oli = applyModality(asL9, m({ name: 'oli-native', sensor: 'landsat-oli' }), evalOpts);
+    expect(oli.bands.length).toBe(12);
+    expect(() => applyModality(s2, m({ name: 'oli-native', sensor: 'landsat-oli' }), evalOpts)).toThrow(/sensor 'landsat-oli'.*sentinel-2b/);
+  });
 });
 
 describe('resolution factor', () => {

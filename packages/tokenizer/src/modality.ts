@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SensorCatalog } from './sensors/index.js';
+import { builtinCatalog } from './sensors/index.js';
 import type { BandRaster, BandSpec, RasterArray, Sample } from './types.js';
 
 // A modality is a named way of presenting an image (ATOMIZER.md section 5):
@@ -48,7 +48,7 @@ export function parseModality(input: unknown, source = 'modality'): Modality {
  */
 export interface BandNameResolver {
   has(sensorIdOrAlias: string): boolean;
-  get(sensorIdOrAlias: string): { id: string };
+  get(sensorIdOrAlias: string): { id: string; family?: string };
   resolveGroup(sensorIdOrAlias: string, groupOrBandNames: string[]): BandSpec[];
 }
 
@@ -66,12 +66,6 @@ export interface ApplyModalityOptions {
   catalog?: BandNameResolver;
 }
 
-let builtinCatalog: SensorCatalog | undefined;
-function defaultCatalog(): SensorCatalog {
-  builtinCatalog ??= SensorCatalog.default();
-  return builtinCatalog;
-}
-
 /**
  * Present `sample` as `modality`: band subset, then crop (size factor), then
  * area-average downsampling (resolution factor). Cropping first keeps the
@@ -84,7 +78,7 @@ function defaultCatalog(): SensorCatalog {
  * back would add quantisation noise the source never had.
  */
 export function applyModality(sample: Sample, modality: Modality, opts: ApplyModalityOptions): Sample {
-  let bands = selectBands(sample, modality, opts.catalog ?? defaultCatalog());
+  let bands = selectBands(sample, modality, opts.catalog ?? builtinCatalog());
   if (modality.sizeFactor < 1) {
     if (opts.mode === 'train' && opts.rng === undefined) {
       throw new Error(`modality '${modality.name}': a random crop (train mode, sizeFactor ${modality.sizeFactor}) needs a seeded rng`);
@@ -108,6 +102,8 @@ export function sensorMatches(modalitySensor: string, bandSensor: string, catalo
   // 'landsat-5' -> 'landsat-5-tm'. Checked before the catalogue, whose alias
   // 'sentinel-2' points at one member only.
   if (have.startsWith(want) && /^-?[a-z]/.test(have.slice(want.length))) return true;
+  // The catalogue's family of the band's sensor ('landsat-oli' -> landsat-8, landsat-9).
+  if (catalog.has(bandSensor) && catalog.get(bandSensor).family?.toLowerCase() === want) return true;
   if (catalog.has(modalitySensor) && catalog.has(bandSensor)) {
     return catalog.get(modalitySensor).id === catalog.get(bandSensor).id;
   }

@@ -47,6 +47,13 @@ export interface Sensor {
   name: string;
   /** Other ids that resolve to this sensor ('s2a', 'S2A', 'sentinel2a'). */
   aliases: string[];
+  /**
+   * Sensors of one family carry the same physical bands under the same names
+   * (Sentinel-2A and 2B: 'sentinel-2'; Landsat 8 and 9 OLI: 'landsat-oli').
+   * Normalisation falls back to a family member's statistics for a band
+   * (stats-lookup.ts); statistics are still computed per sensor.
+   */
+  family?: string;
   bands: BandSpec[];
   /** Named band groups usable in modality band subsets ('rgb', 'rededge', 'swir', '10m' ...). */
   groups: Record<string, string[]>;

@@ -5,19 +5,7 @@
 
 import { basename } from 'node:path';
 import type { BandPhysics, BandSpec, Sensor } from '../types.js';
-import { SensorCatalog } from '../sensors/index.js';
-
-let builtin: SensorCatalog | undefined;
-
-/**
- * The built-in catalogue, built once and shared by the readers when the caller
- * passes none (readers only look sensors up, never add to it). Building it
- * per read cost more than decoding a BigEarthNet patch.
- */
-export function builtinCatalog(): SensorCatalog {
-  builtin ??= SensorCatalog.default();
-  return builtin;
-}
+import type { SensorCatalog } from '../sensors/index.js';
 
 // Suffix forms: B6_VCID_1 (Landsat 7 thermal), B8A, B04, BQA, SAR polarisations.
 const VCID = /_(B\d+_VCID_\d)$/i;

@@ -5,10 +5,10 @@
 
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { builtinCatalog, type SensorCatalog } from '../sensors/index.js';
 import type { AcquisitionTime } from '../types.js';
-import type { SensorCatalog } from '../sensors/index.js';
 import { parseAcquisitionTime } from './acquisition-time.js';
-import { builtinCatalog, sensorFromName } from './band-naming.js';
+import { sensorFromName } from './band-naming.js';
 import { bigEarthNetLabelIndices, type BigEarthNetNomenclature } from './bigearthnet-classes.js';
 import { bboxMaxDifference, formatBBox, type BBox } from './geo-transform.js';
 import { readBandFiles, type GeoSample } from './geotiff.js';

@@ -6,7 +6,8 @@
 import type { AcquisitionTime, BandRaster, BandSpec, RasterArray, Sample, Sensor } from '../types.js';
 import type { SensorCatalog } from '../sensors/index.js';
 import { timeFromName } from './acquisition-time.js';
-import { bandNameFromFileName, bandPhysics, builtinCatalog, resolveBandFor, sceneIdFromFileName, sensorFromBandNames, sensorFromName, stem } from './band-naming.js';
+import { builtinCatalog } from '../sensors/index.js';
+import { bandNameFromFileName, bandPhysics, resolveBandFor, sceneIdFromFileName, sensorFromBandNames, sensorFromName, stem } from './band-naming.js';
 import { bboxMaxDifference, formatBBox, type BBox, type CrsInfo } from './geo-transform.js';
 import { countMissing, decodeGeoTiffFile, type DecodedGeoTiff } from './geotiff-file.js';
 

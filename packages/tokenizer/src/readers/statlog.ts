@@ -6,8 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { SplitName } from '../split.js';
 import type { BandRaster, Sample } from '../types.js';
-import type { SensorCatalog } from '../sensors/index.js';
-import { builtinCatalog } from './band-naming.js';
+import { builtinCatalog, type SensorCatalog } from '../sensors/index.js';
 import { splitCsvLine } from './csv.js';
 
 /**

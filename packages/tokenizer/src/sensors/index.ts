@@ -2,6 +2,7 @@
 // STAC Items. Internal helpers (define-band, validate-sensor internals) stay private.
 
 export { SensorCatalog } from './catalog.js';
+export { builtinCatalog } from './builtin-catalog.js';
 export type { BandMatch } from './catalog.js';
 export { BUILTIN_SENSORS } from './builtin-sensors.js';
 export { validateSensor } from './validate-sensor.js';

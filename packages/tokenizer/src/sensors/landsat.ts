@@ -22,6 +22,8 @@ function oliTirs(id: string, name: string, aliases: string[], mission: string): 
     id,
     name,
     aliases,
+    // Landsat 8 and 9 share band designations and specification limits.
+    family: 'landsat-oli',
     bands: [
       spectralBand('B1', 443, 20, 30, { commonName: 'coastal', aliases: [...padded(1), 'coastal'], description: 'coastal/aerosol' }),
       spectralBand('B2', 482.5, 65, 30, { commonName: 'blue', aliases: [...padded(2), 'blue'], description: 'blue' }),
@@ -80,6 +82,7 @@ function tmLike(opts: {
   name: string;
   aliases: string[];
   etm: boolean;
+  family?: string;
 }): Sensor {
   const { etm } = opts;
   const b = (n: number) => [`B0${n}`, `SR_B${n}`];
@@ -105,6 +108,7 @@ function tmLike(opts: {
     id: opts.id,
     name: opts.name,
     aliases: opts.aliases,
+    ...(opts.family !== undefined ? { family: opts.family } : {}),
     bands,
     groups: {
       rgb: ['B1', 'B2', 'B3'],
@@ -126,12 +130,15 @@ export const LANDSAT_4_TM = tmLike({
   name: 'Landsat 4 TM',
   aliases: ['landsat-4', 'landsat4', 'l4', 'LT04', 'LT4', 'landsat4-tm', 'LANDSAT_4'],
   etm: false,
+  family: 'landsat-tm',
 });
 export const LANDSAT_5_TM = tmLike({
   id: 'landsat-5-tm',
   name: 'Landsat 5 TM',
   aliases: ['landsat-5', 'landsat5', 'l5', 'LT05', 'LT5', 'landsat5-tm', 'LANDSAT_5'],
   etm: false,
+  // Landsat 4 and 5 carry the same TM design; ETM+ (Landsat 7) differs in NIR width and thermal GSD.
+  family: 'landsat-tm',
 });
 export const LANDSAT_7 = tmLike({
   id: 'landsat-7',

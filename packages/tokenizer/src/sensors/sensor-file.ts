@@ -11,6 +11,7 @@ import { nonEmptyString, positiveNumber, sensorId, showValue, validateSensor, zo
 //   id: my-camera
 //   name: My multispectral camera
 //   aliases: [mycam]
+//   family: my-camera-series        # optional: sensors sharing these bands
 //   source: vendor datasheet v2
 //   groups: { rgb: [blue, green, red] }
 //   bands:
@@ -86,6 +87,8 @@ export const SensorDefinitionSchema = z.strictObject({
   id: sensorId(),
   name: nonEmptyString(),
   aliases: z.array(sensorId()).optional(),
+  /** Sensors sharing physical bands (see types.ts Sensor.family). */
+  family: sensorId().optional(),
   source: z.string().optional(),
   groups: z.record(nonEmptyString(), z.array(nonEmptyString()).min(1, { error: 'expected at least one band name' })).optional(),
   bands: z.array(FileBandSchema).min(1, { error: 'expected at least one band' }),
@@ -144,6 +147,7 @@ export function parseSensorDefinition(textOrObject: unknown, sourceName: string)
       id: d.id,
       name: d.name,
       aliases: d.aliases ?? [],
+      ...(d.family !== undefined ? { family: d.family } : {}),
       bands: d.bands.map(toBand),
       groups: d.groups ?? {},
       source: d.source ?? `sensor file ${sourceName}`,

@@ -70,6 +70,7 @@ export const SensorSchema = z.strictObject({
   id: sensorId(),
   name: nonEmptyString(),
   aliases: z.array(sensorId()),
+  family: sensorId().optional(),
   bands: z
     .array(
       z.discriminatedUnion('kind', [SpectralBandSchema, ChannelBandSchema], {
@@ -171,5 +172,5 @@ export function validateSensor(input: unknown, sourceName: string): Sensor {
       ? { kind: 'spectral', wavelengthNm: b.wavelengthNm, bandwidthNm: b.bandwidthNm, ...common }
       : { kind: 'channel', channelKind: b.channelKind, ...common };
   });
-  return { id: s.id, name: s.name, aliases: [...s.aliases], bands, groups, source: s.source };
+  return { id: s.id, name: s.name, aliases: [...s.aliases], ...(s.family !== undefined ? { family: s.family } : {}), bands, groups, source: s.source };
 }
