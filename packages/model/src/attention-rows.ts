@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { attention, type AttentionParams } from './attention.js';
+import { attention, checkAttentionWeights, type AttentionParams } from './attention.js';
 import { linear } from './linear.js';
 
 // Single-head attention of a few queries (the L latents) over many keys (the N
@@ -16,6 +16,13 @@ import { linear } from './linear.js';
 // stays on the last axis (the wasm Softmax kernel), and the hand-written
 // backward uses only products with N rows (or a K = N reduction), plus four
 // transposes of [B,N,L].
+//
+// k and v stay two [tokenDim, dh] projections: packing them into one
+// [tokenDim, 2*dh] product was measured slower on wasm 4.22 (one cross-attention
+// forward+backward 62.9 -> 66.2 ms CPU): the weight gradient then transposes one
+// [B*N, 2*dh] dY, and the wasm Transpose kernel is superlinear in width ([8192,64]
+// 7.9 ms vs 2 x 1.8 ms for two [8192,32]), and the packed tensor needs two
+// last-axis slices forward and a last-axis concat backward (0.6 + 0.6 + 1.8 ms).
 //
 // Same mathematics as attention.ts with one head (ATOMIZER.md section 3:
 // softmax(q k^T / sqrt(dh) + mask bias) v); tested equal, values and gradients.
@@ -75,9 +82,7 @@ export function attentionRows(
   bias?: tf.Tensor3D,
 ): tf.Tensor3D {
   if (heads !== 1) return attention(xq, xkv, p, heads, headDim, bias);
-  for (const [name, w] of [['wq', p.wq], ['wk', p.wk], ['wv', p.wv]] as const) {
-    if (w.shape[1] !== headDim) throw new Error(`attentionRows: ${name} has shape [${w.shape}], expected [*, ${headDim}] for 1 head of ${headDim}`);
-  }
+  checkAttentionWeights('attentionRows', p, heads, headDim);
   return tf.tidy(() => {
     const q = tf.mul(linear(xq, p.wq), 1 / Math.sqrt(headDim)) as tf.Tensor3D;
     const k = linear(xkv, p.wk) as tf.Tensor3D;

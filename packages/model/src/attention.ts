@@ -28,6 +28,16 @@ export function keyBias(mask: tf.Tensor2D): tf.Tensor3D {
   return tf.tidy(() => tf.reshape(tf.mul(tf.sub(1, mask), MASKED_SCORE), [mask.shape[0], 1, mask.shape[1]]));
 }
 
+/** Throws unless wq, wk, wv are [*, heads*headDim] (`who` names the caller in the message). */
+export function checkAttentionWeights(who: string, p: AttentionParams, heads: number, headDim: number): void {
+  const inner = heads * headDim;
+  for (const [name, w] of [['wq', p.wq], ['wk', p.wk], ['wv', p.wv]] as const) {
+    if (w.shape[1] !== inner) {
+      throw new Error(`${who}: ${name} has shape [${w.shape}], expected [*, ${inner}] for ${heads} heads of ${headDim}`);
+    }
+  }
+}
+
 /**
  * Scaled dot-product attention of queries xq [B,Lq,dq] over keys/values
  * xkv [B,N,dkv] -> [B,Lq,dOut]. `bias` [B,1,N] (from keyBias) masks padded keys.
@@ -44,11 +54,7 @@ export function attention(
   const [B, Lq] = xq.shape;
   const N = xkv.shape[1];
   const inner = heads * headDim;
-  for (const [name, w] of [['wq', p.wq], ['wk', p.wk], ['wv', p.wv]] as const) {
-    if (w.shape[1] !== inner) {
-      throw new Error(`attention: ${name} has shape [${w.shape}], expected [*, ${inner}] for ${heads} heads of ${headDim}`);
-    }
-  }
+  checkAttentionWeights('attention', p, heads, headDim);
   if (xkv.shape[0] !== B) throw new Error(`attention: query batch ${B} != key batch ${xkv.shape[0]}`);
   if (bias !== undefined && (bias.shape[0] !== B || bias.shape[2] !== N)) {
     throw new Error(`attention: mask bias has shape [${bias.shape}], expected [${B}, 1, ${N}]`);
