@@ -14,6 +14,38 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
 }
 
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+// The gate h = [a | g] -> a * gelu(g) as one custom-gradient op. Why: through
+// tfjs's autograd the split, GELU and product took ~20 small kernels forward +
+// backward per feed-forward; on the wasm backend each kernel costs 20-50 us of
+// dispatch whatever its size (docs/benchmarks.md, "What closes the gap").
+// Forward keeps Phi(g); backward (gelu'(g) = Phi(g) + g phi(g), phi the normal density):
+//   da = dy * g Phi(g),  dg = dy * a * (Phi(g) + g phi(g)),  dh = [da | dg]
+const gate = tf.customGrad((hi, save) => {
+  const h = hi as tf.Tensor;
+  const [a, g] = tf.split(h, 2, -1) as [tf.Tensor, tf.Tensor];
+  const cdf = tf.mul(tf.add(tf.erf(tf.mul(g, Math.SQRT1_2)), 1), 0.5);
+  const gel = tf.mul(g, cdf);
+  (save as tf.GradSaveFunc)([a, g, cdf, gel]);
+  return {
+    value: tf.mul(a, gel),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sg, scdf, sgel] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(sg), -0.5)), INV_SQRT_2PI);
+      const dgelu = tf.add(scdf, tf.mul(sg, pdf));
+      return tf.concat([tf.mul(dy, sgel), tf.mul(tf.mul(dy, sa), dgelu)], -1);
+    },
+  };
+}) as (h: tf.Tensor) => tf.Tensor;
+
+/** [a | g] (last axis, two equal halves) -> a * gelu(g), with the hand-written gradient above. */
+export function gegluGate(h: tf.Tensor): tf.Tensor {
+  const w = h.shape[h.rank - 1] as number;
+  if (w % 2 !== 0) throw new Error(`gegluGate: last axis of [${h.shape}] must have an even width (two halves [a | g])`);
+  return gate(h);
+}
+
 /**
  * GEGLU feed-forward (ATOMIZER.md section 3): h = x W1 + b1 split in two halves
  * [a | g] along the last axis, y = (a * gelu(g)) W2 + b2.
@@ -23,9 +55,5 @@ export function geglu(x: tf.Tensor, p: GegluParams): tf.Tensor {
   if (hidden % 2 !== 0 || p.w2.shape[0] !== hidden / 2) {
     throw new Error(`geglu: w1 [${p.w1.shape}] must output twice w2's input width [${p.w2.shape}]`);
   }
-  return tf.tidy(() => {
-    const h = linear(x, p.w1, p.b1);
-    const [a, g] = tf.split(h, 2, -1) as [tf.Tensor, tf.Tensor];
-    return linear(tf.mul(a, gelu(g)), p.w2, p.b2);
-  });
+  return tf.tidy(() => linear(gegluGate(linear(x, p.w1, p.b1)), p.w2, p.b2));
 }
