@@ -79,7 +79,7 @@ export function bandStatsFor(
       ? `nor for band ${band.name} of another sensor of its family '${family}'`
       : catalog.has(band.sensor)
         ? `and sensor ${band.sensor} has no family to borrow statistics from`
-        : `and sensor ${band.sensor} is not in the catalogue, so it has no family to borrow statistics from`;
+        : `and sensor ${band.sensor} is not in the catalogue, so it has no family to borrow statistics from (a sensor from a STAC Item or sensor file: add it to the catalogue given to atomize)`;
   throw new Error(
     `${where}: no statistics for band '${key}' (band ${band.name} of sensor ${band.sensor}), ${why}; ` +
       `compute statistics for sensor ${band.sensor} (BandStatsAccumulator over samples of it, e.g. some in the train split) or pass normalize: 'none'`,

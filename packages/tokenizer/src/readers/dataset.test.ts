@@ -37,7 +37,7 @@ describe('parseReaderSpec', () => {
 
   it('bad specs are Errors saying what is expected', () => {
     expect(() => parseReaderSpec('/just/a/path')).toThrow(/has no kind; write <kind>:<path>/);
-    expect(() => parseReaderSpec('stac:/x')).toThrow(/unknown dataset kind 'stac'.*bigearthnet, statlog, geotiff, scene/);
+    expect(() => parseReaderSpec('zarr:/x')).toThrow(/unknown dataset kind 'zarr'.*bigearthnet, statlog, geotiff, scene, stac/);
     expect(() => parseReaderSpec('scene:/x.tif?k=five')).toThrow(/option k=five is not a number/);
   });
 });

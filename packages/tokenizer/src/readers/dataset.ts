@@ -13,9 +13,10 @@ import { listBigEarthNetPatches, readBigEarthNetPatch } from './bigearthnet.js';
 import { bigEarthNetClasses, type BigEarthNetNomenclature } from './bigearthnet-classes.js';
 import { readBandFiles, readGeoTiff, type GeoSample } from './geotiff.js';
 import { readSceneLabels, type SceneLabelOptions } from './scene-labels.js';
+import { readStacItem, stacItemFiles } from './stac-item.js';
 import { STATLOG_CLASSES, readStatlog } from './statlog.js';
 
-export const READER_KINDS = ['bigearthnet', 'statlog', 'geotiff', 'scene'] as const;
+export const READER_KINDS = ['bigearthnet', 'statlog', 'geotiff', 'scene', 'stac'] as const;
 export type ReaderKind = (typeof READER_KINDS)[number];
 
 /**
@@ -122,7 +123,7 @@ function definedOnly<T extends object>(o: T): T {
  * Open a dataset. BigEarthNet folders here carry no official split: their
  * items come as 'train' and the dataset builder splits them by name hash.
  * Statlog uses its standard split; scenes split by label group; plain
- * GeoTIFFs (unlabelled) come as 'train'.
+ * GeoTIFFs and STAC Items (unlabelled) come as 'train'.
  */
 export function readDataset(specIn: string | ReaderSpec): DatasetSource {
   const spec = parseReaderSpec(specIn);
@@ -190,6 +191,16 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
       };
       break;
     }
+    case 'stac': {
+      // One sample per STAC Item (a .json file, or every .json of a folder); unlabelled like plain GeoTIFFs.
+      source.classes = [];
+      gen = async function* () {
+        const files = await stacItemFiles(spec.path);
+        source.total = files.length;
+        for (const f of files) yield { sample: await readStacItem(f, catalogOpt), split: 'train' };
+      };
+      break;
+    }
   }
   return source;
 }
@@ -226,12 +237,13 @@ export type ReadSampleOptions = Pick<ReaderSpec, 'sensor' | 'bands' | 'nomenclat
 
 /**
  * Read whatever one path is: a BigEarthNet patch folder, a folder of one
- * scene's band files, or a GeoTIFF file.
+ * scene's band files, a GeoTIFF file or a STAC Item (.json).
  */
 export async function readSampleAt(path: string, opts: ReadSampleOptions = {}): Promise<GeoSample> {
   const full = resolve(path);
   const info = await stat(full).catch(() => undefined);
   if (info === undefined) throw new Error(`${path}: no such file or folder`);
+  if (!info.isDirectory() && /\.json$/i.test(full)) return readStacItem(full, opts.catalog !== undefined ? { catalog: opts.catalog } : {});
   if (info.isDirectory()) {
     const patches = await listBigEarthNetPatches(full).catch(() => []);
     if (patches.length === 1 && patches[0] === full) {
@@ -246,6 +258,8 @@ export async function readSampleAt(path: string, opts: ReadSampleOptions = {}): 
     const g = groups[0] as string[];
     return g.length === 1 ? readGeoTiff(g[0] as string, opts) : readBandFiles(g, opts);
   }
-  if (!/\.tiff?$/i.test(full)) throw new Error(`${path}: not a GeoTIFF (.tif) nor a folder; expected a .tif, a band-file folder or a BigEarthNet patch folder`);
+  if (!/\.tiff?$/i.test(full)) {
+    throw new Error(`${path}: not a GeoTIFF (.tif), a STAC Item (.json) nor a folder; expected a .tif, a STAC Item, a band-file folder or a BigEarthNet patch folder`);
+  }
   return readGeoTiff(full, opts);
 }

@@ -234,8 +234,14 @@ function bandFilesId(paths: readonly string[], names: readonly string[]): string
   return k === 0 ? stem(paths[0] as string) : first.slice(0, k).join('_');
 }
 
+/** What checkSameFootprint compares of a raster file (a DecodedGeoTiff is one). */
+export interface Footprint {
+  path: string;
+  geo?: { bbox: BBox; crs: CrsInfo; transform: { pixelWidth: number; pixelHeight: number } };
+}
+
 /** All band files georeferenced, in one CRS, with bounds equal within half a pixel of the coarsest band. */
-export function checkSameFootprint(tiffs: readonly DecodedGeoTiff[]): void {
+export function checkSameFootprint(tiffs: readonly Footprint[]): void {
   const ref = tiffs[0];
   if (ref === undefined) return;
   const geos = tiffs.map((t) => t.geo);

@@ -26,5 +26,7 @@ export type { LabelledPatch, SceneLabelOptions, SceneLabelResult } from './scene
 export { epsgOfCrsName, parsePolygons, pointInPolygon, readPolygons } from './geojson-polygons.js';
 export type { LabelledPolygon, PolygonFile, Ring } from './geojson-polygons.js';
 export { parseClassTable, readClassTable } from './class-table.js';
+export { readStacItem, stacItemFiles } from './stac-item.js';
+export type { StacItemReadOptions } from './stac-item.js';
 export { READER_KINDS, imageGroups, parseReaderSpec, readDataset, readSampleAt } from './dataset.js';
 export type { DatasetItem, DatasetSource, ReadSampleOptions, ReaderKind, ReaderSpec } from './dataset.js';

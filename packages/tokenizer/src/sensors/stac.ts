@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { BandSpec, Sensor } from '../types.js';
+import { builtinCatalog } from './builtin-catalog.js';
+import type { SensorCatalog } from './catalog.js';
 import { umToNm } from './sensor-file.js';
 import { validateSensor, zodError } from './validate-sensor.js';
 
@@ -44,6 +46,14 @@ export interface SensorFromStacOptions {
   assets?: string[];
   /** GSD in metres for bands whose GSD the item does not give. */
   gsdM?: number;
+  /**
+   * Sensor family (types.ts Sensor.family). Default: the family of the
+   * catalogue sensor that properties.platform names (LANDSAT_8 -> landsat-oli),
+   * else the slug of properties.constellation ('sentinel-2').
+   */
+  family?: string;
+  /** Where properties.platform is looked up for the default family; default the built-in catalogue. */
+  catalog?: SensorCatalog;
   /** Where the item came from, for error messages (a path or URL). */
   sourceName?: string;
 }
@@ -286,11 +296,18 @@ export function sensorFromStacItem(item: unknown, opts: SensorFromStacOptions = 
   const id = opts.id ?? (platform !== undefined ? slug([platform, ...instruments].join('-')) : undefined);
   if (id === undefined) throw new Error(`${where}: no properties.platform to name the sensor; pass opts.id`);
   const name = opts.name ?? [platform ?? id, instruments.join('/').toUpperCase()].filter((s) => s !== '').join(' ');
+  const constellation = str(it.properties.constellation);
+  const catalog = opts.catalog ?? builtinCatalog();
+  const family =
+    opts.family ??
+    (platform !== undefined && catalog.has(platform) ? catalog.get(platform).family : undefined) ??
+    (constellation !== undefined ? slug(constellation) : undefined);
   return validateSensor(
     {
       id,
       name,
       aliases: [],
+      ...(family !== undefined ? { family } : {}),
       bands,
       groups: {},
       source: `STAC Item ${it.id}${opts.sourceName !== undefined ? ` (${opts.sourceName})` : ''}`,
