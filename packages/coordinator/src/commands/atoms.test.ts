@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { dataPath } from '@atomizer/tokenizer';
 import { describe, expect, it } from 'vitest';
 import { atomsReport, type AtomsReport } from './atoms.js';
@@ -41,5 +44,55 @@ describe('atomizer atoms', () => {
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/unknown modality 's2-nope'; known: .*s2-rgbn-10m/);
     await expect(atomsReport('/no/such/patch', {})).rejects.toThrow(/\/no\/such\/patch does not exist/);
+  });
+
+  it('reads a STAC Item: bands and wavelengths from the item, pixels from its local Landsat 8 GeoTIFF assets', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'atomizer-cli-stac-'));
+    try {
+      const id = 'LC08_L1TP_195025_20130707_20170503_01_T1';
+      // STAC 1.0 eo:bands in micrometres, as USGS Collection 2 items give them.
+      const rows: Array<[string, string, number, number]> = [
+        ['blue', 'B2', 0.48, 0.06],
+        ['green', 'B3', 0.56, 0.06],
+        ['red', 'B4', 0.65, 0.04],
+        ['nir08', 'B5', 0.86, 0.03],
+      ];
+      const assets = Object.fromEntries(
+        rows.map(([key, band, centre, width]) => [
+          key,
+          {
+            href: dataPath('landsat_satellite_pkg', `${id}_${band}.TIF`),
+            type: 'image/vnd.stac.geotiff; cloud-optimized=true',
+            roles: ['data'],
+            'eo:bands': [{ name: band, common_name: key, gsd: 30, center_wavelength: centre, full_width_half_max: width }],
+          },
+        ]),
+      );
+      const item = join(dir, 'item.json');
+      const properties = { datetime: '2013-07-07T10:17:42Z', platform: 'LANDSAT_8', instruments: ['OLI', 'TIRS'] };
+      await writeFile(item, JSON.stringify({ type: 'Feature', stac_version: '1.0.0', id, geometry: null, properties, assets }));
+      const r = await runCli(['atoms', item, '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout) as AtomsReport;
+      expect(report.id).toBe(id);
+      expect(report.time).toBe('2013-07-07T10:17:42Z');
+      expect(report.bands.map((b) => [b.name, b.wavelengthNm, b.bandwidthNm, b.gsdM, b.width, b.height])).toEqual([
+        ['B2', 480, 60, 30, 41, 41],
+        ['B3', 560, 60, 30, 41, 41],
+        ['B4', 650, 40, 30, 41, 41],
+        ['B5', 860, 30, 30, 41, 41],
+      ]);
+      // 4 bands of 41x41 pixels (data README), none missing.
+      expect(report.atoms).toBe(4 * 41 * 41);
+      // A remote asset is one line on stderr saying it is not fetched.
+      assets.blue = { ...assets.blue!, href: `https://example.com/${id}_B2.TIF` };
+      await writeFile(item, JSON.stringify({ type: 'Feature', stac_version: '1.0.0', id, geometry: null, properties, assets }));
+      const bad = await runCli(['atoms', item]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/asset 'blue' is remote .*remote assets are not fetched yet/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -43,7 +43,7 @@ export interface AtomsReport {
 
 export async function atomsReport(path: string, opts: { sensor?: string; bands?: string; modality?: string }): Promise<AtomsReport> {
   if (!existsSync(path)) {
-    throw new Error(`${path} does not exist; give a BigEarthNet patch folder, a GeoTIFF, or a folder of band files`);
+    throw new Error(`${path} does not exist; give a BigEarthNet patch folder, a GeoTIFF, a folder of band files, or a STAC Item (.json)`);
   }
   const catalog = SensorCatalog.default();
   // Resolve the modality before reading, so a typo fails fast.
@@ -111,7 +111,7 @@ export function formatAtomsReport(r: AtomsReport): string {
 export function atomsCommand(): Command {
   return new Command('atoms')
     .description("Show how an image breaks down into atoms: its bands, their metadata, and the atom count")
-    .argument('<path>', 'a BigEarthNet patch folder, a GeoTIFF, or a folder of band files')
+    .argument('<path>', 'a BigEarthNet patch folder, a GeoTIFF, a folder of band files, or a STAC Item (.json) with local GeoTIFF assets')
     .option('--sensor <name>', 'sensor id or alias when the file does not say (e.g. landsat-8, sentinel-2a)')
     .option('--bands <names>', 'band names in file order, comma-separated, when the file does not name them (e.g. B1,B2,B3,B4,B5,B7)')
     .option('--modality <name>', 'present the image as this modality first (e.g. s2-rgbn-10m, s2-all@res0.5)')
@@ -122,6 +122,7 @@ export function atomsCommand(): Command {
 Examples:
   $ atomizer atoms ../shared/data/bigearthnet_tiny/s2/S2A_MSIL2A_20170617T113321_36_85
   $ atomizer atoms ../shared/data/landsat7_stars/L7_ETMs.tif --sensor landsat-7 --bands B1,B2,B3,B4,B5,B7
+  $ atomizer atoms item.json        # STAC Item: bands and wavelengths from the item, its local GeoTIFF assets
   $ atomizer atoms <patch> --modality s2-all-20m --json`,
     )
     .action(async (path: string, opts: { sensor?: string; bands?: string; modality?: string; json?: boolean }) => {
