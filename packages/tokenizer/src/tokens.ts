@@ -4,9 +4,12 @@
 // stage (tfjs ops) is tested against, and the worker's hot loop, so:
 // - per-band parts (spectral, gsd) are computed once per band table entry,
 //   the time part once per sample, and copied;
-// - per-atom parts (value, x, y) use the angle-addition recurrence of
-//   fourier.ts (2 sin/cos calls per feature with the default harmonic
-//   frequencies) written straight into the output: no per-atom allocation;
+// - per-atom parts (value, x, y) call fourierFeaturesFast, the one
+//   angle-addition kernel of fourier.ts (2 sin/cos calls per feature with the
+//   default harmonic frequencies), writing straight into the output: no
+//   per-atom allocation. V8 inlines the call: an A/B against a hand-inlined
+//   copy in one process measured the same (median 5.88 vs 5.88 M atoms per
+//   CPU-second, 880,000 BigEarthNet atoms, 3 runs within noise), so no copy;
 // - y repeats along each grid row, so the y features are copied from the
 //   last row that computed them (+4% measured). A direct-mapped cache of x
 //   features by float32 bits was measured 15% slower than recomputing, and
@@ -15,46 +18,11 @@
 // adds its learned vector there (section 2.5).
 
 import { tokenLayout, type EncodingConfig, type TokenLayout } from './encoding-config.js';
-import { fourierPlan, type FourierPlan } from './fourier.js';
+import { fourierFeaturesFast, fourierPlan, type FourierPlan } from './fourier.js';
 import { gsdEncoding } from './gsd-encoding.js';
 import { spectralEncoding } from './spectral.js';
 import { timeEncoding } from './time-encoding.js';
 import type { AtomBand, AtomBatch, AtomSet } from './types.js';
-
-/**
- * FF(u) by recurrence (see fourierFeaturesFast), inlined for the hot loop:
- * primitives only, so V8 keeps everything in registers.
- */
-function writeFourier(
-  u: number,
-  first: number,
-  step: number,
-  harmonic: boolean,
-  F: number,
-  out: Float32Array,
-  o: number,
-): void {
-  const t0 = u * first;
-  let sn = Math.sin(t0);
-  let cs = Math.cos(t0);
-  let sd = sn;
-  let cd = cs;
-  if (!harmonic) {
-    const d = u * step;
-    sd = Math.sin(d);
-    cd = Math.cos(d);
-  }
-  out[o] = sn;
-  out[o + F] = cs;
-  for (let k = 1; k < F; k++) {
-    const ns = sn * cd + cs * sd;
-    cs = cs * cd - sn * sd;
-    sn = ns;
-    out[o + k] = sn;
-    out[o + F + k] = cs;
-  }
-  out[o + 2 * F] = u;
-}
 
 /**
  * An encoder bound to one EncodingConfig: reuse it across batches to avoid
@@ -184,16 +152,10 @@ export class TokenEncoder {
     const tOff = L.time.offset;
     const T = L.time.size;
     const KG = K + G;
-    const vF = this.valuePlan.numBands;
-    const vFirst = this.valuePlan.first;
-    const vStep = this.valuePlan.step;
-    const vHarm = this.valuePlan.harmonic;
-    const pF = this.posPlan.numBands;
-    const pFirst = this.posPlan.first;
-    const pStep = this.posPlan.step;
-    const pHarm = this.posPlan.harmonic;
+    const vPlan = this.valuePlan;
+    const pPlan = this.posPlan;
     const inv = this.invPosScale;
-    const pDim = 2 * pF + 1;
+    const pDim = L.y.size;
     let lastY = Number.NaN;
     let lastYRow = -1;
     for (let i = start; i < end; i++) {
@@ -206,10 +168,10 @@ export class TokenEncoder {
       if (b >= numBands) {
         throw new Error(`Token encoding: atom ${i} has band index ${b}; the band table has ${numBands} entries`);
       }
-      writeFourier(value[i] as number, vFirst, vStep, vHarm, vF, out, o + vOff);
+      fourierFeaturesFast(value[i] as number, vPlan, out, o + vOff);
       const tb = b * KG;
       for (let k = 0; k < K; k++) out[o + sOff + k] = table[tb + k] as number;
-      writeFourier((xs[i] as number) * inv, pFirst, pStep, pHarm, pF, out, o + xOff);
+      fourierFeaturesFast((xs[i] as number) * inv, pPlan, out, o + xOff);
       // Atoms come row by row, so y repeats along a row: copy the features of
       // the last row that computed them instead of recomputing.
       const yv = ys[i] as number;
@@ -217,7 +179,7 @@ export class TokenEncoder {
         const src = lastYRow * dim + yOff;
         for (let k = 0; k < pDim; k++) out[o + yOff + k] = out[src + k] as number;
       } else {
-        writeFourier(yv * inv, pFirst, pStep, pHarm, pF, out, o + yOff);
+        fourierFeaturesFast(yv * inv, pPlan, out, o + yOff);
         lastY = yv;
         lastYRow = i;
       }
