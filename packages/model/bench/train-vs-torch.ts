@@ -19,6 +19,7 @@ import { trainingStepFlops } from '../src/flops.js';
 import { initParams } from '../src/init.js';
 import { atomizerParamSpecs, tokenDim } from '../src/model-params.js';
 import { Adam } from '../src/optimizer.js';
+import { resolveInputEncoding, type InputEncoding } from '../src/host-input-stage.js';
 import { gradients } from '../src/training.js';
 import { benchBatch } from './bench-data.js';
 import { timed } from './clock.js';
@@ -57,11 +58,12 @@ async function main(): Promise<void> {
     .option('--warmup <n>', 'untimed warm-up steps', '3')
     .option('--repeats <n>', 'timed repeats (best and spread reported)', '3')
     .option('--lr <x>', 'Adam learning rate', '1e-4')
+    .option('--input-encoding <mode>', "where the token encodings are computed: device, host or auto (host-input-stage.ts)", 'auto')
     .option('--no-torch', 'skip the PyTorch side')
     .option('--no-peaks', 'skip the matMul peak measurements')
     .option('--json', 'print one JSON object instead of the table')
     .parse()
-    .opts() as { preset: string; batch: string; atoms: string; steps: string; warmup: string; repeats: string; lr: string; torch: boolean; peaks: boolean; json?: boolean };
+    .opts() as { preset: string; batch: string; atoms: string; steps: string; warmup: string; repeats: string; lr: string; torch: boolean; peaks: boolean; json?: boolean; inputEncoding: string };
   const int = (name: string, v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${v}'`);
@@ -73,6 +75,8 @@ async function main(): Promise<void> {
   const warmup = int('warmup', opts.warmup);
   const repeats = int('repeats', opts.repeats);
   const lr = Number(opts.lr);
+  const inputEncoding = opts.inputEncoding as InputEncoding;
+  resolveInputEncoding(inputEncoding); // rejects an unknown mode before any work
   const cfg: ModelConfig = modelConfig(opts.preset);
   if (cfg.task !== 'multi') throw new Error(`--preset ${opts.preset}: the benchmark trains BigEarthNet (task 'multi')`);
   const specs = atomizerParamSpecs(cfg);
@@ -105,7 +109,7 @@ async function main(): Promise<void> {
   let tsFirst = Number.NaN;
   let tsLast = Number.NaN;
   const step = (): number => {
-    const g = gradients(w, batch, labels, cfg);
+    const g = gradients(w, batch, labels, cfg, { inputEncoding });
     adam.update(w, g.grads, lr);
     return g.loss;
   };

@@ -5,7 +5,7 @@ import { attentionRows } from './attention-rows.js';
 import { attentionPool } from './attention-pool.js';
 import type { ModelConfig } from './config.js';
 import { geglu, type GegluParams } from './geglu.js';
-import { inputStage } from './input-stage.js';
+import { inputTokens, type InputEncoding } from './host-input-stage.js';
 import { layerNorm, type LayerNormParams } from './layer-norm.js';
 import { linear } from './linear.js';
 import { layerParamIndex } from './model-params.js';
@@ -29,6 +29,8 @@ export interface ForwardOptions {
   training?: boolean;
   /** Seed of the token-dropout draws (training only). */
   seed?: number;
+  /** Where the fixed token encodings are computed (host-input-stage.ts); default 'auto'. */
+  inputEncoding?: InputEncoding;
 }
 
 /** Uploads a flat weight array as one tensor per parameter (the caller disposes them). */
@@ -132,7 +134,7 @@ export function atomizerForward(params: ParamTensors, batch: AtomBatch, cfg: Mod
     let tokens: tf.Tensor3D | undefined;
     let bias: tf.Tensor3D | undefined;
     if (!dropout) {
-      tokens = inputStage(batch, cfg, channelEmbed);
+      tokens = inputTokens(batch, cfg, channelEmbed, opts.inputEncoding);
       bias = keyBias(tf.tensor2d(batch.mask, [B, batch.maxAtoms]));
     }
     for (let i = 0; i < cfg.depth; i++) {
@@ -141,7 +143,7 @@ export function atomizerForward(params: ParamTensors, batch: AtomBatch, cfg: Mod
       let layerBias = bias;
       if (rng !== undefined) {
         const sub = dropAtoms(batch, cfg.tokenDropoutKeep, rng);
-        layerTokens = inputStage(sub, cfg, channelEmbed);
+        layerTokens = inputTokens(sub, cfg, channelEmbed, opts.inputEncoding);
         layerBias = keyBias(tf.tensor2d(sub.mask, [B, sub.maxAtoms]));
       }
       const kv = layerNorm(layerTokens!, p.norm(`${pre}.cross.norm_tokens`)) as tf.Tensor3D;

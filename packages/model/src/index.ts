@@ -76,3 +76,10 @@ export type { Checkpoint, LoadedCheckpoint, SaveCheckpointOptions } from './chec
 export { forwardFlops, trainingStepFlops } from './flops.js';
 export type { FlopBreakdown } from './flops.js';
 export { attentionCoreRows, attentionRows } from './attention-rows.js';
+
+// speed, training step on the CPU backends: host-encoded tokens, fused GEGLU gate, shared attention checks
+export { INPUT_ENCODINGS, hostInputStage, inputTokens, resolveInputEncoding } from './host-input-stage.js';
+export type { InputEncoding } from './host-input-stage.js';
+export { gegluGate } from './geglu.js';
+export { checkAttentionWeights } from './attention.js';
+export { checkAtomBatch } from './input-stage.js';

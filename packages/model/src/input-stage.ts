@@ -87,7 +87,8 @@ export function channelKindIndex(bands: readonly AtomBand[], channelKinds: reado
   return out;
 }
 
-function checkBatch(batch: AtomBatch): void {
+/** Throws unless every per-atom field has batchSize*maxAtoms entries, doy has batchSize, and band indices are in the band table. */
+export function checkAtomBatch(batch: AtomBatch): void {
   const M = batch.batchSize * batch.maxAtoms;
   for (const field of ['value', 'band', 'x', 'y', 'mask'] as const) {
     if (batch[field].length !== M) {
@@ -124,7 +125,7 @@ export function batchHasChannelBands(batch: AtomBatch): boolean {
  * wasted [B*N, tokenDim] multiply (slow on the cpu backend).
  */
 export function inputStage(batch: AtomBatch, cfg: ModelConfig, channelEmbed?: tf.Tensor2D): tf.Tensor3D {
-  checkBatch(batch);
+  checkAtomBatch(batch);
   const enc = cfg.encoding;
   const layout = tokenLayout(enc);
   const B = batch.batchSize;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, type AtomBatch } from '@atomizer/tokenizer';
 import { atomizerForward, paramTensors, type ParamTensors } from './atomizer-model.js';
+import type { InputEncoding } from './host-input-stage.js';
 import { clipByGlobalNorm, globalNorm } from './clip-grad-norm.js';
 import type { ModelConfig } from './config.js';
 import { GradientAccumulator } from './gradient-accumulator.js';
@@ -21,6 +22,8 @@ export interface GradientOptions {
   microBatch?: number;
   /** Clip the accumulated gradient to this global L2 norm (none when undefined). */
   clipNorm?: number;
+  /** Where the fixed token encodings are computed (host-input-stage.ts); default 'auto'. */
+  inputEncoding?: InputEncoding;
 }
 
 export interface GradientResult {
@@ -69,8 +72,7 @@ function accumulateMicroBatch(
   batch: AtomBatch,
   labels: readonly (readonly number[])[],
   cfg: ModelConfig,
-  training: boolean,
-  seed: number,
+  opts: { training: boolean; seed: number; inputEncoding?: InputEncoding },
   acc: GradientAccumulator,
 ): void {
   const xs = table.entries.map((e) => params[e.name]!);
@@ -79,7 +81,7 @@ function accumulateMicroBatch(
     const { value, grads } = tf.valueAndGrads((...args: tf.Tensor[]) => {
       const named: ParamTensors = {};
       table.entries.forEach((e, i) => (named[e.name] = args[i]!));
-      const logits = atomizerForward(named, batch, cfg, { training, seed });
+      const logits = atomizerForward(named, batch, cfg, opts);
       return classificationLoss(cfg.task, logits, targets);
     })(xs);
     try {
@@ -123,7 +125,7 @@ export function gradients(
     for (let start = 0, k = 0; start < B; start += micro, k++) {
       const end = Math.min(B, start + micro);
       const sub = micro >= B ? batch : sliceBatch(batch, start, end);
-      accumulateMicroBatch(table, params, sub, labels.slice(start, end), cfg, training, deriveSeed(seed, k), acc);
+      accumulateMicroBatch(table, params, sub, labels.slice(start, end), cfg, { training, seed: deriveSeed(seed, k), inputEncoding: opts.inputEncoding }, acc);
     }
   } finally {
     for (const t of Object.values(params)) t.dispose();
@@ -134,11 +136,11 @@ export function gradients(
 }
 
 /** Logits [B, C] as a host array (row-major), evaluation mode (no token dropout). */
-export function predict(weights: Float32Array, batch: AtomBatch, cfg: ModelConfig): Float32Array {
+export function predict(weights: Float32Array, batch: AtomBatch, cfg: ModelConfig, inputEncoding: InputEncoding = 'auto'): Float32Array {
   const table = paramTableOf(cfg);
   const params = paramTensors(table, weights);
   try {
-    return tf.tidy(() => atomizerForward(params, batch, cfg, { training: false })).dataSync() as Float32Array;
+    return tf.tidy(() => atomizerForward(params, batch, cfg, { training: false, inputEncoding })).dataSync() as Float32Array;
   } finally {
     for (const t of Object.values(params)) t.dispose();
   }
