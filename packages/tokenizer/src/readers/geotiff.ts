@@ -143,12 +143,14 @@ export async function readGeoTiff(path: string, opts: GeoTiffReadOptions = {}): 
     source: path,
     geo: { missingByBand, files: [path] },
   };
-  const time = opts.time ?? timeFromName(path);
+  return placeSample(sample, opts.time ?? timeFromName(path), tiff.geo);
+}
+
+/** Give a sample read from files its acquisition time and footprint (bbox, CRS), where known. */
+export function placeSample(sample: GeoSample, time: AcquisitionTime | undefined, geo: { bbox?: BBox; crs?: CrsInfo } | undefined): GeoSample {
   if (time !== undefined) sample.time = time;
-  if (tiff.geo !== undefined) {
-    sample.geo.bbox = tiff.geo.bbox;
-    sample.geo.crs = tiff.geo.crs;
-  }
+  if (geo?.bbox !== undefined) sample.geo.bbox = geo.bbox;
+  if (geo?.crs !== undefined) sample.geo.crs = geo.crs;
   return sample;
 }
 
@@ -210,13 +212,7 @@ export async function readBandFiles(paths: readonly string[], opts: BandFilesOpt
     source: paths.length === 1 ? first : `${first} (+${paths.length - 1} band files)`,
     geo: { missingByBand, files: [...paths] },
   };
-  const time = opts.time ?? timeFromName(first);
-  if (time !== undefined) sample.time = time;
-  if (finest.geo !== undefined) {
-    sample.geo.bbox = finest.geo.bbox;
-    sample.geo.crs = finest.geo.crs;
-  }
-  return sample;
+  return placeSample(sample, opts.time ?? timeFromName(first), finest.geo);
 }
 
 /**

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { SensorCatalog, loadStacItem, sensorFromStacItem, stacAssetBands, type StacItem } from '../sensors/index.js';
 import type { AcquisitionTime, BandRaster } from '../types.js';
 import { parseAcquisitionTime } from './acquisition-time.js';
-import { checkSameFootprint, readGeoTiff, type Footprint, type GeoSample } from './geotiff.js';
+import { checkSameFootprint, placeSample, readGeoTiff, type Footprint, type GeoSample } from './geotiff.js';
 
 export interface StacItemReadOptions {
   /** Only these asset keys (default: every asset with band metadata). */
@@ -136,11 +136,7 @@ export async function readStacItem(path: string, opts: StacItemReadOptions = {})
     source: path,
     geo: { missingByBand, files: parts.map((p) => p.file) },
   };
-  const time = itemTime(item, path);
-  if (time !== undefined) sample.time = time;
-  if (finest.sample.geo.bbox !== undefined) sample.geo.bbox = finest.sample.geo.bbox;
-  if (finest.sample.geo.crs !== undefined) sample.geo.crs = finest.sample.geo.crs;
-  return sample;
+  return placeSample(sample, itemTime(item, path), finest.sample.geo);
 }
 
 /** The STAC Item files at a path: the file itself, or the .json files of a folder (sorted). */

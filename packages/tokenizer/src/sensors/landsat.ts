@@ -125,21 +125,17 @@ function tmLike(opts: {
   };
 }
 
-export const LANDSAT_4_TM = tmLike({
-  id: 'landsat-4-tm',
-  name: 'Landsat 4 TM',
-  aliases: ['landsat-4', 'landsat4', 'l4', 'LT04', 'LT4', 'landsat4-tm', 'LANDSAT_4'],
-  etm: false,
-  family: 'landsat-tm',
-});
-export const LANDSAT_5_TM = tmLike({
-  id: 'landsat-5-tm',
-  name: 'Landsat 5 TM',
-  aliases: ['landsat-5', 'landsat5', 'l5', 'LT05', 'LT5', 'landsat5-tm', 'LANDSAT_5'],
-  etm: false,
-  // Landsat 4 and 5 carry the same TM design; ETM+ (Landsat 7) differs in NIR width and thermal GSD.
-  family: 'landsat-tm',
-});
+/** Landsat 4 and 5 carry the same TM design (one family); ETM+ (Landsat 7) differs in NIR width and thermal GSD. */
+const tm = (n: 4 | 5): Sensor =>
+  tmLike({
+    id: `landsat-${n}-tm`,
+    name: `Landsat ${n} TM`,
+    aliases: [`landsat-${n}`, `landsat${n}`, `l${n}`, `LT0${n}`, `LT${n}`, `landsat${n}-tm`, `LANDSAT_${n}`],
+    etm: false,
+    family: 'landsat-tm',
+  });
+export const LANDSAT_4_TM = tm(4);
+export const LANDSAT_5_TM = tm(5);
 export const LANDSAT_7 = tmLike({
   id: 'landsat-7',
   name: 'Landsat 7 ETM+',
