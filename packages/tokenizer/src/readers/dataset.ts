@@ -137,6 +137,15 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
     [Symbol.asyncIterator]: () => source.items[Symbol.asyncIterator](),
   };
   let gen: () => AsyncIterable<DatasetItem>;
+  // Unlabelled imagery: no classes, one sample per unit the lister finds, all 'train'.
+  const unlabelled = <T>(list: () => Promise<T[]>, read: (unit: T) => Promise<Sample>) => {
+    source.classes = [];
+    return async function* (): AsyncGenerator<DatasetItem> {
+      const units = await list();
+      source.total = units.length;
+      for (const u of units) yield { sample: await read(u), split: 'train' };
+    };
+  };
   switch (spec.kind) {
     case 'bigearthnet': {
       source.task = 'multi';
@@ -162,15 +171,11 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
       break;
     }
     case 'geotiff': {
-      source.classes = [];
-      gen = async function* () {
-        const groups = await imageGroups(spec.path);
-        source.total = groups.length;
-        for (const g of groups) {
-          const opts = definedOnly({ sensor: spec.sensor, bands: spec.bands, ...catalogOpt });
-          yield { sample: g.length === 1 ? await readGeoTiff(g[0] as string, opts) : await readBandFiles(g, opts), split: 'train' };
-        }
-      };
+      const opts = definedOnly({ sensor: spec.sensor, bands: spec.bands, ...catalogOpt });
+      gen = unlabelled(
+        () => imageGroups(spec.path),
+        (g) => (g.length === 1 ? readGeoTiff(g[0] as string, opts) : readBandFiles(g, opts)),
+      );
       break;
     }
     case 'scene': {
@@ -192,13 +197,11 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
       break;
     }
     case 'stac': {
-      // One sample per STAC Item (a .json file, or every .json of a folder); unlabelled like plain GeoTIFFs.
-      source.classes = [];
-      gen = async function* () {
-        const files = await stacItemFiles(spec.path);
-        source.total = files.length;
-        for (const f of files) yield { sample: await readStacItem(f, catalogOpt), split: 'train' };
-      };
+      // One sample per STAC Item: a .json file, or every .json of a folder.
+      gen = unlabelled(
+        () => stacItemFiles(spec.path),
+        (f) => readStacItem(f, catalogOpt),
+      );
       break;
     }
   }
