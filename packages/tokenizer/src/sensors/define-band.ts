@@ -9,6 +9,15 @@ export interface BandExtras {
   description?: string;
 }
 
+/** The BandSpec fields of the extras: aliases (default none), and commonName / description only when given. */
+function extraFields(extras: BandExtras): Pick<BandSpec, 'aliases' | 'commonName' | 'description'> {
+  return {
+    aliases: extras.aliases ?? [],
+    ...(extras.commonName !== undefined ? { commonName: extras.commonName } : {}),
+    ...(extras.description !== undefined ? { description: extras.description } : {}),
+  };
+}
+
 /** A band with a spectral response: centre wavelength and full width, both in nanometres. */
 export function spectralBand(
   name: string,
@@ -23,9 +32,7 @@ export function spectralBand(
     wavelengthNm,
     bandwidthNm,
     gsdM,
-    aliases: extras.aliases ?? [],
-    ...(extras.commonName !== undefined ? { commonName: extras.commonName } : {}),
-    ...(extras.description !== undefined ? { description: extras.description } : {}),
+    ...extraFields(extras),
   };
 }
 
@@ -40,8 +47,6 @@ export function channelBand(name: string, channelKind: string, gsdM: number, ext
     name,
     channelKind,
     gsdM,
-    aliases: extras.aliases ?? [],
-    ...(extras.commonName !== undefined ? { commonName: extras.commonName } : {}),
-    ...(extras.description !== undefined ? { description: extras.description } : {}),
+    ...extraFields(extras),
   };
 }
