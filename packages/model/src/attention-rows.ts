@@ -1,21 +1,28 @@
 import * as tf from '@tensorflow/tfjs';
 import { attention, checkAttentionWeights, type AttentionParams } from './attention.js';
 import { linear } from './linear.js';
+import { matMul } from './matmul.js';
 
 // Single-head attention of a few queries (the L latents) over many keys (the N
 // atoms), with every large product laid out with the atoms on the ROWS.
 //
-// Why: tfjs-backend-wasm 4.22 runs a batched matMul fast when its left operand
-// has many rows (XNNPACK fully-connected: A [M, K] x packed W [K, n]) and very
-// slowly when the right operand is the wide one. The straightforward
-// scores = q [B,L,dh] x k^T [B,dh,N] is the slow case, and its backward
-// (dProbs = dOut x v^T, dk^T = q^T x dScores) twice more: those three products
-// were the largest kernels of a small-preset training step (about 40% of it,
-// docs/benchmarks.md "Model: TensorFlow.js vs PyTorch"). Here the scores are
-// computed as s^T = k [B,N,dh] x q^T [B,dh,L] and transposed once, the softmax
-// stays on the last axis (the wasm Softmax kernel), and the hand-written
-// backward uses only products with N rows (or a K = N reduction), plus four
-// transposes of [B,N,L].
+// Why: tfjs-backend-wasm 4.22 runs only rank-2 (batch 1) products through
+// XNNPACK; every batched product takes a slow generic path (~3 GFLOP/s, worse
+// when the right operand is the wide one), and the transposes of big [B,N,L]
+// tensors are slow too. Measured (one thread, CPU, best of 20):
+// [8,1024,32] x [8,32,32] batched 6.3 ms, the same as 8 rank-2 [1024,32] x
+// [32,32] products 1.5 ms; one cross-attention forward at the benchmark shapes
+// 22.8 ms batched vs 8.1 ms per sample. So the core works per sample on rank-2
+// row blocks: the inputs are [B*N, dh] products split along rows (a contiguous
+// split, cheap; its backward is a row concat, cheaper still), and within a
+// sample the scores are s^T = k [N,dh] x q^T [dh,L] (atoms on the rows),
+// transposed once, softmax on the last axis, and a hand-written backward of
+// rank-2 products with N rows or a K = N reduction.
+// Caveat measured on wasm 4.22: slicing or splitting a tensor that is a
+// reshape of another can hit a slow path (a [1,1024,32] slice 0.12 ms fresh,
+// 3.7 ms from a reshaped tensor), so attentionRows feeds the core fresh rank-2
+// products rather than reshaped ones.
+// Whole-model effect (small, batch 8 x 1024): step 218 -> 137-198 ms CPU.
 //
 // k and v stay two [tokenDim, dh] projections: packing them into one
 // [tokenDim, 2*dh] product was measured slower on wasm 4.22 (one cross-attention
@@ -27,9 +34,77 @@ import { linear } from './linear.js';
 // Same mathematics as attention.ts with one head (ATOMIZER.md section 3:
 // softmax(q k^T / sqrt(dh) + mask bias) v); tested equal, values and gradients.
 
+type Core = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
+
 /**
- * softmax(q k^T + bias) v for one head: q [B,L,dh] (already scaled), k and v
- * [B,N,dh], bias [B,1,N] (0 or a large negative for padded keys) -> [B,L,dh].
+ * The core over rank-2 row blocks: q [B*L, dh], k [B*N, dh], v [B*N, dv] ->
+ * [B*L, dv], sample b owning rows [b*L, (b+1)*L) and [b*N, (b+1)*N). `biases`
+ * holds one [1, N] key bias per sample (or none).
+ */
+function perSampleCore(B: number, biases: readonly tf.Tensor2D[] | undefined): Core {
+  return tf.customGrad((qi, ki, vi, save) => {
+    const qs = tf.split(qi as tf.Tensor2D, B, 0) as tf.Tensor2D[];
+    const ks = tf.split(ki as tf.Tensor2D, B, 0) as tf.Tensor2D[];
+    const vs = tf.split(vi as tf.Tensor2D, B, 0) as tf.Tensor2D[];
+    const ps: tf.Tensor2D[] = [];
+    const outs: tf.Tensor2D[] = [];
+    for (let b = 0; b < B; b++) {
+      const sT = tf.matMul(ks[b]!, tf.transpose(qs[b]!)); // [N,L]: N rows
+      let s = tf.transpose(sT) as tf.Tensor2D;
+      if (biases !== undefined) s = tf.add(s, biases[b]!) as tf.Tensor2D;
+      const p = tf.softmax(s) as tf.Tensor2D; // [L,N]
+      ps.push(p);
+      outs.push(tf.matMul(p, vs[b]!)); // [L,dv]: a K = N reduction
+    }
+    (save as tf.GradSaveFunc)([...qs, ...ks, ...vs, ...ps]);
+    return {
+      value: tf.concat(outs, 0),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const at = (part: number, b: number) => saved[part * B + b] as tf.Tensor2D;
+        const douts = tf.split(dy as tf.Tensor2D, B, 0) as tf.Tensor2D[];
+        const dq: tf.Tensor2D[] = [];
+        const dk: tf.Tensor2D[] = [];
+        const dv: tf.Tensor2D[] = [];
+        for (let b = 0; b < B; b++) {
+          const [q, k, v, p, dout] = [at(0, b), at(1, b), at(2, b), at(3, b), douts[b]!];
+          // dP = dOut v^T, computed as (v dOut^T)^T: N rows.
+          const dp = tf.transpose(tf.matMul(v, tf.transpose(dout)));
+          // Softmax backward on the last axis: dS = P * (dP - sum(dP * P)).
+          const ds = tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))) as tf.Tensor2D;
+          dq.push(tf.matMul(ds, k)); // [L,dh]: K = N reduction
+          dk.push(tf.matMul(tf.transpose(ds), q)); // [N,dh]: N rows
+          dv.push(tf.matMul(tf.transpose(p), dout)); // [N,dv]: N rows
+        }
+        return [tf.concat(dq, 0), tf.concat(dk, 0), tf.concat(dv, 0)];
+      },
+    };
+  }) as Core;
+}
+
+/** bias [B,1,N] -> B fresh [1,N] rows (null-free), or undefined. */
+function biasRows(bias: tf.Tensor3D | undefined): tf.Tensor2D[] | undefined {
+  if (bias === undefined) return undefined;
+  const [B, , N] = bias.shape;
+  // A copy first: slicing a reshaped view is a slow path on wasm 4.22.
+  return tf.split(tf.add(tf.reshape(bias, [B, N]), 0) as tf.Tensor2D, B, 0) as tf.Tensor2D[];
+}
+
+/** Rank-2 row blocks of one-head attention (see perSampleCore); bias [B,1,N] or none. */
+export function attentionCoreRowBlocks(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, B: number, bias?: tf.Tensor3D): tf.Tensor2D {
+  const [BL, dh] = q.shape;
+  const [BN] = k.shape;
+  if (BL % B !== 0 || BN % B !== 0 || k.shape[1] !== dh || v.shape[0] !== BN) {
+    throw new Error(`attentionCoreRowBlocks: shapes q [${q.shape}], k [${k.shape}], v [${v.shape}] for ${B} samples; expected q [B*L,dh], k [B*N,dh], v [B*N,dv]`);
+  }
+  if (bias !== undefined && (bias.shape[0] !== B || bias.shape[1] !== 1 || bias.shape[2] !== BN / B)) {
+    throw new Error(`attentionCoreRowBlocks: mask bias has shape [${bias.shape}], expected [${B}, 1, ${BN / B}]`);
+  }
+  return tf.tidy(() => perSampleCore(B, biasRows(bias))(q, k, v) as tf.Tensor2D);
+}
+
+/**
+ * softmax(q k^T + bias) v for one head: q [B,L,dh] (already scaled), k [B,N,dh]
+ * and v [B,N,dv], bias [B,1,N] (0 or a large negative for padded keys) -> [B,L,dv].
  */
 export function attentionCoreRows(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, bias?: tf.Tensor3D): tf.Tensor3D {
   const [B, L, dh] = q.shape;
@@ -40,33 +115,11 @@ export function attentionCoreRows(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D
   if (bias !== undefined && (bias.shape[0] !== B || bias.shape[1] !== 1 || bias.shape[2] !== N)) {
     throw new Error(`attentionCoreRows: mask bias has shape [${bias.shape}], expected [${B}, 1, ${N}]`);
   }
-  const core = tf.customGrad((qi, ki, vi, save) => {
-    const qq = qi as tf.Tensor3D;
-    const kk = ki as tf.Tensor3D;
-    const vv = vi as tf.Tensor3D;
-    const sT = tf.matMul(kk, tf.transpose(qq, [0, 2, 1])); // [B,N,L]: N rows
-    let s = tf.transpose(sT, [0, 2, 1]) as tf.Tensor3D;
-    if (bias !== undefined) s = tf.add(s, bias) as tf.Tensor3D;
-    const p = tf.softmax(s) as tf.Tensor3D; // [B,L,N]
-    (save as tf.GradSaveFunc)([qq, kk, vv, p]);
-    return {
-      value: tf.matMul(p, vv), // [B,L,dv]: a K = N reduction
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sq, sk, sv, sp] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
-        const dout = dy as tf.Tensor3D;
-        // dP = dOut v^T, computed as (v dOut^T)^T: N rows.
-        const dp = tf.transpose(tf.matMul(sv, tf.transpose(dout, [0, 2, 1])), [0, 2, 1]);
-        // Softmax backward on the last axis: dS = P * (dP - sum(dP * P)).
-        const ds = tf.mul(sp, tf.sub(dp, tf.sum(tf.mul(dp, sp), -1, true))) as tf.Tensor3D;
-        const dsT = tf.transpose(ds, [0, 2, 1]);
-        const dq = tf.matMul(ds, sk); // [B,L,dh]: K = N reduction
-        const dk = tf.matMul(dsT, sq); // [B,N,dh]: N rows
-        const dv = tf.matMul(tf.transpose(sp, [0, 2, 1]), dout); // [B,N,dv]: N rows
-        return [dq, dk, dv];
-      },
-    };
+  const dv = v.shape[2];
+  return tf.tidy(() => {
+    const flat = (t: tf.Tensor3D) => tf.reshape(t, [t.shape[0] * t.shape[1], t.shape[2]]) as tf.Tensor2D;
+    return tf.reshape(attentionCoreRowBlocks(flat(q), flat(k), flat(v), B, bias), [B, L, dv]) as tf.Tensor3D;
   });
-  return core(q, k, v) as tf.Tensor3D;
 }
 
 /**
@@ -83,10 +136,14 @@ export function attentionRows(
 ): tf.Tensor3D {
   if (heads !== 1) return attention(xq, xkv, p, heads, headDim, bias);
   checkAttentionWeights('attentionRows', p, heads, headDim);
+  const [B, L, dq] = xq.shape;
+  const [, N, dkv] = xkv.shape;
+  if (xkv.shape[0] !== B) throw new Error(`attentionRows: query batch ${B} != key batch ${xkv.shape[0]}`);
   return tf.tidy(() => {
-    const q = tf.mul(linear(xq, p.wq), 1 / Math.sqrt(headDim)) as tf.Tensor3D;
-    const k = linear(xkv, p.wk) as tf.Tensor3D;
-    const v = linear(xkv, p.wv) as tf.Tensor3D;
-    return linear(attentionCoreRows(q, k, v, bias), p.wo, p.bo) as tf.Tensor3D;
+    // Rank-2 products straight into the row blocks (no reshape views to slice).
+    const x2 = tf.reshape(xkv, [B * N, dkv]) as tf.Tensor2D;
+    const q = tf.mul(matMul(tf.reshape(xq, [B * L, dq]) as tf.Tensor2D, p.wq), 1 / Math.sqrt(headDim)) as tf.Tensor2D;
+    const o = attentionCoreRowBlocks(q, matMul(x2, p.wk), matMul(x2, p.wv), B, bias);
+    return linear(tf.reshape(o, [B, L, headDim]), p.wo, p.bo) as tf.Tensor3D;
   });
 }
