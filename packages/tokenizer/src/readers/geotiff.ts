@@ -102,7 +102,7 @@ function bandNamesOf(tiff: DecodedGeoTiff, opts: GeoTiffReadOptions): string[] {
     if (fromFile !== undefined) return [fromFile];
   }
   throw new Error(
-    `${tiff.path}: ${n} band(s) without names (no GDAL band descriptions, no band suffix in the file name); pass --sensor <id> and the band names in file order (bands option, e.g. B1,B2,B3)`,
+    `${tiff.path}: ${n} band(s) without names (no GDAL band descriptions, no band suffix in the file name); give the sensor and the band names in file order (atomizer: --sensor <id> --bands B1,B2,B3 ...; dataset spec: ?sensor=<id>&bands=B1,B2,B3)`,
   );
 }
 
