@@ -52,6 +52,7 @@ export {
   assertDisjoint,
   modalityKey,
   resolveModalityLists,
+  loadModalityListsFile,
   seenTag,
 } from './modality-lists.js';
 export type { ModalityListName, ModalityLists, ModalityListsConfig } from './modality-lists.js';

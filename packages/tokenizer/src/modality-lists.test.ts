@@ -1,8 +1,12 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseModality } from './modality.js';
 import {
   DEFAULT_S2_MODALITY_LISTS,
   assertDisjoint,
+  loadModalityListsFile,
   modalityKey,
   resolveModalityLists,
   seenTag,
@@ -63,5 +67,36 @@ describe('modality lists', () => {
     expect(() => assertDisjoint({ train: [m, m], val: [], test: [] })).toThrow(/'x' appears twice in the train list/);
     expect(() => resolveModalityLists({ train: [] }, { source: 'run.yaml modalities' })).toThrow(/run\.yaml modalities.*train/);
     expect(() => resolveModalityLists({ train: ['nope'] })).toThrow(/train\[0\].*unknown modality 'nope'/);
+  });
+});
+
+describe('modality lists from a file', () => {
+  const write = async (name: string, text: string) => {
+    const dir = await mkdtemp(join(tmpdir(), 'atomizer-modalities-'));
+    const path = join(dir, name);
+    await writeFile(path, text);
+    return path;
+  };
+
+  it('reads YAML lists with names and inline definitions (also under a run config `modalities` key)', async () => {
+    const yaml = [
+      'modalities:',
+      '  train: [s2-all, s2-rgbn-10m]',
+      '  val: [s2-rgb]',
+      '  test:',
+      '    - s2-swir-only',
+      '    - { name: s2-nir-40m, sensor: sentinel-2, bands: [B08, B8A], resolutionFactor: 0.25 }',
+    ].join('\n');
+    const lists = await loadModalityListsFile(await write('run.yaml', yaml), { catalog });
+    expect(lists.train.map((m) => m.name)).toEqual(['s2-all', 's2-rgbn-10m']);
+    expect(lists.test[1]).toMatchObject({ name: 's2-nir-40m', bands: ['B08', 'B8A'], resolutionFactor: 0.25 });
+  });
+
+  it('rejects overlapping lists and bad fields, naming the file', async () => {
+    const overlap = await write('lists.json', JSON.stringify({ train: ['s2-all'], test: ['s2-all'] }));
+    await expect(loadModalityListsFile(overlap, { catalog })).rejects.toThrow(/s2-all.*disjoint|disjoint.*s2-all/);
+    const bad = await write('bad.yaml', 'train: [s2-all]\ntest: [{ name: x, resolutionFactor: 2 }]\n');
+    await expect(loadModalityListsFile(bad, { catalog })).rejects.toThrow(/bad\.yaml.*test\.0\.resolutionFactor/);
+    await expect(loadModalityListsFile('/tmp/lists.txt')).rejects.toThrow(/must end in \.json, \.yaml or \.yml/);
   });
 });

@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ModalitySchema, type BandNameResolver, type Modality } from './modality.js';
 import { ModalityRegistry } from './modality-registry.js';
@@ -109,6 +112,33 @@ export function resolveModalityLists(
   }
   assertDisjoint(lists, opts.catalog);
   return lists;
+}
+
+/**
+ * Read modality lists from a JSON or YAML file: `{ train: [...], val: [...], test: [...] }`,
+ * each entry a registry name (sweeps included) or an inline modality definition;
+ * the lists may also sit under a top-level `modalities` key (a run config).
+ * Validated, resolved and checked disjoint; errors name the file and the field.
+ */
+export async function loadModalityListsFile(
+  path: string,
+  opts: { registry?: ModalityRegistry; catalog?: BandNameResolver } = {},
+): Promise<ModalityLists> {
+  const ext = extname(path).toLowerCase();
+  if (ext !== '.json' && ext !== '.yaml' && ext !== '.yml') {
+    throw new Error(`${path}: a modality lists file must end in .json, .yaml or .yml, got '${ext || '(no extension)'}'`);
+  }
+  const text = await readFile(path, 'utf8').catch((err: unknown) => {
+    throw new Error(`${path}: cannot read the modality lists file (${err instanceof Error ? err.message : String(err)})`);
+  });
+  let raw: unknown;
+  try {
+    raw = ext === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new Error(`${path}: not valid ${ext === '.json' ? 'JSON' : 'YAML'} (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const lists = raw !== null && typeof raw === 'object' && 'modalities' in raw ? (raw as { modalities: unknown }).modalities : raw;
+  return resolveModalityLists(lists, { ...opts, source: path });
 }
 
 /** 'seen' when the modality (by name or by transform) is in the train list, else 'unseen'. */

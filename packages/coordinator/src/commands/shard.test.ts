@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataPath, parseDatasetSpec, parseManifest } from '@atomizer/tokenizer';
@@ -46,5 +46,23 @@ describe('atomizer shard', () => {
     // The other bad inputs in process: same functions as the command's action.
     expect(() => parseDatasetSpec('statlog:/no/such.csv')).toThrow(/\/no\/such\.csv does not exist/);
     expect(() => positiveInt('--shard-size')('0')).toThrow(/--shard-size must be a positive integer, got '0'/);
+  });
+
+  it('records the modality lists of a --modalities YAML file in the manifest, and refuses overlapping ones', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'atomizer-shard-cli-'));
+    dirs.push(out);
+    const lists = join(out, 'modalities.yaml');
+    await writeFile(lists, 'train: [s2-all]\nval: [s2-rgb]\ntest: [s2-swir-only, s2-all@res0.5]\n');
+    const r = await runCli(['shard', '--dataset', `bigearthnet:${dataPath('bigearthnet_tiny', 's2')}`, '--out', out, '--name', 'ben', '--modalities', lists]);
+    expect(r.code).toBe(0);
+    const manifest = parseManifest(await readFile(join(out, 'datasets', 'ben', 'manifest.json'), 'utf8'), 'test');
+    const names = (l: unknown[] | undefined) => (l ?? []).map((m) => (typeof m === 'string' ? m : (m as { name: string }).name));
+    expect(names(manifest.modalities?.train)).toEqual(['s2-all']);
+    expect(names(manifest.modalities?.test)).toEqual(['s2-swir-only', 's2-all@res0.5']);
+
+    await writeFile(lists, 'train: [s2-all-20m]\ntest: [s2-all@res0.5]\n');
+    const bad = await runCli(['shard', '--dataset', `bigearthnet:${dataPath('bigearthnet_tiny', 's2')}`, '--out', out, '--name', 'ben2', '--modalities', lists]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/same transform as 's2-all-20m'/);
   });
 });

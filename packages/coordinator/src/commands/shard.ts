@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { openStore } from '@atomizer/protocol';
 import {
   buildDataset,
+  loadModalityListsFile,
   parseDatasetSpec,
   type BuildDatasetResult,
   type BuildProgress,
@@ -104,6 +105,7 @@ interface ShardOptions {
   trainModalities?: string;
   valModalities?: string;
   testModalities?: string;
+  modalities?: string;
 }
 
 /** The --*-modalities options as modality lists (checked by the builder), or undefined when none is given. */
@@ -125,6 +127,7 @@ export function shardCommand(): Command {
     .option('--train-modalities <names>', 'comma-separated modalities recorded for training (e.g. s2-all,s2-rgbn-10m)')
     .option('--val-modalities <names>', 'comma-separated validation modalities')
     .option('--test-modalities <names>', 'comma-separated test modalities, never seen in training (e.g. s2-swir-only,s2-all@res0.5)')
+    .option('--modalities <file>', 'train/val/test modality lists from a JSON or YAML file (names or inline definitions; instead of the three options above)')
     .addHelpText(
       'after',
       `
@@ -134,6 +137,11 @@ Examples:
   $ atomizer shard --dataset bigearthnet:../shared/data/bigearthnet_tiny/s2 --out /tmp/atomizer-data --train-modalities s2-all,s2-rgbn-10m --val-modalities s2-rgb --test-modalities s2-swir-only,s2-all-20m
   $ atomizer shard --dataset 'scene:../shared/data/rstoolbox-sen2/sen2.tif?labels=../shared/data/rstoolbox-sen2/sen2_polygons.geojson&sensor=s2a&k=5' --out /tmp/atomizer-data
 
+A --modalities file (YAML or JSON):
+  train: [s2-all, s2-rgbn-10m]
+  val: [s2-rgb]
+  test: [s2-swir-only, { name: s2-nir-40m, sensor: sentinel-2, bands: [B08, B8A], resolutionFactor: 0.25 }]
+
 Reader options go after '?' in the dataset: sensor=<id>&bands=B1,B2 (geotiff, scene), labels=<file>,
 k=<patch size>, classTable=<csv> (scene), nomenclature=43 (bigearthnet).
 BigEarthNet folders are split by a hash of the patch name (60/20/20); Statlog keeps its train/test rows.
@@ -141,7 +149,11 @@ Writes datasets/<name>/shards/<split>/<id>.bin and, last, datasets/<name>/manife
     )
     .action(async (opts: ShardOptions) => {
       const spec = parseDatasetSpec(opts.dataset);
-      const modalities = modalityListsFromOptions(opts);
+      if (opts.modalities !== undefined && (opts.trainModalities ?? opts.valModalities ?? opts.testModalities) !== undefined) {
+        throw new Error('give the modality lists either as --modalities <file> or as --train/--val/--test-modalities, not both');
+      }
+      const modalities: ModalityListsConfig | undefined =
+        opts.modalities !== undefined ? await loadModalityListsFile(opts.modalities) : modalityListsFromOptions(opts);
       const name = opts.name ?? defaultDatasetName(spec.kind, spec.path);
       const out = openStore(opts.out);
       const progress = progressReporter(`shard ${name}`);
