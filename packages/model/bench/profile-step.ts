@@ -12,7 +12,7 @@ import { modelConfig } from '../src/config.js';
 import { initParams } from '../src/init.js';
 import { Adam } from '../src/optimizer.js';
 import { gradients } from '../src/training.js';
-import { benchBatch } from './bench-data.js';
+import { bigEarthNetBatch } from '../src/testing/bigearthnet-batch.js';
 import { kernelGroup, type KernelGroup } from './kernel-groups.js';
 
 interface KernelRow {
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const steps = Number(opts.steps);
   const cfg = modelConfig(opts.preset);
   await selectBackend('wasm');
-  const { batch, labels } = await benchBatch(B, N);
+  const { batch, labels } = await bigEarthNetBatch(B, N, 42);
   const w = initParams(cfg, 42);
   const adam = new Adam(w.length, { kind: 'adam', weightDecay: 0 });
 

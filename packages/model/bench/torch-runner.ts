@@ -15,26 +15,31 @@ import type { ParamSpec } from '../src/param-table.js';
 export const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'atomizer_torch.py');
 
-export interface TorchResult {
+/** Figures of one side of the benchmark (the TypeScript side and the PyTorch twin report the same ones). */
+export interface StepFigures {
   backend: string;
-  paramCount: number;
-  flopsPerStep: number;
-  flopsPerStepTs: number | null;
+  /** Wall time per step (best, and each repeat). */
   stepMs: number;
   stepMsRuns: number[];
-  /** CPU time of the python process per step (best, and each repeat). */
+  /** CPU time of the process per step (best, and each repeat). */
   cpuStepMs: number;
   cpuStepMsRuns: number[];
   gflopsCpu: number;
   samplesPerSec: number;
   atomsPerSec: number;
   gflops: number;
+  firstLoss: number;
+  lastLoss: number;
+}
+
+export interface TorchResult extends StepFigures {
+  paramCount: number;
+  flopsPerStep: number;
+  flopsPerStepTs: number | null;
   /** Single-thread OpenBLAS sgemm (torch.mm 1024^3) GFLOP/s by CPU time; peakGflopsWall by wall time. */
   peakGflops: number;
   peakGflopsWall: number;
   percentOfPeak: number;
-  firstLoss: number;
-  lastLoss: number;
 }
 
 export interface TorchRun {

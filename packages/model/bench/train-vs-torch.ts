@@ -21,24 +21,12 @@ import { atomizerParamSpecs, tokenDim } from '../src/model-params.js';
 import { Adam } from '../src/optimizer.js';
 import { resolveInputEncoding, type InputEncoding } from '../src/host-input-stage.js';
 import { gradients } from '../src/training.js';
-import { benchBatch } from './bench-data.js';
+import { bigEarthNetBatch } from '../src/testing/bigearthnet-batch.js';
 import { timed } from './clock.js';
 import { measureMatMul, type MatMulFigure } from './matmul-peak.js';
-import { runTorch, type TorchResult } from './torch-runner.js';
+import { runTorch, type StepFigures, type TorchResult } from './torch-runner.js';
 
-interface SideResult {
-  backend: string;
-  stepMs: number;
-  stepMsRuns: number[];
-  cpuStepMs: number;
-  cpuStepMsRuns: number[];
-  gflopsCpu: number;
-  samplesPerSec: number;
-  atomsPerSec: number;
-  gflops: number;
-  firstLoss: number;
-  lastLoss: number;
-}
+type SideResult = StepFigures;
 
 function multiHot(labels: readonly (readonly number[])[], numClasses: number): Float32Array {
   const out = new Float32Array(labels.length * numClasses);
@@ -94,7 +82,7 @@ async function main(): Promise<void> {
   };
   log(`date ${machine.date}  node ${machine.node}  cpu ${machine.cpu}  load(1m) ${machine.loadavg1m?.toFixed(2)}`);
 
-  const { batch, labels } = await benchBatch(B, N);
+  const { batch, labels } = await bigEarthNetBatch(B, N, 42);
   const weights0 = initParams(cfg, 42);
   log(
     `config ${opts.preset}: L=${cfg.numLatents} d=${cfg.latentDim} depth=${cfg.depth} cross ${cfg.crossHeads}x${cfg.crossHeadDim} ` +

@@ -32,13 +32,16 @@ export interface RealBatch {
 }
 
 /**
- * `count` patches (from `first`), each subsampled (seeded) to `atoms` atoms (or
- * atoms[i] for patch i, so the batch gets padding), as one padded batch.
+ * `count` patches (from `first`, cycling through the bundled patches when
+ * `count` exceeds them), each subsampled (seeded per position, so a reused
+ * patch gets a different subsample) to `atoms` atoms (or atoms[i] for sample i,
+ * so the batch gets padding), as one padded batch. Used by the tests and the
+ * benchmarks (bench/train-vs-torch.ts, bench/profile-step.ts).
  */
 export async function bigEarthNetBatch(count: number, atoms: number | readonly number[], seed = 1, first = 0): Promise<RealBatch> {
   const all = await bigEarthNetS2Samples();
-  const samples = all.slice(first, first + count);
-  if (samples.length < count) throw new Error(`Only ${all.length} BigEarthNet S2 patches in the bundled data, asked for ${first}+${count}`);
+  if (all.length === 0) throw new Error(`No BigEarthNet S2 patch under ${dataPath('bigearthnet_tiny', 's2')}`);
+  const samples = Array.from({ length: count }, (_, i) => all[(first + i) % all.length]!);
   const acc = new BandStatsAccumulator();
   for (const s of all) acc.add(s);
   const stats = new Map(acc.result().map((st) => [st.key, st]));
