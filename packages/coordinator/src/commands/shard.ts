@@ -92,6 +92,7 @@ export function formatBuildSummary(r: BuildDatasetResult): string {
     '',
     `total ${formatBytes(r.bytes)} for ${formatNumber(r.totalAtoms)} atoms: ${r.bytesPerAtom.toFixed(3)} bytes/atom`,
     `modalities: ${modalities}`,
+    `normalisation: ${m.stats.normalisation}`,
     "band statistics (train split, physical values; workers z-score with them):",
     formatTable(['band', 'count', 'mean', 'std', 'min', 'max'], statsRows),
   ].join('\n');
