@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { attention, checkAttentionWeights, type AttentionParams } from './attention.js';
+import { attention, checkAttentionInputs, type AttentionParams } from './attention.js';
 import { linear } from './linear.js';
 import { matMul } from './matmul.js';
 
@@ -135,10 +135,9 @@ export function attentionRows(
   bias?: tf.Tensor3D,
 ): tf.Tensor3D {
   if (heads !== 1) return attention(xq, xkv, p, heads, headDim, bias);
-  checkAttentionWeights('attentionRows', p, heads, headDim);
+  checkAttentionInputs('attentionRows', xq, xkv, p, heads, headDim, bias);
   const [B, L, dq] = xq.shape;
   const [, N, dkv] = xkv.shape;
-  if (xkv.shape[0] !== B) throw new Error(`attentionRows: query batch ${B} != key batch ${xkv.shape[0]}`);
   return tf.tidy(() => {
     // Rank-2 products straight into the row blocks (no reshape views to slice).
     const x2 = tf.reshape(xkv, [B * N, dkv]) as tf.Tensor2D;

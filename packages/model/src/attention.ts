@@ -28,13 +28,30 @@ export function keyBias(mask: tf.Tensor2D): tf.Tensor3D {
   return tf.tidy(() => tf.reshape(tf.mul(tf.sub(1, mask), MASKED_SCORE), [mask.shape[0], 1, mask.shape[1]]));
 }
 
-/** Throws unless wq, wk, wv are [*, heads*headDim] (`who` names the caller in the message). */
-export function checkAttentionWeights(who: string, p: AttentionParams, heads: number, headDim: number): void {
+/**
+ * Throws unless wq, wk, wv are [*, heads*headDim], xkv has xq's batch size and
+ * the mask bias is [B, 1, N] (`who` names the caller in the message).
+ */
+export function checkAttentionInputs(
+  who: string,
+  xq: tf.Tensor3D,
+  xkv: tf.Tensor3D,
+  p: AttentionParams,
+  heads: number,
+  headDim: number,
+  bias: tf.Tensor3D | undefined,
+): void {
   const inner = heads * headDim;
   for (const [name, w] of [['wq', p.wq], ['wk', p.wk], ['wv', p.wv]] as const) {
     if (w.shape[1] !== inner) {
       throw new Error(`${who}: ${name} has shape [${w.shape}], expected [*, ${inner}] for ${heads} heads of ${headDim}`);
     }
+  }
+  const [B] = xq.shape;
+  const N = xkv.shape[1];
+  if (xkv.shape[0] !== B) throw new Error(`${who}: query batch ${B} != key batch ${xkv.shape[0]}`);
+  if (bias !== undefined && (bias.shape[0] !== B || bias.shape[1] !== 1 || bias.shape[2] !== N)) {
+    throw new Error(`${who}: mask bias has shape [${bias.shape}], expected [${B}, 1, ${N}]`);
   }
 }
 
@@ -54,11 +71,7 @@ export function attention(
   const [B, Lq] = xq.shape;
   const N = xkv.shape[1];
   const inner = heads * headDim;
-  checkAttentionWeights('attention', p, heads, headDim);
-  if (xkv.shape[0] !== B) throw new Error(`attention: query batch ${B} != key batch ${xkv.shape[0]}`);
-  if (bias !== undefined && (bias.shape[0] !== B || bias.shape[2] !== N)) {
-    throw new Error(`attention: mask bias has shape [${bias.shape}], expected [${B}, 1, ${N}]`);
-  }
+  checkAttentionInputs('attention', xq, xkv, p, heads, headDim, bias);
   return tf.tidy(() => {
     // Fold 1/sqrt(dh) into q: it is smaller than the score matrix.
     const q = tf.mul(linear(xq, p.wq), 1 / Math.sqrt(headDim));

@@ -1,21 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  BandStatsAccumulator,
-  SeededRng,
-  atomize,
-  dataPath,
-  listBigEarthNetPatches,
-  makeBatch,
-  readBigEarthNetPatch,
-  subsampleAtoms,
-  type AtomBatch,
-} from '@atomizer/tokenizer';
+import type { AtomBatch } from '@atomizer/tokenizer';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from './backend.js';
 import { modelConfig } from './config.js';
 import { hostInputStage, inputTokens, resolveInputEncoding } from './host-input-stage.js';
 import { initParams } from './init.js';
 import { inputStage } from './input-stage.js';
+import { bigEarthNetS1S2Batch } from './testing/bigearthnet-batch.js';
 import { gradients, paramTableOf, predict } from './training.js';
 
 // Host-encoded tokens (TokenEncoder + upload + learned channel vectors on the
@@ -23,20 +14,6 @@ import { gradients, paramTableOf, predict } from './training.js';
 // input: on a real batch mixing a Sentinel-1 patch (SAR channel bands, so the
 // learned channel_embed takes part) and Sentinel-2 patches with padding, the
 // logits and the gradient of every parameter must agree.
-
-/** One S1 patch and two S2 patches, different atom counts (padding), z-scored over themselves. */
-async function mixedBatch(): Promise<{ batch: AtomBatch; labels: number[][] }> {
-  const s1 = (await listBigEarthNetPatches(dataPath('bigearthnet_tiny', 's1')))[0];
-  const s2 = (await listBigEarthNetPatches(dataPath('bigearthnet_tiny', 's2'))).slice(0, 2);
-  if (s1 === undefined || s2.length < 2) throw new Error('bigearthnet_tiny: expected S1 and S2 patches');
-  const samples = await Promise.all([s1, ...s2].map((f) => readBigEarthNetPatch(f)));
-  const acc = new BandStatsAccumulator();
-  for (const s of samples) acc.add(s);
-  const stats = new Map(acc.result().map((st) => [st.key, st]));
-  const counts = [150, 200, 120];
-  const sets = samples.map((s, i) => subsampleAtoms(atomize(s, { stats, normalize: 'zscore' }).atoms, counts[i]!, SeededRng.derive(5, i)));
-  return { batch: makeBatch(sets), labels: samples.map((s) => [...s.labels]) };
-}
 
 function maxRelDiff(a: Float32Array, b: Float32Array): number {
   let scale = 0;
@@ -52,7 +29,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
     let labels: number[][];
     beforeAll(async () => {
       await selectBackend(backend);
-      ({ batch, labels } = await mixedBatch());
+      // One S1 patch and two S2 patches, different atom counts (padding).
+      ({ batch, labels } = await bigEarthNetS1S2Batch([150, 200, 120], 5));
       // The S1 patch really brings channel bands, so channel_embed is exercised.
       expect(batch.bands.some((b) => b.kind === 'channel')).toBe(true);
     });

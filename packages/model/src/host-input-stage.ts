@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { TokenEncoder, tokenLayout, type AtomBatch, type EncodingConfig } from '@atomizer/tokenizer';
 import type { ModelConfig } from './config.js';
-import { batchHasChannelBands, channelKindIndex, checkAtomBatch, inputStage } from './input-stage.js';
+import { batchHasChannelBands, channelKindIndex, channelOneHot, checkAtomBatch, inputStage } from './input-stage.js';
 
 // Tokens encoded on the host (the tokenizer's TokenEncoder, ATOMIZER.md
 // section 2) and uploaded as one [B*N, tokenDim] tensor, for the CPU backends.
@@ -65,17 +65,12 @@ export function hostInputStage(batch: AtomBatch, cfg: ModelConfig, channelEmbed?
       // one-hot [M, kinds] x channel_embed padded into the spectral columns [kinds, dim]:
       // the pad is of the small table, not of an [M, K] product.
       const nk = cfg.channelKinds.length;
-      const oneHot = new Float32Array(M * nk);
-      for (let i = 0; i < M; i++) {
-        const k = kinds[batch.band[i] as number] ?? -1;
-        if (k >= 0 && batch.mask[i] !== 0) oneHot[i * nk + k] = 1;
-      }
       const { offset, size } = layout.spectral;
       const table = tf.pad(channelEmbed, [
         [0, 0],
         [offset, layout.dim - offset - size],
       ]) as tf.Tensor2D;
-      tokens = tf.add(tokens, tf.matMul(tf.tensor2d(oneHot, [M, nk]), table));
+      tokens = tf.add(tokens, tf.matMul(tf.tensor2d(channelOneHot(batch, kinds, nk), [M, nk]), table));
     }
     return tf.reshape(tokens, [B, N, layout.dim]) as tf.Tensor3D;
   });

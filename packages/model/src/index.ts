@@ -81,5 +81,5 @@ export { attentionCoreRows, attentionRows } from './attention-rows.js';
 export { INPUT_ENCODINGS, hostInputStage, inputTokens, resolveInputEncoding } from './host-input-stage.js';
 export type { InputEncoding } from './host-input-stage.js';
 export { gegluGate } from './geglu.js';
-export { checkAttentionWeights } from './attention.js';
+export { checkAttentionInputs } from './attention.js';
 export { checkAtomBatch } from './input-stage.js';

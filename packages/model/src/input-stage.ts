@@ -108,6 +108,17 @@ export function checkAtomBatch(batch: AtomBatch): void {
   }
 }
 
+/** One-hot [B*N, numKinds] of each real atom's channel kind (rows of spectral and padded atoms are zero); `kinds` from channelKindIndex. */
+export function channelOneHot(batch: AtomBatch, kinds: Int32Array, numKinds: number): Float32Array {
+  const M = batch.band.length;
+  const oneHot = new Float32Array(M * numKinds);
+  for (let i = 0; i < M; i++) {
+    const k = kinds[batch.band[i] as number] ?? -1;
+    if (k >= 0 && batch.mask[i] !== 0) oneHot[i * numKinds + k] = 1;
+  }
+  return oneHot;
+}
+
 /** True when some real atom of the batch belongs to a channel (non-spectral) band. */
 export function batchHasChannelBands(batch: AtomBatch): boolean {
   if (!batch.bands.some((b) => b.kind === 'channel')) return false;
@@ -147,12 +158,7 @@ export function inputStage(batch: AtomBatch, cfg: ModelConfig, channelEmbed?: tf
       // Learned channel vectors by a one-hot product, not a gather: its gradient is a
       // matMul (the wasm backend has no UnsortedSegmentSum kernel for gather's gradient).
       const nk = cfg.channelKinds.length;
-      const oneHot = new Float32Array(M * nk);
-      for (let i = 0; i < M; i++) {
-        const k = kinds[batch.band[i] as number] ?? -1;
-        if (k >= 0 && batch.mask[i] !== 0) oneHot[i * nk + k] = 1;
-      }
-      spectral = tf.add(spectral, tf.matMul(tf.tensor2d(oneHot, [M, nk]), channelEmbed));
+      spectral = tf.add(spectral, tf.matMul(tf.tensor2d(channelOneHot(batch, kinds, nk), [M, nk]), channelEmbed));
     }
     parts.push(spectral);
     parts.push(fourierFeaturesOp(tf.div(col(batch.x), enc.position.scaleM) as tf.Tensor2D, enc.position.numBands, enc.position.maxFreq));

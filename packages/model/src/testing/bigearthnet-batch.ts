@@ -48,3 +48,22 @@ export async function bigEarthNetBatch(count: number, atoms: number | readonly n
   const sets = samples.map((s, i) => subsampleAtoms(atomize(s, { stats, normalize: 'zscore' }).atoms, typeof atoms === 'number' ? atoms : (atoms[i] ?? 0), SeededRng.derive(seed, i)));
   return { batch: makeBatch(sets), labels: samples.map((s) => [...s.labels]), samples };
 }
+
+/**
+ * One Sentinel-1 patch (SAR channel bands) followed by atoms.length - 1
+ * Sentinel-2 patches, sample i subsampled to atoms[i] atoms, z-scored over
+ * these patches: a real batch that exercises the learned channel vectors.
+ */
+export async function bigEarthNetS1S2Batch(atoms: readonly number[], seed = 1): Promise<RealBatch> {
+  const s1 = (await listBigEarthNetPatches(dataPath('bigearthnet_tiny', 's1')))[0];
+  const s2 = (await listBigEarthNetPatches(dataPath('bigearthnet_tiny', 's2'))).slice(0, atoms.length - 1);
+  if (s1 === undefined || s2.length < atoms.length - 1) {
+    throw new Error(`bigearthnet_tiny: expected an S1 patch and ${atoms.length - 1} S2 patches under ${dataPath('bigearthnet_tiny')}`);
+  }
+  const samples = await Promise.all([s1, ...s2].map((f) => readBigEarthNetPatch(f)));
+  const acc = new BandStatsAccumulator();
+  for (const s of samples) acc.add(s);
+  const stats = new Map(acc.result().map((st) => [st.key, st]));
+  const sets = samples.map((s, i) => subsampleAtoms(atomize(s, { stats, normalize: 'zscore' }).atoms, atoms[i]!, SeededRng.derive(seed, i)));
+  return { batch: makeBatch(sets), labels: samples.map((s) => [...s.labels]), samples };
+}
