@@ -2,6 +2,7 @@ import { accessSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { installWasmSliceKernels } from './wasm-slice.js';
 
 // TensorFlow.js backend selection (DESIGN.md "Backends"). We use the union
 // package @tensorflow/tfjs: tfjs-core alone registers no gradients.
@@ -82,6 +83,8 @@ async function configureWasm(): Promise<void> {
   // (Node has no cross-origin-isolated Worker for emscripten's pthreads here).
   tf.env().set('WASM_HAS_SIMD_SUPPORT', true);
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  // Slicing kernels that do not copy the whole input out of the heap first (wasm-slice.ts).
+  installWasmSliceKernels();
   wasmPathsSet = true;
 }
 
