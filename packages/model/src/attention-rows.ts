@@ -35,6 +35,36 @@ import { matMul } from './matmul.js';
 // softmax(q k^T / sqrt(dh) + mask bias) v); tested equal, values and gradients.
 
 type Core = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
+type ProjectedCore = (q: tf.Tensor, x: tf.Tensor, wk: tf.Tensor, wv: tf.Tensor) => tf.Tensor;
+
+/** Forward of one sample: softmax(q k^T + bias) v with the atoms on the rows of the score product. */
+function sampleForward(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, bias: tf.Tensor2D | undefined): { p: tf.Tensor2D; out: tf.Tensor2D } {
+  const sT = tf.matMul(k, tf.transpose(q)); // [N,L]: N rows
+  let s = tf.transpose(sT) as tf.Tensor2D;
+  if (bias !== undefined) s = tf.add(s, bias) as tf.Tensor2D;
+  const p = tf.softmax(s) as tf.Tensor2D; // [L,N]
+  return { p, out: tf.matMul(p, v) }; // [L,dv]: a K = N reduction
+}
+
+/**
+ * Backward of one sample: dq [L,dh], dk [N,dh], dv [N,dv]; with `transposed`,
+ * also dk^T [dh,N] and dv^T [dv,N] as their own small products (q^T dS and
+ * dOut^T P), which spares the weight gradients a transpose of [B*N, dh].
+ */
+function sampleBackward(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, p: tf.Tensor2D, dout: tf.Tensor2D, transposed: boolean) {
+  // dP = dOut v^T, computed as (v dOut^T)^T: N rows.
+  const doutT = tf.transpose(dout);
+  const dp = tf.transpose(tf.matMul(v, doutT));
+  // Softmax backward on the last axis: dS = P * (dP - sum(dP * P)).
+  const ds = tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))) as tf.Tensor2D;
+  return {
+    dq: tf.matMul(ds, k), // [L,dh]: K = N reduction
+    dk: tf.matMul(tf.transpose(ds), q), // [N,dh]: N rows
+    dv: tf.matMul(tf.transpose(p), dout), // [N,dv]: N rows
+    dkT: transposed ? tf.matMul(tf.transpose(q), ds) : undefined, // [dh,N]
+    dvT: transposed ? tf.matMul(doutT, p) : undefined, // [dv,N]
+  };
+}
 
 /**
  * The core over rank-2 row blocks: q [B*L, dh], k [B*N, dh], v [B*N, dv] ->
@@ -46,39 +76,55 @@ function perSampleCore(B: number, biases: readonly tf.Tensor2D[] | undefined): C
     const qs = tf.split(qi as tf.Tensor2D, B, 0) as tf.Tensor2D[];
     const ks = tf.split(ki as tf.Tensor2D, B, 0) as tf.Tensor2D[];
     const vs = tf.split(vi as tf.Tensor2D, B, 0) as tf.Tensor2D[];
-    const ps: tf.Tensor2D[] = [];
-    const outs: tf.Tensor2D[] = [];
-    for (let b = 0; b < B; b++) {
-      const sT = tf.matMul(ks[b]!, tf.transpose(qs[b]!)); // [N,L]: N rows
-      let s = tf.transpose(sT) as tf.Tensor2D;
-      if (biases !== undefined) s = tf.add(s, biases[b]!) as tf.Tensor2D;
-      const p = tf.softmax(s) as tf.Tensor2D; // [L,N]
-      ps.push(p);
-      outs.push(tf.matMul(p, vs[b]!)); // [L,dv]: a K = N reduction
-    }
-    (save as tf.GradSaveFunc)([...qs, ...ks, ...vs, ...ps]);
+    const f = qs.map((q, b) => sampleForward(q, ks[b]!, vs[b]!, biases?.[b]));
+    (save as tf.GradSaveFunc)([...qs, ...ks, ...vs, ...f.map((r) => r.p)]);
     return {
-      value: tf.concat(outs, 0),
+      value: tf.concat(f.map((r) => r.out), 0),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const at = (part: number, b: number) => saved[part * B + b] as tf.Tensor2D;
         const douts = tf.split(dy as tf.Tensor2D, B, 0) as tf.Tensor2D[];
-        const dq: tf.Tensor2D[] = [];
-        const dk: tf.Tensor2D[] = [];
-        const dv: tf.Tensor2D[] = [];
-        for (let b = 0; b < B; b++) {
-          const [q, k, v, p, dout] = [at(0, b), at(1, b), at(2, b), at(3, b), douts[b]!];
-          // dP = dOut v^T, computed as (v dOut^T)^T: N rows.
-          const dp = tf.transpose(tf.matMul(v, tf.transpose(dout)));
-          // Softmax backward on the last axis: dS = P * (dP - sum(dP * P)).
-          const ds = tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))) as tf.Tensor2D;
-          dq.push(tf.matMul(ds, k)); // [L,dh]: K = N reduction
-          dk.push(tf.matMul(tf.transpose(ds), q)); // [N,dh]: N rows
-          dv.push(tf.matMul(tf.transpose(p), dout)); // [N,dv]: N rows
-        }
-        return [tf.concat(dq, 0), tf.concat(dk, 0), tf.concat(dv, 0)];
+        const g = douts.map((d, b) => sampleBackward(at(0, b), at(1, b), at(2, b), at(3, b), d, false));
+        return [tf.concat(g.map((r) => r.dq), 0), tf.concat(g.map((r) => r.dk), 0), tf.concat(g.map((r) => r.dv), 0)];
       },
     };
   }) as Core;
+}
+
+/**
+ * perSampleCore with the k and v projections of the tokens inside it: q [B*L, dh],
+ * x [B*N, D] (tokens), wk [D, dh], wv [D, dv] -> [B*L, dv]. Why: its backward
+ * gets dk^T and dv^T per sample from small products (no [B*N, dh] transposes)
+ * and computes both weight gradients with ONE product [dk^T; dv^T] x (tokens), so
+ * the wasm backend packs the [B*N, D] token matrix once instead of twice.
+ */
+function projectedCore(B: number, biases: readonly tf.Tensor2D[] | undefined): ProjectedCore {
+  return tf.customGrad((qi, xi, wki, wvi, save) => {
+    const x = xi as tf.Tensor2D;
+    const wk = wki as tf.Tensor2D;
+    const wv = wvi as tf.Tensor2D;
+    const qs = tf.split(qi as tf.Tensor2D, B, 0) as tf.Tensor2D[];
+    const ks = tf.split(tf.matMul(x, wk), B, 0) as tf.Tensor2D[];
+    const vs = tf.split(tf.matMul(x, wv), B, 0) as tf.Tensor2D[];
+    const f = qs.map((q, b) => sampleForward(q, ks[b]!, vs[b]!, biases?.[b]));
+    (save as tf.GradSaveFunc)([x, wk, wv, ...qs, ...ks, ...vs, ...f.map((r) => r.p)]);
+    return {
+      value: tf.concat(f.map((r) => r.out), 0),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, swk, swv] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const at = (part: number, b: number) => saved[3 + part * B + b] as tf.Tensor2D;
+        const douts = tf.split(dy as tf.Tensor2D, B, 0) as tf.Tensor2D[];
+        const g = douts.map((d, b) => sampleBackward(at(0, b), at(1, b), at(2, b), at(3, b), d, true));
+        const dh = swk.shape[1];
+        const dK = tf.concat(g.map((r) => r.dk), 0); // [B*N, dh]
+        const dV = tf.concat(g.map((r) => r.dv), 0); // [B*N, dv]
+        // [dk^T ; dv^T] [dh+dv, B*N] x tokens [B*N, D] -> [dh+dv, D]: one packing of the tokens.
+        const dKVt = tf.concat([tf.concat(g.map((r) => r.dkT!), 1), tf.concat(g.map((r) => r.dvT!), 1)], 0);
+        const [dWkT, dWvT] = tf.split(tf.matMul(dKVt, sx), [dh, swv.shape[1]], 0) as [tf.Tensor2D, tf.Tensor2D];
+        const dX = tf.add(tf.matMul(dK, tf.transpose(swk)), tf.matMul(dV, tf.transpose(swv)));
+        return [tf.concat(g.map((r) => r.dq), 0), dX, tf.transpose(dWkT), tf.transpose(dWvT)];
+      },
+    };
+  }) as ProjectedCore;
 }
 
 /** bias [B,1,N] -> B fresh [1,N] rows (null-free), or undefined. */
@@ -139,10 +185,9 @@ export function attentionRows(
   const [B, L, dq] = xq.shape;
   const [, N, dkv] = xkv.shape;
   return tf.tidy(() => {
-    // Rank-2 products straight into the row blocks (no reshape views to slice).
     const x2 = tf.reshape(xkv, [B * N, dkv]) as tf.Tensor2D;
     const q = tf.mul(matMul(tf.reshape(xq, [B * L, dq]) as tf.Tensor2D, p.wq), 1 / Math.sqrt(headDim)) as tf.Tensor2D;
-    const o = attentionCoreRowBlocks(q, matMul(x2, p.wk), matMul(x2, p.wv), B, bias);
+    const o = projectedCore(B, biasRows(bias))(q, x2, p.wk, p.wv) as tf.Tensor2D;
     return linear(tf.reshape(o, [B, L, headDim]), p.wo, p.bo) as tf.Tensor3D;
   });
 }
