@@ -8,31 +8,13 @@
 //
 // Needs gcc, Node's headers (/usr/include/node) and libopenblas0-pthread.
 
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend.js';
 import { timed } from './clock.js';
-
-interface NativeSgemm {
-  sgemm(a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean): void;
-}
-
-const BLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
-
-function buildAddon(dir: string): NativeSgemm {
-  const src = join(dirname(fileURLToPath(import.meta.url)), 'native', 'sgemm.c');
-  const out = join(dir, 'sgemm.node');
-  execFileSync('gcc', [
-    '-O2', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=sgemm', '-I/usr/include/node', src, '-o', out,
-    `-L${BLAS_DIR}`, '-l:libopenblas.so.0', `-Wl,-rpath,${BLAS_DIR}`,
-  ]);
-  return createRequire(import.meta.url)(out) as NativeSgemm;
-}
+import { buildAddon } from './native/addon.js';
 
 function random(n: number, seed: number): Float32Array {
   // A small LCG: the values only need to be non-trivial, not statistically good.
