@@ -1,11 +1,3 @@
-import { defineProject } from 'vitest/config';
+import { packageProject } from '../../vitest.project.js';
 
-export default defineProject({
-  resolve: { conditions: ['@atomizer/source'] },
-  ssr: { resolve: { conditions: ['@atomizer/source'] } },
-  test: {
-    name: 'model',
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 60_000,
-  },
-});
+export default packageProject('model');
