@@ -1,14 +1,7 @@
-import {
-  BACKEND_CHOICES,
-  MODEL_PRESETS,
-  atomizerParamTable,
-  modelConfig,
-  selectBackend,
-  tokenDim,
-  type BackendChoice,
-  type ModelConfig,
-} from '@atomizer/model';
-import { Command, Option } from 'commander';
+// @atomizer/model (TensorFlow.js) is imported only when this command runs, so
+// the other commands start without loading tfjs.
+import type { BackendChoice, ModelConfig } from '@atomizer/model';
+import { Command } from 'commander';
 import { formatTable } from './table.js';
 
 /** What `atomizer model` reports (the --json output). */
@@ -31,6 +24,7 @@ function partOf(name: string): string {
 }
 
 export async function modelReport(preset: string, backend: BackendChoice): Promise<ModelReport> {
+  const { atomizerParamTable, modelConfig, selectBackend, tokenDim } = await import('@atomizer/model');
   const config = modelConfig(preset);
   const table = atomizerParamTable(config);
   const parts = new Map<string, number>();
@@ -81,8 +75,8 @@ export function formatModelReport(r: ModelReport): string {
 export function modelCommand(): Command {
   return new Command('model')
     .description('Show a model preset: its config, parameter count, token dimension and the tfjs backend in use')
-    .option('--preset <name>', `model preset (${Object.keys(MODEL_PRESETS).join(', ')})`, 'small')
-    .addOption(new Option('--backend <name>', 'tfjs backend to select').choices([...BACKEND_CHOICES]).default('auto'))
+    .option('--preset <name>', 'model preset: paper (ATOMIZER.md scale, ~60 M parameters), small (CPU-sized), tiny (gradient checks)', 'small')
+    .option('--backend <name>', 'tfjs backend: auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .option('--json', 'print a machine-readable JSON object instead of a table')
     .addHelpText(
       'after',
