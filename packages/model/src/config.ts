@@ -31,7 +31,11 @@ export const ModelConfigSchema = z.object({
   task: z.enum(['multi', 'single']),
   /** Learned vectors for non-spectral channel kinds (SAR polarisations ...), in place of the spectral encoding. */
   channelKinds: z.array(z.string()),
-  /** Std of the truncated-normal initialisation of latents and weights. */
+  /**
+   * Std of the truncated-normal initialisation of latents and weights, before the cut at
+   * +-2 std (TensorFlow's truncated_normal semantics, not rescaled: the drawn values' std
+   * is 0.88 x this; PyTorch's trunc_normal_(std=0.02) cuts at +-2 absolute, i.e. hardly at all).
+   */
   initStd: z.number().positive(),
   /** The fixed input encodings (tokenizer's EncodingConfig). */
   encoding: EncodingConfigSchema,

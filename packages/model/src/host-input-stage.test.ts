@@ -99,3 +99,19 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   });
 }
+
+describe('a sample without a real atom', () => {
+  it('is refused by both input paths instead of producing meaningless logits', async () => {
+    await selectBackend('cpu');
+    const { batch, labels } = await bigEarthNetS1S2Batch([50, 40], 5);
+    // Sample 1 loses every atom (as a fully cloud-masked patch would): only padding is left.
+    const empty: AtomBatch = { ...batch, mask: batch.mask.slice() };
+    empty.mask.fill(0, batch.maxAtoms, 2 * batch.maxAtoms);
+    const cfg = modelConfig('tiny', { numClasses: 19 });
+    const w = initParams(cfg, 1);
+    for (const inputEncoding of ['host', 'device'] as const) {
+      expect(() => predict(w, empty, cfg, inputEncoding)).toThrow(/sample 1 has no real atom/);
+      expect(() => gradients(w, empty, labels, cfg, { inputEncoding })).toThrow(/sample 1 has no real atom/);
+    }
+  });
+});

@@ -98,6 +98,13 @@ export function checkAtomBatch(batch: AtomBatch): void {
   if (batch.doy.length !== batch.batchSize) {
     throw new Error(`AtomBatch.doy has length ${batch.doy.length}, expected batchSize = ${batch.batchSize}`);
   }
+  // A sample with no real atom would attend to padding only (finite, meaningless
+  // logits that still move the weights): refuse it rather than poison the step.
+  for (let b = 0; b < batch.batchSize; b++) {
+    let real = 0;
+    for (let j = b * batch.maxAtoms; j < (b + 1) * batch.maxAtoms; j++) real += batch.mask[j] as number;
+    if (real === 0) throw new Error(`AtomBatch sample ${b} has no real atom (mask all 0); drop empty samples before batching`);
+  }
   const nB = batch.bands.length;
   for (let i = 0; i < M; i++) {
     const b = batch.band[i] as number;

@@ -49,4 +49,8 @@ describe('makeBatch', () => {
   it('rejects an atom whose band index is outside its set band table', () => {
     expect(() => makeBatch([set([B02], [0, 1], 1)])).toThrow(/atom 1 of set 0 has band index 1/);
   });
+
+  it('refuses an empty atom set (a fully missing or cropped-away sample), naming it', () => {
+    expect(() => makeBatch([set([B02], [0, 0], 1), set([B02], [], 2)])).toThrow(/atom set 1 has no atoms.*drop that sample/);
+  });
 });

@@ -24,6 +24,14 @@ function bandKey(b: AtomBand): string {
 
 export function makeBatch(atomSets: readonly AtomSet[], opts: MakeBatchOptions = {}): AtomBatch {
   const B = atomSets.length;
+  // An empty set (every pixel missing, or cropped away) would make the
+  // cross-attention average over padding only: finite but meaningless logits
+  // that still train the weights. Refuse it so the caller drops the sample.
+  atomSets.forEach((s, i) => {
+    if (s.length === 0) {
+      throw new Error(`makeBatch: atom set ${i} has no atoms (every value missing or cropped away); drop that sample before batching`);
+    }
+  });
   let longest = 0;
   for (const s of atomSets) longest = Math.max(longest, s.length);
   let N = longest;

@@ -16,7 +16,7 @@ export function timeEncoding(doy: number, harmonics: number, out?: FloatArray, o
     throw new Error(`Time encoding: harmonics must be an integer >= 1, got ${harmonics}`);
   }
   if (!Number.isNaN(doy) && !(doy >= 0 && doy <= 367)) {
-    throw new Error(`Time encoding: day of year must be in 1..366 (or NaN when unknown), got ${doy}`);
+    throw new Error(`Time encoding: day of year must be between 0 and 367 (1..366, fractional allowed) or NaN when unknown, got ${doy}`);
   }
   const target = out ?? new Float64Array(2 * harmonics);
   for (let k = 1; k <= harmonics; k++) {
