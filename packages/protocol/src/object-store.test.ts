@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 // One contract suite, run against every ObjectStore implementation: the local folder
 // store and the S3 store talking to a real s3rver started here on a temp folder.
 import { randomBytes } from 'node:crypto';
@@ -202,7 +203,18 @@ describe('S3Store', () => {
 
   it('reports a missing bucket by name instead of a generic failure', async () => {
     const store = new S3Store({ bucket: 'no-such-bucket', endpoint: s3.endpoint, credentials: s3.credentials });
-    await expect(store.put('x', new Uint8Array(1))).rejects.toThrow(/bucket no-such-bucket does not exist/);
+    await expect(store.put('x', new Uint8Array(1))).rejects.toThrow(/bucket no-such-bucket does not exist.*create it first/);
+    store.close();
+  });
+
+  it('says what to check when the endpoint does not answer', async () => {
+    // A port nobody listens on: the server of this suite, stopped, would do too.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const store = new S3Store({ bucket: 'closed-port', endpoint: `http://127.0.0.1:${port}`, credentials: s3.credentials });
+    await expect(store.get('k')).rejects.toThrow(/get k .*ECONNREFUSED.*is the S3 endpoint running/);
     store.close();
   });
 

@@ -126,10 +126,10 @@ export class S3Store implements ObjectStore {
   private wrap(err: unknown, op: string, key: string): Error {
     const e = sdkError(err);
     if (e.name === 'NoSuchBucket') {
-      return new Error(`${op} ${key}: bucket ${this.bucket} does not exist at ${this.endpoint ?? 'AWS S3'}`, { cause: err });
+      return new Error(`${op} ${key}: bucket ${this.bucket} does not exist at ${this.endpoint ?? 'AWS S3'}; create it first`, { cause: err });
     }
     if (err instanceof Error) {
-      return new Error(`${op} ${key} in ${this.describe()} failed: ${err.name}: ${err.message}`, { cause: err });
+      return new Error(`${op} ${key} in ${this.describe()} failed: ${err.name}: ${err.message}${hint(err)}`, { cause: err });
     }
     return new Error(`${op} ${key} in ${this.describe()} failed: ${String(err)}`);
   }
@@ -257,4 +257,16 @@ export class S3Store implements ObjectStore {
       throw this.wrap(err, 'delete', key);
     }
   }
+}
+
+/** What to do next, for the failures a first-time user meets. */
+function hint(err: Error): string {
+  if (err.name === 'CredentialsProviderError') {
+    return ' (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and AWS_ENDPOINT_URL for an S3-compatible server such as MinIO)';
+  }
+  const code = (err as { code?: string }).code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return ' (is the S3 endpoint running and reachable? it comes from AWS_ENDPOINT_URL or the endpoint option)';
+  }
+  return '';
 }
