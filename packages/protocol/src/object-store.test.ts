@@ -1,7 +1,7 @@
-import { createServer } from 'node:net';
 // One contract suite, run against every ObjectStore implementation: the local folder
 // store and the S3 store talking to a real s3rver started here on a temp folder.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
