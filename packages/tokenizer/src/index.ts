@@ -172,12 +172,8 @@ export type {
 } from './readers/index.js';
 
 // shards (binary format, streaming writer, ranged reader) and the dataset manifest
-export {
-  DTYPES,
-  SHARD_FORMAT_VERSION,
-  SHARD_MAGIC,
-  dtypeOf,
-} from './shard-format.js';
+export { DTYPES, allocRaster, dtypeOf } from './raster-dtype.js';
+export { SHARD_FORMAT_VERSION, SHARD_MAGIC } from './shard-format.js';
 export type { ShardBand, ShardFooter, ShardSampleEntry } from './shard-format.js';
 export { ShardWriter, putShard, writeShard } from './shard-writer.js';
 export type { ShardSink, ShardWriteResult, ShardWriterOptions } from './shard-writer.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { allocRaster, dtypeOf } from './raster-dtype.js';
 import { builtinCatalog } from './sensors/index.js';
 import type { BandRaster, BandSpec, RasterArray, Sample } from './types.js';
 
@@ -223,14 +224,9 @@ export function cropBand(band: BandRaster, c0: number, r0: number, cw: number, c
 }
 
 function allocLike(values: RasterArray, n: number): RasterArray {
-  if (values instanceof Uint8Array) return new Uint8Array(n);
-  if (values instanceof Int8Array) return new Int8Array(n);
-  if (values instanceof Uint16Array) return new Uint16Array(n);
-  if (values instanceof Int16Array) return new Int16Array(n);
-  if (values instanceof Uint32Array) return new Uint32Array(n);
-  if (values instanceof Int32Array) return new Int32Array(n);
-  if (values instanceof Float32Array) return new Float32Array(n);
-  return new Float64Array(n);
+  const dtype = dtypeOf(values);
+  if (dtype === undefined) throw new Error(`unsupported raster array type ${values.constructor.name}`);
+  return allocRaster(dtype, n);
 }
 
 // ---------------------------------------------------------------- resolution

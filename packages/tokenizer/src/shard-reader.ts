@@ -1,8 +1,8 @@
 import type { ObjectStore } from '@atomizer/protocol';
 import { NotFoundError } from '@atomizer/protocol';
 import type { ShardBand, ShardFooter, ShardSampleEntry, ShardTrailer } from './shard-format.js';
+import { DTYPE_ARRAYS } from './raster-dtype.js';
 import {
-  DTYPE_ARRAYS,
   SHARD_PREFIX_BYTES,
   SHARD_TRAILER_BYTES,
   checkPrefix,

@@ -4,13 +4,12 @@ import { crc32 } from 'node:zlib';
 import type { ObjectStore } from '@atomizer/protocol';
 import { Sha256 } from '@atomizer/protocol';
 import type { ShardBand, ShardFooter, ShardSampleEntry } from './shard-format.js';
+import { DTYPES, dtypeOf } from './raster-dtype.js';
 import {
-  DTYPES,
   SHARD_ALIGN,
   SHARD_FORMAT_VERSION,
   alignUp,
   crc32Of,
-  dtypeOf,
   encodePrefix,
   encodeSpecialNumber,
   encodeTrailer,

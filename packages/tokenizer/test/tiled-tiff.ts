@@ -23,6 +23,7 @@
 
 import { deflateSync } from 'node:zlib';
 import { fromFile } from 'geotiff';
+import { allocRaster, dtypeOf } from '../src/raster-dtype.js';
 import type { DType, RasterArray } from '../src/types.js';
 
 /** Georeferencing and GDAL tags of a source file, as stored (ASCII without the trailing NUL). */
@@ -81,30 +82,6 @@ const DTYPE_FORMAT: Record<DType, { bytes: number; sampleFormat: number }> = {
   float64: { bytes: 8, sampleFormat: 3 },
 };
 
-function dtypeOfArray(a: RasterArray): DType {
-  if (a instanceof Uint8Array) return 'uint8';
-  if (a instanceof Int8Array) return 'int8';
-  if (a instanceof Uint16Array) return 'uint16';
-  if (a instanceof Int16Array) return 'int16';
-  if (a instanceof Uint32Array) return 'uint32';
-  if (a instanceof Int32Array) return 'int32';
-  if (a instanceof Float32Array) return 'float32';
-  return 'float64';
-}
-
-function allocLike(dtype: DType, n: number): RasterArray {
-  switch (dtype) {
-    case 'uint8': return new Uint8Array(n);
-    case 'int8': return new Int8Array(n);
-    case 'uint16': return new Uint16Array(n);
-    case 'int16': return new Int16Array(n);
-    case 'uint32': return new Uint32Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'float32': return new Float32Array(n);
-    case 'float64': return new Float64Array(n);
-  }
-}
-
 /** A little-endian sample writer for one dtype (TIFF "II" byte order applies to image data too). */
 function sampleSetter(dtype: DType): (view: DataView, at: number, v: number) => void {
   switch (dtype) {
@@ -156,7 +133,7 @@ export async function readSourceRaster(path: string): Promise<{ raster: Interlea
     width: image.getWidth(),
     height: image.getHeight(),
     samplesPerPixel: image.getSamplesPerPixel(),
-    dtype: dtypeOfArray(interleaved),
+    dtype: dtypeOf(interleaved) ?? 'float64',
   };
   return { raster, geo };
 }
@@ -166,7 +143,7 @@ export function decimate2x(r: InterleavedRaster): InterleavedRaster {
   const width = Math.ceil(r.width / 2);
   const height = Math.ceil(r.height / 2);
   const spp = r.samplesPerPixel;
-  const data = allocLike(r.dtype, width * height * spp);
+  const data = allocRaster(r.dtype, width * height * spp);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const src = (2 * y * r.width + 2 * x) * spp;
