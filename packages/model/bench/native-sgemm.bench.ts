@@ -11,18 +11,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SeededRng } from '@atomizer/tokenizer';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend.js';
 import { timed } from './clock.js';
 import { buildAddon } from './native/addon.js';
 
 function random(n: number, seed: number): Float32Array {
-  // A small LCG: the values only need to be non-trivial, not statistically good.
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  });
+  const rng = new SeededRng(seed);
+  return Float32Array.from({ length: n }, () => rng.next() - 0.5);
 }
 
 function best(fn: () => void, calls: number, repeats = 5): number {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fromArrayBuffer, writeArrayBuffer } from 'geotiff';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataPath } from '../data-dir.js';
+import { SeededRng } from '../rng.js';
 import { bandNameFromFileName } from './band-naming.js';
 import { parseGdalMetadata } from './gdal-metadata.js';
 import { decodeGeoTiffFile } from './geotiff-file.js';
@@ -140,11 +141,8 @@ describe('bad GeoTIFF bytes', () => {
   it('random bytes are reported as not a valid GeoTIFF, naming the file', async () => {
     const junk = join(tmp, 'junk.tif');
     const bytes = new Uint8Array(4096);
-    let x = 12345;
-    for (let i = 0; i < bytes.length; i++) {
-      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-      bytes[i] = x >>> 24;
-    }
+    const rng = new SeededRng(12345);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = rng.int(256);
     await writeFile(junk, bytes);
     await expect(readGeoTiff(junk)).rejects.toThrow(/junk\.tif: not a valid or complete GeoTIFF/);
   });
