@@ -29,3 +29,59 @@ export type { DatasetKeys, RunKeys } from './keys.js';
 
 // hashing
 export { Sha256, sha256Hex } from './sha256.js';
+
+// Redis: connection options (TLS/auth from URL or env), reachability check, embedded redis-server
+export {
+  DEFAULT_REDIS_URL,
+  REDIS_ENV,
+  REDIS_INSTALL_HINT,
+  checkRedis,
+  connectRedis,
+  findRedisServer,
+  freePort,
+  redactRedisUrl,
+  redisOptions,
+  startEmbeddedRedis,
+} from './redis.js';
+export type { EmbeddedRedis, RedisConnectOptions } from './redis.js';
+
+// flat binary objects: weights, results (JSON header + typed arrays + payload sha256)
+export { FLAT_MAGIC, FLAT_VERSION, decodeFlat, encodeFlat } from './flat-file.js';
+export type { FlatArray, FlatFile } from './flat-file.js';
+
+// run config (every value has a default, a description and a flag)
+export { OUTER_KINDS, RunConfigSchema, TRAIN_MODES, evalSplits, parseRunConfig, runConfigLeaves, setPath } from './run-config.js';
+export type { RunConfig, RunConfigInput, RunConfigLeaf } from './run-config.js';
+
+// jobs, replies, result headers, queue names, worker heartbeats
+export {
+  EvalJobSchema,
+  EvalResultMetaSchema,
+  JobReplySchema,
+  MAX_JOB_BYTES,
+  TrainJobSchema,
+  TrainResultMetaSchema,
+  WORKER_HEARTBEAT_SECONDS,
+  WORKER_KEY_PREFIX,
+  WORKER_TTL_SECONDS,
+  WeightsMetaSchema,
+  WorkerStatusSchema,
+  checkJobSize,
+  evalJobId,
+  parseJob,
+  queueNames,
+  roundJobId,
+  trainJobId,
+} from './jobs.js';
+export type { AtomizerJob, EvalJob, EvalResultMeta, JobReply, TrainJob, TrainResultMeta, WeightsMeta, WorkerStatus } from './jobs.js';
+
+// metrics.jsonl events and status.json
+export {
+  EvalEventSchema,
+  JobEventSchema,
+  MetricEventSchema,
+  RoundEventSchema,
+  RunStatusSchema,
+  parseMetricsJsonl,
+} from './metrics.js';
+export type { EvalEvent, JobEvent, MetricEvent, RoundEvent, RunStatus } from './metrics.js';

@@ -9,6 +9,7 @@
 //   runs/<run>/checkpoints/<round>/<file>
 //   runs/<run>/checkpoints/latest.json
 //   runs/<run>/metrics.jsonl
+//   runs/<run>/status.json
 //
 // Numbers (shard ids, rounds, numeric job ids) are zero-padded to 6 digits so that a
 // listing, which S3 sorts lexicographically, comes back in numeric order.
@@ -85,6 +86,8 @@ export interface RunKeys {
   /** Written last, after every file of a checkpoint: its presence means the checkpoint is complete. */
   latestCheckpoint: string;
   metrics: string;
+  /** The run at a glance (metrics.ts RunStatusSchema), rewritten every round. */
+  status: string;
 }
 
 export function runKeys(run: string): RunKeys {
@@ -106,5 +109,6 @@ export function runKeys(run: string): RunKeys {
     },
     latestCheckpoint: `${root}checkpoints/latest.json`,
     metrics: `${root}metrics.jsonl`,
+    status: `${root}status.json`,
   };
 }

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { decodeFlat, encodeFlat } from './flat-file.js';
+
+describe('flat file', () => {
+  it('round-trips meta and arrays of each dtype, aligned', () => {
+    const f = Float32Array.from([1.5, -2, Math.PI, 0]);
+    const i = Int32Array.from([3, -7]);
+    const u = Uint8Array.from([1, 2, 3]);
+    const bytes = encodeFlat({ kind: 'x', round: 3 }, { f, i, u, f2: new Float32Array([9]) });
+    expect(bytes.byteLength % 4).toBe(0);
+    const back = decodeFlat(bytes, 'k');
+    expect(back.meta).toEqual({ kind: 'x', round: 3 });
+    expect(Array.from(back.arrays.f as Float32Array)).toEqual(Array.from(f));
+    expect(Array.from(back.arrays.i as Int32Array)).toEqual([3, -7]);
+    expect(Array.from(back.arrays.u as Uint8Array)).toEqual([1, 2, 3]);
+    expect(Array.from(back.arrays.f2 as Float32Array)).toEqual([9]);
+  });
+
+  it('refuses a corrupted payload, a truncated object and a foreign file by name', () => {
+    const bytes = encodeFlat({ a: 1 }, { w: new Float32Array(100).fill(1) });
+    const bad = bytes.slice();
+    bad[bad.length - 5] ^= 0xff;
+    expect(() => decodeFlat(bad, 'runs/x/weights/000001.bin')).toThrow(/runs\/x\/weights\/000001.bin.*corrupted/);
+    expect(() => decodeFlat(bytes.subarray(0, bytes.length - 8), 'k')).toThrow(/truncated/);
+    expect(() => decodeFlat(new TextEncoder().encode('hello world, not flat'), 'k')).toThrow(/magic/);
+  });
+});

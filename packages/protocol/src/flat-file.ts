@@ -1,0 +1,111 @@
+import { sha256Hex } from './sha256.js';
+
+// The binary form of everything large a run moves through the store: round
+// weights, a worker's gradient or delta, an evaluation's scores (DESIGN.md
+// "runs/<run>/weights/<round>.bin: flat float32 weights (+ a small JSON header)").
+//
+//   bytes 0-3   'ATZF'
+//   bytes 4-7   format version (u32 LE)
+//   bytes 8-11  header length H (u32 LE)
+//   H bytes     header JSON (utf-8): { meta, arrays: [{ name, dtype, length }], payloadSha256 }
+//   pad to a multiple of 4
+//   the arrays, in header order, little-endian, each starting 4-byte aligned
+//
+// `meta` is what the writer says about the contents (run, round, job, weights
+// hash...); each reader validates it with its own schema. The payload hash is
+// checked on every decode: a truncated or corrupted object is refused by name.
+
+export const FLAT_MAGIC = 'ATZF';
+export const FLAT_VERSION = 1;
+
+export type FlatArray = Float32Array | Int32Array | Uint8Array;
+type FlatDType = 'f32' | 'i32' | 'u8';
+
+export interface FlatFile {
+  meta: Record<string, unknown>;
+  arrays: Record<string, FlatArray>;
+  /** sha256 of the payload (the arrays' bytes), as stored in the header. */
+  payloadSha256: string;
+}
+
+function dtypeOf(a: FlatArray): FlatDType {
+  if (a instanceof Float32Array) return 'f32';
+  if (a instanceof Int32Array) return 'i32';
+  return 'u8';
+}
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+function bytesOf(a: FlatArray): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Encode `arrays` (in insertion order) and `meta` into one object body. */
+export function encodeFlat(meta: Record<string, unknown>, arrays: Record<string, FlatArray>): Uint8Array {
+  const entries = Object.entries(arrays);
+  const payloadParts = entries.map(([, a]) => bytesOf(a));
+  const payloadSha256 = sha256Hex(payloadParts);
+  const header = new TextEncoder().encode(
+    JSON.stringify({ meta, arrays: entries.map(([name, a]) => ({ name, dtype: dtypeOf(a), length: a.length })), payloadSha256 }),
+  );
+  let size = align4(12 + header.length);
+  for (const p of payloadParts) size = align4(size + p.byteLength);
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(FLAT_MAGIC), 0);
+  view.setUint32(4, FLAT_VERSION, true);
+  view.setUint32(8, header.length, true);
+  out.set(header, 12);
+  let at = align4(12 + header.length);
+  for (const p of payloadParts) {
+    out.set(p, at);
+    at = align4(at + p.byteLength);
+  }
+  return out;
+}
+
+/**
+ * Decode an object written by encodeFlat. `source` (the key) names the object
+ * in errors. Arrays are copies (aligned, independent of `bytes`).
+ */
+export function decodeFlat(bytes: Uint8Array, source: string): FlatFile {
+  const fail = (why: string): never => {
+    throw new Error(`${source}: not a valid atomizer flat file: ${why}`);
+  };
+  if (bytes.byteLength < 12) fail(`only ${bytes.byteLength} bytes`);
+  const magic = new TextDecoder().decode(bytes.subarray(0, 4));
+  if (magic !== FLAT_MAGIC) fail(`magic is ${JSON.stringify(magic)}, expected ${FLAT_MAGIC}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(4, true);
+  if (version !== FLAT_VERSION) fail(`format version ${version}, this build reads ${FLAT_VERSION}`);
+  const headerLength = view.getUint32(8, true);
+  if (12 + headerLength > bytes.byteLength) fail(`header of ${headerLength} bytes runs past the end (${bytes.byteLength} bytes)`);
+  let header: { meta?: unknown; arrays?: unknown; payloadSha256?: unknown };
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength))) as typeof header;
+  } catch (err) {
+    return fail(`header is not JSON (${(err as Error).message})`);
+  }
+  if (typeof header.meta !== 'object' || header.meta === null || !Array.isArray(header.arrays) || typeof header.payloadSha256 !== 'string') {
+    fail('header lacks meta, arrays or payloadSha256');
+  }
+  const arrays: Record<string, FlatArray> = {};
+  const parts: Uint8Array[] = [];
+  let at = align4(12 + headerLength);
+  for (const spec of header.arrays as Array<{ name?: unknown; dtype?: unknown; length?: unknown }>) {
+    const { name, dtype, length } = spec;
+    if (typeof name !== 'string' || !Number.isSafeInteger(length) || (length as number) < 0) fail(`bad array entry ${JSON.stringify(spec)}`);
+    const n = length as number;
+    const width = dtype === 'f32' || dtype === 'i32' ? 4 : dtype === 'u8' ? 1 : fail(`array ${String(name)}: unknown dtype ${String(dtype)}`);
+    const end = at + n * width;
+    if (end > bytes.byteLength) fail(`array ${String(name)} (${n} x ${String(dtype)}) runs past the end: truncated object (${bytes.byteLength} bytes)`);
+    const raw = bytes.slice(at, end);
+    parts.push(raw);
+    arrays[name as string] =
+      dtype === 'f32' ? new Float32Array(raw.buffer, 0, n) : dtype === 'i32' ? new Int32Array(raw.buffer, 0, n) : raw;
+    at = align4(end);
+  }
+  const actual = sha256Hex(parts);
+  if (actual !== header.payloadSha256) fail(`payload sha256 is ${actual}, the header says ${String(header.payloadSha256)}: corrupted object`);
+  return { meta: header.meta as Record<string, unknown>, arrays, payloadSha256: header.payloadSha256 as string };
+}

@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import { formatKeyNumber, validateKeyName } from './keys.js';
+
+// Jobs, replies and result headers between the coordinator and workers
+// (DESIGN.md "Jobs", "Rounds", "Failure"). Both sides validate with these
+// schemas. Jobs carry keys and small numbers only, never tensors: enqueueing
+// refuses a payload over MAX_JOB_BYTES.
+
+/** Largest job payload (JSON bytes) the coordinator enqueues. */
+export const MAX_JOB_BYTES = 4096;
+
+const key = z.string().min(1).max(1024);
+const sha = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest');
+const count = z.number().int().nonnegative();
+
+const jobBase = {
+  run: z.string().min(1),
+  round: count,
+  /** The run's resolved config (model, encoding, data options the worker needs). */
+  configKey: key,
+  weightsKey: key,
+  /** sha256 of the weights object's payload: a result must echo it. */
+  weightsSha256: sha,
+  manifestKey: key,
+  shardKey: key,
+  /** sha256 of the shard object, from the manifest. */
+  shardSha256: sha,
+  /** Samples [start, end) of the shard. */
+  start: count,
+  end: count,
+  seed: count,
+  /** Where the result goes (runKeys(run).result(round, job)). */
+  resultKey: key,
+};
+
+export const TrainJobSchema = z
+  .object({
+    kind: z.literal('train'),
+    ...jobBase,
+    job: count,
+    mode: z.enum(['sync', 'local']),
+    /** Local steps (1 in sync mode). */
+    localSteps: z.number().int().positive(),
+    /** Learning rate of the local steps (local mode). */
+    lr: z.number().nonnegative(),
+  })
+  .strict()
+  .refine((j) => j.end > j.start, { message: 'end must be greater than start', path: ['end'] });
+
+export const EvalJobSchema = z
+  .object({
+    kind: z.literal('eval'),
+    ...jobBase,
+    job: z.string().min(1),
+    split: z.enum(['train', 'val', 'test']),
+    /** Modality (a registry name or the JSON of an inline definition) the samples are presented in. */
+    modality: z.string().min(1).max(1024),
+  })
+  .strict()
+  .refine((j) => j.end > j.start, { message: 'end must be greater than start', path: ['end'] });
+
+export type TrainJob = z.infer<typeof TrainJobSchema>;
+export type EvalJob = z.infer<typeof EvalJobSchema>;
+export type AtomizerJob = TrainJob | EvalJob;
+
+/** Parse a job's data on the worker side; the error names the job. */
+export function parseJob(data: unknown, jobId = 'job'): AtomizerJob {
+  const kind = (data as { kind?: unknown } | null)?.kind;
+  const schema = kind === 'eval' ? EvalJobSchema : TrainJobSchema;
+  const r = schema.safeParse(data);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`job ${jobId} is malformed: ${lines.join('; ')}`);
+  }
+  return r.data;
+}
+
+/** Refuse a payload too large for Redis (the coordinator calls this before every enqueue). */
+export function checkJobSize(data: unknown, jobId: string): number {
+  const bytes = Buffer.byteLength(JSON.stringify(data), 'utf8');
+  if (bytes > MAX_JOB_BYTES) {
+    throw new Error(
+      `job ${jobId}: payload is ${bytes} bytes, over the ${MAX_JOB_BYTES}-byte limit; jobs carry keys and small numbers only (put data in the object store)`,
+    );
+  }
+  return bytes;
+}
+
+/** BullMQ job id of a slice: deterministic, so a job added twice is one job. BullMQ ids may not contain ':'. */
+export function trainJobId(run: string, round: number, job: number): string {
+  return `${validateKeyName('run id', run)}.r${formatKeyNumber('round', round)}.j${formatKeyNumber('job', job)}`;
+}
+export function evalJobId(run: string, round: number, job: string): string {
+  return `${validateKeyName('run id', run)}.r${formatKeyNumber('round', round)}.${validateKeyName('eval job', job)}`;
+}
+export function roundJobId(run: string, round: number): string {
+  return `${validateKeyName('run id', run)}.r${formatKeyNumber('round', round)}`;
+}
+
+/** What a worker replies (the BullMQ return value): a summary, the data is at resultKey. */
+export const JobReplySchema = z
+  .object({
+    resultKey: key,
+    run: z.string(),
+    round: count,
+    job: z.union([count, z.string()]),
+    samples: count,
+    loss: z.number(),
+    atoms: count,
+    /** Milliseconds: fetching weights + shard, building the batch, computing, uploading. */
+    fetchMs: z.number().nonnegative(),
+    batchMs: z.number().nonnegative(),
+    computeMs: z.number().nonnegative(),
+    uploadMs: z.number().nonnegative(),
+    bytesIn: count,
+    bytesOut: count,
+    backend: z.string(),
+    worker: z.string(),
+  })
+  .strict();
+export type JobReply = z.infer<typeof JobReplySchema>;
+
+/** Header (flat-file meta) of round weights. */
+export const WeightsMetaSchema = z
+  .object({ kind: z.literal('weights'), run: z.string(), round: count, params: count, modelConfigSha256: sha })
+  .strict();
+export type WeightsMeta = z.infer<typeof WeightsMetaSchema>;
+
+/** Header of a train result: arrays { update } (gradient in sync mode, delta in local mode). */
+export const TrainResultMetaSchema = z
+  .object({
+    kind: z.literal('train-result'),
+    run: z.string(),
+    round: count,
+    job: count,
+    mode: z.enum(['sync', 'local']),
+    weightsSha256: sha,
+    samples: z.number().int().positive(),
+    loss: z.number(),
+    atoms: count,
+    gradNorm: z.number(),
+    backend: z.string(),
+    worker: z.string(),
+  })
+  .strict();
+export type TrainResultMeta = z.infer<typeof TrainResultMetaSchema>;
+
+/** Header of an eval result: arrays { scores (samples x classes), labels (flattened), labelOffsets (samples + 1) }. */
+export const EvalResultMetaSchema = z
+  .object({
+    kind: z.literal('eval-result'),
+    run: z.string(),
+    round: count,
+    job: z.string(),
+    split: z.string(),
+    modality: z.string(),
+    weightsSha256: sha,
+    samples: count,
+    classes: count,
+    /** Samples skipped because the modality left them no atom. */
+    skipped: count,
+    atoms: count,
+    loss: z.number(),
+    backend: z.string(),
+    worker: z.string(),
+  })
+  .strict();
+export type EvalResultMeta = z.infer<typeof EvalResultMetaSchema>;
+
+/** Queue names of a run config's queues section. */
+export function queueNames(prefix: string, trainQueues: number): { train: string[]; eval: string; rounds: string } {
+  validateKeyName('queue prefix', prefix);
+  if (prefix.includes(':')) throw new Error(`queue prefix '${prefix}' must not contain ':'`);
+  return {
+    train: Array.from({ length: trainQueues }, (_, i) => `${prefix}-train-${i}`),
+    eval: `${prefix}-eval`,
+    rounds: `${prefix}-rounds`,
+  };
+}
+
+/** Worker heartbeat (Redis key WORKER_KEY_PREFIX + id, JSON, with a TTL): what the dashboard shows per worker. */
+export const WorkerStatusSchema = z.object({
+  id: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  backend: z.string(),
+  queues: z.array(z.string()),
+  state: z.enum(['starting', 'idle', 'busy', 'stopping']),
+  job: z.string().optional(),
+  jobsDone: count,
+  jobsFailed: count,
+  started: z.string(),
+  updated: z.string(),
+});
+export type WorkerStatus = z.infer<typeof WorkerStatusSchema>;
+export const WORKER_KEY_PREFIX = 'atomizer:worker:';
+export const WORKER_HEARTBEAT_SECONDS = 5;
+export const WORKER_TTL_SECONDS = 20;

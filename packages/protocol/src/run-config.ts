@@ -1,0 +1,179 @@
+import { z } from 'zod';
+import { validateKeyName } from './keys.js';
+
+// The run config (issue "Distributed training engine"): one schema, every value
+// with a default and a description. `atomizer train` turns each leaf into a flag
+// (train.sliceSamples -> --train-slice-samples), reads a YAML/JSON file over the
+// defaults, and stores the resolved config at runs/<run>/config.json, which is
+// what workers read. Endpoints and credentials are not part of it: they come
+// from flags and the environment and are never stored.
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+export const TRAIN_MODES = ['sync', 'local'] as const;
+export const OUTER_KINDS = ['mean', 'momentum', 'nesterov'] as const;
+
+export const RunConfigSchema = z
+  .object({
+    run: z
+      .string()
+      .default('')
+      .describe("run id (a store key segment); empty: '<dataset>-<yyyymmdd-hhmmss>'")
+      .refine((s) => s === '' || validateKeyName('run id', s) === s),
+    seed: nonNegativeInt.default(42).describe('seed of everything random: data order, crops, subsampling, dropout, init'),
+    dataset: z
+      .object({
+        name: z.string().default('statlog').describe('dataset name in the store (datasets/<name>/)'),
+        source: z
+          .string()
+          .default('')
+          .describe("where to shard it from when its manifest is not in the store, '<kind>:<path>' (e.g. statlog:data/statlog.csv)"),
+        shardSize: positiveInt.default(256).describe('samples per shard when sharding'),
+        modalities: z.string().default('').describe('YAML/JSON file of train/val/test modality lists; empty: the manifest lists'),
+      })
+      .prefault({}),
+    model: z
+      .object({
+        preset: z.string().default('tiny').describe('model preset: paper, small or tiny'),
+        overrides: z.string().default('').describe('JSON object of model config overrides, e.g. {"depth":2}'),
+      })
+      .prefault({}),
+    train: z
+      .object({
+        mode: z.enum(TRAIN_MODES).default('sync').describe('sync: one gradient per slice, Adam on the average; local: H local steps per slice, outer optimizer on the mean delta'),
+        rounds: positiveInt.default(20).describe('rounds to train'),
+        slices: positiveInt.default(4).describe('jobs (slices) per round'),
+        sliceSamples: positiveInt.default(16).describe('samples per slice'),
+        localSteps: positiveInt.default(4).describe('local steps per slice in local mode (ignored in sync)'),
+        microBatch: nonNegativeInt.default(0).describe('samples per forward/backward pass inside a slice; 0: the whole slice'),
+        lr: z.number().positive().default(1e-3).describe('peak learning rate (Adam in sync mode, the inner Adam in local mode)'),
+        minLr: z.number().nonnegative().default(1e-5).describe('learning rate at the end of the cosine schedule'),
+        warmupRounds: nonNegativeInt.default(2).describe('rounds of linear warm-up'),
+        weightDecay: z.number().nonnegative().default(0.01).describe('decoupled weight decay (AdamW)'),
+        clipNorm: z.number().nonnegative().default(1).describe('clip the averaged gradient to this global norm; 0: off'),
+        maxAtoms: positiveInt.default(1024).describe('atoms kept per sample (seeded subsampling)'),
+        augment: z.boolean().default(false).describe('spectral augmentation of train samples'),
+        outerKind: z.enum(OUTER_KINDS).default('mean').describe('outer optimizer in local mode: mean (FedAvg), momentum, nesterov (DiLoCo)'),
+        outerLr: z.number().positive().default(1).describe('outer learning rate in local mode'),
+        outerMomentum: z.number().min(0).lt(1).default(0.9).describe('outer momentum in local mode'),
+      })
+      .prefault({}),
+    queues: z
+      .object({
+        prefix: z.string().default('atomizer').describe('BullMQ queue name prefix'),
+        train: positiveInt.default(2).describe('train queues the slices are spread over'),
+      })
+      .prefault({}),
+    rounds: z
+      .object({
+        quorum: z.number().gt(0).max(1).default(1).describe('fraction of slices that closes a round once the deadline passed'),
+        deadlineSeconds: z.number().positive().default(600).describe('seconds after which a round closes on the quorum'),
+        attempts: positiveInt.default(3).describe('tries per slice before it counts as failed'),
+      })
+      .prefault({}),
+    checkpoint: z
+      .object({
+        every: nonNegativeInt.default(5).describe('checkpoint every N rounds (and at the end); 0: only at the end'),
+        keep: positiveInt.default(3).describe('checkpoints kept (older ones are deleted)'),
+      })
+      .prefault({}),
+    eval: z
+      .object({
+        every: nonNegativeInt.default(0).describe('evaluate every E rounds (and at the end); 0: only at the end'),
+        splits: z.string().default('test').describe("comma-separated splits to evaluate: val, test"),
+        maxSamples: positiveInt.default(2000).describe('samples per split and modality at most'),
+        sliceSamples: positiveInt.default(250).describe('samples per eval job'),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+export type RunConfigInput = z.input<typeof RunConfigSchema>;
+
+/** Parse a run config; the error lists every wrong field by its path, with `source` (a file) named. */
+export function parseRunConfig(input: unknown, source = 'run config'): RunConfig {
+  const r = RunConfigSchema.safeParse(input ?? {});
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`${source} is invalid:\n${lines.join('\n')}`);
+  }
+  return r.data;
+}
+
+/** The eval splits of a config, checked. */
+export function evalSplits(cfg: RunConfig): Array<'val' | 'test'> {
+  const out: Array<'val' | 'test'> = [];
+  for (const s of cfg.eval.splits.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+    if (s !== 'val' && s !== 'test') throw new Error(`eval.splits: unknown split '${s}' (expected val and/or test)`);
+    if (!out.includes(s)) out.push(s);
+  }
+  return out;
+}
+
+export interface RunConfigLeaf {
+  /** Dotted path, e.g. 'train.sliceSamples'. */
+  path: string;
+  /** Flag, e.g. '--train-slice-samples'. */
+  flag: string;
+  kind: 'number' | 'string' | 'boolean' | 'enum';
+  choices?: readonly string[];
+  description: string;
+  defaultValue: unknown;
+}
+
+const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Every leaf of the run config with its flag: the single source of `atomizer train`'s config flags. */
+export function runConfigLeaves(): RunConfigLeaf[] {
+  const defaults = RunConfigSchema.parse({}) as Record<string, unknown>;
+  const out: RunConfigLeaf[] = [];
+  const walk = (shape: Record<string, z.ZodType>, prefix: string[]): void => {
+    for (const [key, schema] of Object.entries(shape)) {
+      const path = [...prefix, key];
+      const inner = unwrap(schema);
+      if (inner instanceof z.ZodObject) {
+        walk(inner.shape as Record<string, z.ZodType>, path);
+        continue;
+      }
+      let def: unknown = defaults;
+      for (const p of path) def = (def as Record<string, unknown>)[p];
+      const kind =
+        inner instanceof z.ZodNumber ? 'number' : inner instanceof z.ZodBoolean ? 'boolean' : inner instanceof z.ZodEnum ? 'enum' : 'string';
+      out.push({
+        path: path.join('.'),
+        flag: `--${path.map(kebab).join('-')}`,
+        kind,
+        ...(inner instanceof z.ZodEnum ? { choices: inner.options as string[] } : {}),
+        description: schema.description ?? inner.description ?? '',
+        defaultValue: def,
+      });
+    }
+  };
+  walk(RunConfigSchema.shape as Record<string, z.ZodType>, []);
+  return out;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s: z.ZodType = schema;
+  for (let i = 0; i < 10; i++) {
+    const def = (s as unknown as { def: { innerType?: z.ZodType; in?: z.ZodType; type: string } }).def;
+    if (def.innerType !== undefined) s = def.innerType;
+    else if (def.type === 'pipe' && def.in !== undefined) s = def.in;
+    else break;
+  }
+  return s;
+}
+
+/** Set a dotted path in a plain object (creating parents): the inverse of runConfigLeaves' paths. */
+export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let obj = target;
+  for (const p of parts.slice(0, -1)) {
+    const next = obj[p];
+    if (typeof next !== 'object' || next === null) obj[p] = {};
+    obj = obj[p] as Record<string, unknown>;
+  }
+  obj[parts[parts.length - 1] as string] = value;
+}
