@@ -4,6 +4,6 @@ import { defineConfig } from 'vitest/config';
 // project with its own vitest.config.ts) plus the cross-package suite.
 export default defineConfig({
   test: {
-    projects: ['packages/*'],
+    projects: ['packages/*', 'infra'],
   },
 });
