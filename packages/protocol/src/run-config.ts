@@ -54,6 +54,7 @@ export const RunConfigSchema = z
         clipNorm: z.number().nonnegative().default(1).describe('clip the averaged gradient to this global norm; 0: off'),
         maxAtoms: positiveInt.default(1024).describe('atoms kept per sample (seeded subsampling)'),
         augment: z.boolean().default(false).describe('spectral augmentation of train samples'),
+        augmentJitterNm: z.number().nonnegative().default(20).describe('with augment: half-range of the band-centre shift, nm'),
         outerKind: z.enum(OUTER_KINDS).default('mean').describe('outer optimizer in local mode: mean (FedAvg), momentum, nesterov (DiLoCo)'),
         outerLr: z.number().positive().default(1).describe('outer learning rate in local mode'),
         outerMomentum: z.number().min(0).lt(1).default(0.9).describe('outer momentum in local mode'),
@@ -177,3 +178,22 @@ export function setPath(target: Record<string, unknown>, path: string, value: un
   }
   obj[parts[parts.length - 1] as string] = value;
 }
+
+/**
+ * runs/<run>/config.json: the resolved run config plus what workers need that
+ * the coordinator resolved from files and the manifest (the model config with
+ * the dataset's classes, the modality lists as definitions). Workers validate
+ * `model` and `modalities` with the model and tokenizer schemas.
+ */
+export const StoredRunSchema = z
+  .object({
+    format: z.literal('atomizer-run/1'),
+    config: RunConfigSchema,
+    manifestKey: z.string().min(1),
+    model: z.record(z.string(), z.unknown()),
+    modalities: z.object({ train: z.array(z.unknown()), val: z.array(z.unknown()), test: z.array(z.unknown()) }),
+    params: z.number().int().positive(),
+    created: z.string(),
+  })
+  .strict();
+export type StoredRun = z.infer<typeof StoredRunSchema>;

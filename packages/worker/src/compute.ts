@@ -1,0 +1,360 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Adam, gradients, localSteps, paramTableOf, predict, classificationLoss, labelsToTargets } from '@atomizer/model';
+import {
+  WeightsMetaSchema,
+  decodeFlat,
+  encodeFlat,
+  sha256Hex,
+  type AtomizerJob,
+  type EvalJob,
+  type EvalResultMeta,
+  type JobReply,
+  type ObjectStore,
+  type TrainJob,
+  type TrainResultMeta,
+} from '@atomizer/protocol';
+import { ShardReader, type Sample } from '@atomizer/tokenizer';
+import * as tf from '@tensorflow/tfjs';
+import { buildEvalBatch, buildTrainBatch, evalModality, loadRunContext, type RunContext } from './run-context.js';
+
+// One job, start to finish: fetch the run context, the round's weights (cached
+// per round) and the shard (disk cache with a size bound, checked against the
+// manifest's sha256), build the seeded batch, compute, upload the result to its
+// deterministic key. Runs in the compute process (compute-child.ts), never in
+// the process that holds the BullMQ lock, and in-process for the reference loop.
+
+/** A job that can never succeed however often it is retried (bad shard, bad job): BullMQ should not retry it. */
+export class PermanentJobError extends Error {
+  readonly permanent = true;
+}
+
+export interface ComputeOptions {
+  store: ObjectStore;
+  /** Backend name for replies and result headers (e.g. 'wasm', 'tensorflow-gpu'). */
+  backend: string;
+  /** Worker id for replies and logs. */
+  worker: string;
+  /** Shard disk cache folder; undefined: memory only (last few shards). */
+  cacheDir?: string;
+  /** Upper bound of the disk cache, bytes. Default 2 GiB. */
+  cacheBytes?: number;
+  onProgress?: (stage: string, detail?: Record<string, unknown>) => void;
+}
+
+interface Weights {
+  key: string;
+  sha256: string;
+  values: Float32Array;
+}
+
+/** Bounded caches of run contexts, weights and shards for one compute process. */
+export class JobCache {
+  private readonly contexts = new Map<string, Promise<RunContext>>();
+  private readonly weights = new Map<string, Promise<Weights>>();
+  private readonly shards = new Map<string, Uint8Array>();
+  private readonly shardMemBytes = 256 * 1024 * 1024;
+
+  constructor(private readonly opts: ComputeOptions) {}
+
+  get store(): ObjectStore {
+    return this.opts.store;
+  }
+
+  context(configKey: string): Promise<RunContext> {
+    let p = this.contexts.get(configKey);
+    if (p === undefined) {
+      p = loadRunContext(this.opts.store, configKey);
+      p.catch(() => this.contexts.delete(configKey));
+      this.contexts.set(configKey, p);
+      trim(this.contexts, 4);
+    }
+    return p;
+  }
+
+  /** The round's weights, checked against the hash the job carries and the run's model config. */
+  async roundWeights(job: AtomizerJob, ctx: RunContext, counters: { bytesIn: number }): Promise<Float32Array> {
+    let p = this.weights.get(job.weightsKey);
+    if (p === undefined) {
+      p = (async () => {
+        const bytes = await this.opts.store.get(job.weightsKey);
+        counters.bytesIn += bytes.byteLength;
+        const flat = decodeFlat(bytes, job.weightsKey);
+        const meta = WeightsMetaSchema.safeParse(flat.meta);
+        if (!meta.success) throw new PermanentJobError(`${job.weightsKey}: weights header invalid: ${meta.error.issues[0]?.message}`);
+        if (meta.data.modelConfigSha256 !== ctx.modelSha256) {
+          throw new PermanentJobError(`${job.weightsKey}: weights are for another model config than run ${job.run}'s`);
+        }
+        const values = flat.arrays.weights;
+        if (!(values instanceof Float32Array) || values.length !== paramTableOf(ctx.model).size) {
+          throw new PermanentJobError(`${job.weightsKey}: expected ${paramTableOf(ctx.model).size} float32 weights`);
+        }
+        return { key: job.weightsKey, sha256: flat.payloadSha256, values };
+      })();
+      p.catch(() => this.weights.delete(job.weightsKey));
+      this.weights.set(job.weightsKey, p);
+      trim(this.weights, 2);
+    }
+    const w = await p;
+    if (w.sha256 !== job.weightsSha256) {
+      throw new PermanentJobError(
+        `job ${job.run}/${job.round}/${job.job}: weights ${job.weightsKey} have payload sha256 ${w.sha256}, the job expects ${job.weightsSha256} (overwritten weights or a job from another attempt of the run)`,
+      );
+    }
+    return w.values;
+  }
+
+  /** The shard's bytes, from memory, the disk cache or the store; always checked against `sha256`. */
+  async shard(key: string, sha256: string, counters: { bytesIn: number }): Promise<Uint8Array> {
+    const mem = this.shards.get(sha256);
+    if (mem !== undefined) return mem;
+    const file = this.opts.cacheDir === undefined ? undefined : join(this.opts.cacheDir, `${sha256}.bin`);
+    let bytes: Uint8Array | undefined;
+    if (file !== undefined) {
+      try {
+        const cached = new Uint8Array(await readFile(file));
+        if (sha256Hex(cached) === sha256) {
+          bytes = cached;
+          const now = new Date();
+          await utimes(file, now, now).catch(() => undefined);
+        } else await rm(file, { force: true });
+      } catch {
+        bytes = undefined;
+      }
+    }
+    if (bytes === undefined) {
+      const fetched = await this.opts.store.get(key);
+      counters.bytesIn += fetched.byteLength;
+      const actual = sha256Hex(fetched);
+      if (actual !== sha256) {
+        throw new PermanentJobError(
+          `shard ${key} no longer matches its checksum: sha256 ${actual}, the manifest says ${sha256}; the dataset changed after sharding — re-shard it (atomizer shard) and start a new run`,
+        );
+      }
+      bytes = fetched;
+      if (file !== undefined) await this.writeCache(file, bytes);
+    }
+    this.shards.set(sha256, bytes);
+    let total = 0;
+    for (const [k, v] of [...this.shards.entries()].reverse()) {
+      total += v.byteLength;
+      if (total > this.shardMemBytes) this.shards.delete(k);
+    }
+    return bytes;
+  }
+
+  private async writeCache(file: string, bytes: Uint8Array): Promise<void> {
+    const dir = this.opts.cacheDir as string;
+    await mkdir(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, file);
+    // Evict least recently used files beyond the bound.
+    const limit = this.opts.cacheBytes ?? 2 * 1024 ** 3;
+    const entries = await Promise.all(
+      (await readdir(dir)).filter((f) => f.endsWith('.bin')).map(async (f) => ({ f, s: await stat(join(dir, f)).catch(() => undefined) })),
+    );
+    const files = entries.filter((e) => e.s !== undefined).sort((a, b) => b.s!.mtimeMs - a.s!.mtimeMs);
+    let total = 0;
+    for (const { f, s } of files) {
+      total += s!.size;
+      if (total > limit) await rm(join(dir, f), { force: true });
+    }
+  }
+}
+
+function trim<K, V>(map: Map<K, V>, max: number): void {
+  while (map.size > max) map.delete(map.keys().next().value as K);
+}
+
+async function shardSamples(cache: JobCache, job: AtomizerJob, counters: { bytesIn: number }): Promise<Sample[]> {
+  const bytes = await cache.shard(job.shardKey, job.shardSha256, counters);
+  const reader = ShardReader.fromBytes(bytes, { name: job.shardKey });
+  const n = reader.header.samples.length;
+  if (job.end > n) throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: samples [${job.start}, ${job.end}) but ${job.shardKey} holds ${n}`);
+  const out: Sample[] = [];
+  for (let i = job.start; i < job.end; i++) out.push(await reader.get(i));
+  return out;
+}
+
+export interface JobOutput {
+  reply: JobReply;
+}
+
+/** Run one job against the store: the whole worker-side contract. */
+export async function runJob(job: AtomizerJob, cache: JobCache, opts: ComputeOptions): Promise<JobOutput> {
+  const counters = { bytesIn: 0 };
+  const t0 = performance.now();
+  opts.onProgress?.('fetch');
+  const ctx = await cache.context(job.configKey);
+  if (ctx.config.run !== job.run) throw new PermanentJobError(`job for run ${job.run} names the config of run ${ctx.config.run} (${job.configKey})`);
+  const weights = await cache.roundWeights(job, ctx, counters);
+  const samples = await shardSamples(cache, job, counters);
+  const t1 = performance.now();
+  opts.onProgress?.('batch', { samples: samples.length });
+  return job.kind === 'train'
+    ? trainJob(job, ctx, weights, samples, opts, counters, t0, t1)
+    : evalJob(job, ctx, weights, samples, opts, counters, t0, t1);
+}
+
+async function upload(opts: ComputeOptions, key: string, bytes: Uint8Array): Promise<number> {
+  const t = performance.now();
+  await opts.store.put(key, bytes);
+  return performance.now() - t;
+}
+
+async function trainJob(
+  job: TrainJob,
+  ctx: RunContext,
+  weights: Float32Array,
+  samples: Sample[],
+  opts: ComputeOptions,
+  counters: { bytesIn: number },
+  t0: number,
+  t1: number,
+): Promise<JobOutput> {
+  const built = buildTrainBatch(samples, ctx, job.seed);
+  if (built === undefined) throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: no sample of ${job.shardKey} [${job.start}, ${job.end}) keeps an atom in the train modalities`);
+  const t2 = performance.now();
+  opts.onProgress?.('compute', { samples: built.labels.length, atoms: built.atoms });
+  const train = ctx.config.train;
+  const gopts = { seed: job.seed, ...(train.microBatch > 0 ? { microBatch: train.microBatch } : {}) };
+  let update: Float32Array;
+  let loss: number;
+  let gradNorm = 0;
+  const samplesUsed = built.labels.length;
+  if (job.mode === 'sync') {
+    const g = gradients(weights, built.batch, built.labels, ctx.model, gopts);
+    update = g.grads;
+    loss = g.loss;
+    gradNorm = g.gradNorm;
+  } else {
+    const table = paramTableOf(ctx.model);
+    const inner = new Adam(table.size, { kind: 'adamw', weightDecay: train.weightDecay, decayRanges: table.ranges() });
+    const r = localSteps(weights, [{ batch: built.batch, labels: built.labels }], job.localSteps, inner, job.lr, ctx.model, {
+      ...gopts,
+      ...(train.clipNorm > 0 ? { clipNorm: train.clipNorm } : {}),
+    });
+    update = r.delta;
+    loss = r.loss;
+  }
+  const t3 = performance.now();
+  const meta: TrainResultMeta = {
+    kind: 'train-result',
+    run: job.run,
+    round: job.round,
+    job: job.job,
+    mode: job.mode,
+    weightsSha256: job.weightsSha256,
+    samples: samplesUsed,
+    loss,
+    atoms: built.atoms,
+    gradNorm,
+    backend: opts.backend,
+    worker: opts.worker,
+  };
+  const bytes = encodeFlat(meta, { update });
+  opts.onProgress?.('upload');
+  const uploadMs = await upload(opts, job.resultKey, bytes);
+  return {
+    reply: {
+      resultKey: job.resultKey,
+      run: job.run,
+      round: job.round,
+      job: job.job,
+      samples: samplesUsed,
+      loss,
+      atoms: built.atoms,
+      fetchMs: t1 - t0,
+      batchMs: t2 - t1,
+      computeMs: t3 - t2,
+      uploadMs,
+      bytesIn: counters.bytesIn,
+      bytesOut: bytes.byteLength,
+      backend: opts.backend,
+      worker: opts.worker,
+    },
+  };
+}
+
+async function evalJob(
+  job: EvalJob,
+  ctx: RunContext,
+  weights: Float32Array,
+  samples: Sample[],
+  opts: ComputeOptions,
+  counters: { bytesIn: number },
+  t0: number,
+  t1: number,
+): Promise<JobOutput> {
+  const modality = evalModality(ctx, job.modality);
+  const built = buildEvalBatch(samples, modality, ctx, job.seed);
+  const t2 = performance.now();
+  opts.onProgress?.('compute', { samples: built?.labels.length ?? 0 });
+  const C = ctx.model.numClasses;
+  let scores: Float32Array = new Float32Array(0);
+  let loss = 0;
+  const labels: number[] = [];
+  const offsets: number[] = [0];
+  if (built !== undefined) {
+    scores = predict(weights, built.batch, ctx.model);
+    const logits = tf.tensor2d(scores, [built.labels.length, C]);
+    const targets = labelsToTargets(built.labels, C, ctx.model.task);
+    try {
+      loss = tf.tidy(() => classificationLoss(ctx.model.task, logits, targets)).dataSync()[0] as number;
+    } finally {
+      logits.dispose();
+      targets.dispose();
+    }
+    for (const l of built.labels) {
+      labels.push(...l);
+      offsets.push(labels.length);
+    }
+  }
+  const t3 = performance.now();
+  const n = built?.labels.length ?? 0;
+  const meta: EvalResultMeta = {
+    kind: 'eval-result',
+    run: job.run,
+    round: job.round,
+    job: job.job,
+    split: job.split,
+    modality: job.modality,
+    weightsSha256: job.weightsSha256,
+    samples: n,
+    classes: C,
+    skipped: built?.dropped.length ?? samples.length,
+    atoms: built?.atoms ?? 0,
+    loss,
+    backend: opts.backend,
+    worker: opts.worker,
+  };
+  const bytes = encodeFlat(meta, { scores, labels: Int32Array.from(labels), labelOffsets: Int32Array.from(offsets) });
+  const uploadMs = await upload(opts, job.resultKey, bytes);
+  return {
+    reply: {
+      resultKey: job.resultKey,
+      run: job.run,
+      round: job.round,
+      job: job.job,
+      samples: n,
+      loss,
+      atoms: built?.atoms ?? 0,
+      fetchMs: t1 - t0,
+      batchMs: t2 - t1,
+      computeMs: t3 - t2,
+      uploadMs,
+      bytesIn: counters.bytesIn,
+      bytesOut: bytes.byteLength,
+      backend: opts.backend,
+      worker: opts.worker,
+    },
+  };
+}
+
+/** A stable short id for a cache folder of a store location. */
+export function cacheFolderName(location: string): string {
+  return createHash('sha256').update(location).digest('hex').slice(0, 16);
+}

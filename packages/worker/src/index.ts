@@ -1,0 +1,22 @@
+// Public surface of @atomizer/worker. Only what is listed here may be imported by other packages.
+
+// the job recipe shared with the coordinator's single-process reference loop
+export {
+  buildEvalBatch,
+  buildTrainBatch,
+  evalModality,
+  loadRunContext,
+  modelConfigSha256,
+  resolveModelConfig,
+  runContext,
+} from './run-context.js';
+export type { BuiltBatch, RunContext } from './run-context.js';
+
+// one job start to finish (fetch, batch, compute, upload) and its caches
+export { JobCache, PermanentJobError, runJob } from './compute.js';
+export type { ComputeOptions, JobOutput } from './compute.js';
+
+// the worker process: BullMQ workers + compute processes + heartbeats + graceful stop
+export { ComputeProcess, JobFailure } from './compute-process.js';
+export { startWorker } from './worker.js';
+export type { RunningWorker, WorkerOptions } from './worker.js';

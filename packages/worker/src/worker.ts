@@ -1,0 +1,198 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import {
+  WORKER_HEARTBEAT_SECONDS,
+  WORKER_KEY_PREFIX,
+  WORKER_TTL_SECONDS,
+  connectRedis,
+  redactRedisUrl,
+  redisOptions,
+  type JobReply,
+  type WorkerStatus,
+} from '@atomizer/protocol';
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { cacheFolderName } from './compute.js';
+import { ComputeProcess, JobFailure } from './compute-process.js';
+
+// The BullMQ side of a worker (DESIGN.md "Worker"): one BullMQ Worker per
+// queue it serves, a pool of compute processes (one per concurrent job; one
+// per GPU), heartbeats for the dashboard, SIGTERM = finish or release the
+// current job and exit, a lost Redis connection is reconnected (ioredis
+// retries forever; BullMQ resumes pulling).
+
+export interface WorkerOptions {
+  redisUrl: string;
+  /** Store location (s3://bucket/prefix or a folder), opened in the compute process. */
+  store: string;
+  queues: string[];
+  backend?: string;
+  concurrency?: number;
+  cacheDir?: string;
+  cacheBytes?: number;
+  /** BullMQ lock duration, ms (a dead worker's job is retried after about this long). Default 30 s. */
+  lockMs?: number;
+  /** How long SIGTERM waits for the current job before releasing it, ms. Default 60 s. */
+  drainMs?: number;
+  id?: string;
+  openblasThreads?: number;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunningWorker {
+  id: string;
+  backend: string;
+  /** Resolves when the worker stopped. */
+  closed: Promise<void>;
+  stop(reason?: string): Promise<void>;
+  readonly jobsDone: number;
+}
+
+export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
+  if (opts.queues.length === 0) throw new Error('worker: no queue to serve (--queues a,b)');
+  redisOptions(opts.redisUrl); // fail early on a malformed URL
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const concurrency = opts.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`worker: concurrency must be a positive integer, got ${concurrency}`);
+  const id = opts.id ?? `${hostname()}-${process.pid}`;
+  const cacheDir = opts.cacheDir ?? join(tmpdir(), 'atomizer-cache', cacheFolderName(opts.store));
+  const pool = Array.from(
+    { length: concurrency },
+    () =>
+      new ComputeProcess({
+        store: opts.store,
+        backend: opts.backend ?? 'auto',
+        worker: id,
+        cacheDir,
+        ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}),
+        openblasThreads: opts.openblasThreads ?? 1,
+        ...(opts.env !== undefined ? { env: opts.env } : {}),
+      }),
+  );
+  const started = await Promise.all(pool.map((p) => p.start()));
+  const backend = started[0]?.backend ?? 'unknown';
+  log(`worker ${id}: backend ${backend} (${started[0]?.detail ?? ''}), queues ${opts.queues.join(', ')}, concurrency ${concurrency}, Redis ${redactRedisUrl(opts.redisUrl)}`);
+
+  const status: WorkerStatus = {
+    id,
+    host: hostname(),
+    pid: process.pid,
+    backend,
+    queues: opts.queues,
+    state: 'idle',
+    jobsDone: 0,
+    jobsFailed: 0,
+    started: new Date().toISOString(),
+    updated: new Date().toISOString(),
+  };
+  const redis = connectRedis(opts.redisUrl);
+  redis.on('error', () => undefined); // reconnects by itself; the BullMQ workers log connection trouble
+  const heartbeat = async (): Promise<void> => {
+    status.updated = new Date().toISOString();
+    await redis.set(`${WORKER_KEY_PREFIX}${id}`, JSON.stringify(status), 'EX', WORKER_TTL_SECONDS).catch(() => undefined);
+  };
+  await heartbeat();
+  const timer = setInterval(() => void heartbeat(), WORKER_HEARTBEAT_SECONDS * 1000);
+
+  let stopping = false;
+  const workers: Worker[] = [];
+  // Don't hoard: with every compute process busy, stop fetching on all queues.
+  const free = (): ComputeProcess | undefined => pool.find((p) => !p.busy);
+  const setFetching = async (): Promise<void> => {
+    if (stopping) return;
+    const anyFree = free() !== undefined;
+    for (const w of workers) {
+      if (anyFree && w.isPaused()) w.resume();
+      else if (!anyFree && !w.isPaused()) await w.pause(true);
+    }
+  };
+  const waiters: Array<() => void> = [];
+  const acquire = async (): Promise<ComputeProcess> => {
+    for (;;) {
+      const p = free();
+      if (p !== undefined) return p;
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+
+  const processor = async (job: Job): Promise<JobReply> => {
+    const proc = await acquire();
+    status.state = 'busy';
+    status.job = job.id;
+    void heartbeat();
+    const jobId = job.id ?? '?';
+    const t0 = Date.now();
+    try {
+      const p = proc.run(jobId, job.data, (stage, detail) => void job.updateProgress({ stage, ...detail }).catch(() => undefined));
+      await setFetching();
+      const reply = await p;
+      status.jobsDone++;
+      log(`job ${jobId} done in ${Date.now() - t0} ms: ${reply.samples} samples, loss ${reply.loss.toFixed(4)}`);
+      return reply;
+    } catch (err) {
+      status.jobsFailed++;
+      const message = (err as Error).message;
+      log(`job ${jobId} failed (attempt ${job.attemptsMade + 1}): ${message}`);
+      if (err instanceof JobFailure && err.permanent) throw new UnrecoverableError(message);
+      throw err;
+    } finally {
+      if (!pool.some((p) => p.busy)) {
+        status.state = stopping ? 'stopping' : 'idle';
+        delete status.job;
+      }
+      void heartbeat();
+      waiters.splice(0).forEach((w) => w());
+      await setFetching();
+    }
+  };
+
+  const lockDuration = opts.lockMs ?? 30_000;
+  for (const q of opts.queues) {
+    const w = new Worker(q, processor, {
+      connection: redisOptions(opts.redisUrl, { role: 'worker' }) as ConnectionOptions,
+      concurrency,
+      lockDuration,
+      stalledInterval: Math.max(1000, Math.round(lockDuration / 2)),
+      maxStalledCount: 3,
+      removeOnComplete: { count: 2000 },
+      removeOnFail: { count: 5000 },
+    });
+    w.on('error', (err) => log(`worker ${id} queue ${q}: ${err.message}`));
+    workers.push(w);
+  }
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  const stop = async (reason = 'stop requested'): Promise<void> => {
+    if (stopping) return closed;
+    stopping = true;
+    status.state = 'stopping';
+    void heartbeat();
+    log(`worker ${id}: ${reason}; finishing the current job (at most ${(opts.drainMs ?? 60_000) / 1000} s)`);
+    const graceful = Promise.all(workers.map((w) => w.close()));
+    const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), opts.drainMs ?? 60_000))]);
+    if (timedOut) {
+      log(`worker ${id}: the current job did not finish in time; releasing it (it will be retried)`);
+      await Promise.all(pool.map((p) => p.stop(1000)));
+      await Promise.all(workers.map((w) => w.close(true)));
+    }
+    await Promise.all(pool.map((p) => p.stop()));
+    clearInterval(timer);
+    await redis.del(`${WORKER_KEY_PREFIX}${id}`).catch(() => undefined);
+    redis.disconnect();
+    log(`worker ${id}: stopped after ${status.jobsDone} jobs`);
+    resolveClosed();
+    return closed;
+  };
+  return {
+    id,
+    backend,
+    closed,
+    stop,
+    get jobsDone() {
+      return status.jobsDone;
+    },
+  };
+}
