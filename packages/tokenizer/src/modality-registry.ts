@@ -30,6 +30,38 @@ export const BUILTIN_MODALITIES: readonly ModalityInput[] = [
   },
   { name: 's1-vv-vh', sensor: 'sentinel-1', bands: ['VV', 'VH'], description: 'Sentinel-1 dual polarisation' },
   { name: 'mss-all', sensor: 'landsat-mss', description: 'the four Landsat MSS bands (Statlog)' },
+  // Landsat MSS (Statlog, 3x3 patches at 80 m). Train views leave out MSS7
+  // (NIR 0.8-1.1 um); the unseen views bring it in, or coarsen the patch.
+  {
+    name: 'mss-grn',
+    sensor: 'landsat-mss',
+    bands: ['MSS4', 'MSS5', 'MSS6'],
+    description: 'green + red + NIR 0.7-0.8 um (MSS4-6): every MSS band but MSS7',
+  },
+  { name: 'mss-gr', sensor: 'landsat-mss', bands: ['MSS4', 'MSS5'], description: 'green + red (MSS4, MSS5)' },
+  { name: 'mss-rn', sensor: 'landsat-mss', bands: ['MSS5', 'MSS6'], description: 'red + NIR 0.7-0.8 um (MSS5, MSS6)' },
+  { name: 'mss-gn', sensor: 'landsat-mss', bands: ['MSS4', 'MSS6'], description: 'green + NIR 0.7-0.8 um (MSS4, MSS6)' },
+  {
+    name: 'mss-gr-nir2',
+    sensor: 'landsat-mss',
+    bands: ['MSS4', 'MSS5', 'MSS7'],
+    description: 'green + red + NIR 0.8-1.1 um (MSS7 in place of MSS6)',
+  },
+  { name: 'mss-r-nir2', sensor: 'landsat-mss', bands: ['MSS5', 'MSS7'], description: 'red + NIR 0.8-1.1 um (MSS5, MSS7)' },
+  {
+    name: 'mss-grn-240m',
+    sensor: 'landsat-mss',
+    bands: ['MSS4', 'MSS5', 'MSS6'],
+    resolutionFactor: 1 / 3,
+    description: 'MSS4-6 area-averaged to one 240 m pixel (a 3x3 Statlog patch -> 1x1)',
+  },
+  {
+    name: 'mss-grn-120m',
+    sensor: 'landsat-mss',
+    bands: ['MSS4', 'MSS5', 'MSS6'],
+    resolutionFactor: 2 / 3,
+    description: 'MSS4-6 area-averaged to 2x2 pixels of 120 m (exact area weights over the 3x3 patch)',
+  },
 ];
 
 const SWEEP = /@(res|size)(\d*\.?\d+)/g;
