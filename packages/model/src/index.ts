@@ -83,3 +83,22 @@ export type { InputEncoding } from './host-input-stage.js';
 export { gegluGate } from './geglu.js';
 export { checkAttentionInputs } from './attention.js';
 export { checkAtomBatch } from './input-stage.js';
+
+// fixed-slot baseline (issue 5): a plain MLP over one slot per training band x pixel; missing bands 0, new bands in their spectral neighbour's slot
+export {
+  evaluateFixedSlotBaseline,
+  fillSlots,
+  fixedSlotInputs,
+  fixedSlotLayout,
+  predictFixedSlot,
+  slotPlacement,
+  trainFixedSlotBaseline,
+} from './baseline/fixed-slot.js';
+export type {
+  FixedSlot,
+  FixedSlotEvaluation,
+  FixedSlotLayout,
+  FixedSlotModel,
+  FixedSlotTrainOptions,
+  SlotPlacement,
+} from './baseline/fixed-slot.js';
