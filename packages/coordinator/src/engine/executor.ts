@@ -1,0 +1,343 @@
+import {
+  checkJobSize,
+  connectRedis,
+  evalJobId,
+  redisOptions,
+  roundJobId,
+  trainJobId,
+  type EvalJob,
+  type ObjectStore,
+  type TrainJob,
+} from '@atomizer/protocol';
+import { JobCache, runJob } from '@atomizer/worker';
+import { FlowProducer, Job, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AcceptedEvalResult, AcceptedTrainResult, Checked } from './results.js';
+
+// How a round's slices get computed. BullMQExecutor: a BullMQ flow per round
+// (the round the parent, its slices the children, spread over the train
+// queues), workers in other processes, results checked as they arrive, a
+// refused result retried as a new job, the round closed when every slice is in
+// or on quorum + deadline. InProcessExecutor: the same jobs run one after the
+// other in this process through the worker's own code: the single-process
+// reference loop the distributed run must reproduce.
+
+export interface RoundPolicy {
+  quorum: number;
+  deadlineMs: number;
+  attempts: number;
+}
+
+export interface SliceProblem {
+  job: number | string;
+  reason: string;
+}
+
+export interface RoundOutcome {
+  /** Accepted results, sorted by job id. */
+  accepted: AcceptedTrainResult[];
+  /** Slices still out when the round closed on quorum. */
+  late: number[];
+  failed: SliceProblem[];
+  rejected: SliceProblem[];
+}
+
+export interface EvalOutcome {
+  accepted: AcceptedEvalResult[];
+  failed: SliceProblem[];
+}
+
+export type TrainCheck = (job: TrainJob, reply: unknown) => Promise<Checked<AcceptedTrainResult>>;
+export type EvalCheck = (job: EvalJob, reply: unknown) => Promise<Checked<AcceptedEvalResult>>;
+
+export interface Executor {
+  readonly name: string;
+  trainRound(round: number, jobs: TrainJob[], policy: RoundPolicy, check: TrainCheck): Promise<RoundOutcome>;
+  evaluate(round: number, jobs: EvalJob[], attempts: number, check: EvalCheck): Promise<EvalOutcome>;
+  close(): Promise<void>;
+}
+
+/** Thrown when a round can no longer reach its quorum: nothing of it reaches the weights. */
+export class RoundFailedError extends Error {}
+
+type Log = (msg: string, fields?: Record<string, unknown>) => void;
+
+export class InProcessExecutor implements Executor {
+  readonly name = 'in-process';
+  private readonly cache: JobCache;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly backend = 'in-process',
+  ) {
+    this.cache = new JobCache({ store, backend, worker: 'coordinator' });
+  }
+
+  private opts() {
+    return { store: this.store, backend: this.backend, worker: 'coordinator' };
+  }
+
+  async trainRound(_round: number, jobs: TrainJob[], _policy: RoundPolicy, check: TrainCheck): Promise<RoundOutcome> {
+    const out: RoundOutcome = { accepted: [], late: [], failed: [], rejected: [] };
+    for (const job of jobs) {
+      try {
+        const { reply } = await runJob(job, this.cache, this.opts());
+        const c = await check(job, reply);
+        if (c.ok) out.accepted.push(c.value);
+        else out.rejected.push({ job: job.job, reason: c.reason });
+      } catch (err) {
+        out.failed.push({ job: job.job, reason: (err as Error).message });
+      }
+    }
+    if (out.failed.length > 0 || out.rejected.length > 0) {
+      const p = [...out.failed, ...out.rejected][0]!;
+      throw new RoundFailedError(`slice ${p.job}: ${p.reason}`);
+    }
+    return out;
+  }
+
+  async evaluate(_round: number, jobs: EvalJob[], _attempts: number, check: EvalCheck): Promise<EvalOutcome> {
+    const out: EvalOutcome = { accepted: [], failed: [] };
+    for (const job of jobs) {
+      try {
+        const { reply } = await runJob(job, this.cache, this.opts());
+        const c = await check(job, reply);
+        if (c.ok) out.accepted.push(c.value);
+        else out.failed.push({ job: job.job, reason: c.reason });
+      } catch (err) {
+        out.failed.push({ job: job.job, reason: (err as Error).message });
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {}
+}
+
+interface SliceState {
+  job: TrainJob;
+  queue: string;
+  bullId: string;
+  /** Jobs enqueued for this slice (first + retries after refused results). */
+  tries: number;
+  state: 'pending' | 'accepted' | 'failed';
+}
+
+export interface BullExecutorOptions {
+  redisUrl: string;
+  run: string;
+  queues: { train: string[]; eval: string; rounds: string };
+  log?: Log;
+  /** Poll interval while waiting (queue events wake it earlier), ms. */
+  pollMs?: number;
+}
+
+export class BullMQExecutor implements Executor {
+  readonly name = 'bullmq';
+  private readonly queues = new Map<string, Queue>();
+  private readonly flow: FlowProducer;
+  private readonly events: QueueEvents[] = [];
+  private readonly roundWorker: Worker;
+  private readonly redis: Redis;
+  private wakers: Array<() => void> = [];
+  private session = 0;
+  private readonly log: Log;
+
+  private constructor(private readonly opts: BullExecutorOptions) {
+    this.log = opts.log ?? (() => undefined);
+    const connection = redisOptions(opts.redisUrl) as ConnectionOptions;
+    const blocking = redisOptions(opts.redisUrl, { role: 'worker' }) as ConnectionOptions;
+    for (const name of [...opts.queues.train, opts.queues.eval, opts.queues.rounds]) this.queues.set(name, new Queue(name, { connection }));
+    this.flow = new FlowProducer({ connection });
+    for (const name of [...opts.queues.train, opts.queues.eval]) {
+      const ev = new QueueEvents(name, { connection: blocking });
+      const wake = (): void => this.wake();
+      ev.on('completed', wake);
+      ev.on('failed', wake);
+      ev.on('error', () => undefined);
+      this.events.push(ev);
+    }
+    // The round (flow parent) completes once its slices are done: visible in bull-board.
+    this.roundWorker = new Worker(opts.queues.rounds, async (job: Job) => ({ round: (job.data as { round: number }).round, done: new Date().toISOString() }), {
+      connection: blocking,
+      concurrency: 4,
+      removeOnComplete: { count: 1000 },
+    });
+    this.roundWorker.on('error', () => undefined);
+    this.redis = connectRedis(opts.redisUrl);
+    this.redis.on('error', () => undefined);
+  }
+
+  static async open(opts: BullExecutorOptions): Promise<BullMQExecutor> {
+    const ex = new BullMQExecutor(opts);
+    await Promise.all([...ex.queues.values()].map((q) => q.waitUntilReady()));
+    await Promise.all(ex.events.map((e) => e.waitUntilReady()));
+    // Each coordinator start of a run is a new session: its job ids differ from
+    // those of a crashed predecessor, whose waiting jobs are removed here.
+    ex.session = await ex.redis.incr(`atomizer:run:${opts.run}:sessions`);
+    await ex.dropStaleJobs();
+    return ex;
+  }
+
+  private async dropStaleJobs(): Promise<void> {
+    let removed = 0;
+    for (const q of this.queues.values()) {
+      const jobs = await q.getJobs(['wait', 'delayed', 'prioritized', 'waiting-children']);
+      for (const j of jobs) {
+        if ((j.data as { run?: string } | undefined)?.run === this.opts.run) {
+          await j.remove().then(() => removed++).catch(() => undefined);
+        }
+      }
+    }
+    if (removed > 0) this.log(`removed ${removed} waiting job(s) of an earlier session of run ${this.opts.run}`);
+  }
+
+  private wake(): void {
+    const w = this.wakers;
+    this.wakers = [];
+    for (const f of w) f();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wakers.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  private queue(name: string): Queue {
+    const q = this.queues.get(name);
+    if (q === undefined) throw new Error(`unknown queue ${name}`);
+    return q;
+  }
+
+  private jobOpts(attempts: number) {
+    return { attempts, backoff: { type: 'exponential' as const, delay: 500 }, removeOnComplete: { count: 5000 }, removeOnFail: { count: 5000 } };
+  }
+
+  async trainRound(round: number, jobs: TrainJob[], policy: RoundPolicy, check: TrainCheck): Promise<RoundOutcome> {
+    const { train, rounds } = this.opts.queues;
+    const suffix = `s${this.session}`;
+    const slices: SliceState[] = jobs.map((job, i) => {
+      const bullId = `${trainJobId(job.run, round, job.job)}.${suffix}`;
+      checkJobSize(job, bullId);
+      return { job, queue: train[i % train.length] as string, bullId, tries: 1, state: 'pending' };
+    });
+    await this.flow.add({
+      name: `round ${round}`,
+      queueName: rounds,
+      data: { run: this.opts.run, round, slices: jobs.length },
+      opts: { jobId: `${roundJobId(this.opts.run, round)}.${suffix}`, removeOnComplete: { count: 1000 } },
+      children: slices.map((s) => ({
+        name: `train r${round} j${s.job.job}`,
+        queueName: s.queue,
+        data: s.job,
+        opts: { jobId: s.bullId, ...this.jobOpts(policy.attempts), ignoreDependencyOnFailure: true },
+      })),
+    });
+    const accepted = new Map<number, AcceptedTrainResult>();
+    const failed: SliceProblem[] = [];
+    const rejected: SliceProblem[] = [];
+    const need = Math.ceil(policy.quorum * jobs.length - 1e-9);
+    const deadline = Date.now() + policy.deadlineMs;
+    let warned = false;
+    for (;;) {
+      for (const s of slices) {
+        if (s.state !== 'pending') continue;
+        const q = this.queue(s.queue);
+        const bj = await Job.fromId(q, s.bullId);
+        if (bj === undefined) {
+          this.log(`round ${round}: job ${s.bullId} vanished from ${s.queue}; enqueueing it again`);
+          await q.add(`train r${round} j${s.job.job}`, s.job, { jobId: s.bullId, ...this.jobOpts(policy.attempts) });
+          continue;
+        }
+        const state = await bj.getState();
+        if (state === 'completed') {
+          const c = await check(s.job, bj.returnvalue);
+          if (c.ok) {
+            s.state = 'accepted';
+            accepted.set(s.job.job, c.value);
+          } else {
+            rejected.push({ job: s.job.job, reason: c.reason });
+            this.log(`round ${round}: result of slice ${s.job.job} refused: ${c.reason}`);
+            if (s.tries >= policy.attempts) {
+              s.state = 'failed';
+              failed.push({ job: s.job.job, reason: `refused ${s.tries} time(s); last: ${c.reason}` });
+            } else {
+              s.tries++;
+              s.bullId = `${trainJobId(s.job.run, round, s.job.job)}.${suffix}.t${s.tries}`;
+              checkJobSize(s.job, s.bullId);
+              await q.add(`train r${round} j${s.job.job} (try ${s.tries})`, s.job, { jobId: s.bullId, ...this.jobOpts(policy.attempts) });
+            }
+          }
+        } else if (state === 'failed') {
+          s.state = 'failed';
+          failed.push({ job: s.job.job, reason: bj.failedReason || 'failed' });
+          this.log(`round ${round}: slice ${s.job.job} failed after ${bj.attemptsMade} attempt(s): ${bj.failedReason}`);
+        }
+      }
+      const pending = slices.filter((s) => s.state === 'pending');
+      if (failed.length > jobs.length - need) {
+        throw new RoundFailedError(
+          `round ${round} cannot reach its quorum (${need} of ${jobs.length} slices): ${failed.map((f) => `slice ${f.job}: ${f.reason}`).join('; ')}`,
+        );
+      }
+      if (pending.length === 0) break;
+      if (Date.now() >= deadline) {
+        if (accepted.size >= need) {
+          for (const s of pending) await Job.fromId(this.queue(s.queue), s.bullId).then((j) => j?.remove()).catch(() => undefined);
+          return { accepted: sortByJob(accepted), late: pending.map((s) => s.job.job), failed, rejected };
+        }
+        if (!warned) {
+          warned = true;
+          this.log(`round ${round}: deadline passed with ${accepted.size} of ${need} needed slices in; waiting for the quorum`);
+        }
+      }
+      await this.sleep(this.opts.pollMs ?? 250);
+    }
+    return { accepted: sortByJob(accepted), late: [], failed, rejected };
+  }
+
+  async evaluate(round: number, jobs: EvalJob[], attempts: number, check: EvalCheck): Promise<EvalOutcome> {
+    const q = this.queue(this.opts.queues.eval);
+    const ids = jobs.map((job) => `${evalJobId(job.run, round, job.job)}.s${this.session}`);
+    jobs.forEach((job, i) => checkJobSize(job, ids[i]!));
+    await q.addBulk(jobs.map((job, i) => ({ name: `eval r${round} ${job.job}`, data: job, opts: { jobId: ids[i]!, ...this.jobOpts(attempts) } })));
+    const out: EvalOutcome = { accepted: [], failed: [] };
+    const pending = new Set(jobs.map((_, i) => i));
+    while (pending.size > 0) {
+      for (const i of [...pending]) {
+        const bj = await Job.fromId(q, ids[i]!);
+        const state = bj === undefined ? 'unknown' : await bj.getState();
+        const job = jobs[i]!;
+        if (state === 'completed') {
+          pending.delete(i);
+          const c = await check(job, bj!.returnvalue);
+          if (c.ok) out.accepted.push(c.value);
+          else out.failed.push({ job: job.job, reason: c.reason });
+        } else if (state === 'failed' || state === 'unknown') {
+          pending.delete(i);
+          out.failed.push({ job: job.job, reason: bj?.failedReason ?? 'job vanished' });
+        }
+      }
+      if (pending.size > 0) await this.sleep(this.opts.pollMs ?? 250);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.wake();
+    await this.roundWorker.close().catch(() => undefined);
+    await Promise.all(this.events.map((e) => e.close().catch(() => undefined)));
+    await this.flow.close().catch(() => undefined);
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    this.redis.disconnect();
+  }
+}
+
+function sortByJob(m: Map<number, AcceptedTrainResult>): AcceptedTrainResult[] {
+  return [...m.values()].sort((a, b) => a.job - b.job);
+}

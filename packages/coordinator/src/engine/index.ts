@@ -1,0 +1,10 @@
+// The training engine: run setup, data plan, executors (BullMQ and in-process), result checks, the round loop.
+export { epochOrder, sliceUnits, takeSlices } from './data-plan.js';
+export type { DataCursor, SliceUnit } from './data-plan.js';
+export { BullMQExecutor, InProcessExecutor, RoundFailedError } from './executor.js';
+export type { EvalOutcome, Executor, RoundOutcome, RoundPolicy, SliceProblem } from './executor.js';
+export { checkEvalResult, checkTrainResult } from './results.js';
+export { ensureDataset, prepareRun, runModalityLists } from './run-setup.js';
+export type { PreparedRun, PrepareOptions } from './run-setup.js';
+export { flatWeights, lrSchedule, train } from './trainer.js';
+export type { Log, TrainOptions, TrainResult } from './trainer.js';

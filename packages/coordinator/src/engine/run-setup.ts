@@ -1,0 +1,135 @@
+import { paramCount } from '@atomizer/model';
+import {
+  StoredRunSchema,
+  datasetKeys,
+  isNotFoundError,
+  runKeys,
+  type ObjectStore,
+  type RunConfig,
+  type StoredRun,
+} from '@atomizer/protocol';
+import {
+  buildDataset,
+  loadModalityListsFile,
+  parseDatasetSpec,
+  parseManifest,
+  resolveModalityLists,
+  type BuildProgress,
+  type Manifest,
+  type ModalityLists,
+} from '@atomizer/tokenizer';
+import { resolveModelConfig, runContext, type RunContext } from '@atomizer/worker';
+
+// Everything a run needs before its first round: the dataset in the store
+// (sharded now if its manifest is missing), the modality lists, the model
+// config, and runs/<run>/config.json, which workers read. `--resume` reads the
+// stored run back instead and refuses a config that changes the model.
+
+export interface PreparedRun {
+  run: string;
+  stored: StoredRun;
+  ctx: RunContext;
+  manifestKey: string;
+  configKey: string;
+  lists: ModalityLists;
+}
+
+export interface PrepareOptions {
+  resume?: boolean;
+  log?: (msg: string) => void;
+  onShardProgress?: (p: BuildProgress) => void;
+  now?: Date;
+}
+
+function stamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+}
+
+async function readJson(store: ObjectStore, key: string): Promise<unknown | undefined> {
+  try {
+    return JSON.parse(new TextDecoder().decode(await store.get(key))) as unknown;
+  } catch (err) {
+    if (isNotFoundError(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The dataset's manifest, sharding it from `dataset.source` first when the store lacks it. */
+export async function ensureDataset(store: ObjectStore, config: RunConfig, opts: PrepareOptions = {}): Promise<{ manifest: Manifest; manifestKey: string }> {
+  const log = opts.log ?? (() => undefined);
+  const manifestKey = datasetKeys(config.dataset.name).manifest;
+  const existing = await readJson(store, manifestKey);
+  if (existing !== undefined) return { manifest: parseManifest(JSON.stringify(existing), manifestKey), manifestKey };
+  if (config.dataset.source === '') {
+    throw new Error(
+      `dataset '${config.dataset.name}' is not in the store (${manifestKey} missing) and dataset.source is empty: ` +
+        'pass --dataset-source <kind>:<path> (e.g. statlog:../shared/data/statlog/statlog_landsat_satellite.csv) or shard it first with atomizer shard',
+    );
+  }
+  const spec = parseDatasetSpec(config.dataset.source);
+  log(`sharding ${config.dataset.source} into datasets/${config.dataset.name}/ (${config.dataset.shardSize} samples per shard)`);
+  const modalities = config.dataset.modalities !== '' ? await loadModalityListsFile(config.dataset.modalities) : undefined;
+  const built = await buildDataset({
+    dataset: spec,
+    out: store,
+    name: config.dataset.name,
+    shardSize: config.dataset.shardSize,
+    ...(modalities !== undefined
+      ? { modalities: { train: modalities.train.map((m) => ({ ...m })), val: modalities.val.map((m) => ({ ...m })), test: modalities.test.map((m) => ({ ...m })) } }
+      : {}),
+    ...(opts.onShardProgress !== undefined ? { onProgress: opts.onShardProgress } : {}),
+  });
+  return { manifest: built.manifest, manifestKey: built.manifestKey };
+}
+
+/** Modality lists of a run: the config's file, else the manifest's lists, else none (every band as read). */
+export async function runModalityLists(config: RunConfig, manifest: Manifest): Promise<ModalityLists> {
+  if (config.dataset.modalities !== '') return loadModalityListsFile(config.dataset.modalities);
+  if (manifest.modalities !== undefined) {
+    return resolveModalityLists(manifest.modalities, { source: `datasets/${manifest.name}/manifest.json modalities` });
+  }
+  return { train: [], val: [], test: [] };
+}
+
+/** Resolve, store (or, on resume, read back) the run. */
+export async function prepareRun(store: ObjectStore, input: RunConfig, opts: PrepareOptions = {}): Promise<PreparedRun> {
+  const now = opts.now ?? new Date();
+  if (opts.resume === true) {
+    if (input.run === '') throw new Error('--resume needs the run id (--run <id>) of the run to continue');
+    const keys = runKeys(input.run);
+    const json = await readJson(store, keys.config);
+    if (json === undefined) throw new Error(`cannot resume run '${input.run}': ${keys.config} is not in the store (wrong --run, or --s3 pointing elsewhere?)`);
+    const parsed = StoredRunSchema.parse(json);
+    const manifestJson = await readJson(store, parsed.manifestKey);
+    if (manifestJson === undefined) throw new Error(`cannot resume run '${input.run}': its dataset manifest ${parsed.manifestKey} is gone from the store`);
+    const manifest = parseManifest(JSON.stringify(manifestJson), parsed.manifestKey);
+    const ctx = runContext(parsed, manifest, keys.config);
+    return { run: input.run, stored: parsed, ctx, manifestKey: parsed.manifestKey, configKey: keys.config, lists: ctx.modalities };
+  }
+  const run = input.run !== '' ? input.run : `${input.dataset.name}-${stamp(now)}`;
+  const config: RunConfig = { ...input, run };
+  const keys = runKeys(run);
+  if ((await readJson(store, keys.config)) !== undefined) {
+    throw new Error(`run '${run}' already exists in the store (${keys.config}): continue it with --resume, or pick another --run`);
+  }
+  const { manifest, manifestKey } = await ensureDataset(store, config, opts);
+  const lists = await runModalityLists(config, manifest);
+  const model = resolveModelConfig(config, manifest);
+  const stored: StoredRun = {
+    format: 'atomizer-run/1',
+    config,
+    manifestKey,
+    model: model as unknown as Record<string, unknown>,
+    modalities: {
+      train: lists.train.map((m) => ({ ...m })),
+      val: lists.val.map((m) => ({ ...m })),
+      test: lists.test.map((m) => ({ ...m })),
+    },
+    params: paramCount(model),
+    created: now.toISOString(),
+  };
+  await store.put(keys.config, new TextEncoder().encode(`${JSON.stringify(stored, null, 2)}\n`));
+  const ctx = runContext(stored, manifest, keys.config);
+  return { run, stored, ctx, manifestKey, configKey: keys.config, lists: ctx.modalities };
+}

@@ -1,0 +1,476 @@
+import { performance } from 'node:perf_hooks';
+import {
+  Adam,
+  GradientAccumulator,
+  OuterOptimizer,
+  classificationReport,
+  clipByGlobalNorm,
+  cosineSchedule,
+  globalNorm,
+  initParams,
+  loadCheckpoint,
+  paramTableOf,
+  saveCheckpoint,
+  type LrSchedule,
+} from '@atomizer/model';
+import {
+  MetricEventSchema,
+  encodeFlat,
+  evalSplits,
+  isNotFoundError,
+  parseMetricsJsonl,
+  runKeys,
+  sha256Hex,
+  type EvalEvent,
+  type EvalJob,
+  type MetricEvent,
+  type ObjectStore,
+  type RoundEvent,
+  type RunConfig,
+  type RunStatus,
+  type TrainJob,
+} from '@atomizer/protocol';
+import { deriveSeed, modalityKey, seenTag, type Modality } from '@atomizer/tokenizer';
+import { z } from 'zod';
+import { sliceUnits, takeSlices, type DataCursor } from './data-plan.js';
+import { RoundFailedError, type Executor } from './executor.js';
+import { checkEvalResult, checkTrainResult } from './results.js';
+import { prepareRun, type PrepareOptions, type PreparedRun } from './run-setup.js';
+
+// The coordinator's round loop (DESIGN.md "Rounds", "Failure"): publish the
+// round's weights, hand its slices to the executor, sum the accepted results
+// in job-id order weighted by sample count, take the optimizer step (Adam on
+// the mean gradient in sync mode, the outer optimizer on the mean delta in
+// local mode), checkpoint, evaluate, log. Rounds are numbered 1..R; round r
+// reads weights/<r-1> and produces weights/<r>.
+
+export type Log = (msg: string, fields?: Record<string, unknown>) => void;
+
+export interface TrainOptions {
+  store: ObjectStore;
+  executor: Executor;
+  config: RunConfig;
+  resume?: boolean;
+  log?: Log;
+  /** Every metrics event as it is logged (progress bars, dashboards in-process). */
+  onEvent?: (e: MetricEvent, status: RunStatus) => void;
+  onShardProgress?: PrepareOptions['onShardProgress'];
+  /** Stop after the current round (Ctrl-C): checkpoint, then resolve with state 'stopped'. */
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  run: string;
+  state: 'done' | 'stopped';
+  round: number;
+  weights: Float32Array;
+  loss: number;
+  evals: EvalEvent[];
+  prepared: PreparedRun;
+}
+
+const LatestSchema = z.object({
+  round: z.number().int().nonnegative(),
+  key: z.string(),
+  sha256: z.string(),
+  time: z.string(),
+});
+
+export function flatWeights(run: string, round: number, modelSha256: string, weights: Float32Array): Uint8Array {
+  return encodeFlat({ kind: 'weights', run, round, params: weights.length, modelConfigSha256: modelSha256 }, { weights });
+}
+
+class MetricsLog {
+  events: MetricEvent[] = [];
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly key: string,
+  ) {}
+  async load(keepUpToRound: number): Promise<void> {
+    try {
+      const text = new TextDecoder().decode(await this.store.get(this.key));
+      // A crashed session may have logged rounds after the checkpoint resumed from: drop them.
+      this.events = parseMetricsJsonl(text, this.key).filter((e) => !('round' in e) || (e as { round: number }).round <= keepUpToRound || e.type === 'run-start');
+    } catch (err) {
+      if (!isNotFoundError(err)) throw err;
+    }
+  }
+  add(e: MetricEvent): void {
+    this.events.push(MetricEventSchema.parse(e));
+  }
+  async flush(): Promise<void> {
+    await this.store.put(this.key, new TextEncoder().encode(this.events.map((e) => JSON.stringify(e)).join('\n') + '\n'));
+  }
+}
+
+interface OptimizerState {
+  adam?: Adam;
+  outer?: OuterOptimizer;
+}
+
+function makeOptimizers(cfg: RunConfig, size: number, decay: ReturnType<ReturnType<typeof paramTableOf>['ranges']>): OptimizerState {
+  if (cfg.train.mode === 'sync') return { adam: new Adam(size, { kind: 'adamw', weightDecay: cfg.train.weightDecay, decayRanges: decay }) };
+  return { outer: new OuterOptimizer(size, { kind: cfg.train.outerKind, lr: cfg.train.outerLr, momentum: cfg.train.outerMomentum }) };
+}
+
+export function lrSchedule(cfg: RunConfig): LrSchedule {
+  const rounds = cfg.train.rounds;
+  return cosineSchedule({
+    peakLr: cfg.train.lr,
+    minLr: Math.min(cfg.train.minLr, cfg.train.lr),
+    totalSteps: rounds,
+    warmupSteps: Math.min(cfg.train.warmupRounds, rounds - 1),
+  });
+}
+
+/** Train a run to its last round (or resume it): the whole coordinator. */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const log: Log = opts.log ?? (() => undefined);
+  const { store, executor } = opts;
+  const prepared = await prepareRun(store, opts.config, {
+    ...(opts.resume !== undefined ? { resume: opts.resume } : {}),
+    log,
+    ...(opts.onShardProgress !== undefined ? { onShardProgress: opts.onShardProgress } : {}),
+  });
+  const { run, ctx } = prepared;
+  const cfg = ctx.config;
+  const keys = runKeys(run);
+  const table = paramTableOf(ctx.model);
+  const P = table.size;
+  const units = sliceUnits(ctx.manifest, 'train', cfg.train.sliceSamples);
+  if (units.length === 0) throw new Error(`dataset ${ctx.manifest.name} has no train samples`);
+  const schedule = lrSchedule(cfg);
+  const R = cfg.train.rounds;
+  const S = cfg.train.slices;
+  const opt = makeOptimizers(cfg, P, table.ranges());
+
+  let weights: Float32Array;
+  let cursor: DataCursor = { epoch: 0, position: 0 };
+  let startRound = 1;
+  const metrics = new MetricsLog(store, keys.metrics);
+  if (opts.resume === true) {
+    const latest = await readLatest(store, keys.latestCheckpoint);
+    if (latest === undefined) {
+      log(`run ${run}: no checkpoint yet (${keys.latestCheckpoint}); starting from round 1`);
+      weights = initParams(ctx.model, cfg.seed);
+    } else {
+      const bytes = await store.get(latest.key);
+      if (sha256Hex(bytes) !== latest.sha256) throw new Error(`checkpoint ${latest.key} does not match the sha256 in ${keys.latestCheckpoint}`);
+      const cp = loadCheckpoint(bytes, latest.key);
+      if (cp.meta['model.sha256'] !== ctx.modelSha256) throw new Error(`checkpoint ${latest.key} is from another model config than run ${run}`);
+      weights = table.fromTensors(cp.weights);
+      opt.adam?.loadTensors(cp.optimizerState);
+      opt.outer?.loadTensors(cp.optimizerState);
+      cursor = JSON.parse(cp.meta.cursor ?? '{"epoch":0,"position":0}') as DataCursor;
+      startRound = latest.round + 1;
+      log(`run ${run}: resuming after round ${latest.round} from ${latest.key}`);
+    }
+    await metrics.load(startRound - 1);
+  } else {
+    weights = initParams(ctx.model, cfg.seed);
+  }
+
+  const started = new Date().toISOString();
+  const status: RunStatus = {
+    run,
+    state: 'running',
+    round: startRound - 1,
+    rounds: R,
+    startRound,
+    started,
+    updated: started,
+    mode: cfg.train.mode,
+    dataset: ctx.manifest.name,
+    params: P,
+  };
+  const emit = (e: MetricEvent): void => {
+    metrics.add(e);
+    status.updated = e.time;
+    opts.onEvent?.(e, status);
+  };
+  const flush = async (): Promise<void> => {
+    await metrics.flush();
+    await store.put(keys.status, new TextEncoder().encode(JSON.stringify(status)));
+  };
+  emit({
+    type: 'run-start',
+    time: new Date().toISOString(),
+    run,
+    dataset: ctx.manifest.name,
+    mode: cfg.train.mode,
+    rounds: R,
+    slices: S,
+    params: P,
+    startRound,
+    resumed: opts.resume === true,
+    executor: executor.name,
+  });
+  await flush();
+
+  const evals: EvalEvent[] = [];
+  let lastLoss = Number.NaN;
+  let round = startRound - 1;
+  const t0 = performance.now();
+  let samplesDone = 0;
+  try {
+    for (round = startRound; round <= R; round++) {
+      const roundStart = performance.now();
+      const weightsKey = keys.weights(round - 1);
+      const wBytes = flatWeights(run, round - 1, ctx.modelSha256, weights);
+      // Jobs carry the payload hash (decodeFlat reports it on the worker side).
+      const payloadSha = payloadSha256Of(wBytes);
+      await store.put(weightsKey, wBytes);
+      const lr = schedule.lr(round - 1);
+      const taken = takeSlices(units, cursor, S, cfg.seed);
+      const jobs: TrainJob[] = taken.slices.map((u, i) => ({
+        kind: 'train',
+        run,
+        round,
+        job: i,
+        configKey: prepared.configKey,
+        weightsKey,
+        weightsSha256: payloadSha,
+        manifestKey: prepared.manifestKey,
+        shardKey: u.shardKey,
+        shardSha256: u.shardSha256,
+        start: u.start,
+        end: u.end,
+        seed: deriveSeed(cfg.seed, round, i),
+        resultKey: keys.result(round, i),
+        mode: cfg.train.mode,
+        localSteps: cfg.train.mode === 'sync' ? 1 : cfg.train.localSteps,
+        lr,
+      }));
+      const outcome = await executor.trainRound(
+        round,
+        jobs,
+        { quorum: cfg.rounds.quorum, deadlineMs: cfg.rounds.deadlineSeconds * 1000, attempts: cfg.rounds.attempts },
+        (job, reply) => checkTrainResult(store, job, reply, P),
+      );
+      const tAgg = performance.now();
+      const acc = new GradientAccumulator(P);
+      for (const r of outcome.accepted) acc.add({ grads: r.update, samples: r.meta.samples, loss: r.meta.loss }, `job ${r.job}`);
+      const mean = acc.result();
+      let gradNorm: number;
+      const next = weights.slice();
+      if (opt.adam !== undefined) {
+        gradNorm = cfg.train.clipNorm > 0 ? clipByGlobalNorm(mean.grads, cfg.train.clipNorm).norm : globalNorm(mean.grads);
+        opt.adam.update(next, mean.grads, lr);
+      } else {
+        gradNorm = globalNorm(mean.grads);
+        opt.outer!.apply(next, mean.grads);
+      }
+      for (let i = 0; i < next.length; i++) {
+        if (!Number.isFinite(next[i] as number)) throw new Error(`round ${round}: the update made weight ${i} non-finite; weights of round ${round - 1} kept`);
+      }
+      weights = next;
+      cursor = taken.cursor;
+      const aggregateMs = performance.now() - tAgg;
+      const now = new Date().toISOString();
+      for (const r of outcome.accepted) {
+        emit({ type: 'job', time: now, round, job: r.job, worker: r.reply.worker, backend: r.reply.backend, samples: r.reply.samples, loss: r.reply.loss, atoms: r.reply.atoms, fetchMs: r.reply.fetchMs, batchMs: r.reply.batchMs, computeMs: r.reply.computeMs, uploadMs: r.reply.uploadMs, bytesIn: r.reply.bytesIn, bytesOut: r.reply.bytesOut });
+      }
+      for (const r of outcome.rejected) emit({ type: 'rejected', time: now, round, job: r.job, reason: r.reason });
+      const wallMs = performance.now() - roundStart;
+      const slowest = Math.max(0, ...outcome.accepted.map((r) => r.reply.batchMs + r.reply.computeMs));
+      const bytesMoved = outcome.accepted.reduce((n, r) => n + r.reply.bytesIn + r.reply.bytesOut, 0) + wBytes.byteLength;
+      samplesDone += mean.samples;
+      lastLoss = mean.loss;
+      const roundEvent: RoundEvent = {
+        type: 'round',
+        time: new Date().toISOString(),
+        round,
+        loss: mean.loss,
+        lr,
+        samples: mean.samples,
+        atoms: outcome.accepted.reduce((n, r) => n + r.meta.atoms, 0),
+        wallMs,
+        slowestComputeMs: slowest,
+        overheadMs: Math.max(0, wallMs - slowest),
+        aggregateMs,
+        samplesPerSecond: mean.samples / (wallMs / 1000),
+        bytesMoved,
+        received: outcome.accepted.length,
+        slices: S,
+        late: outcome.late,
+        failed: outcome.failed.map((f) => f.job),
+        rejected: outcome.rejected,
+        gradNorm,
+        workers: [...new Set(outcome.accepted.map((r) => r.reply.worker))].sort(),
+      };
+      emit(roundEvent);
+      if (outcome.late.length > 0 || outcome.failed.length > 0) {
+        log(`round ${round}: closed on quorum with ${outcome.accepted.length}/${S} slices; late ${outcome.late.join(', ') || '-'}; failed ${outcome.failed.map((f) => `${f.job} (${f.reason})`).join(', ') || '-'}`);
+      }
+      const elapsed = (performance.now() - t0) / 1000;
+      Object.assign(status, {
+        round,
+        loss: mean.loss,
+        lr,
+        samplesPerSecond: samplesDone / elapsed,
+        etaSeconds: ((R - round) * elapsed) / (round - startRound + 1),
+      });
+      const last = round === R;
+      const stopping = opts.signal?.aborted === true;
+      if (last || stopping || (cfg.checkpoint.every > 0 && round % cfg.checkpoint.every === 0)) {
+        await writeCheckpoint(store, run, round, table, weights, opt, cursor, ctx.modelSha256, cfg.checkpoint.keep);
+        emit({ type: 'checkpoint', time: new Date().toISOString(), round, key: keys.checkpoint(round, 'state.safetensors') });
+      }
+      if (last || (cfg.eval.every > 0 && round % cfg.eval.every === 0)) {
+        status.state = 'evaluating';
+        await flush();
+        await store.put(keys.weights(round), flatWeights(run, round, ctx.modelSha256, weights));
+        for (const e of await evaluate(prepared, executor, store, round, log)) {
+          evals.push(e);
+          emit(e);
+        }
+        status.state = 'running';
+      }
+      await flush();
+      if (stopping && !last) {
+        status.state = 'stopped';
+        emit({ type: 'run-end', time: new Date().toISOString(), round, state: 'stopped', message: 'stopped on request; continue with --resume' });
+        await flush();
+        return { run, state: 'stopped', round, weights, loss: lastLoss, evals, prepared };
+      }
+    }
+  } catch (err) {
+    status.state = 'failed';
+    status.message = (err as Error).message;
+    emit({ type: 'run-end', time: new Date().toISOString(), round, state: 'failed', message: (err as Error).message });
+    await flush().catch(() => undefined);
+    if (err instanceof RoundFailedError) throw new Error(`${err.message}. The weights of round ${round - 1} are kept; fix the cause and continue with --resume`);
+    throw err;
+  }
+  status.state = 'done';
+  emit({ type: 'run-end', time: new Date().toISOString(), round: R, state: 'done' });
+  await flush();
+  return { run, state: 'done', round: R, weights, loss: lastLoss, evals, prepared };
+}
+
+/** The payload sha256 of a flat object (what decodeFlat reports and jobs carry). */
+function payloadSha256Of(bytes: Uint8Array): string {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const h = view.getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + h))) as { payloadSha256: string };
+  return header.payloadSha256;
+}
+
+async function readLatest(store: ObjectStore, key: string): Promise<z.infer<typeof LatestSchema> | undefined> {
+  try {
+    return LatestSchema.parse(JSON.parse(new TextDecoder().decode(await store.get(key))));
+  } catch (err) {
+    if (isNotFoundError(err)) return undefined;
+    throw new Error(`${key} is unreadable (${(err as Error).message}); delete it to resume from an older checkpoint by hand`);
+  }
+}
+
+async function writeCheckpoint(
+  store: ObjectStore,
+  run: string,
+  round: number,
+  table: ReturnType<typeof paramTableOf>,
+  weights: Float32Array,
+  opt: OptimizerState,
+  cursor: DataCursor,
+  modelSha: string,
+  keep: number,
+): Promise<void> {
+  const keys = runKeys(run);
+  const optimizerState = opt.adam?.toTensors() ?? opt.outer?.toTensors() ?? {};
+  const bytes = saveCheckpoint({
+    weights: table.toTensors(weights),
+    optimizerState,
+    meta: { run, round: String(round), cursor: JSON.stringify(cursor), 'model.sha256': modelSha },
+  });
+  const key = keys.checkpoint(round, 'state.safetensors');
+  await store.put(key, bytes);
+  // latest.json last: a crash before this line leaves the previous checkpoint as latest.
+  await store.put(keys.latestCheckpoint, new TextEncoder().encode(JSON.stringify({ round, key, sha256: sha256Hex(bytes), time: new Date().toISOString() })));
+  const rounds = new Set<number>();
+  for (const k of await store.list(`${keys.root}checkpoints/`)) {
+    const m = /checkpoints\/(\d+)\//.exec(k);
+    if (m !== null) rounds.add(Number(m[1]));
+  }
+  const old = [...rounds].sort((a, b) => b - a).slice(keep);
+  for (const r of old) for (const k of await store.list(keys.checkpointPrefix(r))) await store.delete(k);
+}
+
+/** Evaluation jobs for every eval split x (train modalities, tagged seen + the split's own list). */
+async function evaluate(prepared: PreparedRun, executor: Executor, store: ObjectStore, round: number, log: Log): Promise<EvalEvent[]> {
+  const { ctx, run } = prepared;
+  const cfg = ctx.config;
+  const keys = runKeys(run);
+  const weightsKey = keys.weights(round);
+  const wBytes = await store.get(weightsKey);
+  const weightsSha256 = payloadSha256Of(wBytes);
+  const plan: Array<{ split: 'val' | 'test'; modality: Modality; seen: 'seen' | 'unseen' }> = [];
+  for (const split of evalSplits(cfg)) {
+    const seenList = ctx.modalities.train.length > 0 ? ctx.modalities.train : [];
+    const seenKeys = new Set<string>();
+    for (const m of seenList) {
+      seenKeys.add(modalityKey(m));
+      plan.push({ split, modality: m, seen: 'seen' });
+    }
+    for (const m of ctx.modalities[split]) {
+      if (seenKeys.has(modalityKey(m))) continue;
+      plan.push({ split, modality: m, seen: seenTag(m, ctx.modalities) });
+    }
+    if (seenList.length === 0 && ctx.modalities[split].length === 0) {
+      plan.push({ split, modality: { name: 'native' } as Modality, seen: 'seen' });
+    }
+  }
+  const jobs: EvalJob[] = [];
+  const jobPlan = new Map<string, number>();
+  plan.forEach((p, pi) => {
+    const units = sliceUnits(ctx.manifest, p.split, cfg.eval.sliceSamples, cfg.eval.maxSamples);
+    units.forEach((u, ui) => {
+      const job = `${p.split}-m${pi}-${ui}`;
+      jobPlan.set(job, pi);
+      jobs.push({
+        kind: 'eval',
+        run,
+        round,
+        job,
+        configKey: prepared.configKey,
+        weightsKey,
+        weightsSha256,
+        manifestKey: prepared.manifestKey,
+        shardKey: u.shardKey,
+        shardSha256: u.shardSha256,
+        start: u.start,
+        end: u.end,
+        seed: deriveSeed(cfg.seed, 0xe7a1, round, pi, ui),
+        resultKey: keys.result(round, job),
+        split: p.split,
+        modality: p.modality.name,
+      });
+    });
+  });
+  if (jobs.length === 0) return [];
+  const classes = ctx.model.numClasses;
+  const outcome = await executor.evaluate(round, jobs, cfg.rounds.attempts, (job, reply) => checkEvalResult(store, job, reply, classes));
+  for (const f of outcome.failed) log(`round ${round}: eval job ${f.job} failed: ${f.reason}`);
+  const events: EvalEvent[] = [];
+  plan.forEach((p, pi) => {
+    const results = outcome.accepted.filter((r) => jobPlan.get(r.job) === pi).sort((a, b) => (a.job < b.job ? -1 : 1));
+    const scores: Float32Array[] = [];
+    const labels: number[][] = [];
+    let lossSum = 0;
+    let skipped = 0;
+    for (const r of results) {
+      for (let i = 0; i < r.meta.samples; i++) scores.push(r.scores.subarray(i * classes, (i + 1) * classes));
+      labels.push(...r.labels);
+      lossSum += r.meta.loss * r.meta.samples;
+      skipped += r.meta.skipped;
+    }
+    const base = { type: 'eval' as const, time: new Date().toISOString(), round, split: p.split, modality: p.modality.name, seen: p.seen, samples: labels.length, skipped, loss: labels.length > 0 ? lossSum / labels.length : 0 };
+    if (labels.length === 0) {
+      events.push(base);
+      return;
+    }
+    const rep = classificationReport(ctx.model.task, scores, labels, classes);
+    events.push(rep.task === 'single' ? { ...base, accuracy: rep.accuracy, macroF1: rep.macroF1.value } : { ...base, mAP: rep.macroMAP.value, macroF1: rep.macroF1.value });
+  });
+  return events;
+}
