@@ -1,0 +1,379 @@
+// N-API addon: float32 CPU kernels for TensorFlow.js's wasm backend, working in
+// place on the wasm heap. Every entry point takes the heap (a Uint8Array or
+// ArrayBuffer over the wasm memory, fetched by the caller after its last
+// allocation, since heap growth replaces the buffer) and byte offsets of the
+// operands, and checks that each operand lies inside the heap before touching it.
+//
+//   gemm(heap, aOff, bOff, cOff, batch, aStride, bStride, m, n, k, transA, transB)
+//       c[i] = op(a[i]) op(b[i]) for i < batch, row-major; op(a) is [m,k] (stored
+//       [k,m] when transA), op(b) is [k,n] (stored [n,k] when transB); a[i] starts
+//       at aOff + 4*i*aStride (aStride 0 broadcasts), c is dense [batch,m,n].
+//   transpose(heap, xOff, yOff, batch, rows, cols)   y[b][c][r] = x[b][r][c]
+//   permuteRows(heap, xOff, yOff, inner, rank, shape[], permStrides[])
+//       y = x permuted with the last axis kept (contiguous runs of `inner` floats)
+//   reduce(heap, xOff, yOff, outer, red, inner, op)  y[o][i] = op over r of x[o][r][i]
+//       op: 0 sum, 1 mean, 2 max, 3 min
+//   binary(heap, op, aOff, bOff, yOff, d0..d3, as0..as3, bs0..bs3)
+//       y[i0..i3] = a[sum ik*ask] (op) b[sum ik*bsk]; y dense [d0,d1,d2,d3];
+//       op: 0 add, 1 sub, 2 mul, 3 div, 4 squared difference, 5 maximum, 6 minimum
+//   info() -> { config, corename, threads }, setThreads(n)
+#include <cblas.h>
+#include <math.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_ARGS 20
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define HOT
+#endif
+
+static napi_value throw_error(napi_env env, const char *msg) {
+  napi_throw_error(env, "ERR_ATOMIZER_NATIVE", msg);
+  return NULL;
+}
+
+typedef struct {
+  uint8_t *base;
+  size_t bytes;
+  int64_t v[MAX_ARGS];
+} Args;
+
+// Reads the heap (arg `heapIndex`) and every other argument as an integer.
+static int read_args(napi_env env, napi_callback_info info, size_t expected, size_t heapIndex, Args *out, const char *name) {
+  size_t argc = MAX_ARGS + 1;
+  napi_value argv[MAX_ARGS + 1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != expected) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s: %zu arguments expected, got %zu", name, expected, argc);
+    throw_error(env, msg);
+    return 0;
+  }
+  bool is_typed = false, is_ab = false;
+  napi_is_typedarray(env, argv[heapIndex], &is_typed);
+  if (is_typed) {
+    napi_typedarray_type type;
+    size_t length, offset;
+    void *data;
+    napi_value ab;
+    napi_get_typedarray_info(env, argv[heapIndex], &type, &length, &data, &ab, &offset);
+    if (type != napi_uint8_array) {
+      throw_error(env, "the heap must be a Uint8Array or an ArrayBuffer");
+      return 0;
+    }
+    out->base = (uint8_t *)data;
+    out->bytes = length;
+  } else {
+    napi_is_arraybuffer(env, argv[heapIndex], &is_ab);
+    if (!is_ab) {
+      throw_error(env, "the heap must be a Uint8Array or an ArrayBuffer");
+      return 0;
+    }
+    void *data;
+    napi_get_arraybuffer_info(env, argv[heapIndex], &data, &out->bytes);
+    out->base = (uint8_t *)data;
+  }
+  size_t j = 0;
+  for (size_t i = 0; i < argc; i++) {
+    if (i == heapIndex) continue;
+    napi_valuetype t;
+    napi_typeof(env, argv[i], &t);
+    if (t == napi_boolean) {
+      bool b;
+      napi_get_value_bool(env, argv[i], &b);
+      out->v[j++] = b ? 1 : 0;
+    } else if (t == napi_number) {
+      napi_get_value_int64(env, argv[i], &out->v[j++]);
+    } else {
+      char msg[160];
+      snprintf(msg, sizeof msg, "%s: argument %zu must be a number", name, i);
+      throw_error(env, msg);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+// A float32 operand of `count` elements at byte offset `off`, or NULL (with a JS error) if outside the heap.
+static float *operand(napi_env env, const Args *a, int64_t off, int64_t count, const char *what) {
+  if (off < 0 || count < 0 || (off & 3) != 0 || (uint64_t)off + 4 * (uint64_t)count > a->bytes) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "%s lies outside the heap (offset %lld, %lld floats, heap %zu bytes)", what, (long long)off,
+             (long long)count, a->bytes);
+    throw_error(env, msg);
+    return NULL;
+  }
+  return (float *)(a->base + off);
+}
+
+static napi_value Gemm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(env, info, 12, 0, &a, "gemm")) return NULL;
+  int64_t aOff = a.v[0], bOff = a.v[1], cOff = a.v[2], batch = a.v[3], aStride = a.v[4], bStride = a.v[5];
+  int64_t m = a.v[6], n = a.v[7], k = a.v[8];
+  int ta = a.v[9] != 0, tb = a.v[10] != 0;
+  if (batch < 0 || m < 0 || n < 0 || k < 0 || aStride < 0 || bStride < 0 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX)
+    return throw_error(env, "gemm: negative or too large dimensions");
+  if (batch == 0 || m == 0 || n == 0) return NULL;
+  float *A = operand(env, &a, aOff, (batch - 1) * aStride + m * k, "gemm: a");
+  if (!A) return NULL;
+  float *B = operand(env, &a, bOff, (batch - 1) * bStride + k * n, "gemm: b");
+  if (!B) return NULL;
+  float *C = operand(env, &a, cOff, batch * m * n, "gemm: c");
+  if (!C) return NULL;
+  if (k == 0) {
+    memset(C, 0, (size_t)(batch * m * n) * sizeof(float));
+    return NULL;
+  }
+  int lda = (int)(ta ? m : k), ldb = (int)(tb ? k : n);
+  for (int64_t i = 0; i < batch; i++) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
+                A + i * aStride, lda, B + i * bStride, ldb, 0.0f, C + i * m * n, (int)n);
+  }
+  return NULL;
+}
+
+HOT static void transpose_block(const float *x, float *y, int64_t rows, int64_t cols) {
+  const int64_t T = 32;
+  for (int64_t r0 = 0; r0 < rows; r0 += T) {
+    int64_t r1 = r0 + T < rows ? r0 + T : rows;
+    for (int64_t c0 = 0; c0 < cols; c0 += T) {
+      int64_t c1 = c0 + T < cols ? c0 + T : cols;
+      for (int64_t c = c0; c < c1; c++)
+        for (int64_t r = r0; r < r1; r++) y[c * rows + r] = x[r * cols + c];
+    }
+  }
+}
+
+static napi_value Transpose(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(env, info, 6, 0, &a, "transpose")) return NULL;
+  int64_t batch = a.v[2], rows = a.v[3], cols = a.v[4];
+  if (batch < 0 || rows < 0 || cols < 0) return throw_error(env, "transpose: negative dimensions");
+  int64_t size = batch * rows * cols;
+  if (size == 0) return NULL;
+  float *x = operand(env, &a, a.v[0], size, "transpose: x");
+  if (!x) return NULL;
+  float *y = operand(env, &a, a.v[1], size, "transpose: y");
+  if (!y) return NULL;
+  for (int64_t b = 0; b < batch; b++) transpose_block(x + b * rows * cols, y + b * rows * cols, rows, cols);
+  return NULL;
+}
+
+// y (dense, output order) <- x read with permuted strides; last axis contiguous runs of `inner` floats.
+// Arguments after the heap: xOff, yOff, inner, rank, then rank output dims, then rank input strides (in floats).
+#define MAX_RANK 6
+static napi_value PermuteRows(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  napi_get_cb_info(env, info, &argc, NULL, NULL, NULL);
+  if (argc < 5) return throw_error(env, "permuteRows: at least 5 arguments expected");
+  Args a;
+  if (!read_args(env, info, argc, 0, &a, "permuteRows")) return NULL;
+  int64_t inner = a.v[2], rank = a.v[3];
+  if (rank < 1 || rank > MAX_RANK || (size_t)(4 + 2 * rank) != argc - 1 || inner < 0)
+    return throw_error(env, "permuteRows: rank must be 1-6 with rank dims and rank strides");
+  int64_t dims[MAX_RANK], strides[MAX_RANK], rows = 1, maxIn = 0;
+  for (int64_t d = 0; d < rank; d++) {
+    dims[d] = a.v[4 + d];
+    strides[d] = a.v[4 + rank + d];
+    if (dims[d] < 0 || strides[d] < 0) return throw_error(env, "permuteRows: negative dims or strides");
+    rows *= dims[d];
+    if (dims[d] > 0) maxIn += (dims[d] - 1) * strides[d];
+  }
+  if (rows == 0 || inner == 0) return NULL;
+  float *x = operand(env, &a, a.v[0], maxIn + inner, "permuteRows: x");
+  if (!x) return NULL;
+  float *y = operand(env, &a, a.v[1], rows * inner, "permuteRows: y");
+  if (!y) return NULL;
+  int64_t idx[MAX_RANK] = {0};
+  int64_t src = 0;
+  for (int64_t r = 0; r < rows; r++) {
+    memcpy(y + r * inner, x + src, (size_t)inner * sizeof(float));
+    for (int64_t d = rank - 1; d >= 0; d--) {
+      idx[d]++;
+      src += strides[d];
+      if (idx[d] < dims[d]) break;
+      src -= idx[d] * strides[d];
+      idx[d] = 0;
+    }
+  }
+  return NULL;
+}
+
+HOT static void reduce_rows(const float *x, float *y, int64_t outer, int64_t red, int64_t inner, int op) {
+  for (int64_t o = 0; o < outer; o++) {
+    const float *xo = x + o * red * inner;
+    float *yo = y + o * inner;
+    if (inner == 1) {
+      // one reduction over a contiguous run: 8 partial accumulators (vectorisable)
+      float acc[8];
+      float init = op <= 1 ? 0.0f : xo[0];
+      for (int j = 0; j < 8; j++) acc[j] = init;
+      int64_t r = 0;
+      if (op <= 1) {
+        for (; r + 8 <= red; r += 8)
+          for (int j = 0; j < 8; j++) acc[j] += xo[r + j];
+        float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        for (; r < red; r++) s += xo[r];
+        yo[0] = op == 1 ? s / (float)red : s;
+      } else if (op == 2) {
+        for (; r + 8 <= red; r += 8)
+          for (int j = 0; j < 8; j++) acc[j] = xo[r + j] > acc[j] ? xo[r + j] : acc[j];
+        float s = acc[0];
+        for (int j = 1; j < 8; j++) s = acc[j] > s ? acc[j] : s;
+        for (; r < red; r++) s = xo[r] > s ? xo[r] : s;
+        yo[0] = s;
+      } else {
+        for (; r + 8 <= red; r += 8)
+          for (int j = 0; j < 8; j++) acc[j] = xo[r + j] < acc[j] ? xo[r + j] : acc[j];
+        float s = acc[0];
+        for (int j = 1; j < 8; j++) s = acc[j] < s ? acc[j] : s;
+        for (; r < red; r++) s = xo[r] < s ? xo[r] : s;
+        yo[0] = s;
+      }
+      continue;
+    }
+    memcpy(yo, xo, (size_t)inner * sizeof(float));
+    for (int64_t r = 1; r < red; r++) {
+      const float *xr = xo + r * inner;
+      if (op <= 1)
+        for (int64_t i = 0; i < inner; i++) yo[i] += xr[i];
+      else if (op == 2)
+        for (int64_t i = 0; i < inner; i++) yo[i] = xr[i] > yo[i] ? xr[i] : yo[i];
+      else
+        for (int64_t i = 0; i < inner; i++) yo[i] = xr[i] < yo[i] ? xr[i] : yo[i];
+    }
+    if (op == 1) {
+      float inv = 1.0f / (float)red;
+      for (int64_t i = 0; i < inner; i++) yo[i] *= inv;
+    }
+  }
+}
+
+static napi_value Reduce(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(env, info, 7, 0, &a, "reduce")) return NULL;
+  int64_t outer = a.v[2], red = a.v[3], inner = a.v[4], op = a.v[5];
+  if (outer < 0 || red < 1 || inner < 0 || op < 0 || op > 3) return throw_error(env, "reduce: bad dimensions or op");
+  if (outer * inner == 0) return NULL;
+  float *x = operand(env, &a, a.v[0], outer * red * inner, "reduce: x");
+  if (!x) return NULL;
+  float *y = operand(env, &a, a.v[1], outer * inner, "reduce: y");
+  if (!y) return NULL;
+  reduce_rows(x, y, outer, red, inner, (int)op);
+  return NULL;
+}
+
+#define OP_LOOP(EXPR)                                                                                                   \
+  do {                                                                                                                  \
+    if (s1 == 1 && t1 == 1)                                                                                             \
+      for (int64_t i = 0; i < n; i++) {                                                                                 \
+        float u = A[i], v = B[i];                                                                                       \
+        Y[i] = (EXPR);                                                                                                  \
+      }                                                                                                                 \
+    else if (s1 == 1)                                                                                                   \
+      for (int64_t i = 0; i < n; i++) {                                                                                 \
+        float u = A[i], v = B[0];                                                                                       \
+        Y[i] = (EXPR);                                                                                                  \
+      }                                                                                                                 \
+    else if (t1 == 1)                                                                                                   \
+      for (int64_t i = 0; i < n; i++) {                                                                                 \
+        float u = A[0], v = B[i];                                                                                       \
+        Y[i] = (EXPR);                                                                                                  \
+      }                                                                                                                 \
+    else {                                                                                                              \
+      float u = A[0], v = B[0], r = (EXPR);                                                                             \
+      for (int64_t i = 0; i < n; i++) Y[i] = r;                                                                         \
+    }                                                                                                                   \
+  } while (0)
+
+// One innermost run of n outputs; s1, t1 (0 or 1) are a's and b's innermost strides.
+HOT static void binary_run(int op, const float *A, const float *B, float *Y, int64_t n, int64_t s1, int64_t t1) {
+  switch (op) {
+    case 0: OP_LOOP(u + v); break;
+    case 1: OP_LOOP(u - v); break;
+    case 2: OP_LOOP(u * v); break;
+    case 3: OP_LOOP(u / v); break;
+    case 4: OP_LOOP((u - v) * (u - v)); break;
+    case 5: OP_LOOP(u > v || isnan(u) ? u : v); break;
+    default: OP_LOOP(u < v || isnan(u) ? u : v); break;
+  }
+}
+
+static napi_value Binary(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(env, info, 17, 0, &a, "binary")) return NULL;
+  int64_t op = a.v[0], aOff = a.v[1], bOff = a.v[2], yOff = a.v[3];
+  const int64_t *d = &a.v[4], *s = &a.v[8], *t = &a.v[12];
+  if (op < 0 || op > 6) return throw_error(env, "binary: unknown op");
+  int64_t size = 1, aMax = 0, bMax = 0;
+  for (int i = 0; i < 4; i++) {
+    if (d[i] < 0 || s[i] < 0 || t[i] < 0) return throw_error(env, "binary: negative dims or strides");
+    size *= d[i];
+    if (d[i] > 0) {
+      aMax += (d[i] - 1) * s[i];
+      bMax += (d[i] - 1) * t[i];
+    }
+  }
+  if (size == 0) return NULL;
+  if (s[3] > 1 || t[3] > 1) return throw_error(env, "binary: innermost strides must be 0 or 1");
+  float *A = operand(env, &a, aOff, aMax + 1, "binary: a");
+  if (!A) return NULL;
+  float *B = operand(env, &a, bOff, bMax + 1, "binary: b");
+  if (!B) return NULL;
+  float *Y = operand(env, &a, yOff, size, "binary: y");
+  if (!Y) return NULL;
+  float *y = Y;
+  for (int64_t i0 = 0; i0 < d[0]; i0++)
+    for (int64_t i1 = 0; i1 < d[1]; i1++)
+      for (int64_t i2 = 0; i2 < d[2]; i2++) {
+        binary_run((int)op, A + i0 * s[0] + i1 * s[1] + i2 * s[2], B + i0 * t[0] + i1 * t[1] + i2 * t[2], y, d[3], s[3], t[3]);
+        y += d[3];
+      }
+  return NULL;
+}
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t n = 0;
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1)
+    return throw_error(env, "setThreads(n): n must be a positive integer");
+  openblas_set_num_threads(n);
+  return NULL;
+}
+
+static napi_value Info(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "config", v);
+  napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "corename", v);
+  napi_create_int32(env, openblas_get_num_threads(), &v);
+  napi_set_named_property(env, obj, "threads", v);
+  return obj;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  // One BLAS thread per process unless the caller asks otherwise (one worker per core is the scaling unit).
+  openblas_set_num_threads(1);
+  const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {{"gemm", Gemm},     {"transpose", Transpose}, {"permuteRows", PermuteRows}, {"reduce", Reduce},
+             {"binary", Binary}, {"setThreads", SetThreads}, {"info", Info}};
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
+    napi_set_named_property(env, exports, fns[i].name, f);
+  }
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

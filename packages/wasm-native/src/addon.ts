@@ -1,0 +1,61 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Loads the N-API addon built at install time (scripts/build-addon.mjs,
+// build/Release/atomizer_native.node). Never throws: an unusable addon is a
+// reason string, which the model's backend selection logs before falling back
+// to plain wasm.
+
+/** What the C addon exports (native/atomizer_native.c documents each call). Offsets are bytes into `heap`. */
+export interface NativeAddon {
+  gemm(heap: Uint8Array, aOff: number, bOff: number, cOff: number, batch: number, aStride: number, bStride: number, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
+  transpose(heap: Uint8Array, xOff: number, yOff: number, batch: number, rows: number, cols: number): void;
+  permuteRows(heap: Uint8Array, xOff: number, yOff: number, inner: number, rank: number, ...dimsThenStrides: number[]): void;
+  reduce(heap: Uint8Array, xOff: number, yOff: number, outer: number, red: number, inner: number, op: number): void;
+  binary(heap: Uint8Array, op: number, aOff: number, bOff: number, yOff: number, ...dimsThenStrides: number[]): void;
+  setThreads(n: number): void;
+  info(): { config: string; corename: string; threads: number };
+}
+
+export type AddonLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; reason: string };
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Where the addon is looked for: ATOMIZER_NATIVE_ADDON, else the node-gyp output of this package. */
+export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env.ATOMIZER_NATIVE_ADDON;
+  return override !== undefined && override !== '' ? resolve(override) : join(packageRoot, 'build', 'Release', 'atomizer_native.node');
+}
+
+/** True when ATOMIZER_NATIVE is set to 0/false/off (the A/B switch for tests and benchmarks). */
+export function nativeDisabledByEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.ATOMIZER_NATIVE?.trim().toLowerCase();
+  return v === '0' || v === 'false' || v === 'off' || v === 'no';
+}
+
+let cached: { path: string; load: AddonLoad } | undefined;
+
+/** Loads the addon once per path; resolves to the addon or to the reason it is unusable. */
+export function loadAddon(env: NodeJS.ProcessEnv = process.env): AddonLoad {
+  if (nativeDisabledByEnv(env)) return { ok: false, reason: `disabled by ATOMIZER_NATIVE=${env.ATOMIZER_NATIVE ?? ''}` };
+  const path = addonPath(env);
+  if (cached?.path === path) return cached.load;
+  let load: AddonLoad;
+  if (!existsSync(path)) {
+    const marker = join(packageRoot, 'build', 'unavailable.txt');
+    const why = path === addonPath({}) && existsSync(marker) ? readFileSync(marker, 'utf8').trim() : `no addon at ${path}`;
+    load = { ok: false, reason: `${why}; to build it: apt-get install libopenblas-dev && npm rebuild @atomizer/wasm-native` };
+  } else {
+    try {
+      const addon = createRequire(import.meta.url)(path) as NativeAddon;
+      load = { ok: true, addon, path };
+    } catch (err) {
+      const msg = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+      load = { ok: false, reason: `the addon at ${path} failed to load: ${msg}` };
+    }
+  }
+  cached = { path, load };
+  return load;
+}

@@ -1,0 +1,362 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { NativeAddon } from './addon.js';
+
+// TensorFlow.js kernels for the 'wasm' backend that run natively (OpenBLAS and
+// plain C through the N-API addon) on the operands in place on the wasm heap.
+//
+// Each kernel handles the float32 cases it was written for and hands anything
+// else (other dtypes, shapes it does not cover) to the stock wasm kernel it
+// replaced, so a model never sees a missing case. The heap view is fetched
+// after the output is allocated: makeOutput can grow the wasm memory, which
+// replaces its ArrayBuffer.
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
+type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+
+/** The kernels this module replaces, in the order the profile asked for them. */
+export const NATIVE_KERNELS = [
+  'BatchMatMul',
+  'Transpose',
+  'Sum',
+  'Mean',
+  'Max',
+  'Min',
+  'Add',
+  'Sub',
+  'Multiply',
+  'RealDiv',
+  'SquaredDifference',
+  'Maximum',
+  'Minimum',
+  'Identity',
+] as const;
+export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
+
+const BINARY_OPS: Partial<Record<NativeKernelName, number>> = {
+  Add: 0,
+  Sub: 1,
+  Multiply: 2,
+  RealDiv: 3,
+  SquaredDifference: 4,
+  Maximum: 5,
+  Minimum: 6,
+};
+const REDUCE_OPS: Partial<Record<NativeKernelName, number>> = { Sum: 0, Mean: 1, Max: 2, Min: 3 };
+
+function offsetOf(backend: BackendWasm, t: tf.TensorInfo): number {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (data === undefined) throw new Error('wasm-native: tensor data is not on the wasm backend');
+  return data.memoryOffset;
+}
+
+/** The wasm memory as bytes, current after any growth (emscripten replaces HEAPU8 when the memory grows). */
+function heapOf(backend: BackendWasm): Uint8Array {
+  return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8;
+}
+
+function size(shape: readonly number[]): number {
+  let s = 1;
+  for (const d of shape) s *= d;
+  return s;
+}
+
+/** Row-major strides (in elements). */
+function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i] as number;
+  }
+  return s;
+}
+
+// ---- BatchMatMul: OpenBLAS sgemm, transposes as sgemm flags, broadcast batch -----------------
+
+function batchMatMul(addon: NativeAddon, stock: Kernel, args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const a = args.inputs['a'] as tf.TensorInfo;
+  const b = args.inputs['b'] as tf.TensorInfo;
+  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || ra < 2 || rb < 2) return stock(args);
+  const a1 = a.shape[ra - 2] as number;
+  const a2 = a.shape[ra - 1] as number;
+  const b1 = b.shape[rb - 2] as number;
+  const b2 = b.shape[rb - 1] as number;
+  const m = transposeA ? a2 : a1;
+  const k = transposeA ? a1 : a2;
+  const n = transposeB ? b1 : b2;
+  if ((transposeB ? b2 : b1) !== k) return stock(args); // the stock kernel reports the mismatch
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const batchOut = tf.backend_util.assertAndGetBroadcastShape(batchA, batchB);
+  const backend = args.backend as BackendWasm;
+  const out = backend.makeOutput([...batchOut, m, n], 'float32');
+  const batch = size(batchOut);
+  if (batch === 0 || m === 0 || n === 0) return out;
+  const heap = heapOf(backend);
+  const aOff = offsetOf(backend, a);
+  const bOff = offsetOf(backend, b);
+  const cOff = offsetOf(backend, out);
+  const sizeA = size(batchA);
+  const sizeB = size(batchB);
+  if ((sizeA === batch || sizeA === 1) && (sizeB === batch || sizeB === 1)) {
+    // Each side is either the whole output batch (same layout) or one matrix broadcast to all.
+    addon.gemm(heap, aOff, bOff, cOff, batch, sizeA === 1 ? 0 : m * k, sizeB === 1 ? 0 : k * n, m, n, k, transposeA, transposeB);
+    return out;
+  }
+  // General broadcasting (e.g. [2,1] x [1,3] batches): one product per output batch index.
+  const rank = batchOut.length;
+  const pa = [...new Array<number>(rank - batchA.length).fill(1), ...batchA];
+  const pb = [...new Array<number>(rank - batchB.length).fill(1), ...batchB];
+  const sa = stridesOf(pa);
+  const sb = stridesOf(pb);
+  const so = stridesOf(batchOut);
+  for (let i = 0; i < batch; i++) {
+    let ia = 0;
+    let ib = 0;
+    for (let d = 0; d < rank; d++) {
+      const idx = Math.floor(i / (so[d] as number)) % (batchOut[d] as number);
+      if ((pa[d] as number) !== 1) ia += idx * (sa[d] as number);
+      if ((pb[d] as number) !== 1) ib += idx * (sb[d] as number);
+    }
+    addon.gemm(heap, aOff + 4 * ia * m * k, bOff + 4 * ib * k * n, cOff + 4 * i * m * n, 1, 0, 0, m, n, k, transposeA, transposeB);
+  }
+  return out;
+}
+
+// ---- Transpose: blocked 2-D/batched transposes and row permutations -------------------------
+
+/** Drops size-1 axes and merges axes that stay adjacent under `perm`; returns the input shape and perm of the collapsed problem. */
+export function collapsePermutation(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+  const keep = perm.filter((p) => (shape[p] as number) !== 1);
+  // Renumber the kept input axes 0..r-1 in input order.
+  const sortedKept = [...keep].sort((x, y) => x - y);
+  const rename = new Map(sortedKept.map((p, i) => [p, i]));
+  const p1 = keep.map((p) => rename.get(p) as number);
+  const s1 = sortedKept.map((p) => shape[p] as number);
+  // Merge runs of consecutive input axes that stay consecutive in the output.
+  const groups: number[][] = [];
+  for (const p of p1) {
+    const last = groups[groups.length - 1];
+    if (last !== undefined && last[last.length - 1] === p - 1) last.push(p);
+    else groups.push([p]);
+  }
+  const byInput = [...groups].sort((x, y) => (x[0] as number) - (y[0] as number));
+  const newShape = byInput.map((g) => g.reduce((acc, p) => acc * (s1[p] as number), 1));
+  const perm2 = groups.map((g) => byInput.indexOf(g));
+  return { shape: newShape, perm: perm2 };
+}
+
+function transpose(addon: NativeAddon, stock: Kernel, args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs['x'] as tf.TensorInfo;
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') return stock(args);
+  const perm = (args.attrs as unknown as { perm: number[] }).perm;
+  const outShape = perm.map((p) => x.shape[p] as number);
+  const { shape, perm: p } = collapsePermutation(x.shape, perm);
+  const r = shape.length;
+  const fast = r <= 1 || (r === 2 && p[0] === 1) || (r === 3 && p[0] === 0 && p[1] === 2) || p[r - 1] === r - 1;
+  if (!fast || r > 7) return stock(args);
+  const backend = args.backend as BackendWasm;
+  const out = backend.makeOutput(outShape, x.dtype);
+  const n = size(outShape);
+  if (n === 0) return out;
+  const heap = heapOf(backend);
+  const xOff = offsetOf(backend, x);
+  const yOff = offsetOf(backend, out);
+  if (r <= 1) heap.copyWithin(yOff, xOff, xOff + 4 * n);
+  else if (r === 2) addon.transpose(heap, xOff, yOff, 1, shape[0] as number, shape[1] as number);
+  else if (r === 3 && p[0] === 0 && p[1] === 2) addon.transpose(heap, xOff, yOff, shape[0] as number, shape[1] as number, shape[2] as number);
+  else {
+    // The last axis stays last: copy contiguous rows in output order.
+    const strides = stridesOf(shape);
+    const outer = p.slice(0, -1);
+    addon.permuteRows(heap, xOff, yOff, shape[r - 1] as number, outer.length, ...outer.map((q) => shape[q] as number), ...outer.map((q) => strides[q] as number));
+  }
+  return out;
+}
+
+// ---- Reductions over one contiguous block of axes: [outer, red, inner] -----------------------
+
+/** outer/red/inner sizes when the reduced axes (ignoring size-1 axes) form one contiguous block, else null. */
+export function reductionBlock(shape: readonly number[], axes: readonly number[]): { outer: number; red: number; inner: number } | null {
+  const reduced = new Set(axes);
+  let outer = 1;
+  let red = 1;
+  let inner = 1;
+  let phase = 0; // 0 before the block, 1 inside, 2 after
+  for (let d = 0; d < shape.length; d++) {
+    const s = shape[d] as number;
+    if (s === 1) continue;
+    if (reduced.has(d)) {
+      if (phase === 2) return null;
+      phase = 1;
+      red *= s;
+    } else if (phase === 0) outer *= s;
+    else {
+      phase = 2;
+      inner *= s;
+    }
+  }
+  return { outer, red, inner };
+}
+
+function reduction(op: number, addon: NativeAddon, stock: Kernel, args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs['x'] as tf.TensorInfo;
+  if (x.dtype !== 'float32' || size(x.shape) === 0) return stock(args);
+  // Max names its axes `reductionIndices`; Sum, Mean and Min name them `axis`.
+  const attrs = args.attrs as unknown as { axis?: number | number[]; reductionIndices?: number | number[]; keepDims: boolean };
+  const keepDims = attrs.keepDims;
+  const axes = tf.util.parseAxisParam((attrs.axis ?? attrs.reductionIndices) as number | number[], x.shape);
+  const block = reductionBlock(x.shape, axes);
+  if (block === null) return stock(args);
+  let [outShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
+  if (keepDims) outShape = tf.backend_util.expandShapeToKeepDim(outShape, axes);
+  const backend = args.backend as BackendWasm;
+  const out = backend.makeOutput(outShape, 'float32');
+  addon.reduce(heapOf(backend), offsetOf(backend, x), offsetOf(backend, out), block.outer, block.red, block.inner, op);
+  return out;
+}
+
+// ---- Broadcasting binary elementwise ops ------------------------------------------------------
+
+/**
+ * Collapses a broadcast of `a` and `b` to `out` into at most 4 dims: [d0..d3] of the
+ * dense output with a's and b's element strides (0 where broadcast). Null when it needs more.
+ */
+export function broadcastPlan(aShape: readonly number[], bShape: readonly number[], outShape: readonly number[]): { dims: number[]; aStrides: number[]; bStrides: number[] } | null {
+  const r = outShape.length;
+  const pa = [...new Array<number>(r - aShape.length).fill(1), ...aShape];
+  const pb = [...new Array<number>(r - bShape.length).fill(1), ...bShape];
+  const dims: number[] = [];
+  const aFull: boolean[] = [];
+  const bFull: boolean[] = [];
+  for (let d = 0; d < r; d++) {
+    const o = outShape[d] as number;
+    if (o === 1) continue;
+    const af = pa[d] !== 1;
+    const bf = pb[d] !== 1;
+    const last = dims.length - 1;
+    if (last >= 0 && aFull[last] === af && bFull[last] === bf) dims[last] = (dims[last] as number) * o;
+    else {
+      dims.push(o);
+      aFull.push(af);
+      bFull.push(bf);
+    }
+  }
+  if (dims.length > 4) return null;
+  const strides = (full: boolean[]): number[] => {
+    const s = new Array<number>(dims.length).fill(0);
+    let acc = 1;
+    for (let i = dims.length - 1; i >= 0; i--) {
+      if (full[i]) {
+        s[i] = acc;
+        acc *= dims[i] as number;
+      }
+    }
+    return s;
+  };
+  const as = strides(aFull);
+  const bs = strides(bFull);
+  while (dims.length < 4) {
+    dims.unshift(1);
+    as.unshift(0);
+    bs.unshift(0);
+  }
+  return { dims, aStrides: as, bStrides: bs };
+}
+
+function binary(op: number, addon: NativeAddon, stock: Kernel, args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const a = args.inputs['a'] as tf.TensorInfo;
+  const b = args.inputs['b'] as tf.TensorInfo;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return stock(args);
+  const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  const plan = broadcastPlan(a.shape, b.shape, outShape);
+  if (plan === null) return stock(args);
+  const backend = args.backend as BackendWasm;
+  const out = backend.makeOutput(outShape, 'float32');
+  if (size(outShape) === 0) return out;
+  addon.binary(heapOf(backend), op, offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out), ...plan.dims, ...plan.aStrides, ...plan.bStrides);
+  return out;
+}
+
+// ---- Identity without a copy ------------------------------------------------------------------
+
+/** Shares the input's memory (reference-counted, as Reshape does) instead of copying it. */
+function identity(stock: Kernel, args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs['x'] as tf.TensorInfo;
+  if (x.dtype === 'string') return stock(args);
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+function kernelFor(name: NativeKernelName, addon: NativeAddon, stock: Kernel): Kernel {
+  const bin = BINARY_OPS[name];
+  if (bin !== undefined) return (args) => binary(bin, addon, stock, args);
+  const red = REDUCE_OPS[name];
+  if (red !== undefined) return (args) => reduction(red, addon, stock, args);
+  switch (name) {
+    case 'BatchMatMul':
+      return (args) => batchMatMul(addon, stock, args);
+    case 'Transpose':
+      return (args) => transpose(addon, stock, args);
+    case 'Identity':
+      return (args) => identity(stock, args);
+    default:
+      throw new Error(`wasm-native: no kernel for ${name}`);
+  }
+}
+
+export interface InstalledKernels {
+  /** Kernel names now served natively on 'wasm'. */
+  kernels: NativeKernelName[];
+  /** Calls per kernel since install: served natively, or handed to the stock wasm kernel. */
+  counts(): Record<string, { native: number; stock: number }>;
+  /** Restores the stock wasm kernels (for A/B runs in one process). */
+  uninstall(): void;
+}
+
+/**
+ * Registers the native kernels for the 'wasm' backend in place of the stock ones
+ * (the stock kernel stays the fallback of each). `only` limits the set (benchmarks
+ * measure them step by step). Requires @tensorflow/tfjs-backend-wasm to be imported.
+ */
+export function registerNativeKernels(addon: NativeAddon, only: readonly NativeKernelName[] = NATIVE_KERNELS): InstalledKernels {
+  const stock = new Map<NativeKernelName, tf.KernelConfig>();
+  for (const name of only) {
+    const k = tf.getKernel(name, 'wasm');
+    if (k === undefined) throw new Error(`wasm-native: the wasm kernel ${name} is not registered (import @tensorflow/tfjs-backend-wasm first)`);
+    stock.set(name, k);
+  }
+  const calls = new Map<string, { calls: number; stock: number }>();
+  for (const [name, k] of stock) {
+    const c = { calls: 0, stock: 0 };
+    calls.set(name, c);
+    const stockFn = k.kernelFunc as unknown as Kernel;
+    const fn = kernelFor(name, addon, (args) => {
+      c.stock++;
+      return stockFn(args);
+    });
+    const counted: Kernel = (args) => {
+      c.calls++;
+      return fn(args);
+    };
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: counted as unknown as tf.KernelFunc });
+  }
+  let active = true;
+  return {
+    kernels: [...stock.keys()],
+    counts: () => Object.fromEntries([...calls].map(([n, c]) => [n, { native: c.calls - c.stock, stock: c.stock }])),
+    uninstall: () => {
+      if (!active) return;
+      active = false;
+      for (const [name, k] of stock) {
+        tf.unregisterKernel(name, 'wasm');
+        tf.registerKernel(k);
+      }
+    },
+  };
+}

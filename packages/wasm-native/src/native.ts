@@ -1,0 +1,68 @@
+import { loadAddon } from './addon.js';
+import { NATIVE_KERNELS, registerNativeKernels, type InstalledKernels, type NativeKernelName } from './kernels.js';
+
+export interface NativeOptions {
+  /** OpenBLAS threads for this process; default ATOMIZER_NATIVE_THREADS, else 1 (one worker per core). */
+  threads?: number;
+  /** Limit the replaced kernels (benchmarks enable them one group at a time); default all. */
+  kernels?: readonly NativeKernelName[];
+  /** Environment to read the switches from (tests pass their own). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export type NativeStatus =
+  | {
+      enabled: true;
+      /** One line for the backend log, e.g. "native kernels: on (OpenBLAS 0.3.21, Zen, 1 thread, 14 kernels)". */
+      detail: string;
+      blas: { config: string; corename: string; threads: number };
+      kernels: NativeKernelName[];
+    }
+  | { enabled: false; /** Why not, e.g. "disabled by ATOMIZER_NATIVE=0". */ reason: string; detail: string };
+
+let installed: { status: NativeStatus & { enabled: true }; handle: InstalledKernels } | undefined;
+
+function threadCount(opts: NativeOptions, env: NodeJS.ProcessEnv): number {
+  const raw = opts.threads ?? (env.ATOMIZER_NATIVE_THREADS !== undefined && env.ATOMIZER_NATIVE_THREADS !== '' ? Number(env.ATOMIZER_NATIVE_THREADS) : 1);
+  if (!Number.isInteger(raw) || raw < 1) {
+    throw new Error(`wasm-native: threads (option or ATOMIZER_NATIVE_THREADS) must be a positive integer, got '${String(opts.threads ?? env.ATOMIZER_NATIVE_THREADS)}'`);
+  }
+  return raw;
+}
+
+/**
+ * Replaces the wasm backend's hot kernels with the native ones when the addon is
+ * usable; otherwise leaves the backend as it is and says why. Idempotent (a second
+ * call returns the first status; call disableNativeKernels() to change options).
+ * Call after @tensorflow/tfjs-backend-wasm is imported.
+ */
+export function enableNativeKernels(opts: NativeOptions = {}): NativeStatus {
+  if (installed !== undefined) return installed.status;
+  const env = opts.env ?? process.env;
+  const threads = threadCount(opts, env);
+  const load = loadAddon(env);
+  if (!load.ok) return { enabled: false, reason: load.reason, detail: `native kernels: off (${load.reason})` };
+  load.addon.setThreads(threads);
+  const blas = load.addon.info();
+  const handle = registerNativeKernels(load.addon, opts.kernels ?? NATIVE_KERNELS);
+  const version = blas.config.split(' ').slice(0, 2).join(' ');
+  const detail = `native kernels: on (${version}, ${blas.corename}, ${blas.threads} thread${blas.threads === 1 ? '' : 's'}, ${handle.kernels.length} kernels)`;
+  installed = { status: { enabled: true, detail, blas, kernels: handle.kernels }, handle };
+  return installed.status;
+}
+
+/** Restores the stock wasm kernels (A/B runs in one process). */
+export function disableNativeKernels(): void {
+  installed?.handle.uninstall();
+  installed = undefined;
+}
+
+/** The current state: enabled with its detail, or undefined when the stock kernels are in place. */
+export function nativeKernelsEnabled(): boolean {
+  return installed !== undefined;
+}
+
+/** Calls per kernel since enableNativeKernels(): served natively or by the stock wasm kernel (empty when disabled). */
+export function nativeKernelCounts(): Record<string, { native: number; stock: number }> {
+  return installed?.handle.counts() ?? {};
+}
