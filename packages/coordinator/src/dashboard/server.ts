@@ -105,7 +105,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   });
   app.get('/api/events', (req, res) => events(req, res, source));
   app.get('/metrics', async (_req, res) => {
-    res.set('Content-Type', registry.contentType).send(await registry.metrics());
+    const text = await registry.metrics();
+    res.writeHead(200, { 'Content-Type': registry.contentType }).end(text); // exactly prom-client's type (express would add a charset of its own)
   });
   app.use('/queues', serverAdapter.getRouter() as express.Router);
 
