@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  applyModality,
+  atomize,
+  parseReaderSpec,
+  readDataset,
+  seenTag,
+  sharedDataDir,
+  type DatasetItem,
+  type Sample,
+} from '@atomizer/tokenizer';
+import { describe, expect, it } from 'vitest';
+import { PRESET_NAMES, loadPreset, presetPath, resolveBundledData } from './presets.js';
+
+async function firstOfSplit(source: string, split: string): Promise<Sample> {
+  for await (const item of readDataset(source) as AsyncIterable<DatasetItem>) if (item.split === split) return item.sample;
+  throw new Error(`test: no ${split} sample in ${source}`);
+}
+
+describe('bundled presets', () => {
+  it('Statlog: trains without MSS7 on full 3x3 views, tests only unseen views with MSS7 or a coarser grid', async () => {
+    const { config, modalities } = await loadPreset('statlog');
+    expect(config.dataset.name).toBe('statlog');
+    expect(config.train.maxAtoms).toBe(36); // 3x3 pixels x 4 bands: nothing is ever subsampled away
+    const spec = parseReaderSpec(config.dataset.source);
+    expect(spec.kind).toBe('statlog');
+    expect(existsSync(spec.path)).toBe(true);
+    expect(existsSync(config.dataset.modalities)).toBe(true);
+
+    const sample = await firstOfSplit(config.dataset.source, 'test');
+    for (const m of modalities.train) {
+      const view = applyModality(sample, m, { mode: 'eval' });
+      expect(view.bands.map((b) => b.name), m.name).not.toContain('MSS7');
+      expect(view.bands.every((b) => b.width === 3 && b.height === 3), m.name).toBe(true);
+      expect(seenTag(m, modalities)).toBe('seen');
+    }
+    expect(modalities.test.length).toBeGreaterThanOrEqual(3);
+    for (const m of modalities.test) {
+      const view = applyModality(sample, m, { mode: 'eval' });
+      const newBand = view.bands.some((b) => b.name === 'MSS7');
+      const coarser = view.bands.some((b) => b.gsdM > 80);
+      expect(newBand || coarser, m.name).toBe(true);
+      expect(seenTag(m, modalities), m.name).toBe('unseen');
+      expect(atomize(view).atoms.length).toBeLessThanOrEqual(config.train.maxAtoms);
+    }
+  });
+
+  it('Sentinel-2 scene: patches in train and test, native band subsets in training, unseen bands and resolutions in test', async () => {
+    const { config, modalities } = await loadPreset('sen2-scene');
+    expect(config.dataset.source).toContain(`${sharedDataDir()}/rstoolbox-sen2/sen2_polygons.geojson`);
+    const train = await firstOfSplit(config.dataset.source, 'train');
+    const test = await firstOfSplit(config.dataset.source, 'test');
+    const trainBands = new Set<string>();
+    for (const m of modalities.train) {
+      const view = applyModality(train, m, { mode: 'train', rng: { next: () => 0.5 } });
+      for (const b of view.bands) {
+        trainBands.add(b.name);
+        expect(b.gsdM).toBe(train.bands[0]!.gsdM); // native resolution
+      }
+      expect(atomize(view).atoms.length).toBeLessThanOrEqual(config.train.maxAtoms);
+    }
+    for (const m of modalities.test) {
+      const view = applyModality(test, m, { mode: 'eval' });
+      const newBand = view.bands.some((b) => !trainBands.has(b.name));
+      const coarser = view.bands.some((b) => b.gsdM > test.bands[0]!.gsdM);
+      expect(newBand || coarser, m.name).toBe(true);
+      expect(seenTag(m, modalities), m.name).toBe('unseen');
+    }
+  });
+
+  it('finds presets by name and points ../shared/data/ at the bundled data folder', () => {
+    for (const name of PRESET_NAMES) expect(existsSync(presetPath(name))).toBe(true);
+    expect(() => presetPath('nope')).toThrow(/unknown preset 'nope'; bundled presets: statlog, sen2-scene/);
+    const dir = sharedDataDir();
+    expect(resolveBundledData('scene:../shared/data/a.tif?labels=../shared/data/b.geojson&k=5')).toBe(
+      `scene:${dir}/a.tif?labels=${dir}/b.geojson&k=5`,
+    );
+    expect(resolveBundledData('statlog:/abs/statlog.csv')).toBe('statlog:/abs/statlog.csv');
+  });
+
+  it('names the file and the field of a bad config', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'atomizer-preset-'));
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, 'train:\n  rounds: -1\n');
+    await expect(loadPreset(bad)).rejects.toThrow(/bad\.yaml is invalid:\n\s+train\.rounds/);
+    const noLists = join(dir, 'no-lists.yaml');
+    await writeFile(noLists, 'dataset:\n  name: x\n');
+    await expect(loadPreset(noLists)).rejects.toThrow(/no-lists\.yaml: dataset\.modalities is empty/);
+    const clash = join(dir, 'clash.yaml');
+    await writeFile(clash, 'dataset:\n  modalities: lists.yaml\n');
+    await writeFile(join(dir, 'lists.yaml'), 'train: [mss-grn]\ntest: [mss-grn]\n');
+    await expect(loadPreset(clash)).rejects.toThrow(/'mss-grn' is in both the train and the test lists/);
+  });
+});
