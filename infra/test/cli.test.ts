@@ -31,6 +31,10 @@ describe('drift checks', () => {
       ['--help', 'none'],
     ]);
     expect(spec.positionals).toBe(1);
+    const withChoices = parseCommandHelp(
+      'Usage: atomizer worker [options]\n\nOptions:\n  --backend <name>  TensorFlow.js backend (choices: "auto",\n                    "wasm", "tensorflow-gpu", default: "auto")\n',
+    );
+    expect(withChoices.choices.get('--backend')).toEqual(['auto', 'wasm', 'tensorflow-gpu']);
   });
 
   it('reports environment variables no code reads, and accepts the ones it does', async () => {

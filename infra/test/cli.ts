@@ -17,6 +17,8 @@ export type OptionArity = 'required' | 'optional' | 'none';
 
 export interface CommandSpec {
   options: Map<string, OptionArity>;
+  /** Allowed values of options declared with choices (commander prints '(choices: "a", "b")'). */
+  choices: Map<string, string[]>;
   /** Positional arguments the command accepts (from its usage line). */
   positionals: number;
   /** Where the spec came from: 'cli' (the real --help) or 'planned'. */
@@ -54,15 +56,27 @@ export function parseCommandList(text: string): string[] {
 /** Options and positional count from `atomizer <cmd> --help` (commander's layout). */
 export function parseCommandHelp(text: string): Omit<CommandSpec, 'source'> {
   const options = new Map<string, OptionArity>();
+  const descriptions = new Map<string, string>();
+  let current: string | undefined;
   for (const line of section(text, 'Options')) {
     const m = /^ {2}(?:-\w, )?(--[\w-]+)(?: (<[^>]+>|\[[^\]]+\]))?/.exec(line);
-    if (m === null) continue;
+    if (m === null) {
+      if (current !== undefined) descriptions.set(current, `${descriptions.get(current) ?? ''} ${line.trim()}`);
+      continue;
+    }
+    current = m[1] as string;
     const arity: OptionArity = m[2] === undefined ? 'none' : m[2].startsWith('<') ? 'required' : 'optional';
-    options.set(m[1] as string, arity);
+    options.set(current, arity);
+    descriptions.set(current, line.slice(m[0].length).trim());
+  }
+  const choices = new Map<string, string[]>();
+  for (const [flag, description] of descriptions) {
+    const list = /\(choices: ([^)]*)\)/.exec(description)?.[1];
+    if (list !== undefined) choices.set(flag, [...list.matchAll(/"([^"]*)"/g)].map((x) => x[1] as string));
   }
   const usage = /^Usage: \S+ \S+ (.*)$/m.exec(text)?.[1] ?? '';
   const positionals = (usage.match(/<[^>]+>|\[(?!options\])[^\]]+\]/g) ?? []).length;
-  return { options, positionals };
+  return { options, choices, positionals };
 }
 
 let commandList: Promise<string[]> | undefined;
@@ -123,7 +137,7 @@ export function commandSpec(cmd: string): Promise<CommandSpec> {
       if (planned === undefined) {
         throw new Error(`atomizer has no command '${cmd}' (it has: ${names.join(', ')}) and none is planned`);
       }
-      return { options: new Map(Object.entries(planned)), positionals: 0, source: 'planned' as const };
+      return { options: new Map(Object.entries(planned)), choices: new Map<string, string[]>(), positionals: 0, source: 'planned' as const };
     });
     specs.set(cmd, p);
   }
@@ -158,10 +172,16 @@ export async function checkInvocation(where: string, args: readonly string[]): P
       continue;
     }
     if (arity === 'none' && inline !== undefined) problems.push(`${where}: ${flag} of 'atomizer ${cmd}' takes no value`);
-    if (arity === 'required' && inline === undefined) {
-      const value = rest[i + 1];
+    if (arity === 'required') {
+      const value = inline ?? rest[i + 1];
       if (value === undefined || value.startsWith('--')) problems.push(`${where}: ${flag} of 'atomizer ${cmd}' needs a value`);
-      else i++;
+      else {
+        if (inline === undefined) i++;
+        const allowed = spec.choices.get(flag);
+        if (allowed !== undefined && !allowed.includes(value)) {
+          problems.push(`${where}: ${flag} ${value} is not one of 'atomizer ${cmd}' choices: ${allowed.join(', ')}`);
+        }
+      }
     }
     if (arity === 'optional' && inline === undefined && rest[i + 1] !== undefined && !(rest[i + 1] as string).startsWith('--')) i++;
   }
