@@ -1,68 +1,74 @@
-// PROTOTYPE measurement: one small-preset training step on tfjs-wasm with the
-// wasm BatchMatMul kernel vs the same step with BatchMatMul replaced by OpenBLAS
-// through the N-API addon (native/batch-matmul-kernel.ts), alternated in one
-// process; checks both give the same loss and gradient. Falls back (prints why,
-// exits 0) when the addon cannot be built. Not used by the model.
+// A/B of the native CPU kernels (@atomizer/wasm-native) in one process: one
+// training step's gradients() on tfjs-wasm with the stock kernels vs with the
+// native ones (all, or the groups given), alternated round by round, best CPU
+// time of each side; checks both give the same loss and gradients. Prints why
+// and exits 0 when the addon is not built.
 //
-//   npx tsx --conditions=@atomizer/source packages/model/bench/native-step.bench.ts [--rounds 3] [--steps 5]
+//   npx tsx --conditions=@atomizer/source packages/model/bench/native-step.bench.ts \
+//     [--preset small] [--batch 8] [--atoms 1024] [--rounds 3] [--steps 5] [--kernels all|BatchMatMul,Transpose,...]
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Command } from 'commander';
+import { disableNativeKernels, enableNativeKernels, NATIVE_KERNELS, nativeKernelCounts, type NativeKernelName } from '@atomizer/wasm-native';
 import { selectBackend } from '../src/backend.js';
 import { modelConfig } from '../src/config.js';
 import { initParams } from '../src/init.js';
 import { bigEarthNetBatch } from '../src/testing/bigearthnet-batch.js';
 import { gradients } from '../src/training.js';
 import { timed } from './clock.js';
-import { buildAddon, type NativeSgemm } from './native/addon.js';
-import { installNativeBatchMatMul } from './native/batch-matmul-kernel.js';
 
-const opts = new Command().option('--rounds <n>', 'alternated rounds', '3').option('--steps <n>', 'steps per timing', '5').parse().opts() as {
-  rounds: string;
-  steps: string;
-};
+const opts = new Command()
+  .option('--preset <name>', 'model preset', 'small')
+  .option('--batch <n>', 'samples per step', '8')
+  .option('--atoms <n>', 'atoms per sample', '1024')
+  .option('--rounds <n>', 'alternated rounds', '3')
+  .option('--steps <n>', 'steps per timing', '5')
+  .option('--kernels <list>', `native kernels to enable: all, or a comma list of ${NATIVE_KERNELS.join(',')}`, 'all')
+  .parse()
+  .opts() as { preset: string; batch: string; atoms: string; rounds: string; steps: string; kernels: string };
 const rounds = Number(opts.rounds);
 const steps = Number(opts.steps);
-const dir = mkdtempSync(join(tmpdir(), 'atomizer-native-step-'));
-try {
-  let addon: NativeSgemm;
-  try {
-    addon = buildAddon(dir);
-  } catch (err) {
-    console.log(`native addon unavailable, nothing to compare: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-    process.exit(0);
-  }
-  await selectBackend('wasm');
-  const cfg = modelConfig('small');
-  const { batch, labels } = await bigEarthNetBatch(8, 1024, 42);
-  const w = initParams(cfg, 42);
-  const run = () => gradients(w, batch, labels, cfg);
-  const time = () => Math.min(...Array.from({ length: 3 }, () => timed(() => { for (let i = 0; i < steps; i++) run(); }).cpuMs / steps));
-  for (let i = 0; i < 2; i++) run();
-  const ref = run();
-  const best = { wasm: Infinity, native: Infinity };
-  let worst = 0;
-  for (let r = 0; r < rounds; r++) {
-    best.wasm = Math.min(best.wasm, time());
-    const uninstall = installNativeBatchMatMul(addon);
-    try {
-      for (let i = 0; i < 2; i++) run();
-      const g = run();
-      if (Math.abs(g.loss - ref.loss) > 1e-5) throw new Error(`native loss ${g.loss} != wasm loss ${ref.loss}`);
-      let scale = 0;
-      for (const v of ref.grads) scale = Math.max(scale, Math.abs(v));
-      for (let i = 0; i < g.grads.length; i++) worst = Math.max(worst, Math.abs(g.grads[i]! - ref.grads[i]!) / scale);
-      best.native = Math.min(best.native, time());
-    } finally {
-      uninstall();
-    }
-  }
-  console.log(`small, batch 8 x 1024, gradients() per step, best CPU ms over ${rounds} alternated rounds:`);
-  console.log(`  tfjs-wasm BatchMatMul          ${best.wasm.toFixed(1)} ms`);
-  console.log(`  OpenBLAS BatchMatMul (N-API)   ${best.native.toFixed(1)} ms  (${(best.wasm / best.native).toFixed(2)}x)`);
-  console.log(`  same loss (${ref.loss.toFixed(6)}); gradients agree to ${worst.toExponential(1)} (relative to the largest)`);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+const kernels = (opts.kernels === 'all' ? [...NATIVE_KERNELS] : opts.kernels.split(',')) as NativeKernelName[];
+for (const k of kernels) if (!NATIVE_KERNELS.includes(k)) throw new Error(`--kernels: unknown kernel '${k}'; expected ${NATIVE_KERNELS.join(', ')}`);
+
+await selectBackend('wasm', undefined, { native: false });
+const probe = enableNativeKernels({ kernels });
+if (!probe.enabled) {
+  console.log(`native kernels unavailable, nothing to compare: ${probe.reason}`);
+  process.exit(0);
 }
+disableNativeKernels();
+const cfg = modelConfig(opts.preset);
+const { batch, labels } = await bigEarthNetBatch(Number(opts.batch), Number(opts.atoms), 42);
+const w = initParams(cfg, 42);
+const run = () => gradients(w, batch, labels, cfg);
+const time = () => Math.min(...Array.from({ length: 3 }, () => timed(() => { for (let i = 0; i < steps; i++) run(); }).cpuMs / steps));
+for (let i = 0; i < 2; i++) run();
+const ref = run();
+const best = { wasm: Infinity, native: Infinity };
+let worst = 0;
+let lossDiff = 0;
+let counts: Record<string, { native: number; stock: number }> = {};
+for (let r = 0; r < rounds; r++) {
+  best.wasm = Math.min(best.wasm, time());
+  enableNativeKernels({ kernels });
+  try {
+    for (let i = 0; i < 2; i++) run();
+    const before = nativeKernelCounts();
+    const g = run();
+    const after = nativeKernelCounts();
+    counts = Object.fromEntries(Object.entries(after).map(([k, c]) => [k, { native: c.native - (before[k]?.native ?? 0), stock: c.stock - (before[k]?.stock ?? 0) }]));
+    lossDiff = Math.max(lossDiff, Math.abs(g.loss - ref.loss) / Math.abs(ref.loss));
+    let scale = 0;
+    for (const v of ref.grads) scale = Math.max(scale, Math.abs(v));
+    for (let i = 0; i < g.grads.length; i++) worst = Math.max(worst, Math.abs(g.grads[i]! - ref.grads[i]!) / scale);
+    best.native = Math.min(best.native, time());
+  } finally {
+    disableNativeKernels();
+  }
+}
+console.log(`${opts.preset}, batch ${opts.batch} x ${opts.atoms}, gradients() per step, best CPU ms over ${rounds} alternated rounds:`);
+console.log(`  tfjs-wasm, stock kernels      ${best.wasm.toFixed(1)} ms`);
+console.log(`  + native (${opts.kernels})`.padEnd(31) + `${best.native.toFixed(1)} ms  (${(best.wasm / best.native).toFixed(2)}x)`);
+console.log(`  ${probe.detail}`);
+console.log(`  loss ${ref.loss.toFixed(6)}, relative difference ${lossDiff.toExponential(1)}; gradients agree to ${worst.toExponential(1)} (relative to the largest)`);
+console.log(`  calls per step, native/stock: ${Object.entries(counts).map(([k, c]) => `${k} ${c.native}/${c.stock}`).join(', ')}`);

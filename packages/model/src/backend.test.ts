@@ -46,6 +46,18 @@ describe('selectBackend', () => {
     }
   });
 
+  it('wasm logs whether the native kernels are on, and the native: false option turns them off', async () => {
+    const logs: string[] = [];
+    const on = await selectBackend('wasm', (m) => logs.push(m));
+    // on where the addon was built, off with the reason where it was not
+    if (on.native) expect(logs[0]).toMatch(/^tfjs backend: wasm\+native \(WebAssembly, SIMD, single thread; native kernels: on \(OpenBLAS /);
+    else expect(logs[0]).toMatch(/^tfjs backend: wasm \(WebAssembly, SIMD, single thread; native kernels: off \(.+\)\)$/);
+    const off = await selectBackend('wasm', (m) => logs.push(m), { native: false });
+    expect(off.native).toBe(false);
+    expect(logs[1]).toBe('tfjs backend: wasm (WebAssembly, SIMD, single thread; native kernels: off (disabled by the native: false option))');
+    expect(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc.name).toBe('batchMatMul'); // the stock kernel again
+  });
+
   it('rejects an unknown backend name', async () => {
     await expect(selectBackend('webgpu' as 'cpu')).rejects.toThrow(/Unknown backend 'webgpu'.*auto, tensorflow-gpu, tensorflow, wasm, cpu/);
   });

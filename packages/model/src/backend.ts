@@ -21,8 +21,20 @@ export interface BackendInfo {
   requested: BackendChoice;
   /** The tfjs backend name now active: 'tensorflow' (native, CPU or GPU), 'wasm' or 'cpu'. */
   name: string;
-  /** Human-readable detail: GPU or not, SIMD, why an auto candidate was skipped. */
+  /** Human-readable detail: GPU or not, SIMD, native kernels on or off and why, why an auto candidate was skipped. */
   detail: string;
+  /** True when the wasm backend runs the native OpenBLAS kernels of @atomizer/wasm-native (logged as 'wasm+native'). */
+  native: boolean;
+}
+
+export interface BackendOptions {
+  /**
+   * Native CPU kernels for the wasm backend (@atomizer/wasm-native, optional): used when
+   * the addon was built, unless false here or ATOMIZER_NATIVE=0 in the environment.
+   */
+  native?: boolean;
+  /** OpenBLAS threads of the native kernels; default ATOMIZER_NATIVE_THREADS, else 1 (one worker per core). */
+  nativeThreads?: number;
 }
 
 export type BackendLogger = (message: string) => void;
@@ -123,23 +135,49 @@ async function tryWasm(): Promise<string | null> {
   }
 }
 
+/**
+ * Turns the native wasm kernels on (or off) after the wasm backend is active; returns
+ * whether they are on and the detail to log ("native kernels: on (OpenBLAS ...)" or
+ * "native kernels: off (<reason>)"). The package is imported dynamically: it is an
+ * optional dependency, and its addon is optional too.
+ */
+async function wasmNative(opts: BackendOptions): Promise<{ native: boolean; detail: string }> {
+  let mod: typeof import('@atomizer/wasm-native');
+  try {
+    mod = await import('@atomizer/wasm-native');
+  } catch (err) {
+    return { native: false, detail: `native kernels: off (@atomizer/wasm-native is not available: ${errorMessage(err)})` };
+  }
+  if (opts.native === false) {
+    mod.disableNativeKernels();
+    return { native: false, detail: 'native kernels: off (disabled by the native: false option)' };
+  }
+  const status = mod.enableNativeKernels(opts.nativeThreads === undefined ? {} : { threads: opts.nativeThreads });
+  return { native: status.enabled, detail: status.detail };
+}
+
 async function tryCpu(): Promise<string | null> {
   return (await activate('cpu')) ? null : 'the cpu backend did not initialise';
 }
 
 /**
  * Activates a backend. 'auto' tries tfjs-node-gpu (installed and a GPU visible),
- * tfjs-node, wasm (SIMD, no threads), cpu, in that order. An explicit choice that
+ * tfjs-node, wasm (SIMD, no threads; with the native OpenBLAS kernels of
+ * @atomizer/wasm-native when built, see BackendOptions), cpu, in that order. An explicit choice that
  * is unavailable throws an Error saying why and how to install it.
  */
-export async function selectBackend(choice: BackendChoice = 'auto', log?: BackendLogger): Promise<BackendInfo> {
+export async function selectBackend(choice: BackendChoice = 'auto', log?: BackendLogger, opts: BackendOptions = {}): Promise<BackendInfo> {
   if (!BACKEND_CHOICES.includes(choice)) {
     throw new Error(`Unknown backend '${String(choice)}'; expected one of: ${BACKEND_CHOICES.join(', ')}`);
   }
-  const done = (name: string, detail: string): BackendInfo => {
-    const info = { requested: choice, name, detail };
-    log?.(`tfjs backend: ${name} (${detail})`);
+  const done = (name: string, detail: string, native = false): BackendInfo => {
+    const info = { requested: choice, name, detail, native };
+    log?.(`tfjs backend: ${name}${native ? '+native' : ''} (${detail})`);
     return info;
+  };
+  const wasmDone = async (detail: string): Promise<BackendInfo> => {
+    const n = await wasmNative(opts);
+    return done('wasm', `${detail}; ${n.detail}`, n.native);
   };
   switch (choice) {
     case 'tensorflow-gpu': {
@@ -155,7 +193,7 @@ export async function selectBackend(choice: BackendChoice = 'auto', log?: Backen
     case 'wasm': {
       const why = await tryWasm();
       if (why !== null) throw new Error(`Backend 'wasm' unavailable: ${why}. Reinstall @tensorflow/tfjs-backend-wasm.`);
-      return done('wasm', 'WebAssembly, SIMD, single thread');
+      return wasmDone('WebAssembly, SIMD, single thread');
     }
     case 'cpu': {
       const why = await tryCpu();
@@ -171,7 +209,7 @@ export async function selectBackend(choice: BackendChoice = 'auto', log?: Backen
       if (node === null) return done('tensorflow', `native libtensorflow, CPU; skipped ${skipped.join('; ')}`);
       skipped.push(`tensorflow: ${node}`);
       const wasm = await tryWasm();
-      if (wasm === null) return done('wasm', `WebAssembly, SIMD, single thread; skipped ${skipped.join('; ')}`);
+      if (wasm === null) return wasmDone(`WebAssembly, SIMD, single thread; skipped ${skipped.join('; ')}`);
       skipped.push(`wasm: ${wasm}`);
       const cpu = await tryCpu();
       if (cpu === null) return done('cpu', `pure JavaScript; skipped ${skipped.join('; ')}`);

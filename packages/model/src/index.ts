@@ -13,7 +13,7 @@ export type { HostTensor, TensorDType, TensorData, TensorDataByDType, TensorTabl
 
 // network (backend, input stage, layers, parameters, init, training primitives)
 export { BACKEND_CHOICES, selectBackend } from './backend.js';
-export type { BackendChoice, BackendInfo, BackendLogger } from './backend.js';
+export type { BackendChoice, BackendInfo, BackendLogger, BackendOptions } from './backend.js';
 export { channelKindIndex, fourierFeaturesOp, inputStage, spectralFeaturesOp } from './input-stage.js';
 export { matMul } from './matmul.js';
 export { linear } from './linear.js';
