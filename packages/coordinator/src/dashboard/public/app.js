@@ -160,6 +160,7 @@ function renderMetrics(m) {
   charts['chart-loss'].setData([xs, m.rounds.map((r) => r.loss)]);
   charts['chart-lr'].setData([xs, m.rounds.map((r) => r.lr)]);
   charts['chart-sps'].setData([xs, m.rounds.map((r) => r.samplesPerSecond)]);
+  for (const id of ['chart-loss', 'chart-lr', 'chart-sps']) $(id).dataset.points = String(xs.length);
 
   const last = m.rounds[m.rounds.length - 1];
   const prev = m.rounds[m.rounds.length - 2];
