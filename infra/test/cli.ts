@@ -71,7 +71,7 @@ export function parseCommandHelp(text: string): Omit<CommandSpec, 'source'> {
   }
   const choices = new Map<string, string[]>();
   for (const [flag, description] of descriptions) {
-    const list = /\(choices: ([^)]*)\)/.exec(description)?.[1];
+    const list = /\(choices: ((?:"[^"]*"(?:, )?)+)/.exec(description)?.[1];
     if (list !== undefined) choices.set(flag, [...list.matchAll(/"([^"]*)"/g)].map((x) => x[1] as string));
   }
   const usage = /^Usage: \S+ \S+ (.*)$/m.exec(text)?.[1] ?? '';
