@@ -66,7 +66,7 @@ try {
   await page.goto(url);
   await page.locator('#live.on').waitFor();
   await page.locator('#eval-table tbody tr[data-modality]').first().waitFor();
-  await page.waitForFunction(() => document.querySelectorAll('#chart-loss canvas').length > 0);
+  await page.locator('#chart-loss[data-points]').waitFor();
   await page.waitForTimeout(800); // let the progress bar transition finish
   await mkdir(dirname(values.out), { recursive: true });
   await page.screenshot({ path: values.out, fullPage: true });

@@ -71,7 +71,7 @@ describe('training page in Chromium', () => {
     // The charts are drawn by uPlot (served from node_modules) with one point per round.
     expect(await page.locator('#chart-loss canvas').count()).toBe(1);
     await poll(() => page.locator('#chart-loss').getAttribute('data-points')).toBe('3');
-    expect(await page.evaluate(() => typeof (window as unknown as { uPlot?: unknown }).uPlot)).toBe('function');
+    expect(await page.evaluate('typeof uPlot')).toBe('function');
     expect(await page.locator('#progressbar').getAttribute('aria-valuenow')).toBe('25');
 
     // The run advances while the page is open: round, loss, bar, evaluation table, incidents follow.
