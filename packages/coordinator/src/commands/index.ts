@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { atomsCommand } from './atoms.js';
+import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { modelCommand } from './model.js';
 import { shardCommand } from './shard.js';
@@ -12,4 +13,6 @@ export function registerCommands(program: Command): void {
   program.addCommand(shardCommand());
   // model commands: model
   program.addCommand(modelCommand());
+  // watching a run: training page, bull-board, Prometheus
+  program.addCommand(dashboardCommand());
 }

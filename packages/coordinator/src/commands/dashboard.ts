@@ -1,0 +1,74 @@
+import { redactRedisUrl } from '@atomizer/protocol';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { TOKEN_ENV } from '../dashboard/auth.js';
+import { startDashboard } from '../dashboard/server.js';
+import { addEndpointOptions, checkEndpoints, storeFrom, type EndpointOptions } from './endpoints.js';
+
+interface DashboardCliOptions extends Pick<EndpointOptions, 'redis' | 's3' | 's3Endpoint'> {
+  run?: string;
+  host: string;
+  port: number;
+  token?: string;
+  queuePrefix?: string;
+  allowWrites?: boolean;
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--port must be an integer 0-65535 (0: a free port), got '${v}'`);
+  return n;
+}
+
+export function dashboardCommand(): Command {
+  const cmd = new Command('dashboard').description(
+    'Serve the training page (status, curves, evaluation, workers; live), bull-board for the queues and Prometheus /metrics',
+  );
+  addEndpointOptions(cmd, { queues: false });
+  cmd
+    .option('--run <id>', 'run to show (default: the most recently updated runs/<run>/status.json, looked for again every 10 s)')
+    .option('--host <address>', 'interface to listen on; anything but 127.0.0.1, localhost or ::1 needs a token', '127.0.0.1')
+    .option('--port <n>', 'TCP port (0: a free one)', port, 8080)
+    .addOption(new Option('--token <secret>', 'required on every route (Authorization: Bearer, or ?token= once, then a cookie)').env(TOKEN_ENV))
+    .option('--queue-prefix <prefix>', "BullMQ queue name prefix (default: the run config's queues.prefix, else atomizer)")
+    .option('--allow-writes', 'let bull-board retry, remove, pause and clean jobs (read-only without it)')
+    .addHelpText(
+      'after',
+      `
+Pages: /  the training page    /queues  bull-board    /metrics  Prometheus    /api/status, /api/metrics  JSON
+
+Examples:
+  $ atomizer dashboard --redis redis://127.0.0.1:6379 --s3 s3://atomizer
+  $ atomizer dashboard --s3 /tmp/atomizer-store --run statlog-20261127-101500 --port 0
+  $ ${TOKEN_ENV}=$(openssl rand -hex 16) atomizer dashboard --host 0.0.0.0 --redis redis://redis:6379 --s3 s3://atomizer`,
+    )
+    .action(async (opts: DashboardCliOptions) => {
+      if (opts.token === '') delete opts.token; // an empty ATOMIZER_DASHBOARD_TOKEN is no token
+      const store = storeFrom(opts);
+      await checkEndpoints(opts, store);
+      const dashboard = await startDashboard({
+        redisUrl: opts.redis,
+        store,
+        ...(opts.run !== undefined ? { run: opts.run } : {}),
+        ...(opts.queuePrefix !== undefined ? { queuePrefix: opts.queuePrefix } : {}),
+        host: opts.host,
+        port: opts.port,
+        ...(opts.token !== undefined ? { token: opts.token } : {}),
+        readOnly: opts.allowWrites !== true,
+      });
+      const s = dashboard.source.current;
+      process.stderr.write(
+        `dashboard for ${s.run !== null ? `run ${s.run}` : 'the newest run (none yet)'}: Redis ${redactRedisUrl(opts.redis)}, store ${store.describe()}, ` +
+          `queues ${s.queuePrefix}-*, bull-board ${opts.allowWrites === true ? 'with writes allowed' : 'read-only'}${opts.token !== undefined ? ', token required' : ''}\n`,
+      );
+      process.stdout.write(`${dashboard.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string): void => {
+          process.stderr.write(`${sig}: stopping the dashboard\n`);
+          void dashboard.close().then(resolve);
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+    });
+  return cmd;
+}
