@@ -175,9 +175,9 @@ export async function selectBackend(choice: BackendChoice = 'auto', log?: Backen
     log?.(`tfjs backend: ${name}${native ? '+native' : ''} (${detail})`);
     return info;
   };
-  const wasmDone = async (detail: string): Promise<BackendInfo> => {
+  const wasmDone = async (skipped = ''): Promise<BackendInfo> => {
     const n = await wasmNative(opts);
-    return done('wasm', `${detail}; ${n.detail}`, n.native);
+    return done('wasm', `WebAssembly, SIMD, single thread; ${n.detail}${skipped}`, n.native);
   };
   switch (choice) {
     case 'tensorflow-gpu': {
@@ -193,7 +193,7 @@ export async function selectBackend(choice: BackendChoice = 'auto', log?: Backen
     case 'wasm': {
       const why = await tryWasm();
       if (why !== null) throw new Error(`Backend 'wasm' unavailable: ${why}. Reinstall @tensorflow/tfjs-backend-wasm.`);
-      return wasmDone('WebAssembly, SIMD, single thread');
+      return wasmDone();
     }
     case 'cpu': {
       const why = await tryCpu();
@@ -209,7 +209,7 @@ export async function selectBackend(choice: BackendChoice = 'auto', log?: Backen
       if (node === null) return done('tensorflow', `native libtensorflow, CPU; skipped ${skipped.join('; ')}`);
       skipped.push(`tensorflow: ${node}`);
       const wasm = await tryWasm();
-      if (wasm === null) return wasmDone(`WebAssembly, SIMD, single thread; skipped ${skipped.join('; ')}`);
+      if (wasm === null) return wasmDone(`; skipped ${skipped.join('; ')}`);
       skipped.push(`wasm: ${wasm}`);
       const cpu = await tryCpu();
       if (cpu === null) return done('cpu', `pure JavaScript; skipped ${skipped.join('; ')}`);
