@@ -42,7 +42,7 @@ function duration(s) {
 }
 function ago(iso) {
   const t = Date.parse(iso);
-  return Number.isFinite(t) ? `${duration((Date.now() - t) / 1000)} ago` : '\u2014';
+  return Number.isFinite(t) ? `${duration(Math.round((Date.now() - t) / 1000))} ago` : '\u2014';
 }
 function setText(id, text) {
   const el = $(id);
