@@ -25,7 +25,7 @@ function h(tag, attrs, ...children) {
 function fmt(n, digits = 3) {
   if (n === undefined || n === null || !Number.isFinite(n)) return '\u2014';
   const a = Math.abs(n);
-  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return n.toExponential(2);
+  if (a !== 0 && (a < 1e-2 || a >= 1e6)) return n.toExponential(2);
   return n.toLocaleString('en-US', { maximumFractionDigits: a >= 100 ? 0 : digits });
 }
 function pct(n) {
