@@ -4,6 +4,8 @@ import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { modelCommand } from './model.js';
 import { shardCommand } from './shard.js';
+import { trainCommand } from './train.js';
+import { workerCommand } from './worker.js';
 
 /** Every subcommand of `atomizer`, one file each in this folder. */
 export function registerCommands(program: Command): void {
@@ -13,6 +15,9 @@ export function registerCommands(program: Command): void {
   program.addCommand(shardCommand());
   // model commands: model
   program.addCommand(modelCommand());
+  // distributed training: coordinator and worker
+  program.addCommand(trainCommand());
+  program.addCommand(workerCommand());
   // watching a run: training page, bull-board, Prometheus
   program.addCommand(dashboardCommand());
 }

@@ -46,6 +46,11 @@ function stamp(d: Date): string {
   return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
 }
 
+/** The config with its run id filled in ('<dataset>-<yyyymmdd-hhmmss>' when empty). */
+export function withRunId(config: RunConfig, now = new Date()): RunConfig {
+  return config.run !== '' ? config : { ...config, run: `${config.dataset.name}-${stamp(now)}` };
+}
+
 async function readJson(store: ObjectStore, key: string): Promise<unknown | undefined> {
   try {
     return JSON.parse(new TextDecoder().decode(await store.get(key))) as unknown;
@@ -107,8 +112,8 @@ export async function prepareRun(store: ObjectStore, input: RunConfig, opts: Pre
     const ctx = runContext(parsed, manifest, keys.config);
     return { run: input.run, stored: parsed, ctx, manifestKey: parsed.manifestKey, configKey: keys.config, lists: ctx.modalities };
   }
-  const run = input.run !== '' ? input.run : `${input.dataset.name}-${stamp(now)}`;
-  const config: RunConfig = { ...input, run };
+  const config = withRunId(input, now);
+  const run = config.run;
   const keys = runKeys(run);
   if ((await readJson(store, keys.config)) !== undefined) {
     throw new Error(`run '${run}' already exists in the store (${keys.config}): continue it with --resume, or pick another --run`);

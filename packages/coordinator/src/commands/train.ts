@@ -1,0 +1,197 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import { selectBackend } from '@atomizer/model';
+import { parseRunConfig, runConfigLeaves, setPath, type MetricEvent, type RunConfig, type RunStatus } from '@atomizer/protocol';
+import { SingleBar } from 'cli-progress';
+import { Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { BullMQExecutor, InProcessExecutor, train, withRunId, type Executor, type TrainResult } from '../engine/index.js';
+import { PRESET_NAMES, presetPath, resolveBundledData } from '../presets.js';
+import { addEndpointOptions, checkEndpoints, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
+import { progressReporter } from './shard.js';
+import { formatNumber, formatTable } from './table.js';
+
+// `atomizer train`: the coordinator. Every run-config value has a flag (from
+// the schema in @atomizer/protocol), a YAML/JSON file may set them, flags win.
+
+/**
+ * Read a run config file (YAML or JSON; a bundled preset name such as
+ * 'statlog' also works). Relative paths: dataset.modalities from the file's
+ * folder, dataset.source's '../shared/data/' to the bundled data folder, other
+ * relative dataset paths from the working directory.
+ */
+export async function readRunConfigFile(nameOrPath: string): Promise<Record<string, unknown>> {
+  const path = (PRESET_NAMES as readonly string[]).includes(nameOrPath) ? presetPath(nameOrPath) : resolve(nameOrPath);
+  const text = await readFile(path, 'utf8').catch((err: unknown) => {
+    throw new Error(`${path}: cannot read the run config (${err instanceof Error ? err.message : String(err)})`);
+  });
+  let raw: unknown;
+  try {
+    raw = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new Error(`${path}: not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'} (${(err as Error).message})`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${path}: a run config must be a mapping of sections (dataset, model, train, ...)`);
+  const cfg = raw as { dataset?: { modalities?: unknown; source?: unknown } };
+  if (typeof cfg.dataset?.modalities === 'string' && cfg.dataset.modalities !== '' && !isAbsolute(cfg.dataset.modalities)) {
+    cfg.dataset.modalities = resolve(dirname(path), cfg.dataset.modalities);
+  }
+  if (typeof cfg.dataset?.source === 'string') cfg.dataset.source = resolveBundledData(cfg.dataset.source);
+  parseRunConfig(raw, path); // report every wrong field with the file's name now
+  return raw as Record<string, unknown>;
+}
+
+function parseBool(flag: string, v: string | boolean | undefined): boolean {
+  if (v === undefined || v === true) return true;
+  if (v === false) return false;
+  if (/^(true|1|yes|on)$/i.test(v)) return true;
+  if (/^(false|0|no|off)$/i.test(v)) return false;
+  throw new Error(`${flag} takes true or false, got '${v}'`);
+}
+
+/** The config flags, one per run-config leaf; no commander defaults, so only flags given override the file. */
+export function addRunConfigOptions(cmd: Command): Command {
+  for (const leaf of runConfigLeaves()) {
+    const key = leaf.flag.replace(/^--/, '');
+    const dflt = `(default: ${JSON.stringify(leaf.defaultValue)})`;
+    let opt: Option;
+    if (leaf.kind === 'boolean') opt = new Option(`${leaf.flag} [bool]`, `${leaf.description} ${dflt}`);
+    else if (leaf.kind === 'number') opt = new Option(`${leaf.flag} <n>`, `${leaf.description} ${dflt}`);
+    else opt = new Option(`${leaf.flag} <value>`, `${leaf.description} ${dflt}`);
+    if (leaf.choices !== undefined) opt = opt.choices([...leaf.choices]);
+    opt.attributeName = () => `cfg:${key}`;
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+/** Defaults < file < flags, validated. */
+export async function resolveTrainConfig(opts: Record<string, unknown>): Promise<RunConfig> {
+  const base = typeof opts.config === 'string' ? await readRunConfigFile(opts.config) : {};
+  for (const leaf of runConfigLeaves()) {
+    const v = opts[`cfg:${leaf.flag.replace(/^--/, '')}`];
+    if (v === undefined) continue;
+    let value: unknown = v;
+    if (leaf.kind === 'number') {
+      value = Number(v);
+      if (!Number.isFinite(value as number)) throw new Error(`${leaf.flag} takes a number, got '${String(v)}'`);
+    } else if (leaf.kind === 'boolean') value = parseBool(leaf.flag, v as string | boolean);
+    else if (leaf.path === 'dataset.source') value = resolveBundledData(String(v));
+    else if (leaf.path === 'dataset.modalities' && v !== '') value = resolve(String(v));
+    setPath(base, leaf.path, value);
+  }
+  return parseRunConfig(base, typeof opts.config === 'string' ? opts.config : 'run config flags');
+}
+
+/** A live line per round: a progress bar on a terminal, else a log line. */
+export function roundReporter(total: number, startRound: number): { onEvent(e: MetricEvent, s: RunStatus): void; stop(): void } {
+  const tty = process.stderr.isTTY === true;
+  const bar = tty
+    ? new SingleBar({ format: 'round {value}/{total} [{bar}] loss {loss} | lr {lr} | {sps} samples/s | ETA {eta_formatted}', stream: process.stderr, hideCursor: true })
+    : undefined;
+  let started = false;
+  return {
+    onEvent(e, s) {
+      if (e.type !== 'round') return;
+      const payload = { loss: e.loss.toFixed(4), lr: e.lr.toExponential(2), sps: (s.samplesPerSecond ?? 0).toFixed(1) };
+      if (bar !== undefined) {
+        if (!started) {
+          bar.start(total, startRound - 1, payload);
+          started = true;
+        }
+        bar.update(e.round, payload);
+      } else {
+        process.stderr.write(
+          `round ${e.round}/${total}: loss ${payload.loss}, lr ${payload.lr}, ${payload.sps} samples/s, ${Math.round(e.wallMs)} ms (compute ${Math.round(e.slowestComputeMs)} ms)` +
+            `${s.etaSeconds !== undefined ? `, ETA ${Math.round(s.etaSeconds)} s` : ''}\n`,
+        );
+      }
+    },
+    stop() {
+      if (started) bar?.stop();
+    },
+  };
+}
+
+/** The evaluation table (per split and modality, seen/unseen). */
+export function formatEvalTable(result: Pick<TrainResult, 'evals'>): string {
+  const last = Math.max(...result.evals.map((e) => e.round));
+  const rows = result.evals.filter((e) => e.round === last);
+  if (rows.length === 0) return '(no evaluation)';
+  return formatTable(
+    ['split', 'modality', 'seen', 'samples', 'accuracy', 'macro F1', 'mAP', 'loss'],
+    rows.map((e) => [e.split, e.modality, e.seen, e.samples, e.accuracy ?? Number.NaN, e.macroF1 ?? Number.NaN, e.mAP ?? Number.NaN, e.loss]),
+  );
+}
+
+interface TrainCliOptions extends EndpointOptions {
+  config?: string;
+  resume?: boolean;
+  executor: 'bullmq' | 'in-process';
+  backend: string;
+  [k: string]: unknown;
+}
+
+export function trainCommand(): Command {
+  const cmd = new Command('train').description('Run the coordinator: shard if needed, train in rounds over BullMQ workers, checkpoint, evaluate');
+  addEndpointOptions(cmd)
+    .option('--config <file>', `run config YAML/JSON, or a bundled preset: ${PRESET_NAMES.join(', ')}`)
+    .option('--resume', 'continue the run --run <id> from its latest checkpoint (same or different number of workers)')
+    .addOption(new Option('--executor <kind>', 'bullmq: workers in other processes; in-process: one process, no Redis').choices(['bullmq', 'in-process']).default('bullmq'))
+    .addOption(new Option('--backend <name>', 'backend for --executor in-process').default('auto'));
+  addRunConfigOptions(cmd);
+  cmd
+    .addHelpText(
+      'after',
+      `
+Start workers with 'atomizer worker' (or 'atomizer launch') against the same --redis and --s3.
+The resolved config is stored at runs/<run>/config.json; metrics at runs/<run>/metrics.jsonl.
+
+Examples:
+  $ atomizer train --config statlog --redis redis://127.0.0.1:6379 --s3 s3://atomizer
+  $ atomizer train --run statlog-20261127-101500 --resume`,
+    )
+    .action(async (opts: TrainCliOptions) => {
+      const config = withRunId(await resolveTrainConfig(opts));
+      const store = storeFrom(opts);
+      let executor: Executor;
+      if (opts.executor === 'in-process') {
+        const info = await selectBackend(opts.backend as 'auto', () => undefined);
+        executor = new InProcessExecutor(store, info.name);
+      } else {
+        await checkEndpoints(opts, store);
+        const q = queuesOf({ queuePrefix: config.queues.prefix, trainQueues: config.queues.train });
+        executor = await BullMQExecutor.open({ redisUrl: opts.redis, run: config.run, queues: q, log: (m) => process.stderr.write(`${m}\n`) });
+      }
+      const ac = new AbortController();
+      const onSig = (): void => {
+        if (ac.signal.aborted) process.exit(130);
+        process.stderr.write('\nstopping after this round (checkpoint, then exit); Ctrl-C again to abort now\n');
+        ac.abort();
+      };
+      process.on('SIGINT', onSig);
+      process.on('SIGTERM', onSig);
+      const reporter = roundReporter(config.train.rounds, 1);
+      const shardProgress = progressReporter('shard');
+      try {
+        const result = await train({
+          store,
+          executor,
+          config,
+          ...(opts.resume === true ? { resume: true } : {}),
+          log: (m) => process.stderr.write(`${m}\n`),
+          onEvent: (e, s) => reporter.onEvent(e, s),
+          onShardProgress: (p) => shardProgress.update(p),
+          signal: ac.signal,
+        });
+        reporter.stop();
+        process.stdout.write(`\nrun ${result.run}: ${result.state} at round ${result.round}, loss ${formatNumber(result.loss)}\n`);
+        process.stdout.write(`${formatEvalTable(result)}\n`);
+      } finally {
+        reporter.stop();
+        shardProgress.stop();
+        await executor.close();
+      }
+    });
+  return cmd;
+}

@@ -1,0 +1,63 @@
+import { BACKEND_CHOICES } from '@atomizer/model';
+import { checkRedis } from '@atomizer/protocol';
+import { startWorker } from '@atomizer/worker';
+import { Command, Option } from 'commander';
+import { addEndpointOptions, positive, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
+
+// `atomizer worker`: one worker process (one per GPU): pulls train and eval
+// jobs from BullMQ, computes in a separate compute process, uploads results.
+
+interface WorkerCliOptions extends EndpointOptions {
+  queues?: string;
+  backend: string;
+  concurrency: number;
+  cacheDir?: string;
+  cacheBytes?: number;
+  lockSeconds: number;
+  drainSeconds: number;
+  id?: string;
+}
+
+export function workerCommand(): Command {
+  const cmd = new Command('worker').description('Pull training and evaluation jobs from Redis, compute them, upload results to the store');
+  addEndpointOptions(cmd)
+    .option('--queues <names>', 'comma-separated queues to serve (default: every train queue and the eval queue of --queue-prefix)')
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices([...BACKEND_CHOICES]).default('auto'))
+    .addOption(new Option('--concurrency <n>', 'jobs at once (one compute process each)').default(1).argParser((v) => positive('--concurrency', v)))
+    .option('--cache-dir <dir>', 'shard cache folder (default: <tmp>/atomizer-cache/<store hash>)')
+    .addOption(new Option('--cache-bytes <n>', 'shard cache size bound in bytes').default(2 * 1024 ** 3).argParser((v) => positive('--cache-bytes', v)))
+    .addOption(new Option('--lock-seconds <s>', 'job lock duration: a dead worker\'s job is retried after about this long').default(30).argParser((v) => positive('--lock-seconds', v)))
+    .addOption(new Option('--drain-seconds <s>', 'on SIGTERM, how long to let the current job finish before releasing it').default(60).argParser((v) => positive('--drain-seconds', v)))
+    .option('--id <id>', 'worker id shown on the dashboard (default: <host>-<pid>)')
+    .addHelpText(
+      'after',
+      `
+One worker process per GPU (set CUDA_VISIBLE_DEVICES), or one per core on CPU; see atomizer launch.
+SIGTERM / Ctrl-C: finish (or release) the current job and exit. A lost Redis connection is retried.
+
+Example:
+  $ atomizer worker --redis redis://127.0.0.1:6379 --s3 s3://atomizer --s3-endpoint http://127.0.0.1:9000`,
+    )
+    .action(async (opts: WorkerCliOptions) => {
+      storeFrom(opts); // applies --s3-endpoint to the environment the compute process inherits
+      await checkRedis(opts.redis);
+      const q = queuesOf(opts);
+      const queues = opts.queues !== undefined ? opts.queues.split(',').map((s) => s.trim()).filter((s) => s !== '') : [...q.train, q.eval];
+      const w = await startWorker({
+        redisUrl: opts.redis,
+        store: opts.s3,
+        queues,
+        backend: opts.backend,
+        concurrency: opts.concurrency,
+        ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+        cacheBytes: opts.cacheBytes,
+        lockMs: opts.lockSeconds * 1000,
+        drainMs: opts.drainSeconds * 1000,
+        ...(opts.id !== undefined ? { id: opts.id } : {}),
+        log: (m) => process.stderr.write(`[${new Date().toISOString()}] ${m}\n`),
+      });
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void w.stop(`${sig} received`));
+      await w.closed;
+    });
+  return cmd;
+}
