@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   const tsBest = Math.min(...tsRuns);
   const tsCpuBest = Math.min(...tsCpuRuns);
   const ts: SideResult = {
-    backend: `tfjs ${backend.name} (${backend.detail})`,
+    backend: `tfjs ${backend.name}${backend.native ? '+native' : ''} (${backend.detail})`,
     stepMs: tsBest,
     stepMsRuns: tsRuns,
     cpuStepMs: tsCpuBest,

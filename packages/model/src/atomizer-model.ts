@@ -9,6 +9,7 @@ import { inputTokens, type InputEncoding } from './host-input-stage.js';
 import { layerNorm, type LayerNormParams } from './layer-norm.js';
 import { linear } from './linear.js';
 import { layerParamIndex } from './model-params.js';
+import { nativeKernelsActive } from './native-kernels.js';
 import type { ParamTable } from './param-table.js';
 
 // The Atomizer network (ATOMIZER.md section 3), a pure function of named
@@ -148,8 +149,11 @@ export function atomizerForward(params: ParamTensors, batch: AtomBatch, cfg: Mod
       }
       const kv = layerNorm(layerTokens!, p.norm(`${pre}.cross.norm_tokens`)) as tf.Tensor3D;
       const q = layerNorm(z, p.norm(`${pre}.cross.norm_latents`)) as tf.Tensor3D;
-      // Atoms on the rows of every large product (attention-rows.ts): 1.4x on a wasm step.
-      z = tf.add(z, attentionRows(q, kv, p.attn(`${pre}.cross`), cfg.crossHeads, cfg.crossHeadDim, layerBias));
+      // Atoms on the rows of every large product (attention-rows.ts): 1.4x on a stock wasm step.
+      // With the native kernels batched products are fast and the plain batched attention
+      // runs ~5x fewer kernels: small step 59 -> 51 ms CPU (docs/benchmarks.md, issue 7).
+      const cross = nativeKernelsActive() ? attention : attentionRows;
+      z = tf.add(z, cross(q, kv, p.attn(`${pre}.cross`), cfg.crossHeads, cfg.crossHeadDim, layerBias));
       z = tf.add(z, geglu(layerNorm(z, p.norm(`${pre}.cross_ff.norm`)), p.ff(`${pre}.cross_ff`)));
       for (let j = 0; j < cfg.selfPerCross; j++) {
         const sp = `${pre}.self.${j}`;

@@ -2,6 +2,7 @@ import { accessSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { setNativeKernelsActive } from './native-kernels.js';
 import { installWasmSliceKernels } from './wasm-slice.js';
 
 // TensorFlow.js backend selection (DESIGN.md "Backends"). We use the union
@@ -177,6 +178,7 @@ export async function selectBackend(choice: BackendChoice = 'auto', log?: Backen
   };
   const wasmDone = async (skipped = ''): Promise<BackendInfo> => {
     const n = await wasmNative(opts);
+    setNativeKernelsActive(n.native);
     return done('wasm', `WebAssembly, SIMD, single thread; ${n.detail}${skipped}`, n.native);
   };
   switch (choice) {

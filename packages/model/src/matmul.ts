@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeKernelsActive } from './native-kernels.js';
 
 // Matrix products with a hand-written gradient that only ever calls plain
 // (non-transposed) matMul on explicitly transposed operands.
@@ -26,6 +27,8 @@ const product = tf.customGrad((a, b, save) => {
     value: tf.matMul(x, y),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor, tf.Tensor];
+      // Native kernels (OpenBLAS): the transpose flags cost nothing, no explicit transposes.
+      if (nativeKernelsActive()) return [tf.matMul(dy, sb, false, true), tf.matMul(sa, dy, true, false)];
       // d(a b)/da = dy b^T, d(a b)/db = a^T dy. For db, transpose the narrower of
       // a [m,k] and dy [m,n]: when n < k, db = (dy^T a)^T, whose final transpose is
       // only k x n. In a dense layer over B*N atoms (k = 84 token features, n = 32)
