@@ -132,6 +132,7 @@ async function main(): Promise<void> {
 
   const backend = await selectBackend('wasm');
   const rows: Row[] = [];
+  const timing: Record<string, number> = {};
   const log = (s: string) => {
     if (opts.json !== true) console.log(s);
   };
@@ -231,6 +232,7 @@ async function main(): Promise<void> {
     }
     const trainCpu = cpuSeconds() - cpu0 - evalCpu;
     const trainWall = (performance.now() - t0) / 1000;
+    timing.atomizerTrainCpuSeconds = trainCpu;
     log(`atomizer trained: ${trainCpu.toFixed(1)} s CPU (${trainWall.toFixed(1)} s wall incl. evals), ${((cfg.train.rounds * batchSize) / trainCpu).toFixed(0)} samples/s CPU`);
     const e0 = cpuSeconds();
     rows.push(...evaluate(jitter > 0 ? `atomizer+aug${jitter}` : 'atomizer'));
@@ -247,6 +249,7 @@ async function main(): Promise<void> {
       seed: cfg.seed,
       epochs: Number(opts.baselineEpochs),
     });
+    timing.baselineTrainCpuSeconds = cpuSeconds() - c0;
     log(`baseline trained: ${(cpuSeconds() - c0).toFixed(1)} s CPU, slots ${trained.layout.slots.map((s) => s.name).join(', ')} x ${trained.layout.width}x${trained.layout.height} pixels; loss by epoch ${trained.epochLoss.map((l) => l.toFixed(3)).join(' ')}`);
     for (const m of evalMods) {
       const r = evaluateFixedSlotBaseline(trained, test.slice(0, cfg.eval.maxSamples), m);
@@ -256,7 +259,7 @@ async function main(): Promise<void> {
   }
 
   if (opts.json === true) {
-    console.log(JSON.stringify({ config: cfg, augmentNm: jitter, batchSize, rows }));
+    console.log(JSON.stringify({ config: cfg, augmentNm: jitter, batchSize, backend: backend.detail, timing, rows }));
     return;
   }
   console.log('\n| model | modality | seen/unseen | accuracy | macro F1 | samples |\n|---|---|---|---|---|---|');
