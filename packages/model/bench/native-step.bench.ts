@@ -1,6 +1,7 @@
 // A/B of the native CPU kernels (@atomizer/wasm-native) in one process: one
 // training step's gradients() on tfjs-wasm with the stock kernels vs with the
-// native ones (all, or the groups given), alternated round by round, best CPU
+// native ones (all, or the groups given) and the layouts the model picks with
+// them (native-kernels.ts), alternated round by round, best CPU
 // time of each side; checks both give the same loss and gradients. Prints why
 // and exits 0 when the addon is not built.
 //
@@ -8,9 +9,10 @@
 //     [--preset small] [--batch 8] [--atoms 1024] [--rounds 3] [--steps 5] [--kernels all|BatchMatMul,Transpose,...]
 
 import { Command } from 'commander';
-import { disableNativeKernels, enableNativeKernels, NATIVE_KERNELS, nativeKernelCounts, type NativeKernelName } from '@atomizer/wasm-native';
+import { disableNativeKernels, enableNativeKernels, FUSED_KERNELS, NATIVE_KERNELS, nativeKernelCounts, type FusedKernelName, type NativeKernelName } from '@atomizer/wasm-native';
 import { selectBackend } from '../src/backend.js';
 import { modelConfig } from '../src/config.js';
+import { setNativeKernelsActive } from '../src/native-kernels.js';
 import { initParams } from '../src/init.js';
 import { bigEarthNetBatch } from '../src/testing/bigearthnet-batch.js';
 import { gradients } from '../src/training.js';
@@ -22,13 +24,14 @@ const opts = new Command()
   .option('--atoms <n>', 'atoms per sample', '1024')
   .option('--rounds <n>', 'alternated rounds', '3')
   .option('--steps <n>', 'steps per timing', '5')
-  .option('--kernels <list>', `native kernels to enable: all, or a comma list of ${NATIVE_KERNELS.join(',')}`, 'all')
+  .option('--kernels <list>', `native kernels to enable: all, or a comma list of ${[...NATIVE_KERNELS, ...FUSED_KERNELS].join(',')}`, 'all')
   .parse()
   .opts() as { preset: string; batch: string; atoms: string; rounds: string; steps: string; kernels: string };
 const rounds = Number(opts.rounds);
 const steps = Number(opts.steps);
-const kernels = (opts.kernels === 'all' ? [...NATIVE_KERNELS] : opts.kernels.split(',')) as NativeKernelName[];
-for (const k of kernels) if (!NATIVE_KERNELS.includes(k)) throw new Error(`--kernels: unknown kernel '${k}'; expected ${NATIVE_KERNELS.join(', ')}`);
+const known: readonly string[] = [...NATIVE_KERNELS, ...FUSED_KERNELS];
+const kernels = (opts.kernels === 'all' ? [...known] : opts.kernels.split(',')) as (NativeKernelName | FusedKernelName)[];
+for (const k of kernels) if (!known.includes(k)) throw new Error(`--kernels: unknown kernel '${k}'; expected ${known.join(', ')}`);
 
 await selectBackend('wasm', undefined, { native: false });
 const probe = enableNativeKernels({ kernels });
@@ -51,6 +54,7 @@ let counts: Record<string, { native: number; stock: number }> = {};
 for (let r = 0; r < rounds; r++) {
   best.wasm = Math.min(best.wasm, time());
   enableNativeKernels({ kernels });
+  setNativeKernelsActive(true);
   try {
     for (let i = 0; i < 2; i++) run();
     const before = nativeKernelCounts();
@@ -64,6 +68,7 @@ for (let r = 0; r < rounds; r++) {
     best.native = Math.min(best.native, time());
   } finally {
     disableNativeKernels();
+    setNativeKernelsActive(false);
   }
 }
 console.log(`${opts.preset}, batch ${opts.batch} x ${opts.atoms}, gradients() per step, best CPU ms over ${rounds} alternated rounds:`);

@@ -16,6 +16,12 @@
 //   binary(heap, op, aOff, bOff, yOff, d0..d3, as0..as3, bs0..bs3)
 //       y[i0..i3] = a[sum ik*ask] (op) b[sum ik*bsk]; y dense [d0,d1,d2,d3];
 //       op: 0 add, 1 sub, 2 mul, 3 div, 4 squared difference, 5 maximum, 6 minimum
+//   layerNorm(heap, xOff, gOff, bOff, yOff, xhatOff, rOff, rows, cols, epsBits)
+//       per row of x [rows, cols]: r = 1/sqrt(var + eps) (biased variance), xhat =
+//       (x - mean) r, y = xhat gamma + beta; eps passed as its float32 bit pattern
+//   layerNormGrad(heap, dyOff, xhatOff, rOff, gOff, dxOff, dgOff, dbOff, rows, cols)
+//       g = dy gamma; dx = r (g - mean(g) - xhat mean(g xhat)); dgamma = sum of dy xhat
+//       over rows, dbeta = sum of dy over rows
 //   info() -> { config, corename, threads }, setThreads(n)
 #include <cblas.h>
 #include <math.h>
@@ -336,6 +342,97 @@ static napi_value Binary(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+HOT static void layer_norm_rows(const float *x, const float *g, const float *b, float *y, float *xhat, float *r, int64_t rows,
+                                int64_t cols, float eps) {
+  for (int64_t i = 0; i < rows; i++) {
+    const float *xi = x + i * cols;
+    double s = 0;
+    for (int64_t j = 0; j < cols; j++) s += xi[j];
+    float mean = (float)(s / (double)cols);
+    double v = 0;
+    for (int64_t j = 0; j < cols; j++) {
+      float d = xi[j] - mean;
+      v += (double)d * d;
+    }
+    float ri = 1.0f / sqrtf((float)(v / (double)cols) + eps);
+    r[i] = ri;
+    float *hi = xhat + i * cols, *yi = y + i * cols;
+    for (int64_t j = 0; j < cols; j++) {
+      float h = (xi[j] - mean) * ri;
+      hi[j] = h;
+      yi[j] = h * g[j] + b[j];
+    }
+  }
+}
+
+HOT static void layer_norm_grad_rows(const float *dy, const float *xhat, const float *r, const float *g, float *dx, float *dg, float *db,
+                                     int64_t rows, int64_t cols) {
+  memset(dg, 0, (size_t)cols * sizeof(float));
+  memset(db, 0, (size_t)cols * sizeof(float));
+  for (int64_t i = 0; i < rows; i++) {
+    const float *dyi = dy + i * cols, *hi = xhat + i * cols;
+    float *dxi = dx + i * cols;
+    double sg = 0, sgh = 0;
+    for (int64_t j = 0; j < cols; j++) {
+      float gj = dyi[j] * g[j];
+      sg += gj;
+      sgh += (double)gj * hi[j];
+      dg[j] += dyi[j] * hi[j];
+      db[j] += dyi[j];
+    }
+    float mg = (float)(sg / (double)cols), mgh = (float)(sgh / (double)cols), ri = r[i];
+    for (int64_t j = 0; j < cols; j++) dxi[j] = ri * ((dyi[j] * g[j] - mg) - hi[j] * mgh);
+  }
+}
+
+static napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(env, info, 10, 0, &a, "layerNorm")) return NULL;
+  int64_t rows = a.v[6], cols = a.v[7];
+  if (rows < 0 || cols < 1) return throw_error(env, "layerNorm: bad dimensions");
+  uint32_t bits = (uint32_t)a.v[8];
+  float eps;
+  memcpy(&eps, &bits, sizeof eps);
+  if (rows == 0) return NULL;
+  float *x = operand(env, &a, a.v[0], rows * cols, "layerNorm: x");
+  if (!x) return NULL;
+  float *g = operand(env, &a, a.v[1], cols, "layerNorm: gamma");
+  if (!g) return NULL;
+  float *b = operand(env, &a, a.v[2], cols, "layerNorm: beta");
+  if (!b) return NULL;
+  float *y = operand(env, &a, a.v[3], rows * cols, "layerNorm: y");
+  if (!y) return NULL;
+  float *h = operand(env, &a, a.v[4], rows * cols, "layerNorm: xhat");
+  if (!h) return NULL;
+  float *r = operand(env, &a, a.v[5], rows, "layerNorm: r");
+  if (!r) return NULL;
+  layer_norm_rows(x, g, b, y, h, r, rows, cols, eps);
+  return NULL;
+}
+
+static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(env, info, 10, 0, &a, "layerNormGrad")) return NULL;
+  int64_t rows = a.v[7], cols = a.v[8];
+  if (rows < 0 || cols < 1) return throw_error(env, "layerNormGrad: bad dimensions");
+  float *dg = operand(env, &a, a.v[5], cols, "layerNormGrad: dgamma");
+  if (!dg) return NULL;
+  float *db = operand(env, &a, a.v[6], cols, "layerNormGrad: dbeta");
+  if (!db) return NULL;
+  float *dy = operand(env, &a, a.v[0], rows * cols, "layerNormGrad: dy");
+  if (!dy) return NULL;
+  float *h = operand(env, &a, a.v[1], rows * cols, "layerNormGrad: xhat");
+  if (!h) return NULL;
+  float *r = operand(env, &a, a.v[2], rows, "layerNormGrad: r");
+  if (!r) return NULL;
+  float *g = operand(env, &a, a.v[3], cols, "layerNormGrad: gamma");
+  if (!g) return NULL;
+  float *dx = operand(env, &a, a.v[4], rows * cols, "layerNormGrad: dx");
+  if (!dx) return NULL;
+  layer_norm_grad_rows(dy, h, r, g, dx, dg, db, rows, cols);
+  return NULL;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -367,7 +464,8 @@ static napi_value Init(napi_env env, napi_value exports) {
     const char *name;
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},     {"transpose", Transpose}, {"permuteRows", PermuteRows}, {"reduce", Reduce},
-             {"binary", Binary}, {"setThreads", SetThreads}, {"info", Info}};
+             {"binary", Binary}, {"layerNorm", LayerNorm}, {"layerNormGrad", LayerNormGrad},
+             {"setThreads", SetThreads}, {"info", Info}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);

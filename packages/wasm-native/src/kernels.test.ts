@@ -271,6 +271,52 @@ if (load.ok) {
       }
     });
 
+    it('AtomizerLayerNorm and AtomizerLayerNormGrad equal a LayerNorm of stock ops and its autograd', () => {
+      const h = registerNativeKernels(addon, ['AtomizerLayerNorm', 'AtomizerLayerNormGrad']);
+      const eps = 1e-5;
+      const reference = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const xc = tf.sub(x, tf.mean(x, -1, true));
+        return tf.add(tf.mul(tf.mul(xc, tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps))), g), b);
+      };
+      const close = (got: tf.Tensor, want: tf.Tensor, label: string) => {
+        expect(got.shape, label).toEqual(want.shape);
+        const a = got.dataSync();
+        const b = want.dataSync();
+        let scale = 1;
+        for (const v of b) scale = Math.max(scale, Math.abs(v));
+        let worst = 0;
+        for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
+        expect(worst / scale, `${label}: max difference ${worst}`).toBeLessThanOrEqual(2e-5);
+      };
+      try {
+        for (const shape of [[8, 32, 64], [5, 84], [1, 7], [3, 1], [0, 16], [2, 3, 4, 5]]) {
+          const cols = shape[shape.length - 1] as number;
+          tf.tidy(() => {
+            const x = tf.add(tf.mul(randomTensor(shape), 3), 0.5);
+            const g = randomTensor([cols]);
+            const b = randomTensor([cols]);
+            const dy = randomTensor(shape);
+            const [y, xhat, r] = tf.engine().runKernel('AtomizerLayerNorm', { x, gamma: g, beta: b }, { epsilon: eps }) as tf.Tensor[];
+            close(y as tf.Tensor, reference(x, g, b), `y [${shape}]`);
+            expect(r?.shape).toEqual([...shape.slice(0, -1), 1]);
+            const [dx, dg, db] = tf.engine().runKernel('AtomizerLayerNormGrad', { dy, xhat: xhat as tf.Tensor, r: r as tf.Tensor, gamma: g }, {}) as tf.Tensor[];
+            const want = tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(reference(xi, gi, bi), dy)))([x, g, b]);
+            close(dx as tf.Tensor, want[0] as tf.Tensor, `dx [${shape}]`);
+            close(dg as tf.Tensor, want[1] as tf.Tensor, `dgamma [${shape}]`);
+            close(db as tf.Tensor, want[2] as tf.Tensor, `dbeta [${shape}]`);
+          });
+        }
+        const x = tf.ones([2, 4]);
+        expect(() => tf.engine().runKernel('AtomizerLayerNorm', { x, gamma: tf.ones([3]), beta: tf.ones([4]) }, { epsilon: eps })).toThrow(
+          /AtomizerLayerNorm: float32 x \[\.\.\., C\] with gamma and beta of C elements expected; got x \[2,4\] float32, gamma \[3\], beta \[4\]/,
+        );
+        x.dispose();
+      } finally {
+        h.uninstall();
+      }
+      expect(tf.getKernel('AtomizerLayerNorm', 'wasm')).toBeUndefined();
+    });
+
     it('the addon refuses operands outside the heap', () => {
       const heap = new Uint8Array(64);
       expect(() => addon.gemm(heap, 0, 0, 0, 1, 0, 0, 8, 8, 8, false, false)).toThrow(/gemm: a lies outside the heap/);

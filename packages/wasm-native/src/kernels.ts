@@ -33,6 +33,15 @@ export const NATIVE_KERNELS = [
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
 
+/**
+ * Fused kernels with no stock counterpart, registered for 'wasm' under these names
+ * for callers that check tf.getKernel(name, 'wasm') (the model's LayerNorm does):
+ * AtomizerLayerNorm {x, gamma, beta} (attr epsilon) -> [y, xhat, r] with r of shape
+ * [..., 1]; AtomizerLayerNormGrad {dy, xhat, r, gamma} -> [dx, dgamma, dbeta].
+ */
+export const FUSED_KERNELS = ['AtomizerLayerNorm', 'AtomizerLayerNormGrad'] as const;
+export type FusedKernelName = (typeof FUSED_KERNELS)[number];
+
 const BINARY_OPS: Partial<Record<NativeKernelName, number>> = {
   Add: 0,
   Sub: 1,
@@ -292,6 +301,50 @@ function identity(stock: Kernel, args: KernelArgs): tf.TensorInfo | tf.TensorInf
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
+// ---- Fused LayerNorm over the last axis (forward and backward) --------------------------------
+
+const epsBits = new Uint32Array(new Float32Array([0]).buffer);
+function bitsOf(eps: number): number {
+  new Float32Array(epsBits.buffer)[0] = eps;
+  return epsBits[0] as number;
+}
+
+function layerNormKernel(addon: NativeAddon, args: KernelArgs): tf.TensorInfo[] {
+  const x = args.inputs['x'] as tf.TensorInfo;
+  const gamma = args.inputs['gamma'] as tf.TensorInfo;
+  const beta = args.inputs['beta'] as tf.TensorInfo;
+  const eps = (args.attrs as unknown as { epsilon: number }).epsilon;
+  const cols = x.shape[x.shape.length - 1] ?? 0;
+  if (x.dtype !== 'float32' || gamma.dtype !== 'float32' || beta.dtype !== 'float32' || x.shape.length < 1 || cols < 1 || size(gamma.shape) !== cols || size(beta.shape) !== cols) {
+    throw new Error(`AtomizerLayerNorm: float32 x [..., C] with gamma and beta of C elements expected; got x [${x.shape}] ${x.dtype}, gamma [${gamma.shape}], beta [${beta.shape}]`);
+  }
+  const backend = args.backend as BackendWasm;
+  const y = backend.makeOutput(x.shape, 'float32');
+  const xhat = backend.makeOutput(x.shape, 'float32');
+  const r = backend.makeOutput([...x.shape.slice(0, -1), 1], 'float32');
+  const rows = size(x.shape) / cols;
+  addon.layerNorm(heapOf(backend), offsetOf(backend, x), offsetOf(backend, gamma), offsetOf(backend, beta), offsetOf(backend, y), offsetOf(backend, xhat), offsetOf(backend, r), rows, cols, bitsOf(eps));
+  return [y, xhat, r];
+}
+
+function layerNormGradKernel(addon: NativeAddon, args: KernelArgs): tf.TensorInfo[] {
+  const dy = args.inputs['dy'] as tf.TensorInfo;
+  const xhat = args.inputs['xhat'] as tf.TensorInfo;
+  const r = args.inputs['r'] as tf.TensorInfo;
+  const gamma = args.inputs['gamma'] as tf.TensorInfo;
+  const cols = dy.shape[dy.shape.length - 1] ?? 0;
+  const rows = cols > 0 ? size(dy.shape) / cols : 0;
+  if (!tf.util.arraysEqual(dy.shape, xhat.shape) || size(r.shape) !== rows || size(gamma.shape) !== cols || cols < 1) {
+    throw new Error(`AtomizerLayerNormGrad: dy and xhat [..., C], r of the rows, gamma of C expected; got dy [${dy.shape}], xhat [${xhat.shape}], r [${r.shape}], gamma [${gamma.shape}]`);
+  }
+  const backend = args.backend as BackendWasm;
+  const dx = backend.makeOutput(dy.shape, 'float32');
+  const dg = backend.makeOutput([cols], 'float32');
+  const db = backend.makeOutput([cols], 'float32');
+  addon.layerNormGrad(heapOf(backend), offsetOf(backend, dy), offsetOf(backend, xhat), offsetOf(backend, r), offsetOf(backend, gamma), offsetOf(backend, dx), offsetOf(backend, dg), offsetOf(backend, db), rows, cols);
+  return [dx, dg, db];
+}
+
 function kernelFor(name: NativeKernelName, addon: NativeAddon, stock: Kernel): Kernel {
   const bin = BINARY_OPS[name];
   if (bin !== undefined) return (args) => binary(bin, addon, stock, args);
@@ -310,8 +363,8 @@ function kernelFor(name: NativeKernelName, addon: NativeAddon, stock: Kernel): K
 }
 
 export interface InstalledKernels {
-  /** Kernel names now served natively on 'wasm'. */
-  kernels: NativeKernelName[];
+  /** Kernel names now served natively on 'wasm' (replaced stock kernels, then fused ones). */
+  kernels: (NativeKernelName | FusedKernelName)[];
   /** Calls per kernel since install: served natively, or handed to the stock wasm kernel. */
   counts(): Record<string, { native: number; stock: number }>;
   /** Restores the stock wasm kernels (for A/B runs in one process). */
@@ -323,9 +376,10 @@ export interface InstalledKernels {
  * (the stock kernel stays the fallback of each). `only` limits the set (benchmarks
  * measure them step by step). Requires @tensorflow/tfjs-backend-wasm to be imported.
  */
-export function registerNativeKernels(addon: NativeAddon, only: readonly NativeKernelName[] = NATIVE_KERNELS): InstalledKernels {
+export function registerNativeKernels(addon: NativeAddon, only: readonly (NativeKernelName | FusedKernelName)[] = [...NATIVE_KERNELS, ...FUSED_KERNELS]): InstalledKernels {
   const stock = new Map<NativeKernelName, tf.KernelConfig>();
-  for (const name of only) {
+  const fused = only.filter((n): n is FusedKernelName => (FUSED_KERNELS as readonly string[]).includes(n));
+  for (const name of only.filter((n): n is NativeKernelName => !(FUSED_KERNELS as readonly string[]).includes(n))) {
     const k = tf.getKernel(name, 'wasm');
     if (k === undefined) throw new Error(`wasm-native: the wasm kernel ${name} is not registered (import @tensorflow/tfjs-backend-wasm first)`);
     stock.set(name, k);
@@ -346,9 +400,23 @@ export function registerNativeKernels(addon: NativeAddon, only: readonly NativeK
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: counted as unknown as tf.KernelFunc });
   }
+  for (const name of fused) {
+    const c = { calls: 0, stock: 0 };
+    calls.set(name, c);
+    const fn = name === 'AtomizerLayerNorm' ? (args: KernelArgs) => layerNormKernel(addon, args) : (args: KernelArgs) => layerNormGradKernel(addon, args);
+    if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({
+      kernelName: name,
+      backendName: 'wasm',
+      kernelFunc: ((args: KernelArgs) => {
+        c.calls++;
+        return fn(args);
+      }) as unknown as tf.KernelFunc,
+    });
+  }
   let active = true;
   return {
-    kernels: [...stock.keys()],
+    kernels: [...stock.keys(), ...fused],
     counts: () => Object.fromEntries([...calls].map(([n, c]) => [n, { native: c.calls - c.stock, stock: c.stock }])),
     uninstall: () => {
       if (!active) return;
@@ -357,6 +425,7 @@ export function registerNativeKernels(addon: NativeAddon, only: readonly NativeK
         tf.unregisterKernel(name, 'wasm');
         tf.registerKernel(k);
       }
+      for (const name of fused) tf.unregisterKernel(name, 'wasm');
     },
   };
 }

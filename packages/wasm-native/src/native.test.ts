@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon } from './addon.js';
-import { NATIVE_KERNELS } from './kernels.js';
+import { FUSED_KERNELS, NATIVE_KERNELS } from './kernels.js';
 import { disableNativeKernels, enableNativeKernels, nativeKernelsEnabled } from './native.js';
 import { useWasmBackend } from './testing/wasm-backend.js';
 
@@ -66,12 +66,14 @@ if (load.ok) {
       const s = enableNativeKernels({ env: {} });
       expect(s.enabled).toBe(true);
       if (!s.enabled) return;
-      expect(s.detail).toMatch(/^native kernels: on \(OpenBLAS \d+\.\d+\.\d+, \S+, 1 thread, 14 kernels\)$/);
-      expect(s.kernels).toEqual([...NATIVE_KERNELS]);
+      expect(s.detail).toMatch(/^native kernels: on \(OpenBLAS \d+\.\d+\.\d+, \S+, 1 thread, 16 kernels\)$/);
+      expect(s.kernels).toEqual([...NATIVE_KERNELS, ...FUSED_KERNELS]);
+      expect(FUSED_KERNELS.every((k) => tf.getKernel(k, 'wasm') !== undefined)).toBe(true);
       expect(stockKernels().every((k, i) => k !== before[i])).toBe(true);
       expect(enableNativeKernels({ env: {} })).toBe(s); // idempotent
       disableNativeKernels();
       expect(stockKernels()).toEqual(before);
+      expect(FUSED_KERNELS.some((k) => tf.getKernel(k, 'wasm') !== undefined)).toBe(false);
     });
 
     it('takes the thread count from the option or ATOMIZER_NATIVE_THREADS', () => {

@@ -1,11 +1,11 @@
 import { loadAddon } from './addon.js';
-import { NATIVE_KERNELS, registerNativeKernels, type InstalledKernels, type NativeKernelName } from './kernels.js';
+import { FUSED_KERNELS, NATIVE_KERNELS, registerNativeKernels, type FusedKernelName, type InstalledKernels, type NativeKernelName } from './kernels.js';
 
 export interface NativeOptions {
   /** OpenBLAS threads for this process; default ATOMIZER_NATIVE_THREADS, else 1 (one worker per core). */
   threads?: number;
-  /** Limit the replaced kernels (benchmarks enable them one group at a time); default all. */
-  kernels?: readonly NativeKernelName[];
+  /** Limit the kernels (benchmarks enable them one group at a time); default all, fused ones included. */
+  kernels?: readonly (NativeKernelName | FusedKernelName)[];
   /** Environment to read the switches from (tests pass their own). */
   env?: NodeJS.ProcessEnv;
 }
@@ -16,7 +16,7 @@ export type NativeStatus =
       /** One line for the backend log, e.g. "native kernels: on (OpenBLAS 0.3.21, Zen, 1 thread, 14 kernels)". */
       detail: string;
       blas: { config: string; corename: string; threads: number };
-      kernels: NativeKernelName[];
+      kernels: (NativeKernelName | FusedKernelName)[];
     }
   | { enabled: false; /** Why not, e.g. "disabled by ATOMIZER_NATIVE=0". */ reason: string; detail: string };
 
@@ -44,7 +44,7 @@ export function enableNativeKernels(opts: NativeOptions = {}): NativeStatus {
   if (!load.ok) return { enabled: false, reason: load.reason, detail: `native kernels: off (${load.reason})` };
   load.addon.setThreads(threads);
   const blas = load.addon.info();
-  const handle = registerNativeKernels(load.addon, opts.kernels ?? NATIVE_KERNELS);
+  const handle = registerNativeKernels(load.addon, opts.kernels ?? [...NATIVE_KERNELS, ...FUSED_KERNELS]);
   const version = blas.config.split(' ').slice(0, 2).join(' ');
   const detail = `native kernels: on (${version}, ${blas.corename}, ${blas.threads} thread${blas.threads === 1 ? '' : 's'}, ${handle.kernels.length} kernels)`;
   installed = { status: { enabled: true, detail, blas, kernels: handle.kernels }, handle };
