@@ -8,7 +8,8 @@ import { JobCache, PermanentJobError, runJob, type ComputeOptions } from './comp
 import type { ChildMessage, ParentMessage } from './compute-process.js';
 
 function send(msg: ChildMessage): void {
-  process.send?.(msg);
+  // After the parent is gone there is no one to tell (and send would throw).
+  if (process.connected) process.send?.(msg, undefined, undefined, () => undefined);
 }
 
 let cache: JobCache | undefined;

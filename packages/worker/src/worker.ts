@@ -172,7 +172,12 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     void heartbeat();
     log(`worker ${id}: ${reason}; finishing the current job (at most ${(opts.drainMs ?? 60_000) / 1000} s)`);
     const graceful = Promise.all(workers.map((w) => w.close()));
-    const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), opts.drainMs ?? 60_000))]);
+    let drainTimer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      graceful.then(() => false),
+      new Promise<boolean>((r) => (drainTimer = setTimeout(() => r(true), opts.drainMs ?? 60_000))),
+    ]);
+    clearTimeout(drainTimer);
     if (timedOut) {
       log(`worker ${id}: the current job did not finish in time; releasing it (it will be retried)`);
       await Promise.all(pool.map((p) => p.stop(1000)));

@@ -43,6 +43,11 @@ Example:
       await checkRedis(opts.redis);
       const q = queuesOf(opts);
       const queues = opts.queues !== undefined ? opts.queues.split(',').map((s) => s.trim()).filter((s) => s !== '') : [...q.train, q.eval];
+      // A stop requested while the backend is still loading is honoured once it is up.
+      let early: string | undefined;
+      const onEarly = (sig: string) => () => (early = sig);
+      const earlyHandlers = (['SIGTERM', 'SIGINT'] as const).map((sig) => [sig, onEarly(sig)] as const);
+      for (const [sig, h] of earlyHandlers) process.once(sig, h);
       const w = await startWorker({
         redisUrl: opts.redis,
         store: opts.s3,
@@ -56,8 +61,11 @@ Example:
         ...(opts.id !== undefined ? { id: opts.id } : {}),
         log: (m) => process.stderr.write(`[${new Date().toISOString()}] ${m}\n`),
       });
+      for (const [sig, h] of earlyHandlers) process.off(sig, h);
       for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void w.stop(`${sig} received`));
+      if (early !== undefined) void w.stop(`${early} received during start-up`);
       await w.closed;
+      process.exit(0);
     });
   return cmd;
 }

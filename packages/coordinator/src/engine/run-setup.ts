@@ -104,7 +104,11 @@ export async function prepareRun(store: ObjectStore, input: RunConfig, opts: Pre
     if (input.run === '') throw new Error('--resume needs the run id (--run <id>) of the run to continue');
     const keys = runKeys(input.run);
     const json = await readJson(store, keys.config);
-    if (json === undefined) throw new Error(`cannot resume run '${input.run}': ${keys.config} is not in the store (wrong --run, or --s3 pointing elsewhere?)`);
+    if (json === undefined) {
+      // Supervisors (Compose, a Kubernetes Job) always pass --resume: the first start begins the run.
+      (opts.log ?? (() => undefined))(`run '${input.run}' has no stored config (${keys.config}) yet: starting it`);
+      return prepareRun(store, input, { ...opts, resume: false });
+    }
     const parsed = StoredRunSchema.parse(json);
     const manifestJson = await readJson(store, parsed.manifestKey);
     if (manifestJson === undefined) throw new Error(`cannot resume run '${input.run}': its dataset manifest ${parsed.manifestKey} is gone from the store`);

@@ -272,7 +272,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       for (const r of outcome.rejected) emit({ type: 'rejected', time: now, round, job: r.job, reason: r.reason });
       const wallMs = performance.now() - roundStart;
-      const slowest = Math.max(0, ...outcome.accepted.map((r) => r.reply.batchMs + r.reply.computeMs));
+      // The slowest worker's compute: per worker, the sum over its slices of batch building + compute.
+      const perWorker = new Map<string, number>();
+      for (const r of outcome.accepted) perWorker.set(r.reply.worker, (perWorker.get(r.reply.worker) ?? 0) + r.reply.batchMs + r.reply.computeMs);
+      const slowest = Math.max(0, ...perWorker.values());
       const bytesMoved = outcome.accepted.reduce((n, r) => n + r.reply.bytesIn + r.reply.bytesOut, 0) + wBytes.byteLength;
       samplesDone += mean.samples;
       lastLoss = mean.loss;

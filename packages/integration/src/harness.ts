@@ -1,0 +1,177 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  WORKER_KEY_PREFIX,
+  connectRedis,
+  decodeFlat,
+  parseMetricsJsonl,
+  parseRunConfig,
+  queueNames,
+  runKeys,
+  startEmbeddedRedis,
+  startEmbeddedS3,
+  type EmbeddedRedis,
+  type EmbeddedS3,
+  type MetricEvent,
+  type ObjectStore,
+  type RunConfig,
+  type RunConfigInput,
+  type WorkerStatus,
+} from '@atomizer/protocol';
+import { dataPath } from '@atomizer/tokenizer';
+
+// A real cluster on one machine for the integration tests: a redis-server
+// child, an s3rver S3 endpoint on a temp folder, and `atomizer worker` /
+// `atomizer train` processes started exactly as a user would (node + tsx on
+// the CLI source), as separate OS processes that can be SIGKILLed.
+
+const CLI = fileURLToPath(new URL('../../coordinator/src/cli.ts', import.meta.url));
+const TSX = createRequire(import.meta.url).resolve('tsx');
+
+export interface Cluster {
+  redis: EmbeddedRedis;
+  s3: EmbeddedS3;
+  store: ObjectStore;
+  /** --s3 location for processes. */
+  location: string;
+  env: Record<string, string>;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(): Promise<Cluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'atomizer-it-'));
+  const redis = await startEmbeddedRedis();
+  const s3 = await startEmbeddedS3({ dir: join(dir, 's3') });
+  const procs: Proc[] = [];
+  const cluster: Cluster & { procs: Proc[] } = {
+    redis,
+    s3,
+    store: s3.store(),
+    location: `s3://${s3.bucket}`,
+    env: { ...s3.env, REDIS_URL: redis.url, ATOMIZER_S3: `s3://${s3.bucket}`, NO_COLOR: '1' },
+    dir,
+    procs,
+    async stop() {
+      await Promise.all(procs.map((p) => p.kill('SIGKILL')));
+      await s3.stop();
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  clusters.set(cluster, procs);
+  return cluster;
+}
+
+const clusters = new Map<Cluster, Proc[]>();
+
+export interface Proc {
+  child: ChildProcess;
+  pid: number;
+  output(): string;
+  exited: Promise<number | null>;
+  kill(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+/** `atomizer <args>` as a separate OS process (node itself, no launcher in between, so signals reach it). */
+export function atomizer(cluster: Cluster, args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, ['--conditions=@atomizer/source', '--import', TSX, CLI, ...args], {
+    env: { ...process.env, ...cluster.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const proc: Proc = {
+    child,
+    pid: child.pid ?? -1,
+    output: () => out,
+    exited,
+    kill: async (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  clusters.get(cluster)?.push(proc);
+  return proc;
+}
+
+export interface WorkerProc extends Proc {
+  id: string;
+}
+
+/** Start `atomizer worker` processes and wait until each has a heartbeat in Redis. */
+export async function startWorkers(cluster: Cluster, ids: string[], extra: string[] = []): Promise<WorkerProc[]> {
+  const procs = ids.map((id) => ({
+    ...atomizer(cluster, ['worker', '--redis', cluster.redis.url, '--s3', cluster.location, '--backend', 'wasm', '--id', id, '--cache-dir', join(cluster.dir, `cache-${id}`), ...extra]),
+    id,
+  }));
+  const redis = connectRedis(cluster.redis.url);
+  try {
+    const deadline = Date.now() + 60_000;
+    for (const p of procs) {
+      for (;;) {
+        const raw = await redis.get(`${WORKER_KEY_PREFIX}${p.id}`);
+        if (raw !== null && (JSON.parse(raw) as WorkerStatus).state !== 'starting') break;
+        if (p.child.exitCode !== null) throw new Error(`worker ${p.id} exited at start:\n${p.output()}`);
+        if (Date.now() > deadline) throw new Error(`worker ${p.id} did not start within 60 s:\n${p.output()}`);
+        await sleep(100);
+      }
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return procs;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export const STATLOG_SOURCE = `statlog:${dataPath('statlog', 'statlog_landsat_satellite.csv')}`;
+
+/** A small, fast run on the real Statlog data (tiny model, 36 atoms per sample). */
+export function statlogConfig(run: string, over: RunConfigInput = {}): RunConfig {
+  return parseRunConfig({
+    ...over,
+    run,
+    seed: over.seed ?? 7,
+    dataset: { name: 'statlog', source: STATLOG_SOURCE, shardSize: 512, ...over.dataset },
+    model: { preset: 'tiny', ...over.model },
+    train: { rounds: 4, slices: 3, sliceSamples: 24, lr: 3e-3, warmupRounds: 1, maxAtoms: 36, ...over.train },
+    checkpoint: { every: 2, keep: 3, ...over.checkpoint },
+    eval: { maxSamples: 60, sliceSamples: 30, ...over.eval },
+    rounds: { deadlineSeconds: 600, attempts: 3, ...over.rounds },
+  });
+}
+
+export function queuesOf(cfg: RunConfig) {
+  return queueNames(cfg.queues.prefix, cfg.queues.train);
+}
+
+export async function metricsOf(store: ObjectStore, run: string): Promise<MetricEvent[]> {
+  return parseMetricsJsonl(new TextDecoder().decode(await store.get(runKeys(run).metrics)));
+}
+
+/** The payload of a stored weights object (runs/<run>/weights/<round>.bin). */
+export async function storedWeights(store: ObjectStore, run: string, round: number): Promise<Float32Array> {
+  const key = runKeys(run).weights(round);
+  const w = decodeFlat(await store.get(key), key).arrays.weights;
+  if (!(w instanceof Float32Array)) throw new Error(`${key}: no weights array`);
+  return w;
+}
+
+export function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+}
