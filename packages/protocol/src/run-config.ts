@@ -63,7 +63,7 @@ export const RunConfigSchema = z
     queues: z
       .object({
         prefix: z.string().default('atomizer').describe('BullMQ queue name prefix'),
-        train: positiveInt.default(2).describe('train queues the slices are spread over'),
+        train: positiveInt.default(1).describe('train queues the slices are spread over (workers serving several queues may briefly hold one extra job)'),
       })
       .prefault({}),
     rounds: z

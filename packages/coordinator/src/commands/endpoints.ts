@@ -31,7 +31,7 @@ export function addEndpointOptions(cmd: Command, { queues = true }: { queues?: b
   if (queues) {
     cmd
       .addOption(new Option('--queue-prefix <prefix>', 'BullMQ queue name prefix').default('atomizer'))
-      .addOption(new Option('--train-queues <k>', 'train queues the slices are spread over').default(2).argParser((v) => positive('--train-queues', v)));
+      .addOption(new Option('--train-queues <k>', 'train queues the slices are spread over').default(1).argParser((v) => positive('--train-queues', v)));
   }
   return cmd;
 }

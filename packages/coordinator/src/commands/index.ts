@@ -4,6 +4,7 @@ import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { modelCommand } from './model.js';
 import { shardCommand } from './shard.js';
+import { launchCommand } from './launch.js';
 import { trainCommand } from './train.js';
 import { workerCommand } from './worker.js';
 
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   // distributed training: coordinator and worker
   program.addCommand(trainCommand());
   program.addCommand(workerCommand());
+  program.addCommand(launchCommand());
   // watching a run: training page, bull-board, Prometheus
   program.addCommand(dashboardCommand());
 }

@@ -188,7 +188,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     status.updated = e.time;
     opts.onEvent?.(e, status);
   };
-  const flush = async (): Promise<void> => {
+  // metrics.jsonl is rewritten whole: at most about once a second while rounds
+  // are short (and always at checkpoints, evaluations and the end).
+  let lastFlush = 0;
+  const flush = async (force = true): Promise<void> => {
+    if (!force && performance.now() - lastFlush < 1000) return;
+    lastFlush = performance.now();
     await metrics.flush();
     await store.put(keys.status, new TextEncoder().encode(JSON.stringify(status)));
   };
@@ -220,6 +225,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       // Jobs carry the payload hash (decodeFlat reports it on the worker side).
       const payloadSha = payloadSha256Of(wBytes);
       await store.put(weightsKey, wBytes);
+      const publishMs = performance.now() - roundStart;
       const lr = schedule.lr(round - 1);
       const taken = takeSlices(units, cursor, S, cfg.seed);
       const jobs: TrainJob[] = taken.slices.map((u, i) => ({
@@ -291,6 +297,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         slowestComputeMs: slowest,
         overheadMs: Math.max(0, wallMs - slowest),
         aggregateMs,
+        publishMs,
         samplesPerSecond: mean.samples / (wallMs / 1000),
         bytesMoved,
         received: outcome.accepted.length,
@@ -315,7 +322,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       });
       const last = round === R;
       const stopping = opts.signal?.aborted === true;
-      if (last || stopping || (cfg.checkpoint.every > 0 && round % cfg.checkpoint.every === 0)) {
+      const checkpointNow = last || stopping || (cfg.checkpoint.every > 0 && round % cfg.checkpoint.every === 0);
+      if (checkpointNow) {
         await writeCheckpoint(store, run, round, table, weights, opt, cursor, ctx.modelSha256, cfg.checkpoint.keep);
         emit({ type: 'checkpoint', time: new Date().toISOString(), round, key: keys.checkpoint(round, 'state.safetensors') });
       }
@@ -329,7 +337,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         }
         status.state = 'running';
       }
-      await flush();
+      await flush(checkpointNow); // a checkpoint's rounds are always in metrics.jsonl
       if (stopping && !last) {
         status.state = 'stopped';
         emit({ type: 'run-end', time: new Date().toISOString(), round, state: 'stopped', message: 'stopped on request; continue with --resume' });

@@ -1,0 +1,93 @@
+// Issue 4 figures: per round wall time, the slowest worker's compute time, the
+// overhead between them (queueing, S3, aggregation), bytes moved; samples per
+// second with 1 and 2 workers and the 2-worker scaling efficiency. A real
+// redis-server, s3rver, workers as OS processes, the coordinator in this process.
+//
+//   npx tsx --conditions=@atomizer/source packages/integration/bench/rounds.bench.ts [--config statlog] [--rounds 20] [--json]
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { BullMQExecutor, train } from '@atomizer/coordinator';
+import { parseRunConfig, type JobEvent, type RoundEvent } from '@atomizer/protocol';
+import { metricsOf, queuesOf, startCluster, startWorkers, STATLOG_SOURCE } from '../src/harness.js';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '20' },
+    slices: { type: 'string', default: '2' },
+    'slice-samples': { type: 'string', default: '64' },
+    preset: { type: 'string', default: 'small' },
+    overrides: { type: 'string', default: '{"depth":1,"numLatents":16}' },
+    mode: { type: 'string', default: 'sync' },
+    'local-steps': { type: 'string', default: '4' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+const cluster = await startCluster();
+const rows: Array<Record<string, number | string>> = [];
+try {
+  for (const n of [1, 2]) {
+    const ids = Array.from({ length: n }, (_, i) => `bench-${n}-${i}`);
+    const workers = await startWorkers(cluster, ids);
+    const cfg = parseRunConfig({
+      run: `bench-${n}w`,
+      seed: 1,
+      dataset: { name: 'statlog', source: STATLOG_SOURCE, shardSize: 512 },
+      model: { preset: values.preset, overrides: values.overrides },
+      train: {
+        mode: values.mode,
+        localSteps: Number(values['local-steps']),
+        rounds: Number(values.rounds),
+        slices: Number(values.slices),
+        sliceSamples: Number(values['slice-samples']),
+        maxAtoms: 36,
+        lr: 4e-3,
+      },
+      checkpoint: { every: 0 },
+      eval: { maxSamples: 100, sliceSamples: 100 },
+    });
+    const ex = await BullMQExecutor.open({ redisUrl: cluster.redis.url, run: cfg.run, queues: queuesOf(cfg) });
+    try {
+      await train({ store: cluster.store, executor: ex, config: cfg });
+    } finally {
+      await ex.close();
+    }
+    await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+    // Skip the first 2 rounds (JIT warm-up, first fetch of every shard).
+    const events = await metricsOf(cluster.store, cfg.run);
+    const rounds = events.filter((e): e is RoundEvent => e.type === 'round').slice(2);
+    const jobs = events.filter((e): e is JobEvent => e.type === 'job' && e.round > 2);
+    const mean = (f: (e: JobEvent) => number) => jobs.reduce((s, e) => s + f(e), 0) / Math.max(1, jobs.length);
+    const sum = (f: (e: RoundEvent) => number) => rounds.reduce((s, e) => s + f(e), 0);
+    const wall = sum((e) => e.wallMs);
+    rows.push({
+      workers: n,
+      rounds: rounds.length,
+      'wall ms/round': wall / rounds.length,
+      'slowest compute ms/round': sum((e) => e.slowestComputeMs) / rounds.length,
+      'overhead ms/round': sum((e) => e.overheadMs) / rounds.length,
+      'overhead %': (100 * sum((e) => e.overheadMs)) / wall,
+      'aggregate ms/round': sum((e) => e.aggregateMs) / rounds.length,
+      'publish ms/round': sum((e) => Number(e.publishMs ?? 0)) / rounds.length,
+      'job fetch ms': mean((e) => e.fetchMs),
+      'job batch ms': mean((e) => e.batchMs),
+      'job compute ms': mean((e) => e.computeMs),
+      'job upload ms': mean((e) => e.uploadMs),
+      'KiB moved/round': sum((e) => e.bytesMoved) / 1024 / rounds.length,
+      'samples/s': sum((e) => e.samples) / (wall / 1000),
+    });
+  }
+} finally {
+  await cluster.stop();
+}
+const one = rows[0]!['samples/s'] as number;
+const two = rows[1]!['samples/s'] as number;
+const machine = `${cpus()[0]?.model ?? '?'} x${cpus().length}, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+if (values.json) {
+  process.stdout.write(`${JSON.stringify({ machine, rows, efficiency2: two / (2 * one) })}\n`);
+} else {
+  process.stdout.write(`${machine}\n`);
+  for (const r of rows) process.stdout.write(`${Object.entries(r).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(1) : v}`).join(' | ')}\n`);
+  process.stdout.write(`2-worker scaling efficiency: ${((100 * two) / (2 * one)).toFixed(1)}%\n`);
+}
+process.exit(0);
