@@ -24,6 +24,8 @@ const GROUPS: Record<string, KernelGroup> = {
   Max: 'softmax',
   Exp: 'softmax',
   Mean: 'layernorm/reductions',
+  AtomizerLayerNorm: 'layernorm/reductions',
+  AtomizerLayerNormGrad: 'layernorm/reductions',
   Sum: 'layernorm/reductions',
   SquaredDifference: 'layernorm/reductions',
   Rsqrt: 'layernorm/reductions',
