@@ -71,6 +71,9 @@ if (load.ok) {
       expect(FUSED_KERNELS.every((k) => tf.getKernel(k, 'wasm') !== undefined)).toBe(true);
       expect(stockKernels().every((k, i) => k !== before[i])).toBe(true);
       expect(enableNativeKernels({ env: {} })).toBe(s); // idempotent
+      const two = enableNativeKernels({ env: {}, threads: 2 }); // only the thread count changes
+      expect(two.enabled && [two.blas.threads, two.detail.includes('2 threads'), two.kernels.length]).toEqual([2, true, s.kernels.length]);
+      enableNativeKernels({ env: {}, threads: 1 });
       disableNativeKernels();
       expect(stockKernels()).toEqual(before);
       expect(FUSED_KERNELS.some((k) => tf.getKernel(k, 'wasm') !== undefined)).toBe(false);

@@ -1,4 +1,4 @@
-import { loadAddon } from './addon.js';
+import { loadAddon, type NativeAddon } from './addon.js';
 import { FUSED_KERNELS, NATIVE_KERNELS, registerNativeKernels, type FusedKernelName, type InstalledKernels, type NativeKernelName } from './kernels.js';
 
 export interface NativeOptions {
@@ -20,7 +20,7 @@ export type NativeStatus =
     }
   | { enabled: false; /** Why not, e.g. "disabled by ATOMIZER_NATIVE=0". */ reason: string; detail: string };
 
-let installed: { status: NativeStatus & { enabled: true }; handle: InstalledKernels } | undefined;
+let installed: { status: NativeStatus & { enabled: true }; handle: InstalledKernels; addon: NativeAddon } | undefined;
 
 function threadCount(opts: NativeOptions, env: NodeJS.ProcessEnv): number {
   const raw = opts.threads ?? (env.ATOMIZER_NATIVE_THREADS !== undefined && env.ATOMIZER_NATIVE_THREADS !== '' ? Number(env.ATOMIZER_NATIVE_THREADS) : 1);
@@ -30,24 +30,35 @@ function threadCount(opts: NativeOptions, env: NodeJS.ProcessEnv): number {
   return raw;
 }
 
+function detailOf(blas: { config: string; corename: string; threads: number }, kernels: number): string {
+  const version = blas.config.split(' ').slice(0, 2).join(' ');
+  return `native kernels: on (${version}, ${blas.corename}, ${blas.threads} thread${blas.threads === 1 ? '' : 's'}, ${kernels} kernels)`;
+}
+
 /**
  * Replaces the wasm backend's hot kernels with the native ones when the addon is
- * usable; otherwise leaves the backend as it is and says why. Idempotent (a second
- * call returns the first status; call disableNativeKernels() to change options).
+ * usable; otherwise leaves the backend as it is and says why. Idempotent: a second
+ * call keeps the installed kernels and only applies a different thread count (call
+ * disableNativeKernels() first to change the kernel set).
  * Call after @tensorflow/tfjs-backend-wasm is imported.
  */
 export function enableNativeKernels(opts: NativeOptions = {}): NativeStatus {
-  if (installed !== undefined) return installed.status;
   const env = opts.env ?? process.env;
   const threads = threadCount(opts, env);
+  if (installed !== undefined) {
+    if (installed.status.blas.threads !== threads) {
+      installed.addon.setThreads(threads);
+      const blas = installed.addon.info();
+      installed.status = { ...installed.status, blas, detail: detailOf(blas, installed.handle.kernels.length) };
+    }
+    return installed.status;
+  }
   const load = loadAddon(env);
   if (!load.ok) return { enabled: false, reason: load.reason, detail: `native kernels: off (${load.reason})` };
   load.addon.setThreads(threads);
   const blas = load.addon.info();
   const handle = registerNativeKernels(load.addon, opts.kernels ?? [...NATIVE_KERNELS, ...FUSED_KERNELS]);
-  const version = blas.config.split(' ').slice(0, 2).join(' ');
-  const detail = `native kernels: on (${version}, ${blas.corename}, ${blas.threads} thread${blas.threads === 1 ? '' : 's'}, ${handle.kernels.length} kernels)`;
-  installed = { status: { enabled: true, detail, blas, kernels: handle.kernels }, handle };
+  installed = { status: { enabled: true, detail: detailOf(blas, handle.kernels.length), blas, kernels: handle.kernels }, handle, addon: load.addon };
   return installed.status;
 }
 
