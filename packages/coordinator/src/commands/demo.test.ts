@@ -1,22 +1,38 @@
+import { checkRedis } from '@atomizer/protocol';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 
+// The README's main command, shortened (3 rounds) so the suite stays fast: it
+// starts Redis, S3, two worker processes and the dashboard, trains on the real
+// Statlog data, evaluates seen and unseen modalities beside the baseline, and
+// shuts everything down. The full-length run is measured in docs/benchmarks.md.
 describe('atomizer demo', () => {
-  it('shards the bundled data into an embedded S3, reads a shard back and encodes a batch', async () => {
-    const r = await runCli(['demo']);
-    expect(r.code).toBe(0);
-    const lines = r.stdout.split('\n');
-    const row = (name: string) => lines.find((l) => l.startsWith(name) && /\b(multi|single)\b/.test(l))?.trim().split(/\s{2,}/);
-    // Statlog keeps its standard split: 4,435 train rows, 2,000 test rows, 36 atoms each.
-    expect(row('statlog')?.slice(1, 6)).toEqual(['single', '6', '4,435', '0', '2,000']);
-    expect(row('statlog')?.[7]).toBe((6435 * 36).toLocaleString('en-US'));
-    // 11 BigEarthNet S2 patches of 80,000 atoms, split by name hash.
-    const ben = row('bigearthnet-s2-tiny');
-    expect(ben?.slice(1, 3)).toEqual(['multi', '19']);
-    expect(ben!.slice(3, 6).map((n) => Number(n.replace(/,/g, ''))).reduce((a, b) => a + b, 0)).toBe(11);
-    expect(ben?.[7]).toBe('880,000');
-    expect(r.stdout).toMatch(/test \(unseen\) s2-swir-only, s2-all-20m, s2-rededge-crop/);
-    // The encode table: 4 samples x 2 train modalities x 4096 atoms, token dimension 84.
-    expect(r.stdout).toMatch(/bigearthnet-s2-tiny\s+4\s+s2-all, s2-rgbn-10m\s+[\d.]+\s+[\d,]+\s+32,768\s+84\s+[\d,]+/);
-  });
+  it('trains on Statlog with 2 workers, reports seen and unseen modalities with the baseline, and stops everything it started', async () => {
+    const r = await runCli(['demo', '--json', '--port', '0', '--train-rounds', '3', '--train-mode', 'sync', '--eval-max-samples', '300', '--eval-slice-samples', '150']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      state: string;
+      rounds: number;
+      workers: number;
+      dashboard: string;
+      redis: string;
+      reference: { accuracy: number };
+      results: Array<{ split: string; modality: string; seen: string; samples: number; accuracy: number; macroF1: number; baselineAccuracy: number }>;
+    };
+    expect(out).toMatchObject({ state: 'done', rounds: 3, workers: 2, reference: { accuracy: 0.906 } });
+    const seen = out.results.filter((x) => x.seen === 'seen');
+    const unseen = out.results.filter((x) => x.seen === 'unseen');
+    expect(seen.map((x) => x.modality)).toContain('mss-grn');
+    expect(unseen.map((x) => x.modality)).toEqual(expect.arrayContaining(['mss-gr-nir2', 'mss-all', 'mss-grn-240m']));
+    for (const x of out.results) {
+      expect(x.samples).toBe(300);
+      expect(x.accuracy).toBeGreaterThanOrEqual(0);
+      expect(x.accuracy).toBeLessThanOrEqual(1);
+      expect(x.baselineAccuracy).toBeGreaterThan(1 / 6); // the baseline trains fully: well above chance
+    }
+    // Everything it started is gone: Redis and the dashboard no longer answer.
+    await expect(checkRedis(out.redis, 500)).rejects.toThrow(/does not answer/);
+    await expect(fetch(out.dashboard)).rejects.toThrow();
+    expect(r.stderr).toMatch(/round 3\/3/);
+  }, 300_000);
 });

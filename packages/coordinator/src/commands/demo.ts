@@ -1,220 +1,293 @@
+import { spawnSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startEmbeddedS3, type ObjectStore } from '@atomizer/protocol';
+import { evaluateFixedSlotBaseline, trainFixedSlotBaseline } from '@atomizer/model';
 import {
-  DEFAULT_S2_MODALITY_LISTS,
-  ModalityRegistry,
-  SeededRng,
-  ShardReader,
-  applyModality,
-  atomize,
-  buildDataset,
-  dataPath,
-  defaultEncodingConfig,
-  encodeBatchTokens,
-  makeBatch,
-  subsampleAtoms,
-  tokenLayout,
-  type AtomSet,
-  verifyShard,
-  type BandStats,
-  type BuildDatasetResult,
-  type Manifest,
-} from '@atomizer/tokenizer';
-import { Command } from 'commander';
-import { formatBuildSummary, progressReporter } from './shard.js';
-import { formatBytes, formatNumber, formatTable } from './table.js';
+  REDIS_INSTALL_HINT,
+  checkRedis,
+  findRedisServer,
+  openStore,
+  redactRedisUrl,
+  startEmbeddedRedis,
+  startEmbeddedS3,
+  type EvalEvent,
+  type ObjectStore,
+} from '@atomizer/protocol';
+import { ShardReader, verifyShard, type Manifest, type Sample } from '@atomizer/tokenizer';
+import { Command, Option } from 'commander';
+import { startDashboard, type Dashboard } from '../dashboard/index.js';
+import { BullMQExecutor, train, withRunId, type TrainResult } from '../engine/index.js';
+import { Supervisor, workerSlots } from '../launcher.js';
+import { PRESET_NAMES } from '../presets.js';
+import { ENDPOINT_ENV, positive } from './endpoints.js';
+import { formatNumber, formatTable } from './table.js';
+import { addRunConfigOptions, resolveTrainConfig, roundReporter } from './train.js';
 
-/** The datasets the demo shards: the bundled real data. */
-function demoDatasets(): Array<{ name: string; dataset: string; shardSize: number; modalities: Parameters<typeof buildDataset>[0]['modalities'] }> {
-  return [
-    {
-      name: 'bigearthnet-s2-tiny',
-      dataset: `bigearthnet:${dataPath('bigearthnet_tiny', 's2')}`,
-      shardSize: 4,
-      modalities: DEFAULT_S2_MODALITY_LISTS,
-    },
-    {
-      name: 'statlog',
-      dataset: `statlog:${dataPath('statlog', 'statlog_landsat_satellite.csv')}`,
-      shardSize: 1000,
-      modalities: { train: ['mss-all'] },
-    },
-  ];
+// `atomizer demo`: the whole system on one machine, the same code path as a
+// cluster run with local endpoints. Redis (a redis-server child unless
+// REDIS_URL is set), an S3 server on a temp folder (unless ATOMIZER_S3 names a
+// store), the bundled real data sharded into it, worker processes, training,
+// evaluation on seen and unseen modalities beside a fixed-slot baseline, the
+// dashboard, and everything it started shut down at the end (Ctrl-C too).
+
+/** The StatLog project's best published accuracy on the standard split (k-NN, all four bands). */
+export const STATLOG_BEST_PUBLISHED = { accuracy: 0.906, method: 'k-NN (StatLog project)' };
+
+type Out = (line?: string) => void;
+
+/** redis-server: found, installed from Debian's packages when we may (root + apt), or a clear error. */
+export function ensureRedisServer(say: Out): string {
+  const found = findRedisServer();
+  if (found !== undefined) return found;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!isRoot || !hasApt) {
+    throw new Error(`redis-server was not found and cannot be installed from here (${isRoot ? 'no apt-get' : 'not root'}); ${REDIS_INSTALL_HINT}`);
+  }
+  say("redis-server is missing: installing Debian's redis-server (apt-get install -y redis-server) ...");
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'inherit', env }) : update;
+  const after = findRedisServer();
+  if (install.status !== 0 || after === undefined) throw new Error(`installing redis-server failed; ${REDIS_INSTALL_HINT}`);
+  return after;
 }
 
-export interface DemoBatchFigures {
-  dataset: string;
-  shardKey: string;
+async function readSplit(store: ObjectStore, manifest: Manifest, split: 'train' | 'val' | 'test'): Promise<Sample[]> {
+  const out: Sample[] = [];
+  for (const s of manifest.shards[split]) {
+    const bytes = await store.get(s.key);
+    verifyShard(bytes, s);
+    out.push(...(await ShardReader.fromBytes(bytes, { name: s.key }).readAll()));
+  }
+  return out;
+}
+
+export interface DemoRow {
+  split: string;
+  modality: string;
+  seen: 'seen' | 'unseen';
   samples: number;
-  modalities: string[];
-  /** Atoms encoded (after subsampling each view to at most maxAtoms). */
-  atoms: number;
-  tokenDim: number;
-  /** Seconds to fetch the shard (one GET), check its sha256 and decode its samples. */
-  readSeconds: number;
-  /** Atoms produced per second by modality + atomize (before subsampling), one thread. */
-  atomizedPerSecond: number;
-  /** Tokens per second of subsample + batch + encode, one thread. */
-  tokensPerSecond: number;
+  accuracy?: number;
+  macroF1?: number;
+  mAP?: number;
+  baselineAccuracy?: number;
+  baselineMacroF1?: number;
+  baselinePlacement?: string;
 }
 
-/**
- * Read the first train shard back from the store (one GET, checked against
- * the manifest's sha256), present each sample as each train modality (seeded
- * crops), atomize with the manifest's statistics, subsample, batch and
- * encode: what a worker does per job.
- */
-export async function encodeDemoBatch(store: ObjectStore, manifest: Manifest, maxAtoms = 4096): Promise<DemoBatchFigures> {
-  const first = manifest.shards.train[0];
-  if (first === undefined) throw new Error(`dataset ${manifest.name} has no train shard to read back`);
-  const t0 = performance.now();
-  const bytes = await store.get(first.key);
-  verifyShard(bytes, first);
-  const samples = await ShardReader.fromBytes(bytes, { name: first.key }).readAll();
-  const readSeconds = (performance.now() - t0) / 1000;
+/** The fixed-slot baseline on the same train samples and modalities, scored on every evaluated view. */
+async function baselineRows(store: ObjectStore, result: TrainResult, rows: DemoRow[], seed: number): Promise<void> {
+  const { ctx } = result.prepared;
+  if (ctx.manifest.task !== 'single') return;
+  const train = await readSplit(store, ctx.manifest, 'train');
+  const stats = new Map(ctx.manifest.stats.bands.map((b) => [b.key, b]));
+  const model = trainFixedSlotBaseline({ samples: train, trainModalities: ctx.modalities.train, stats, numClasses: ctx.model.numClasses, seed });
+  const splits = new Map<string, Sample[]>();
+  const all = [...ctx.modalities.train, ...ctx.modalities.val, ...ctx.modalities.test];
+  for (const row of rows) {
+    const split = row.split as 'val' | 'test';
+    if (!splits.has(split)) splits.set(split, (await readSplit(store, ctx.manifest, split)).slice(0, ctx.config.eval.maxSamples));
+    const modality = all.find((m) => m.name === row.modality);
+    if (modality === undefined) continue;
+    const ev = evaluateFixedSlotBaseline(model, splits.get(split)!, modality);
+    row.baselineAccuracy = ev.accuracy;
+    row.baselineMacroF1 = ev.macroF1;
+    row.baselinePlacement = ev.placement;
+  }
+}
 
-  const registry = ModalityRegistry.default();
-  const modalities = (manifest.modalities?.train ?? []).map((m) => registry.resolve(m));
-  const stats = new Map<string, BandStats>(manifest.stats.bands.map((b) => [b.key, b]));
-  const cfg = defaultEncodingConfig();
-  const rng = new SeededRng(42);
-  const t1 = performance.now();
-  const full: AtomSet[] = [];
-  for (const sample of samples) {
-    for (const m of modalities.length > 0 ? modalities : [undefined]) {
-      const view = m === undefined ? sample : applyModality(sample, m, { mode: 'train', rng });
-      full.push(atomize(view, { stats, normalize: 'zscore' }).atoms);
-    }
-  }
-  // Subsample + batch + encode once to warm the JIT (a worker does this for
-  // every job; the first call of a process is not representative), then time it.
-  const encode = () => {
-    const sets = full.map((a) => subsampleAtoms(a, maxAtoms, rng));
-    const batch = makeBatch(sets);
-    return { sets, batch, tokens: encodeBatchTokens(batch, cfg) };
-  };
-  const tAtomized = performance.now();
-  encode();
-  const t2 = performance.now();
-  const { sets, batch, tokens } = encode();
-  const t3 = performance.now();
-  const dim = tokenLayout(cfg).dim;
-  if (tokens.length !== batch.batchSize * batch.maxAtoms * dim) {
-    throw new Error(`encoded ${tokens.length} floats, expected ${batch.batchSize} x ${batch.maxAtoms} x ${dim}`);
-  }
-  const real = sets.reduce((n, s) => n + s.length, 0);
-  return {
-    dataset: manifest.name,
-    shardKey: first.key,
-    samples: samples.length,
-    modalities: modalities.map((m) => m.name),
-    atoms: real,
-    tokenDim: dim,
-    readSeconds,
-    atomizedPerSecond: full.reduce((n, a) => n + a.length, 0) / ((tAtomized - t1) / 1000),
-    tokensPerSecond: real / ((t3 - t2) / 1000),
-  };
+function rowsOf(evals: EvalEvent[]): DemoRow[] {
+  const last = Math.max(...evals.map((e) => e.round));
+  return evals
+    .filter((e) => e.round === last)
+    .map((e) => ({
+      split: e.split,
+      modality: e.modality,
+      seen: e.seen,
+      samples: e.samples,
+      ...(e.accuracy !== undefined ? { accuracy: e.accuracy } : {}),
+      ...(e.macroF1 !== undefined ? { macroF1: e.macroF1 } : {}),
+      ...(e.mAP !== undefined ? { mAP: e.mAP } : {}),
+    }));
+}
+
+interface DemoOptions {
+  preset: string;
+  workers: number;
+  json?: boolean;
+  keep?: boolean;
+  port: number;
+  baseline: boolean;
+  backend: string;
+  [k: string]: unknown;
 }
 
 export function demoCommand(): Command {
-  return new Command('demo')
-    .description('Run the pipeline end to end on the bundled real data: embedded S3, shards, read back, atoms, tokens')
-    .option('--keep', 'keep the temporary S3 folder and print where it is')
-    .option('--verbose', 'also print each manifest summary with its band statistics')
-    .addHelpText(
-      'after',
-      `
-Starts an embedded S3 server on a temporary folder, shards BigEarthNet S2 (tiny) and Statlog
-into it, reads a shard back, atomizes and encodes a batch, and prints a summary.
+  const cmd = new Command('demo')
+    .description('Train on the bundled real data on this machine: Redis, S3, workers, training, evaluation on unseen modalities, dashboard')
+    .addOption(new Option('--preset <name>', `bundled run preset (${PRESET_NAMES.join(', ')}) or a run config file`).default('statlog'))
+    .addOption(new Option('--workers <n>', 'worker processes').default(2).argParser((v) => positive('--workers', v)))
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend of the workers').default('auto'))
+    .addOption(new Option('--port <n>', 'dashboard port (0: any free port)').default(8080).argParser((v) => Number(v)))
+    .option('--no-baseline', 'skip the fixed-slot baseline')
+    .option('--json', 'print the results as one JSON object (logs go to stderr)')
+    .option('--keep', 'leave the dashboard (and the services behind it) up until Ctrl-C');
+  addRunConfigOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Uses REDIS_URL and ATOMIZER_S3 (+ AWS_ENDPOINT_URL, credentials) when set; otherwise starts a
+redis-server child on a free port and an S3 server on a temporary folder. Any run-config flag
+of 'atomizer train' overrides the preset (e.g. --train-rounds 10).
 
-Example:
-  $ npx atomizer demo`,
-    )
-    .action(async (opts: { keep?: boolean; verbose?: boolean }) => {
-      const t0 = performance.now();
-      const dir = await mkdtemp(join(tmpdir(), 'atomizer-demo-'));
-      const s3 = await startEmbeddedS3({ dir });
-      const out = (line = '') => process.stdout.write(`${line}\n`);
-      try {
-        const store = s3.store('demo');
-        out(`Atomizer demo: embedded S3 at ${s3.endpoint}, bucket ${s3.bucket}, prefix demo/ (folder ${dir})`);
-        const results: Array<BuildDatasetResult & { seconds: number }> = [];
-        for (const d of demoDatasets()) {
-          const progress = progressReporter(`shard ${d.name}`);
-          const t = performance.now();
-          try {
-            const r = await buildDataset({
-              dataset: d.dataset,
-              out: store,
-              name: d.name,
-              shardSize: d.shardSize,
-              ...(d.modalities !== undefined ? { modalities: d.modalities } : {}),
-              onProgress: (p) => progress.update(p),
-            });
-            results.push({ ...r, seconds: (performance.now() - t) / 1000 });
-          } finally {
-            progress.stop();
-          }
-        }
-        if (opts.verbose === true) {
-          for (const r of results) out(`\n${formatBuildSummary(r)}`);
-        }
-        out();
-        out('datasets sharded into S3 (band statistics over the train split; manifest.json written last):');
-        out(
-          formatTable(
-            ['dataset', 'task', 'classes', 'train', 'val', 'test', 'shards', 'atoms', 'bytes', 'bytes/atom', 'seconds'],
-            results.map((r) => [
-              r.manifest.name,
-              r.manifest.task,
-              r.manifest.classes.length,
-              r.manifest.splits.train.samples,
-              r.manifest.splits.val.samples,
-              r.manifest.splits.test.samples,
-              r.manifest.shards.train.length + r.manifest.shards.val.length + r.manifest.shards.test.length,
-              r.totalAtoms,
-              formatBytes(r.bytes),
-              r.bytesPerAtom,
-              r.seconds,
-            ]),
-          ),
-        );
-        out();
-        out('modalities (ATOMIZER.md section 5; test modalities are never seen in training):');
-        for (const r of results) {
-          const names = (split: 'train' | 'val' | 'test') =>
-            (r.manifest.modalities?.[split] ?? []).map((m) => (typeof m === 'string' ? m : m.name)).join(', ') || '-';
-          out(`  ${r.manifest.name}: train (seen) ${names('train')} | val ${names('val')} | test (unseen) ${names('test')}`);
-        }
-        const figures: DemoBatchFigures[] = [];
-        for (const r of results) figures.push(await encodeDemoBatch(store, r.manifest));
-        out();
-        out('a worker\'s job: read the first train shard back (one GET, sha256 checked), present every sample as each');
-        out('train modality, atomize (z-scored), subsample to at most 4096 atoms, batch and encode tokens (one thread):');
-        out(
-          formatTable(
-            ['dataset', 'samples', 'modalities', 'read s', 'atomized/s', 'tokens', 'token dim', 'tokens/s'],
-            figures.map((f) => [
-              f.dataset,
-              f.samples,
-              f.modalities.join(', '),
-              f.readSeconds,
-              Math.round(f.atomizedPerSecond),
-              f.atoms,
-              f.tokenDim,
-              Math.round(f.tokensPerSecond),
-            ]),
-          ),
-        );
-        out();
-        out(`demo done in ${((performance.now() - t0) / 1000).toFixed(1)} s. Next: atomizer shard --help, atomizer atoms <patch>`);
-        if (opts.keep === true) out(`kept ${dir}`);
-      } finally {
-        await s3.stop();
-        if (opts.keep !== true) await rm(dir, { recursive: true, force: true });
+Examples:
+  $ npx atomizer demo
+  $ npx atomizer demo --preset sen2-scene --json`,
+  );
+  cmd.action(async (opts: DemoOptions) => {
+    const t0 = performance.now();
+    const json = opts.json === true;
+    const out: Out = (line = '') => (json ? process.stderr : process.stdout).write(`${line}\n`);
+    const log: Out = (line = '') => process.stderr.write(`${line}\n`);
+    const config = withRunId(await resolveTrainConfig({ ...opts, config: opts.preset }));
+    const dir = await mkdtemp(join(tmpdir(), 'atomizer-demo-'));
+    const cleanups: Array<() => Promise<void>> = [];
+    const cleanup = async (): Promise<void> => {
+      for (const c of cleanups.splice(0).reverse()) await c().catch((err: unknown) => log(`cleanup: ${(err as Error).message}`));
+    };
+    const ac = new AbortController();
+    let interrupted = false;
+    const onSig = (): void => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      log('\nCtrl-C: stopping after this round and shutting everything down (Ctrl-C again to abort now)');
+      ac.abort();
+    };
+    process.on('SIGINT', onSig);
+    process.on('SIGTERM', onSig);
+    try {
+      // Redis
+      let redisUrl = process.env[ENDPOINT_ENV.redis];
+      if (redisUrl !== undefined && redisUrl !== '') {
+        await checkRedis(redisUrl);
+        out(`Redis: ${redactRedisUrl(redisUrl)} (REDIS_URL)`);
+      } else {
+        const binary = ensureRedisServer(out);
+        const redis = await startEmbeddedRedis({ binary });
+        cleanups.push(() => redis.stop());
+        redisUrl = redis.url;
+        out(`Redis: started redis-server on ${redis.url}`);
       }
-    });
+      // Object store
+      let store: ObjectStore;
+      let location: string;
+      const workerEnv: Record<string, string> = {};
+      const configured = process.env[ENDPOINT_ENV.store];
+      if (configured !== undefined && configured !== '') {
+        store = openStore(configured);
+        location = configured;
+        out(`store: ${store.describe()} (ATOMIZER_S3)`);
+      } else {
+        const s3 = await startEmbeddedS3({ dir: join(dir, 's3') });
+        cleanups.push(() => s3.stop());
+        store = s3.store();
+        location = `s3://${s3.bucket}`;
+        Object.assign(workerEnv, s3.env);
+        out(`store: S3 server at ${s3.endpoint} on ${join(dir, 's3')}`);
+      }
+      // Workers, as separate processes (logs in the temp folder)
+      const workerLog = createWriteStream(join(dir, 'workers.log'));
+      cleanups.push(async () => void workerLog.end());
+      const sup = new Supervisor({
+        slots: workerSlots({ workers: opts.workers }, 'demo'),
+        workerArgs: ['--redis', redisUrl, '--s3', location, '--backend', opts.backend, '--queue-prefix', config.queues.prefix, '--train-queues', String(config.queues.train)],
+        env: workerEnv,
+        log: (m) => workerLog.write(`${m}\n`),
+        output: (id, line) => workerLog.write(`[${id}] ${line}\n`),
+      });
+      sup.start();
+      cleanups.push(() => sup.stop(10_000));
+      out(`workers: ${opts.workers} processes (log: ${join(dir, 'workers.log')})`);
+      // Dashboard
+      let dashboard: Dashboard;
+      try {
+        dashboard = await startDashboard({ redisUrl, store, run: config.run, queuePrefix: config.queues.prefix, port: opts.port });
+      } catch (err) {
+        if (opts.port === 0 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+        dashboard = await startDashboard({ redisUrl, store, run: config.run, queuePrefix: config.queues.prefix, port: 0 });
+      }
+      cleanups.push(() => dashboard.close());
+      out(`dashboard: ${dashboard.url}`);
+      out();
+      // Train
+      const executor = await BullMQExecutor.open({ redisUrl, run: config.run, queues: { train: Array.from({ length: config.queues.train }, (_, i) => `${config.queues.prefix}-train-${i}`), eval: `${config.queues.prefix}-eval`, rounds: `${config.queues.prefix}-rounds` }, log });
+      cleanups.push(() => executor.close());
+      const reporter = roundReporter(config.train.rounds, 1);
+      let result: TrainResult;
+      try {
+        result = await train({
+          store,
+          executor,
+          config,
+          log,
+          onEvent: (e, s) => reporter.onEvent(e, s),
+          signal: ac.signal,
+        });
+      } finally {
+        reporter.stop();
+      }
+      const rows = rowsOf(result.evals);
+      if (opts.baseline && rows.length > 0) await baselineRows(store, result, rows, config.seed);
+      const seconds = (performance.now() - t0) / 1000;
+      const statlog = result.prepared.ctx.manifest.name.startsWith('statlog');
+      if (json) {
+        process.stdout.write(
+          `${JSON.stringify({
+            run: result.run,
+            state: result.state,
+            preset: opts.preset,
+            dataset: result.prepared.ctx.manifest.name,
+            rounds: result.round,
+            mode: config.train.mode,
+            workers: opts.workers,
+            loss: result.loss,
+            seconds,
+            dashboard: dashboard.url,
+            redis: redactRedisUrl(redisUrl),
+            results: rows,
+            ...(statlog ? { reference: STATLOG_BEST_PUBLISHED } : {}),
+          })}\n`,
+        );
+      } else {
+        out();
+        out(`run ${result.run}: ${result.state} after ${result.round} rounds (${config.train.mode} mode, ${opts.workers} workers), final train loss ${formatNumber(result.loss)}`);
+        out(`evaluation on ${[...new Set(rows.map((r) => r.split))].join('+')} (seen = a modality trained on; unseen = never in training):`);
+        const f = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(3));
+        out(
+          formatTable(
+            ['split', 'modality', 'seen', 'samples', 'accuracy', 'macro F1', ...(rows.some((r) => r.mAP !== undefined) ? ['mAP'] : []), 'baseline acc', 'baseline F1'],
+            rows.map((r) => [r.split, r.modality, r.seen, r.samples, f(r.accuracy), f(r.macroF1), ...(rows.some((x) => x.mAP !== undefined) ? [f(r.mAP)] : []), f(r.baselineAccuracy), f(r.baselineMacroF1)]),
+          ),
+        );
+        out('baseline: a plain MLP with fixed input slots (a missing band zero-filled, a new band in its spectral neighbour\'s slot)');
+        if (statlog) out(`reference: best published on this split ${STATLOG_BEST_PUBLISHED.accuracy} (${STATLOG_BEST_PUBLISHED.method}, all four bands)`);
+        out(`demo done in ${seconds.toFixed(1)} s; dashboard ${dashboard.url}${opts.keep === true ? ' (kept up: Ctrl-C to stop)' : ''}`);
+      }
+      if (opts.keep === true && !interrupted) {
+        await sup.stop(10_000);
+        await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }));
+      }
+    } finally {
+      process.off('SIGINT', onSig);
+      process.off('SIGTERM', onSig);
+      await cleanup();
+      await rm(dir, { recursive: true, force: true });
+    }
+    process.exit(0);
+  });
+  return cmd;
 }

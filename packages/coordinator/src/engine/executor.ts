@@ -248,13 +248,15 @@ export class BullMQExecutor implements Executor {
       for (const s of slices) {
         if (s.state !== 'pending') continue;
         const q = this.queue(s.queue);
+        // State first, then the job hash: a job finishing between the two reads would
+        // otherwise look completed with the return value of the earlier snapshot (none).
+        const state = await q.getJobState(s.bullId);
         const bj = await Job.fromId(q, s.bullId);
-        if (bj === undefined) {
+        if (bj === undefined || state === 'unknown') {
           this.log(`round ${round}: job ${s.bullId} vanished from ${s.queue}; enqueueing it again`);
           await q.add(`train r${round} j${s.job.job}`, s.job, { jobId: s.bullId, ...this.jobOpts(policy.attempts) });
           continue;
         }
-        const state = await bj.getState();
         if (state === 'completed') {
           const c = await check(s.job, bj.returnvalue);
           if (c.ok) {
@@ -310,12 +312,12 @@ export class BullMQExecutor implements Executor {
     const pending = new Set(jobs.map((_, i) => i));
     while (pending.size > 0) {
       for (const i of [...pending]) {
+        const state = await q.getJobState(ids[i]!);
         const bj = await Job.fromId(q, ids[i]!);
-        const state = bj === undefined ? 'unknown' : await bj.getState();
         const job = jobs[i]!;
         if (state === 'completed') {
           pending.delete(i);
-          const c = await check(job, bj!.returnvalue);
+          const c = await check(job, bj?.returnvalue);
           if (c.ok) out.accepted.push(c.value);
           else out.failed.push({ job: job.job, reason: c.reason });
         } else if (state === 'failed' || state === 'unknown') {
