@@ -4,6 +4,8 @@ export type { DataCursor, SliceUnit } from './data-plan.js';
 export { BullMQExecutor, InProcessExecutor, RoundFailedError } from './executor.js';
 export type { EvalOutcome, Executor, RoundOutcome, RoundPolicy, SliceProblem } from './executor.js';
 export { checkEvalResult, checkTrainResult } from './results.js';
+export { evalScores } from './eval-metrics.js';
+export type { EvalScores } from './eval-metrics.js';
 export { ensureDataset, prepareRun, runModalityLists, withRunId } from './run-setup.js';
 export type { PreparedRun, PrepareOptions } from './run-setup.js';
 export { flatWeights, lrSchedule, train } from './trainer.js';

@@ -3,7 +3,6 @@ import {
   Adam,
   GradientAccumulator,
   OuterOptimizer,
-  classificationReport,
   clipByGlobalNorm,
   cosineSchedule,
   globalNorm,
@@ -33,6 +32,7 @@ import {
 import { deriveSeed, modalityKey, seenTag, type Modality } from '@atomizer/tokenizer';
 import { z } from 'zod';
 import { sliceUnits, takeSlices, type DataCursor } from './data-plan.js';
+import { evalScores } from './eval-metrics.js';
 import { RoundFailedError, type Executor } from './executor.js';
 import { checkEvalResult, checkTrainResult } from './results.js';
 import { prepareRun, type PrepareOptions, type PreparedRun } from './run-setup.js';
@@ -480,8 +480,7 @@ async function evaluate(prepared: PreparedRun, executor: Executor, store: Object
       events.push(base);
       return;
     }
-    const rep = classificationReport(ctx.model.task, scores, labels, classes);
-    events.push(rep.task === 'single' ? { ...base, accuracy: rep.accuracy, macroF1: rep.macroF1.value } : { ...base, mAP: rep.macroMAP.value, macroF1: rep.macroF1.value });
+    events.push({ ...base, ...evalScores(ctx.model.task, scores, labels, classes) });
   });
   return events;
 }
