@@ -19,9 +19,11 @@ export interface EndpointOptions {
   trainQueues: number;
 }
 
-export function addEndpointOptions(cmd: Command, { queues = true }: { queues?: boolean } = {}): Command {
+export function addEndpointOptions(cmd: Command, { queues = true, redis = true }: { queues?: boolean; redis?: boolean } = {}): Command {
+  if (redis) {
+    cmd.addOption(new Option('--redis <url>', 'Redis URL (redis:// or rediss:// for TLS; password also from REDIS_PASSWORD)').env(ENDPOINT_ENV.redis).default(DEFAULT_REDIS_URL));
+  }
   cmd
-    .addOption(new Option('--redis <url>', 'Redis URL (redis:// or rediss:// for TLS; password also from REDIS_PASSWORD)').env(ENDPOINT_ENV.redis).default(DEFAULT_REDIS_URL))
     .addOption(
       new Option('--s3 <location>', 'object store: s3://bucket/prefix (endpoint and credentials from AWS_* variables) or a local folder')
         .env(ENDPOINT_ENV.store)

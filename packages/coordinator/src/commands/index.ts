@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { atomsCommand } from './atoms.js';
 import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
+import { evalCommand } from './eval.js';
 import { modelCommand } from './model.js';
 import { shardCommand } from './shard.js';
 import { launchCommand } from './launch.js';
@@ -20,6 +21,8 @@ export function registerCommands(program: Command): void {
   program.addCommand(trainCommand());
   program.addCommand(workerCommand());
   program.addCommand(launchCommand());
+  // evaluating and reporting on a run: any checkpoint on any dataset, plots
+  program.addCommand(evalCommand());
   // watching a run: training page, bull-board, Prometheus
   program.addCommand(dashboardCommand());
 }

@@ -1,0 +1,498 @@
+import { stat } from 'node:fs/promises';
+import { loadCheckpoint, paramTableOf, predict } from '@atomizer/model';
+import { isNotFoundError, runKeys, sha256Hex, type ObjectStore } from '@atomizer/protocol';
+import {
+  BandStatsAccumulator,
+  SensorCatalog,
+  ShardReader,
+  applyModality,
+  bandStatsFor,
+  bandStatsKey,
+  cropBand,
+  deriveSeed,
+  parseModality,
+  parseReaderSpec,
+  readDataset,
+  seenTag,
+  type BandRaster,
+  type BandStats,
+  type Modality,
+  type ReaderSpec,
+  type Sample,
+} from '@atomizer/tokenizer';
+import { buildEvalBatch, evalModality, loadRunContext, type RunContext } from '@atomizer/worker';
+import { z } from 'zod';
+import { evalScores } from '../engine/index.js';
+
+// `atomizer eval`: score a stored checkpoint of a run on any dataset the
+// tokenizer reads, in this process. The batch recipe (buildEvalBatch) and the
+// metrics (evalScores) are the ones the trainer's eval jobs use; what is added
+// here is reading an arbitrary dataset: bands the run has no statistics for
+// (another sensor) borrow their family's or the dataset's own statistics, whole
+// unlabelled images are cut into tiles of the training samples' footprint, and
+// a dataset whose labels are not the run's classes gets a predicted-class
+// histogram instead of metrics. Every input is checked before the dataset is
+// read in full or the model runs.
+
+export type SplitChoice = 'train' | 'val' | 'test' | 'all';
+
+export interface EvalCheckpointOptions {
+  store: ObjectStore;
+  run: string;
+  /** 'latest' or a round number. */
+  checkpoint?: string;
+  /** `<kind>:<path>[?options]`, as `atomizer shard --dataset` takes it. */
+  dataset: string;
+  /** Registry names, names of the run's lists, or inline JSON definitions. Default: the run's train + test modalities that apply, else 'native'. */
+  modalities?: string[];
+  /** Default 'test'; when the dataset has no such items and the split was not asked for explicitly, every item. */
+  split?: SplitChoice;
+  splitExplicit?: boolean;
+  /** At most this many samples (after tiling), the first ones in reading order; 0 or undefined: all. */
+  maxSamples?: number;
+  /** Tile side in pixels of the finest band for whole unlabelled images; 0: whole images; undefined: the training samples' footprint. */
+  tile?: number;
+  /** Samples per forward pass. */
+  batchSize?: number;
+  /** Backend name reported in the result, or a function that selects it: called once every input is checked, before the model runs. */
+  backend?: string | (() => Promise<string>);
+  log?: (msg: string) => void;
+}
+
+export interface BandNormalisation {
+  band: string;
+  /** run: the run's manifest statistics; family: the same band of another sensor of its family in the manifest; dataset: this dataset's own. */
+  source: 'run' | 'family' | 'dataset';
+  /** Key(s) of the statistics used. */
+  stats: string;
+  mean: number;
+  std: number;
+}
+
+export interface ModalityEval {
+  modality: string;
+  seen: 'seen' | 'unseen';
+  /** Why it is tagged so. */
+  seenReason: string;
+  samples: number;
+  skipped: number;
+  accuracy?: number;
+  macroF1?: number;
+  mAP?: number;
+  /** Predicted class counts (top-1; multi-label: sigmoid > 0.5 per class), when there are no metrics. */
+  histogram?: Record<string, number>;
+}
+
+export interface EvalCheckpointResult {
+  run: string;
+  checkpoint: { round: number; key: string; sha256: string; verified: boolean };
+  dataset: { spec: string; kind: string; path: string; split: SplitChoice; samples: number; tiles?: { pixels: number; images: number }; task: 'single' | 'multi' | 'none'; classes: string[] };
+  /** 'metrics' when labels map onto the run's classes, else 'histogram' (with the reason in notes). */
+  mode: 'metrics' | 'histogram';
+  model: { task: 'single' | 'multi'; classes: string[]; params: number };
+  backend: string;
+  normalisation: BandNormalisation[];
+  modalities: ModalityEval[];
+  notes: string[];
+}
+
+const LatestSchema = z.object({ round: z.number().int().nonnegative(), key: z.string(), sha256: z.string(), time: z.string() });
+
+async function getOrUndefined(store: ObjectStore, key: string): Promise<Uint8Array | undefined> {
+  try {
+    return await store.get(key);
+  } catch (err) {
+    if (isNotFoundError(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The run ids that have a runs/<run>/config.json. */
+export async function storedRuns(store: ObjectStore): Promise<string[]> {
+  const runs = new Set<string>();
+  for (const k of await store.list('runs/')) {
+    const m = /^runs\/([^/]+)\/config\.json$/.exec(k);
+    if (m?.[1] !== undefined) runs.add(m[1]);
+  }
+  return [...runs].sort();
+}
+
+/** Check that the store answers (a listing), naming it and what to do. */
+export async function checkStoreAnswers(store: ObjectStore): Promise<void> {
+  try {
+    await store.list('runs/');
+  } catch (err) {
+    throw new Error(
+      `the object store ${store.describe()} does not answer (${(err as Error).message}); check --s3 / --s3-endpoint (or ATOMIZER_S3 / AWS_ENDPOINT_URL) and that the server is running`,
+    );
+  }
+}
+
+/** runs/<run>/config.json + manifest as a RunContext; a run not in the store is an error listing the runs there. */
+export async function openRun(store: ObjectStore, run: string): Promise<RunContext> {
+  const keys = runKeys(run);
+  if ((await getOrUndefined(store, keys.config)) === undefined) {
+    const runs = await storedRuns(store);
+    throw new Error(
+      `run '${run}' is not in the store ${store.describe()} (${keys.config} missing); ` +
+        (runs.length > 0 ? `runs there: ${runs.join(', ')}` : 'the store holds no run: check --s3, or train one with atomizer train'),
+    );
+  }
+  return loadRunContext(store, keys.config);
+}
+
+async function checkpointRounds(store: ObjectStore, run: string): Promise<number[]> {
+  const rounds = new Set<number>();
+  for (const k of await store.list(`${runKeys(run).root}checkpoints/`)) {
+    const m = /checkpoints\/(\d+)\/state\.safetensors$/.exec(k);
+    if (m !== null) rounds.add(Number(m[1]));
+  }
+  return [...rounds].sort((a, b) => a - b);
+}
+
+/** The checkpoint's weights, verified: sha256 against latest.json where it names this checkpoint, model config against the run's. */
+export async function loadRunCheckpoint(
+  store: ObjectStore,
+  ctx: RunContext,
+  which = 'latest',
+): Promise<{ weights: Float32Array; round: number; key: string; sha256: string; verified: boolean }> {
+  const run = ctx.config.run;
+  const keys = runKeys(run);
+  const latestBytes = await getOrUndefined(store, keys.latestCheckpoint);
+  let latest: z.infer<typeof LatestSchema> | undefined;
+  if (latestBytes !== undefined) {
+    try {
+      latest = LatestSchema.parse(JSON.parse(new TextDecoder().decode(latestBytes)));
+    } catch (err) {
+      throw new Error(`${keys.latestCheckpoint} is unreadable (${(err as Error).message}); name a checkpoint round with --checkpoint <round>`);
+    }
+  }
+  let key: string;
+  let round: number;
+  if (which === 'latest') {
+    if (latest === undefined) {
+      throw new Error(`run '${run}' has no checkpoint yet (${keys.latestCheckpoint} missing): let it reach a checkpoint (checkpoint.every) or name one with --checkpoint <round>`);
+    }
+    ({ key, round } = latest);
+  } else {
+    if (!/^\d+$/.test(which)) throw new Error(`--checkpoint takes 'latest' or a round number, got '${which}'`);
+    round = Number(which);
+    key = keys.checkpoint(round, 'state.safetensors');
+  }
+  const bytes = await getOrUndefined(store, key);
+  if (bytes === undefined) {
+    const have = await checkpointRounds(store, run);
+    throw new Error(
+      `checkpoint ${key} of run '${run}' is not in the store; ` +
+        (have.length > 0 ? `checkpoints kept: rounds ${have.join(', ')} (use --checkpoint <round> or latest)` : 'the run has no checkpoint kept'),
+    );
+  }
+  const sha256 = sha256Hex(bytes);
+  const verified = latest !== undefined && latest.key === key;
+  if (verified && sha256 !== latest!.sha256) {
+    throw new Error(`checkpoint ${key} does not match the sha256 in ${keys.latestCheckpoint} (${sha256} vs ${latest!.sha256}): it was overwritten or damaged; pick another --checkpoint <round>`);
+  }
+  const cp = loadCheckpoint(bytes, key);
+  const cpModel = cp.meta['model.sha256'];
+  if (cpModel !== ctx.modelSha256) {
+    throw new Error(
+      `checkpoint ${key} is from another model config than run '${run}' (model sha256 ${cpModel ?? '(none in the checkpoint)'}, the run's ${ctx.modelSha256}); ` +
+        'evaluate it with the run that wrote it, or pick a checkpoint of this run',
+    );
+  }
+  const weights = paramTableOf(ctx.model).fromTensors(cp.weights);
+  return { weights, round, key, sha256, verified };
+}
+
+/** Dataset spec -> ReaderSpec, with every file it names checked to exist. */
+export async function checkDatasetSpec(spec: string): Promise<ReaderSpec> {
+  const parsed = parseReaderSpec(spec);
+  const files: Array<[string, string]> = [['path', parsed.path]];
+  for (const f of ['labels', 'classTable'] as const) {
+    const v = (parsed as unknown as Record<string, unknown>)[f];
+    if (typeof v === 'string') files.push([f, v]);
+  }
+  for (const [what, p] of files) {
+    try {
+      await stat(p);
+    } catch {
+      throw new Error(`--dataset ${spec}: the ${what === 'path' ? 'dataset path' : `${what} file`} ${p} does not exist; give an existing file or folder (e.g. statlog:../shared/data/statlog/statlog_landsat_satellite.csv)`);
+    }
+  }
+  return parsed;
+}
+
+const NATIVE: Modality = parseModality({ name: 'native', description: 'every band as read' });
+
+/** Cut one image into tiles of `px` x `px` pixels of its finest band (other bands: the same ground window). */
+export function tileSample(sample: Sample, px: number): Sample[] {
+  const fine = sample.bands.reduce((a, b) => (b.gsdM < a.gsdM ? b : a));
+  const side = px * fine.gsdM;
+  const nx = Math.floor(fine.width / px);
+  const ny = Math.floor(fine.height / px);
+  const out: Sample[] = [];
+  for (let ty = 0; ty < ny; ty++) {
+    for (let tx = 0; tx < nx; tx++) {
+      const bands: BandRaster[] = sample.bands.map((b) => {
+        const w = Math.max(1, Math.round(side / b.gsdM));
+        const c0 = Math.min(b.width - w, Math.round((tx * side) / b.gsdM));
+        const r0 = Math.min(b.height - w, Math.round((ty * side) / b.gsdM));
+        return cropBand(b, Math.max(0, c0), Math.max(0, r0), Math.min(w, b.width), Math.min(w, b.height));
+      });
+      out.push({ ...sample, id: `${sample.id}@${tx},${ty}`, bands });
+    }
+  }
+  return out;
+}
+
+/** Side in metres of the run's first training sample (finest band), the footprint tiles copy. */
+async function trainingFootprintM(store: ObjectStore, ctx: RunContext): Promise<number | undefined> {
+  const shard = ctx.manifest.shards.train[0] ?? ctx.manifest.shards.test[0];
+  if (shard === undefined) return undefined;
+  const reader = ShardReader.fromBytes(await store.get(shard.key), { name: shard.key });
+  const s = await reader.get(0);
+  const fine = s.bands.reduce((a, b) => (b.gsdM < a.gsdM ? b : a));
+  return Math.max(fine.width, fine.height) * fine.gsdM;
+}
+
+/** Which statistics normalise each band of the samples: the run's, the family's, else the dataset's own. */
+export function normalisationFor(samples: readonly Sample[], ctx: RunContext): { stats: Map<string, BandStats>; table: BandNormalisation[] } {
+  const catalog = SensorCatalog.default();
+  const stats = new Map(ctx.stats);
+  const table: BandNormalisation[] = [];
+  const own = new BandStatsAccumulator();
+  const needOwn = new Set<string>();
+  const seen = new Set<string>();
+  for (const s of samples) {
+    for (const b of s.bands) {
+      const key = bandStatsKey(b);
+      if (!seen.has(key)) {
+        seen.add(key);
+        if (ctx.stats.has(key)) {
+          const st = ctx.stats.get(key)!;
+          table.push({ band: key, source: 'run', stats: st.key, mean: st.mean, std: st.std });
+        } else {
+          try {
+            const st = bandStatsFor(ctx.stats, b, catalog);
+            table.push({ band: key, source: 'family', stats: st.key, mean: st.mean, std: st.std });
+            stats.set(key, { ...st, key });
+          } catch {
+            needOwn.add(key);
+          }
+        }
+      }
+      if (needOwn.has(key)) own.addBand(b);
+    }
+  }
+  for (const st of own.result()) {
+    if (!needOwn.has(st.key)) continue;
+    stats.set(st.key, st);
+    table.push({ band: st.key, source: 'dataset', stats: `${st.key} (this dataset, ${st.count} values)`, mean: st.mean, std: st.std });
+  }
+  table.sort((a, b) => (a.band < b.band ? -1 : a.band > b.band ? 1 : 0));
+  return { stats, table };
+}
+
+/** The sensors the run trained on: those of the manifest's (train-split) band statistics. */
+function trainingSensors(ctx: RunContext): Set<string> {
+  return new Set(ctx.manifest.stats.bands.map((b) => b.key.slice(0, b.key.indexOf(':'))));
+}
+
+function isIdentity(m: Modality): boolean {
+  return m.sensor === undefined && m.bands === undefined && m.resolutionFactor === 1 && m.sizeFactor === 1;
+}
+
+/** seen/unseen of a modality on these samples: a sensor never in training is unseen; else the run's lists decide (seenTag). */
+export function seenOf(m: Modality, view: Sample, ctx: RunContext): { seen: 'seen' | 'unseen'; reason: string } {
+  const sensors = trainingSensors(ctx);
+  const novel = [...new Set(view.bands.map((b) => b.sensor))].filter((s) => !sensors.has(s));
+  if (novel.length > 0) return { seen: 'unseen', reason: `sensor ${novel.join(', ')} never in training (run trained on ${[...sensors].join(', ')})` };
+  if (ctx.modalities.train.length === 0) {
+    return isIdentity(m) ? { seen: 'seen', reason: 'every band as trained (run has no modality lists)' } : { seen: 'unseen', reason: 'a transform the run never applied' };
+  }
+  const tag = seenTag(m, ctx.modalities);
+  return { seen: tag, reason: tag === 'seen' ? 'in the run\'s train modalities' : 'not in the run\'s train modalities' };
+}
+
+function resolveModalityArg(ctx: RunContext, arg: string): Modality {
+  try {
+    return evalModality(ctx, arg);
+  } catch (err) {
+    throw new Error(`--modality ${arg}: ${(err as Error).message}`);
+  }
+}
+
+/** Class index of the run for each dataset class (by name, case-insensitive); undefined where the run has none. */
+function classMap(datasetClasses: readonly string[], runClasses: readonly string[]): Array<number | undefined> {
+  const idx = new Map(runClasses.map((c, i) => [c.toLowerCase(), i]));
+  return datasetClasses.map((c) => idx.get(c.toLowerCase()));
+}
+
+/** Score a checkpoint of a run on a dataset (see the file comment). */
+export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalCheckpointResult> {
+  const log = opts.log ?? (() => undefined);
+  const { store } = opts;
+  const notes: string[] = [];
+  // 1. Cheap checks first: the dataset's files, the store, the run, the checkpoint.
+  const spec = await checkDatasetSpec(opts.dataset);
+  await checkStoreAnswers(store);
+  const ctx = await openRun(store, opts.run);
+  const ck = await loadRunCheckpoint(store, ctx, opts.checkpoint ?? 'latest');
+  log(`run ${opts.run}: checkpoint round ${ck.round} (${ck.key}, sha256 ${ck.verified ? 'verified against latest.json' : 'not in latest.json, unverified'})`);
+
+  // 2. The dataset, lazily: the first sample checks the modalities before the rest is read.
+  const source = readDataset(spec);
+  const wanted = opts.split ?? 'test';
+  const max = opts.maxSamples !== undefined && opts.maxSamples > 0 ? opts.maxSamples : Infinity;
+  const wholeImages = spec.kind === 'geotiff' || spec.kind === 'stac';
+  let tilePx = 0;
+  if (wholeImages) {
+    if (opts.tile !== undefined) tilePx = opts.tile;
+    else {
+      const foot = await trainingFootprintM(store, ctx);
+      tilePx = foot === undefined ? 0 : -foot; // negative: metres, converted per image below
+    }
+  }
+  const bySplit: Sample[] = [];
+  const all: Sample[] = [];
+  let images = 0;
+  let tileUsed: number | undefined;
+  let modalities: Modality[] | undefined;
+  const checkModalities = (first: Sample): Modality[] => {
+    if (opts.modalities !== undefined && opts.modalities.length > 0) {
+      return opts.modalities.map((arg) => {
+        const m = resolveModalityArg(ctx, arg);
+        try {
+          if (applyModality(first, m, { mode: 'eval' }).bands.length === 0) throw new Error('it keeps no band');
+        } catch (err) {
+          throw new Error(
+            `--modality ${arg}: ${(err as Error).message}; the dataset's bands are ${first.bands.map((b) => `${b.sensor}:${b.name}`).join(', ')} (name bands of these, or a modality of their sensor)`,
+          );
+        }
+        return m;
+      });
+    }
+    const applicable = [...ctx.modalities.train, ...ctx.modalities.test].filter((m) => {
+      try {
+        return applyModality(first, m, { mode: 'eval' }).bands.length > 0;
+      } catch {
+        return false;
+      }
+    });
+    if (applicable.length === 0) notes.push(`none of the run's train/test modalities applies to ${first.bands[0]?.sensor ?? 'this sensor'}: evaluated as 'native' (every band as read)`);
+    return applicable.length > 0 ? applicable : [NATIVE];
+  };
+  for await (const item of source) {
+    let samples = [item.sample];
+    images++;
+    if (wholeImages && tilePx !== 0) {
+      const fine = item.sample.bands.reduce((a, b) => (b.gsdM < a.gsdM ? b : a));
+      const px = tilePx > 0 ? tilePx : Math.max(1, Math.round(-tilePx / fine.gsdM));
+      tileUsed = px;
+      samples = tileSample(item.sample, px);
+    }
+    if (modalities === undefined && samples[0] !== undefined) modalities = checkModalities(samples[0]);
+    for (const s of samples) {
+      if (wanted === 'all' || item.split === wanted) {
+        if (bySplit.length < max) bySplit.push(s);
+      } else if (all.length < max && !(opts.splitExplicit ?? false)) all.push(s);
+    }
+    if (bySplit.length >= max) break;
+  }
+  let split: SplitChoice = wanted;
+  let samples = bySplit;
+  if (samples.length === 0) {
+    if (opts.splitExplicit === true || all.length === 0) {
+      throw new Error(`--dataset ${opts.dataset}: no sample in the ${wanted} split${all.length === 0 && images === 0 ? ' (the dataset is empty)' : ''}; pick another --split (train, val, test or all)`);
+    }
+    split = 'all';
+    samples = all;
+    notes.push(`the dataset has no ${wanted} split (e.g. unlabelled imagery comes as one split): every sample evaluated`);
+  }
+  if (modalities === undefined) modalities = [NATIVE];
+
+  // 3. Labels: metrics when they map onto the run's classes, else a histogram of predictions.
+  const runClasses = ctx.manifest.classes;
+  const dsClasses = [...(source.classes ?? [])];
+  let mode: 'metrics' | 'histogram' = 'metrics';
+  const map = classMap(dsClasses, runClasses);
+  if (source.task === 'none') {
+    mode = 'histogram';
+    notes.push('the dataset is unlabelled: predicted class histogram instead of metrics');
+  } else if (source.task !== ctx.model.task) {
+    mode = 'histogram';
+    notes.push(`the dataset is ${source.task}-label, the model ${ctx.model.task}-label: predicted class histogram instead of metrics`);
+  } else {
+    const used = new Set(samples.flatMap((s) => s.labels));
+    const missing = [...used].filter((l) => map[l] === undefined).map((l) => dsClasses[l] ?? `#${l}`);
+    if (missing.length > 0) {
+      mode = 'histogram';
+      notes.push(`dataset classes ${missing.join(', ')} are not among the run's classes (${runClasses.join(', ')}): predicted class histogram instead of metrics`);
+    }
+  }
+
+  // 4. Normalisation, the backend, then predictions per modality.
+  const backend = typeof opts.backend === 'function' ? await opts.backend() : (opts.backend ?? 'unknown');
+  const norm = normalisationFor(samples, ctx);
+  const evalCtx: RunContext = { ...ctx, stats: norm.stats };
+  const C = ctx.model.numClasses;
+  const chunk = Math.max(1, opts.batchSize ?? Math.min(256, ctx.config.eval.sliceSamples));
+  const results: ModalityEval[] = [];
+  for (const [mi, m] of modalities.entries()) {
+    const view = applyModality(samples[0]!, m, { mode: 'eval' });
+    const tag = seenOf(m, view, ctx);
+    const scores: Float32Array[] = [];
+    const labels: number[][] = [];
+    let skipped = 0;
+    for (let start = 0, ci = 0; start < samples.length; start += chunk, ci++) {
+      const part = samples.slice(start, start + chunk);
+      const built = buildEvalBatch(part, m, evalCtx, deriveSeed(ctx.config.seed, 0xe7a1, ck.round, mi, ci));
+      if (built === undefined) {
+        skipped += part.length;
+        continue;
+      }
+      skipped += built.dropped.length;
+      const out = predict(ck.weights, built.batch, ctx.model);
+      for (let i = 0; i < built.labels.length; i++) scores.push(out.slice(i * C, (i + 1) * C));
+      labels.push(...built.labels.map((ls) => (mode === 'metrics' ? ls.map((l) => map[l] as number) : ls)));
+    }
+    const row: ModalityEval = { modality: m.name, seen: tag.seen, seenReason: tag.reason, samples: scores.length, skipped };
+    if (mode === 'metrics') Object.assign(row, evalScores(ctx.model.task, scores, labels, C) ?? {});
+    else row.histogram = histogram(scores, runClasses, ctx.model.task);
+    results.push(row);
+    log(`modality ${m.name}: ${scores.length} samples${skipped > 0 ? `, ${skipped} without atoms skipped` : ''}`);
+  }
+  return {
+    run: opts.run,
+    checkpoint: { round: ck.round, key: ck.key, sha256: ck.sha256, verified: ck.verified },
+    dataset: {
+      spec: opts.dataset,
+      kind: spec.kind,
+      path: spec.path,
+      split,
+      samples: samples.length,
+      ...(tileUsed !== undefined ? { tiles: { pixels: tileUsed, images } } : {}),
+      task: source.task,
+      classes: dsClasses,
+    },
+    mode,
+    model: { task: ctx.model.task, classes: [...runClasses], params: ctx.stored.params },
+    backend,
+    normalisation: norm.table,
+    modalities: results,
+    notes,
+  };
+}
+
+/** Predicted classes counted: top-1 for single-label, every logit > 0 (sigmoid > 0.5) for multi-label. */
+function histogram(scores: readonly Float32Array[], classes: readonly string[], task: 'single' | 'multi'): Record<string, number> {
+  const counts = new Array<number>(classes.length).fill(0);
+  for (const row of scores) {
+    if (task === 'single') {
+      let best = 0;
+      for (let c = 1; c < row.length; c++) if ((row[c] as number) > (row[best] as number)) best = c;
+      counts[best]!++;
+    } else for (let c = 0; c < row.length; c++) if ((row[c] as number) > 0) counts[c]!++;
+  }
+  return Object.fromEntries(classes.map((c, i) => [c, counts[i] ?? 0]));
+}

@@ -1,0 +1,118 @@
+import { selectBackend } from '@atomizer/model';
+import { Command, Option } from 'commander';
+import { resolveBundledData } from '../presets.js';
+import { addEndpointOptions, storeFrom, type EndpointOptions } from './endpoints.js';
+import { evalCheckpoint, type EvalCheckpointResult, type SplitChoice } from './eval-checkpoint.js';
+import { formatTable } from './table.js';
+
+// `atomizer eval`: a stored checkpoint scored on any dataset the tokenizer
+// reads (eval-checkpoint.ts), printed as a table or one JSON object.
+
+interface EvalCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
+  run: string;
+  checkpoint: string;
+  dataset: string;
+  modality?: string[];
+  split?: SplitChoice;
+  maxSamples?: number;
+  tile?: number;
+  backend: string;
+  json?: boolean;
+}
+
+function nonNegative(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${v}'`);
+  return n;
+}
+
+const pct = (x: number | undefined): number => (x === undefined ? Number.NaN : x);
+
+/** The result as text: what was scored, how bands were normalised, one row per modality. */
+export function formatEvalResult(r: EvalCheckpointResult): string {
+  const lines: string[] = [];
+  lines.push(`run ${r.run}, checkpoint round ${r.checkpoint.round} (${r.checkpoint.key}; sha256 ${r.checkpoint.verified ? 'verified against latest.json' : 'unverified: not the latest checkpoint'})`);
+  const tiles = r.dataset.tiles !== undefined ? `, ${r.dataset.tiles.images} image(s) cut into ${r.dataset.tiles.pixels}x${r.dataset.tiles.pixels}-pixel tiles` : '';
+  lines.push(`dataset ${r.dataset.spec}: ${r.dataset.samples} samples of split ${r.dataset.split}${tiles}; model ${r.model.task}-label, ${r.model.classes.length} classes, ${r.model.params.toLocaleString('en-US')} parameters; backend ${r.backend}`);
+  lines.push('normalisation per band:');
+  const srcText = { run: "run's manifest", family: 'sensor family (from the manifest)', dataset: "this dataset's own statistics" } as const;
+  lines.push(
+    formatTable(
+      ['band', 'statistics from', 'key', 'mean', 'std'],
+      r.normalisation.map((n) => [n.band, srcText[n.source], n.stats, n.mean, n.std]),
+    )
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n'),
+  );
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  lines.push('');
+  if (r.mode === 'metrics') {
+    const multi = r.model.task === 'multi';
+    lines.push(
+      formatTable(
+        ['modality', 'seen', 'samples', 'skipped', multi ? 'mAP' : 'accuracy', 'macro F1'],
+        r.modalities.map((m) => [m.modality, m.seen, m.samples, m.skipped, pct(multi ? m.mAP : m.accuracy), pct(m.macroF1)]),
+      ),
+    );
+  } else {
+    lines.push('predicted classes (counts):');
+    lines.push(
+      formatTable(
+        ['modality', 'seen', 'samples', 'skipped', ...r.model.classes],
+        r.modalities.map((m) => [m.modality, m.seen, m.samples, m.skipped, ...r.model.classes.map((c) => m.histogram?.[c] ?? 0)]),
+      ),
+    );
+  }
+  const why = [...new Set(r.modalities.map((m) => `${m.seen}: ${m.seenReason}`))];
+  lines.push('', ...why.map((w) => `(${w})`));
+  return lines.join('\n');
+}
+
+export function evalCommand(): Command {
+  const cmd = new Command('eval').description("Score a run's checkpoint on any dataset the tokenizer reads (other sensors too), per modality, tagged seen/unseen");
+  addEndpointOptions(cmd, { queues: false, redis: false })
+    .requiredOption('--run <id>', 'the run whose stored config and checkpoint to use')
+    .option('--checkpoint <latest|round>', "'latest' (sha256 checked against checkpoints/latest.json) or a round number", 'latest')
+    .requiredOption('--dataset <kind:path>', 'dataset to score: bigearthnet|statlog|geotiff|scene|stac:<path>[?options], as atomizer shard takes it')
+    .option('--modality <name|json...>', "modalities: registry names, names of the run's lists, or inline JSON (default: the run's train + test modalities that apply to the dataset's sensor, else 'native')")
+    .addOption(new Option('--split <split>', "split of the dataset to score (default test; unlabelled imagery has one split and is scored whole)").choices(['train', 'val', 'test', 'all']))
+    .addOption(new Option('--max-samples <n>', 'score at most the first N samples (0: all)').argParser((v) => nonNegative('--max-samples', v)))
+    .addOption(
+      new Option('--tile <pixels>', "whole images (geotiff, stac): tile side in pixels of the finest band (0: the whole image is one sample; default: the footprint of the run's training samples)").argParser((v) =>
+        nonNegative('--tile', v),
+      ),
+    )
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (auto picks the fastest available)').default('auto'))
+    .option('--json', 'print the result as one JSON object')
+    .addHelpText(
+      'after',
+      `
+Bands the run has statistics for are normalised with them; a band of another
+sensor of the same family borrows the family's, any other band this dataset's own
+(the output says which). A sensor never in training is tagged unseen. Labels that
+are not the run's classes (or unlabelled imagery) give a predicted-class histogram.
+
+Examples:
+  $ atomizer eval --run statlog-20261127-101500 --dataset statlog:../shared/data/statlog/statlog_landsat_satellite.csv --s3 /tmp/atomizer-store
+  $ atomizer eval --run statlog-20261127-101500 --checkpoint 500 --modality mss-all --json --dataset statlog:../shared/data/statlog/statlog_landsat_satellite.csv
+  $ atomizer eval --run statlog-20261127-101500 --dataset 'geotiff:../shared/data/landsat7_stars/L7_ETMs.tif?sensor=landsat-7&bands=B1,B2,B3,B4,B5,B7'`,
+    )
+    .action(async (opts: EvalCliOptions, command: Command) => {
+      const store = storeFrom(opts);
+      const result = await evalCheckpoint({
+        store,
+        run: opts.run,
+        checkpoint: opts.checkpoint,
+        dataset: resolveBundledData(opts.dataset),
+        ...(opts.modality !== undefined ? { modalities: opts.modality } : {}),
+        ...(opts.split !== undefined ? { split: opts.split, splitExplicit: command.getOptionValueSource('split') === 'cli' } : {}),
+        ...(opts.maxSamples !== undefined ? { maxSamples: opts.maxSamples } : {}),
+        ...(opts.tile !== undefined ? { tile: opts.tile } : {}),
+        backend: async () => (await selectBackend(opts.backend as 'auto', () => undefined)).name,
+        ...(opts.json === true ? {} : { log: (m: string) => process.stderr.write(`${m}\n`) }),
+      });
+      process.stdout.write(opts.json === true ? `${JSON.stringify(result)}\n` : `${formatEvalResult(result)}\n`);
+    });
+  return cmd;
+}
