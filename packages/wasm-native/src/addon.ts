@@ -15,6 +15,7 @@ export interface NativeAddon {
   permuteRows(heap: Uint8Array, xOff: number, yOff: number, inner: number, rank: number, ...dimsThenStrides: number[]): void;
   reduce(heap: Uint8Array, xOff: number, yOff: number, outer: number, red: number, inner: number, op: number): void;
   binary(heap: Uint8Array, op: number, aOff: number, bOff: number, yOff: number, ...dimsThenStrides: number[]): void;
+  unary(heap: Uint8Array, op: number, xOff: number, yOff: number, n: number): void;
   layerNorm(heap: Uint8Array, xOff: number, gOff: number, bOff: number, yOff: number, xhatOff: number, rOff: number, rows: number, cols: number, epsBits: number): void;
   layerNormGrad(heap: Uint8Array, dyOff: number, xhatOff: number, rOff: number, gOff: number, dxOff: number, dgOff: number, dbOff: number, rows: number, cols: number): void;
   setThreads(n: number): void;

@@ -30,6 +30,8 @@ export const NATIVE_KERNELS = [
   'Maximum',
   'Minimum',
   'Identity',
+  'Exp',
+  'Erf',
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
 
@@ -52,6 +54,7 @@ const BINARY_OPS: Partial<Record<NativeKernelName, number>> = {
   Minimum: 6,
 };
 const REDUCE_OPS: Partial<Record<NativeKernelName, number>> = { Sum: 0, Mean: 1, Max: 2, Min: 3 };
+const UNARY_OPS: Partial<Record<NativeKernelName, number>> = { Exp: 0, Erf: 1 };
 
 function offsetOf(backend: BackendWasm, t: tf.TensorInfo): number {
   const data = backend.dataIdMap.get(t.dataId);
@@ -291,6 +294,18 @@ function binary(op: number, addon: NativeAddon, stock: Kernel, args: KernelArgs)
   return out;
 }
 
+// ---- Unary elementwise ops (libm expf/erff) --------------------------------------------------
+
+function unary(op: number, addon: NativeAddon, stock: Kernel, args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs['x'] as tf.TensorInfo;
+  if (x.dtype !== 'float32') return stock(args);
+  const backend = args.backend as BackendWasm;
+  const out = backend.makeOutput(x.shape, 'float32');
+  const n = size(x.shape);
+  if (n > 0) addon.unary(heapOf(backend), op, offsetOf(backend, x), offsetOf(backend, out), n);
+  return out;
+}
+
 // ---- Identity without a copy ------------------------------------------------------------------
 
 /** Shares the input's memory (reference-counted, as Reshape does) instead of copying it. */
@@ -350,6 +365,8 @@ function kernelFor(name: NativeKernelName, addon: NativeAddon, stock: Kernel): K
   if (bin !== undefined) return (args) => binary(bin, addon, stock, args);
   const red = REDUCE_OPS[name];
   if (red !== undefined) return (args) => reduction(red, addon, stock, args);
+  const un = UNARY_OPS[name];
+  if (un !== undefined) return (args) => unary(un, addon, stock, args);
   switch (name) {
     case 'BatchMatMul':
       return (args) => batchMatMul(addon, stock, args);

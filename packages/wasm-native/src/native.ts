@@ -13,7 +13,7 @@ export interface NativeOptions {
 export type NativeStatus =
   | {
       enabled: true;
-      /** One line for the backend log, e.g. "native kernels: on (OpenBLAS 0.3.21, Zen, 1 thread, 14 kernels)". */
+      /** One line for the backend log, e.g. "native kernels: on (OpenBLAS 0.3.21, Haswell, 1 thread, 18 kernels)". */
       detail: string;
       blas: { config: string; corename: string; threads: number };
       kernels: (NativeKernelName | FusedKernelName)[];
