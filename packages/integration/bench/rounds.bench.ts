@@ -69,6 +69,8 @@ try {
       'overhead %': (100 * sum((e) => e.overheadMs)) / wall,
       'aggregate ms/round': sum((e) => e.aggregateMs) / rounds.length,
       'publish ms/round': sum((e) => Number(e.publishMs ?? 0)) / rounds.length,
+      'max queued ms': sum((e) => Number(e.queuedMs ?? 0)) / rounds.length,
+      'max detect ms': sum((e) => Number(e.detectedMs ?? 0)) / rounds.length,
       'job fetch ms': mean((e) => e.fetchMs),
       'job batch ms': mean((e) => e.batchMs),
       'job compute ms': mean((e) => e.computeMs),

@@ -43,6 +43,10 @@ export const TrainJobSchema = z
     localSteps: z.number().int().positive(),
     /** Learning rate of the local steps (local mode). */
     lr: z.number().nonnegative(),
+    /** Local mode: the inner optimizer state this slot left last round (absent or missing: fresh). */
+    innerStateKey: key.optional(),
+    /** Local mode: where to leave the inner optimizer state for the slot's next round. */
+    innerStateOutKey: key.optional(),
   })
   .strict()
   .refine((j) => j.end > j.start, { message: 'end must be greater than start', path: ['end'] });

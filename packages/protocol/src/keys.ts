@@ -8,6 +8,7 @@
 //   runs/<run>/results/<round>/<job>.bin
 //   runs/<run>/checkpoints/<round>/<file>
 //   runs/<run>/checkpoints/latest.json
+//   runs/<run>/inner/<round>/<job>.bin      local mode: a slot's inner optimizer state after the round
 //   runs/<run>/metrics.jsonl
 //   runs/<run>/status.json
 //
@@ -85,6 +86,10 @@ export interface RunKeys {
   checkpoint(round: number, file: string): string;
   /** Written last, after every file of a checkpoint: its presence means the checkpoint is complete. */
   latestCheckpoint: string;
+  /** 'runs/<run>/inner/<round>/' */
+  innerStatePrefix(round: number): string;
+  /** Local mode: inner optimizer state of slot `job` after `round` (DiLoCo keeps it per replica). */
+  innerState(round: number, job: number): string;
   metrics: string;
   /** The run at a glance (metrics.ts RunStatusSchema), rewritten every round. */
   status: string;
@@ -108,6 +113,8 @@ export function runKeys(run: string): RunKeys {
       return `${checkpointPrefix(round)}${validateKeyName('checkpoint file name', file)}`;
     },
     latestCheckpoint: `${root}checkpoints/latest.json`,
+    innerStatePrefix: (round) => `${root}inner/${formatKeyNumber('round', round)}/`,
+    innerState: (round, job) => `${root}inner/${formatKeyNumber('round', round)}/${formatKeyNumber('job id', job)}.bin`,
     metrics: `${root}metrics.jsonl`,
     status: `${root}status.json`,
   };

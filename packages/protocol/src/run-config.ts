@@ -55,6 +55,7 @@ export const RunConfigSchema = z
         maxAtoms: positiveInt.default(1024).describe('atoms kept per sample (seeded subsampling)'),
         augment: z.boolean().default(false).describe('spectral augmentation of train samples'),
         augmentJitterNm: z.number().nonnegative().default(20).describe('with augment: half-range of the band-centre shift, nm'),
+        innerState: z.enum(['keep', 'reset']).default('keep').describe("local mode: keep each slot's inner AdamW state across rounds (DiLoCo) or reset it every round"),
         outerKind: z.enum(OUTER_KINDS).default('mean').describe('outer optimizer in local mode: mean (FedAvg), momentum, nesterov (DiLoCo)'),
         outerLr: z.number().positive().default(1).describe('outer learning rate in local mode'),
         outerMomentum: z.number().min(0).lt(1).default(0.9).describe('outer momentum in local mode'),

@@ -7,6 +7,7 @@ import {
   WeightsMetaSchema,
   decodeFlat,
   encodeFlat,
+  isNotFoundError,
   sha256Hex,
   type AtomizerJob,
   type EvalJob,
@@ -179,6 +180,25 @@ async function shardSamples(cache: JobCache, job: AtomizerJob, counters: { bytes
   return out;
 }
 
+/** Restore a slot's inner AdamW state; a missing object (first round, a late slot) leaves it fresh. */
+async function loadInnerState(store: ObjectStore, key: string, adam: Adam, counters: { bytesIn: number }): Promise<void> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(key);
+  } catch (err) {
+    if (isNotFoundError(err)) return;
+    throw err;
+  }
+  counters.bytesIn += bytes.byteLength;
+  const flat = decodeFlat(bytes, key);
+  const step = flat.meta.step;
+  const { m, v } = flat.arrays;
+  if (typeof step !== 'number' || !(m instanceof Float32Array) || !(v instanceof Float32Array) || m.length !== adam.size || v.length !== adam.size) {
+    throw new PermanentJobError(`${key}: not an inner optimizer state of ${adam.size} parameters`);
+  }
+  adam.setState({ step, m, v });
+}
+
 export interface JobOutput {
   reply: JobReply;
 }
@@ -233,12 +253,18 @@ async function trainJob(
   } else {
     const table = paramTableOf(ctx.model);
     const inner = new Adam(table.size, { kind: 'adamw', weightDecay: train.weightDecay, decayRanges: table.ranges() });
+    if (job.innerStateKey !== undefined) await loadInnerState(opts.store, job.innerStateKey, inner, counters);
     const r = localSteps(weights, [{ batch: built.batch, labels: built.labels }], job.localSteps, inner, job.lr, ctx.model, {
       ...gopts,
       ...(train.clipNorm > 0 ? { clipNorm: train.clipNorm } : {}),
     });
     update = r.delta;
     loss = r.loss;
+    if (job.innerStateOutKey !== undefined) {
+      const st = inner.getState();
+      const bytes = encodeFlat({ kind: 'inner-state', run: job.run, round: job.round, job: job.job, step: st.step }, { m: st.m, v: st.v });
+      await opts.store.put(job.innerStateOutKey, bytes);
+    }
   }
   const t3 = performance.now();
   const meta: TrainResultMeta = {

@@ -245,8 +245,8 @@ export class BullMQExecutor implements Executor {
     const deadline = Date.now() + policy.deadlineMs;
     let warned = false;
     for (;;) {
-      for (const s of slices) {
-        if (s.state !== 'pending') continue;
+      // Every pending slice at once: result fetches and checks overlap.
+      const inspect = async (s: SliceState): Promise<void> => {
         const q = this.queue(s.queue);
         // State first, then the job hash: a job finishing between the two reads would
         // otherwise look completed with the return value of the earlier snapshot (none).
@@ -255,12 +255,16 @@ export class BullMQExecutor implements Executor {
         if (bj === undefined || state === 'unknown') {
           this.log(`round ${round}: job ${s.bullId} vanished from ${s.queue}; enqueueing it again`);
           await q.add(`train r${round} j${s.job.job}`, s.job, { jobId: s.bullId, ...this.jobOpts(policy.attempts) });
-          continue;
+          return;
         }
         if (state === 'completed') {
           const c = await check(s.job, bj.returnvalue);
           if (c.ok) {
             s.state = 'accepted';
+            const now = Date.now();
+            if (bj.processedOn !== undefined && bj.finishedOn !== undefined) {
+              c.value.timing = { queuedMs: bj.processedOn - bj.timestamp, detectedMs: now - bj.finishedOn };
+            }
             accepted.set(s.job.job, c.value);
           } else {
             rejected.push({ job: s.job.job, reason: c.reason });
@@ -280,7 +284,8 @@ export class BullMQExecutor implements Executor {
           failed.push({ job: s.job.job, reason: bj.failedReason || 'failed' });
           this.log(`round ${round}: slice ${s.job.job} failed after ${bj.attemptsMade} attempt(s): ${bj.failedReason}`);
         }
-      }
+      };
+      await Promise.all(slices.filter((s) => s.state === 'pending').map(inspect));
       const pending = slices.filter((s) => s.state === 'pending');
       if (failed.length > jobs.length - need) {
         throw new RoundFailedError(

@@ -22,6 +22,8 @@ export interface AcceptedTrainResult {
   reply: JobReply;
   meta: TrainResultMeta;
   update: Float32Array;
+  /** Queue timings (ms) from BullMQ's job timestamps, when the executor has them. */
+  timing?: { queuedMs: number; detectedMs: number };
 }
 
 export interface AcceptedEvalResult {

@@ -76,4 +76,20 @@ describe('train (in-process executor, real Statlog)', () => {
     expect(resumed.state).toBe('done');
     expect(Buffer.from(resumed.weights.buffer).equals(Buffer.from(full.weights.buffer))).toBe(true);
   });
+
+  it('local mode (DiLoCo): each slot keeps its inner AdamW state across rounds, and a resumed run ends bit-equal', async () => {
+    const store = new LocalStore(join(dir, 'store'));
+    const local = (run: string) => base(run, { train: { mode: 'local', localSteps: 3, rounds: 4, slices: 2, sliceSamples: 16, lr: 3e-3, maxAtoms: 36, outerKind: 'nesterov', outerLr: 0.7 }, checkpoint: { every: 2, keep: 1 } });
+    const full = await train({ store, executor: new InProcessExecutor(store), config: local('local-full') });
+    expect(full.state).toBe('done');
+    // Round 4's states (the last checkpoint resumes from them) are kept; earlier rounds' are deleted.
+    const inner = (await store.list('runs/local-full/inner/')).sort();
+    expect(inner).toEqual(['runs/local-full/inner/000004/000000.bin', 'runs/local-full/inner/000004/000001.bin']);
+    const reset = await train({ store, executor: new InProcessExecutor(store), config: { ...local('local-reset'), train: { ...local('x').train, innerState: 'reset' } } });
+    expect(Buffer.from(reset.weights.buffer).equals(Buffer.from(full.weights.buffer))).toBe(false);
+    const ac = new AbortController();
+    await train({ store, executor: new InProcessExecutor(store), config: local('local-part'), signal: ac.signal, onEvent: (e) => e.type === 'round' && e.round === 2 && ac.abort() });
+    const resumed = await train({ store, executor: new InProcessExecutor(store), config: local('local-part'), resume: true });
+    expect(Buffer.from(resumed.weights.buffer).equals(Buffer.from(full.weights.buffer))).toBe(true);
+  });
 });

@@ -213,6 +213,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   await flush();
 
   const evals: EvalEvent[] = [];
+  const checkpointRounds: number[] = startRound > 1 ? [startRound - 1] : [];
   let lastLoss = Number.NaN;
   let round = startRound - 1;
   const t0 = performance.now();
@@ -246,6 +247,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         mode: cfg.train.mode,
         localSteps: cfg.train.mode === 'sync' ? 1 : cfg.train.localSteps,
         lr,
+        ...(cfg.train.mode === 'local' && cfg.train.innerState === 'keep'
+          ? { ...(round > 1 ? { innerStateKey: keys.innerState(round - 1, i) } : {}), innerStateOutKey: keys.innerState(round, i) }
+          : {}),
       }));
       const outcome = await executor.trainRound(
         round,
@@ -298,6 +302,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         overheadMs: Math.max(0, wallMs - slowest),
         aggregateMs,
         publishMs,
+        queuedMs: Math.max(0, ...outcome.accepted.map((r) => r.timing?.queuedMs ?? 0)),
+        detectedMs: Math.max(0, ...outcome.accepted.map((r) => r.timing?.detectedMs ?? 0)),
         samplesPerSecond: mean.samples / (wallMs / 1000),
         bytesMoved,
         received: outcome.accepted.length,
@@ -325,6 +331,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const checkpointNow = last || stopping || (cfg.checkpoint.every > 0 && round % cfg.checkpoint.every === 0);
       if (checkpointNow) {
         await writeCheckpoint(store, run, round, table, weights, opt, cursor, ctx.modelSha256, cfg.checkpoint.keep);
+        checkpointRounds.push(round);
+      }
+      // Local mode: a slot's inner state of round r-1 was read by round r; keep it only if a
+      // kept checkpoint resumes from it.
+      if (cfg.train.mode === 'local' && round > 1 && !checkpointRounds.slice(-cfg.checkpoint.keep).includes(round - 1)) {
+        for (const k of await store.list(keys.innerStatePrefix(round - 1))) await store.delete(k);
+      }
+      if (checkpointNow) {
         emit({ type: 'checkpoint', time: new Date().toISOString(), round, key: keys.checkpoint(round, 'state.safetensors') });
       }
       if (last || (cfg.eval.every > 0 && round % cfg.eval.every === 0)) {
@@ -404,7 +418,10 @@ async function writeCheckpoint(
     if (m !== null) rounds.add(Number(m[1]));
   }
   const old = [...rounds].sort((a, b) => b - a).slice(keep);
-  for (const r of old) for (const k of await store.list(keys.checkpointPrefix(r))) await store.delete(k);
+  for (const r of old) {
+    for (const k of await store.list(keys.checkpointPrefix(r))) await store.delete(k);
+    for (const k of await store.list(keys.innerStatePrefix(r))) await store.delete(k);
+  }
 }
 
 /** Evaluation jobs for every eval split x (train modalities, tagged seen + the split's own list). */
