@@ -3,6 +3,7 @@ import { atomsCommand } from './atoms.js';
 import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
+import { reportCommand } from './report.js';
 import { modelCommand } from './model.js';
 import { shardCommand } from './shard.js';
 import { launchCommand } from './launch.js';
@@ -23,6 +24,7 @@ export function registerCommands(program: Command): void {
   program.addCommand(launchCommand());
   // evaluating and reporting on a run: any checkpoint on any dataset, plots
   program.addCommand(evalCommand());
+  program.addCommand(reportCommand());
   // watching a run: training page, bull-board, Prometheus
   program.addCommand(dashboardCommand());
 }
