@@ -150,10 +150,10 @@ describe('failures', () => {
         if (nan) update[17] = Number.NaN;
         const meta: TrainResultMeta = {
           kind: 'train-result', run: data.run, round: nan ? data.round : data.round + 1, job: data.job, mode: 'sync', weightsSha256: data.weightsSha256,
-          samples: data.end - data.start, loss: 0.5, atoms: 1, gradNorm: 1, backend: 'rogue', worker: 'rogue',
+          samples: data.parts[0]!.end - data.parts[0]!.start, loss: 0.5, atoms: 1, gradNorm: 1, backend: 'rogue', worker: 'rogue',
         };
         await cluster.store.put(data.resultKey, encodeFlat(meta, { update }));
-        return { resultKey: data.resultKey, run: data.run, round: data.round, job: data.job, samples: data.end - data.start, loss: 0.5, atoms: 1, fetchMs: 0, batchMs: 0, computeMs: 0, uploadMs: 0, bytesIn: 0, bytesOut: 0, backend: 'rogue', worker: 'rogue' };
+        return { resultKey: data.resultKey, run: data.run, round: data.round, job: data.job, samples: data.parts[0]!.end - data.parts[0]!.start, loss: 0.5, atoms: 1, fetchMs: 0, batchMs: 0, computeMs: 0, uploadMs: 0, bytesIn: 0, bytesOut: 0, backend: 'rogue', worker: 'rogue' };
       },
       { connection: redisOptions(cluster.redis.url, { role: 'worker' }) as ConnectionOptions, concurrency: 1 },
     );

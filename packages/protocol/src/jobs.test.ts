@@ -11,10 +11,7 @@ const job = {
   weightsKey: 'runs/r1/weights/000002.bin',
   weightsSha256: sha,
   manifestKey: 'datasets/d/manifest.json',
-  shardKey: 'datasets/d/shards/train/000000.bin',
-  shardSha256: sha,
-  start: 0,
-  end: 16,
+  parts: [{ shard: 0, start: 0, end: 16 }],
   seed: 7,
   resultKey: 'runs/r1/results/000002/000001.bin',
   mode: 'sync',
@@ -25,7 +22,8 @@ const job = {
 describe('jobs', () => {
   it('parses a train job and an eval job', () => {
     expect(parseJob(job).kind).toBe('train');
-    const ev = { ...job, kind: 'eval', job: 'e0', split: 'test', modality: 'mss-all' } as Record<string, unknown>;
+    const ev = { ...job, kind: 'eval', job: 'e0', split: 'test', modality: 'mss-all', shardKey: 'datasets/d/shards/test/000000.bin', shardSha256: sha, start: 0, end: 16 } as Record<string, unknown>;
+    delete ev.parts;
     delete ev.mode;
     delete ev.localSteps;
     delete ev.lr;
@@ -33,7 +31,8 @@ describe('jobs', () => {
   });
 
   it('names the job and the field that is wrong', () => {
-    expect(() => parseJob({ ...job, end: 0 }, 'r1.r000002.j000001')).toThrow(/job r1\.r000002\.j000001 is malformed: end/);
+    expect(() => parseJob({ ...job, parts: [{ shard: 0, start: 4, end: 4 }] }, 'r1.r000002.j000001')).toThrow(/job r1\.r000002\.j000001 is malformed: parts\.0: end must be greater/);
+    expect(() => parseJob({ ...job, parts: [job.parts[0], job.parts[0]] }, 'j')).toThrow(/a sync job has exactly one part/);
     expect(() => parseJob({ ...job, weights: new Array(10).fill(0) }, 'j')).toThrow(/Unrecognized key/);
     expect(() => parseJob({ ...job, weightsSha256: 'xyz' }, 'j')).toThrow(/weightsSha256/);
   });

@@ -22,12 +22,6 @@ const jobBase = {
   /** sha256 of the weights object's payload: a result must echo it. */
   weightsSha256: sha,
   manifestKey: key,
-  shardKey: key,
-  /** sha256 of the shard object, from the manifest. */
-  shardSha256: sha,
-  /** Samples [start, end) of the shard. */
-  start: count,
-  end: count,
   seed: count,
   /** Where the result goes (runKeys(run).result(round, job)). */
   resultKey: key,
@@ -38,6 +32,14 @@ export const TrainJobSchema = z
     kind: z.literal('train'),
     ...jobBase,
     job: count,
+    /**
+     * The samples: train shard `shard` of the manifest (its key and sha256 are there), samples
+     * [start, end). Sync mode: one part. Local mode: one part per local step.
+     */
+    parts: z
+      .array(z.object({ shard: count, start: count, end: count }).strict().refine((p) => p.end > p.start, { message: 'end must be greater than start' }))
+      .min(1)
+      .max(256),
     mode: z.enum(['sync', 'local']),
     /** Local steps (1 in sync mode). */
     localSteps: z.number().int().positive(),
@@ -49,13 +51,19 @@ export const TrainJobSchema = z
     innerStateOutKey: key.optional(),
   })
   .strict()
-  .refine((j) => j.end > j.start, { message: 'end must be greater than start', path: ['end'] });
+  .refine((j) => j.mode === 'local' || j.parts.length === 1, { message: 'a sync job has exactly one part', path: ['parts'] });
 
 export const EvalJobSchema = z
   .object({
     kind: z.literal('eval'),
     ...jobBase,
     job: z.string().min(1),
+    shardKey: key,
+    /** sha256 of the shard object, from the manifest. */
+    shardSha256: sha,
+    /** Samples [start, end) of the shard. */
+    start: count,
+    end: count,
     split: z.enum(['train', 'val', 'test']),
     /** Modality (a registry name or the JSON of an inline definition) the samples are presented in. */
     modality: z.string().min(1).max(1024),

@@ -5,7 +5,7 @@ describe('run config', () => {
   it('has a default for every value', () => {
     const cfg = parseRunConfig({});
     expect(cfg.train.mode).toBe('sync');
-    expect(cfg.queues.train).toBe(2);
+    expect(cfg.queues.train).toBe(1);
     expect(cfg.rounds.quorum).toBe(1);
     expect(evalSplits(cfg)).toEqual(['test']);
   });

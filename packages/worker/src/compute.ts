@@ -17,7 +17,7 @@ import {
   type TrainJob,
   type TrainResultMeta,
 } from '@atomizer/protocol';
-import { ShardReader, type Sample } from '@atomizer/tokenizer';
+import { ShardReader, deriveSeed, type Sample } from '@atomizer/tokenizer';
 import * as tf from '@tensorflow/tfjs';
 import { buildEvalBatch, buildTrainBatch, evalModality, loadRunContext, type RunContext } from './run-context.js';
 
@@ -170,14 +170,32 @@ function trim<K, V>(map: Map<K, V>, max: number): void {
   while (map.size > max) map.delete(map.keys().next().value as K);
 }
 
-async function shardSamples(cache: JobCache, job: AtomizerJob, counters: { bytesIn: number }): Promise<Sample[]> {
-  const bytes = await cache.shard(job.shardKey, job.shardSha256, counters);
-  const reader = ShardReader.fromBytes(bytes, { name: job.shardKey });
+interface SampleRange {
+  shardKey: string;
+  shardSha256: string;
+  start: number;
+  end: number;
+}
+
+async function shardSamples(cache: JobCache, job: AtomizerJob, r: SampleRange, counters: { bytesIn: number }): Promise<Sample[]> {
+  const bytes = await cache.shard(r.shardKey, r.shardSha256, counters);
+  const reader = ShardReader.fromBytes(bytes, { name: r.shardKey });
   const n = reader.header.samples.length;
-  if (job.end > n) throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: samples [${job.start}, ${job.end}) but ${job.shardKey} holds ${n}`);
+  if (r.end > n) throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: samples [${r.start}, ${r.end}) but ${r.shardKey} holds ${n}`);
   const out: Sample[] = [];
-  for (let i = job.start; i < job.end; i++) out.push(await reader.get(i));
+  for (let i = r.start; i < r.end; i++) out.push(await reader.get(i));
   return out;
+}
+
+/** A train job's parts as sample ranges of the manifest's train shards (key and sha256 from the manifest). */
+function trainRanges(job: TrainJob, ctx: RunContext): SampleRange[] {
+  return job.parts.map((p, h) => {
+    const shard = ctx.manifest.shards.train[p.shard];
+    if (shard === undefined) {
+      throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: part ${h} names train shard ${p.shard}, the manifest lists ${ctx.manifest.shards.train.length}`);
+    }
+    return { shardKey: shard.key, shardSha256: shard.sha256, start: p.start, end: p.end };
+  });
 }
 
 /** Restore a slot's inner AdamW state; a missing object (first round, a late slot) leaves it fresh. */
@@ -211,12 +229,17 @@ export async function runJob(job: AtomizerJob, cache: JobCache, opts: ComputeOpt
   const ctx = await cache.context(job.configKey);
   if (ctx.config.run !== job.run) throw new PermanentJobError(`job for run ${job.run} names the config of run ${ctx.config.run} (${job.configKey})`);
   const weights = await cache.roundWeights(job, ctx, counters);
-  const samples = await shardSamples(cache, job, counters);
+  if (job.kind === 'train') {
+    const parts: Sample[][] = [];
+    for (const r of trainRanges(job, ctx)) parts.push(await shardSamples(cache, job, r, counters));
+    const t1 = performance.now();
+    opts.onProgress?.('batch', { samples: parts.reduce((n, p) => n + p.length, 0) });
+    return trainJob(job, ctx, weights, parts, opts, counters, t0, t1);
+  }
+  const samples = await shardSamples(cache, job, job, counters);
   const t1 = performance.now();
   opts.onProgress?.('batch', { samples: samples.length });
-  return job.kind === 'train'
-    ? trainJob(job, ctx, weights, samples, opts, counters, t0, t1)
-    : evalJob(job, ctx, weights, samples, opts, counters, t0, t1);
+  return evalJob(job, ctx, weights, samples, opts, counters, t0, t1);
 }
 
 async function upload(opts: ComputeOptions, key: string, bytes: Uint8Array): Promise<number> {
@@ -229,22 +252,31 @@ async function trainJob(
   job: TrainJob,
   ctx: RunContext,
   weights: Float32Array,
-  samples: Sample[],
+  parts: Sample[][],
   opts: ComputeOptions,
   counters: { bytesIn: number },
   t0: number,
   t1: number,
 ): Promise<JobOutput> {
-  const built = buildTrainBatch(samples, ctx, job.seed);
-  if (built === undefined) throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: no sample of ${job.shardKey} [${job.start}, ${job.end}) keeps an atom in the train modalities`);
+  // Part h (one per local step) draws its views and atoms from deriveSeed(seed, h); part 0 from the seed itself.
+  const batches = parts.map((samples, h) => {
+    const b = buildTrainBatch(samples, ctx, h === 0 ? job.seed : deriveSeed(job.seed, h));
+    if (b === undefined) {
+      const p = job.parts[h]!;
+      throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: no sample of train shard ${p.shard} [${p.start}, ${p.end}) keeps an atom in the train modalities`);
+    }
+    return b;
+  });
+  const built = batches[0]!;
+  const atoms = batches.reduce((n, b) => n + b.atoms, 0);
   const t2 = performance.now();
-  opts.onProgress?.('compute', { samples: built.labels.length, atoms: built.atoms });
+  opts.onProgress?.('compute', { samples: batches.reduce((n, b) => n + b.labels.length, 0), atoms });
   const train = ctx.config.train;
   const gopts = { seed: job.seed, ...(train.microBatch > 0 ? { microBatch: train.microBatch } : {}) };
   let update: Float32Array;
   let loss: number;
   let gradNorm = 0;
-  const samplesUsed = built.labels.length;
+  const samplesUsed = batches.reduce((n, b) => n + b.labels.length, 0);
   if (job.mode === 'sync') {
     const g = gradients(weights, built.batch, built.labels, ctx.model, gopts);
     update = g.grads;
@@ -254,7 +286,7 @@ async function trainJob(
     const table = paramTableOf(ctx.model);
     const inner = new Adam(table.size, { kind: 'adamw', weightDecay: train.weightDecay, decayRanges: table.ranges() });
     if (job.innerStateKey !== undefined) await loadInnerState(opts.store, job.innerStateKey, inner, counters);
-    const r = localSteps(weights, [{ batch: built.batch, labels: built.labels }], job.localSteps, inner, job.lr, ctx.model, {
+    const r = localSteps(weights, batches.map((b) => ({ batch: b.batch, labels: b.labels })), job.localSteps, inner, job.lr, ctx.model, {
       ...gopts,
       ...(train.clipNorm > 0 ? { clipNorm: train.clipNorm } : {}),
     });
@@ -276,7 +308,7 @@ async function trainJob(
     weightsSha256: job.weightsSha256,
     samples: samplesUsed,
     loss,
-    atoms: built.atoms,
+    atoms,
     gradNorm,
     backend: opts.backend,
     worker: opts.worker,
@@ -292,7 +324,7 @@ async function trainJob(
       job: job.job,
       samples: samplesUsed,
       loss,
-      atoms: built.atoms,
+      atoms,
       fetchMs: t1 - t0,
       batchMs: t2 - t1,
       computeMs: t3 - t2,

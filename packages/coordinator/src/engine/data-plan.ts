@@ -7,6 +7,8 @@ import { SeededRng, deriveSeed, type Manifest } from '@atomizer/tokenizer';
 // the order does not depend on how many workers there are.
 
 export interface SliceUnit {
+  /** Index of the shard in the manifest's list for the split. */
+  shard: number;
   shardKey: string;
   shardSha256: string;
   start: number;
@@ -22,10 +24,10 @@ export interface DataCursor {
 export function sliceUnits(manifest: Manifest, split: 'train' | 'val' | 'test', sliceSamples: number, maxSamples = Infinity): SliceUnit[] {
   const units: SliceUnit[] = [];
   let total = 0;
-  for (const shard of manifest.shards[split]) {
+  for (const [index, shard] of manifest.shards[split].entries()) {
     for (let start = 0; start < shard.samples && total < maxSamples; start += sliceSamples) {
       const end = Math.min(shard.samples, start + sliceSamples, start + (maxSamples - total));
-      units.push({ shardKey: shard.key, shardSha256: shard.sha256, start, end });
+      units.push({ shard: index, shardKey: shard.key, shardSha256: shard.sha256, start, end });
       total += end - start;
     }
   }

@@ -228,8 +228,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       await store.put(weightsKey, wBytes);
       const publishMs = performance.now() - roundStart;
       const lr = schedule.lr(round - 1);
-      const taken = takeSlices(units, cursor, S, cfg.seed);
-      const jobs: TrainJob[] = taken.slices.map((u, i) => ({
+      // Sync: one unit of sliceSamples per slice. Local: one unit per local step.
+      const perSlice = cfg.train.mode === 'sync' ? 1 : cfg.train.localSteps;
+      const taken = takeSlices(units, cursor, S * perSlice, cfg.seed);
+      const jobs: TrainJob[] = Array.from({ length: S }, (_, i) => taken.slices.slice(i * perSlice, (i + 1) * perSlice)).map((us, i) => ({
         kind: 'train',
         run,
         round,
@@ -238,10 +240,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         weightsKey,
         weightsSha256: payloadSha,
         manifestKey: prepared.manifestKey,
-        shardKey: u.shardKey,
-        shardSha256: u.shardSha256,
-        start: u.start,
-        end: u.end,
+        parts: us.map((u) => ({ shard: u.shard, start: u.start, end: u.end })),
         seed: deriveSeed(cfg.seed, round, i),
         resultKey: keys.result(round, i),
         mode: cfg.train.mode,
