@@ -128,16 +128,19 @@ export async function checkStoreAnswers(store: ObjectStore): Promise<void> {
   }
 }
 
+/** The error for a run id that is not in the store: names the store and the runs it holds. */
+export async function runNotInStoreError(store: ObjectStore, run: string): Promise<Error> {
+  const runs = await storedRuns(store);
+  return new Error(
+    `run '${run}' is not in the store ${store.describe()} (${runKeys(run).config} missing); ` +
+      (runs.length > 0 ? `runs there: ${runs.join(', ')}` : 'the store holds no run: check --s3, or train one with atomizer train'),
+  );
+}
+
 /** runs/<run>/config.json + manifest as a RunContext; a run not in the store is an error listing the runs there. */
 export async function openRun(store: ObjectStore, run: string): Promise<RunContext> {
   const keys = runKeys(run);
-  if ((await getOrUndefined(store, keys.config)) === undefined) {
-    const runs = await storedRuns(store);
-    throw new Error(
-      `run '${run}' is not in the store ${store.describe()} (${keys.config} missing); ` +
-        (runs.length > 0 ? `runs there: ${runs.join(', ')}` : 'the store holds no run: check --s3, or train one with atomizer train'),
-    );
-  }
+  if ((await getOrUndefined(store, keys.config)) === undefined) throw await runNotInStoreError(store, run);
   return loadRunContext(store, keys.config);
 }
 

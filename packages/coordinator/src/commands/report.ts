@@ -15,7 +15,7 @@ import {
 import { Command, Option } from 'commander';
 import { readStatus } from '../dashboard/run-data.js';
 import { addEndpointOptions, storeFrom, type EndpointOptions } from './endpoints.js';
-import { checkStoreAnswers, storedRuns } from './eval-checkpoint.js';
+import { checkStoreAnswers, runNotInStoreError } from './eval-checkpoint.js';
 import { evalBarsPlot, evalHistoryPlot, headlineMetric, lossLrPlot, roundTimePlot, throughputPlot, type Plot } from './report-plots.js';
 import { formatNumber } from './table.js';
 
@@ -45,13 +45,7 @@ export async function readRunArtifacts(store: ObjectStore, run: string): Promise
     }
   };
   const config = await get(keys.config);
-  if (config === undefined) {
-    const runs = await storedRuns(store);
-    throw new Error(
-      `run '${run}' is not in the store ${store.describe()} (${keys.config} missing); ` +
-        (runs.length > 0 ? `runs there: ${runs.join(', ')}` : 'the store holds no run: check --s3, or train one with atomizer train'),
-    );
-  }
+  if (config === undefined) throw await runNotInStoreError(store, run);
   let stored: StoredRun;
   try {
     stored = StoredRunSchema.parse(JSON.parse(new TextDecoder().decode(config)));
