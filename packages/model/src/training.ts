@@ -4,7 +4,7 @@ import { atomizerForward, paramTensors, type ParamTensors } from './atomizer-mod
 import type { InputEncoding } from './host-input-stage.js';
 import { clipByGlobalNorm, globalNorm } from './clip-grad-norm.js';
 import type { ModelConfig } from './config.js';
-import { GradientAccumulator } from './gradient-accumulator.js';
+import { GradientAccumulator, type GradientPart } from './gradient-accumulator.js';
 import { classificationLoss, labelsToTargets } from './losses.js';
 import { atomizerParamTable } from './model-params.js';
 import type { ParamTable } from './param-table.js';
@@ -65,16 +65,15 @@ export function sliceBatch(batch: AtomBatch, start: number, end: number): AtomBa
   };
 }
 
-/** Mean loss and mean gradient of one micro-batch, added to `acc` weighted by its sample count. */
-function accumulateMicroBatch(
+/** Mean loss and mean gradient of one micro-batch. */
+function microBatchGradient(
   table: ParamTable,
   params: ParamTensors,
   batch: AtomBatch,
   labels: readonly (readonly number[])[],
   cfg: ModelConfig,
   opts: { training: boolean; seed: number; inputEncoding?: InputEncoding },
-  acc: GradientAccumulator,
-): void {
+): GradientPart {
   const xs = table.entries.map((e) => params[e.name]!);
   const targets = labelsToTargets(labels, cfg.numClasses, cfg.task);
   try {
@@ -87,7 +86,7 @@ function accumulateMicroBatch(
     try {
       const flat = new Float32Array(table.size);
       for (const [i, e] of table.entries.entries()) flat.set(grads[i]!.dataSync() as Float32Array, e.offset);
-      acc.add({ grads: flat, samples: batch.batchSize, loss: value.dataSync()[0] as number });
+      return { grads: flat, samples: batch.batchSize, loss: value.dataSync()[0] as number };
     } finally {
       value.dispose();
       for (const g of grads) g.dispose();
@@ -119,18 +118,27 @@ export function gradients(
   if (!Number.isInteger(micro) || micro < 1) throw new Error(`gradients: microBatch must be a positive integer, got ${micro}`);
   const training = opts.training ?? true;
   const seed = opts.seed ?? 0;
-  const acc = new GradientAccumulator(table.size);
   const params = paramTensors(table, weights);
+  let grads: Float32Array;
+  let loss: number;
   try {
-    for (let start = 0, k = 0; start < B; start += micro, k++) {
-      const end = Math.min(B, start + micro);
-      const sub = micro >= B ? batch : sliceBatch(batch, start, end);
-      accumulateMicroBatch(table, params, sub, labels.slice(start, end), cfg, { training, seed: deriveSeed(seed, k), inputEncoding: opts.inputEncoding }, acc);
+    if (micro >= B) {
+      // One pass: its mean gradient as is (the float64 accumulator would return the same
+      // bits, (w * g) / w, at the cost of two passes over every parameter).
+      const part = microBatchGradient(table, params, batch, labels, cfg, { training, seed: deriveSeed(seed, 0), inputEncoding: opts.inputEncoding });
+      grads = part.grads;
+      loss = part.loss ?? Number.NaN;
+    } else {
+      const acc = new GradientAccumulator(table.size);
+      for (let start = 0, k = 0; start < B; start += micro, k++) {
+        const end = Math.min(B, start + micro);
+        acc.add(microBatchGradient(table, params, sliceBatch(batch, start, end), labels.slice(start, end), cfg, { training, seed: deriveSeed(seed, k), inputEncoding: opts.inputEncoding }));
+      }
+      ({ grads, loss } = acc.result());
     }
   } finally {
     for (const t of Object.values(params)) t.dispose();
   }
-  const { grads, loss } = acc.result();
   const gradNorm = opts.clipNorm !== undefined ? clipByGlobalNorm(grads, opts.clipNorm).norm : globalNorm(grads);
   return { grads, loss, samples: B, gradNorm };
 }
