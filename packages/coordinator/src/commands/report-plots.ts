@@ -30,14 +30,19 @@ const require = createRequire(import.meta.url);
 const FONT_FILE = require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
 const FONT = 'DejaVu Sans';
 /** Rounds are integers: integer ticks only. */
-const ROUND_AXIS = { field: 'round', type: 'quantitative', title: 'round', axis: { format: 'd', tickMinStep: 1 } };
+const ROUND_AXIS = { field: 'round', type: 'quantitative', title: 'round', scale: { nice: false }, axis: { format: 'd', tickMinStep: 1 } };
+
+/** Half-width of the centred moving average drawn over noisy per-round series: about 2% of the rounds. */
+function smoothHalfWidth(n: number): number {
+  return Math.max(0, Math.round(n / 50));
+}
 
 const CONFIG = {
   font: FONT,
   background: 'white',
   view: { stroke: '#ddd' },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eee' },
-  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 400 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 400, titleLimit: 400 },
   title: { fontSize: 14, anchor: 'start' as const },
 };
 
@@ -68,11 +73,20 @@ async function plot(file: string, title: string, alt: string, spec: Record<strin
 /** Loss (left axis) and learning rate (right axis) over rounds. */
 export function lossLrPlot(rounds: readonly RoundEvent[]): Promise<Plot> {
   const values = rounds.map((r) => ({ round: r.round, loss: r.loss, lr: r.lr }));
-  return plot('loss-lr.png', 'Training loss and learning rate per round', 'Line chart: mean training loss (left axis) and learning rate (right axis) against the round number.', {
+  return plot('loss-lr.png', 'Training loss and learning rate per round', 'Line chart: mean training loss per round (faint) and its moving average (left axis), and the learning rate (dashed, right axis), against the round number.', {
     data: { values },
     encoding: { x: ROUND_AXIS },
     layer: [
-      { mark: { type: 'line', color: '#1f77b4', strokeWidth: 1.5 }, encoding: { y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { zero: false }, axis: { titleColor: '#1f77b4' } } } },
+      {
+        layer: [
+          { mark: { type: 'line', color: '#1f77b4', strokeWidth: 1, opacity: 0.35 }, encoding: { y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { zero: false }, axis: { titleColor: '#1f77b4' } } } },
+          {
+            transform: [{ window: [{ op: 'mean', field: 'loss', as: 'smooth' }], frame: [-smoothHalfWidth(rounds.length), smoothHalfWidth(rounds.length)], sort: [{ field: 'round' }] }],
+            mark: { type: 'line', color: '#1f77b4', strokeWidth: 2 },
+            encoding: { y: { field: 'smooth', type: 'quantitative' } },
+          },
+        ],
+      },
       {
         mark: { type: 'line', color: '#ff7f0e', strokeDash: [5, 3], strokeWidth: 1.5 },
         encoding: { y: { field: 'lr', type: 'quantitative', title: 'learning rate', axis: { titleColor: '#ff7f0e', format: '.1e' } } },
@@ -120,7 +134,7 @@ export function evalHistoryPlot(evals: readonly EvalEvent[]): Promise<Plot> {
   const splits = new Set(evals.map((e) => e.split));
   const values = evals.flatMap((e) => {
     const h = headlineMetric(e);
-    return h === undefined ? [] : [{ round: e.round, modality: splits.size > 1 ? `${e.split}/${e.modality}` : e.modality, seen: e.seen, value: h.value, metric: h.name }];
+    return h === undefined ? [] : [{ round: e.round, modality: `${splits.size > 1 ? `${e.split}/${e.modality}` : e.modality} (${e.seen})`, seen: e.seen, value: h.value, metric: h.name }];
   });
   const metric = values[0]?.metric ?? 'accuracy';
   return plot('eval-history.png', `${metric} per modality over rounds`, `Line chart: ${metric} of each evaluated modality against the round; dashed lines are modalities never seen in training.`, {
@@ -129,18 +143,25 @@ export function evalHistoryPlot(evals: readonly EvalEvent[]): Promise<Plot> {
     encoding: {
       x: ROUND_AXIS,
       y: { field: 'value', type: 'quantitative', title: metric, scale: { domain: [0, 1] } },
-      color: { field: 'modality', type: 'nominal' },
-      strokeDash: { field: 'seen', type: 'nominal', scale: { domain: ['seen', 'unseen'], range: [[1, 0], [5, 3]] } },
+      color: { field: 'modality', type: 'nominal', title: 'modality (dashed: unseen)' },
+      strokeDash: { field: 'seen', type: 'nominal', scale: { domain: ['seen', 'unseen'], range: [[1, 0], [5, 3]] }, legend: null },
     },
   });
 }
 
 /** Samples per second per round. */
 export function throughputPlot(rounds: readonly RoundEvent[]): Promise<Plot> {
-  return plot('throughput.png', 'Throughput: samples per second per round', 'Line chart: training samples per second of round wall time, per round.', {
+  return plot('throughput.png', 'Throughput: samples per second per round', 'Line chart: training samples per second of round wall time, per round (faint) and its moving average.', {
     data: { values: rounds.map((r) => ({ round: r.round, sps: r.samplesPerSecond })) },
-    mark: { type: 'line', color: '#2ca02c', point: rounds.length <= 60 },
     encoding: { x: ROUND_AXIS, y: { field: 'sps', type: 'quantitative', title: 'samples / s' } },
+    layer: [
+      { mark: { type: 'line', color: '#2ca02c', strokeWidth: 1, opacity: 0.35, point: rounds.length <= 60 } },
+      {
+        transform: [{ window: [{ op: 'mean', field: 'sps', as: 'smooth' }], frame: [-smoothHalfWidth(rounds.length), smoothHalfWidth(rounds.length)], sort: [{ field: 'round' }] }],
+        mark: { type: 'line', color: '#2ca02c', strokeWidth: 2 },
+        encoding: { y: { field: 'smooth', type: 'quantitative' } },
+      },
+    ],
   });
 }
 
