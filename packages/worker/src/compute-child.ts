@@ -24,7 +24,7 @@ process.on('message', (raw: unknown) => {
       try {
         if (msg.openblasThreads !== undefined) process.env.OPENBLAS_NUM_THREADS ??= String(msg.openblasThreads);
         const info = await selectBackend(msg.backend as BackendChoice, () => undefined);
-        const backend = info.name === 'wasm' && /native kernels: on/i.test(info.detail) ? 'wasm+native' : info.name;
+        const backend = info.native ? 'wasm+native' : info.name;
         opts = {
           store: openStore(msg.store),
           backend,
