@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -22,7 +23,12 @@ export interface NativeAddon {
   info(): { config: string; corename: string; threads: number };
 }
 
-export type AddonLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; reason: string };
+/**
+ * A loaded addon; `build` is the first 12 hex digits of the binary's sha256, logged with
+ * the backend so workers running different builds (whose results differ in the last
+ * bits) can be told apart.
+ */
+export type AddonLoad = { ok: true; addon: NativeAddon; path: string; build: string } | { ok: false; reason: string };
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -52,8 +58,9 @@ export function loadAddon(env: NodeJS.ProcessEnv = process.env): AddonLoad {
     load = { ok: false, reason: `${why}; to build it: apt-get install libopenblas-dev && npm rebuild @atomizer/wasm-native` };
   } else {
     try {
+      const build = createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 12);
       const addon = createRequire(import.meta.url)(path) as NativeAddon;
-      load = { ok: true, addon, path };
+      load = { ok: true, addon, path, build };
     } catch (err) {
       const msg = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
       load = { ok: false, reason: `the addon at ${path} failed to load: ${msg}` };

@@ -13,8 +13,10 @@ export interface NativeOptions {
 export type NativeStatus =
   | {
       enabled: true;
-      /** One line for the backend log, e.g. "native kernels: on (OpenBLAS 0.3.21, Haswell, 1 thread, 18 kernels)". */
+      /** One line for the backend log, e.g. "native kernels: on (OpenBLAS 0.3.21, Haswell, 1 thread, 18 kernels, build 3f2a9c1e07d4)". */
       detail: string;
+      /** sha256 prefix of the addon binary (see AddonLoad). */
+      build: string;
       blas: { config: string; corename: string; threads: number };
       kernels: (NativeKernelName | FusedKernelName)[];
     }
@@ -30,9 +32,9 @@ function threadCount(opts: NativeOptions, env: NodeJS.ProcessEnv): number {
   return raw;
 }
 
-function detailOf(blas: { config: string; corename: string; threads: number }, kernels: number): string {
+function detailOf(blas: { config: string; corename: string; threads: number }, kernels: number, build: string): string {
   const version = blas.config.split(' ').slice(0, 2).join(' ');
-  return `native kernels: on (${version}, ${blas.corename}, ${blas.threads} thread${blas.threads === 1 ? '' : 's'}, ${kernels} kernels)`;
+  return `native kernels: on (${version}, ${blas.corename}, ${blas.threads} thread${blas.threads === 1 ? '' : 's'}, ${kernels} kernels, build ${build})`;
 }
 
 /**
@@ -49,7 +51,7 @@ export function enableNativeKernels(opts: NativeOptions = {}): NativeStatus {
     if (installed.status.blas.threads !== threads) {
       installed.addon.setThreads(threads);
       const blas = installed.addon.info();
-      installed.status = { ...installed.status, blas, detail: detailOf(blas, installed.handle.kernels.length) };
+      installed.status = { ...installed.status, blas, detail: detailOf(blas, installed.handle.kernels.length, installed.status.build) };
     }
     return installed.status;
   }
@@ -58,7 +60,7 @@ export function enableNativeKernels(opts: NativeOptions = {}): NativeStatus {
   load.addon.setThreads(threads);
   const blas = load.addon.info();
   const handle = registerNativeKernels(load.addon, opts.kernels ?? [...NATIVE_KERNELS, ...FUSED_KERNELS]);
-  installed = { status: { enabled: true, detail: detailOf(blas, handle.kernels.length), blas, kernels: handle.kernels }, handle, addon: load.addon };
+  installed = { status: { enabled: true, detail: detailOf(blas, handle.kernels.length, load.build), build: load.build, blas, kernels: handle.kernels }, handle, addon: load.addon };
   return installed.status;
 }
 
