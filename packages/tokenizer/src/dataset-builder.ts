@@ -5,6 +5,7 @@ import { BandStatsAccumulator, describeNormalization } from './band-stats.js';
 import { MANIFEST_FORMAT_VERSION, parseManifest, serializeManifest, type Manifest, type ManifestInput, type ManifestShard } from './manifest.js';
 import { resolveModalityLists, type ModalityLists, type ModalityListsConfig } from './modality-lists.js';
 import { READER_KINDS, parseReaderSpec, readDataset, type ReaderKind, type ReaderSpec } from './readers/dataset.js';
+import { SeededRng } from './rng.js';
 import { putShard } from './shard-writer.js';
 import { DEFAULT_SPLIT_FRACTIONS, SPLIT_NAMES, splitByHash, type SplitFractions, type SplitName } from './split.js';
 import type { Sample } from './types.js';
@@ -63,6 +64,13 @@ export interface BuildDatasetOptions {
   /** Fractions of the hash split used for datasets without an official split. */
   splitFractions?: SplitFractions;
   onProgress?: (p: BuildProgress) => void;
+  /**
+   * Shuffle the samples of each split on their way into shards (seeded shuffle
+   * buffer of `buffer` samples per split, default 16 x shardSize): readers emit
+   * samples in file order, often spatially sorted, and a training slice is a
+   * run of consecutive samples of one shard. Undefined: file order.
+   */
+  shuffle?: { seed: number; buffer?: number };
 }
 
 export interface BuildDatasetResult {
@@ -125,6 +133,23 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
     shardCount++;
   };
 
+  // Seeded shuffle buffer per split: a sample goes to its shard only when the buffer is full,
+  // as a uniformly drawn member of it; the rest are drawn when the reader is done.
+  const buffers: Record<SplitName, Sample[]> = { train: [], val: [], test: [] };
+  const bufferSize = opts.shuffle === undefined ? 0 : Math.max(1, opts.shuffle.buffer ?? 16 * opts.shardSize);
+  const rng = opts.shuffle === undefined ? undefined : new SeededRng(opts.shuffle.seed);
+  const emit = async (split: SplitName, sample: Sample): Promise<void> => {
+    pending[split].push(sample);
+    if (pending[split].length >= opts.shardSize) await flush(split);
+  };
+  const drawFrom = (buf: Sample[]): Sample => {
+    const i = (rng as SeededRng).int(buf.length);
+    const picked = buf[i] as Sample;
+    buf[i] = buf[buf.length - 1] as Sample;
+    buf.pop();
+    return picked;
+  };
+
   const source = readDataset(spec);
   const progressTotal = () => (source.total !== undefined ? { total: source.total } : {});
   for await (const item of source.items) {
@@ -134,12 +159,18 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
     if (split === 'train') stats.add(item.sample);
     counts[split]++;
     atoms[split] += validAtoms(item.sample);
-    pending[split].push(item.sample);
     samples++;
-    if (pending[split].length >= opts.shardSize) await flush(split);
+    if (rng === undefined) await emit(split, item.sample);
+    else {
+      buffers[split].push(item.sample);
+      if (buffers[split].length >= bufferSize) await emit(split, drawFrom(buffers[split]));
+    }
     opts.onProgress?.({ samples, ...progressTotal(), split, shards: shardCount, bytes });
   }
-  for (const split of SPLIT_NAMES) await flush(split);
+  for (const split of SPLIT_NAMES) {
+    while (buffers[split].length > 0) await emit(split, drawFrom(buffers[split]));
+    await flush(split);
+  }
   opts.onProgress?.({ samples, ...progressTotal(), shards: shardCount, bytes });
   if (samples === 0) throw new Error(`dataset ${spec.kind}:${spec.path} holds no samples; nothing written`);
   if (counts.train === 0) {

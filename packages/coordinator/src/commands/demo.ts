@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { evaluateFixedSlotBaseline, trainFixedSlotBaseline } from '@atomizer/model';
+import { evaluateFixedSlotBaseline, selectBackend, trainFixedSlotBaseline } from '@atomizer/model';
 import {
   REDIS_INSTALL_HINT,
   checkRedis,
@@ -241,7 +241,12 @@ Examples:
         reporter.stop();
       }
       const rows = rowsOf(result.evals);
-      if (opts.baseline && rows.length > 0) await baselineRows(store, result, rows, config.seed);
+      if (opts.baseline && rows.length > 0) {
+        // The baseline trains here, on the same backend choice as the workers (never tfjs's slow default cpu).
+        await selectBackend(opts.backend as 'auto', () => undefined);
+        log('training the fixed-slot baseline on the same samples ...');
+        await baselineRows(store, result, rows, config.seed);
+      }
       const seconds = (performance.now() - t0) / 1000;
       const statlog = result.prepared.ctx.manifest.name.startsWith('statlog');
       if (json) {

@@ -80,6 +80,9 @@ export async function ensureDataset(store: ObjectStore, config: RunConfig, opts:
     out: store,
     name: config.dataset.name,
     shardSize: config.dataset.shardSize,
+    // Readers emit file order (Statlog rows and scene patches are spatially sorted); a slice is
+    // a run of consecutive samples of a shard, so shuffle on the way in.
+    shuffle: { seed: config.seed },
     ...(modalities !== undefined
       ? { modalities: { train: modalities.train.map((m) => ({ ...m })), val: modalities.val.map((m) => ({ ...m })), test: modalities.test.map((m) => ({ ...m })) } }
       : {}),
