@@ -284,7 +284,8 @@ Examples:
       }
       if (opts.keep === true && !interrupted) {
         await sup.stop(10_000);
-        await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }));
+        // Ctrl-C may already have come while the workers were stopping.
+        if (!ac.signal.aborted) await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }));
       }
     } finally {
       process.off('SIGINT', onSig);
