@@ -92,40 +92,7 @@ export function cliCommands(): Promise<string[]> {
  * missing from the real CLI: as soon as `atomizer --help` lists it, its own --help is the
  * truth and these entries are no longer read (delete them then).
  */
-export const PLANNED_COMMANDS: Record<string, Record<string, OptionArity>> = {
-  worker: {
-    '--redis': 'required',
-    '--s3': 'required',
-    '--queues': 'required',
-    '--backend': 'required',
-    '--concurrency': 'required',
-    '--cache-dir': 'required',
-    '--cache-bytes': 'required',
-  },
-  train: {
-    '--config': 'required',
-    '--resume': 'none',
-    '--redis': 'required',
-    '--s3': 'required',
-    '--dashboard': 'none',
-    '--port': 'required',
-  },
-  launch: {
-    '--gpus': 'required',
-    '--workers': 'required',
-    '--redis': 'required',
-    '--s3': 'required',
-    '--queues': 'required',
-  },
-  dashboard: {
-    '--redis': 'required',
-    '--s3': 'required',
-    '--run': 'required',
-    '--host': 'required',
-    '--port': 'required',
-    '--token': 'required',
-  },
-};
+export const PLANNED_COMMANDS: Record<string, Record<string, OptionArity>> = {};
 
 /** The options of `atomizer <cmd>`: from its --help when the CLI has it, else the planned surface. */
 export function commandSpec(cmd: string): Promise<CommandSpec> {
@@ -281,10 +248,7 @@ export function libraryEnvProven(name: string): string | undefined {
  * Names the engine's commands will read (planned surface): accepted only while the command
  * that reads them is missing from the CLI; once it exists the name must be in the sources.
  */
-export const PLANNED_ENV: Record<string, string> = {
-  ATOMIZER_S3: 'worker',
-  ATOMIZER_DASHBOARD_TOKEN: 'dashboard',
-};
+export const PLANNED_ENV: Record<string, string> = {};
 
 /** Problems with environment variable names given to an Atomizer container. */
 export async function checkEnvNames(where: string, names: Iterable<string>): Promise<string[]> {

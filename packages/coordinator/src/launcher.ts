@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // Worker supervision for `atomizer launch` and the demo: one `atomizer worker`
 // process per GPU (CUDA_VISIBLE_DEVICES=<gpu>, allow-growth) or per CPU slot,
@@ -7,7 +8,14 @@ import { fileURLToPath } from 'node:url';
 // logged. Stopping sends SIGTERM (finish or release the current job) and
 // SIGKILL after a grace period.
 
-const CLI = fileURLToPath(new URL(`./cli${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const CLI = fileURLToPath(new URL(`./cli${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url));
+
+/** Node flags a child needs to run the CLI: from source, the tsx loader and the source export condition. */
+function childExecArgv(): string[] {
+  if (!FROM_SOURCE) return [];
+  return ['--conditions=@atomizer/source', '--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
+}
 
 export interface WorkerSlot {
   /** Worker id (dashboard, logs). */
@@ -51,7 +59,7 @@ export class Supervisor {
 
   /** Command line of a slot's worker (for logs and tests). */
   command(slot: WorkerSlot): string[] {
-    return [process.execPath, ...process.execArgv, CLI, 'worker', '--id', slot.id, ...this.opts.workerArgs];
+    return [process.execPath, ...childExecArgv(), CLI, 'worker', '--id', slot.id, ...this.opts.workerArgs];
   }
 
   start(): void {

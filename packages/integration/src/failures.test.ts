@@ -7,6 +7,7 @@ import {
   encodeFlat,
   redisOptions,
   runKeys,
+  startEmbeddedRedis,
   type RunConfig,
   type TrainJob,
   type TrainResultMeta,
@@ -200,5 +201,20 @@ describe('failures', () => {
     expect(end).toMatchObject({ state: 'failed' });
     expect((end as { message: string }).message).toMatch(/no longer matches its checksum/);
     await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+  }, 300_000);
+
+  it('a worker survives losing Redis: after a restart of redis-server it reconnects and pulls the next run', async () => {
+    const workers = await startWorkers(cluster, ['survivor']);
+    const port = cluster.redis.port;
+    await cluster.redis.stop();
+    await sleep(3000); // the worker's connections are refused and retried meanwhile
+    cluster.redis = await startEmbeddedRedis({ port });
+    const r = await distributed(statlogConfig('after-redis-restart', { train: { rounds: 2 } }));
+    expect(r.state).toBe('done');
+    const jobs = (await metricsOf(cluster.store, 'after-redis-restart')).filter((e) => e.type === 'job');
+    expect(jobs.length).toBe(6);
+    expect(jobs.every((e) => (e as { worker: string }).worker === 'survivor')).toBe(true);
+    expect(workers[0]!.child.exitCode).toBeNull();
+    expect(await workers[0]!.kill('SIGTERM')).toBe(0);
   }, 300_000);
 });

@@ -65,10 +65,12 @@ export interface BuildDatasetOptions {
   splitFractions?: SplitFractions;
   onProgress?: (p: BuildProgress) => void;
   /**
-   * Shuffle the samples of each split on their way into shards (seeded shuffle
-   * buffer of `buffer` samples per split, default 16 x shardSize): readers emit
-   * samples in file order, often spatially sorted, and a training slice is a
-   * run of consecutive samples of one shard. Undefined: file order.
+   * Shuffle the train split's samples on their way into shards (seeded shuffle
+   * buffer of `buffer` samples, default 16 x shardSize): readers emit samples in
+   * file order, often spatially sorted, and a training slice is a run of
+   * consecutive samples of one shard. Val and test keep file order (evaluation
+   * reads them whole, and `atomizer eval` reads the source in file order).
+   * Undefined: file order everywhere.
    */
   shuffle?: { seed: number; buffer?: number };
 }
@@ -160,7 +162,7 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
     counts[split]++;
     atoms[split] += validAtoms(item.sample);
     samples++;
-    if (rng === undefined) await emit(split, item.sample);
+    if (rng === undefined || split !== 'train') await emit(split, item.sample);
     else {
       buffers[split].push(item.sample);
       if (buffers[split].length >= bufferSize) await emit(split, drawFrom(buffers[split]));

@@ -14,6 +14,7 @@ import {
   parseDatasetSpec,
   parseManifest,
   resolveModalityLists,
+  SensorCatalog,
   type BuildProgress,
   type Manifest,
   type ModalityLists,
@@ -91,6 +92,27 @@ export async function ensureDataset(store: ObjectStore, config: RunConfig, opts:
   return { manifest: built.manifest, manifestKey: built.manifestKey };
 }
 
+/**
+ * Every band a modality names must exist for its sensor in the catalogue: checked
+ * before sharding or training starts, with the modality, the band and the sensor's
+ * bands in the message.
+ */
+export function checkModalityBands(lists: ModalityLists, source: string): void {
+  const catalog = SensorCatalog.default();
+  for (const split of ['train', 'val', 'test'] as const) {
+    for (const m of lists[split]) {
+      if (m.sensor === undefined || m.bands === undefined) continue;
+      for (const band of m.bands) {
+        try {
+          catalog.resolveBand(m.sensor, band);
+        } catch (err) {
+          throw new Error(`${source}: ${split} modality '${m.name}' names band '${band}': ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+}
+
 /** Modality lists of a run: the config's file, else the manifest's lists, else none (every band as read). */
 export async function runModalityLists(config: RunConfig, manifest: Manifest): Promise<ModalityLists> {
   if (config.dataset.modalities !== '') return loadModalityListsFile(config.dataset.modalities);
@@ -125,8 +147,10 @@ export async function prepareRun(store: ObjectStore, input: RunConfig, opts: Pre
   if ((await readJson(store, keys.config)) !== undefined) {
     throw new Error(`run '${run}' already exists in the store (${keys.config}): continue it with --resume, or pick another --run`);
   }
+  if (config.dataset.modalities !== '') checkModalityBands(await loadModalityListsFile(config.dataset.modalities), config.dataset.modalities);
   const { manifest, manifestKey } = await ensureDataset(store, config, opts);
   const lists = await runModalityLists(config, manifest);
+  checkModalityBands(lists, config.dataset.modalities !== '' ? config.dataset.modalities : manifestKey);
   const model = resolveModelConfig(config, manifest);
   const stored: StoredRun = {
     format: 'atomizer-run/1',

@@ -212,6 +212,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   });
   await flush();
 
+  let warnedBackends = false;
   const evals: EvalEvent[] = [];
   const checkpointRounds: number[] = startRound > 1 ? [startRound - 1] : [];
   let lastLoss = Number.NaN;
@@ -288,7 +289,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const bytesMoved = outcome.accepted.reduce((n, r) => n + r.reply.bytesIn + r.reply.bytesOut, 0) + wBytes.byteLength;
       samplesDone += mean.samples;
       lastLoss = mean.loss;
-      const roundEvent: RoundEvent = {
+      const roundEvent: RoundEvent & { backends: string[] } = {
         type: 'round',
         time: new Date().toISOString(),
         round,
@@ -312,7 +313,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         rejected: outcome.rejected,
         gradNorm,
         workers: [...new Set(outcome.accepted.map((r) => r.reply.worker))].sort(),
+        backends: [...new Set(outcome.accepted.map((r) => r.reply.backend))].sort(),
       };
+      if (roundEvent.backends.length > 1 && !warnedBackends) {
+        warnedBackends = true;
+        log(`round ${round}: workers on different backends (${roundEvent.backends.join(', ')}): results agree to ~1e-7, not bit for bit; runs are reproducible only on one backend`);
+      }
       emit(roundEvent);
       if (outcome.late.length > 0 || outcome.failed.length > 0) {
         log(`round ${round}: closed on quorum with ${outcome.accepted.length}/${S} slices; late ${outcome.late.join(', ') || '-'}; failed ${outcome.failed.map((f) => `${f.job} (${f.reason})`).join(', ') || '-'}`);

@@ -1,0 +1,35 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '@atomizer/protocol';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+// Bad input stops `atomizer train` with what was wrong and what to do, before anything heavy.
+describe('atomizer train: bad input', () => {
+  it('names a Redis that does not answer, a missing dataset path, an unknown modality band and a wrong flag value', async () => {
+    const port = await freePort();
+    const dead = await runCli(['train', '--redis', `redis://127.0.0.1:${port}`, '--s3', '/tmp/atomizer-train-test-store']);
+    expect(dead.code).toBe(1);
+    expect(dead.stderr).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+ does not answer.*--redis \/ REDIS_URL/);
+
+    const missing = await runCli(['train', '--executor', 'in-process', '--s3', '/tmp/atomizer-train-test-store', '--dataset-name', 'nope', '--dataset-source', 'statlog:/no/such/file.csv']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/dataset path \/no\/such\/file\.csv does not exist/);
+
+    const dir = await mkdtemp(join(tmpdir(), 'atomizer-train-test-'));
+    const lists = join(dir, 'lists.yaml');
+    await writeFile(lists, 'train:\n  - { name: mss-nine, sensor: landsat-mss, bands: [MSS4, MSS9] }\nval: []\ntest: []\n');
+    const band = await runCli([
+      'train', '--executor', 'in-process', '--s3', join(dir, 'store'), '--dataset-name', 'badband',
+      '--dataset-source', 'statlog:../shared/data/statlog/statlog_landsat_satellite.csv', '--dataset-modalities', lists,
+    ]);
+    expect(band.code).toBe(1);
+    expect(band.stderr).toMatch(/MSS9/);
+    expect(band.stderr).toMatch(/landsat-mss/);
+
+    const flag = await runCli(['train', '--train-mode', 'async']);
+    expect(flag.code).toBe(1);
+    expect(flag.stderr).toMatch(/--train-mode.*async.*Allowed choices are sync, local/);
+  }, 120_000);
+});
