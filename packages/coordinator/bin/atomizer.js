@@ -14,7 +14,9 @@ const args = [
   ...process.argv.slice(2),
 ];
 
-const child = spawn(process.execPath, args, { stdio: 'inherit' });
+// An IPC channel too: if this launcher is killed outright (SIGKILL), the channel closes and
+// the command stops itself cleanly (cli.ts) instead of living on as an orphan.
+const child = spawn(process.execPath, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => child.kill(sig));
 }

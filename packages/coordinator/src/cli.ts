@@ -6,6 +6,11 @@ import { registerCommands } from './commands/index.js';
 // in CLI output. Users can still opt back in by setting the variable to 'false'.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+// Started by bin/atomizer.js with an IPC channel: when the launcher dies, stop as on SIGTERM.
+if (process.send !== undefined) {
+  process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
+
 const program = new Command()
   .name('atomizer')
   .description('Atomizer: train one remote-sensing model on imagery of any sensor, across many machines.')
