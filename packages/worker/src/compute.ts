@@ -198,23 +198,29 @@ function trainRanges(job: TrainJob, ctx: RunContext): SampleRange[] {
   });
 }
 
-/** Restore a slot's inner AdamW state; a missing object (first round, a late slot) leaves it fresh. */
-async function loadInnerState(store: ObjectStore, key: string, adam: Adam, counters: { bytesIn: number }): Promise<void> {
+interface InnerState {
+  step: number;
+  m: Float32Array;
+  v: Float32Array;
+}
+
+/** A slot's inner AdamW state; undefined when missing (first round, a late slot): the slot starts fresh. */
+async function fetchInnerState(store: ObjectStore, key: string, counters: { bytesIn: number }): Promise<InnerState | undefined> {
   let bytes: Uint8Array;
   try {
     bytes = await store.get(key);
   } catch (err) {
-    if (isNotFoundError(err)) return;
+    if (isNotFoundError(err)) return undefined;
     throw err;
   }
   counters.bytesIn += bytes.byteLength;
   const flat = decodeFlat(bytes, key);
   const step = flat.meta.step;
   const { m, v } = flat.arrays;
-  if (typeof step !== 'number' || !(m instanceof Float32Array) || !(v instanceof Float32Array) || m.length !== adam.size || v.length !== adam.size) {
-    throw new PermanentJobError(`${key}: not an inner optimizer state of ${adam.size} parameters`);
+  if (typeof step !== 'number' || !(m instanceof Float32Array) || !(v instanceof Float32Array)) {
+    throw new PermanentJobError(`${key}: not an inner optimizer state (step, m, v)`);
   }
-  adam.setState({ step, m, v });
+  return { step, m, v };
 }
 
 export interface JobOutput {
@@ -228,14 +234,22 @@ export async function runJob(job: AtomizerJob, cache: JobCache, opts: ComputeOpt
   opts.onProgress?.('fetch');
   const ctx = await cache.context(job.configKey);
   if (ctx.config.run !== job.run) throw new PermanentJobError(`job for run ${job.run} names the config of run ${ctx.config.run} (${job.configKey})`);
-  const weights = await cache.roundWeights(job, ctx, counters);
   if (job.kind === 'train') {
-    const parts: Sample[][] = [];
-    for (const r of trainRanges(job, ctx)) parts.push(await shardSamples(cache, job, r, counters));
+    // Weights, shards and the slot's inner state travel at the same time.
+    const [weights, parts, innerState] = await Promise.all([
+      cache.roundWeights(job, ctx, counters),
+      (async () => {
+        const out: Sample[][] = [];
+        for (const r of trainRanges(job, ctx)) out.push(await shardSamples(cache, job, r, counters));
+        return out;
+      })(),
+      job.mode === 'local' && job.innerStateKey !== undefined ? fetchInnerState(opts.store, job.innerStateKey, counters) : Promise.resolve(undefined),
+    ]);
     const t1 = performance.now();
     opts.onProgress?.('batch', { samples: parts.reduce((n, p) => n + p.length, 0) });
-    return trainJob(job, ctx, weights, parts, opts, counters, t0, t1);
+    return trainJob(job, ctx, weights, parts, innerState, opts, counters, t0, t1);
   }
+  const weights = await cache.roundWeights(job, ctx, counters);
   const samples = await shardSamples(cache, job, job, counters);
   const t1 = performance.now();
   opts.onProgress?.('batch', { samples: samples.length });
@@ -253,6 +267,7 @@ async function trainJob(
   ctx: RunContext,
   weights: Float32Array,
   parts: Sample[][],
+  innerState: InnerState | undefined,
   opts: ComputeOptions,
   counters: { bytesIn: number },
   t0: number,
@@ -276,6 +291,7 @@ async function trainJob(
   let update: Float32Array;
   let loss: number;
   let gradNorm = 0;
+  let innerOut: { key: string; bytes: Uint8Array } | undefined;
   const samplesUsed = batches.reduce((n, b) => n + b.labels.length, 0);
   if (job.mode === 'sync') {
     const g = gradients(weights, built.batch, built.labels, ctx.model, gopts);
@@ -285,7 +301,12 @@ async function trainJob(
   } else {
     const table = paramTableOf(ctx.model);
     const inner = new Adam(table.size, { kind: 'adamw', weightDecay: train.weightDecay, decayRanges: table.ranges() });
-    if (job.innerStateKey !== undefined) await loadInnerState(opts.store, job.innerStateKey, inner, counters);
+    if (innerState !== undefined) {
+      if (innerState.m.length !== inner.size || innerState.v.length !== inner.size) {
+        throw new PermanentJobError(`${job.innerStateKey}: not an inner optimizer state of ${inner.size} parameters`);
+      }
+      inner.setState(innerState);
+    }
     const r = localSteps(weights, batches.map((b) => ({ batch: b.batch, labels: b.labels })), job.localSteps, inner, job.lr, ctx.model, {
       ...gopts,
       ...(train.clipNorm > 0 ? { clipNorm: train.clipNorm } : {}),
@@ -294,8 +315,7 @@ async function trainJob(
     loss = r.loss;
     if (job.innerStateOutKey !== undefined) {
       const st = inner.getState();
-      const bytes = encodeFlat({ kind: 'inner-state', run: job.run, round: job.round, job: job.job, step: st.step }, { m: st.m, v: st.v });
-      await opts.store.put(job.innerStateOutKey, bytes);
+      innerOut = { key: job.innerStateOutKey, bytes: encodeFlat({ kind: 'inner-state', run: job.run, round: job.round, job: job.job, step: st.step }, { m: st.m, v: st.v }) };
     }
   }
   const t3 = performance.now();
@@ -315,7 +335,8 @@ async function trainJob(
   };
   const bytes = encodeFlat(meta, { update });
   opts.onProgress?.('upload');
-  const uploadMs = await upload(opts, job.resultKey, bytes);
+  // The inner state first or together: the result is what the coordinator waits for.
+  const [uploadMs] = await Promise.all([upload(opts, job.resultKey, bytes), innerOut !== undefined ? opts.store.put(innerOut.key, innerOut.bytes) : undefined]);
   return {
     reply: {
       resultKey: job.resultKey,
@@ -330,7 +351,7 @@ async function trainJob(
       computeMs: t3 - t2,
       uploadMs,
       bytesIn: counters.bytesIn,
-      bytesOut: bytes.byteLength,
+      bytesOut: bytes.byteLength + (innerOut?.bytes.byteLength ?? 0),
       backend: opts.backend,
       worker: opts.worker,
     },
