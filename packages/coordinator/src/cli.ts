@@ -7,7 +7,9 @@ import { registerCommands } from './commands/index.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 // Started by bin/atomizer.js with an IPC channel: when the launcher dies, stop as on SIGTERM.
+// The channel must not keep the process alive once the command is done.
 if (process.send !== undefined) {
+  process.channel?.unref();
   process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }
 

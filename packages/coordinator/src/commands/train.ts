@@ -5,6 +5,7 @@ import { parseRunConfig, runConfigLeaves, setPath, type MetricEvent, type RunCon
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { DASHBOARD_TOKEN_ENV, startDashboard, type Dashboard } from '../dashboard/index.js';
 import { BullMQExecutor, InProcessExecutor, train, withRunId, type Executor, type TrainResult } from '../engine/index.js';
 import { PRESET_NAMES, presetPath, resolveBundledData } from '../presets.js';
 import { addEndpointOptions, checkEndpoints, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
@@ -138,7 +139,10 @@ export function trainCommand(): Command {
     .option('--config <file>', `run config YAML/JSON, or a bundled preset: ${PRESET_NAMES.join(', ')}`)
     .option('--resume', 'continue the run --run <id> from its latest checkpoint (same or different number of workers)')
     .addOption(new Option('--executor <kind>', 'bullmq: workers in other processes; in-process: one process, no Redis').choices(['bullmq', 'in-process']).default('bullmq'))
-    .addOption(new Option('--backend <name>', 'backend for --executor in-process').default('auto'));
+    .addOption(new Option('--backend <name>', 'backend for --executor in-process').default('auto'))
+    .option('--dashboard', 'also serve the dashboard for this run (training page, bull-board, /metrics)')
+    .addOption(new Option('--port <n>', 'dashboard port with --dashboard (0: any free port)').default(8080).argParser((v) => Number(v)))
+    .addOption(new Option('--host <addr>', 'dashboard interface with --dashboard (beyond loopback needs ATOMIZER_DASHBOARD_TOKEN)').default('127.0.0.1'));
   addRunConfigOptions(cmd);
   cmd
     .addHelpText(
@@ -162,6 +166,21 @@ Examples:
         await checkEndpoints(opts, store);
         const q = queuesOf({ queuePrefix: config.queues.prefix, trainQueues: config.queues.train });
         executor = await BullMQExecutor.open({ redisUrl: opts.redis, run: config.run, queues: q, log: (m) => process.stderr.write(`${m}\n`) });
+      }
+      let dashboard: Dashboard | undefined;
+      if (opts.dashboard === true) {
+        if (opts.executor === 'in-process') throw new Error('--dashboard needs Redis (the default --executor bullmq); for an in-process run, start atomizer dashboard separately');
+        const token = process.env[DASHBOARD_TOKEN_ENV];
+        dashboard = await startDashboard({
+          redisUrl: opts.redis,
+          store,
+          run: config.run,
+          queuePrefix: config.queues.prefix,
+          port: opts.port as number,
+          host: opts.host as string,
+          ...(token !== undefined && token !== '' ? { token } : {}),
+        });
+        process.stderr.write(`dashboard: ${dashboard.url}\n`);
       }
       const ac = new AbortController();
       const onSig = (): void => {
@@ -191,6 +210,7 @@ Examples:
         reporter.stop();
         shardProgress.stop();
         await executor.close();
+        await dashboard?.close();
       }
     });
   return cmd;
