@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFlat, encodeFlat } from './flat-file.js';
+import { decodeFlat, encodeFlat, flatPayloadSha256 } from './flat-file.js';
 
 describe('flat file', () => {
   it('round-trips meta and arrays of each dtype, aligned', () => {
@@ -14,6 +14,7 @@ describe('flat file', () => {
     expect(Array.from(back.arrays.i as Int32Array)).toEqual([3, -7]);
     expect(Array.from(back.arrays.u as Uint8Array)).toEqual([1, 2, 3]);
     expect(Array.from(back.arrays.f2 as Float32Array)).toEqual([9]);
+    expect(flatPayloadSha256(bytes, 'k')).toBe(back.payloadSha256);
   });
 
   it('refuses a corrupted payload, a truncated object and a foreign file by name', () => {

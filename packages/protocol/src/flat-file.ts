@@ -109,3 +109,15 @@ export function decodeFlat(bytes: Uint8Array, source: string): FlatFile {
   if (actual !== header.payloadSha256) fail(`payload sha256 is ${actual}, the header says ${String(header.payloadSha256)}: corrupted object`);
   return { meta: header.meta as Record<string, unknown>, arrays, payloadSha256: header.payloadSha256 as string };
 }
+
+/** The payload sha256 a flat object's header records (what decodeFlat checks and jobs carry), without decoding the arrays. */
+export function flatPayloadSha256(bytes: Uint8Array, source: string): string {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 12 || new TextDecoder().decode(bytes.subarray(0, 4)) !== FLAT_MAGIC) {
+    throw new Error(`${source}: not a valid atomizer flat file: no ${FLAT_MAGIC} header`);
+  }
+  const h = view.getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + h))) as { payloadSha256?: unknown };
+  if (typeof header.payloadSha256 !== 'string') throw new Error(`${source}: not a valid atomizer flat file: header lacks payloadSha256`);
+  return header.payloadSha256;
+}

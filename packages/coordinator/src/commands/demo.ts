@@ -22,7 +22,7 @@ import { startDashboard, type Dashboard } from '../dashboard/index.js';
 import { BullMQExecutor, train, withRunId, type TrainResult } from '../engine/index.js';
 import { Supervisor, workerSlots } from '../launcher.js';
 import { PRESET_NAMES } from '../presets.js';
-import { ENDPOINT_ENV, positive } from './endpoints.js';
+import { ENDPOINT_ENV, positive, queuesOf } from './endpoints.js';
 import { formatNumber, formatTable } from './table.js';
 import { addRunConfigOptions, resolveTrainConfig, roundReporter } from './train.js';
 
@@ -224,7 +224,7 @@ Examples:
       out(`dashboard: ${dashboard.url}`);
       out();
       // Train
-      const executor = await BullMQExecutor.open({ redisUrl, run: config.run, queues: { train: Array.from({ length: config.queues.train }, (_, i) => `${config.queues.prefix}-train-${i}`), eval: `${config.queues.prefix}-eval`, rounds: `${config.queues.prefix}-rounds` }, log });
+      const executor = await BullMQExecutor.open({ redisUrl, run: config.run, queues: queuesOf({ queuePrefix: config.queues.prefix, trainQueues: config.queues.train }), log });
       cleanups.push(() => executor.close());
       const reporter = roundReporter(config.train.rounds, 1);
       let result: TrainResult;

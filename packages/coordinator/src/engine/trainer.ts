@@ -16,6 +16,7 @@ import {
   MetricEventSchema,
   encodeFlat,
   evalSplits,
+  flatPayloadSha256,
   isNotFoundError,
   parseMetricsJsonl,
   runKeys,
@@ -225,7 +226,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const weightsKey = keys.weights(round - 1);
       const wBytes = flatWeights(run, round - 1, ctx.modelSha256, weights);
       // Jobs carry the payload hash (decodeFlat reports it on the worker side).
-      const payloadSha = payloadSha256Of(wBytes);
+      const payloadSha = flatPayloadSha256(wBytes, weightsKey);
       await store.put(weightsKey, wBytes);
       const publishMs = performance.now() - roundStart;
       const lr = schedule.lr(round - 1);
@@ -349,8 +350,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (last || (cfg.eval.every > 0 && round % cfg.eval.every === 0)) {
         status.state = 'evaluating';
         await flush();
-        await store.put(keys.weights(round), flatWeights(run, round, ctx.modelSha256, weights));
-        for (const e of await evaluate(prepared, executor, store, round, log)) {
+        const evalWeights = flatWeights(run, round, ctx.modelSha256, weights);
+        await store.put(keys.weights(round), evalWeights);
+        for (const e of await evaluate(prepared, executor, store, round, flatPayloadSha256(evalWeights, keys.weights(round)), log)) {
           evals.push(e);
           emit(e);
         }
@@ -376,14 +378,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   emit({ type: 'run-end', time: new Date().toISOString(), round: R, state: 'done' });
   await flush();
   return { run, state: 'done', round: R, weights, loss: lastLoss, evals, prepared };
-}
-
-/** The payload sha256 of a flat object (what decodeFlat reports and jobs carry). */
-function payloadSha256Of(bytes: Uint8Array): string {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const h = view.getUint32(8, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + h))) as { payloadSha256: string };
-  return header.payloadSha256;
 }
 
 async function readLatest(store: ObjectStore, key: string): Promise<z.infer<typeof LatestSchema> | undefined> {
@@ -430,13 +424,11 @@ async function writeCheckpoint(
 }
 
 /** Evaluation jobs for every eval split x (train modalities, tagged seen + the split's own list). */
-async function evaluate(prepared: PreparedRun, executor: Executor, store: ObjectStore, round: number, log: Log): Promise<EvalEvent[]> {
+async function evaluate(prepared: PreparedRun, executor: Executor, store: ObjectStore, round: number, weightsSha256: string, log: Log): Promise<EvalEvent[]> {
   const { ctx, run } = prepared;
   const cfg = ctx.config;
   const keys = runKeys(run);
   const weightsKey = keys.weights(round);
-  const wBytes = await store.get(weightsKey);
-  const weightsSha256 = payloadSha256Of(wBytes);
   const plan: Array<{ split: 'val' | 'test'; modality: Modality; seen: 'seen' | 'unseen' }> = [];
   for (const split of evalSplits(cfg)) {
     const seenList = ctx.modalities.train.length > 0 ? ctx.modalities.train : [];
