@@ -4,6 +4,7 @@
 // object store (interface, local folder, S3, embedded S3 server, location parsing)
 export {
   NotFoundError,
+  getIfExists,
   isNotFoundError,
   validateObjectKey,
 } from './object-store.js';

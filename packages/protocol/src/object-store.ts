@@ -54,6 +54,16 @@ export function isNotFoundError(err: unknown): err is NotFoundError {
   return err instanceof NotFoundError;
 }
 
+/** An object's bytes, or undefined when the key does not exist (other errors are thrown). */
+export async function getIfExists(store: ObjectStore, key: string): Promise<Uint8Array | undefined> {
+  try {
+    return await store.get(key);
+  } catch (err) {
+    if (isNotFoundError(err)) return undefined;
+    throw err;
+  }
+}
+
 /**
  * Reject keys that would escape the store's root or name a folder: empty, leading or
  * trailing '/', empty segments, '.' or '..' segments, backslashes, control characters.

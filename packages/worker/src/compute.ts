@@ -7,7 +7,7 @@ import {
   WeightsMetaSchema,
   decodeFlat,
   encodeFlat,
-  isNotFoundError,
+  getIfExists,
   sha256Hex,
   type AtomizerJob,
   type EvalJob,
@@ -206,13 +206,8 @@ interface InnerState {
 
 /** A slot's inner AdamW state; undefined when missing (first round, a late slot): the slot starts fresh. */
 async function fetchInnerState(store: ObjectStore, key: string, counters: { bytesIn: number }): Promise<InnerState | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await store.get(key);
-  } catch (err) {
-    if (isNotFoundError(err)) return undefined;
-    throw err;
-  }
+  const bytes = await getIfExists(store, key);
+  if (bytes === undefined) return undefined;
   counters.bytesIn += bytes.byteLength;
   const flat = decodeFlat(bytes, key);
   const step = flat.meta.step;

@@ -2,7 +2,7 @@ import { paramCount } from '@atomizer/model';
 import {
   StoredRunSchema,
   datasetKeys,
-  isNotFoundError,
+  getIfExists,
   runKeys,
   type ObjectStore,
   type RunConfig,
@@ -53,12 +53,8 @@ export function withRunId(config: RunConfig, now = new Date()): RunConfig {
 }
 
 async function readJson(store: ObjectStore, key: string): Promise<unknown | undefined> {
-  try {
-    return JSON.parse(new TextDecoder().decode(await store.get(key))) as unknown;
-  } catch (err) {
-    if (isNotFoundError(err)) return undefined;
-    throw err;
-  }
+  const bytes = await getIfExists(store, key);
+  return bytes === undefined ? undefined : (JSON.parse(new TextDecoder().decode(bytes)) as unknown);
 }
 
 /** The dataset's manifest, sharding it from `dataset.source` first when the store lacks it. */
