@@ -106,7 +106,7 @@ describe('failures', () => {
     // Wait until round 3 is done (checkpoint of round 2 written), then kill -9.
     const keys = runKeys(cfg.run);
     for (;;) {
-      // s3rver may serve an object while it is being rewritten: a torn read is just retried.
+      // Until the coordinator writes it, status.json does not exist: keep polling.
       const status = await cluster.store
         .get(keys.status)
         .then((b) => JSON.parse(new TextDecoder().decode(b)) as { round: number })
