@@ -47,6 +47,12 @@ export const TrainJobSchema = z
     lr: z.number().nonnegative(),
     /** Local mode: the inner optimizer state this slot left last round (absent or missing: fresh). */
     innerStateKey: key.optional(),
+    /**
+     * Payload sha256 of the object at innerStateKey, when the coordinator knows it (the reply
+     * that left it said so): a worker that still holds exactly that state in memory skips
+     * the download. Absent: the worker reads the object.
+     */
+    innerStateSha256: sha.optional(),
     /** Local mode: where to leave the inner optimizer state for the slot's next round. */
     innerStateOutKey: key.optional(),
   })
@@ -126,6 +132,10 @@ export const JobReplySchema = z
     uploadMs: z.number().nonnegative(),
     bytesIn: count,
     bytesOut: count,
+    /** Local mode: payload sha256 of the inner state left at the job's innerStateOutKey. */
+    innerStateSha256: sha.optional(),
+    /** Local mode: the slot's inner state came from this worker's memory, not the store. */
+    innerStateFromMemory: z.boolean().optional(),
     backend: z.string(),
     worker: z.string(),
   })

@@ -37,6 +37,8 @@ export const JobEventSchema = z.looseObject({
   uploadMs: num,
   bytesIn: count,
   bytesOut: count,
+  /** Local mode: the slot's inner state came from the worker's memory instead of the store. */
+  innerStateFromMemory: z.boolean().optional(),
 });
 
 export const RoundEventSchema = z.looseObject({

@@ -7,6 +7,7 @@ import {
   WeightsMetaSchema,
   decodeFlat,
   encodeFlat,
+  flatPayloadSha256,
   getIfExists,
   sha256Hex,
   type AtomizerJob,
@@ -42,6 +43,8 @@ export interface ComputeOptions {
   cacheDir?: string;
   /** Upper bound of the disk cache, bytes. Default 2 GiB. */
   cacheBytes?: number;
+  /** Memory for the local-mode slot states this process left (skips their download). Default 512 MiB; 0 turns it off. */
+  innerStateMemBytes?: number;
   onProgress?: (stage: string, detail?: Record<string, unknown>) => void;
 }
 
@@ -57,8 +60,45 @@ export class JobCache {
   private readonly weights = new Map<string, Promise<Weights>>();
   private readonly shards = new Map<string, Uint8Array>();
   private readonly shardMemBytes = 256 * 1024 * 1024;
+  private readonly readers = new Map<string, ShardReader>();
+  /** Inner optimizer states this process left (local mode), by key, with their payload sha256. */
+  private readonly innerStates = new Map<string, { sha256: string; state: InnerState }>();
+  private readonly innerStateMemBytes: number;
 
-  constructor(private readonly opts: ComputeOptions) {}
+  constructor(private readonly opts: ComputeOptions) {
+    this.innerStateMemBytes = opts.innerStateMemBytes ?? 512 * 1024 * 1024;
+  }
+
+  /**
+   * The slot state at `key` if this process left it and it is exactly the one the job names
+   * (same payload sha256): the job then skips the download. A copy is returned by the
+   * optimizer's setState, so a failed job never alters what is kept here.
+   */
+  innerState(key: string, sha256: string): InnerState | undefined {
+    const hit = this.innerStates.get(key);
+    return hit !== undefined && hit.sha256 === sha256 ? hit.state : undefined;
+  }
+
+  /** Keep a state this process has just stored at `key` (bounded; the oldest go first). */
+  keepInnerState(key: string, sha256: string, state: InnerState): void {
+    this.innerStates.delete(key);
+    this.innerStates.set(key, { sha256, state });
+    let total = 0;
+    for (const [k, v] of [...this.innerStates.entries()].reverse()) {
+      total += v.state.m.byteLength + v.state.v.byteLength;
+      if (total > this.innerStateMemBytes) this.innerStates.delete(k);
+    }
+  }
+
+  /** A parsed shard (its header read once) while its bytes are in the memory cache. */
+  reader(bytes: Uint8Array, key: string, sha256: string): ShardReader {
+    let r = this.readers.get(sha256);
+    if (r === undefined) {
+      r = ShardReader.fromBytes(bytes, { name: key });
+      if (this.shards.get(sha256) === bytes) this.readers.set(sha256, r);
+    }
+    return r;
+  }
 
   get store(): ObjectStore {
     return this.opts.store;
@@ -141,7 +181,10 @@ export class JobCache {
     let total = 0;
     for (const [k, v] of [...this.shards.entries()].reverse()) {
       total += v.byteLength;
-      if (total > this.shardMemBytes) this.shards.delete(k);
+      if (total > this.shardMemBytes) {
+        this.shards.delete(k);
+        this.readers.delete(k);
+      }
     }
     return bytes;
   }
@@ -179,7 +222,7 @@ interface SampleRange {
 
 async function shardSamples(cache: JobCache, job: AtomizerJob, r: SampleRange, counters: { bytesIn: number }): Promise<Sample[]> {
   const bytes = await cache.shard(r.shardKey, r.shardSha256, counters);
-  const reader = ShardReader.fromBytes(bytes, { name: r.shardKey });
+  const reader = cache.reader(bytes, r.shardKey, r.shardSha256);
   const n = reader.header.samples.length;
   if (r.end > n) throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: samples [${r.start}, ${r.end}) but ${r.shardKey} holds ${n}`);
   const out: Sample[] = [];
@@ -230,7 +273,10 @@ export async function runJob(job: AtomizerJob, cache: JobCache, opts: ComputeOpt
   const ctx = await cache.context(job.configKey);
   if (ctx.config.run !== job.run) throw new PermanentJobError(`job for run ${job.run} names the config of run ${ctx.config.run} (${job.configKey})`);
   if (job.kind === 'train') {
-    // Weights, shards and the slot's inner state travel at the same time.
+    // Weights, shards and the slot's inner state travel at the same time; the state not at
+    // all when this process left exactly the one the job names.
+    const kept =
+      job.mode === 'local' && job.innerStateKey !== undefined && job.innerStateSha256 !== undefined ? cache.innerState(job.innerStateKey, job.innerStateSha256) : undefined;
     const [weights, parts, innerState] = await Promise.all([
       cache.roundWeights(job, ctx, counters),
       (async () => {
@@ -238,11 +284,15 @@ export async function runJob(job: AtomizerJob, cache: JobCache, opts: ComputeOpt
         for (const r of trainRanges(job, ctx)) out.push(await shardSamples(cache, job, r, counters));
         return out;
       })(),
-      job.mode === 'local' && job.innerStateKey !== undefined ? fetchInnerState(opts.store, job.innerStateKey, counters) : Promise.resolve(undefined),
+      kept !== undefined
+        ? Promise.resolve(kept)
+        : job.mode === 'local' && job.innerStateKey !== undefined
+          ? fetchInnerState(opts.store, job.innerStateKey, counters)
+          : Promise.resolve(undefined),
     ]);
     const t1 = performance.now();
     opts.onProgress?.('batch', { samples: parts.reduce((n, p) => n + p.length, 0) });
-    return trainJob(job, ctx, weights, parts, innerState, opts, counters, t0, t1);
+    return trainJob(job, ctx, weights, parts, innerState, kept !== undefined, cache, opts, counters, t0, t1);
   }
   const weights = await cache.roundWeights(job, ctx, counters);
   const samples = await shardSamples(cache, job, job, counters);
@@ -263,6 +313,8 @@ async function trainJob(
   weights: Float32Array,
   parts: Sample[][],
   innerState: InnerState | undefined,
+  innerStateFromMemory: boolean,
+  cache: JobCache,
   opts: ComputeOptions,
   counters: { bytesIn: number },
   t0: number,
@@ -286,7 +338,7 @@ async function trainJob(
   let update: Float32Array;
   let loss: number;
   let gradNorm = 0;
-  let innerOut: { key: string; bytes: Uint8Array } | undefined;
+  let innerOut: { key: string; bytes: Uint8Array; state: InnerState } | undefined;
   const samplesUsed = batches.reduce((n, b) => n + b.labels.length, 0);
   if (job.mode === 'sync') {
     const g = gradients(weights, built.batch, built.labels, ctx.model, gopts);
@@ -310,7 +362,7 @@ async function trainJob(
     loss = r.loss;
     if (job.innerStateOutKey !== undefined) {
       const st = inner.getState();
-      innerOut = { key: job.innerStateOutKey, bytes: encodeFlat({ kind: 'inner-state', run: job.run, round: job.round, job: job.job, step: st.step }, { m: st.m, v: st.v }) };
+      innerOut = { key: job.innerStateOutKey, bytes: encodeFlat({ kind: 'inner-state', run: job.run, round: job.round, job: job.job, step: st.step }, { m: st.m, v: st.v }), state: st };
     }
   }
   const t3 = performance.now();
@@ -332,6 +384,9 @@ async function trainJob(
   opts.onProgress?.('upload');
   // The inner state first or together: the result is what the coordinator waits for.
   const [uploadMs] = await Promise.all([upload(opts, job.resultKey, bytes), innerOut !== undefined ? opts.store.put(innerOut.key, innerOut.bytes) : undefined]);
+  // Stored, so the slot's next job may take it from here if it lands on this process.
+  const innerStateSha256 = innerOut !== undefined ? flatPayloadSha256(innerOut.bytes, innerOut.key) : undefined;
+  if (innerOut !== undefined && innerStateSha256 !== undefined) cache.keepInnerState(innerOut.key, innerStateSha256, innerOut.state);
   return {
     reply: {
       resultKey: job.resultKey,
@@ -347,6 +402,8 @@ async function trainJob(
       uploadMs,
       bytesIn: counters.bytesIn,
       bytesOut: bytes.byteLength + (innerOut?.bytes.byteLength ?? 0),
+      ...(innerStateSha256 !== undefined ? { innerStateSha256 } : {}),
+      ...(job.mode === 'local' && job.innerStateKey !== undefined ? { innerStateFromMemory } : {}),
       backend: opts.backend,
       worker: opts.worker,
     },

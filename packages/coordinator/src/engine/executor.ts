@@ -50,9 +50,19 @@ export interface EvalOutcome {
 export type TrainCheck = (job: TrainJob, reply: unknown) => Promise<Checked<AcceptedTrainResult>>;
 export type EvalCheck = (job: EvalJob, reply: unknown) => Promise<Checked<AcceptedEvalResult>>;
 
+/** Moments of a round the caller may use. */
+export interface RoundHooks {
+  /**
+   * Called once when every slice of the round is computing (its worker has its inputs),
+   * or at the latest when the round closes: bookkeeping started then does not hold up the
+   * workers' downloads.
+   */
+  onComputing?: () => void;
+}
+
 export interface Executor {
   readonly name: string;
-  trainRound(round: number, jobs: TrainJob[], policy: RoundPolicy, check: TrainCheck): Promise<RoundOutcome>;
+  trainRound(round: number, jobs: TrainJob[], policy: RoundPolicy, check: TrainCheck, hooks?: RoundHooks): Promise<RoundOutcome>;
   evaluate(round: number, jobs: EvalJob[], attempts: number, check: EvalCheck): Promise<EvalOutcome>;
   close(): Promise<void>;
 }
@@ -77,7 +87,9 @@ export class InProcessExecutor implements Executor {
     return { store: this.store, backend: this.backend, worker: 'coordinator' };
   }
 
-  async trainRound(_round: number, jobs: TrainJob[], _policy: RoundPolicy, check: TrainCheck): Promise<RoundOutcome> {
+  async trainRound(_round: number, jobs: TrainJob[], _policy: RoundPolicy, check: TrainCheck, hooks?: RoundHooks): Promise<RoundOutcome> {
+    // One thread: bookkeeping interleaves with nothing here, so it may start at once.
+    hooks?.onComputing?.();
     const out: RoundOutcome = { accepted: [], late: [], failed: [], rejected: [] };
     for (const job of jobs) {
       try {
@@ -140,6 +152,8 @@ export class BullMQExecutor implements Executor {
   private readonly roundWorker: Worker;
   private readonly redis: Redis;
   private wakers: Array<() => void> = [];
+  /** The current round's slices that have not yet reported their compute stage. */
+  private awaitingCompute: { ids: Set<string>; fire: () => void } | undefined;
   private session = 0;
   private readonly log: Log;
 
@@ -154,6 +168,10 @@ export class BullMQExecutor implements Executor {
       const wake = (): void => this.wake();
       ev.on('completed', wake);
       ev.on('failed', wake);
+      ev.on('progress', ({ jobId, data }) => {
+        const stage = (data as { stage?: unknown } | null)?.stage;
+        if (stage === 'compute' || stage === 'upload') this.computing(jobId);
+      });
       ev.on('error', () => undefined);
       this.events.push(ev);
     }
@@ -192,6 +210,13 @@ export class BullMQExecutor implements Executor {
     if (removed > 0) this.log(`removed ${removed} waiting job(s) of an earlier session of run ${this.opts.run}`);
   }
 
+  private computing(jobId: string): void {
+    const w = this.awaitingCompute;
+    if (w === undefined || !w.ids.delete(jobId) || w.ids.size > 0) return;
+    this.awaitingCompute = undefined;
+    w.fire();
+  }
+
   private wake(): void {
     const w = this.wakers;
     this.wakers = [];
@@ -218,7 +243,7 @@ export class BullMQExecutor implements Executor {
     return { attempts, backoff: { type: 'exponential' as const, delay: 500 }, removeOnComplete: { count: 5000 }, removeOnFail: { count: 5000 } };
   }
 
-  async trainRound(round: number, jobs: TrainJob[], policy: RoundPolicy, check: TrainCheck): Promise<RoundOutcome> {
+  async trainRound(round: number, jobs: TrainJob[], policy: RoundPolicy, check: TrainCheck, hooks?: RoundHooks): Promise<RoundOutcome> {
     const { train, rounds } = this.opts.queues;
     const suffix = `s${this.session}`;
     const slices: SliceState[] = jobs.map((job, i) => {
@@ -226,6 +251,24 @@ export class BullMQExecutor implements Executor {
       checkJobSize(job, bullId);
       return { job, queue: train[i % train.length] as string, bullId, tries: 1, state: 'pending' };
     });
+    let fired = false;
+    const fire = (): void => {
+      if (fired) return;
+      fired = true;
+      hooks?.onComputing?.();
+    };
+    this.awaitingCompute = { ids: new Set(slices.map((s) => s.bullId)), fire };
+    try {
+      return await this.runRound(round, jobs, slices, policy, check);
+    } finally {
+      this.awaitingCompute = undefined;
+      fire();
+    }
+  }
+
+  private async runRound(round: number, jobs: TrainJob[], slices: SliceState[], policy: RoundPolicy, check: TrainCheck): Promise<RoundOutcome> {
+    const { rounds } = this.opts.queues;
+    const suffix = `s${this.session}`;
     await this.flow.add({
       name: `round ${round}`,
       queueName: rounds,

@@ -2,7 +2,7 @@
 export { epochOrder, sliceUnits, takeSlices } from './data-plan.js';
 export type { DataCursor, SliceUnit } from './data-plan.js';
 export { BullMQExecutor, InProcessExecutor, RoundFailedError } from './executor.js';
-export type { EvalOutcome, Executor, RoundOutcome, RoundPolicy, SliceProblem } from './executor.js';
+export type { EvalOutcome, Executor, RoundHooks, RoundOutcome, RoundPolicy, SliceProblem } from './executor.js';
 export { checkEvalResult, checkTrainResult } from './results.js';
 export { evalScores } from './eval-metrics.js';
 export type { EvalScores } from './eval-metrics.js';

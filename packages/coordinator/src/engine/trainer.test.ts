@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '@atomizer/model';
-import { LocalStore, parseMetricsJsonl, parseRunConfig, runKeys } from '@atomizer/protocol';
+import { LocalStore, parseMetricsJsonl, parseRunConfig, runKeys, type TrainJob } from '@atomizer/protocol';
 import { dataPath } from '@atomizer/tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InProcessExecutor } from './executor.js';
+import { InProcessExecutor, type Executor } from './executor.js';
 import { train } from './trainer.js';
 
 // The round loop in one process (the reference the distributed tests compare
@@ -91,5 +91,36 @@ describe('train (in-process executor, real Statlog)', () => {
     await train({ store, executor: new InProcessExecutor(store), config: local('local-part'), signal: ac.signal, onEvent: (e) => e.type === 'round' && e.round === 2 && ac.abort() });
     const resumed = await train({ store, executor: new InProcessExecutor(store), config: local('local-part'), resume: true });
     expect(Buffer.from(resumed.weights.buffer).equals(Buffer.from(full.weights.buffer))).toBe(true);
+  });
+
+  it('local mode: a slot state the worker left is reused from memory only when its sha256 matches the one the job names', async () => {
+    // Reads of the store, by key, to see which slot states were downloaded.
+    class CountingStore extends LocalStore {
+      gets: string[] = [];
+      override async get(key: string): Promise<Uint8Array> {
+        this.gets.push(key);
+        return super.get(key);
+      }
+    }
+    // Passes the jobs on, with the sha256 of the slot state replaced where asked.
+    const tampering = (inner: Executor, sha?: string): Executor => ({
+      name: inner.name,
+      trainRound: (round, jobs, policy, check, hooks) =>
+        inner.trainRound(round, sha === undefined ? jobs : jobs.map((j): TrainJob => (j.innerStateSha256 === undefined ? j : { ...j, innerStateSha256: sha })), policy, check, hooks),
+      evaluate: (round, jobs, attempts, check) => inner.evaluate(round, jobs, attempts, check),
+      close: () => inner.close(),
+    });
+    const local = (run: string) => base(run, { train: { mode: 'local', localSteps: 2, rounds: 3, slices: 2, sliceSamples: 16, lr: 3e-3, maxAtoms: 36 }, checkpoint: { every: 0 } });
+    const innerGets = (store: CountingStore, run: string) => store.gets.filter((k) => k.startsWith(`runs/${run}/inner/`)).length;
+    const store = new CountingStore(join(dir, 'store-counting'));
+    const kept = await train({ store, executor: new InProcessExecutor(store), config: local('mem') });
+    // Rounds 2 and 3 each name both slots' states: all four come from memory.
+    expect(innerGets(store, 'mem')).toBe(0);
+    const jobs = parseMetricsJsonl(new TextDecoder().decode(await store.get(runKeys('mem').metrics))).filter((e) => e.type === 'job' && e.round > 1);
+    expect(jobs.map((e) => (e as { innerStateFromMemory?: boolean }).innerStateFromMemory)).toEqual([true, true, true, true]);
+    // A job naming another state than the one in memory: the worker reads the store instead.
+    const read = await train({ store, executor: tampering(new InProcessExecutor(store), 'f'.repeat(64)), config: local('read') });
+    expect(innerGets(store, 'read')).toBe(4);
+    expect(Buffer.from(read.weights.buffer).equals(Buffer.from(kept.weights.buffer))).toBe(true);
   });
 });

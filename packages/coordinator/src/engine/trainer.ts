@@ -198,6 +198,30 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     await metrics.flush();
     await store.put(keys.status, new TextEncoder().encode(JSON.stringify(status)));
   };
+  // Bookkeeping a round does not wait for (deleting spent slot states, the throttled
+  // metrics/status write) is deferred to the next round and starts once its workers are
+  // computing, so it never holds up their downloads or the weights publish. It is awaited
+  // before every checkpoint, evaluation and the end; its first error stops the run at the
+  // next round.
+  let deferred: Array<() => Promise<void>> = [];
+  let background: Promise<void> = Promise.resolve();
+  let backgroundError: Error | undefined;
+  const defer = (work: () => Promise<void>): void => {
+    deferred.push(work);
+  };
+  const startDeferred = (): void => {
+    for (const work of deferred) {
+      background = background.then(work).catch((err: unknown) => {
+        backgroundError ??= err as Error;
+      });
+    }
+    deferred = [];
+  };
+  const settle = async (): Promise<void> => {
+    startDeferred();
+    await background;
+    if (backgroundError !== undefined) throw backgroundError;
+  };
   emit({
     type: 'run-start',
     time: new Date().toISOString(),
@@ -218,10 +242,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const checkpointRounds: number[] = startRound > 1 ? [startRound - 1] : [];
   let lastLoss = Number.NaN;
   let round = startRound - 1;
+  // Local mode: payload sha256 of the inner state each slot left in the previous round.
+  let innerShas = new Map<number, string>();
   const t0 = performance.now();
   let samplesDone = 0;
   try {
     for (round = startRound; round <= R; round++) {
+      if (backgroundError !== undefined) throw backgroundError;
       const roundStart = performance.now();
       const weightsKey = keys.weights(round - 1);
       const wBytes = flatWeights(run, round - 1, ctx.modelSha256, weights);
@@ -249,7 +276,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         localSteps: cfg.train.mode === 'sync' ? 1 : cfg.train.localSteps,
         lr,
         ...(cfg.train.mode === 'local' && cfg.train.innerState === 'keep'
-          ? { ...(round > 1 ? { innerStateKey: keys.innerState(round - 1, i) } : {}), innerStateOutKey: keys.innerState(round, i) }
+          ? {
+              ...(round > 1 ? { innerStateKey: keys.innerState(round - 1, i) } : {}),
+              ...(innerShas.has(i) ? { innerStateSha256: innerShas.get(i)! } : {}),
+              innerStateOutKey: keys.innerState(round, i),
+            }
           : {}),
       }));
       const outcome = await executor.trainRound(
@@ -257,6 +288,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         jobs,
         { quorum: cfg.rounds.quorum, deadlineMs: cfg.rounds.deadlineSeconds * 1000, attempts: cfg.rounds.attempts },
         (job, reply) => checkTrainResult(store, job, reply, P),
+        { onComputing: startDeferred },
       );
       const tAgg = performance.now();
       const acc = new GradientAccumulator(P);
@@ -276,10 +308,29 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       weights = next;
       cursor = taken.cursor;
+      // What each slot left this round (a worker that still holds it skips the download next round).
+      innerShas = new Map(outcome.accepted.flatMap((r) => (r.reply.innerStateSha256 !== undefined ? [[r.job, r.reply.innerStateSha256] as const] : [])));
       const aggregateMs = performance.now() - tAgg;
       const now = new Date().toISOString();
       for (const r of outcome.accepted) {
-        emit({ type: 'job', time: now, round, job: r.job, worker: r.reply.worker, backend: r.reply.backend, samples: r.reply.samples, loss: r.reply.loss, atoms: r.reply.atoms, fetchMs: r.reply.fetchMs, batchMs: r.reply.batchMs, computeMs: r.reply.computeMs, uploadMs: r.reply.uploadMs, bytesIn: r.reply.bytesIn, bytesOut: r.reply.bytesOut });
+        emit({
+          type: 'job',
+          time: now,
+          round,
+          job: r.job,
+          worker: r.reply.worker,
+          backend: r.reply.backend,
+          samples: r.reply.samples,
+          loss: r.reply.loss,
+          atoms: r.reply.atoms,
+          fetchMs: r.reply.fetchMs,
+          batchMs: r.reply.batchMs,
+          computeMs: r.reply.computeMs,
+          uploadMs: r.reply.uploadMs,
+          bytesIn: r.reply.bytesIn,
+          bytesOut: r.reply.bytesOut,
+          ...(r.reply.innerStateFromMemory !== undefined ? { innerStateFromMemory: r.reply.innerStateFromMemory } : {}),
+        });
       }
       for (const r of outcome.rejected) emit({ type: 'rejected', time: now, round, job: r.job, reason: r.reason });
       const wallMs = performance.now() - roundStart;
@@ -336,19 +387,24 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const stopping = opts.signal?.aborted === true;
       const checkpointNow = last || stopping || (cfg.checkpoint.every > 0 && round % cfg.checkpoint.every === 0);
       if (checkpointNow) {
+        await settle();
         await writeCheckpoint(store, run, round, table, weights, opt, cursor, ctx.modelSha256, cfg.checkpoint.keep);
         checkpointRounds.push(round);
       }
       // Local mode: a slot's inner state of round r-1 was read by round r; keep it only if a
       // kept checkpoint resumes from it.
       if (cfg.train.mode === 'local' && round > 1 && !checkpointRounds.slice(-cfg.checkpoint.keep).includes(round - 1)) {
-        for (const k of await store.list(keys.innerStatePrefix(round - 1))) await store.delete(k);
+        const spent = keys.innerStatePrefix(round - 1);
+        defer(async () => {
+          for (const k of await store.list(spent)) await store.delete(k);
+        });
       }
       if (checkpointNow) {
         emit({ type: 'checkpoint', time: new Date().toISOString(), round, key: keys.checkpoint(round, 'state.safetensors') });
       }
       if (last || (cfg.eval.every > 0 && round % cfg.eval.every === 0)) {
         status.state = 'evaluating';
+        await settle();
         await flush();
         const evalWeights = flatWeights(run, round, ctx.modelSha256, weights);
         await store.put(keys.weights(round), evalWeights);
@@ -358,8 +414,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         }
         status.state = 'running';
       }
-      await flush(checkpointNow); // a checkpoint's rounds are always in metrics.jsonl
+      if (checkpointNow) await flush(); // a checkpoint's rounds are always in metrics.jsonl
+      else defer(() => flush(false));
       if (stopping && !last) {
+        await settle();
         status.state = 'stopped';
         emit({ type: 'run-end', time: new Date().toISOString(), round, state: 'stopped', message: 'stopped on request; continue with --resume' });
         await flush();
@@ -367,6 +425,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
     }
   } catch (err) {
+    await settle().catch(() => undefined);
     status.state = 'failed';
     status.message = (err as Error).message;
     emit({ type: 'run-end', time: new Date().toISOString(), round, state: 'failed', message: (err as Error).message });
@@ -374,6 +433,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (err instanceof RoundFailedError) throw new Error(`${err.message}. The weights of round ${round - 1} are kept; fix the cause and continue with --resume`);
     throw err;
   }
+  await settle();
   status.state = 'done';
   emit({ type: 'run-end', time: new Date().toISOString(), round: R, state: 'done' });
   await flush();
