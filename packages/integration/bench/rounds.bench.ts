@@ -2,9 +2,10 @@
 // worker's compute time, the overhead between them (queueing, S3, aggregation,
 // the coordinator's bookkeeping), bytes moved; samples per
 // second with 1 and 2 workers and the 2-worker scaling efficiency. A real
-// redis-server, s3rver, workers as OS processes, the coordinator in this process.
+// redis-server, s3rver (or, with --store folder, a folder every process opens
+// directly), workers as OS processes, the coordinator in this process.
 //
-//   npx tsx --conditions=@atomizer/source packages/integration/bench/rounds.bench.ts [--config statlog] [--rounds 20] [--json]
+//   npx tsx --conditions=@atomizer/source packages/integration/bench/rounds.bench.ts [--rounds 20] [--mode sync|local] [--local-steps 4] [--store s3|folder] [--json]
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BullMQExecutor, train } from '@atomizer/coordinator';
@@ -20,11 +21,13 @@ const { values } = parseArgs({
     overrides: { type: 'string', default: '{"depth":1,"numLatents":16}' },
     mode: { type: 'string', default: 'sync' },
     'local-steps': { type: 'string', default: '4' },
+    store: { type: 'string', default: 's3' },
     json: { type: 'boolean', default: false },
   },
 });
+if (values.store !== 's3' && values.store !== 'folder') throw new Error(`--store: expected s3 or folder, got ${values.store}`);
 
-const cluster = await startCluster();
+const cluster = await startCluster({ store: values.store });
 const rows: Array<Record<string, number | string>> = [];
 try {
   for (const n of [1, 2]) {
@@ -48,8 +51,21 @@ try {
       eval: { maxSamples: 100, sliceSamples: 100 },
     });
     const ex = await BullMQExecutor.open({ redisUrl: cluster.redis.url, run: cfg.run, queues: queuesOf(cfg) });
+    // CPU of this process (the coordinator and the S3 server) while it trains: on a 2-core
+    // machine every millisecond of it is taken from a worker.
+    // Measured over the same rounds as the rest (after the 2 warm-up rounds).
+    let cpu0: NodeJS.CpuUsage | undefined;
+    let cpuMs = 0;
+    const onEvent = (e: { type: string; round?: number }): void => {
+      if (e.type !== 'round') return;
+      if (e.round === 2) cpu0 = process.cpuUsage();
+      else if (e.round === cfg.train.rounds && cpu0 !== undefined) {
+        const c = process.cpuUsage(cpu0);
+        cpuMs = (c.user + c.system) / 1000;
+      }
+    };
     try {
-      await train({ store: cluster.store, executor: ex, config: cfg });
+      await train({ store: cluster.store, executor: ex, config: cfg, onEvent });
     } finally {
       await ex.close();
     }
@@ -85,6 +101,7 @@ try {
       'job upload ms': mean((e) => e.uploadMs),
       'slot state from memory %': local.length > 0 ? (100 * local.filter((e) => e.innerStateFromMemory === true).length) / local.length : 0,
       'KiB moved/round': sum((e) => e.bytesMoved) / 1024 / rounds.length,
+      'coordinator+S3 CPU ms/round': cpuMs / rounds.length,
       'samples/s': sum((e) => e.samples) / (wall / 1000),
     });
   }

@@ -3,8 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
+  LocalStore,
   WORKER_KEY_PREFIX,
   connectRedis,
   decodeFlat,
@@ -34,7 +35,8 @@ const TSX = createRequire(import.meta.url).resolve('tsx');
 
 export interface Cluster {
   redis: EmbeddedRedis;
-  s3: EmbeddedS3;
+  /** The S3 server; undefined when the cluster shares a folder instead. */
+  s3: EmbeddedS3 | undefined;
   store: ObjectStore;
   /** --s3 location for processes. */
   location: string;
@@ -43,22 +45,28 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(): Promise<Cluster> {
+/**
+ * A redis-server and an object store for a test or bench: an S3 server on a temp folder
+ * (default, the cluster path), or `{ store: 'folder' }`: a folder every process opens
+ * directly (file://), the one-host alternative without an S3 server.
+ */
+export async function startCluster(opts: { store?: 's3' | 'folder' } = {}): Promise<Cluster> {
   const dir = await mkdtemp(join(tmpdir(), 'atomizer-it-'));
   const redis = await startEmbeddedRedis();
-  const s3 = await startEmbeddedS3({ dir: join(dir, 's3') });
+  const s3 = opts.store === 'folder' ? undefined : await startEmbeddedS3({ dir: join(dir, 's3') });
+  const location = s3 !== undefined ? `s3://${s3.bucket}` : pathToFileURL(join(dir, 'store')).href;
   const procs: Proc[] = [];
   const cluster: Cluster & { procs: Proc[] } = {
     redis,
     s3,
-    store: s3.store(),
-    location: `s3://${s3.bucket}`,
-    env: { ...s3.env, REDIS_URL: redis.url, ATOMIZER_S3: `s3://${s3.bucket}`, NO_COLOR: '1' },
+    store: s3 !== undefined ? s3.store() : new LocalStore(join(dir, 'store')),
+    location,
+    env: { ...s3?.env, REDIS_URL: redis.url, ATOMIZER_S3: location, NO_COLOR: '1' },
     dir,
     procs,
     async stop() {
       await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-      await s3.stop();
+      await s3?.stop();
       await redis.stop();
       await rm(dir, { recursive: true, force: true });
     },
