@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { terminate } from '@atomizer/worker';
 
 // Worker supervision for `atomizer launch` and the demo: one `atomizer worker`
 // process per GPU (CUDA_VISIBLE_DEVICES=<gpu>, allow-growth) or per CPU slot,
@@ -115,16 +116,7 @@ export class Supervisor {
     await Promise.all(
       this.running.map(async (r) => {
         if (r.timer !== undefined) clearTimeout(r.timer);
-        const child = r.child;
-        if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-        await new Promise<void>((resolve) => {
-          const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
-          child.once('exit', () => {
-            clearTimeout(kill);
-            resolve();
-          });
-          child.kill('SIGTERM');
-        });
+        if (r.child !== undefined) await terminate(r.child, graceMs);
       }),
     );
   }

@@ -18,7 +18,7 @@ interface S3rverInstance {
   close(): Promise<void>;
   store: S3rverStore;
 }
-/** The members of s3rver's FilesystemStore that atomicPuts() replaces and uses. */
+/** The members of s3rver's FilesystemStore that atomicObjects() replaces and uses. */
 interface S3rverStore {
   getResourcePath(bucket: string, key: string, resource: 'object' | 'object.md5' | 'metadata.json'): string;
   putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;

@@ -133,15 +133,19 @@ export class ComputeProcess {
 
   /** Stop the compute process (SIGTERM, then SIGKILL after `graceMs`). */
   async stop(graceMs = 5000): Promise<void> {
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+    if (this.child !== undefined) await terminate(this.child, graceMs);
   }
+}
+
+/** SIGTERM a child process, SIGKILL it if it has not exited after `graceMs`; resolves once it has exited. */
+export async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
 }

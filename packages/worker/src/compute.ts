@@ -79,8 +79,12 @@ export class JobCache {
     return hit !== undefined && hit.sha256 === sha256 ? hit.state : undefined;
   }
 
-  /** Keep a state this process has just stored at `key` (bounded; the oldest go first). */
-  keepInnerState(key: string, sha256: string, state: InnerState): void {
+  /**
+   * Keep a state this process has just stored at `key` in place of the one it was computed
+   * from (`consumed`: its slot's next job names the new one). Bounded; the oldest go first.
+   */
+  keepInnerState(key: string, sha256: string, state: InnerState, consumed?: string): void {
+    if (consumed !== undefined) this.innerStates.delete(consumed);
     this.innerStates.delete(key);
     this.innerStates.set(key, { sha256, state });
     let total = 0;
@@ -386,7 +390,7 @@ async function trainJob(
   const [uploadMs] = await Promise.all([upload(opts, job.resultKey, bytes), innerOut !== undefined ? opts.store.put(innerOut.key, innerOut.bytes) : undefined]);
   // Stored, so the slot's next job may take it from here if it lands on this process.
   const innerStateSha256 = innerOut !== undefined ? flatPayloadSha256(innerOut.bytes, innerOut.key) : undefined;
-  if (innerOut !== undefined && innerStateSha256 !== undefined) cache.keepInnerState(innerOut.key, innerStateSha256, innerOut.state);
+  if (innerOut !== undefined && innerStateSha256 !== undefined) cache.keepInnerState(innerOut.key, innerStateSha256, innerOut.state, job.innerStateKey);
   return {
     reply: {
       resultKey: job.resultKey,

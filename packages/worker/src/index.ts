@@ -17,6 +17,6 @@ export { JobCache, PermanentJobError, runJob } from './compute.js';
 export type { ComputeOptions, JobOutput } from './compute.js';
 
 // the worker process: BullMQ workers + compute processes + heartbeats + graceful stop
-export { ComputeProcess, JobFailure } from './compute-process.js';
+export { ComputeProcess, JobFailure, terminate } from './compute-process.js';
 export { startWorker } from './worker.js';
 export type { RunningWorker, WorkerOptions } from './worker.js';

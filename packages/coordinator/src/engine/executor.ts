@@ -244,7 +244,7 @@ export class BullMQExecutor implements Executor {
   }
 
   async trainRound(round: number, jobs: TrainJob[], policy: RoundPolicy, check: TrainCheck, hooks?: RoundHooks): Promise<RoundOutcome> {
-    const { train, rounds } = this.opts.queues;
+    const { train } = this.opts.queues;
     const suffix = `s${this.session}`;
     const slices: SliceState[] = jobs.map((job, i) => {
       const bullId = `${trainJobId(job.run, round, job.job)}.${suffix}`;

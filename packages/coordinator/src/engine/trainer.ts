@@ -206,9 +206,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let deferred: Array<() => Promise<void>> = [];
   let background: Promise<void> = Promise.resolve();
   let backgroundError: Error | undefined;
-  const defer = (work: () => Promise<void>): void => {
-    deferred.push(work);
-  };
   const startDeferred = (): void => {
     for (const work of deferred) {
       background = background.then(work).catch((err: unknown) => {
@@ -395,7 +392,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       // kept checkpoint resumes from it.
       if (cfg.train.mode === 'local' && round > 1 && !checkpointRounds.slice(-cfg.checkpoint.keep).includes(round - 1)) {
         const spent = keys.innerStatePrefix(round - 1);
-        defer(async () => {
+        deferred.push(async () => {
           for (const k of await store.list(spent)) await store.delete(k);
         });
       }
@@ -415,7 +412,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         status.state = 'running';
       }
       if (checkpointNow) await flush(); // a checkpoint's rounds are always in metrics.jsonl
-      else defer(() => flush(false));
+      else deferred.push(() => flush(false));
       if (stopping && !last) {
         await settle();
         status.state = 'stopped';
