@@ -5,7 +5,7 @@ import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
  * (`src/**\/*.test.ts`) and cross-module suites in `test/`, with workspace
  * imports resolved to TypeScript sources (export condition `@atomizer/source`).
  */
-export function packageProject(name: string): UserWorkspaceConfig {
+export function packageProject(name: string, opts: { globalSetup?: string[] } = {}): UserWorkspaceConfig {
   return defineProject({
     resolve: { conditions: ['@atomizer/source'] },
     ssr: { resolve: { conditions: ['@atomizer/source'] } },
@@ -13,6 +13,7 @@ export function packageProject(name: string): UserWorkspaceConfig {
       name,
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       testTimeout: 60_000,
+      ...(opts.globalSetup ? { globalSetup: opts.globalSetup } : {}),
     },
   });
 }

@@ -1,3 +1,3 @@
 import { packageProject } from '../../vitest.project.js';
 
-export default packageProject('coordinator');
+export default packageProject('coordinator', { globalSetup: ['./vitest.setup.ts'] });

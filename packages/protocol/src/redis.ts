@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
+import { killWithParent } from './child-guard.js';
 
 // Redis connection options shared by the coordinator, workers and dashboard
 // (DESIGN.md "The shared contract"): one URL form, TLS and authentication from
@@ -170,6 +171,8 @@ export async function startEmbeddedRedis(opts: { binary?: string; port?: number 
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // Stopped with us, even when we are SIGKILLed (a test run or demo killed outright left it running).
+  if (child.pid !== undefined) killWithParent(child, { removeDir: dir });
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-4000)));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-4000)));

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +19,7 @@ import { ShardReader, verifyShard, type Manifest, type Sample } from '@atomizer/
 import { Command, Option } from 'commander';
 import { startDashboard, type Dashboard } from '../dashboard/index.js';
 import { BullMQExecutor, train, withRunId, type TrainResult } from '../engine/index.js';
+import { ensureDebianProgram } from '../debian-package.js';
 import { Supervisor, workerSlots } from '../launcher.js';
 import { PRESET_NAMES } from '../presets.js';
 import { ENDPOINT_ENV, positive, queuesOf } from './endpoints.js';
@@ -40,20 +40,7 @@ type Out = (line?: string) => void;
 
 /** redis-server: found, installed from Debian's packages when we may (root + apt), or a clear error. */
 export function ensureRedisServer(say: Out): string {
-  const found = findRedisServer();
-  if (found !== undefined) return found;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
-  if (!isRoot || !hasApt) {
-    throw new Error(`redis-server was not found and cannot be installed from here (${isRoot ? 'no apt-get' : 'not root'}); ${REDIS_INSTALL_HINT}`);
-  }
-  say("redis-server is missing: installing Debian's redis-server (apt-get install -y redis-server) ...");
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'inherit', env }) : update;
-  const after = findRedisServer();
-  if (install.status !== 0 || after === undefined) throw new Error(`installing redis-server failed; ${REDIS_INSTALL_HINT}`);
-  return after;
+  return ensureDebianProgram({ pkg: 'redis-server', find: findRedisServer, hint: REDIS_INSTALL_HINT }, say);
 }
 
 async function readSplit(store: ObjectStore, manifest: Manifest, split: 'train' | 'val' | 'test'): Promise<Sample[]> {

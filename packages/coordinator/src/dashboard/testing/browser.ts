@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { ensureDebianProgram } from '../../debian-package.js';
 
 // Headless Chromium for the dashboard's browser test and screenshot script: Debian's
 // `chromium` package driven by playwright-core (which downloads no browser of its own).
@@ -21,7 +22,23 @@ export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
   }
   throw new Error(
     `no Chromium found (looked at ${candidates.join(', ')}): the dashboard's browser test needs Debian's chromium: ` +
-      `sudo apt-get install -y chromium (.ci/run installs it), or set ${CHROMIUM_ENV} to a Chromium binary`,
+      `sudo apt-get install -y chromium (npm test and .ci/run install it when run as root), or set ${CHROMIUM_ENV} to a Chromium binary`,
+  );
+}
+
+/** Chromium, installed from Debian's packages when it is missing and we run as root (npm test's global setup). */
+export function ensureChromium(say: (line: string) => void): string {
+  if (process.env[CHROMIUM_ENV]) return chromiumPath();
+  const find = (): string | undefined => {
+    try {
+      return chromiumPath();
+    } catch {
+      return undefined;
+    }
+  };
+  return ensureDebianProgram(
+    { pkg: 'chromium', find, hint: `sudo apt-get install -y chromium, or set ${CHROMIUM_ENV} to a Chromium binary` },
+    say,
   );
 }
 
