@@ -55,6 +55,8 @@ export const RunConfigSchema = z
         maxAtoms: positiveInt.default(1024).describe('atoms kept per sample (seeded subsampling)'),
         augment: z.boolean().default(false).describe('spectral augmentation of train samples'),
         augmentJitterNm: z.number().nonnegative().default(20).describe('with augment: half-range of the band-centre shift, nm'),
+        dihedral: z.boolean().default(false).describe('random rotations by 90 degrees and mirrors of train samples'),
+        atomKeepMin: z.number().gt(0).max(1).default(1).describe('atom dropout: each train sample keeps a uniform fraction in [atomKeepMin, 1] of its atoms; 1: off'),
         innerState: z.enum(['keep', 'reset']).default('keep').describe("local mode: keep each slot's inner AdamW state across rounds (DiLoCo) or reset it every round"),
         outerKind: z.enum(OUTER_KINDS).default('mean').describe('outer optimizer in local mode: mean (FedAvg), momentum, nesterov (DiLoCo)'),
         outerLr: z.number().positive().default(1).describe('outer learning rate in local mode'),

@@ -37,6 +37,7 @@ export type { SeededRngState } from './rng.js';
 export {
   ModalitySchema,
   applyModality,
+  isDistribution,
   cropBand,
   cropBands,
   downsampleBand,
@@ -54,6 +55,9 @@ export {
   resolveModalityLists,
   loadModalityListsFile,
   seenTag,
+  insideSupport,
+  supportHolding,
+  describeSupport,
 } from './modality-lists.js';
 export type { ModalityListName, ModalityLists, ModalityListsConfig } from './modality-lists.js';
 
@@ -76,6 +80,10 @@ export { BandStatsAccumulator, bandStatsKey, describeNormalization } from './ban
 export { bandStatsFor } from './stats-lookup.js';
 export type { BandStatsTable } from './stats-lookup.js';
 export { AugmentConfigSchema, augmentBands, spectralAugment } from './spectral-augment.js';
+export { dihedralAtoms, randomDihedral } from './spatial-augment.js';
+// the training recipe of one sample: view, atomize, augmentations, subsampling
+export { trainAtoms } from './train-view.js';
+export type { TrainRecipe } from './train-view.js';
 export type { AugmentConfig } from './spectral-augment.js';
 
 // sensor catalogue (src/sensors/): built-in sensors of SENSORS.md, sensor files, STAC Items

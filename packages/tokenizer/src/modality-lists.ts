@@ -37,21 +37,62 @@ const LIST_NAMES: ModalityListName[] = ['train', 'val', 'test'];
  * Two modalities with the same key are the same transform.
  */
 export function modalityKey(m: Modality, catalog?: BandNameResolver): string {
-  const sensor = m.sensor?.toLowerCase() ?? '*';
-  let bands: string[] | '*' = '*';
-  if (m.bands !== undefined) {
-    bands = m.bands.map((b) => b.toLowerCase());
-    if (m.sensor !== undefined && catalog?.has(m.sensor) === true) {
-      try {
-        bands = catalog.resolveGroup(m.sensor, m.bands).map((b) => b.name.toLowerCase());
-      } catch {
-        // An unknown name is reported when the modality is applied; here the raw names suffice.
-      }
-    }
-    bands = [...new Set(bands)].sort();
-  }
   const f = (x: number) => Number(x.toPrecision(9));
-  return JSON.stringify({ sensor, bands, res: f(m.resolutionFactor), size: f(m.sizeFactor) });
+  return JSON.stringify({ sensor: m.sensor?.toLowerCase() ?? '*', bands: bandSet(m, catalog), res: f(m.resolutionFactor), size: f(m.sizeFactor) });
+}
+
+/** The modality's canonical band names (groups expanded when the sensor is catalogued), sorted; '*' for every band. */
+function bandSet(m: Modality, catalog?: BandNameResolver): string[] | '*' {
+  if (m.bands === undefined) return '*';
+  let bands = m.bands.map((b) => b.toLowerCase());
+  if (m.sensor !== undefined && catalog?.has(m.sensor) === true) {
+    try {
+      bands = catalog.resolveGroup(m.sensor, m.bands).map((b) => b.name.toLowerCase());
+    } catch {
+      // An unknown name is reported when the modality is applied; here the raw names suffice.
+    }
+  }
+  return [...new Set(bands)].sort();
+}
+
+const EPS = 1e-9;
+const within = (x: number, canonical: number, range: readonly [number, number] | undefined): boolean =>
+  range === undefined ? Math.abs(x - canonical) <= EPS : x >= range[0] - EPS && x <= range[1] + EPS;
+
+/**
+ * Is `m` one of the views the training modality `train` can draw (its declared support)?
+ * Same sensor (a train modality without one covers any); bands: the same set, or with
+ * `minBands` any subset of at least that many; each factor equal to the canonical one or
+ * inside its declared range. Declared values are compared, not the pixel grids they give.
+ */
+export function insideSupport(m: Modality, train: Modality, catalog?: BandNameResolver): boolean {
+  const tSensor = train.sensor?.toLowerCase();
+  if (tSensor !== undefined && m.sensor?.toLowerCase() !== tSensor) return false;
+  const tb = bandSet(train, catalog);
+  const mb = bandSet(m, catalog);
+  if (train.minBands === undefined) {
+    if (JSON.stringify(tb) !== JSON.stringify(mb)) return false;
+  } else if (mb === '*') {
+    if (tb !== '*') return false;
+  } else {
+    if (tb !== '*' && !mb.every((b) => tb.includes(b))) return false;
+    if (tb !== '*' && mb.length < Math.min(train.minBands, tb.length)) return false;
+    if (tb === '*' && mb.length < train.minBands) return false;
+  }
+  return within(m.resolutionFactor, train.resolutionFactor, train.resolutionRange) && within(m.sizeFactor, train.sizeFactor, train.sizeRange);
+}
+
+/** The first train modality whose support holds `m`, if any. */
+export function supportHolding(m: Modality, lists: Pick<ModalityLists, 'train'>, catalog?: BandNameResolver): Modality | undefined {
+  return lists.train.find((t) => insideSupport(m, t, catalog));
+}
+
+/** A one-line description of a modality's training support, for errors and logs. */
+export function describeSupport(t: Modality): string {
+  const parts = [`bands ${t.bands?.join('+') ?? 'all'}${t.minBands !== undefined ? ` (any ${t.minBands}+)` : ''}`];
+  parts.push(t.resolutionRange !== undefined ? `resolution factor ${t.resolutionRange[0]}-${t.resolutionRange[1]}` : `resolution factor ${t.resolutionFactor}`);
+  parts.push(t.sizeRange !== undefined ? `size factor ${t.sizeRange[0]}-${t.sizeRange[1]}` : `size factor ${t.sizeFactor}`);
+  return parts.join(', ');
 }
 
 /**
@@ -82,6 +123,16 @@ export function assertDisjoint(lists: ModalityLists, catalog?: BandNameResolver)
         );
       }
       byKey.set(key, { list, name: m.name });
+    }
+  }
+  // A test modality is a view never trained on: it must lie outside every train modality's support.
+  for (const m of lists.test) {
+    const holder = supportHolding(m, lists, catalog);
+    if (holder !== undefined) {
+      throw new Error(
+        `test modality '${m.name}' lies inside the training support of '${holder.name}' (${describeSupport(holder)}); ` +
+          'a test modality must be a view training never draws: move it to the val list or narrow the support',
+      );
     }
   }
 }
@@ -141,10 +192,10 @@ export async function loadModalityListsFile(
   return resolveModalityLists(lists, { ...opts, source: path });
 }
 
-/** 'seen' when the modality (by name or by transform) is in the train list, else 'unseen'. */
+/** 'seen' when the modality (by name, by transform or inside a train modality's support) was trained on, else 'unseen'. */
 export function seenTag(m: Modality, lists: ModalityLists, catalog?: BandNameResolver): 'seen' | 'unseen' {
   const key = modalityKey(m, catalog);
-  return lists.train.some((t) => t.name === m.name || modalityKey(t, catalog) === key) ? 'seen' : 'unseen';
+  return lists.train.some((t) => t.name === m.name || modalityKey(t, catalog) === key || insideSupport(m, t, catalog)) ? 'seen' : 'unseen';
 }
 
 /**

@@ -23,6 +23,25 @@ export const ModalitySchema = z.object({
   resolutionFactor: z.number().gt(0).lte(1).default(1),
   /** s in (0, 1]: keep a window of round(s*side) pixels, centred (eval) or seeded-random (train). */
   sizeFactor: z.number().gt(0).lte(1).default(1),
+  // A training distribution (docs/training-recipe.md): in train mode each sample draws its own
+  // view from these; evaluation presents the canonical view (the bands and factors above).
+  /** Train: a random subset of the selected bands, of uniform size in [minBands, all]. Absent: always all of them. */
+  minBands: z.number().int().min(1).optional(),
+  /** Train: the resolution factor drawn uniformly from [lo, hi] (resolutionFactor must lie inside). */
+  resolutionRange: z.tuple([z.number().gt(0).lte(1), z.number().gt(0).lte(1)]).optional(),
+  /** Train: the size factor drawn uniformly from [lo, hi] (sizeFactor must lie inside). */
+  sizeRange: z.tuple([z.number().gt(0).lte(1), z.number().gt(0).lte(1)]).optional(),
+}).superRefine((m, ctx) => {
+  for (const [range, factor, field] of [
+    [m.resolutionRange, m.resolutionFactor, 'resolutionRange'],
+    [m.sizeRange, m.sizeFactor, 'sizeRange'],
+  ] as const) {
+    if (range === undefined) continue;
+    if (range[0] > range[1]) ctx.addIssue({ code: 'custom', path: [field], message: `[lo, hi] with lo <= hi, got [${range.join(', ')}]` });
+    else if (factor < range[0] - 1e-12 || factor > range[1] + 1e-12) {
+      ctx.addIssue({ code: 'custom', path: [field], message: `the canonical factor ${factor} must lie inside [${range.join(', ')}]` });
+    }
+  }
 });
 
 export type Modality = z.infer<typeof ModalitySchema>;
@@ -80,16 +99,51 @@ export interface ApplyModalityOptions {
  */
 export function applyModality(sample: Sample, modality: Modality, opts: ApplyModalityOptions): Sample {
   let bands = selectBands(sample, modality, opts.catalog ?? builtinCatalog());
-  if (modality.sizeFactor < 1) {
-    if (opts.mode === 'train' && opts.rng === undefined) {
-      throw new Error(`modality '${modality.name}': a random crop (train mode, sizeFactor ${modality.sizeFactor}) needs a seeded rng`);
-    }
-    bands = cropBands(bands, modality.sizeFactor, opts.mode === 'train' ? opts.rng : undefined);
+  const draws = opts.mode === 'train' && isDistribution(modality);
+  if (draws && opts.rng === undefined) {
+    throw new Error(`modality '${modality.name}': drawing a training view (minBands, resolutionRange, sizeRange) needs a seeded rng`);
   }
-  if (modality.resolutionFactor < 1) {
-    bands = bands.map((b) => downsampleBand(b, modality.resolutionFactor));
+  const rng = opts.rng as RandomSource;
+  // Draw order (fixed, so a seed gives the same view everywhere): band subset, size, resolution.
+  if (draws && modality.minBands !== undefined) bands = randomBandSubset(bands, modality.minBands, rng);
+  const sizeFactor = draws && modality.sizeRange !== undefined ? drawIn(modality.sizeRange, rng) : modality.sizeFactor;
+  const resolutionFactor = draws && modality.resolutionRange !== undefined ? drawIn(modality.resolutionRange, rng) : modality.resolutionFactor;
+  if (sizeFactor < 1) {
+    if (opts.mode === 'train' && opts.rng === undefined) {
+      throw new Error(`modality '${modality.name}': a random crop (train mode, sizeFactor ${sizeFactor}) needs a seeded rng`);
+    }
+    bands = cropBands(bands, sizeFactor, opts.mode === 'train' ? opts.rng : undefined);
+  }
+  if (resolutionFactor < 1) {
+    bands = bands.map((b) => downsampleBand(b, resolutionFactor));
   }
   return { ...sample, bands };
+}
+
+/** Does the modality declare a training distribution (a random band subset or factor ranges)? */
+export function isDistribution(m: Modality): boolean {
+  return m.minBands !== undefined || m.resolutionRange !== undefined || m.sizeRange !== undefined;
+}
+
+function drawIn(range: readonly [number, number], rng: RandomSource): number {
+  return range[0] + (range[1] - range[0]) * rng.next();
+}
+
+/** k bands drawn uniformly, k uniform in [min(minBands, n), n]; kept in their original order. */
+function randomBandSubset(bands: BandRaster[], minBands: number, rng: RandomSource): BandRaster[] {
+  const n = bands.length;
+  const lo = Math.min(minBands, n);
+  const k = lo + Math.min(n - lo, Math.floor(rng.next() * (n - lo + 1)));
+  if (k === n) return bands;
+  const idx = bands.map((_, i) => i);
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.min(n - i - 1, Math.floor(rng.next() * (n - i)));
+    const t = idx[i]!;
+    idx[i] = idx[j]!;
+    idx[j] = t;
+  }
+  const keep = new Set(idx.slice(0, k));
+  return bands.filter((_, i) => keep.has(i));
 }
 
 // ---------------------------------------------------------------- band subset

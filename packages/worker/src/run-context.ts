@@ -6,9 +6,9 @@ import {
   applyModality,
   atomize,
   makeBatch,
+  trainAtoms,
   parseManifest,
   parseModality,
-  spectralAugment,
   subsampleAtoms,
   type AtomBatch,
   type AtomSet,
@@ -16,6 +16,7 @@ import {
   type Manifest,
   type Modality,
   type Sample,
+  type TrainRecipe,
 } from '@atomizer/tokenizer';
 
 // What a job needs besides its weights and shard, resolved once per run:
@@ -132,18 +133,25 @@ function toBatch(sets: Array<AtomSet | undefined>, samples: readonly Sample[]): 
  */
 export function buildTrainBatch(samples: readonly Sample[], ctx: RunContext, seed: number): BuiltBatch | undefined {
   const { train } = ctx.modalities;
+  const recipe = trainRecipe(ctx);
   const sets = samples.map((sample, i) => {
     const rng = SeededRng.derive(seed, i);
     const modality = train.length > 0 ? train[rng.int(train.length)] : undefined;
-    const view = modality === undefined ? sample : applyModality(sample, modality, { mode: 'train', rng });
-    let atoms = atomize(view, { stats: ctx.stats, normalize: 'zscore' }).atoms;
-    if (atoms.length === 0) return undefined;
-    if (ctx.config.train.augment && ctx.config.train.augmentJitterNm > 0) {
-      atoms = spectralAugment(atoms, { spectralJitterNm: ctx.config.train.augmentJitterNm }, rng);
-    }
-    return subsampleAtoms(atoms, ctx.config.train.maxAtoms, rng);
+    return trainAtoms(sample, modality, recipe, rng);
   });
   return toBatch(sets, samples);
+}
+
+/** The run config's training recipe (augmentations, dropout, atom budget) with the run's statistics. */
+export function trainRecipe(ctx: Pick<RunContext, 'config' | 'stats'>): TrainRecipe {
+  const t = ctx.config.train;
+  return {
+    stats: ctx.stats,
+    spectralJitterNm: t.augment ? t.augmentJitterNm : 0,
+    dihedral: t.dihedral,
+    atomKeepMin: t.atomKeepMin,
+    maxAtoms: t.maxAtoms,
+  };
 }
 
 /**

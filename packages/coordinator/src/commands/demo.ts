@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { evaluateFixedSlotBaseline, selectBackend, trainFixedSlotBaseline } from '@atomizer/model';
+import { selectBackend } from '@atomizer/model';
 import {
   REDIS_INSTALL_HINT,
   checkRedis,
@@ -15,10 +15,10 @@ import {
   type EvalEvent,
   type ObjectStore,
 } from '@atomizer/protocol';
-import { ShardReader, verifyShard, type Manifest, type Sample } from '@atomizer/tokenizer';
 import { Command, Option } from 'commander';
 import { startDashboard, type Dashboard } from '../dashboard/index.js';
 import { BullMQExecutor, train, withRunId, type TrainResult } from '../engine/index.js';
+import { baselineRows, type DemoRow } from '../baselines.js';
 import { ensureDebianProgram } from '../debian-package.js';
 import { Supervisor, workerSlots } from '../launcher.js';
 import { PRESET_NAMES } from '../presets.js';
@@ -41,50 +41,6 @@ type Out = (line?: string) => void;
 /** redis-server: found, installed from Debian's packages when we may (root + apt), or a clear error. */
 export function ensureRedisServer(say: Out): string {
   return ensureDebianProgram({ pkg: 'redis-server', find: findRedisServer, hint: REDIS_INSTALL_HINT }, say);
-}
-
-async function readSplit(store: ObjectStore, manifest: Manifest, split: 'train' | 'val' | 'test'): Promise<Sample[]> {
-  const out: Sample[] = [];
-  for (const s of manifest.shards[split]) {
-    const bytes = await store.get(s.key);
-    verifyShard(bytes, s);
-    out.push(...(await ShardReader.fromBytes(bytes, { name: s.key }).readAll()));
-  }
-  return out;
-}
-
-export interface DemoRow {
-  split: string;
-  modality: string;
-  seen: 'seen' | 'unseen';
-  samples: number;
-  accuracy?: number;
-  macroF1?: number;
-  mAP?: number;
-  baselineAccuracy?: number;
-  baselineMacroF1?: number;
-  baselinePlacement?: string;
-}
-
-/** The fixed-slot baseline on the same train samples and modalities, scored on every evaluated view. */
-async function baselineRows(store: ObjectStore, result: TrainResult, rows: DemoRow[], seed: number): Promise<void> {
-  const { ctx } = result.prepared;
-  if (ctx.manifest.task !== 'single') return;
-  const train = await readSplit(store, ctx.manifest, 'train');
-  const stats = new Map(ctx.manifest.stats.bands.map((b) => [b.key, b]));
-  const model = trainFixedSlotBaseline({ samples: train, trainModalities: ctx.modalities.train, stats, numClasses: ctx.model.numClasses, seed });
-  const splits = new Map<string, Sample[]>();
-  const all = [...ctx.modalities.train, ...ctx.modalities.val, ...ctx.modalities.test];
-  for (const row of rows) {
-    const split = row.split as 'val' | 'test';
-    if (!splits.has(split)) splits.set(split, (await readSplit(store, ctx.manifest, split)).slice(0, ctx.config.eval.maxSamples));
-    const modality = all.find((m) => m.name === row.modality);
-    if (modality === undefined) continue;
-    const ev = evaluateFixedSlotBaseline(model, splits.get(split)!, modality);
-    row.baselineAccuracy = ev.accuracy;
-    row.baselineMacroF1 = ev.macroF1;
-    row.baselinePlacement = ev.placement;
-  }
 }
 
 function rowsOf(evals: EvalEvent[]): DemoRow[] {

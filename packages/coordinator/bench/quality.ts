@@ -1,0 +1,286 @@
+// Quality benchmark (issue 11): each bundled preset trained exactly as a run trains it
+// (the engine's train() loop with the in-process executor on a local store: the same
+// jobs, batches, local/sync steps and evaluation jobs as a cluster run), for several
+// seeds, scored per modality (seen / unseen) beside two fixed-slot baselines trained on
+// the same samples and the same training views: the MLP of the demo and a k-NN
+// (k = 5, the StatLog project's best method). Prints mean and spread (min-max) per model and modality, the
+// seeds, the commands and the machine. Not a test.
+//
+//   npm run bench:quality -- [--preset statlog --preset sen2-scene] [--seeds 42,7,1234]
+//       [--jobs 2] [--set train.rounds=30 ...] [--json]
+//
+// --jobs N runs N seeds at once in child processes (one tfjs thread each).
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fillSlots, fixedSlotLayout, overallAccuracy, selectBackend, splitRows } from '@atomizer/model';
+import { LocalStore, parseRunConfig, setPath, type RunConfig } from '@atomizer/protocol';
+import { SeededRng, SensorCatalog, applyModality, type Modality, type Sample } from '@atomizer/tokenizer';
+import { Command } from 'commander';
+import { baselineRows, readSplit, type DemoRow } from '../src/baselines.js';
+import { resolveTrainConfig } from '../src/commands/train.js';
+import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
+import { PRESET_NAMES } from '../src/presets.js';
+
+interface SeedRow {
+  preset: string;
+  seed: number;
+  split: string;
+  modality: string;
+  seen: 'seen' | 'unseen';
+  samples: number;
+  atomizer: number;
+  mlp?: number;
+  knn?: number;
+}
+
+interface SeedResult {
+  preset: string;
+  seed: number;
+  trainCpuSeconds: number;
+  wallSeconds: number;
+  rows: SeedRow[];
+}
+
+const cpuSeconds = (): number => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1e6;
+};
+
+function parseSet(list: string[]): Array<[string, unknown]> {
+  return list.map((s) => {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new Error(`--set takes path=value (e.g. train.rounds=30), got '${s}'`);
+    const raw = s.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    return [s.slice(0, eq), value];
+  });
+}
+
+async function configFor(preset: string, seed: number, sets: Array<[string, unknown]>): Promise<RunConfig> {
+  const cfg = (await resolveTrainConfig({ config: preset })) as unknown as Record<string, unknown>;
+  for (const [path, value] of sets) setPath(cfg, path, value);
+  setPath(cfg, 'seed', seed);
+  setPath(cfg, 'run', `quality-${preset.replace(/[^A-Za-z0-9-]/g, '-')}-s${seed}`);
+  return parseRunConfig(cfg, `${preset} with --set ${sets.map(([p]) => p).join(', ')}`);
+}
+
+/** k-NN (k = 5) on fixed-slot vectors: one seeded training view per (sample, train modality) as the references. */
+const K = 5;
+function knnAccuracy(result: TrainResult, train: Sample[], evalSets: Map<string, Sample[]>, rows: DemoRow[], seed: number): Map<string, number> {
+  const { ctx } = result.prepared;
+  const catalog = SensorCatalog.default();
+  const stats = new Map(ctx.manifest.stats.bands.map((b) => [b.key, b]));
+  const layout = fixedSlotLayout(train, ctx.modalities.train, catalog);
+  const D = layout.slots.length * layout.width * layout.height;
+  const vec = (s: Sample, m: Modality, mode: 'train' | 'eval', rng?: SeededRng): number[] => {
+    const out = new Float32Array(D);
+    fillSlots(layout, applyModality(s, m, { mode, ...(rng !== undefined ? { rng } : {}), catalog }), stats, out, catalog);
+    return Array.from(out);
+  };
+  const X: number[][] = [];
+  const y: number[] = [];
+  train.forEach((s, i) =>
+    ctx.modalities.train.forEach((m, k) => {
+      X.push(vec(s, m, 'train', SeededRng.derive(seed, 11, i, k)));
+      y.push(s.labels[0] as number);
+    }),
+  );
+  const knn = (q: number[]): number => {
+    // k = 5 nearest training views by squared Euclidean distance, majority vote (ties: the nearest).
+    const best: Array<[number, number]> = [];
+    for (let i = 0; i < X.length; i++) {
+      const xi = X[i]!;
+      let d = 0;
+      for (let j = 0; j < D; j++) d += (xi[j]! - q[j]!) ** 2;
+      if (best.length < K) best.push([d, y[i]!]);
+      else if (d < best[K - 1]![0]) best[K - 1] = [d, y[i]!];
+      else continue;
+      best.sort((a, b) => a[0] - b[0]);
+    }
+    const votes = new Map<number, number>();
+    for (const [, c] of best) votes.set(c, (votes.get(c) ?? 0) + 1);
+    const top = Math.max(...votes.values());
+    return best.find(([, c]) => votes.get(c) === top)![1];
+  };
+  const all = [...ctx.modalities.train, ...ctx.modalities.val, ...ctx.modalities.test];
+  const out = new Map<string, number>();
+  for (const row of rows) {
+    const m = all.find((x) => x.name === row.modality);
+    const samples = evalSets.get(row.split);
+    if (m === undefined || samples === undefined) continue;
+    const pred = samples.map((s) => knn(vec(s, m, 'eval')));
+    const onehot = new Float32Array(samples.length * ctx.model.numClasses);
+    pred.forEach((p, i) => (onehot[i * ctx.model.numClasses + p] = 1));
+    const labels = samples.map((s) => s.labels[0] as number);
+    out.set(`${row.split}/${row.modality}`, overallAccuracy(splitRows(onehot, ctx.model.numClasses), labels, ctx.model.numClasses));
+  }
+  return out;
+}
+
+async function runSeed(preset: string, seed: number, sets: Array<[string, unknown]>, baselines: boolean, log: (s: string) => void): Promise<SeedResult> {
+  const config = await configFor(preset, seed, sets);
+  const dir = await mkdtemp(join(tmpdir(), 'atomizer-quality-'));
+  try {
+    const backend = await selectBackend('auto', () => undefined);
+    const store = new LocalStore(dir);
+    const executor = new InProcessExecutor(store, backend.name);
+    const t0 = performance.now();
+    const c0 = cpuSeconds();
+    const result = await train({ store, executor, config, log: () => undefined });
+    const trainCpuSeconds = cpuSeconds() - c0;
+    const last = Math.max(...result.evals.map((e) => e.round));
+    const rows: DemoRow[] = result.evals
+      .filter((e) => e.round === last && e.accuracy !== undefined)
+      .map((e) => ({ split: e.split, modality: e.modality, seen: e.seen, samples: e.samples, accuracy: e.accuracy! }));
+    let knn = new Map<string, number>();
+    if (baselines && result.prepared.ctx.manifest.task === 'single') {
+      await baselineRows(store, result, rows, config.seed);
+      const { ctx } = result.prepared;
+      const train = await readSplit(store, ctx.manifest, 'train');
+      const evalSets = new Map<string, Sample[]>();
+      for (const split of new Set(rows.map((r) => r.split))) {
+        evalSets.set(split, (await readSplit(store, ctx.manifest, split as 'val' | 'test')).slice(0, ctx.config.eval.maxSamples));
+      }
+      knn = knnAccuracy(result, train, evalSets, rows, config.seed);
+    }
+    log(`${preset} seed ${seed}: trained in ${trainCpuSeconds.toFixed(0)} s CPU (backend ${backend.name}, ${result.round} rounds)`);
+    return {
+      preset,
+      seed,
+      trainCpuSeconds,
+      wallSeconds: (performance.now() - t0) / 1000,
+      rows: rows.map((r) => ({
+        preset,
+        seed,
+        split: r.split,
+        modality: r.modality,
+        seen: r.seen,
+        samples: r.samples,
+        atomizer: r.accuracy!,
+        ...(r.baselineAccuracy !== undefined ? { mlp: r.baselineAccuracy } : {}),
+        ...(knn.has(`${r.split}/${r.modality}`) ? { knn: knn.get(`${r.split}/${r.modality}`)! } : {}),
+      })),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Run one (preset, seed) in a child process of this script (--jobs). */
+function runChild(preset: string, seed: number, passthrough: string[]): Promise<SeedResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--preset', preset, '--seeds', String(seed), '--raw', ...passthrough], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${preset} seed ${seed}: child exited with ${code}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as SeedResult);
+      } catch (err) {
+        reject(new Error(`${preset} seed ${seed}: unreadable child output (${(err as Error).message})`));
+      }
+    });
+  });
+}
+
+interface Summary {
+  mean: number;
+  min: number;
+  max: number;
+  n: number;
+}
+function summarise(xs: number[]): Summary | undefined {
+  if (xs.length === 0) return undefined;
+  return { mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
+}
+const fmt = (s: Summary | undefined): string => (s === undefined ? '-' : `${s.mean.toFixed(3)} (${s.min.toFixed(3)}-${s.max.toFixed(3)})`);
+
+async function main(): Promise<void> {
+  const opts = new Command()
+    .description('Quality benchmark: presets x seeds through the engine (in-process), Atomizer vs fixed-slot MLP and k-NN per modality')
+    .option('--preset <name>', `bundled preset or run config file (repeatable; default: ${PRESET_NAMES.join(', ')})`, (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--seeds <list>', 'comma-separated seeds', '42,7,1234')
+    .option('--jobs <n>', 'seeds run at once, each in its own process', '1')
+    .option('--set <path=value>', 'override a run-config value (repeatable), e.g. train.rounds=30', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--no-baselines', 'skip the fixed-slot baselines')
+    .option('--json', 'print one JSON object')
+    .option('--raw', 'internal: print one seed result as JSON (child mode)')
+    .parse()
+    .opts<{ preset: string[]; seeds: string; jobs: string; set: string[]; baselines: boolean; json?: boolean; raw?: boolean }>();
+  const presets = opts.preset.length > 0 ? opts.preset : [...PRESET_NAMES];
+  const seeds = opts.seeds.split(',').map((s) => Number(s.trim()));
+  if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds takes non-negative integers, got '${opts.seeds}'`);
+  const sets = parseSet(opts.set);
+  const jobs = Math.max(1, Number(opts.jobs));
+  const log = (s: string): void => void process.stderr.write(`${s}\n`);
+
+  if (opts.raw === true) {
+    const r = await runSeed(presets[0]!, seeds[0]!, sets, opts.baselines, log);
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
+  const tasks = presets.flatMap((p) => seeds.map((s) => ({ preset: p, seed: s })));
+  const passthrough = [...opts.set.flatMap((s) => ['--set', s]), ...(opts.baselines ? [] : ['--no-baselines'])];
+  const t0 = performance.now();
+  const results: SeedResult[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, tasks.length) }, async () => {
+      while (next < tasks.length) {
+        const t = tasks[next++]!;
+        results.push(jobs > 1 ? await runChild(t.preset, t.seed, passthrough) : await runSeed(t.preset, t.seed, sets, opts.baselines, log));
+      }
+    }),
+  );
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, load: loadavg().map((l) => l.toFixed(1)).join(' ') };
+  const table: Array<{ preset: string; split: string; modality: string; seen: string; atomizer?: Summary; mlp?: Summary; knn?: Summary }> = [];
+  for (const preset of presets) {
+    const rows = results.filter((r) => r.preset === preset).flatMap((r) => r.rows);
+    const keys = [...new Set(rows.map((r) => `${r.split}\u0000${r.modality}`))];
+    for (const k of keys) {
+      const [split, modality] = k.split('\u0000') as [string, string];
+      const rs = rows.filter((r) => r.split === split && r.modality === modality);
+      table.push({
+        preset,
+        split,
+        modality,
+        seen: rs[0]!.seen,
+        ...(summarise(rs.map((r) => r.atomizer)) ? { atomizer: summarise(rs.map((r) => r.atomizer))! } : {}),
+        ...(summarise(rs.flatMap((r) => (r.mlp !== undefined ? [r.mlp] : []))) ? { mlp: summarise(rs.flatMap((r) => (r.mlp !== undefined ? [r.mlp] : [])))! } : {}),
+        ...(summarise(rs.flatMap((r) => (r.knn !== undefined ? [r.knn] : []))) ? { knn: summarise(rs.flatMap((r) => (r.knn !== undefined ? [r.knn] : [])))! } : {}),
+      });
+    }
+  }
+  const wallSeconds = (performance.now() - t0) / 1000;
+  if (opts.json === true) {
+    process.stdout.write(`${JSON.stringify({ presets, seeds, sets: Object.fromEntries(sets), machine, wallSeconds, table, results })}\n`);
+    return;
+  }
+  console.log(`quality bench: presets ${presets.join(', ')}; seeds ${seeds.join(', ')}; ${opts.set.length > 0 ? `--set ${opts.set.join(' ')}; ` : ''}${wallSeconds.toFixed(0)} s wall`);
+  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.load}`);
+  for (const preset of presets) {
+    const cpu = results.filter((r) => r.preset === preset).map((r) => r.trainCpuSeconds);
+    console.log(`\n${preset}: accuracy, mean (min-max) over ${seeds.length} seeds; Atomizer training ${summarise(cpu)?.mean.toFixed(0) ?? '-'} s CPU per seed`);
+    console.log('| split | modality | seen | Atomizer | fixed-slot MLP | k-NN |\n|---|---|---|---|---|---|');
+    for (const r of table.filter((t) => t.preset === preset)) {
+      console.log(`| ${r.split} | ${r.modality} | ${r.seen} | ${fmt(r.atomizer)} | ${fmt(r.mlp)} | ${fmt(r.knn)} |`);
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
