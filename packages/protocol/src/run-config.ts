@@ -129,6 +129,13 @@ export interface RunConfigLeaf {
 
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
+/**
+ * Leaves whose flag is not the kebab path: the queue layout is also given to `worker`,
+ * `launch` and `dashboard`, which are not run-config commands, so every command spells
+ * these two the same way.
+ */
+const FLAG_NAMES: Record<string, string> = { 'queues.prefix': '--queue-prefix', 'queues.train': '--train-queues' };
+
 /** Every leaf of the run config with its flag: the single source of `atomizer train`'s config flags. */
 export function runConfigLeaves(): RunConfigLeaf[] {
   const defaults = RunConfigSchema.parse({}) as Record<string, unknown>;
@@ -147,7 +154,7 @@ export function runConfigLeaves(): RunConfigLeaf[] {
         inner instanceof z.ZodNumber ? 'number' : inner instanceof z.ZodBoolean ? 'boolean' : inner instanceof z.ZodEnum ? 'enum' : 'string';
       out.push({
         path: path.join('.'),
-        flag: `--${path.map(kebab).join('-')}`,
+        flag: FLAG_NAMES[path.join('.')] ?? `--${path.map(kebab).join('-')}`,
         kind,
         ...(inner instanceof z.ZodEnum ? { choices: inner.options as string[] } : {}),
         description: schema.description ?? inner.description ?? '',

@@ -33,3 +33,15 @@ describe('atomizer train: bad input', () => {
     expect(flag.stderr).toMatch(/--train-mode.*async.*Allowed choices are sync, local/);
   }, 120_000);
 });
+
+describe('queue flags', () => {
+  it('--queue-prefix and --train-queues set the run config, spelled as worker, launch and dashboard spell them', async () => {
+    const { trainCommand, resolveTrainConfig } = await import('./train.js');
+    const cmd = trainCommand().exitOverride();
+    cmd.action(() => undefined);
+    await cmd.parseAsync(['--queue-prefix', 'lab', '--train-queues', '2'], { from: 'user' });
+    const cfg = await resolveTrainConfig(cmd.opts());
+    expect(cfg.queues).toEqual({ prefix: 'lab', train: 2 });
+    expect(cmd.options.map((o) => o.long)).not.toContain('--queues-prefix');
+  });
+});

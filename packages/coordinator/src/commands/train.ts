@@ -135,7 +135,7 @@ interface TrainCliOptions extends EndpointOptions {
 
 export function trainCommand(): Command {
   const cmd = new Command('train').description('Run the coordinator: shard if needed, train in rounds over BullMQ workers, checkpoint, evaluate');
-  addEndpointOptions(cmd)
+  addEndpointOptions(cmd, { queues: false })
     .option('--config <file>', `run config YAML/JSON, or a bundled preset: ${PRESET_NAMES.join(', ')}`)
     .option('--resume', 'continue the run --run <id> from its latest checkpoint (same or different number of workers)')
     .addOption(new Option('--executor <kind>', 'bullmq: workers in other processes; in-process: one process, no Redis').choices(['bullmq', 'in-process']).default('bullmq'))
