@@ -81,6 +81,8 @@ export interface ModalityEval {
   mAP?: number;
   /** Predicted class counts (top-1; multi-label: sigmoid > 0.5 per class), when there are no metrics. */
   histogram?: Record<string, number>;
+  /** Single-label metrics: confusion counts over `scoredClasses`, rows the true class, columns the predicted one. */
+  confusion?: number[][];
 }
 
 export interface EvalCheckpointResult {
@@ -90,6 +92,8 @@ export interface EvalCheckpointResult {
   /** 'metrics' when labels map onto the run's classes, else 'histogram' (with the reason in notes). */
   mode: 'metrics' | 'histogram';
   model: { task: 'single' | 'multi'; classes: string[]; params: number };
+  /** The classes metrics are computed over: the run's classes that the dataset's class table names too (predictions restricted to them). */
+  scoredClasses?: string[];
   backend: string;
   normalisation: BandNormalisation[];
   modalities: ModalityEval[];
@@ -426,12 +430,31 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
     mode = 'histogram';
     notes.push(`the dataset is ${source.task}-label, the model ${ctx.model.task}-label: predicted class histogram instead of metrics`);
   } else {
-    const used = new Set(samples.flatMap((s) => s.labels));
-    const missing = [...used].filter((l) => map[l] === undefined).map((l) => dsClasses[l] ?? `#${l}`);
-    if (missing.length > 0) {
-      mode = 'histogram';
-      notes.push(`dataset classes ${missing.join(', ')} are not among the run's classes (${runClasses.join(', ')}): predicted class histogram instead of metrics`);
+    // Scored over the classes both name: predictions are restricted to them, samples of the
+    // dataset's other classes are left out (counted in a note). None shared: nothing to score.
+    if (!map.some((x) => x !== undefined)) {
+      throw new Error(
+        `${opts.dataset}: the dataset's classes (${dsClasses.join(', ')}) share none with run ${opts.run}'s classes (${runClasses.join(', ')}); ` +
+          'rename the classes in the labels to the run\'s names, or score it without labels for a class histogram',
+      );
     }
+    const unknown = new Set(dsClasses.flatMap((c, i) => (map[i] === undefined ? [i] : [])));
+    if (unknown.size > 0) {
+      const before = samples.length;
+      if (source.task === 'single') samples = samples.filter((s) => !unknown.has(s.labels[0] as number));
+      else samples = samples.map((s) => ({ ...s, labels: s.labels.filter((l) => !unknown.has(l)) }));
+      notes.push(
+        `dataset classes ${[...unknown].map((i) => dsClasses[i]).join(', ')} are not among the run's classes: ` +
+          (source.task === 'single' ? `their ${before - samples.length} samples are left out` : 'their labels are left out'),
+      );
+      if (samples.length === 0) throw new Error(`${opts.dataset}: no sample is labelled with a class the run knows (${runClasses.join(', ')})`);
+    }
+  }
+  // Run class indices scored (in the run's order) and each one's column in the restricted scores.
+  const scored = runClasses.flatMap((c, i) => (map.includes(i) ? [i] : []));
+  const restrict = mode === 'metrics' && scored.length < runClasses.length;
+  if (mode === 'metrics' && restrict) {
+    notes.push(`scored over the ${scored.length} classes the dataset and the run share (${scored.map((i) => runClasses[i]).join(', ')}): predictions restricted to them`);
   }
 
   // 4. Normalisation, the backend, then predictions per modality.
@@ -456,12 +479,17 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
       }
       skipped += built.dropped.length;
       const out = predict(ck.weights, built.batch, ctx.model);
-      for (let i = 0; i < built.labels.length; i++) scores.push(out.slice(i * C, (i + 1) * C));
-      labels.push(...built.labels.map((ls) => (mode === 'metrics' ? ls.map((l) => map[l] as number) : ls)));
+      for (let i = 0; i < built.labels.length; i++) {
+        const row = out.slice(i * C, (i + 1) * C);
+        scores.push(mode === 'metrics' ? Float32Array.from(scored, (c) => row[c] as number) : row);
+      }
+      labels.push(...built.labels.map((ls) => (mode === 'metrics' ? ls.map((l) => scored.indexOf(map[l] as number)) : ls)));
     }
     const row: ModalityEval = { modality: m.name, seen: tag.seen, seenReason: tag.reason, samples: scores.length, skipped };
-    if (mode === 'metrics') Object.assign(row, evalScores(ctx.model.task, scores, labels, C) ?? {});
-    else row.histogram = histogram(scores, runClasses, ctx.model.task);
+    if (mode === 'metrics') {
+      Object.assign(row, evalScores(ctx.model.task, scores, labels, scored.length) ?? {});
+      if (ctx.model.task === 'single') row.confusion = confusionMatrix(scores, labels, scored.length);
+    } else row.histogram = histogram(scores, runClasses, ctx.model.task);
     results.push(row);
     log(`modality ${m.name}: ${scores.length} samples${skipped > 0 ? `, ${skipped} without atoms skipped` : ''}`);
   }
@@ -480,11 +508,24 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
     },
     mode,
     model: { task: ctx.model.task, classes: [...runClasses], params: ctx.stored.params },
+    ...(mode === 'metrics' ? { scoredClasses: scored.map((i) => runClasses[i] as string) } : {}),
     backend,
     normalisation: norm.table,
     modalities: results,
     notes,
   };
+}
+
+/** Single-label confusion counts: [true][predicted] over `classes` columns of the score rows (top-1). */
+function confusionMatrix(scores: readonly Float32Array[], labels: readonly number[][], classes: number): number[][] {
+  const m = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  scores.forEach((row, i) => {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if ((row[c] as number) > (row[best] as number)) best = c;
+    const t = labels[i]?.[0];
+    if (t !== undefined && t >= 0) m[t]![best]!++;
+  });
+  return m;
 }
 
 /** Predicted classes counted: top-1 for single-label, every logit > 0 (sigmoid > 0.5) for multi-label. */

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveCheckpoint, selectBackend } from '@atomizer/model';
@@ -127,12 +127,32 @@ describe('atomizer eval on other sensors', () => {
     expect(formatEvalResult(r)).toMatch(/landsat-7:B1\s+this dataset's own statistics/);
   });
 
-  it('a labelled Sentinel-2 scene whose classes are not the run\'s: histogram, and the note names the classes', async () => {
-    const r = await evalCheckpoint(opts({ dataset: SEN2, split: 'all', maxSamples: 40 }).o);
-    expect(r.mode).toBe('histogram');
-    expect(r.dataset.task).toBe('single');
-    expect(r.notes.join('\n')).toMatch(/not among the run's classes/);
-    expect(r.modalities[0]!.seen).toBe('unseen');
+  it('a labelled Sentinel-2 scene whose classes share none with the run\'s: refused before the model runs, naming both class lists', async () => {
+    const { o, started } = opts({ dataset: SEN2, split: 'all', maxSamples: 40 });
+    await expect(evalCheckpoint(o)).rejects.toThrow(/dataset's classes \(dryout, forest, village, water\) share none with run ev's classes \(red soil, /);
+    expect(started()).toBe(false);
+  });
+
+  it('a labelled scene of another sensor whose classes are partly the run\'s: metrics and a confusion matrix over the shared classes', async () => {
+    // The Sentinel-2 polygons with two classes renamed to Statlog's: water -> 'red soil', forest -> 'cotton crop'.
+    const geo = JSON.parse(await readFile(dataPath('rstoolbox-sen2', 'sen2_polygons.geojson'), 'utf8')) as { features: Array<{ properties: { class: string } }> };
+    const rename: Record<string, string> = { water: 'red soil', forest: 'cotton crop' };
+    for (const f of geo.features) f.properties.class = rename[f.properties.class] ?? f.properties.class;
+    const labels = join(dir, 'renamed.geojson');
+    await writeFile(labels, JSON.stringify(geo));
+    const spec = `scene:${dataPath('rstoolbox-sen2', 'sen2.tif')}?labels=${labels}&sensor=s2a&k=5`;
+    const r = await evalCheckpoint(opts({ dataset: spec, split: 'all', maxSamples: 400 }).o);
+    expect(r.mode).toBe('metrics');
+    expect(r.scoredClasses).toEqual(['red soil', 'cotton crop']);
+    expect(r.notes.join('\n')).toMatch(/dataset classes (dryout, village|village, dryout) are not among the run's classes: their \d+ samples are left out/);
+    const m = r.modalities[0]!;
+    expect(m.seen).toBe('unseen');
+    const c = m.confusion!;
+    expect(c).toHaveLength(2);
+    const total = c.flat().reduce((a, b) => a + b, 0);
+    expect(total).toBe(m.samples);
+    expect(m.accuracy).toBeCloseTo((c[0]![0]! + c[1]![1]!) / total, 12);
+    expect(formatEvalResult(r)).toMatch(/confusion matrix, native \(rows: true class, columns: predicted\)/);
   });
 
   it('tileSample cuts an image into whole tiles of the finest band, coarser bands on the same ground window', () => {

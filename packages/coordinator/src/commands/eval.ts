@@ -55,6 +55,12 @@ export function formatEvalResult(r: EvalCheckpointResult): string {
         r.modalities.map((m) => [m.modality, m.seen, m.samples, m.skipped, pct(multi ? m.mAP : m.accuracy), pct(m.macroF1)]),
       ),
     );
+    const classes = r.scoredClasses ?? r.model.classes;
+    for (const m of r.modalities) {
+      if (m.confusion === undefined) continue;
+      lines.push('', `confusion matrix, ${m.modality} (rows: true class, columns: predicted):`);
+      lines.push(formatTable(['true \\ predicted', ...classes], m.confusion.map((row, i) => [classes[i] ?? `#${i}`, ...row])));
+    }
   } else {
     lines.push('predicted classes (counts):');
     lines.push(
@@ -90,8 +96,10 @@ export function evalCommand(): Command {
       `
 Bands the run has statistics for are normalised with them; a band of another
 sensor of the same family borrows the family's, any other band this dataset's own
-(the output says which). A sensor never in training is tagged unseen. Labels that
-are not the run's classes (or unlabelled imagery) give a predicted-class histogram.
+(the output says which). A sensor never in training is tagged unseen. Labels are
+matched to the run's classes by name: metrics (and a confusion matrix) over the
+classes both share, predictions restricted to them; samples of other classes are
+left out. Unlabelled imagery gives a predicted-class histogram.
 
 Examples:
   $ atomizer eval --run statlog-20261127-101500 --dataset statlog:../shared/data/statlog/statlog_landsat_satellite.csv --s3 /tmp/atomizer-store
