@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
 
@@ -13,9 +14,16 @@ if (process.send !== undefined) {
   process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }
 
+/** The coordinator package's version (package.json beside src/ and dist/). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
 const program = new Command()
   .name('atomizer')
   .description('Atomizer: train one remote-sensing model on imagery of any sensor, across many machines.')
+  .version(packageVersion(), '-V, --version', 'print the version of atomizer')
   .showHelpAfterError('(run with --help for usage)');
 
 registerCommands(program);

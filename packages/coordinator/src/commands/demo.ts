@@ -223,7 +223,8 @@ Examples:
         );
         out('baseline: a plain MLP with fixed input slots (a missing band zero-filled, a new band in its spectral neighbour\'s slot)');
         if (statlog) out(`reference: best published on this split ${STATLOG_BEST_PUBLISHED.accuracy} (${STATLOG_BEST_PUBLISHED.method}, all four bands)`);
-        out(`demo done in ${seconds.toFixed(1)} s; dashboard ${dashboard.url}${opts.keep === true ? ' (kept up: Ctrl-C to stop)' : ''}`);
+        // Without --keep everything stops now: no link to a dashboard that is about to go away.
+        out(`demo done in ${seconds.toFixed(1)} s${opts.keep === true ? `; dashboard ${dashboard.url} (kept up: Ctrl-C to stop)` : ' (--keep leaves the dashboard up)'}`);
       }
       if (opts.keep === true && !interrupted) {
         await sup.stop(10_000);

@@ -45,3 +45,11 @@ describe('queue flags', () => {
     expect(cmd.options.map((o) => o.long)).not.toContain('--queues-prefix');
   });
 });
+
+describe('atomizer --version', () => {
+  it('prints the package version and exits 0', async () => {
+    const r = await runCli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
