@@ -41,13 +41,14 @@ import {
   makeBatch,
   readDataset,
   seenTag,
-  spectralAugment,
   subsampleAtoms,
+  trainAtoms,
   type AtomSet,
   type BandStats,
   type Modality,
   type ModalityLists,
   type Sample,
+  type TrainRecipe,
 } from '@atomizer/tokenizer';
 import { loadPreset } from '../src/presets.js';
 
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     .option('--batch <n>', 'override samples per round (slices x sliceSamples)')
     .option('--overrides <json>', 'override model.overrides (JSON)')
     .option('--preset <name>', 'override model.preset')
-    .option('--augment-nm <J>', 'spectral augmentation: centre shift U(-J, J) nm, width x 2^U(-1,1); 0 off', '0')
+    .option('--augment-nm <J>', "spectral augmentation: centre shift U(-J, J) nm, width x 2^U(-1,1); 0 off (default: the config's train.augment)")
     .option('--seed <n>', 'override seed')
     .option('--eval-every <n>', 'also evaluate every N rounds (seen/unseen accuracy curve)', '0')
     .option('--no-atomizer', 'skip the Atomizer model')
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
       batch?: string;
       overrides?: string;
       preset?: string;
-      augmentNm: string;
+      augmentNm?: string;
       seed?: string;
       evalEvery: string;
       atomizer: boolean;
@@ -111,7 +112,8 @@ async function main(): Promise<void> {
   if (opts.preset !== undefined) cfg.model.preset = opts.preset;
   if (opts.seed !== undefined) cfg.seed = Number(opts.seed);
   const batchSize = opts.batch !== undefined ? Number(opts.batch) : cfg.train.slices * cfg.train.sliceSamples;
-  const jitter = Number(opts.augmentNm);
+  // The run's own recipe (train.augment, dihedral, atomKeepMin), --augment-nm overriding the jitter.
+  const jitter = opts.augmentNm !== undefined ? Number(opts.augmentNm) : cfg.train.augment ? cfg.train.augmentJitterNm : 0;
 
   const lists: ModalityLists = preset.modalities;
   const evalMods = [...lists.train, ...lists.val, ...lists.test];
@@ -187,6 +189,7 @@ async function main(): Promise<void> {
       return out;
     };
 
+    const recipe: TrainRecipe = { stats, spectralJitterNm: jitter, dihedral: cfg.train.dihedral, atomKeepMin: cfg.train.atomKeepMin, maxAtoms: cfg.train.maxAtoms };
     const dataRng = new SeededRng(deriveSeed(cfg.seed, 1));
     let order: number[] = [];
     let cursor = 0;
@@ -208,9 +211,8 @@ async function main(): Promise<void> {
         }
         const sample = train[order[cursor++] as number] as Sample;
         const m = lists.train[dataRng.int(lists.train.length)] as Modality;
-        let atoms = atomsOf(sample, m, stats, 'train', dataRng);
-        atoms = subsampleAtoms(atoms, cfg.train.maxAtoms, dataRng);
-        if (jitter > 0) atoms = spectralAugment(atoms, { spectralJitterNm: jitter }, dataRng);
+        const atoms = trainAtoms(sample, m, recipe, dataRng);
+        if (atoms === undefined) continue;
         sets.push(atoms);
         labels.push(sample.labels);
       }

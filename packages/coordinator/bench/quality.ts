@@ -16,11 +16,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fillSlots, fixedSlotLayout, overallAccuracy, selectBackend, splitRows } from '@atomizer/model';
+import { fillSlots, fixedSlotLayout, selectBackend } from '@atomizer/model';
 import { LocalStore, parseRunConfig, setPath, type RunConfig } from '@atomizer/protocol';
 import { SeededRng, SensorCatalog, applyModality, type Modality, type Sample } from '@atomizer/tokenizer';
 import { Command } from 'commander';
-import { baselineRows, readSplit, type DemoRow } from '../src/baselines.js';
+import { baselineRows, readBaselineData, type BaselineData, type DemoRow } from '../src/baselines.js';
 import { resolveTrainConfig } from '../src/commands/train.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
 import { PRESET_NAMES } from '../src/presets.js';
@@ -75,26 +75,26 @@ async function configFor(preset: string, seed: number, sets: Array<[string, unkn
 
 /** k-NN (k = 5) on fixed-slot vectors: one seeded training view per (sample, train modality) as the references. */
 const K = 5;
-function knnAccuracy(result: TrainResult, train: Sample[], evalSets: Map<string, Sample[]>, rows: DemoRow[], seed: number): Map<string, number> {
+function knnAccuracy(result: TrainResult, data: BaselineData, rows: DemoRow[], seed: number): Map<string, number> {
   const { ctx } = result.prepared;
   const catalog = SensorCatalog.default();
   const stats = new Map(ctx.manifest.stats.bands.map((b) => [b.key, b]));
-  const layout = fixedSlotLayout(train, ctx.modalities.train, catalog);
+  const layout = fixedSlotLayout(data.train, ctx.modalities.train, catalog);
   const D = layout.slots.length * layout.width * layout.height;
-  const vec = (s: Sample, m: Modality, mode: 'train' | 'eval', rng?: SeededRng): number[] => {
+  const vec = (s: Sample, m: Modality, mode: 'train' | 'eval', rng?: SeededRng): Float32Array => {
     const out = new Float32Array(D);
     fillSlots(layout, applyModality(s, m, { mode, ...(rng !== undefined ? { rng } : {}), catalog }), stats, out, catalog);
-    return Array.from(out);
+    return out;
   };
-  const X: number[][] = [];
+  const X: Float32Array[] = [];
   const y: number[] = [];
-  train.forEach((s, i) =>
+  data.train.forEach((s, i) =>
     ctx.modalities.train.forEach((m, k) => {
       X.push(vec(s, m, 'train', SeededRng.derive(seed, 11, i, k)));
       y.push(s.labels[0] as number);
     }),
   );
-  const knn = (q: number[]): number => {
+  const knn = (q: Float32Array): number => {
     // k = 5 nearest training views by squared Euclidean distance, majority vote (ties: the nearest).
     const best: Array<[number, number]> = [];
     for (let i = 0; i < X.length; i++) {
@@ -115,13 +115,10 @@ function knnAccuracy(result: TrainResult, train: Sample[], evalSets: Map<string,
   const out = new Map<string, number>();
   for (const row of rows) {
     const m = all.find((x) => x.name === row.modality);
-    const samples = evalSets.get(row.split);
+    const samples = data.eval.get(row.split);
     if (m === undefined || samples === undefined) continue;
-    const pred = samples.map((s) => knn(vec(s, m, 'eval')));
-    const onehot = new Float32Array(samples.length * ctx.model.numClasses);
-    pred.forEach((p, i) => (onehot[i * ctx.model.numClasses + p] = 1));
-    const labels = samples.map((s) => s.labels[0] as number);
-    out.set(`${row.split}/${row.modality}`, overallAccuracy(splitRows(onehot, ctx.model.numClasses), labels, ctx.model.numClasses));
+    const correct = samples.filter((s) => knn(vec(s, m, 'eval')) === s.labels[0]).length;
+    out.set(`${row.split}/${row.modality}`, correct / samples.length);
   }
   return out;
 }
@@ -143,14 +140,9 @@ async function runSeed(preset: string, seed: number, sets: Array<[string, unknow
       .map((e) => ({ split: e.split, modality: e.modality, seen: e.seen, samples: e.samples, accuracy: e.accuracy! }));
     let knn = new Map<string, number>();
     if (baselines && result.prepared.ctx.manifest.task === 'single') {
-      await baselineRows(store, result, rows, config.seed);
-      const { ctx } = result.prepared;
-      const train = await readSplit(store, ctx.manifest, 'train');
-      const evalSets = new Map<string, Sample[]>();
-      for (const split of new Set(rows.map((r) => r.split))) {
-        evalSets.set(split, (await readSplit(store, ctx.manifest, split as 'val' | 'test')).slice(0, ctx.config.eval.maxSamples));
-      }
-      knn = knnAccuracy(result, train, evalSets, rows, config.seed);
+      const data = await readBaselineData(store, result, rows);
+      baselineRows(result, data, rows, config.seed);
+      knn = knnAccuracy(result, data, rows, config.seed);
     }
     log(`${preset} seed ${seed}: trained in ${trainCpuSeconds.toFixed(0)} s CPU (backend ${backend.name}, ${result.round} rounds)`);
     return {
@@ -205,6 +197,15 @@ function summarise(xs: number[]): Summary | undefined {
   if (xs.length === 0) return undefined;
   return { mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
 }
+/** Mean and range of each model's accuracy over the rows (seeds) of one modality; a model without figures is left out. */
+function summaries(rs: readonly SeedRow[]): { atomizer?: Summary; mlp?: Summary; knn?: Summary } {
+  const out: { atomizer?: Summary; mlp?: Summary; knn?: Summary } = {};
+  for (const model of ['atomizer', 'mlp', 'knn'] as const) {
+    const s = summarise(rs.flatMap((r) => (r[model] !== undefined ? [r[model]] : [])));
+    if (s !== undefined) out[model] = s;
+  }
+  return out;
+}
 const fmt = (s: Summary | undefined): string => (s === undefined ? '-' : `${s.mean.toFixed(3)} (${s.min.toFixed(3)}-${s.max.toFixed(3)})`);
 
 async function main(): Promise<void> {
@@ -257,9 +258,7 @@ async function main(): Promise<void> {
         split,
         modality,
         seen: rs[0]!.seen,
-        ...(summarise(rs.map((r) => r.atomizer)) ? { atomizer: summarise(rs.map((r) => r.atomizer))! } : {}),
-        ...(summarise(rs.flatMap((r) => (r.mlp !== undefined ? [r.mlp] : []))) ? { mlp: summarise(rs.flatMap((r) => (r.mlp !== undefined ? [r.mlp] : [])))! } : {}),
-        ...(summarise(rs.flatMap((r) => (r.knn !== undefined ? [r.knn] : []))) ? { knn: summarise(rs.flatMap((r) => (r.knn !== undefined ? [r.knn] : [])))! } : {}),
+        ...summaries(rs),
       });
     }
   }

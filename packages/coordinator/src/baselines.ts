@@ -32,24 +32,36 @@ export interface DemoRow {
   baselinePlacement?: string;
 }
 
-/** The fixed-slot MLP on the same train samples and modalities, scored on every row's view (single-label runs). */
-export async function baselineRows(store: ObjectStore, result: TrainResult, rows: DemoRow[], seed: number): Promise<void> {
+/** What the baselines train and score on: the run's train split and each evaluated split (first eval.maxSamples). */
+export interface BaselineData {
+  train: Sample[];
+  eval: Map<string, Sample[]>;
+}
+
+/** Read the train split and every split the rows name, once. */
+export async function readBaselineData(store: ObjectStore, result: TrainResult, rows: readonly DemoRow[]): Promise<BaselineData> {
   const { ctx } = result.prepared;
-  if (ctx.manifest.task !== 'single') return;
-  const train = await readSplit(store, ctx.manifest, 'train');
+  const evalSets = new Map<string, Sample[]>();
+  for (const split of new Set(rows.map((r) => r.split))) {
+    evalSets.set(split, (await readSplit(store, ctx.manifest, split as 'val' | 'test')).slice(0, ctx.config.eval.maxSamples));
+  }
+  return { train: await readSplit(store, ctx.manifest, 'train'), eval: evalSets };
+}
+
+/** The fixed-slot MLP on the same train samples and modalities, scored on every row's view (single-label runs). */
+export function baselineRows(result: TrainResult, data: BaselineData, rows: DemoRow[], seed: number): void {
+  const { ctx } = result.prepared;
+  if (ctx.manifest.task !== 'single') throw new Error(`the fixed-slot baseline scores single-label runs; ${ctx.manifest.name} is ${ctx.manifest.task}-label`);
   const stats = new Map(ctx.manifest.stats.bands.map((b) => [b.key, b]));
-  const model = trainFixedSlotBaseline({ samples: train, trainModalities: ctx.modalities.train, stats, numClasses: ctx.model.numClasses, seed });
-  const splits = new Map<string, Sample[]>();
+  const model = trainFixedSlotBaseline({ samples: data.train, trainModalities: ctx.modalities.train, stats, numClasses: ctx.model.numClasses, seed });
   const all = [...ctx.modalities.train, ...ctx.modalities.val, ...ctx.modalities.test];
   for (const row of rows) {
-    const split = row.split as 'val' | 'test';
-    if (!splits.has(split)) splits.set(split, (await readSplit(store, ctx.manifest, split)).slice(0, ctx.config.eval.maxSamples));
     const modality = all.find((m) => m.name === row.modality);
-    if (modality === undefined) continue;
-    const ev = evaluateFixedSlotBaseline(model, splits.get(split)!, modality);
+    const samples = data.eval.get(row.split);
+    if (modality === undefined || samples === undefined) continue;
+    const ev = evaluateFixedSlotBaseline(model, samples, modality);
     row.baselineAccuracy = ev.accuracy;
     row.baselineMacroF1 = ev.macroF1;
     row.baselinePlacement = ev.placement;
   }
 }
-

@@ -1,7 +1,7 @@
 // The training recipe of one sample (docs/training-recipe.md): the one place
 // that turns a shard sample into the atoms a training step sees, so a worker,
-// the single-process reference loop and the quality bench draw the same atoms
-// for the same seed. Each step draws from `rng` only when it is switched on,
+// the engine's in-process executor (the quality bench) and the preset bench
+// draw the same atoms for the same seed. Each step draws from `rng` only when it is switched on,
 // in this order:
 //
 //   view      the modality's training view (band subset, crop, resolution: modality.ts)
@@ -12,13 +12,12 @@
 //   subsample at most maxAtoms atoms
 
 import { atomize } from './atomize.js';
-import { applyModality } from './modality.js';
+import { applyModality, type Modality } from './modality.js';
 import type { SeededRng } from './rng.js';
 import { randomDihedral } from './spatial-augment.js';
 import { spectralAugment } from './spectral-augment.js';
 import type { BandStatsTable } from './stats-lookup.js';
 import { subsampleAtoms } from './subsample.js';
-import type { Modality } from './modality.js';
 import type { AtomSet, Sample } from './types.js';
 
 export interface TrainRecipe {

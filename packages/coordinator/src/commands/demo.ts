@@ -18,7 +18,7 @@ import {
 import { Command, Option } from 'commander';
 import { startDashboard, type Dashboard } from '../dashboard/index.js';
 import { BullMQExecutor, train, withRunId, type TrainResult } from '../engine/index.js';
-import { baselineRows, type DemoRow } from '../baselines.js';
+import { baselineRows, readBaselineData, type DemoRow } from '../baselines.js';
 import { ensureDebianProgram } from '../debian-package.js';
 import { Supervisor, workerSlots } from '../launcher.js';
 import { PRESET_NAMES } from '../presets.js';
@@ -184,11 +184,12 @@ Examples:
         reporter.stop();
       }
       const rows = rowsOf(result.evals);
-      if (opts.baseline && rows.length > 0) {
+      // The fixed-slot baseline scores single-label runs only.
+      if (opts.baseline && rows.length > 0 && result.prepared.ctx.manifest.task === 'single') {
         // The baseline trains here, on the same backend choice as the workers (never tfjs's slow default cpu).
         await selectBackend(opts.backend as 'auto', () => undefined);
         log('training the fixed-slot baseline on the same samples ...');
-        await baselineRows(store, result, rows, config.seed);
+        baselineRows(result, await readBaselineData(store, result, rows), rows, config.seed);
       }
       const seconds = (performance.now() - t0) / 1000;
       const statlog = result.prepared.ctx.manifest.name.startsWith('statlog');

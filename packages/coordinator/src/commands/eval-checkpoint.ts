@@ -438,7 +438,7 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
           'rename the classes in the labels to the run\'s names, or score it without labels for a class histogram',
       );
     }
-    const unknown = new Set(dsClasses.flatMap((c, i) => (map[i] === undefined ? [i] : [])));
+    const unknown = new Set(dsClasses.flatMap((_, i) => (map[i] === undefined ? [i] : [])));
     if (unknown.size > 0) {
       const before = samples.length;
       if (source.task === 'single') samples = samples.filter((s) => !unknown.has(s.labels[0] as number));
@@ -451,9 +451,8 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
     }
   }
   // Run class indices scored (in the run's order) and each one's column in the restricted scores.
-  const scored = runClasses.flatMap((c, i) => (map.includes(i) ? [i] : []));
-  const restrict = mode === 'metrics' && scored.length < runClasses.length;
-  if (mode === 'metrics' && restrict) {
+  const scored = runClasses.flatMap((_, i) => (map.includes(i) ? [i] : []));
+  if (mode === 'metrics' && scored.length < runClasses.length) {
     notes.push(`scored over the ${scored.length} classes the dataset and the run share (${scored.map((i) => runClasses[i]).join(', ')}): predictions restricted to them`);
   }
 
