@@ -71,9 +71,30 @@ describe('bundled presets', () => {
     }
   });
 
+  it('cross-sensor test bed: trains on Sentinel-2 alone, tests only Landsat sensors simulated from the same scene', async () => {
+    const { config, modalities } = await loadPreset('sen2-sensors');
+    const test = await firstOfSplit(config.dataset.source, 'test');
+    for (const m of [...modalities.train, ...modalities.val]) {
+      expect(m.simulate, m.name).toBeUndefined();
+      expect(seenTag(m, modalities), m.name).toBe('seen');
+    }
+    const sensors = new Set<string>();
+    for (const m of modalities.test) {
+      const view = applyModality(test, m, { mode: 'eval' });
+      expect(view.bands.length, m.name).toBeGreaterThanOrEqual(4);
+      for (const b of view.bands) {
+        expect(b.sensor, m.name).toMatch(/^landsat-/);
+        sensors.add(b.sensor);
+        expect(b.gsdM, m.name).toBeGreaterThanOrEqual(15 - 1); // 30 m (pan 15 m) or coarser, never Sentinel-2's 10 m
+      }
+      expect(seenTag(m, modalities), m.name).toBe('unseen');
+    }
+    expect([...sensors].sort()).toEqual(['landsat-5-tm', 'landsat-8', 'landsat-mss']);
+  });
+
   it('finds presets by name and points ../shared/data/ at the bundled data folder', () => {
     for (const name of PRESET_NAMES) expect(existsSync(presetPath(name))).toBe(true);
-    expect(() => presetPath('nope')).toThrow(/unknown preset 'nope'; bundled presets: statlog, sen2-scene/);
+    expect(() => presetPath('nope')).toThrow(/unknown preset 'nope'; bundled presets: statlog, sen2-scene, sen2-sensors/);
     const dir = sharedDataDir();
     expect(resolveBundledData('scene:../shared/data/a.tif?labels=../shared/data/b.geojson&k=5')).toBe(
       `scene:${dir}/a.tif?labels=${dir}/b.geojson&k=5`,

@@ -182,6 +182,23 @@ describe('buildDataset', () => {
     expect(plain.slice(0, 500).filter((id) => firstShard.has(id)).length).toBeLessThan(150);
   });
 
+  it("gives a simulated sensor's bands the scene's own statistics: every sample in that view, beside the train split's", async () => {
+    const store = new LocalStore(await tempDir());
+    const tm = { name: 'tm-from-s2', simulate: { sensor: 'landsat-5-tm', bits: 8, gain: 0.0025, offset: 0 } };
+    const r = await buildDataset({ dataset: `bigearthnet:${S2_ROOT}`, out: store, name: 'sim', shardSize: 4, modalities: { train: ['s2-all'], test: [tm] } });
+    const keys = r.manifest.stats.bands.map((b) => b.key);
+    const tmKeys = keys.filter((k) => k.startsWith('landsat-5-tm:'));
+    expect(tmKeys).toEqual(['landsat-5-tm:B1', 'landsat-5-tm:B2', 'landsat-5-tm:B3', 'landsat-5-tm:B4', 'landsat-5-tm:B5', 'landsat-5-tm:B7']);
+    const all = r.manifest.splits.train.samples + r.manifest.splits.val.samples + r.manifest.splits.test.samples;
+    const blue = r.manifest.stats.bands.find((b) => b.key === 'landsat-5-tm:B1')!;
+    expect(blue.count).toBe(all * 40 * 40); // 120 x 120 at 10 m -> 40 x 40 at 30 m, every split
+    const s2Blue = r.manifest.stats.bands.filter((b) => b.key.endsWith(':B02')); // sentinel-2a and -2b
+    expect(s2Blue.reduce((n, b) => n + b.count, 0)).toBe(r.manifest.splits.train.samples * 120 * 120); // the train split only
+    expect(blue.mean).toBeGreaterThan(0);
+    for (const b of s2Blue) expect(Math.abs(blue.mean - b.mean)).toBeLessThan(b.std); // the same ground, the same blue
+    expect(r.manifest.stats.normalisation).toMatch(/simulated sensors' bands \(landsat-5-tm\): the scene's own statistics, over all \d+ samples/);
+  });
+
   it('rejects overlapping modality lists before writing anything', async () => {
     const store = new LocalStore(await tempDir());
     await expect(

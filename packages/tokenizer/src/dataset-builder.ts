@@ -6,12 +6,14 @@ import { MANIFEST_FORMAT_VERSION, parseManifest, serializeManifest, type Manifes
 import { resolveModalityLists, type ModalityLists, type ModalityListsConfig } from './modality-lists.js';
 import { READER_KINDS, parseReaderSpec, readDataset, type ReaderKind, type ReaderSpec } from './readers/dataset.js';
 import { SeededRng } from './rng.js';
+import { SimulatedViewStats } from './simulated-view-stats.js';
 import { putShard } from './shard-writer.js';
 import { DEFAULT_SPLIT_FRACTIONS, SPLIT_NAMES, splitByHash, type SplitFractions, type SplitName } from './split.js';
 import type { Sample } from './types.js';
 
 // Dataset builder: reader -> samples grouped by split -> shards in the object
-// store, per-band statistics of the TRAIN split, and manifest.json written
+// store, per-band statistics of the TRAIN split (and of simulated sensors'
+// views, simulated-view-stats.ts), and manifest.json written
 // last (DESIGN.md "Object store layout"), so a reader that finds a manifest
 // finds every shard it lists.
 
@@ -113,6 +115,7 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
   const fractions = opts.splitFractions ?? DEFAULT_SPLIT_FRACTIONS;
 
   const stats = new BandStatsAccumulator();
+  const simulated = new SimulatedViewStats(lists);
   const pending: Record<SplitName, Sample[]> = { train: [], val: [], test: [] };
   const shards: Record<SplitName, ManifestShard[]> = { train: [], val: [], test: [] };
   const counts: Record<SplitName, number> = { train: 0, val: 0, test: 0 };
@@ -159,6 +162,7 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
     // 'train' for all): split by hash of the patch name.
     const split: SplitName = spec.kind === 'bigearthnet' ? splitByHash(item.sample.id, fractions) : item.split;
     if (split === 'train') stats.add(item.sample);
+    simulated.add(item.sample);
     counts[split]++;
     atoms[split] += validAtoms(item.sample);
     samples++;
@@ -179,7 +183,10 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
     throw new Error(`dataset ${spec.kind}:${spec.path}: no sample fell in the train split, so no band statistics; use more samples or other split fractions`);
   }
 
-  const bandStats = stats.result();
+  const trainStats = stats.result();
+  const simulatedStats = simulated.result(new Set(trainStats.map((s) => s.key)));
+  const bandStats = [...trainStats, ...simulatedStats];
+  const normalisation = describeNormalization(trainStats) + (simulatedStats.length > 0 ? `; ${simulated.describe(simulatedStats)}` : '');
   const manifestInput: ManifestInput = {
     format: 'atomizer-dataset',
     version: MANIFEST_FORMAT_VERSION,
@@ -188,7 +195,7 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
     task: source.task === 'multi' ? 'multi' : 'single',
     classes: [...(source.classes ?? [])],
     splits: { train: { samples: counts.train }, val: { samples: counts.val }, test: { samples: counts.test } },
-    stats: { normalisation: describeNormalization(bandStats), bands: bandStats },
+    stats: { normalisation, bands: bandStats },
     // Full definitions, not just names: a reader of the manifest needs no registry.
     ...(lists !== undefined ? { modalities: { train: lists.train, val: lists.val, test: lists.test } } : {}),
     shards,

@@ -40,10 +40,12 @@ export {
   isDistribution,
   cropBand,
   cropBands,
-  downsampleBand,
   parseModality,
   sensorMatches,
 } from './modality.js';
+export { downsampleBand, resampleBand } from './resample.js';
+export { SimulationSchema, simulateSensor, spectralWeights } from './sensor-simulation.js';
+export type { Simulation, SimulationCatalog } from './sensor-simulation.js';
 export type { ApplyModalityOptions, BandNameResolver, Modality, ModalityInput, RandomSource } from './modality.js';
 export { BUILTIN_MODALITIES, ModalityRegistry, parseSweepName } from './modality-registry.js';
 export {

@@ -38,7 +38,13 @@ const LIST_NAMES: ModalityListName[] = ['train', 'val', 'test'];
  */
 export function modalityKey(m: Modality, catalog?: BandNameResolver): string {
   const f = (x: number) => Number(x.toPrecision(9));
-  return JSON.stringify({ sensor: m.sensor?.toLowerCase() ?? '*', bands: bandSet(m, catalog), res: f(m.resolutionFactor), size: f(m.sizeFactor) });
+  return JSON.stringify({
+    ...(m.simulate !== undefined ? { simulate: { ...m.simulate, sensor: m.simulate.sensor.toLowerCase() } } : {}),
+    sensor: m.sensor?.toLowerCase() ?? '*',
+    bands: bandSet(m, catalog),
+    res: f(m.resolutionFactor),
+    size: f(m.sizeFactor),
+  });
 }
 
 /** The modality's canonical band names (groups expanded when the sensor is catalogued), sorted; '*' for every band. */
@@ -61,11 +67,13 @@ const within = (x: number, canonical: number, range: readonly [number, number] |
 
 /**
  * Is `m` one of the views the training modality `train` can draw (its declared support)?
- * Same sensor (a train modality without one covers any); bands: the same set, or with
+ * Same simulated sensor (or none on both); same sensor (a train modality without one covers any); bands: the same set, or with
  * `minBands` any subset of at least that many; each factor equal to the canonical one or
  * inside its declared range. Declared values are compared, not the pixel grids they give.
  */
 export function insideSupport(m: Modality, train: Modality, catalog?: BandNameResolver): boolean {
+  // A simulated sensor is a support of its own: the same simulation or none on both sides.
+  if (JSON.stringify(m.simulate ?? null) !== JSON.stringify(train.simulate ?? null)) return false;
   const tSensor = train.sensor?.toLowerCase();
   if (tSensor !== undefined && m.sensor?.toLowerCase() !== tSensor) return false;
   const tb = bandSet(train, catalog);
@@ -89,7 +97,8 @@ export function supportHolding(m: Modality, lists: Pick<ModalityLists, 'train'>,
 
 /** A one-line description of a modality's training support, for errors and logs. */
 export function describeSupport(t: Modality): string {
-  const parts = [`bands ${t.bands?.join('+') ?? 'all'}${t.minBands !== undefined ? ` (any ${t.minBands}+)` : ''}`];
+  const parts = t.simulate !== undefined ? [`simulated ${t.simulate.sensor}`] : [];
+  parts.push(`bands ${t.bands?.join('+') ?? 'all'}${t.minBands !== undefined ? ` (any ${t.minBands}+)` : ''}`);
   parts.push(t.resolutionRange !== undefined ? `resolution factor ${t.resolutionRange[0]}-${t.resolutionRange[1]}` : `resolution factor ${t.resolutionFactor}`);
   parts.push(t.sizeRange !== undefined ? `size factor ${t.sizeRange[0]}-${t.sizeRange[1]}` : `size factor ${t.sizeFactor}`);
   return parts.join(', ');

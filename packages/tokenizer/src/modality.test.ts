@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { atomize } from './atomize.js';
 import { dataPath } from './data-dir.js';
-import { applyModality, cropBand, downsampleBand, parseModality, type Modality } from './modality.js';
+import { applyModality, cropBand, parseModality, type Modality } from './modality.js';
+import { downsampleBand } from './resample.js';
 import { ModalityRegistry } from './modality-registry.js';
 import { readBigEarthNetPatch } from './readers/bigearthnet.js';
 import { SeededRng } from './rng.js';

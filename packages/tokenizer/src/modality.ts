@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { allocRaster, dtypeOf } from './raster-dtype.js';
+import { downsampleBand } from './resample.js';
+import { SimulationSchema, simulateSensor } from './sensor-simulation.js';
 import { builtinCatalog } from './sensors/index.js';
 import type { BandRaster, BandSpec, RasterArray, Sample } from './types.js';
 
@@ -15,6 +17,8 @@ export const ModalitySchema = z.object({
     .min(1)
     .regex(/^[A-Za-z0-9][A-Za-z0-9._@:+-]*$/, 'letters, digits and . _ @ : + - only'),
   description: z.string().optional(),
+  /** Present the image as another sensor would see it (sensor-simulation.ts), before the band subset, crop and resolution below. */
+  simulate: SimulationSchema.optional(),
   /** Keep only bands of this sensor (catalogue id or alias; 'sentinel-2' also matches 'sentinel-2a'/'-2b'). A sample without any is rejected. */
   sensor: z.string().min(1).optional(),
   /** Band names or sensor group names ('rgb', 'rededge', '10m' ...), resolved through the catalogue. Absent: every band. */
@@ -68,7 +72,7 @@ export function parseModality(input: unknown, source = 'modality'): Modality {
  */
 export interface BandNameResolver {
   has(sensorIdOrAlias: string): boolean;
-  get(sensorIdOrAlias: string): { id: string; family?: string };
+  get(sensorIdOrAlias: string): { id: string; family?: string; bands: readonly BandSpec[] };
   resolveGroup(sensorIdOrAlias: string, groupOrBandNames: string[]): BandSpec[];
 }
 
@@ -87,7 +91,8 @@ export interface ApplyModalityOptions {
 }
 
 /**
- * Present `sample` as `modality`: band subset, then crop (size factor), then
+ * Present `sample` as `modality`: the simulated sensor's bands (when the
+ * modality simulates one), band subset, then crop (size factor), then
  * area-average downsampling (resolution factor). Cropping first keeps the
  * work proportional to what is kept; the window is chosen on the native grids.
  *
@@ -98,7 +103,9 @@ export interface ApplyModalityOptions {
  * back would add quantisation noise the source never had.
  */
 export function applyModality(sample: Sample, modality: Modality, opts: ApplyModalityOptions): Sample {
-  let bands = selectBands(sample, modality, opts.catalog ?? builtinCatalog());
+  const catalog = opts.catalog ?? builtinCatalog();
+  const seen = modality.simulate === undefined ? sample : simulateSensor(sample, modality.simulate, catalog);
+  let bands = selectBands(seen, modality, catalog);
   const draws = opts.mode === 'train' && isDistribution(modality);
   if (draws && opts.rng === undefined) {
     throw new Error(`modality '${modality.name}': drawing a training view (minBands, resolutionRange, sizeRange) needs a seeded rng`);
@@ -117,7 +124,7 @@ export function applyModality(sample: Sample, modality: Modality, opts: ApplyMod
   if (resolutionFactor < 1) {
     bands = bands.map((b) => downsampleBand(b, resolutionFactor));
   }
-  return { ...sample, bands };
+  return { ...seen, bands };
 }
 
 /** Does the modality declare a training distribution (a random band subset or factor ranges)? */
@@ -281,73 +288,4 @@ function allocLike(values: RasterArray, n: number): RasterArray {
   const dtype = dtypeOf(values);
   if (dtype === undefined) throw new Error(`unsupported raster array type ${values.constructor.name}`);
   return allocRaster(dtype, n);
-}
-
-// ---------------------------------------------------------------- resolution
-
-/**
- * Overlap of input pixel i ([i, i+1)) with output pixel j ([j*n/m, (j+1)*n/m))
- * along one axis, as a sparse list per output pixel: exact area weights for any
- * factor, so a non-integer factor splits border pixels between two outputs.
- */
-function axisWeights(n: number, m: number): { index: number[]; weight: number[] }[] {
-  const out: { index: number[]; weight: number[] }[] = [];
-  for (let j = 0; j < m; j++) {
-    const lo = (j * n) / m;
-    const hi = ((j + 1) * n) / m;
-    const index: number[] = [];
-    const weight: number[] = [];
-    for (let i = Math.floor(lo); i < Math.min(n, Math.ceil(hi)); i++) {
-      const w = Math.min(hi, i + 1) - Math.max(lo, i);
-      if (w > 1e-12) {
-        index.push(i);
-        weight.push(w);
-      }
-    }
-    out.push({ index, weight });
-  }
-  return out;
-}
-
-/**
- * Area-average one band to round(w*f) x round(h*f) pixels (at least 1).
- * Physical values (stored*scale+offset) are averaged with exact area weights;
- * nodata and NaN inputs are left out of both sums; an output pixel with no
- * valid input is NaN (a missing atom). The footprint is unchanged, so the GSD
- * becomes gsd * w / round(w*f) (about gsd/f).
- */
-export function downsampleBand(band: BandRaster, factor: number): BandRaster {
-  if (!(factor > 0 && factor <= 1)) {
-    throw new Error(`band ${band.sensor}:${band.name}: resolution factor must be in (0, 1], got ${factor}`);
-  }
-  const { width: w, height: h, values, scale, offset, nodata } = band;
-  const ow = Math.max(1, Math.round(w * factor));
-  const oh = Math.max(1, Math.round(h * factor));
-  const wx = axisWeights(w, ow);
-  const wy = axisWeights(h, oh);
-  const out = new Float32Array(ow * oh);
-  const hasNodata = nodata !== undefined;
-  for (let oy = 0; oy < oh; oy++) {
-    const ry = wy[oy]!;
-    for (let ox = 0; ox < ow; ox++) {
-      const rx = wx[ox]!;
-      let sum = 0;
-      let wsum = 0;
-      for (let a = 0; a < ry.index.length; a++) {
-        const rowBase = ry.index[a]! * w;
-        const wyv = ry.weight[a]!;
-        for (let b = 0; b < rx.index.length; b++) {
-          const stored = values[rowBase + rx.index[b]!]!;
-          if (Number.isNaN(stored) || (hasNodata && stored === nodata)) continue;
-          const wgt = wyv * rx.weight[b]!;
-          sum += wgt * (stored * scale + offset);
-          wsum += wgt;
-        }
-      }
-      out[oy * ow + ox] = wsum > 0 ? sum / wsum : Number.NaN;
-    }
-  }
-  const { nodata: _dropped, ...rest } = band;
-  void _dropped;
-  return { ...rest, width: ow, height: oh, gsdM: (band.gsdM * w) / ow, values: out, scale: 1, offset: 0 };
 }
