@@ -189,7 +189,7 @@ async function main(): Promise<void> {
       return out;
     };
 
-    const recipe: TrainRecipe = { stats, spectralJitterNm: jitter, dihedral: cfg.train.dihedral, atomKeepMin: cfg.train.atomKeepMin, maxAtoms: cfg.train.maxAtoms };
+    const recipe: TrainRecipe = { stats, normalize: cfg.dataset.normalisation === 'image' ? 'image' : 'zscore', virtualSensor: cfg.train.virtualSensor, spectralJitterNm: jitter, dihedral: cfg.train.dihedral, atomKeepMin: cfg.train.atomKeepMin, maxAtoms: cfg.train.maxAtoms };
     const dataRng = new SeededRng(deriveSeed(cfg.seed, 1));
     let order: number[] = [];
     let cursor = 0;

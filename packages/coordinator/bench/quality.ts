@@ -20,7 +20,7 @@ import { fillSlots, fixedSlotLayout, selectBackend } from '@atomizer/model';
 import { LocalStore, parseRunConfig, setPath, type RunConfig } from '@atomizer/protocol';
 import { SeededRng, SensorCatalog, applyModality, type Modality, type Sample } from '@atomizer/tokenizer';
 import { Command } from 'commander';
-import { baselineRows, readBaselineData, type BaselineData, type DemoRow } from '../src/baselines.js';
+import { baselineNormalisation, baselineRows, readBaselineData, type BaselineData, type DemoRow } from '../src/baselines.js';
 import { resolveTrainConfig } from '../src/commands/train.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
 import { PRESET_NAMES } from '../src/presets.js';
@@ -78,7 +78,7 @@ const K = 5;
 function knnAccuracy(result: TrainResult, data: BaselineData, rows: DemoRow[], seed: number): Map<string, number> {
   const { ctx } = result.prepared;
   const catalog = SensorCatalog.default();
-  const stats = new Map(ctx.manifest.stats.bands.map((b) => [b.key, b]));
+  const stats = baselineNormalisation(ctx);
   const layout = fixedSlotLayout(data.train, ctx.modalities.train, catalog);
   const D = layout.slots.length * layout.width * layout.height;
   const vec = (s: Sample, m: Modality, mode: 'train' | 'eval', rng?: SeededRng): Float32Array => {
@@ -188,6 +188,8 @@ function runChild(preset: string, seed: number, passthrough: string[]): Promise<
 }
 
 interface Summary {
+  /** The issue's targets are medians over the seeds. */
+  median: number;
   mean: number;
   min: number;
   max: number;
@@ -195,9 +197,12 @@ interface Summary {
 }
 function summarise(xs: number[]): Summary | undefined {
   if (xs.length === 0) return undefined;
-  return { mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
 }
-/** Mean and range of each model's accuracy over the rows (seeds) of one modality; a model without figures is left out. */
+/** Median, mean and range of each model's accuracy over the rows (seeds) of one modality; a model without figures is left out. */
 function summaries(rs: readonly SeedRow[]): { atomizer?: Summary; mlp?: Summary; knn?: Summary } {
   const out: { atomizer?: Summary; mlp?: Summary; knn?: Summary } = {};
   for (const model of ['atomizer', 'mlp', 'knn'] as const) {
@@ -206,7 +211,8 @@ function summaries(rs: readonly SeedRow[]): { atomizer?: Summary; mlp?: Summary;
   }
   return out;
 }
-const fmt = (s: Summary | undefined): string => (s === undefined ? '-' : `${s.mean.toFixed(3)} (${s.min.toFixed(3)}-${s.max.toFixed(3)})`);
+const fmt = (s: Summary | undefined): string =>
+  s === undefined ? '-' : `${s.median.toFixed(3)} / ${s.mean.toFixed(3)} (${s.min.toFixed(3)}-${s.max.toFixed(3)})`;
 
 async function main(): Promise<void> {
   const opts = new Command()
@@ -271,7 +277,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.load}`);
   for (const preset of presets) {
     const cpu = results.filter((r) => r.preset === preset).map((r) => r.trainCpuSeconds);
-    console.log(`\n${preset}: accuracy, mean (min-max) over ${seeds.length} seeds; Atomizer training ${summarise(cpu)?.mean.toFixed(0) ?? '-'} s CPU per seed`);
+    console.log(`\n${preset}: accuracy, median / mean (min-max) over ${seeds.length} seeds; Atomizer training ${summarise(cpu)?.mean.toFixed(0) ?? '-'} s CPU per seed`);
     console.log('| split | modality | seen | Atomizer | fixed-slot MLP | k-NN |\n|---|---|---|---|---|---|');
     for (const r of table.filter((t) => t.preset === preset)) {
       console.log(`| ${r.split} | ${r.modality} | ${r.seen} | ${fmt(r.atomizer)} | ${fmt(r.mlp)} | ${fmt(r.knn)} |`);

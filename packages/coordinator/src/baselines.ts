@@ -1,4 +1,4 @@
-import { evaluateFixedSlotBaseline, trainFixedSlotBaseline } from '@atomizer/model';
+import { evaluateFixedSlotBaseline, trainFixedSlotBaseline, type SlotNormalisation } from '@atomizer/model';
 import type { ObjectStore } from '@atomizer/protocol';
 import { ShardReader, verifyShard, type Manifest, type Sample } from '@atomizer/tokenizer';
 import type { TrainResult } from './engine/index.js';
@@ -48,11 +48,16 @@ export async function readBaselineData(store: ObjectStore, result: TrainResult, 
   return { train: await readSplit(store, ctx.manifest, 'train'), eval: evalSets };
 }
 
+/** The run's normalisation for the fixed-slot baselines: its manifest statistics, or 'image' as the run's atoms. */
+export function baselineNormalisation(ctx: TrainResult['prepared']['ctx']): SlotNormalisation {
+  return ctx.config.dataset.normalisation === 'image' ? 'image' : new Map(ctx.manifest.stats.bands.map((b) => [b.key, b]));
+}
+
 /** The fixed-slot MLP on the same train samples and modalities, scored on every row's view (single-label runs). */
 export function baselineRows(result: TrainResult, data: BaselineData, rows: DemoRow[], seed: number): void {
   const { ctx } = result.prepared;
   if (ctx.manifest.task !== 'single') throw new Error(`the fixed-slot baseline scores single-label runs; ${ctx.manifest.name} is ${ctx.manifest.task}-label`);
-  const stats = new Map(ctx.manifest.stats.bands.map((b) => [b.key, b]));
+  const stats = baselineNormalisation(ctx);
   const model = trainFixedSlotBaseline({ samples: data.train, trainModalities: ctx.modalities.train, stats, numClasses: ctx.model.numClasses, seed });
   const all = [...ctx.modalities.train, ...ctx.modalities.val, ...ctx.modalities.test];
   for (const row of rows) {

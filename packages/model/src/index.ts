@@ -100,5 +100,6 @@ export type {
   FixedSlotLayout,
   FixedSlotModel,
   FixedSlotTrainOptions,
+  SlotNormalisation,
   SlotPlacement,
 } from './baseline/fixed-slot.js';

@@ -30,6 +30,7 @@ describe('run config', () => {
       /run\.yaml is invalid:[\s\S]*train\.mode[\s\S]*train\.rounds[\s\S]*bogus/,
     );
     expect(() => parseRunConfig({ run: 'a/b' })).toThrow(/run/);
+    expect(() => parseRunConfig({ dataset: { normalisation: 'per-scene' } }, 'run.yaml')).toThrow(/run\.yaml is invalid:[\s\S]*dataset\.normalisation: Invalid option: expected one of "train-split"\|"image", got "per-scene"/);
     expect(() => evalSplits(parseRunConfig({ eval: { splits: 'val,holdout' } }))).toThrow(/unknown split 'holdout'/);
   });
 });

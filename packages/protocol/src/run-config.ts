@@ -31,6 +31,10 @@ export const RunConfigSchema = z
           .describe("where to shard it from when its manifest is not in the store, '<kind>:<path>' (e.g. statlog:data/statlog.csv)"),
         shardSize: positiveInt.default(256).describe('samples per shard when sharding'),
         modalities: z.string().default('').describe('YAML/JSON file of train/val/test modality lists; empty: the manifest lists'),
+        normalisation: z
+          .enum(['train-split', 'image'])
+          .default('train-split')
+          .describe("per-band z-score, in training and evaluation alike: 'train-split' (the train split's statistics; a sensor training never saw uses its scene's own) or 'image' (each sample's own)"),
       })
       .prefault({}),
     model: z
@@ -55,6 +59,12 @@ export const RunConfigSchema = z
         maxAtoms: positiveInt.default(1024).describe('atoms kept per sample (seeded subsampling)'),
         augment: z.boolean().default(false).describe('spectral augmentation of train samples'),
         augmentJitterNm: z.number().nonnegative().default(20).describe('with augment: half-range of the band-centre shift, nm'),
+        virtualSensor: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0)
+          .describe('probability that a train sample is seen by a random virtual sensor: bands over random spans of the real ones (docs/training-recipe.md); 0: off'),
         dihedral: z.boolean().default(false).describe('random rotations by 90 degrees and mirrors of train samples'),
         atomKeepMin: z.number().gt(0).max(1).default(1).describe('atom dropout: each train sample keeps a uniform fraction in [atomKeepMin, 1] of its atoms; 1: off'),
         innerState: z.enum(['keep', 'reset']).default('keep').describe("local mode: keep each slot's inner AdamW state across rounds (DiLoCo) or reset it every round"),
@@ -98,9 +108,10 @@ export type RunConfigInput = z.input<typeof RunConfigSchema>;
 
 /** Parse a run config; the error lists every wrong field by its path, with `source` (a file) named. */
 export function parseRunConfig(input: unknown, source = 'run config'): RunConfig {
-  const r = RunConfigSchema.safeParse(input ?? {});
+  const r = RunConfigSchema.safeParse(input ?? {}, { reportInput: true });
   if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const got = (i: { input?: unknown }): string => (i.input === undefined || typeof i.input === 'object' ? '' : `, got ${JSON.stringify(i.input)}`);
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}${got(i)}`);
     throw new Error(`${source} is invalid:\n${lines.join('\n')}`);
   }
   return r.data;

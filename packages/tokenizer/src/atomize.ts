@@ -4,6 +4,7 @@
 // 20 m band's atoms sit on a grid twice as sparse as a 10 m band's over the
 // same footprint, with no resampling.
 
+import { BandStatsAccumulator } from './band-stats.js';
 import { builtinCatalog, type SensorCatalog } from './sensors/index.js';
 import { bandStatsFor, type BandStatsTable } from './stats-lookup.js';
 import type { AtomBand, AtomSet, BandRaster, Sample } from './types.js';
@@ -16,8 +17,12 @@ export interface AtomizeOptions {
   stats?: BandStatsTable;
   /** Where sensor families come from; default the built-in catalogue. */
   catalog?: SensorCatalog;
-  /** 'zscore': (physical - mean) / std per band; 'none': physical values. Default: 'zscore' when stats are given, else 'none'. */
-  normalize?: 'zscore' | 'none';
+  /**
+   * 'zscore': (physical - mean) / std per band with `stats`; 'image': the same with each
+   * band's own mean and std in this sample (no stats needed; a constant band is only
+   * centred); 'none': physical values. Default: 'zscore' when stats are given, else 'none'.
+   */
+  normalize?: 'zscore' | 'image' | 'none';
 }
 
 export interface AtomizeResult {
@@ -84,6 +89,12 @@ export function atomize(sample: Sample, opts: AtomizeOptions = {}): AtomizeResul
       mean = st.mean;
       // A constant band (std 0) is only centred rather than divided by zero.
       invStd = st.std > 0 ? 1 / st.std : 1;
+    } else if (normalize === 'image') {
+      const st = new BandStatsAccumulator().addBand(band).result()[0];
+      if (st !== undefined && st.count > 0) {
+        mean = st.mean;
+        invStd = st.std > 0 ? 1 / st.std : 1;
+      }
     }
     const { width, height, values, scale, offset, gsdM } = band;
     const nodata = band.nodata;

@@ -42,7 +42,7 @@ export interface SimulationCatalog {
   resolveGroup(sensorIdOrAlias: string, groupOrBandNames: string[]): BandSpec[];
 }
 
-type SpectralRaster = BandRaster & { kind: 'spectral' };
+export type SpectralRaster = BandRaster & { kind: 'spectral' };
 
 /** Nanometres of [a.centre ± a.width/2] inside [b.centre ± b.width/2]. */
 function overlapNm(a: { wavelengthNm: number; bandwidthNm: number }, b: { wavelengthNm: number; bandwidthNm: number }): number {
@@ -62,6 +62,34 @@ export function spectralWeights(
   const nm = sources.map((s) => overlapNm(s, target));
   const total = nm.reduce((a, b) => a + b, 0);
   return total > 0 ? nm.map((x) => x / total) : nm;
+}
+
+/**
+ * One target band from source bands on an ow x oh grid over their footprint:
+ * each source band area-resampled onto the grid, then the overlap-weighted
+ * mean of the valid ones per pixel (NaN where none is valid). Physical values.
+ */
+export function mixBands(
+  sources: readonly SpectralRaster[],
+  target: { wavelengthNm: number; bandwidthNm: number },
+  ow: number,
+  oh: number,
+): Float32Array {
+  const weights = spectralWeights(target, sources);
+  const parts = sources.flatMap((s, i) => (weights[i]! > 0 ? [{ w: weights[i]!, v: resampleBand(s, ow, oh).values }] : []));
+  const out = new Float32Array(ow * oh);
+  for (let p = 0; p < out.length; p++) {
+    let sum = 0;
+    let wsum = 0;
+    for (const { w, v } of parts) {
+      const x = v[p]!;
+      if (Number.isNaN(x)) continue;
+      sum += w * x;
+      wsum += w;
+    }
+    out[p] = wsum > 0 ? sum / wsum : Number.NaN;
+  }
+  return out;
 }
 
 const interval = (b: { wavelengthNm: number; bandwidthNm: number }): string =>
@@ -106,20 +134,12 @@ export function simulateSensor(sample: Sample, spec: Simulation, catalog: Simula
     const gsd = spec.gsdM ?? t.gsdM;
     const ow = Math.max(1, Math.round(footW / gsd));
     const oh = Math.max(1, Math.round(footH / gsd));
-    const weights = spectralWeights(t, sources);
-    const parts = sources.flatMap((s, i) => (weights[i]! > 0 ? [{ w: weights[i]!, v: resampleBand(s, ow, oh).values }] : []));
+    const mixed = mixBands(sources, t, ow, oh);
     const dn = spec.bits <= 8 ? new Uint8Array(ow * oh) : new Uint16Array(ow * oh);
     for (let p = 0; p < dn.length; p++) {
-      let sum = 0;
-      let wsum = 0;
-      for (const { w, v } of parts) {
-        const x = v[p]!;
-        if (Number.isNaN(x)) continue;
-        sum += w * x;
-        wsum += w;
-      }
-      if (wsum === 0) continue; // stays 0: nodata
-      dn[p] = Math.min(maxDn, Math.max(1, Math.round((sum / wsum - spec.offset) / spec.gain)));
+      const x = mixed[p]!;
+      if (Number.isNaN(x)) continue; // stays 0: nodata
+      dn[p] = Math.min(maxDn, Math.max(1, Math.round((x - spec.offset) / spec.gain)));
     }
     bands.push({
       kind: 'spectral',

@@ -97,7 +97,7 @@ describe('spatial augmentation and atom dropout', () => {
   it('trainAtoms keeps a fraction in [atomKeepMin, 1] and is the same for the same seed', () => {
     const acc = new BandStatsAccumulator();
     acc.add(s2);
-    const recipe: TrainRecipe = { stats: new Map(acc.result().map((b) => [b.key, b])), spectralJitterNm: 0, dihedral: true, atomKeepMin: 0.5, maxAtoms: 1_000_000 };
+    const recipe: TrainRecipe = { stats: new Map(acc.result().map((b) => [b.key, b])), virtualSensor: 0, spectralJitterNm: 0, dihedral: true, atomKeepMin: 0.5, maxAtoms: 1_000_000 };
     const full = atomize(s2).atoms.length;
     for (let s = 0; s < 10; s++) {
       const a = trainAtoms(s2, undefined, recipe, new SeededRng(s))!;

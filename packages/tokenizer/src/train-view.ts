@@ -5,7 +5,8 @@
 // in this order:
 //
 //   view      the modality's training view (band subset, crop, resolution: modality.ts)
-//   atomize   z-scored with the run's statistics
+//   virtual   with probability virtualSensor, its spectral bands replaced by a random virtual sensor's (virtual-sensor.ts)
+//   atomize   z-scored with the run's statistics (or each image's own)
 //   spectral  band centre / width jitter (spectral-augment.ts)
 //   dihedral  a random rotation by 90 degrees and mirror (spatial-augment.ts)
 //   dropout   keep a uniform fraction in [atomKeepMin, 1] of the atoms
@@ -19,9 +20,14 @@ import { spectralAugment } from './spectral-augment.js';
 import type { BandStatsTable } from './stats-lookup.js';
 import { subsampleAtoms } from './subsample.js';
 import type { AtomSet, Sample } from './types.js';
+import { randomVirtualSensor } from './virtual-sensor.js';
 
 export interface TrainRecipe {
   stats: BandStatsTable;
+  /** 'zscore' with `stats` (the default), or 'image': each sample's own per-band statistics. */
+  normalize?: 'zscore' | 'image';
+  /** Probability that a sample is seen by a random virtual sensor (virtual-sensor.ts); 0: off. */
+  virtualSensor: number;
   /** Half-range of the band-centre shift, nm; 0: off. */
   spectralJitterNm: number;
   /** Random rotations by 90 degrees and mirrors. */
@@ -34,8 +40,10 @@ export interface TrainRecipe {
 
 /** The atoms one training sample contributes, or undefined when its view keeps none. */
 export function trainAtoms(sample: Sample, modality: Modality | undefined, recipe: TrainRecipe, rng: SeededRng): AtomSet | undefined {
-  const view = modality === undefined ? sample : applyModality(sample, modality, { mode: 'train', rng });
-  let atoms = atomize(view, { stats: recipe.stats, normalize: 'zscore' }).atoms;
+  let view = modality === undefined ? sample : applyModality(sample, modality, { mode: 'train', rng });
+  let stats = recipe.stats;
+  if (recipe.virtualSensor > 0 && rng.next() < recipe.virtualSensor) ({ sample: view, stats } = randomVirtualSensor(view, stats, rng));
+  let atoms = atomize(view, { stats, normalize: recipe.normalize ?? 'zscore' }).atoms;
   if (atoms.length === 0) return undefined;
   if (recipe.spectralJitterNm > 0) atoms = spectralAugment(atoms, { spectralJitterNm: recipe.spectralJitterNm }, rng);
   if (recipe.dihedral) atoms = randomDihedral(atoms, rng);

@@ -142,11 +142,18 @@ export function buildTrainBatch(samples: readonly Sample[], ctx: RunContext, see
   return toBatch(sets, samples);
 }
 
+/** How atomize normalises this run's samples (run config dataset.normalisation), in training and evaluation alike. */
+export function atomNormalisation(ctx: Pick<RunContext, 'config'>): 'zscore' | 'image' {
+  return ctx.config.dataset.normalisation === 'image' ? 'image' : 'zscore';
+}
+
 /** The run config's training recipe (augmentations, dropout, atom budget) with the run's statistics. */
 export function trainRecipe(ctx: Pick<RunContext, 'config' | 'stats'>): TrainRecipe {
   const t = ctx.config.train;
   return {
     stats: ctx.stats,
+    normalize: atomNormalisation(ctx),
+    virtualSensor: t.virtualSensor,
     spectralJitterNm: t.augment ? t.augmentJitterNm : 0,
     dihedral: t.dihedral,
     atomKeepMin: t.atomKeepMin,
@@ -161,7 +168,7 @@ export function trainRecipe(ctx: Pick<RunContext, 'config' | 'stats'>): TrainRec
 export function buildEvalBatch(samples: readonly Sample[], modality: Modality, ctx: RunContext, seed: number): BuiltBatch | undefined {
   const sets = samples.map((sample, i) => {
     const view = applyModality(sample, modality, { mode: 'eval' });
-    const atoms = atomize(view, { stats: ctx.stats, normalize: 'zscore' }).atoms;
+    const atoms = atomize(view, { stats: ctx.stats, normalize: atomNormalisation(ctx) }).atoms;
     if (atoms.length === 0) return undefined;
     return subsampleAtoms(atoms, ctx.config.train.maxAtoms, SeededRng.derive(seed, i));
   });

@@ -95,6 +95,8 @@ export interface EvalCheckpointResult {
   /** The classes metrics are computed over: the run's classes that the dataset's class table names too (predictions restricted to them). */
   scoredClasses?: string[];
   backend: string;
+  /** The run's dataset.normalisation, applied here as in training: 'image' z-scores each band with each sample's own statistics (then `normalisation` is empty). */
+  normalisationStrategy: 'train-split' | 'image';
   normalisation: BandNormalisation[];
   modalities: ModalityEval[];
   notes: string[];
@@ -458,7 +460,10 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
 
   // 4. Normalisation, the backend, then predictions per modality.
   const backend = typeof opts.backend === 'function' ? await opts.backend() : (opts.backend ?? 'unknown');
-  const norm = normalisationFor(samples, ctx);
+  // Simulated sensors' bands exist only in their views: their statistics come from those views.
+  const simulatedViews = modalities.filter((m) => m.simulate !== undefined).flatMap((m) => samples.map((s) => applyModality(s, m, { mode: 'eval' })));
+  const strategy = ctx.config.dataset.normalisation;
+  const norm = strategy === 'image' ? { stats: ctx.stats, table: [] } : normalisationFor([...samples, ...simulatedViews], ctx);
   const evalCtx: RunContext = { ...ctx, stats: norm.stats };
   const C = ctx.model.numClasses;
   const chunk = Math.max(1, opts.batchSize ?? Math.min(256, ctx.config.eval.sliceSamples));
@@ -509,6 +514,7 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
     model: { task: ctx.model.task, classes: [...runClasses], params: ctx.stored.params },
     ...(mode === 'metrics' ? { scoredClasses: scored.map((i) => runClasses[i] as string) } : {}),
     backend,
+    normalisationStrategy: strategy,
     normalisation: norm.table,
     modalities: results,
     notes,

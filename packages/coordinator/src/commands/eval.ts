@@ -34,9 +34,10 @@ export function formatEvalResult(r: EvalCheckpointResult): string {
   lines.push(`run ${r.run}, checkpoint round ${r.checkpoint.round} (${r.checkpoint.key}; sha256 ${r.checkpoint.verified ? 'verified against latest.json' : 'unverified: not the latest checkpoint'})`);
   const tiles = r.dataset.tiles !== undefined ? `, ${r.dataset.tiles.images} image(s) cut into ${r.dataset.tiles.pixels}x${r.dataset.tiles.pixels}-pixel tiles` : '';
   lines.push(`dataset ${r.dataset.spec}: ${r.dataset.samples} samples of split ${r.dataset.split}${tiles}; model ${r.model.task}-label, ${r.model.classes.length} classes, ${r.model.params.toLocaleString('en-US')} parameters; backend ${r.backend}`);
-  lines.push('normalisation per band:');
+  if (r.normalisationStrategy === 'image') lines.push("normalisation: each band z-scored with each sample's own statistics (the run's dataset.normalisation 'image')");
+  else lines.push('normalisation per band:');
   const srcText = { run: "run's manifest", family: 'sensor family (from the manifest)', dataset: "this dataset's own statistics" } as const;
-  lines.push(
+  if (r.normalisation.length > 0) lines.push(
     formatTable(
       ['band', 'statistics from', 'key', 'mean', 'std'],
       r.normalisation.map((n) => [n.band, srcText[n.source], n.stats, n.mean, n.std]),

@@ -112,10 +112,15 @@ describe('fixed-slot placement', () => {
     expect(Array.from(out.subarray(18, 27))).toEqual(nine(() => 0)); // MSS6 missing
   });
 
-  it('refuses train views on different grids', () => {
-    expect(() => fixedSlotLayout([handMade], [registry.get('mss-grn'), registry.get('mss-grn-240m')], catalog)).toThrow(
-      /train modality 'mss-grn-240m' gives band MSS4 a 1x1 grid; the slots are 3x3/,
-    );
+  it('lays the slots on the finest train grid, whatever order the train views come in', () => {
+    for (const mods of [
+      [registry.get('mss-grn'), registry.get('mss-grn-240m')],
+      [registry.get('mss-grn-240m'), registry.get('mss-grn')],
+    ]) {
+      const l = fixedSlotLayout([handMade], mods, catalog);
+      expect([l.width, l.height]).toEqual([3, 3]);
+      expect(l.slots.map((s) => s.name)).toEqual(['MSS4', 'MSS5', 'MSS6']);
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import {
+  BandStatsAccumulator,
   SeededRng,
   SensorCatalog,
   applyModality,
@@ -31,6 +32,9 @@ import { Adam } from '../optimizer.js';
 // SeededRng), trained with the project's Adam on tf.valueAndGrads, on whatever
 // tfjs backend is active (call selectBackend first): seeded and deterministic.
 
+/** How a band's values are z-scored: with a statistics table (train split), or 'image': each sample's own. */
+export type SlotNormalisation = BandStatsTable | 'image';
+
 /** One input slot: a band seen in training. */
 export interface FixedSlot {
   sensor: string;
@@ -59,8 +63,9 @@ const sameBand = (a: { sensor: string; name: string }, b: { sensor: string; name
 
 /**
  * The slot layout of a training set: every band the train modalities keep,
- * in increasing wavelength (channel bands last), on the grid of the views.
- * All train views must share one grid (the MLP's input has one size).
+ * in increasing wavelength (channel bands last), on the finest grid of the
+ * train views (the MLP's input has one size; a coarser view, train or test, is
+ * resampled onto it by area overlap as fillSlots does for every band).
  */
 export function fixedSlotLayout(samples: readonly Sample[], trainModalities: readonly Modality[], catalog?: SensorCatalog): FixedSlotLayout {
   if (samples.length === 0) throw new Error('fixed-slot baseline: no training samples');
@@ -69,19 +74,14 @@ export function fixedSlotLayout(samples: readonly Sample[], trainModalities: rea
   let width = 0;
   let height = 0;
   // The first sample is enough to know which bands each modality keeps (a
-  // dataset's samples share their band set); the grid is checked on it too.
+  // dataset's samples share their band set) and the grids they come on.
   const first = samples[0] as Sample;
   for (const m of trainModalities) {
     const view = applyModality(first, m, { mode: 'eval', ...(catalog !== undefined ? { catalog } : {}) });
     for (const b of view.bands) {
-      if (width === 0) {
+      if (b.width * b.height > width * height) {
         width = b.width;
         height = b.height;
-      } else if (b.width !== width || b.height !== height) {
-        throw new Error(
-          `fixed-slot baseline: train modality '${m.name}' gives band ${b.name} a ${b.width}x${b.height} grid; ` +
-            `the slots are ${width}x${height} (every train view must share one grid)`,
-        );
       }
       if (!slots.some((s) => sameBand(s, b))) {
         slots.push({ sensor: b.sensor, name: b.name, ...(b.kind === 'spectral' ? { wavelengthNm: b.wavelengthNm } : {}) });
@@ -151,7 +151,7 @@ function overlap(n: number, m: number): Array<Array<[number, number]>> {
 export function fillSlots(
   layout: FixedSlotLayout,
   view: Sample,
-  stats: BandStatsTable,
+  stats: SlotNormalisation,
   out: Float32Array,
   catalog: SensorCatalog = SensorCatalog.default(),
 ): SlotPlacement {
@@ -163,7 +163,7 @@ export function fillSlots(
   const placement = slotPlacement(layout, view.bands);
   for (const { band: bi, slot } of placement.placed) {
     const band = view.bands[bi] as BandRaster;
-    const st = bandStatsFor(stats, band, catalog, `fixed-slot baseline (${view.source ?? view.id})`);
+    const st = stats === 'image' ? new BandStatsAccumulator().addBand(band).result()[0]! : bandStatsFor(stats, band, catalog, `fixed-slot baseline (${view.source ?? view.id})`);
     const inv = st.std > 0 ? 1 / st.std : 1;
     const { width: w, height: h, values, scale, offset } = band;
     const nodata = band.nodata;
@@ -193,8 +193,8 @@ export interface FixedSlotTrainOptions {
   samples: readonly Sample[];
   /** Each epoch, each sample is presented as one of these (seeded draw). */
   trainModalities: readonly Modality[];
-  /** Per-band train-split statistics (the atoms' normalisation). */
-  stats: BandStatsTable;
+  /** The atoms' normalisation: per-band train-split statistics, or 'image' (each sample's own). */
+  stats: SlotNormalisation;
   numClasses: number;
   seed?: number;
   /** Default 30. */
@@ -215,7 +215,7 @@ export interface FixedSlotModel {
   /** Layer widths: input, hidden..., classes. */
   widths: number[];
   weights: Float32Array;
-  stats: BandStatsTable;
+  stats: SlotNormalisation;
   numClasses: number;
   /** Mean training loss per epoch. */
   epochLoss: number[];
