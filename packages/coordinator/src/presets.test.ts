@@ -94,7 +94,7 @@ describe('bundled presets', () => {
 
   it('finds presets by name and points ../shared/data/ at the bundled data folder', () => {
     for (const name of PRESET_NAMES) expect(existsSync(presetPath(name))).toBe(true);
-    expect(() => presetPath('nope')).toThrow(/unknown preset 'nope'; bundled presets: statlog, sen2-scene, sen2-sensors/);
+    expect(() => presetPath('nope')).toThrow(/unknown preset 'nope'; bundled presets: statlog, statlog-all-bands, sen2-scene, sen2-sensors/);
     const dir = sharedDataDir();
     expect(resolveBundledData('scene:../shared/data/a.tif?labels=../shared/data/b.geojson&k=5')).toBe(
       `scene:${dir}/a.tif?labels=${dir}/b.geojson&k=5`,
