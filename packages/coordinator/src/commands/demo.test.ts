@@ -1,4 +1,8 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkRedis } from '@atomizer/protocol';
+import { dataPath } from '@atomizer/tokenizer';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 
@@ -34,5 +38,23 @@ describe('atomizer demo', () => {
     await expect(checkRedis(out.redis, 500)).rejects.toThrow(/does not answer/);
     await expect(fetch(out.dashboard)).rejects.toThrow();
     expect(r.stderr).toMatch(/round 3\/3/);
+  }, 300_000);
+
+  it('--store keeps the run in a folder that atomizer eval then scores', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'atomizer-demo-store-'));
+    try {
+      const r = await runCli(['demo', '--json', '--port', '0', '--store', dir, '--no-baseline', '--train-rounds', '2', '--train-mode', 'sync', '--eval-max-samples', '100', '--eval-slice-samples', '100']);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { run: string; state: string; store: string };
+      expect(out).toMatchObject({ state: 'done', store: dir });
+      const statlog = `statlog:${dataPath('statlog', 'statlog_landsat_satellite.csv')}`;
+      const ev = await runCli(['eval', '--run', out.run, '--s3', dir, '--dataset', statlog, '--modality', 'mss-grn', '--max-samples', '50', '--backend', 'wasm', '--json']);
+      expect(ev.code, ev.stderr).toBe(0);
+      const scored = JSON.parse(ev.stdout) as { run: string; modalities: Array<{ modality: string; samples: number; accuracy: number }> };
+      expect(scored.run).toBe(out.run);
+      expect(scored.modalities).toEqual([expect.objectContaining({ modality: 'mss-grn', samples: 50 })]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 300_000);
 });

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { selectBackend } from '@atomizer/model';
 import {
@@ -63,6 +63,7 @@ interface DemoOptions {
   workers: number;
   json?: boolean;
   keep?: boolean;
+  store?: string;
   port: number;
   baseline: boolean;
   backend: string;
@@ -78,7 +79,8 @@ export function demoCommand(): Command {
     .addOption(new Option('--port <n>', 'dashboard port (0: any free port)').default(8080).argParser((v) => Number(v)))
     .option('--no-baseline', 'skip the fixed-slot baseline')
     .option('--json', 'print the results as one JSON object (logs go to stderr)')
-    .option('--keep', 'leave the dashboard (and the services behind it) up until Ctrl-C');
+    .option('--keep', 'leave the dashboard (and the services behind it) up until Ctrl-C')
+    .option('--store <dir>', 'keep the run: use this folder as the object store (workers read it too) and leave it there, for atomizer eval / report');
   addRunConfigOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -130,7 +132,11 @@ Examples:
       let location: string;
       const workerEnv: Record<string, string> = {};
       const configured = process.env[ENDPOINT_ENV.store];
-      if (configured !== undefined && configured !== '') {
+      if (opts.store !== undefined) {
+        location = resolve(opts.store);
+        store = openStore(location);
+        out(`store: folder ${location} (--store: kept after the demo)`);
+      } else if (configured !== undefined && configured !== '') {
         store = openStore(configured);
         location = configured;
         out(`store: ${store.describe()} (ATOMIZER_S3)`);
@@ -206,6 +212,7 @@ Examples:
             loss: result.loss,
             seconds,
             dashboard: dashboard.url,
+            ...(opts.store !== undefined ? { store: location } : {}),
             redis: redactRedisUrl(redisUrl),
             results: rows,
             ...(statlog ? { reference: STATLOG_BEST_PUBLISHED } : {}),
@@ -225,6 +232,9 @@ Examples:
         out('baseline: a plain MLP with fixed input slots (a missing band zero-filled, a new band in its spectral neighbour\'s slot)');
         if (statlog) out(`reference: best published on this split ${STATLOG_BEST_PUBLISHED.accuracy} (${STATLOG_BEST_PUBLISHED.method}, all four bands)`);
         // Without --keep everything stops now: no link to a dashboard that is about to go away.
+        if (opts.store !== undefined) {
+          out(`the run is kept in ${location}: atomizer eval --run ${result.run} --s3 ${location} --dataset <kind:path>; atomizer report --run ${result.run} --s3 ${location}`);
+        }
         out(`demo done in ${seconds.toFixed(1)} s${opts.keep === true ? `; dashboard ${dashboard.url} (kept up: Ctrl-C to stop)` : ' (--keep leaves the dashboard up)'}`);
       }
       if (opts.keep === true && !interrupted) {

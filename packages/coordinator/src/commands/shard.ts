@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { openStore } from '@atomizer/protocol';
+import { openStore, parseRunConfig } from '@atomizer/protocol';
 import {
   buildDataset,
   loadModalityListsFile,
@@ -124,7 +124,7 @@ export function shardCommand(): Command {
     .requiredOption('--dataset <kind:path>', 'what to read: bigearthnet:<folder>, statlog:<csv>, geotiff:<file or folder>, scene:<tif>, stac:<item.json or folder of items>')
     .requiredOption('--out <location>', 'a folder, or s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL)')
     .option('--name <name>', 'dataset name (default: from the dataset path)')
-    .option('--shard-size <n>', 'samples per shard', positiveInt('--shard-size'), 64)
+    .option('--shard-size <n>', 'samples per shard (the run config default)', positiveInt('--shard-size'), parseRunConfig({}).dataset.shardSize)
     .option('--train-modalities <names>', 'comma-separated modalities recorded for training (e.g. s2-all,s2-rgbn-10m)')
     .option('--val-modalities <names>', 'comma-separated validation modalities')
     .option('--test-modalities <names>', 'comma-separated test modalities, never seen in training (e.g. s2-swir-only,s2-all@res0.5)')
