@@ -23,10 +23,17 @@ function packageVersion(): string {
 const program = new Command()
   .name('atomizer')
   .description('Atomizer: train one remote-sensing model on imagery of any sensor, across many machines.')
-  .version(packageVersion(), '-V, --version', 'print the version of atomizer')
-  .showHelpAfterError('(run with --help for usage)');
+  .version(packageVersion(), '-V, --version', 'print the version of atomizer');
 
 registerCommands(program);
+
+// Commander's own errors (unknown option, missing argument) read like ours: one line
+// with the program's name, then the hint. Subcommands added with addCommand do not
+// inherit output settings, so each gets them.
+const oneLine = (str: string, write: (s: string) => void): void => write(`atomizer: ${str.replace(/^error: /, '')}`);
+for (const cmd of [program, ...program.commands]) {
+  cmd.configureOutput({ outputError: oneLine }).showHelpAfterError(`(run atomizer ${cmd === program ? '' : `${cmd.name()} `}--help for usage)`);
+}
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

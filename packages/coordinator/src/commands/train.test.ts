@@ -53,3 +53,13 @@ describe('atomizer --version', () => {
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
+
+describe("commander's own errors", () => {
+  it('say atomizer:, what was wrong and where the help is, exit 1', async () => {
+    const bad = await runCli(['train', '--bogus']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toEqual(["atomizer: unknown option '--bogus'", '(run atomizer train --help for usage)']);
+    const unknown = await runCli(['bogus']);
+    expect(unknown.stderr).toMatch(/^atomizer: unknown command 'bogus'\n\(run atomizer --help for usage\)/);
+  });
+});
