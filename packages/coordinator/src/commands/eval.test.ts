@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveCheckpoint, selectBackend } from '@atomizer/model';
 import { LocalStore, parseMetricsJsonl, parseRunConfig, runKeys, type EvalEvent } from '@atomizer/protocol';
-import { dataPath } from '@atomizer/tokenizer';
+import { ModalityRegistry, dataPath, readDataset, parseDatasetSpec } from '@atomizer/tokenizer';
+import { buildEvalBatch, loadRunContext } from '@atomizer/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessExecutor, train } from '../engine/index.js';
 import { presetsDir } from '../presets.js';
@@ -66,6 +67,18 @@ function opts(extra: Partial<EvalCheckpointOptions> = {}): { o: EvalCheckpointOp
 }
 
 describe('atomizer eval on the run\'s own data', () => {
+  it("a simulated sensor given inline: its bands standardised with its own view's statistics, tagged unseen", async () => {
+    const tm = JSON.stringify({ name: 'tm-from-mss', simulate: { sensor: 'landsat-5-tm', bands: ['B2', 'B3', 'B4'], gsdM: 80, bits: 8, gain: 0.5, offset: 0 } });
+    const r = await evalCheckpoint(opts({ maxSamples: 64, modalities: [tm] }).o);
+    expect(r.normalisation.filter((n) => n.band.startsWith('landsat-5-tm:')).map((n) => [n.band, n.source])).toEqual([
+      ['landsat-5-tm:B2', 'dataset'],
+      ['landsat-5-tm:B3', 'dataset'],
+      ['landsat-5-tm:B4', 'dataset'],
+    ]);
+    expect(r.modalities).toEqual([expect.objectContaining({ modality: 'tm-from-mss', seen: 'unseen', samples: 64 })]);
+  });
+
+
   it('reports what the trainer reported for the latest checkpoint (same samples, modalities, tags, metrics)', async () => {
     const r = await evalCheckpoint(opts({ maxSamples: 64 }).o);
     expect(r.checkpoint).toMatchObject({ round: 8, verified: true });
@@ -237,3 +250,35 @@ describe('atomizer eval: bad input stops before the model runs', () => {
     expect(dead.stderr).toMatch(/the object store s3:\/\/atomizer-test at http:\/\/127\.0\.0\.1:9 does not answer/);
   }, 60_000);
 });
+
+describe("a run normalised per image (dataset.normalisation 'image')", () => {
+  it('atomizer eval applies the same strategy as the trainer: the same metrics, and says so', async () => {
+    const imgStore = new LocalStore(join(dir, 'image-store'));
+    const config = parseRunConfig({
+      run: 'img',
+      dataset: { name: 'statlog', source: STATLOG, shardSize: 1000, modalities: join(presetsDir(), 'statlog-modalities.yaml'), normalisation: 'image' },
+      model: { preset: 'tiny' },
+      train: { rounds: 3, slices: 1, sliceSamples: 32, lr: 3e-3, warmupRounds: 1, maxAtoms: 36 },
+      eval: { every: 3, maxSamples: 48, sliceSamples: 48 },
+    });
+    await train({ store: imgStore, executor: new InProcessExecutor(imgStore, 'wasm'), config });
+    const trainer = parseMetricsJsonl(new TextDecoder().decode(await imgStore.get(runKeys('img').metrics))).filter((e): e is EvalEvent => e.type === 'eval' && e.round === 3);
+    const r = await evalCheckpoint({ ...opts({ maxSamples: 48 }).o, store: imgStore, run: 'img' });
+    expect(r.normalisationStrategy).toBe('image');
+    expect(r.normalisation).toEqual([]);
+    expect(formatEvalResult(r)).toMatch(/each band z-scored with each sample's own statistics/);
+    for (const m of r.modalities) expect(m.accuracy).toBe(trainer.find((e) => e.modality === m.modality)!.accuracy);
+    // What both read: each band of each sample centred on its own mean with unit spread.
+    const ctx = await loadRunContext(imgStore, runKeys('img').config);
+    const first = await readDataset(parseDatasetSpec(STATLOG)).items[Symbol.asyncIterator]().next();
+    const built = buildEvalBatch([first.value!.sample], ModalityRegistry.default().get('mss-grn'), ctx, 1)!;
+    for (let b = 0; b < built.batch.bands.length; b++) {
+      const v = [...built.batch.value].filter((_, i) => built.batch.band[i] === b && built.batch.mask[i] === 1);
+      const mean = v.reduce((s, x) => s + x, 0) / v.length;
+      expect(v.length).toBe(9);
+      expect(Math.abs(mean)).toBeLessThan(1e-5);
+      expect(Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / v.length)).toBeCloseTo(1, 4);
+    }
+  }, 120_000);
+});
+
