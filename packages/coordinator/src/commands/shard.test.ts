@@ -36,6 +36,18 @@ describe('atomizer shard', () => {
     expect(r.stderr).toMatch(/11\/11 samples/);
   });
 
+  it('--json prints one object: the manifest as written, where it is, atoms and bytes', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'atomizer-shard-cli-'));
+    dirs.push(out);
+    const r = await runCli(['shard', '--dataset', `statlog:${dataPath('statlog', 'statlog_landsat_satellite.csv')}`, '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { manifestKey: string; totalAtoms: number; bytes: number; manifest: unknown };
+    const written = parseManifest(await readFile(join(out, j.manifestKey), 'utf8'), 'test');
+    expect(j.manifest).toEqual(JSON.parse(JSON.stringify(written)));
+    expect(j.totalAtoms).toBe(6435 * 36);
+    expect(written.shards.train.length).toBe(Math.ceil(4435 / 256)); // the run config's default shard size
+  });
+
   it('explains an unknown dataset kind or a missing path in one line, exit code 1', async () => {
     const out = await mkdtemp(join(tmpdir(), 'atomizer-shard-cli-'));
     dirs.push(out);

@@ -98,6 +98,19 @@ export function formatBuildSummary(r: BuildDatasetResult): string {
   ].join('\n');
 }
 
+/** The result as one JSON object (`shard --json`): the manifest with where it is and what the shards hold. */
+export function buildSummaryJson(r: BuildDatasetResult): Record<string, unknown> {
+  return {
+    manifestKey: r.manifestKey,
+    manifestLocation: r.manifestLocation,
+    atoms: r.atoms,
+    totalAtoms: r.totalAtoms,
+    bytes: r.bytes,
+    bytesPerAtom: r.bytesPerAtom,
+    manifest: r.manifest,
+  };
+}
+
 interface ShardOptions {
   dataset: string;
   out: string;
@@ -107,6 +120,7 @@ interface ShardOptions {
   valModalities?: string;
   testModalities?: string;
   modalities?: string;
+  json?: boolean;
 }
 
 /** The --*-modalities options as modality lists (checked by the builder), or undefined when none is given. */
@@ -129,6 +143,7 @@ export function shardCommand(): Command {
     .option('--val-modalities <names>', 'comma-separated validation modalities')
     .option('--test-modalities <names>', 'comma-separated test modalities, never seen in training (e.g. s2-swir-only,s2-all@res0.5)')
     .option('--modalities <file>', 'train/val/test modality lists from a JSON or YAML file (names or inline definitions; instead of the three options above)')
+    .option('--json', 'print one JSON object: the manifest, where it is, atoms and bytes (progress goes to stderr)')
     .addHelpText(
       'after',
       `
@@ -171,7 +186,7 @@ Writes datasets/<name>/shards/<split>/<id>.bin and, last, datasets/<name>/manife
       } finally {
         progress.stop();
       }
-      process.stdout.write(`${formatBuildSummary(result)}\n`);
+      process.stdout.write(opts.json === true ? `${JSON.stringify(buildSummaryJson(result))}\n` : `${formatBuildSummary(result)}\n`);
     });
 }
 
