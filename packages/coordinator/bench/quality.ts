@@ -20,7 +20,7 @@ import { fillSlots, fixedSlotLayout, selectBackend } from '@atomizer/model';
 import { LocalStore, parseRunConfig, setPath, type RunConfig } from '@atomizer/protocol';
 import { SeededRng, SensorCatalog, applyModality, type Modality, type Sample } from '@atomizer/tokenizer';
 import { Command } from 'commander';
-import { baselineNormalisation, baselineRows, readBaselineData, type BaselineData, type DemoRow } from '../src/baselines.js';
+import { baselineNormalisation, baselineRows, lastEvalRows, readBaselineData, type BaselineData, type DemoRow } from '../src/baselines.js';
 import { resolveTrainConfig } from '../src/commands/train.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
 import { PRESET_NAMES } from '../src/presets.js';
@@ -134,10 +134,7 @@ async function runSeed(preset: string, seed: number, sets: Array<[string, unknow
     const c0 = cpuSeconds();
     const result = await train({ store, executor, config, log: () => undefined });
     const trainCpuSeconds = cpuSeconds() - c0;
-    const last = Math.max(...result.evals.map((e) => e.round));
-    const rows: DemoRow[] = result.evals
-      .filter((e) => e.round === last && e.accuracy !== undefined)
-      .map((e) => ({ split: e.split, modality: e.modality, seen: e.seen, samples: e.samples, accuracy: e.accuracy! }));
+    const rows = lastEvalRows(result.evals).filter((r) => r.accuracy !== undefined);
     let knn = new Map<string, number>();
     if (baselines && result.prepared.ctx.manifest.task === 'single') {
       const data = await readBaselineData(store, result, rows);

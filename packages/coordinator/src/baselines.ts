@@ -1,5 +1,5 @@
 import { evaluateFixedSlotBaseline, trainFixedSlotBaseline, type SlotNormalisation } from '@atomizer/model';
-import type { ObjectStore } from '@atomizer/protocol';
+import type { EvalEvent, ObjectStore } from '@atomizer/protocol';
 import { ShardReader, verifyShard, type Manifest, type Sample } from '@atomizer/tokenizer';
 import type { TrainResult } from './engine/index.js';
 
@@ -30,6 +30,22 @@ export interface DemoRow {
   baselineAccuracy?: number;
   baselineMacroF1?: number;
   baselinePlacement?: string;
+}
+
+/** The run's last evaluation as rows (one per split and modality), the shape demo, train and the quality bench print. */
+export function lastEvalRows(evals: readonly EvalEvent[]): DemoRow[] {
+  const last = Math.max(...evals.map((e) => e.round));
+  return evals
+    .filter((e) => e.round === last)
+    .map((e) => ({
+      split: e.split,
+      modality: e.modality,
+      seen: e.seen,
+      samples: e.samples,
+      ...(e.accuracy !== undefined ? { accuracy: e.accuracy } : {}),
+      ...(e.macroF1 !== undefined ? { macroF1: e.macroF1 } : {}),
+      ...(e.mAP !== undefined ? { mAP: e.mAP } : {}),
+    }));
 }
 
 /** What the baselines train and score on: the run's train split and each evaluated split (first eval.maxSamples). */

@@ -12,13 +12,12 @@ import {
   redactRedisUrl,
   startEmbeddedRedis,
   startEmbeddedS3,
-  type EvalEvent,
   type ObjectStore,
 } from '@atomizer/protocol';
 import { Command, Option } from 'commander';
 import { startDashboard, type Dashboard } from '../dashboard/index.js';
 import { BullMQExecutor, train, withRunId, type TrainResult } from '../engine/index.js';
-import { baselineRows, readBaselineData, type DemoRow } from '../baselines.js';
+import { baselineRows, lastEvalRows, readBaselineData } from '../baselines.js';
 import { ensureDebianProgram } from '../debian-package.js';
 import { Supervisor, workerSlots } from '../launcher.js';
 import { PRESET_NAMES } from '../presets.js';
@@ -43,20 +42,6 @@ export function ensureRedisServer(say: Out): string {
   return ensureDebianProgram({ pkg: 'redis-server', find: findRedisServer, hint: REDIS_INSTALL_HINT }, say);
 }
 
-function rowsOf(evals: EvalEvent[]): DemoRow[] {
-  const last = Math.max(...evals.map((e) => e.round));
-  return evals
-    .filter((e) => e.round === last)
-    .map((e) => ({
-      split: e.split,
-      modality: e.modality,
-      seen: e.seen,
-      samples: e.samples,
-      ...(e.accuracy !== undefined ? { accuracy: e.accuracy } : {}),
-      ...(e.macroF1 !== undefined ? { macroF1: e.macroF1 } : {}),
-      ...(e.mAP !== undefined ? { mAP: e.mAP } : {}),
-    }));
-}
 
 interface DemoOptions {
   preset: string;
@@ -189,7 +174,7 @@ Examples:
       } finally {
         reporter.stop();
       }
-      const rows = rowsOf(result.evals);
+      const rows = lastEvalRows(result.evals);
       // The fixed-slot baseline scores single-label runs only.
       if (opts.baseline && rows.length > 0 && result.prepared.ctx.manifest.task === 'single') {
         // The baseline trains here, on the same backend choice as the workers (never tfjs's slow default cpu).

@@ -1,6 +1,6 @@
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { selectBackend } from '@atomizer/model';
 import { LocalStore, parseRunConfig } from '@atomizer/protocol';
 import { dataPath } from '@atomizer/tokenizer';
@@ -97,5 +97,16 @@ describe('atomizer report', () => {
     expect(r.stdout).toContain(join(out, 'report.md'));
     expect(r.stdout).toContain(`loss-lr.png (${PLOT_WIDTH * PLOT_SCALE}x${PLOT_HEIGHT * PLOT_SCALE})`);
     expect((await readdir(out)).sort()).toEqual([...PLOTS, 'report.md'].sort());
+  }, 60_000);
+
+  it('--json: the report file and each plot in one object', async () => {
+    const out = join(dir, 'cli-json');
+    const r = await runCli(['report', '--run', RUN, '--s3', join(dir, 'store'), '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { run: string; file: string; plots: Array<{ file: string; width: number; height: number; title: string }> };
+    expect(j.run).toBe(RUN);
+    expect(j.file).toBe(join(out, 'index.html'));
+    expect(j.plots.map((p) => basename(p.file)).sort()).toEqual([...PLOTS].sort());
+    expect(j.plots.every((p) => p.width === PLOT_WIDTH * PLOT_SCALE && p.title.length > 0)).toBe(true);
   }, 60_000);
 });

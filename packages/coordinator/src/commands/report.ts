@@ -236,6 +236,7 @@ interface ReportCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
   out?: string;
   format: 'html' | 'md';
   inline?: boolean;
+  json?: boolean;
 }
 
 export function reportCommand(): Command {
@@ -245,6 +246,7 @@ export function reportCommand(): Command {
     .option('--out <dir>', 'folder to write (default: ./report-<run>)')
     .addOption(new Option('--format <format>', 'html (index.html) or md (report.md)').choices(['html', 'md']).default('html'))
     .option('--inline', 'html: put the PNGs inside index.html as data URIs (one file to send)')
+    .option('--json', 'print what was written as one JSON object: the report file and each plot (file, size, title)')
     .addHelpText(
       'after',
       `
@@ -259,6 +261,10 @@ Examples:
       const store = storeFrom(opts);
       const artifacts = await readRunArtifacts(store, opts.run);
       const written = await writeReport(artifacts, { out: opts.out ?? `report-${opts.run}`, format: opts.format, ...(opts.inline === true ? { inline: true } : {}) });
+      if (opts.json === true) {
+        process.stdout.write(`${JSON.stringify({ run: opts.run, file: written.file, plots: written.plots.map((p) => ({ file: p.file, width: p.width, height: p.height, title: p.title })) })}\n`);
+        return;
+      }
       process.stdout.write(`${written.file}\n${written.plots.map((p) => `  ${p.file} (${p.width}x${p.height}): ${p.title}`).join('\n')}\n`);
     });
   return cmd;

@@ -34,6 +34,22 @@ describe('atomizer train: bad input', () => {
   }, 120_000);
 });
 
+describe('atomizer train --json', () => {
+  it('prints the outcome as one object: run, state, round, loss and the last evaluation rows', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'atomizer-train-json-'));
+    const r = await runCli([
+      'train', '--executor', 'in-process', '--backend', 'wasm', '--s3', join(dir, 'store'), '--config', 'statlog', '--run', 'tj', '--json',
+      '--train-rounds', '2', '--train-mode', 'sync', '--model-preset', 'tiny', '--eval-max-samples', '40', '--eval-slice-samples', '40',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { run: string; state: string; round: number; loss: number; results: Array<{ modality: string; seen: string; samples: number; accuracy: number }> };
+    expect(j).toMatchObject({ run: 'tj', state: 'done', round: 2 });
+    expect(Number.isFinite(j.loss)).toBe(true);
+    expect(j.results.map((x) => x.modality)).toEqual(expect.arrayContaining(['mss-grn', 'mss-all']));
+    expect(j.results.every((x) => x.samples === 40 && x.accuracy >= 0 && x.accuracy <= 1)).toBe(true);
+  }, 180_000);
+});
+
 describe('queue flags', () => {
   it('--queue-prefix and --train-queues set the run config, spelled as worker, launch and dashboard spell them', async () => {
     const { trainCommand, resolveTrainConfig } = await import('./train.js');

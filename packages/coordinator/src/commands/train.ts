@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { DASHBOARD_TOKEN_ENV, startDashboard, type Dashboard } from '../dashboard/index.js';
 import { BullMQExecutor, InProcessExecutor, train, withRunId, type Executor, type TrainResult } from '../engine/index.js';
+import { lastEvalRows } from '../baselines.js';
 import { PRESET_NAMES, presetPath, resolveBundledData } from '../presets.js';
 import { addEndpointOptions, checkEndpoints, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
 import { progressReporter } from './shard.js';
@@ -130,6 +131,7 @@ interface TrainCliOptions extends EndpointOptions {
   resume?: boolean;
   executor: 'bullmq' | 'in-process';
   backend: string;
+  json?: boolean;
   [k: string]: unknown;
 }
 
@@ -140,6 +142,7 @@ export function trainCommand(): Command {
     .option('--resume', 'continue the run --run <id> from its latest checkpoint (same or different number of workers)')
     .addOption(new Option('--executor <kind>', 'bullmq: workers in other processes; in-process: one process, no Redis').choices(['bullmq', 'in-process']).default('bullmq'))
     .addOption(new Option('--backend <name>', 'backend for --executor in-process').default('auto'))
+    .option('--json', 'print the outcome as one JSON object: run, state, round, loss, the last evaluation rows (logs and progress go to stderr)')
     .option('--dashboard', 'also serve the dashboard for this run (training page, bull-board, /metrics)')
     .addOption(new Option('--port <n>', 'dashboard port with --dashboard (0: any free port)').default(8080).argParser((v) => Number(v)))
     .addOption(new Option('--host <addr>', 'dashboard interface with --dashboard (beyond loopback needs ATOMIZER_DASHBOARD_TOKEN)').default('127.0.0.1'));
@@ -204,8 +207,12 @@ Examples:
           signal: ac.signal,
         });
         reporter.stop();
-        process.stdout.write(`\nrun ${result.run}: ${result.state} at round ${result.round}, loss ${formatNumber(result.loss)}\n`);
-        process.stdout.write(`${formatEvalTable(result)}\n`);
+        if (opts.json === true) {
+          process.stdout.write(`${JSON.stringify({ run: result.run, state: result.state, round: result.round, loss: result.loss, results: lastEvalRows(result.evals) })}\n`);
+        } else {
+          process.stdout.write(`\nrun ${result.run}: ${result.state} at round ${result.round}, loss ${formatNumber(result.loss)}\n`);
+          process.stdout.write(`${formatEvalTable(result)}\n`);
+        }
       } finally {
         reporter.stop();
         shardProgress.stop();
