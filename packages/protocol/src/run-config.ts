@@ -90,6 +90,10 @@ export const RunConfigSchema = z
       .object({
         every: nonNegativeInt.default(5).describe('checkpoint every N rounds (and at the end); 0: only at the end'),
         keep: positiveInt.default(3).describe('checkpoints kept (older ones are deleted)'),
+        keepResults: z
+          .boolean()
+          .default(false)
+          .describe("keep every round's slice results and published weights in the store (debugging); by default they are deleted once the round is committed"),
       })
       .prefault({}),
     eval: z
@@ -145,7 +149,7 @@ const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCas
  * `launch` and `dashboard`, which are not run-config commands, so every command spells
  * these two the same way.
  */
-const FLAG_NAMES: Record<string, string> = { 'queues.prefix': '--queue-prefix', 'queues.train': '--train-queues' };
+const FLAG_NAMES: Record<string, string> = { 'queues.prefix': '--queue-prefix', 'queues.train': '--train-queues', 'checkpoint.keepResults': '--keep-results' };
 
 /** Every leaf of the run config with its flag: the single source of `atomizer train`'s config flags. */
 export function runConfigLeaves(): RunConfigLeaf[] {

@@ -51,7 +51,20 @@ describe('train (in-process executor, real Statlog)', () => {
       'runs/a/checkpoints/000004/state.safetensors',
       'runs/a/checkpoints/000006/state.safetensors',
     ]);
+    // Retention: a committed round's slice results and the weights it read are gone; the
+    // final weights (published for the evaluation) stay.
+    expect(keys.filter((k) => k.includes('/results/'))).toEqual([]);
+    expect(keys.filter((k) => k.includes('/weights/'))).toEqual([runKeys('a').weights(6)]);
+  });
+
+  it('--keep-results keeps every round\'s results and published weights, and the same weights', async () => {
+    const store = new LocalStore(join(dir, 'store-keep'));
+    const kept = await train({ store, executor: new InProcessExecutor(store), config: base('a', { checkpoint: { every: 2, keep: 2, keepResults: true } }) });
+    const keys = await store.list('runs/a/');
     expect(keys.filter((k) => k.startsWith('runs/a/results/000003/'))).toHaveLength(2);
+    expect(keys.filter((k) => k.includes('/weights/'))).toHaveLength(7); // rounds 0..5 published, 6 for the evaluation
+    const plain = await train({ store: new LocalStore(join(dir, 'store-plain')), executor: new InProcessExecutor(new LocalStore(join(dir, 'store-plain'))), config: base('a') });
+    expect(Buffer.from(kept.weights.buffer).equals(Buffer.from(plain.weights.buffer))).toBe(true);
   });
 
   it('is deterministic and resumes exactly', async () => {

@@ -388,6 +388,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         await writeCheckpoint(store, run, round, table, weights, opt, cursor, ctx.modelSha256, cfg.checkpoint.keep);
         checkpointRounds.push(round);
       }
+      // Retention: the round is committed, so its slice results and the weights it read are
+      // spent (a resume starts from a checkpoint). Deleted while the next round computes;
+      // the previous round's results folder again, for a late result written after its sweep.
+      if (!cfg.checkpoint.keepResults) {
+        const spentResults = [keys.resultsPrefix(round), ...(round > startRound ? [keys.resultsPrefix(round - 1)] : [])];
+        const spentWeights = keys.weights(round - 1);
+        deferred.push(async () => {
+          for (const prefix of spentResults) for (const k of await store.list(prefix)) await store.delete(k);
+          await store.delete(spentWeights);
+        });
+      }
       // Local mode: a slot's inner state of round r-1 was read by round r; keep it only if a
       // kept checkpoint resumes from it.
       if (cfg.train.mode === 'local' && round > 1 && !checkpointRounds.slice(-cfg.checkpoint.keep).includes(round - 1)) {
@@ -408,6 +419,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         for (const e of await evaluate(prepared, executor, store, round, flatPayloadSha256(evalWeights, keys.weights(round)), log)) {
           evals.push(e);
           emit(e);
+        }
+        // The evaluation's results (under this round's folder) are spent once scored.
+        if (!cfg.checkpoint.keepResults) {
+          const spentEval = keys.resultsPrefix(round);
+          deferred.push(async () => {
+            for (const k of await store.list(spentEval)) await store.delete(k);
+          });
         }
         status.state = 'running';
       }
