@@ -1,13 +1,13 @@
 #!/usr/bin/python3
 """PyTorch twin of the Atomizer network, written for the speed benchmark only.
 
-The same network as packages/model (ATOMIZER.md section 3), parameter for
+The same network as packages/model (docs/model.md section 3), parameter for
 parameter: it reads the TypeScript parameter table (names and shapes, in the
 order of the flat weight array), the TypeScript flat initial weights, atom batch
 and targets, so both sides train the same numbers and the first loss can be
 compared (bench/train-vs-torch.ts does). Like the TypeScript model, it takes the
 compact atom records (value, band index, x, y, mask, day of year + the batch's
-band table) and computes the fixed token encodings (ATOMIZER.md section 2) inside
+band table) and computes the fixed token encodings (docs/model.md section 2) inside
 every step: the input encoding is INSIDE the timed region on both sides.
 
 Run:  OPENBLAS_NUM_THREADS=1 /usr/bin/python3 atomizer_torch.py config.json
@@ -146,7 +146,7 @@ def fourier(u, num_bands, max_freq):
 
 
 class InputStage:
-    """The fixed token encodings (ATOMIZER.md section 2) on the compact atom records, as in input-stage.ts."""
+    """The fixed token encodings (docs/model.md section 2) on the compact atom records, as in input-stage.ts."""
 
     def __init__(self, m, batch, arrays):
         enc = m["encoding"]

@@ -7,7 +7,7 @@
 //     [--preset small] [--batch 8] [--atoms 1024] [--steps 20] [--repeats 3] [--json]
 //
 // Timed region on both sides: one optimizer step = input encoding of the compact
-// atom records (ATOMIZER.md section 2) + forward + BCE loss + backward + Adam.
+// atom records (docs/model.md section 2) + forward + BCE loss + backward + Adam.
 // Warm-up steps are excluded. The two sides run one after the other, never
 // concurrently.
 

@@ -172,7 +172,7 @@ describe('cpu and wasm agree', () => {
   });
 });
 
-/** Mean binary cross-entropy of logits [B*C] against label lists, in float64 (the loss of ATOMIZER.md section 4, written out). */
+/** Mean binary cross-entropy of logits [B*C] against label lists, in float64 (the loss of docs/model.md section 4, written out). */
 function hostBce(logits: Float32Array, labels: number[][], C: number): number {
   let sum = 0;
   labels.forEach((ls, b) => {

@@ -12,7 +12,7 @@ import { layerParamIndex } from './model-params.js';
 import { nativeKernelsActive } from './native-kernels.js';
 import type { ParamTable } from './param-table.js';
 
-// The Atomizer network (ATOMIZER.md section 3), a pure function of named
+// The Atomizer network (docs/model.md section 3), a pure function of named
 // parameter tensors:
 //
 //   Z  = latents (L x d)

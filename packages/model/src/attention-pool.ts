@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { linear } from './linear.js';
 import { matMul } from './matmul.js';
 
-/** One learned query attending over the latents (ATOMIZER.md section 3, AttentionPool). */
+/** One learned query attending over the latents (docs/model.md section 3, AttentionPool). */
 export interface AttentionPoolParams {
   /** The learned query, stored as a column [d, 1] so scores are one linear(). */
   query: tf.Tensor2D;

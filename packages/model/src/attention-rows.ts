@@ -31,7 +31,7 @@ import { matMul } from './matmul.js';
 // 7.9 ms vs 2 x 1.8 ms for two [8192,32]), and the packed tensor needs two
 // last-axis slices forward and a last-axis concat backward (0.6 + 0.6 + 1.8 ms).
 //
-// Same mathematics as attention.ts with one head (ATOMIZER.md section 3:
+// Same mathematics as attention.ts with one head (docs/model.md section 3:
 // softmax(q k^T / sqrt(dh) + mask bias) v); tested equal, values and gradients.
 
 type Core = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { linear } from './linear.js';
 import { matMul } from './matmul.js';
 
-/** Multi-head attention weights: q/k/v without bias, output with bias (ATOMIZER.md section 3). */
+/** Multi-head attention weights: q/k/v without bias, output with bias (docs/model.md section 3). */
 export interface AttentionParams {
   /** [dq, heads*headDim] */
   wq: tf.Tensor2D;

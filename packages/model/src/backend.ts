@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setNativeKernelsActive } from './native-kernels.js';
 import { installWasmSliceKernels } from './wasm-slice.js';
 
-// TensorFlow.js backend selection (DESIGN.md "Backends"). We use the union
+// TensorFlow.js backend selection (docs/design.md "Backends"). We use the union
 // package @tensorflow/tfjs: tfjs-core alone registers no gradients.
 //
 // The native packages (@tensorflow/tfjs-node[-gpu]) are optionalDependencies:

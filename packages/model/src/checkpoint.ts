@@ -1,7 +1,7 @@
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import type { TensorTable } from './tensor-table.js';
 
-// A checkpoint is one safetensors file (DESIGN.md: runs/<run>/checkpoints/<round>/):
+// A checkpoint is one safetensors file (docs/design.md: runs/<run>/checkpoints/<round>/):
 //   model.<param name>      the weights (F32, or F16/BF16 as a smaller export)
 //   optimizer.<state name>  the optimizer state (Adam.toTensors(), OuterOptimizer.toTensors())
 //   __metadata__            the caller's string metadata, plus 'atomizer.format'

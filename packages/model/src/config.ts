@@ -1,7 +1,7 @@
 import { EncodingConfigSchema } from '@atomizer/tokenizer';
 import { z } from 'zod';
 
-// Every hyperparameter of the Atomizer network (ATOMIZER.md section 3) in one
+// Every hyperparameter of the Atomizer network (docs/model.md section 3) in one
 // typed config. Presets below; any field can be overridden.
 
 export const ModelConfigSchema = z.object({
@@ -17,13 +17,13 @@ export const ModelConfigSchema = z.object({
   selfHeadDim: z.number().int().min(1),
   /** Self-attention + FF blocks after each cross-attention. */
   selfPerCross: z.number().int().min(0),
-  /** GEGLU hidden width multiplier: d -> 2*mult*d -> gate -> mult*d -> d (ATOMIZER.md: 8d / 4d, so 4). */
+  /** GEGLU hidden width multiplier: d -> 2*mult*d -> gate -> mult*d -> d (docs/model.md: 8d / 4d, so 4). */
   ffMult: z.number().int().min(1),
   /** Share the weights of layers 2..depth (Perceiver). */
   weightTying: z.boolean(),
   /** Re-draw the atom subset before each cross-attention (training only). */
   tokenDropout: z.boolean(),
-  /** With tokenDropout: fraction of each sample's atoms kept in each cross-attention (our choice, ATOMIZER.md section 3). */
+  /** With tokenDropout: fraction of each sample's atoms kept in each cross-attention (our choice, docs/model.md section 3). */
   tokenDropoutKeep: z.number().gt(0).max(1).default(0.5),
   /** Number of output classes. */
   numClasses: z.number().int().min(1),
@@ -56,7 +56,7 @@ const common = {
   encoding: {},
 };
 
-/** Named presets. `paper`: ATOMIZER.md section 3 paper scale; `small`: CPU-sized for tests and the demo. */
+/** Named presets. `paper`: docs/model.md section 3 paper scale; `small`: CPU-sized for tests and the demo. */
 export const MODEL_PRESETS = {
   paper: {
     ...common,

@@ -1,7 +1,7 @@
 import { tokenLayout } from '@atomizer/tokenizer';
 import type { ModelConfig } from './config.js';
 
-// Analytic matmul FLOP count of the Atomizer network (ATOMIZER.md section 3),
+// Analytic matmul FLOP count of the Atomizer network (docs/model.md section 3),
 // for throughput figures (GFLOP/s, fraction of a core's peak). Only matrix
 // products are counted, 2*m*k*n each; LayerNorm, softmax, GELU, adds and the
 // optimizer are left out (they are O(elements), not O(elements * width)), so

@@ -47,7 +47,7 @@ export function gegluGate(h: tf.Tensor): tf.Tensor {
 }
 
 /**
- * GEGLU feed-forward (ATOMIZER.md section 3): h = x W1 + b1 split in two halves
+ * GEGLU feed-forward (docs/model.md section 3): h = x W1 + b1 split in two halves
  * [a | g] along the last axis, y = (a * gelu(g)) W2 + b2.
  */
 export function geglu(x: tf.Tensor, p: GegluParams): tf.Tensor {

@@ -1,4 +1,4 @@
-// Gradient accumulation (ATOMIZER.md section 4; DESIGN.md "Rounds"): each part
+// Gradient accumulation (docs/model.md section 4; docs/design.md "Rounds"): each part
 // is the MEAN gradient (or weight delta) over its `samples` samples, so the
 // combined mean is  sum_i samples_i * g_i / sum_i samples_i  -- exactly the
 // gradient of one large batch. Sums are kept in float64: adding thousands of

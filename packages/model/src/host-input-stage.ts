@@ -3,7 +3,7 @@ import { TokenEncoder, tokenLayout, type AtomBatch, type EncodingConfig } from '
 import type { ModelConfig } from './config.js';
 import { batchHasChannelBands, channelKindIndex, channelOneHot, checkAtomBatch, inputStage } from './input-stage.js';
 
-// Tokens encoded on the host (the tokenizer's TokenEncoder, ATOMIZER.md
+// Tokens encoded on the host (the tokenizer's TokenEncoder, docs/model.md
 // section 2) and uploaded as one [B*N, tokenDim] tensor, for the CPU backends.
 //
 // Why: on tfjs-backend-wasm the device input stage (input-stage.ts) is ~20

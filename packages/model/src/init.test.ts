@@ -10,7 +10,7 @@ describe('parameter table and count', () => {
   it('paper preset has about 60 M parameters, and the count matches a hand sum', () => {
     const cfg = modelConfig('paper');
     const d = 512;
-    const D = tokenDim(cfg); // 84 (ATOMIZER.md section 2)
+    const D = tokenDim(cfg); // 84 (docs/model.md section 2)
     expect(D).toBe(84);
     const norm = (n: number) => 2 * n;
     const cross = norm(d) + norm(D) + d * 64 + 2 * D * 64 + 64 * d + d; // 1 head of 64

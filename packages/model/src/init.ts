@@ -17,7 +17,7 @@ export function initKind(entry: ParamEntry): 'ones' | 'zeros' | 'normal' {
 /**
  * The flat initial weights: LayerNorm gains 1, biases and shifts 0, every other
  * tensor (latents, projections, pooling query, channel embeddings) a truncated
- * normal (within 2 std) of std cfg.initStd (ATOMIZER.md section 3). Each
+ * normal (within 2 std) of std cfg.initStd (docs/model.md section 3). Each
  * parameter draws from its own stream derived from (seed, parameter index), so
  * a parameter's values do not depend on the sizes of the ones before it.
  */

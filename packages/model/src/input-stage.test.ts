@@ -7,7 +7,7 @@ import { inputStage } from './input-stage.js';
 import { bigEarthNetBatch } from './testing/bigearthnet-batch.js';
 
 // The device encodings must equal the tokenizer's CPU encoder (two independent
-// implementations of ATOMIZER.md section 2) on a real BigEarthNet batch.
+// implementations of docs/model.md section 2) on a real BigEarthNet batch.
 
 /** Largest difference over the tokens of real atoms (padded rows are masked in the model, not zeroed). */
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>, mask: Float32Array, dim: number): { diff: number; at: number } {

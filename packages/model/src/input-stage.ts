@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { tokenLayout, type AtomBand, type AtomBatch, type EncodingConfig } from '@atomizer/tokenizer';
 import type { ModelConfig } from './config.js';
 
-// The fixed token encodings of ATOMIZER.md section 2 as tf ops, on the compact
+// The fixed token encodings of docs/model.md section 2 as tf ops, on the compact
 // AtomBatch records (the few bytes per atom a worker uploads) instead of the
 // expanded B*N*84 floats. Same layout as the tokenizer's CPU encoder:
 //   [FF(value) | spectral (K) | FF(x/scale) | FF(y/scale) | FF(log2(gsd/ref)) | day of year]

@@ -73,7 +73,7 @@ function nativeLayerNorm(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf
 }
 
 /**
- * LayerNorm over the last axis (pre-LN of ATOMIZER.md section 3):
+ * LayerNorm over the last axis (pre-LN of docs/model.md section 3):
  * (x - mean) / sqrt(var + eps) * gamma + beta, with the biased variance as in PyTorch.
  */
 export function layerNorm(x: tf.Tensor, p: LayerNormParams, eps = 1e-5): tf.Tensor {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 
-// Classification losses on logits (ATOMIZER.md section 4): binary cross-entropy
+// Classification losses on logits (docs/model.md section 4): binary cross-entropy
 // for multi-label datasets, softmax cross-entropy for single-label ones. Both
 // carry a custom gradient: the analytic one is exact where autodiff of
 // relu/abs would take a subgradient (at logit 0 it would give -t, not 0.5 - t)

@@ -1,4 +1,4 @@
-// Evaluation metrics (ATOMIZER.md section 4) as pure functions on plain arrays:
+// Evaluation metrics (docs/model.md section 4) as pure functions on plain arrays:
 // no tfjs, so the coordinator can score gathered predictions anywhere.
 //
 // Conventions, chosen to match scikit-learn so figures compare with the
@@ -271,7 +271,7 @@ export interface SingleLabelReport {
 }
 
 /**
- * The metrics of a task (ATOMIZER.md section 4) from LOGITS: multi-label gets
+ * The metrics of a task (docs/model.md section 4) from LOGITS: multi-label gets
  * macro/micro mAP and macro F1 at sigmoid 0.5; single-label gets overall accuracy,
  * macro F1, mean per-class accuracy and the confusion matrix. AP is computed on
  * the logits themselves (ranking is what matters, and sigmoid in float would

@@ -2,7 +2,7 @@ import { tokenLayout } from '@atomizer/tokenizer';
 import type { ModelConfig } from './config.js';
 import { ParamTable, type ParamSpec } from './param-table.js';
 
-// The Atomizer's parameter list (ATOMIZER.md section 3), in the order of the
+// The Atomizer's parameter list (docs/model.md section 3), in the order of the
 // flat weight array. Names are dotted paths; layer blocks are
 // `layers.<i>.cross.*`, `layers.<i>.cross_ff.*`, `layers.<i>.self.<j>.attn.*`,
 // `layers.<i>.self.<j>.ff.*`. With weight tying only layers 0 and 1 exist and

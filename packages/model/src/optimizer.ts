@@ -1,7 +1,7 @@
 import type { ParamRange } from './param-table.js';
 import type { TensorTable } from './tensor-table.js';
 
-// Adam and AdamW (ATOMIZER.md section 4) over the one flat Float32Array of
+// Adam and AdamW (docs/model.md section 4) over the one flat Float32Array of
 // parameters. Same update as torch.optim.Adam / AdamW (PyTorch 2.x, non-amsgrad):
 //   t += 1
 //   g' = g + wd * p                    (Adam: L2 decay folded into the gradient)

@@ -1,6 +1,6 @@
 import type { TensorTable } from './tensor-table.js';
 
-// The coordinator's outer optimizer for local SGD / DiLoCo (DESIGN.md "Rounds").
+// The coordinator's outer optimizer for local SGD / DiLoCo (docs/design.md "Rounds").
 // Each round the workers start from the round weights w and return
 //   delta = (their weights after H local steps) - w,
 // averaged by sample count (GradientAccumulator). The outer step treats -delta

@@ -1,4 +1,4 @@
-// Learning-rate schedule of ATOMIZER.md section 4: linear warm-up over the first
+// Learning-rate schedule of docs/model.md section 4: linear warm-up over the first
 // 10% of the steps, then a half cosine from the peak down to a floor.
 
 export interface CosineScheduleOptions {

@@ -9,7 +9,7 @@ import { classificationLoss, labelsToTargets } from './losses.js';
 import { atomizerParamTable } from './model-params.js';
 import type { ParamTable } from './param-table.js';
 
-// Training primitives on flat weights (DESIGN.md "Rounds"): a worker receives
+// Training primitives on flat weights (docs/design.md "Rounds"): a worker receives
 // the round's flat Float32Array, computes the gradient of its slice (or H local
 // steps) and returns a flat array. All tensors are created and freed here.
 
@@ -97,7 +97,7 @@ function microBatchGradient(
 }
 
 /**
- * Gradient of the mean loss (ATOMIZER.md section 4: BCE for 'multi', softmax
+ * Gradient of the mean loss (docs/model.md section 4: BCE for 'multi', softmax
  * cross-entropy for 'single') over a batch, at `weights`. With `microBatch`,
  * micro-batch gradients are summed weighted by their sample counts (equal to
  * one pass over the whole batch, at bounded memory). Then optional clipping by

@@ -1,8 +1,8 @@
 import { sha256Hex } from './sha256.js';
 
 // The binary form of everything large a run moves through the store: round
-// weights, a worker's gradient or delta, an evaluation's scores (DESIGN.md
-// "runs/<run>/weights/<round>.bin: flat float32 weights (+ a small JSON header)").
+// weights, a worker's gradient or delta, an evaluation's scores (docs/design.md
+// "Object store layout": flat float32 arrays behind a small JSON header).
 //
 //   bytes 0-3   'ATZF'
 //   bytes 4-7   format version (u32 LE)

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { formatKeyNumber, validateKeyName } from './keys.js';
 
 // Jobs, replies and result headers between the coordinator and workers
-// (DESIGN.md "Jobs", "Rounds", "Failure"). Both sides validate with these
+// (docs/design.md "Jobs", "Rounds", "Failure"). Both sides validate with these
 // schemas. Jobs carry keys and small numbers only, never tensors: enqueueing
 // refuses a payload over MAX_JOB_BYTES.
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { datasetKeys, formatKeyNumber, parseKeyNumber, runKeys, validateKeyName } from './keys.js';
 
 describe('datasetKeys', () => {
-  it('lays out a dataset as DESIGN.md says', () => {
+  it('lays out a dataset as docs/design.md says', () => {
     const k = datasetKeys('bigearthnet-s2');
     expect(k.manifest).toBe('datasets/bigearthnet-s2/manifest.json');
     expect(k.shard('train', 42)).toBe('datasets/bigearthnet-s2/shards/train/000042.bin');
@@ -34,7 +34,7 @@ describe('datasetKeys', () => {
 });
 
 describe('runKeys', () => {
-  it('lays out a run as DESIGN.md says', () => {
+  it('lays out a run as docs/design.md says', () => {
     const k = runKeys('exp-7');
     expect(k.config).toBe('runs/exp-7/config.json');
     expect(k.weights(3)).toBe('runs/exp-7/weights/000003.bin');

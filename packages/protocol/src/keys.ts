@@ -1,4 +1,4 @@
-// The object-store key layout of DESIGN.md ("Object store layout"), in one place.
+// The object-store key layout of docs/design.md ("Object store layout"), in one place.
 // Every process builds keys here, never by string concatenation of its own.
 //
 //   datasets/<name>/manifest.json

@@ -14,7 +14,7 @@ export interface ObjectInfo {
 }
 
 /**
- * The object store every process shares (DESIGN.md "Object store layout"): an S3
+ * The object store every process shares (docs/design.md "Object store layout"): an S3
  * bucket+prefix on a cluster, a folder on a laptop. Keys are relative, '/'-separated
  * (see keys.ts for the layout); the store adds its own prefix or root directory.
  *

@@ -8,7 +8,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { killWithParent } from './child-guard.js';
 
 // Redis connection options shared by the coordinator, workers and dashboard
-// (DESIGN.md "The shared contract"): one URL form, TLS and authentication from
+// (docs/design.md "The shared contract"): one URL form, TLS and authentication from
 // the URL or the environment, and BullMQ's requirement for blocking clients.
 //
 //   redis://[user:password@]host:port[/db]     plain

@@ -1,4 +1,4 @@
-// Sample -> atoms (ATOMIZER.md section 1): one atom per (pixel, band) scalar.
+// Sample -> atoms (docs/model.md section 1): one atom per (pixel, band) scalar.
 // Missing pixels (stored NaN or nodata) are absent atoms, counted. Positions
 // are pixel centres in metres from the image centre, x east, y north, so a
 // 20 m band's atoms sit on a grid twice as sparse as a 10 m band's over the

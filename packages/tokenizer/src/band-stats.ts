@@ -1,5 +1,5 @@
 // Per-band normalisation statistics over a dataset's training split
-// (ATOMIZER.md section 1: values are z-scored per band). Streaming: each band
+// (docs/model.md section 1: values are z-scored per band). Streaming: each band
 // raster is reduced in float64 by two passes (mean, then centred squares),
 // and the partial results are merged with Chan et al.'s pairwise update, so
 // the variance stays accurate for large offsets (reflectance x 10000) and

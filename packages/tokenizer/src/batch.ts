@@ -1,7 +1,7 @@
 // Atom sets -> one padded AtomBatch (types.ts), the compact records the
 // model's input stage consumes. Sets of different sizes are padded to N
 // (mask 0, zeros elsewhere: the model gives padded keys -infinity before the
-// softmax, ATOMIZER.md section 3). Band tables are merged: identical bands
+// softmax, docs/model.md section 3). Band tables are merged: identical bands
 // share one entry; augmented (shifted) bands are distinct entries.
 
 import type { AtomBand, AtomBatch, AtomSet } from './types.js';

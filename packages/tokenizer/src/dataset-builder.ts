@@ -14,7 +14,7 @@ import type { Sample } from './types.js';
 // Dataset builder: reader -> samples grouped by split -> shards in the object
 // store, per-band statistics of the TRAIN split (and of simulated sensors'
 // views, simulated-view-stats.ts), and manifest.json written
-// last (DESIGN.md "Object store layout"), so a reader that finds a manifest
+// last (docs/design.md "Object store layout"), so a reader that finds a manifest
 // finds every shard it lists.
 
 /** Dataset kinds the builder reads (the readers' kinds). */

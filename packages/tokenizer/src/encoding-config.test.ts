@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EncodingConfigSchema, defaultEncodingConfig, tokenLayout } from './encoding-config.js';
 
 describe('encoding config', () => {
-  it('gives the 84-dimensional token of ATOMIZER.md with the defaults', () => {
+  it('gives the 84-dimensional token of docs/model.md with the defaults', () => {
     const layout = tokenLayout(defaultEncodingConfig());
     // 17 value + 16 spectral + 17 x + 17 y + 9 gsd + 8 time
     expect(layout.dim).toBe(84);

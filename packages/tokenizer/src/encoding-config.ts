@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-// The fixed (non-learned) token encodings of ATOMIZER.md section 2. Every
+// The fixed (non-learned) token encodings of docs/model.md section 2. Every
 // choice is a config value; defaults give the 84-dimensional token of the doc.
 
 const fourier = (numBands: number, maxFreq: number) =>
@@ -18,7 +18,7 @@ export const SpectralRbfSchema = z.object({
   sigmaNm: z.number().positive(),
 });
 
-/** Default RBF centres (ATOMIZER.md section 2.2): dense in the visible/red edge, sparse in SWIR. */
+/** Default RBF centres (docs/model.md section 2.2): dense in visible/red edge, sparse in SWIR. */
 export const DEFAULT_SPECTRAL_RBFS: ReadonlyArray<{ muNm: number; sigmaNm: number }> = [
   ...[380, 424, 468, 513, 557, 602, 646, 691, 735, 780].map((muNm) => ({ muNm, sigmaNm: 15 })),
   { muNm: 850, sigmaNm: 15 },

@@ -1,4 +1,4 @@
-// Fourier features of ATOMIZER.md section 2, as in the authors' code:
+// Fourier features of docs/model.md section 2, as in the authors' code:
 //
 //   FF(u; F, fmax) = [ sin(0.75*pi*s_k*u) (k=1..F), cos(0.75*pi*s_k*u) (k=1..F), u ]
 //   s_k = linspace(1, fmax/2, F)            (F = 1: s_1 = 1)

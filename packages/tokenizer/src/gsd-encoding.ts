@@ -1,4 +1,4 @@
-// Ground-sample-distance encoding, our choice (ATOMIZER.md section 2.4):
+// Ground-sample-distance encoding, our choice (docs/model.md section 2.4):
 // FF(log2(gsd / refM); F, fmax), defaults F = 4, fmax = 4, refM = 10 m, so a
 // 10 m band encodes u = 0 and each halving/doubling of resolution moves u by 1.
 // Computed once per band (tokens.ts), never per atom.

@@ -33,7 +33,7 @@ export type { EncodingConfig, EncodingConfigInput, TokenLayout } from './encodin
 export { SeededRng, deriveSeed } from './rng.js';
 export type { SeededRngState } from './rng.js';
 
-// modalities (ATOMIZER.md section 5): transforms, registry with sweeps, disjoint lists
+// modalities (docs/model.md section 5): transforms, registry with sweeps, disjoint lists
 export {
   ModalitySchema,
   applyModality,
@@ -63,7 +63,7 @@ export {
 } from './modality-lists.js';
 export type { ModalityListName, ModalityLists, ModalityListsConfig } from './modality-lists.js';
 
-// atoms and the fixed encodings (ATOMIZER.md sections 1-2)
+// atoms and the fixed encodings (docs/model.md sections 1-2)
 export { fourierDim, fourierFeatures, fourierFeaturesFast, fourierPlan, fourierScales } from './fourier.js';
 export type { FloatArray, FourierPlan } from './fourier.js';
 export { erf, erfc, spectralEncoding } from './spectral.js';
@@ -88,7 +88,7 @@ export { trainAtoms } from './train-view.js';
 export type { TrainRecipe } from './train-view.js';
 export type { AugmentConfig } from './spectral-augment.js';
 
-// sensor catalogue (src/sensors/): built-in sensors of SENSORS.md, sensor files, STAC Items
+// sensor catalogue (src/sensors/): built-in sensors of docs/sensors.md, sensor files, STAC Items
 export {
   BUILTIN_SENSORS,
   SensorCatalog,

@@ -4,7 +4,7 @@ import { EncodingConfigSchema } from './encoding-config.js';
 import { ModalityRefSchema } from './modality-lists.js';
 import { SPLIT_NAMES } from './split.js';
 
-// manifest.json of a dataset (DESIGN.md: datasets/<name>/manifest.json): what the
+// manifest.json of a dataset (docs/design.md: datasets/<name>/manifest.json): what the
 // coordinator plans rounds from and workers normalise with. Written last by the dataset
 // builder, so its presence means every shard it lists is complete.
 
@@ -48,7 +48,7 @@ export const ManifestSchema = z
       normalisation: z.string().min(1),
       bands: z.array(BandStatsSchema),
     }),
-    /** Modality lists (ATOMIZER.md section 5): registry names or inline definitions. */
+    /** Modality lists (docs/model.md section 5): registry names or inline definitions. */
     modalities: perSplit(z.array(ModalityRefSchema)).optional(),
     shards: perSplit(z.array(ManifestShardSchema)),
     /** Where the data came from, e.g. 'bigearthnet:/data/bigearthnet_tiny/s2 (BigEarthNet v1, 19 classes)'. */

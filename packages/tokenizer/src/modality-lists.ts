@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ModalitySchema, type BandNameResolver, type Modality } from './modality.js';
 import { ModalityRegistry } from './modality-registry.js';
 
-// Train / validation / test modality lists (ATOMIZER.md section 5). They must
+// Train / validation / test modality lists (docs/model.md section 5). They must
 // be disjoint: a test modality was never seen in training. Metrics are then
 // tagged seen/unseen from the train list.
 
@@ -210,7 +210,7 @@ export function seenTag(m: Modality, lists: ModalityLists, catalog?: BandNameRes
 /**
  * Default lists for Sentinel-2 datasets (our choice): train on the full
  * 12-band and the 10 m views, validate on RGB, test on views never trained on
- * (ATOMIZER.md section 5 table).
+ * (docs/model.md section 5 table).
  */
 export const DEFAULT_S2_MODALITY_LISTS: ModalityListsConfig = {
   train: ['s2-all', 's2-rgbn-10m'],

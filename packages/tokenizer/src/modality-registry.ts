@@ -1,6 +1,6 @@
 import { parseModality, type Modality, type ModalityInput } from './modality.js';
 
-// Named modalities: the built-ins of ATOMIZER.md section 5 plus a few more,
+// Named modalities: the built-ins of docs/model.md section 5 plus a few more,
 // user modalities from config, and factor sweeps written as a suffix of a
 // name (`s2-all@res0.5`, `s2-rgbn-10m@size0.3`, `s2-all@res0.5@size0.5`), the
 // way the authors sweep resolution and size factors 0.1..1.0 on the test split.

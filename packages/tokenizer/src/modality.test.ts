@@ -110,7 +110,7 @@ describe('resolution factor', () => {
     const b02 = atoms.bands.findIndex((b) => b.name === 'B02');
     expect(atoms.bands[b02]?.gsdM).toBe(20);
     const xs = [...new Set(Array.from({ length: atoms.length }, (_, i) => i).filter((i) => atoms.band[i] === b02).map((i) => atoms.x[i]!))].sort((a, b) => a - b);
-    // 60 columns at 20 m: centres -590, -570, ..., 590 (ATOMIZER.md section 1: offsets from the image centre).
+    // 60 columns at 20 m: centres -590, -570, ..., 590 (docs/model.md section 1: offsets from the image centre).
     expect(xs).toHaveLength(60);
     expect(xs[0]).toBeCloseTo(-590, 4);
     expect(xs[1]! - xs[0]!).toBeCloseTo(20, 4);

@@ -5,7 +5,7 @@ import { SimulationSchema, simulateSensor } from './sensor-simulation.js';
 import { builtinCatalog } from './sensors/index.js';
 import type { BandRaster, BandSpec, RasterArray, Sample } from './types.js';
 
-// A modality is a named way of presenting an image (ATOMIZER.md section 5):
+// A modality is a named way of presenting an image (docs/model.md section 5):
 // which bands (or which sensor), what resolution factor, what spatial size.
 // Applying one to a Sample gives another Sample; atomize() then derives the
 // atoms' positions from the new grids, so a downsampled band's atoms sit on

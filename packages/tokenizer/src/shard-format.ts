@@ -1,5 +1,5 @@
 // The Atomizer shard format, version 1: a self-describing binary file of Samples
-// (DESIGN.md "Shards": rasters as stored, not atoms). Layout, little-endian:
+// (docs/design.md "Shards": rasters as stored, not atoms). Layout, little-endian:
 //
 //   0        magic 'ATOMSHRD' (8 bytes), format version u32, reserved u32 (0)
 //   16       sample records, each starting at an 8-byte-aligned file offset; a record is

@@ -58,7 +58,7 @@ describe('ShardReader round trips', () => {
   it('gives back real BigEarthNet S2 patches bit-exactly, at about 2 bytes per atom', async () => {
     expect(s2.length).toBe(11);
     const res = await writeShard(s2, 's2.bin');
-    // 12 bands: 4 at 120x120, 6 at 60x60, 2 at 20x20 = 80,000 values per patch (BIGEARTHNET.md).
+    // 12 bands: 4 at 120x120, 6 at 60x60, 2 at 20x20 = 80,000 values per patch (docs/datasets.md).
     expect(res.values).toBe(11 * 80_000);
     const reader = ShardReader.fromBytes(res.data, { name: 's2.bin', expectedBytes: res.bytes });
     expect(reader.length).toBe(11);

@@ -2,7 +2,7 @@
 // sample, each spectral band's centre wavelength is shifted by U(-J, +J) nm
 // and its width scaled by 2^U(-1, 1), so the model cannot memorise exact
 // Sentinel-2 band positions and must read wavelength and bandwidth as
-// continuous quantities (the any-sensor claim, ATOMIZER.md section 5).
+// continuous quantities (the any-sensor claim, docs/model.md section 5).
 // Only the band table changes; atoms point at the augmented entries. Channel
 // bands (SAR, elevation) have no wavelength and are left untouched. Apply it
 // before encoding (tokens.ts) or batching (batch.ts keeps augmented bands as

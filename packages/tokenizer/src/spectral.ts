@@ -1,4 +1,4 @@
-// Spectral encoding of ATOMIZER.md section 2.2: K unnormalised Gaussian RBFs
+// Spectral encoding of docs/model.md section 2.2: K unnormalised Gaussian RBFs
 // G_k(l) = exp(-0.5*((l - mu_k)/sigma_k)^2) read over the band interval
 // [wl - bw/2, wl + bw/2]:
 //   mode 'max'      : max of G_k over the interval (the paper's code samples

@@ -1,4 +1,4 @@
-// Which statistics normalise a band (ATOMIZER.md section 1: values are
+// Which statistics normalise a band (docs/model.md section 1: values are
 // z-scored per band). Statistics are computed per exact `<sensor>:<band>` key
 // over the train split (band-stats.ts); at normalisation time a band of a
 // sensor absent from the train split (a Sentinel-2B patch when only 2A patches

@@ -1,4 +1,4 @@
-// Training-time atom subsampling (ATOMIZER.md section 3): keep a seeded
+// Training-time atom subsampling (docs/model.md section 3): keep a seeded
 // random subset of at most maxAtoms atoms, drawn without replacement by
 // Floyd's algorithm over a bitmap (k draws, one O(N) sweep). The kept atoms
 // stay in their original order (band by band, row by row), which keeps the

@@ -1,4 +1,4 @@
-// Day-of-year encoding, our choice (ATOMIZER.md section 2.4):
+// Day-of-year encoding, our choice (docs/model.md section 2.4):
 //   [sin(2*pi*k*doy/365) (k=1..H), cos(2*pi*k*doy/365) (k=1..H)]
 // all zeros when the acquisition date is unknown (doy NaN). Computed once per
 // sample and copied into each of its tokens (tokens.ts).

@@ -1,4 +1,4 @@
-// Token assembly (ATOMIZER.md section 2): each atom becomes
+// Token assembly (docs/model.md section 2): each atom becomes
 //   [FF(value) | spectral (K) | FF(x/scale) | FF(y/scale) | FF(log2 gsd/ref) | time]
 // laid out by `tokenLayout`. This is the CPU reference the model's input
 // stage (tfjs ops) is tested against, and the worker's hot loop, so:

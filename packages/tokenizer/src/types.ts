@@ -21,7 +21,7 @@ export type DType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' |
 /**
  * What a band measures. Spectral bands carry a wavelength interval; channel
  * bands (SAR polarisations, elevation) carry a kind that the model maps to a
- * learned vector in place of the spectral encoding (ATOMIZER.md section 2.5).
+ * learned vector in place of the spectral encoding (docs/model.md section 2.5).
  */
 export type BandPhysics =
   | { kind: 'spectral'; wavelengthNm: number; bandwidthNm: number }
@@ -108,7 +108,7 @@ export type AtomBand = BandPhysics & {
 
 /**
  * A set of atoms in compact struct-of-arrays form: the few bytes per atom a
- * worker sends to the device (ATOMIZER.md section 1). Token encoding expands
+ * worker sends to the device (docs/model.md section 1). Token encoding expands
  * these to `tokenDim` floats per atom, on the CPU (encodeTokens) or on the
  * device (the model's input stage).
  */

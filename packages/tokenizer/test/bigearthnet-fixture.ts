@@ -7,7 +7,7 @@ import { fromFile } from 'geotiff';
 import { dataPath } from '../src/data-dir.js';
 import type { BandRaster, RasterArray, Sample } from '../src/types.js';
 
-// Sentinel-2A MSI centre wavelength / width (nm) and GSD (m), SENSORS.md (ESA S2-SRF).
+// Sentinel-2A MSI centre wavelength / width (nm) and GSD (m), docs/sensors.md (ESA S2-SRF).
 const S2A: Record<string, [number, number, number]> = {
   B01: [442.7, 21, 60],
   B02: [492.4, 66, 10],

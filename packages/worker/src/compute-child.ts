@@ -1,4 +1,4 @@
-// The compute process of a worker (DESIGN.md: compute never blocks the BullMQ
+// The compute process of a worker (docs/design.md: compute never blocks the BullMQ
 // lock renewal; a separate OS process, not a worker thread, because tfjs's
 // native backends break in worker threads). Forked by ComputeProcess with an
 // IPC channel; exits when the channel closes (its parent died).

@@ -15,7 +15,7 @@ import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bu
 import { cacheFolderName } from './compute.js';
 import { ComputeProcess, JobFailure } from './compute-process.js';
 
-// The BullMQ side of a worker (DESIGN.md "Worker"): one BullMQ Worker per
+// The BullMQ side of a worker (docs/design.md "Worker"): one BullMQ Worker per
 // queue it serves, a pool of compute processes (one per concurrent job; one
 // per GPU), heartbeats for the dashboard, SIGTERM = finish or release the
 // current job and exit, a lost Redis connection is reconnected (ioredis

@@ -16,11 +16,11 @@ describe('atomizer atoms', () => {
     const report = JSON.parse(r.stdout) as AtomsReport;
     expect(report.atoms).toBe(80_000);
     expect(report.missing).toBe(0);
-    // ATOMIZER.md section 2: 17 + 16 + 17 + 17 + 9 + 8 = 84.
+    // docs/model.md section 2: 17 + 16 + 17 + 17 + 9 + 8 = 84.
     expect(report.tokenDim).toBe(84);
     expect(report.bands).toHaveLength(12);
     const b02 = report.bands.find((b) => b.name === 'B02');
-    // SENSORS.md, Sentinel-2A B02: 492.4 nm, 66 nm, 10 m.
+    // docs/sensors.md, Sentinel-2A B02: 492.4 nm, 66 nm, 10 m.
     expect(b02).toMatchObject({ sensor: 'sentinel-2a', wavelengthNm: 492.4, bandwidthNm: 66, gsdM: 10, width: 120, height: 120, atoms: 14_400 });
     expect(report.bands.reduce((n, b) => n + b.atoms, 0)).toBe(80_000);
   });

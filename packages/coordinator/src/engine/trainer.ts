@@ -38,7 +38,7 @@ import { RoundFailedError, type Executor } from './executor.js';
 import { checkEvalResult, checkTrainResult } from './results.js';
 import { prepareRun, type PrepareOptions, type PreparedRun } from './run-setup.js';
 
-// The coordinator's round loop (DESIGN.md "Rounds", "Failure"): publish the
+// The coordinator's round loop (docs/design.md "Rounds", "Failure"): publish the
 // round's weights, hand its slices to the executor, sum the accepted results
 // in job-id order weighted by sample count, take the optimizer step (Adam on
 // the mean gradient in sync mode, the outer optimizer on the mean delta in

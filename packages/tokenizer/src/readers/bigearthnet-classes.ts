@@ -1,4 +1,4 @@
-// BigEarthNet label nomenclatures (BIGEARTHNET.md): the 43 CORINE Land Cover
+// BigEarthNet label nomenclatures (docs/datasets.md): the 43 CORINE Land Cover
 // classes the patch metadata carries, and the 19-class nomenclature the papers
 // (and the Atomizer authors) train on, with the published 43 -> 19 mapping.
 
@@ -51,7 +51,7 @@ export const BIGEARTHNET_43_CLASSES: readonly string[] = [
 
 const LAND_PRINCIPALLY = 'Land principally occupied by agriculture, with significant areas of natural vegetation';
 
-/** 43-class name -> 19-class name, or null where the 19-class nomenclature drops the label (BIGEARTHNET.md table). */
+/** 43-class name -> 19-class name, or null where the 19-class nomenclature drops the label (docs/datasets.md table). */
 export const BIGEARTHNET_43_TO_19: Readonly<Record<string, string | null>> = {
   'Continuous urban fabric': 'Urban fabric',
   'Discontinuous urban fabric': 'Urban fabric',
@@ -100,7 +100,7 @@ export const BIGEARTHNET_43_TO_19: Readonly<Record<string, string | null>> = {
 
 /**
  * The 19 class names sorted alphabetically (JavaScript code-unit order), the
- * index order TorchGeo and most code use (BIGEARTHNET.md "Class order").
+ * index order TorchGeo and most code use (docs/datasets.md "Class order").
  */
 export const BIGEARTHNET_19_CLASSES: readonly string[] = [
   ...new Set(Object.values(BIGEARTHNET_43_TO_19).filter((c): c is string => c !== null)),

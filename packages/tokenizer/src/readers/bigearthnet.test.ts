@@ -69,7 +69,7 @@ describe('readBigEarthNetPatch on every real patch', () => {
     }
   });
 
-  it('labels map to the 19-class nomenclature (hand-mapped from the BIGEARTHNET.md table)', async () => {
+  it('labels map to the 19-class nomenclature (hand-mapped from the docs/datasets.md table)', async () => {
     const s2 = await readBigEarthNetPatch(join(ROOT, 's2', S2_PATCH));
     // Non-irrigated arable land -> Arable land; Pastures -> Pastures.
     expect(s2.labels.map((i) => BIGEARTHNET_19_CLASSES[i])).toEqual(['Arable land', 'Pastures']);

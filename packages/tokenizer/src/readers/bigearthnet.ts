@@ -1,4 +1,4 @@
-// BigEarthNet patch folders (BIGEARTHNET.md): `<patch>/<patch>_B01.tif` ...
+// BigEarthNet patch folders (docs/datasets.md): `<patch>/<patch>_B01.tif` ...
 // one uint16 GeoTIFF per Sentinel-2 band at its own resolution (10/20/60 m),
 // or `<patch>_VV.tif` / `_VH.tif` float32 dB for Sentinel-1, plus
 // `<patch>_labels_metadata.json` (CORINE labels, UTM bounds, acquisition date).
@@ -17,7 +17,7 @@ import { readBandFiles, type GeoSample } from './geotiff.js';
 export const BIGEARTHNET_S2_BANDS = ['B01', 'B02', 'B03', 'B04', 'B05', 'B06', 'B07', 'B08', 'B8A', 'B09', 'B11', 'B12'];
 export const BIGEARTHNET_S1_BANDS = ['VV', 'VH'];
 
-// Sentinel-2 L2A values are surface reflectance x 10000 (BIGEARTHNET.md), so
+// Sentinel-2 L2A values are surface reflectance x 10000 (docs/datasets.md), so
 // physical reflectance = stored * 1e-4. Sentinel-1 values are already dB.
 const S2_REFLECTANCE_SCALE = 1e-4;
 

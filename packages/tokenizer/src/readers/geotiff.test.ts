@@ -66,7 +66,7 @@ describe('readGeoTiff on real multi-band files', () => {
     expect(s.bands.every((b) => b.values instanceof Uint8Array && b.width === 349 && b.height === 352)).toBe(true);
     expect(s.bands[0]!.gsdM).toBeCloseTo(28.5, 6);
     const b4 = s.bands[3]!;
-    expect(b4.kind === 'spectral' && b4.wavelengthNm).toBe(835); // ETM+ NIR, SENSORS.md
+    expect(b4.kind === 'spectral' && b4.wavelengthNm).toBe(835); // ETM+ NIR, docs/sensors.md
     expect(s.geo.crs?.epsg).toBe(31985);
   });
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { BandSpec } from '../types.js';
 import { SensorCatalog } from './catalog.js';
 
-// Expected numbers are typed from /work/shared/docs/SENSORS.md, not from the
-// catalogue source: [band, centre nm, width nm, GSD m].
+// Expected numbers are typed from the band tables of docs/sensors.md, not from
+// the catalogue source: [band, centre nm, width nm, GSD m].
 type Row = [string, number, number, number];
 
 const catalog = SensorCatalog.default();
@@ -15,8 +15,8 @@ function expectSpectral(sensor: string, [band, centre, width, gsd]: Row): void {
   expect([b.wavelengthNm, b.bandwidthNm, b.gsdM], `${sensor} ${band}`).toEqual([centre, width, gsd]);
 }
 
-describe('built-in sensors (SENSORS.md)', () => {
-  it('holds every sensor of SENSORS.md under the agreed ids', () => {
+describe('built-in sensors (docs/sensors.md)', () => {
+  it('holds every sensor of docs/sensors.md under the agreed ids', () => {
     expect(catalog.list().map((s) => s.id).sort()).toEqual(
       [
         'landsat-4-tm',

@@ -6,7 +6,7 @@ import { PLANETSCOPE_SUPERDOVE } from './planetscope.js';
 import { SENTINEL_1 } from './sentinel-1.js';
 import { SENTINEL_2A, SENTINEL_2B } from './sentinel-2.js';
 
-/** Every sensor of /work/shared/docs/SENSORS.md, the content of `SensorCatalog.default()`. */
+/** Every sensor of docs/sensors.md, the content of `SensorCatalog.default()`. */
 export const BUILTIN_SENSORS: readonly Sensor[] = [
   SENTINEL_2A,
   SENTINEL_2B,

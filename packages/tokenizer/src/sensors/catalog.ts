@@ -74,7 +74,7 @@ export class SensorCatalog {
     for (const s of sensors) this.add(s);
   }
 
-  /** A new catalogue holding the built-in sensors of SENSORS.md (add() on it does not affect others). */
+  /** A new catalogue holding the built-in sensors of docs/sensors.md (add() on it does not affect others). */
   static default(): SensorCatalog {
     return new SensorCatalog(BUILTIN_SENSORS);
   }

@@ -1,7 +1,7 @@
 import type { BandSpec } from '../types.js';
 
 // Small constructors that keep the built-in sensor tables readable: one line
-// per band, numbers in the order SENSORS.md lists them (centre nm, width nm, GSD m).
+// per band, numbers in the order docs/sensors.md lists them (centre nm, width nm, GSD m).
 
 export interface BandExtras {
   aliases?: string[];
@@ -39,7 +39,7 @@ export function spectralBand(
 /**
  * A band without a wavelength (SAR polarisation, elevation ...). The model
  * gives each channel kind a learned vector in place of the spectral encoding
- * (ATOMIZER.md section 2.5), so no made-up wavelength is ever stored.
+ * (docs/model.md section 2.5), so no made-up wavelength is ever stored.
  */
 export function channelBand(name: string, channelKind: string, gsdM: number, extras: BandExtras = {}): BandSpec {
   return {

@@ -1,4 +1,4 @@
-// The sensor catalogue: built-in sensors of SENSORS.md, user sensor files and
+// The sensor catalogue: built-in sensors of docs/sensors.md, user sensor files and
 // STAC Items. Internal helpers (define-band, validate-sensor internals) stay private.
 
 export { SensorCatalog } from './catalog.js';

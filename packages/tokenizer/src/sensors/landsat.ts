@@ -1,9 +1,9 @@
 import type { Sensor } from '../types.js';
 import { spectralBand } from './define-band.js';
 
-// Landsat sensors. Source: /work/shared/docs/SENSORS.md (USGS band
-// designations; OLI/TIRS centre and width from the OLI specification limits;
-// TM/ETM+ from the USGS band ranges; MSS as described with the Statlog data set).
+// Landsat sensors. Source: docs/sensors.md (USGS band designations; OLI/TIRS
+// centre and width from the OLI specification limits; TM/ETM+ from the USGS band
+// ranges; MSS as described with the Statlog data set).
 // Common names follow the STAC eo extension as used by the Landsat Collection 2
 // STAC items (nir08, swir16, swir22, lwir11, lwir12, lwir). Aliases also cover
 // Collection 2 Level-2 file suffixes (SR_B4, ST_B10), zero-padded names (B04)
@@ -14,7 +14,7 @@ import { spectralBand } from './define-band.js';
 // USGS delivers them resampled to 30 m pixels, so a reader of those files takes
 // the pixel spacing from the file's geotransform.
 
-const USGS = 'USGS Landsat band designations (via SENSORS.md)';
+const USGS = 'USGS Landsat band designations (via docs/sensors.md)';
 
 function oliTirs(id: string, name: string, aliases: string[], mission: string): Sensor {
   const padded = (n: number) => [`B0${n}`, `SR_B${n}`];
@@ -166,5 +166,5 @@ export const LANDSAT_MSS: Sensor = {
     nir: ['MSS6', 'MSS7'],
     all: ['MSS4', 'MSS5', 'MSS6', 'MSS7'],
   },
-  source: 'Landsat MSS band ranges as documented with the UCI Statlog (Landsat Satellite) data set (via SENSORS.md)',
+  source: 'Landsat MSS band ranges as documented with the UCI Statlog (Landsat Satellite) data set (via docs/sensors.md)',
 };

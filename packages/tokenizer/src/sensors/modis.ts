@@ -2,8 +2,8 @@ import type { Sensor } from '../types.js';
 import { spectralBand } from './define-band.js';
 
 // MODIS (Terra/Aqua) land bands 1-7. Source: NASA GSFC MODIS specifications
-// (via /work/shared/docs/SENSORS.md): centre = middle of the band range,
-// width = range width. Aliases cover the MOD09 product names (sur_refl_b01).
+// (via docs/sensors.md): centre = middle of the band range, width = range width.
+// Aliases cover the MOD09 product names (sur_refl_b01).
 
 const b = (n: number) => [`${n}`, `B0${n}`, `band${n}`, `sur_refl_b0${n}`];
 
@@ -30,5 +30,5 @@ export const MODIS: Sensor = {
     '500m': ['B3', 'B4', 'B5', 'B6', 'B7'],
     all: ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7'],
   },
-  source: 'NASA GSFC MODIS band specifications, land bands 1-7 (via SENSORS.md)',
+  source: 'NASA GSFC MODIS band specifications, land bands 1-7 (via docs/sensors.md)',
 };

@@ -1,10 +1,10 @@
 import type { Sensor } from '../types.js';
 import { spectralBand } from './define-band.js';
 
-// NAIP aerial imagery (USDA). Source: /work/shared/docs/SENSORS.md. NAIP is
-// flown with several cameras over the years: the centres and widths below are
-// APPROXIMATIONS (camera-dependent), not one instrument's response. GSD 0.6 m
-// (recent years; earlier years 1 m). Bands in file order: red, green, blue, NIR.
+// NAIP aerial imagery (USDA). Source: docs/sensors.md. NAIP is flown with several
+// cameras over the years: the centres and widths below are APPROXIMATIONS
+// (camera-dependent), not one instrument's response. GSD 0.6 m (recent years;
+// earlier years 1 m). Bands in file order: red, green, blue, NIR.
 
 const APPROX = 'approximate, camera-dependent';
 
@@ -24,5 +24,5 @@ export const NAIP: Sensor = {
     rgbn: ['blue', 'green', 'red', 'nir'],
     all: ['red', 'green', 'blue', 'nir'],
   },
-  source: 'USDA NAIP, approximate camera-dependent band centres/widths (via SENSORS.md)',
+  source: 'USDA NAIP, approximate camera-dependent band centres/widths (via docs/sensors.md)',
 };

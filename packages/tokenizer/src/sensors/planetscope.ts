@@ -1,10 +1,9 @@
 import type { Sensor } from '../types.js';
 import { spectralBand } from './define-band.js';
 
-// PlanetScope SuperDove (PSB.SD), 8-band products. Source: Planet's
-// PlanetScope product specification (via /work/shared/docs/SENSORS.md);
-// centre = middle of the published range, width = range width; GSD about 3 m
-// for ortho products. Aliases are Planet's band names (coastal_blue, green_i ...).
+// PlanetScope SuperDove (PSB.SD), 8-band products. Source: Planet's PlanetScope
+// product specification (via docs/sensors.md); centre = middle of the published
+// range, width = range width; GSD about 3 m for ortho products. Aliases are Planet's band names (coastal_blue, green_i ...).
 
 export const PLANETSCOPE_SUPERDOVE: Sensor = {
   id: 'planetscope-superdove',
@@ -27,5 +26,5 @@ export const PLANETSCOPE_SUPERDOVE: Sensor = {
     rgbn: ['B2', 'B4', 'B6', 'B8'],
     all: ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8'],
   },
-  source: 'Planet PlanetScope product specification, SuperDove 8-band (via SENSORS.md)',
+  source: 'Planet PlanetScope product specification, SuperDove 8-band (via docs/sensors.md)',
 };

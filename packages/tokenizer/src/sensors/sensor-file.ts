@@ -6,7 +6,7 @@ import type { BandSpec, Sensor } from '../types.js';
 import { nonEmptyString, positiveNumber, sensorId, showValue, validateSensor, zodError } from './validate-sensor.js';
 
 // A sensor defined in a JSON or YAML file, so users add a sensor without code
-// (new sensors are the point of the model, SENSORS.md). Example:
+// (new sensors are the point of the model, docs/sensors.md). Example:
 //
 //   id: my-camera
 //   name: My multispectral camera

@@ -2,9 +2,9 @@ import type { Sensor } from '../types.js';
 import { channelBand } from './define-band.js';
 
 // Sentinel-1 C-SAR (ESA), IW GRD high resolution: 10 m pixel spacing (about
-// 20 x 22 m resolution), dual polarisation VV+VH or HH+HV. Source: SENSORS.md.
+// 20 x 22 m resolution), dual polarisation VV+VH or HH+HV. Source: docs/sensors.md.
 // SAR channels have no spectral band (5.405 GHz is not an optical wavelength):
-// they are channel bands whose kind keys a learned vector (ATOMIZER.md section 2.5).
+// they are channel bands whose kind keys a learned vector (docs/model.md section 2.5).
 
 export const SENTINEL_1: Sensor = {
   id: 'sentinel-1',
@@ -23,5 +23,5 @@ export const SENTINEL_1: Sensor = {
     'cross-pol': ['VH', 'HV'],
     all: ['VV', 'VH', 'HH', 'HV'],
   },
-  source: 'ESA Sentinel-1 C-SAR user guide, IW GRD high resolution (via SENSORS.md)',
+  source: 'ESA Sentinel-1 C-SAR user guide, IW GRD high resolution (via docs/sensors.md)',
 };

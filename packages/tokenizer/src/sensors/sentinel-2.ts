@@ -1,15 +1,15 @@
 import type { BandSpec, Sensor } from '../types.js';
 import { spectralBand } from './define-band.js';
 
-// Sentinel-2 MSI. Source: /work/shared/docs/SENSORS.md, from the ESA spectral
-// response document S2-SRF (COPE-GSEG-EOPG-TN-15-0007): S2A centres and widths;
-// S2B centres from the same document, widths taken as S2A's (SENSORS.md lists
-// only S2B centres). Common names follow the STAC eo extension; the aliases
+// Sentinel-2 MSI. Source: docs/sensors.md, from the ESA spectral response
+// document S2-SRF (COPE-GSEG-EOPG-TN-15-0007): S2A centres and widths; S2B
+// centres from the same document, widths taken as S2A's (our source lists only
+// S2B centres). Common names follow the STAC eo extension; the aliases
 // also cover the Earth Search asset keys (rededge1..3, nir08 ...) and the
 // unpadded names (B2) used by GDAL/RStoolbox files such as sen2.tif.
 
 const SOURCE =
-  'ESA Sentinel-2 spectral response functions S2-SRF, COPE-GSEG-EOPG-TN-15-0007 (via SENSORS.md); S2B widths as S2A';
+  'ESA Sentinel-2 spectral response functions S2-SRF, COPE-GSEG-EOPG-TN-15-0007 (via docs/sensors.md); S2B widths as S2A';
 
 interface S2Row {
   name: string;
