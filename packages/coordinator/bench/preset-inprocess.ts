@@ -44,12 +44,12 @@ import {
   subsampleAtoms,
   trainAtoms,
   type AtomSet,
-  type BandStats,
   type Modality,
   type ModalityLists,
   type Sample,
   type TrainRecipe,
 } from '@atomizer/tokenizer';
+import { trainRecipe } from '@atomizer/worker';
 import { loadPreset } from '../src/presets.js';
 
 interface Row {
@@ -66,9 +66,9 @@ function cpuSeconds(): number {
   return (c.user + c.system) / 1e6;
 }
 
-function atomsOf(sample: Sample, m: Modality, stats: Map<string, BandStats>, mode: 'train' | 'eval', rng: SeededRng): AtomSet {
+function atomsOf(sample: Sample, m: Modality, recipe: TrainRecipe, mode: 'train' | 'eval', rng: SeededRng): AtomSet {
   const view = applyModality(sample, m, { mode, rng });
-  return atomize(view, { stats }).atoms;
+  return atomize(view, { stats: recipe.stats, normalize: recipe.normalize ?? 'zscore' }).atoms;
 }
 
 async function main(): Promise<void> {
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   if (opts.preset !== undefined) cfg.model.preset = opts.preset;
   if (opts.seed !== undefined) cfg.seed = Number(opts.seed);
   const batchSize = opts.batch !== undefined ? Number(opts.batch) : cfg.train.slices * cfg.train.sliceSamples;
-  // The run's own recipe (train.augment, dihedral, atomKeepMin), --augment-nm overriding the jitter.
+  // --augment-nm overrides the run's spectral jitter.
   const jitter = opts.augmentNm !== undefined ? Number(opts.augmentNm) : cfg.train.augment ? cfg.train.augmentJitterNm : 0;
 
   const lists: ModalityLists = preset.modalities;
@@ -131,6 +131,8 @@ async function main(): Promise<void> {
   const acc = new BandStatsAccumulator();
   for (const s of train) acc.add(s);
   const stats = new Map(acc.result().map((b) => [b.key, b]));
+  // The worker's recipe for this config (normalisation, virtual sensors, dihedral, dropout), --augment-nm overriding the jitter.
+  const recipe: TrainRecipe = { ...trainRecipe({ config: cfg, stats }), spectralJitterNm: jitter };
 
   const backend = await selectBackend('wasm');
   const rows: Row[] = [];
@@ -166,7 +168,7 @@ async function main(): Promise<void> {
         const logits: Float32Array[] = [];
         for (let s = 0; s < n; s += 250) {
           const chunk = test.slice(s, Math.min(n, s + 250));
-          const batch = makeBatch(chunk.map((x) => subsampleAtoms(atomsOf(x, m, stats, 'eval', rng), cfg.train.maxAtoms, rng)));
+          const batch = makeBatch(chunk.map((x) => subsampleAtoms(atomsOf(x, m, recipe, 'eval', rng), cfg.train.maxAtoms, rng)));
           logits.push(predict(w, batch, mc));
         }
         const flat = new Float32Array(logits.reduce((a, l) => a + l.length, 0));
@@ -189,7 +191,6 @@ async function main(): Promise<void> {
       return out;
     };
 
-    const recipe: TrainRecipe = { stats, normalize: cfg.dataset.normalisation === 'image' ? 'image' : 'zscore', virtualSensor: cfg.train.virtualSensor, spectralJitterNm: jitter, dihedral: cfg.train.dihedral, atomKeepMin: cfg.train.atomKeepMin, maxAtoms: cfg.train.maxAtoms };
     const dataRng = new SeededRng(deriveSeed(cfg.seed, 1));
     let order: number[] = [];
     let cursor = 0;

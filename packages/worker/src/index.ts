@@ -9,6 +9,7 @@ export {
   modelConfigSha256,
   resolveModelConfig,
   runContext,
+  trainRecipe,
 } from './run-context.js';
 export type { BuiltBatch, RunContext } from './run-context.js';
 
