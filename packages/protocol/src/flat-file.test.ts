@@ -17,6 +17,20 @@ describe('flat file', () => {
     expect(flatPayloadSha256(bytes, 'k')).toBe(back.payloadSha256);
   });
 
+  it('copy: false gives views into the bytes where aligned, copies where not', () => {
+    const bytes = encodeFlat({ k: 1 }, { f: Float32Array.from([1, 2, 3]) });
+    const view = decodeFlat(bytes, 'k', { copy: false }).arrays.f as Float32Array;
+    expect(view.buffer).toBe(bytes.buffer);
+    expect(Array.from(view)).toEqual([1, 2, 3]);
+    // The same object at an odd offset cannot be viewed as float32: copied, same values.
+    const shifted = new Uint8Array(bytes.byteLength + 1);
+    shifted.set(bytes, 1);
+    const copied = decodeFlat(shifted.subarray(1), 'k', { copy: false }).arrays.f as Float32Array;
+    expect(copied.buffer).not.toBe(shifted.buffer);
+    expect(Array.from(copied)).toEqual([1, 2, 3]);
+    expect((decodeFlat(bytes, 'k').arrays.f as Float32Array).buffer).not.toBe(bytes.buffer);
+  });
+
   it('refuses a corrupted payload, a truncated object and a foreign file by name', () => {
     const bytes = encodeFlat({ a: 1 }, { w: new Float32Array(100).fill(1) });
     const bad = bytes.slice();

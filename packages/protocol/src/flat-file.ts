@@ -64,11 +64,20 @@ export function encodeFlat(meta: Record<string, unknown>, arrays: Record<string,
   return out;
 }
 
+export interface DecodeOptions {
+  /**
+   * false: arrays are views into `bytes` where they lie 4-byte aligned (no second copy of a
+   * large object; the caller must not reuse `bytes`). Default true: copies, independent of `bytes`.
+   */
+  copy?: boolean;
+}
+
 /**
  * Decode an object written by encodeFlat. `source` (the key) names the object
- * in errors. Arrays are copies (aligned, independent of `bytes`).
+ * in errors. Arrays are copies (aligned, independent of `bytes`) unless `copy: false`.
  */
-export function decodeFlat(bytes: Uint8Array, source: string): FlatFile {
+export function decodeFlat(bytes: Uint8Array, source: string, options: DecodeOptions = {}): FlatFile {
+  const copy = options.copy ?? true;
   const fail = (why: string): never => {
     throw new Error(`${source}: not a valid atomizer flat file: ${why}`);
   };
@@ -99,10 +108,10 @@ export function decodeFlat(bytes: Uint8Array, source: string): FlatFile {
     const width = dtype === 'f32' || dtype === 'i32' ? 4 : dtype === 'u8' ? 1 : fail(`array ${String(name)}: unknown dtype ${String(dtype)}`);
     const end = at + n * width;
     if (end > bytes.byteLength) fail(`array ${String(name)} (${n} x ${String(dtype)}) runs past the end: truncated object (${bytes.byteLength} bytes)`);
-    const raw = bytes.slice(at, end);
+    const raw = copy || (bytes.byteOffset + at) % 4 !== 0 ? bytes.slice(at, end) : bytes.subarray(at, end);
     parts.push(raw);
     arrays[name as string] =
-      dtype === 'f32' ? new Float32Array(raw.buffer, 0, n) : dtype === 'i32' ? new Int32Array(raw.buffer, 0, n) : raw;
+      dtype === 'f32' ? new Float32Array(raw.buffer, raw.byteOffset, n) : dtype === 'i32' ? new Int32Array(raw.buffer, raw.byteOffset, n) : raw;
     at = align4(end);
   }
   const actual = sha256Hex(parts);

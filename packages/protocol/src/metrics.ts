@@ -65,6 +65,24 @@ export const RoundEventSchema = z.looseObject({
   rejected: z.array(z.object({ job: z.union([count, z.string()]), reason: z.string() })),
   gradNorm: num,
   workers: z.array(z.string()),
+  /** The compute backends of the accepted slices (more than one: results agree to ~1e-7, not bit for bit). */
+  backends: z.array(z.string()).optional(),
+  /** How the round's results were summed (docs/design.md "Aggregation"). */
+  aggregation: z
+    .object({
+      /** 'ordered-stream': folded in job-id order as they arrived, in the coordinator. */
+      method: z.string(),
+      /** Time adding results into the sum, ms (most of it while the round ran). */
+      foldMs: num,
+      /** Early arrivals let go and read again from the store at their turn. */
+      rereads: count,
+      /** Most memory held by early arrivals at once, MiB; the bound is windowMB. */
+      heldPeakMB: num,
+      windowMB: num,
+      /** Results read and checked at once, at most. */
+      checksAtOnce: count,
+    })
+    .optional(),
 });
 
 export const EvalEventSchema = z.looseObject({

@@ -17,13 +17,21 @@ import {
 // parameter and every value is finite. Anything else is refused with a reason
 // that is logged; the slice is then retried, and the weights never see it.
 
+/** What the round keeps of an accepted train result: its header and reply, never its values. */
 export interface AcceptedTrainResult {
   job: number;
   reply: JobReply;
   meta: TrainResultMeta;
-  update: Float32Array;
+  /** The payload hash the result had when it was checked: a re-read must find the same. */
+  payloadSha256: string;
   /** Queue timings (ms) from BullMQ's job timestamps, when the executor has them. */
   timing?: { queuedMs: number; detectedMs: number };
+}
+
+/** An accepted train result and its values, as the check read them (handed to the fold, then dropped). */
+export interface CheckedTrainResult {
+  result: AcceptedTrainResult;
+  update: Float32Array;
 }
 
 export interface AcceptedEvalResult {
@@ -41,7 +49,7 @@ function firstNonFinite(a: Float32Array): number {
   return -1;
 }
 
-export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawReply: unknown, params: number): Promise<Checked<AcceptedTrainResult>> {
+export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawReply: unknown, params: number): Promise<Checked<CheckedTrainResult>> {
   const r = JobReplySchema.safeParse(rawReply);
   if (!r.success) return { ok: false, reason: `reply malformed: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
   const reply = r.data;
@@ -51,7 +59,8 @@ export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawRep
   if (reply.resultKey !== job.resultKey) return { ok: false, reason: `reply names result ${reply.resultKey}, expected ${job.resultKey}` };
   let flat;
   try {
-    flat = decodeFlat(await store.get(job.resultKey), job.resultKey);
+    // Views into the fetched bytes: one copy of a (possibly 241 MB) result in memory, not two.
+    flat = decodeFlat(await store.get(job.resultKey), job.resultKey, { copy: false });
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }
@@ -73,7 +82,22 @@ export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawRep
   if (bad >= 0) return { ok: false, reason: `${job.resultKey}: value ${bad} is ${update[bad]} (NaN/Inf gradient refused)` };
   if (!Number.isFinite(meta.loss)) return { ok: false, reason: `${job.resultKey}: loss is ${meta.loss}` };
   if (meta.samples !== reply.samples) return { ok: false, reason: `${job.resultKey}: header says ${meta.samples} samples, reply ${reply.samples}` };
-  return { ok: true, value: { job: job.job, reply, meta, update } };
+  return { ok: true, value: { result: { job: job.job, reply, meta, payloadSha256: flat.payloadSha256 }, update } };
+}
+
+/**
+ * The values of a result accepted earlier, read again from the store (the fold let them go
+ * to bound its memory). Refused unless the object still has the payload hash it was
+ * accepted with: nothing that changed after its check reaches the sum.
+ */
+export async function rereadTrainUpdate(store: ObjectStore, key: string, accepted: AcceptedTrainResult): Promise<Float32Array> {
+  const flat = decodeFlat(await store.get(key), key, { copy: false });
+  if (flat.payloadSha256 !== accepted.payloadSha256) {
+    throw new Error(`${key}: changed in the store after it was accepted (payload ${flat.payloadSha256.slice(0, 12)}…, accepted ${accepted.payloadSha256.slice(0, 12)}…)`);
+  }
+  const update = flat.arrays.update;
+  if (!(update instanceof Float32Array)) throw new Error(`${key}: has no float32 update array any more`);
+  return update;
 }
 
 export async function checkEvalResult(store: ObjectStore, job: EvalJob, rawReply: unknown, classes: number): Promise<Checked<AcceptedEvalResult>> {

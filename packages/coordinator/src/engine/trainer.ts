@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import {
   Adam,
-  GradientAccumulator,
   OuterOptimizer,
   clipByGlobalNorm,
   cosineSchedule,
@@ -10,6 +9,7 @@ import {
   loadCheckpoint,
   paramTableOf,
   saveCheckpoint,
+  type AccumulatedGradient,
   type LrSchedule,
 } from '@atomizer/model';
 import {
@@ -35,7 +35,9 @@ import { z } from 'zod';
 import { sliceUnits, takeSlices, type DataCursor } from './data-plan.js';
 import { evalScores } from './eval-metrics.js';
 import { RoundFailedError, type Executor } from './executor.js';
-import { checkEvalResult, checkTrainResult } from './results.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
+import { OrderedFold, foldBudget } from './ordered-fold.js';
+import { checkEvalResult, checkTrainResult, rereadTrainUpdate } from './results.js';
 import { prepareRun, type PrepareOptions, type PreparedRun } from './run-setup.js';
 
 // The coordinator's round loop (docs/design.md "Rounds", "Failure"): publish the
@@ -144,6 +146,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const R = cfg.train.rounds;
   const S = cfg.train.slices;
   const opt = makeOptimizers(cfg, P, table.ranges());
+  const budget = foldBudget(P);
+  const checks = new ConcurrencyLimit(budget.checksAtOnce);
 
   let weights: Float32Array;
   let cursor: DataCursor = { epoch: 0, position: 0 };
@@ -280,30 +284,44 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
             }
           : {}),
       }));
+      // Results are checked as they arrive (a bounded number read at once) and folded into the
+      // sum in job-id order while the round runs; nothing of a result but its header is kept.
+      const fold = new OrderedFold({
+        params: P,
+        windowBytes: budget.windowBytes,
+        reread: (r) => rereadTrainUpdate(store, r.reply.resultKey, r),
+      });
       const outcome = await executor.trainRound(
         round,
         jobs,
         { quorum: cfg.rounds.quorum, deadlineMs: cfg.rounds.deadlineSeconds * 1000, attempts: cfg.rounds.attempts },
-        (job, reply) => checkTrainResult(store, job, reply, P),
+        async (job, reply) => {
+          const c = await checks.run(() => checkTrainResult(store, job, reply, P));
+          if (!c.ok) return c;
+          void fold.offer(c.value.result, c.value.update);
+          return { ok: true, value: c.value.result };
+        },
         { onComputing: startDeferred },
       );
       const tAgg = performance.now();
-      const acc = new GradientAccumulator(P);
-      for (const r of outcome.accepted) acc.add({ grads: r.update, samples: r.meta.samples, loss: r.meta.loss }, `job ${r.job}`);
-      const mean = acc.result();
+      let mean: AccumulatedGradient;
+      try {
+        mean = await fold.finish(outcome.accepted.map((r) => r.job));
+      } catch (err) {
+        throw new RoundFailedError(`round ${round}: aggregation failed: ${(err as Error).message}`);
+      }
       let gradNorm: number;
-      const next = weights.slice();
+      // In place: a non-finite weight stops the run before anything is published or checkpointed.
       if (opt.adam !== undefined) {
         gradNorm = cfg.train.clipNorm > 0 ? clipByGlobalNorm(mean.grads, cfg.train.clipNorm).norm : globalNorm(mean.grads);
-        opt.adam.update(next, mean.grads, lr);
+        opt.adam.update(weights, mean.grads, lr);
       } else {
         gradNorm = globalNorm(mean.grads);
-        opt.outer!.apply(next, mean.grads);
+        opt.outer!.apply(weights, mean.grads);
       }
-      for (let i = 0; i < next.length; i++) {
-        if (!Number.isFinite(next[i] as number)) throw new Error(`round ${round}: the update made weight ${i} non-finite; weights of round ${round - 1} kept`);
+      for (let i = 0; i < weights.length; i++) {
+        if (!Number.isFinite(weights[i] as number)) throw new Error(`round ${round}: the update made weight ${i} non-finite; the stored weights of round ${round - 1} are kept`);
       }
-      weights = next;
       cursor = taken.cursor;
       // What each slot left this round (a worker that still holds it skips the download next round).
       innerShas = new Map(outcome.accepted.flatMap((r) => (r.reply.innerStateSha256 !== undefined ? [[r.job, r.reply.innerStateSha256] as const] : [])));
@@ -338,7 +356,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const bytesMoved = outcome.accepted.reduce((n, r) => n + r.reply.bytesIn + r.reply.bytesOut, 0) + wBytes.byteLength;
       samplesDone += mean.samples;
       lastLoss = mean.loss;
-      const roundEvent: RoundEvent & { backends: string[] } = {
+      const backends = [...new Set(outcome.accepted.map((r) => r.reply.backend))].sort();
+      const roundEvent: RoundEvent = {
         type: 'round',
         time: new Date().toISOString(),
         round,
@@ -350,6 +369,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         slowestComputeMs: slowest,
         overheadMs: Math.max(0, wallMs - slowest),
         aggregateMs,
+        aggregation: {
+          method: 'ordered-stream',
+          foldMs: fold.stats.foldMs,
+          rereads: fold.stats.rereads,
+          heldPeakMB: fold.stats.peakHeldBytes / 2 ** 20,
+          windowMB: budget.windowBytes / 2 ** 20,
+          checksAtOnce: checks.limit,
+        },
         publishMs,
         queuedMs: Math.max(0, ...outcome.accepted.map((r) => r.timing?.queuedMs ?? 0)),
         detectedMs: Math.max(0, ...outcome.accepted.map((r) => r.timing?.detectedMs ?? 0)),
@@ -362,11 +389,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         rejected: outcome.rejected,
         gradNorm,
         workers: [...new Set(outcome.accepted.map((r) => r.reply.worker))].sort(),
-        backends: [...new Set(outcome.accepted.map((r) => r.reply.backend))].sort(),
+        backends,
       };
-      if (roundEvent.backends.length > 1 && !warnedBackends) {
+      if (backends.length > 1 && !warnedBackends) {
         warnedBackends = true;
-        log(`round ${round}: workers on different backends (${roundEvent.backends.join(', ')}): results agree to ~1e-7, not bit for bit; runs are reproducible only on one backend`);
+        log(`round ${round}: workers on different backends (${backends.join(', ')}): results agree to ~1e-7, not bit for bit; runs are reproducible only on one backend`);
       }
       emit(roundEvent);
       if (outcome.late.length > 0 || outcome.failed.length > 0) {
