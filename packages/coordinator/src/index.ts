@@ -9,7 +9,6 @@ export {
   checkTrainResult,
   ensureDataset,
   epochOrder,
-  flatWeights,
   lrSchedule,
   prepareRun,
   sliceUnits,

@@ -71,4 +71,20 @@ describe('distributed training on real Statlog data', () => {
     expect(sameBits(r1.weights, r3.weights)).toBe(true);
     expect(sameBits(r1.weights, reference.weights)).toBe(true);
   }, 240_000);
+
+  it('stub compute, 16 slices a round over 4 workers: results arrive out of order and the streaming sum still gives the in-process bits', async () => {
+    const cfg = (run: string) => statlogConfig(run, { model: { preset: 'small' }, train: { rounds: 3, slices: 16, sliceSamples: 4 }, checkpoint: { every: 0 } });
+    const ref = await train({ store: cluster.store, executor: new InProcessExecutor(cluster.store, 'wasm', 'stub'), config: cfg('stub-reference') });
+    const workers = await startWorkers(cluster, ['s1', 's2', 's3', 's4'], ['--compute', 'stub']);
+    const r = await distributed(cfg('stub-four'));
+    await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+    const events = await metricsOf(cluster.store, 'stub-four');
+    const rounds = events.filter((e) => e.type === 'round');
+    expect(rounds.map((e) => [e.received, e.backends, e.aggregation?.method])).toEqual(Array.from({ length: 3 }, () => [16, ['stub'], 'ordered-stream']));
+    expect(new Set(events.filter((e) => e.type === 'job').map((e) => e.worker)).size).toBeGreaterThan(1);
+    for (const e of rounds) expect(e.coordinator?.peakRssMB).toBeGreaterThan(0);
+    expect(sameBits(r.weights, ref.weights)).toBe(true);
+    // The stub moves the weights round after round.
+    expect(sameBits(r.weights, (await train({ store: cluster.store, executor: new InProcessExecutor(cluster.store, 'wasm', 'stub'), config: { ...cfg('stub-zero'), train: { ...cfg('x').train, rounds: 1 } } })).weights)).toBe(false);
+  }, 240_000);
 });

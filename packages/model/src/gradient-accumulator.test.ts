@@ -29,6 +29,20 @@ describe('gradient accumulation', () => {
     expect(() => acc.result()).toThrow(/no samples accumulated/);
   });
 
+  it('takeMean writes the same bits over the sum, then refuses to add until reset', () => {
+    const parts = Array.from({ length: 5 }, (_, j) => ({ grads: Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i * 7.3 + j) * 10 ** (j - 2)), samples: j + 1, loss: j }));
+    const a = new GradientAccumulator(1001);
+    for (const p of parts) a.add(p);
+    const want = accumulateGradients(parts);
+    const got = a.takeMean();
+    expect(Buffer.from(got.grads.buffer, got.grads.byteOffset, got.grads.byteLength).equals(Buffer.from(want.grads.buffer))).toBe(true);
+    expect(got.samples).toBe(want.samples);
+    expect(() => a.add(parts[0]!)).toThrow(/reset\(\) before adding/);
+    a.reset();
+    a.add(parts[0]!);
+    expect(Array.from(a.result().grads)).toEqual(Array.from(parts[0]!.grads));
+  });
+
   it('names the part with the wrong size', () => {
     const acc = new GradientAccumulator(3);
     expect(() => acc.add({ grads: new Float32Array(2), samples: 4 }, 'job 000007')).toThrow(/Gradient job 000007: 2 elements, expected 3/);

@@ -30,6 +30,7 @@ export class GradientAccumulator {
   private lossSum = 0;
   private lossKnown = true;
   private parts = 0;
+  private spent = false;
 
   constructor(size: number) {
     if (!Number.isInteger(size) || size < 0) throw new Error(`GradientAccumulator: size must be a non-negative integer, got ${size}`);
@@ -44,6 +45,7 @@ export class GradientAccumulator {
 
   /** Adds one part; `label` names it in errors (e.g. the job id). */
   add(part: GradientPart, label = `part ${this.parts}`): void {
+    if (this.spent) throw new Error('GradientAccumulator: the sum was taken as a mean; reset() before adding');
     if (part.grads.length !== this.size) {
       throw new Error(`Gradient ${label}: ${part.grads.length} elements, expected ${this.size}`);
     }
@@ -62,13 +64,29 @@ export class GradientAccumulator {
 
   /** The sample-weighted mean so far (rounded to float32 once, at the end). */
   result(): AccumulatedGradient {
+    return this.meanInto(new Float32Array(this.size));
+  }
+
+  /**
+   * The same mean, written over the sum's own memory (float32 value i over the first half
+   * of float64 value i/2, which was already read): no second buffer of the model's size.
+   * The sum is spent: add() refuses until reset(); the mean is valid until then.
+   */
+  takeMean(): AccumulatedGradient {
+    const mean = this.meanInto(new Float32Array(this.sum.buffer, this.sum.byteOffset, this.size));
+    this.spent = true;
+    return mean;
+  }
+
+  private meanInto(out: Float32Array): AccumulatedGradient {
+    if (this.spent) throw new Error('GradientAccumulator: the sum was taken as a mean; reset() first');
     if (this.total === 0) throw new Error('GradientAccumulator: no samples accumulated; cannot average');
-    const out = new Float32Array(this.size);
     for (let i = 0; i < out.length; i++) out[i] = (this.sum[i] as number) / this.total;
     return { grads: out, samples: this.total, loss: this.lossKnown ? this.lossSum / this.total : Number.NaN };
   }
 
   reset(): void {
+    this.spent = false;
     this.sum.fill(0);
     this.total = 0;
     this.lossSum = 0;

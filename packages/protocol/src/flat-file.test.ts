@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFlat, encodeFlat, flatPayloadSha256 } from './flat-file.js';
+import { decodeFlat, encodeFlat, encodeFlatChunks, flatPayloadSha256 } from './flat-file.js';
 
 describe('flat file', () => {
   it('round-trips meta and arrays of each dtype, aligned', () => {
@@ -15,6 +15,17 @@ describe('flat file', () => {
     expect(Array.from(back.arrays.u as Uint8Array)).toEqual([1, 2, 3]);
     expect(Array.from(back.arrays.f2 as Float32Array)).toEqual([9]);
     expect(flatPayloadSha256(bytes, 'k')).toBe(back.payloadSha256);
+  });
+
+  it('encodeFlatChunks is encodeFlat in pieces that view the arrays', () => {
+    const w = Float32Array.from([1, 2, 3]);
+    const u = Uint8Array.from([7, 8, 9, 10, 11]);
+    const c = encodeFlatChunks({ kind: 'w' }, { u, w });
+    const joined = Buffer.concat(c.chunks);
+    expect(joined.byteLength).toBe(c.byteLength);
+    expect(joined.equals(Buffer.from(encodeFlat({ kind: 'w' }, { u, w })))).toBe(true);
+    expect(c.chunks.some((x) => x.buffer === w.buffer)).toBe(true);
+    expect(c.payloadSha256).toBe(flatPayloadSha256(joined, 'k'));
   });
 
   it('copy: false gives views into the bytes where aligned, copies where not', () => {

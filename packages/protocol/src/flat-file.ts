@@ -40,26 +40,52 @@ function bytesOf(a: FlatArray): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-/** Encode `arrays` (in insertion order) and `meta` into one object body. */
-export function encodeFlat(meta: Record<string, unknown>, arrays: Record<string, FlatArray>): Uint8Array {
+/** An encoded flat object as the pieces it is made of: no copy of the arrays. */
+export interface FlatChunks {
+  /** Header, then each array's bytes (views of the caller's arrays) with the padding between them. */
+  chunks: Uint8Array[];
+  byteLength: number;
+  payloadSha256: string;
+}
+
+/**
+ * Encode `arrays` (in insertion order) and `meta` as chunks that views the arrays (write them
+ * with `Readable.from(chunks)`): a 241 MB weights object is published without a second copy.
+ * The arrays must not change until the chunks are written.
+ */
+export function encodeFlatChunks(meta: Record<string, unknown>, arrays: Record<string, FlatArray>): FlatChunks {
   const entries = Object.entries(arrays);
   const payloadParts = entries.map(([, a]) => bytesOf(a));
   const payloadSha256 = sha256Hex(payloadParts);
   const header = new TextEncoder().encode(
     JSON.stringify({ meta, arrays: entries.map(([name, a]) => ({ name, dtype: dtypeOf(a), length: a.length })), payloadSha256 }),
   );
-  let size = align4(12 + header.length);
-  for (const p of payloadParts) size = align4(size + p.byteLength);
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  out.set(new TextEncoder().encode(FLAT_MAGIC), 0);
+  const head = new Uint8Array(align4(12 + header.length));
+  const view = new DataView(head.buffer);
+  head.set(new TextEncoder().encode(FLAT_MAGIC), 0);
   view.setUint32(4, FLAT_VERSION, true);
   view.setUint32(8, header.length, true);
-  out.set(header, 12);
-  let at = align4(12 + header.length);
+  head.set(header, 12);
+  const chunks: Uint8Array[] = [head];
+  let size = head.byteLength;
   for (const p of payloadParts) {
-    out.set(p, at);
-    at = align4(at + p.byteLength);
+    chunks.push(p);
+    size += p.byteLength;
+    const pad = align4(size) - size;
+    if (pad > 0) chunks.push(new Uint8Array(pad));
+    size += pad;
+  }
+  return { chunks, byteLength: size, payloadSha256 };
+}
+
+/** Encode `arrays` (in insertion order) and `meta` into one object body. */
+export function encodeFlat(meta: Record<string, unknown>, arrays: Record<string, FlatArray>): Uint8Array {
+  const { chunks, byteLength } = encodeFlatChunks(meta, arrays);
+  const out = new Uint8Array(byteLength);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
   }
   return out;
 }

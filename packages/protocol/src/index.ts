@@ -47,8 +47,8 @@ export {
 export type { EmbeddedRedis, RedisConnectOptions } from './redis.js';
 
 // flat binary objects: weights, results (JSON header + typed arrays + payload sha256)
-export { FLAT_MAGIC, FLAT_VERSION, decodeFlat, encodeFlat, flatPayloadSha256 } from './flat-file.js';
-export type { DecodeOptions, FlatArray, FlatFile } from './flat-file.js';
+export { FLAT_MAGIC, FLAT_VERSION, decodeFlat, encodeFlat, encodeFlatChunks, flatPayloadSha256 } from './flat-file.js';
+export type { DecodeOptions, FlatArray, FlatChunks, FlatFile } from './flat-file.js';
 
 // run config (every value has a default, a description and a flag)
 export { OUTER_KINDS, RunConfigSchema, StoredRunSchema, TRAIN_MODES, evalSplits, parseRunConfig, runConfigLeaves, setPath } from './run-config.js';

@@ -67,6 +67,8 @@ export const RoundEventSchema = z.looseObject({
   workers: z.array(z.string()),
   /** The compute backends of the accepted slices (more than one: results agree to ~1e-7, not bit for bit). */
   backends: z.array(z.string()).optional(),
+  /** The coordinator process: CPU during the round, resident memory at its end and the process's peak so far. */
+  coordinator: z.object({ cpuMs: num, rssMB: num, peakRssMB: num }).optional(),
   /** How the round's results were summed (docs/design.md "Aggregation"). */
   aggregation: z
     .object({

@@ -6,6 +6,7 @@ import { selectBackend, type BackendChoice } from '@atomizer/model';
 import { openStore, parseJob } from '@atomizer/protocol';
 import { JobCache, PermanentJobError, runJob, type ComputeOptions } from './compute.js';
 import type { ChildMessage, ParentMessage } from './compute-process.js';
+import { STUB_BACKEND } from './stub-compute.js';
 
 function send(msg: ChildMessage): void {
   // After the parent is gone there is no one to tell (and send would throw).
@@ -23,11 +24,13 @@ process.on('message', (raw: unknown) => {
     void (async () => {
       try {
         if (msg.openblasThreads !== undefined) process.env.OPENBLAS_NUM_THREADS ??= String(msg.openblasThreads);
-        const info = await selectBackend(msg.backend as BackendChoice, () => undefined);
+        const stub = msg.compute === 'stub';
+        const info = stub ? { name: STUB_BACKEND, native: false, detail: 'no model: pseudo-gradients (--compute stub)' } : await selectBackend(msg.backend as BackendChoice, () => undefined);
         const backend = info.native ? 'wasm+native' : info.name;
         opts = {
           store: openStore(msg.store),
           backend,
+          ...(stub ? { compute: 'stub' as const } : {}),
           worker: msg.worker,
           ...(msg.cacheDir !== undefined ? { cacheDir: msg.cacheDir } : {}),
           ...(msg.cacheBytes !== undefined ? { cacheBytes: msg.cacheBytes } : {}),

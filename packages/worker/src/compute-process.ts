@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import type { ComputeMode } from './stub-compute.js';
 import { fileURLToPath } from 'node:url';
 import type { JobReply } from '@atomizer/protocol';
 
@@ -11,6 +12,7 @@ export type ParentMessage =
       type: 'init';
       store: string;
       backend: string;
+      compute?: ComputeMode;
       worker: string;
       cacheDir?: string;
       cacheBytes?: number;
@@ -40,6 +42,8 @@ const CHILD = fileURLToPath(new URL(`./compute-child${import.meta.url.endsWith('
 export interface ComputeProcessOptions {
   store: string;
   backend: string;
+  /** 'stub': no model, pseudo-gradients (scale simulations). */
+  compute?: ComputeMode;
   worker: string;
   cacheDir?: string;
   cacheBytes?: number;
@@ -79,6 +83,7 @@ export class ComputeProcess {
             type: 'init',
             store: this.opts.store,
             backend: this.opts.backend,
+            ...(this.opts.compute !== undefined ? { compute: this.opts.compute } : {}),
             worker: this.opts.worker,
             ...(this.opts.cacheDir !== undefined ? { cacheDir: this.opts.cacheDir } : {}),
             ...(this.opts.cacheBytes !== undefined ? { cacheBytes: this.opts.cacheBytes } : {}),

@@ -21,6 +21,7 @@ import {
 import { ShardReader, deriveSeed, type Sample } from '@atomizer/tokenizer';
 import * as tf from '@tensorflow/tfjs';
 import { buildEvalBatch, buildTrainBatch, evalModality, loadRunContext, type RunContext } from './run-context.js';
+import { stubLoss, stubUpdate, type ComputeMode } from './stub-compute.js';
 
 // One job, start to finish: fetch the run context, the round's weights (cached
 // per round) and the shard (disk cache with a size bound, checked against the
@@ -43,6 +44,8 @@ export interface ComputeOptions {
   cacheDir?: string;
   /** Upper bound of the disk cache, bytes. Default 2 GiB. */
   cacheBytes?: number;
+  /** 'stub': no model; train jobs return a pseudo-gradient of the run's size, eval jobs zero scores (scale simulations). Default 'model'. */
+  compute?: ComputeMode;
   /** Memory for the local-mode slot states this process left (skips their download). Default 512 MiB; 0 turns it off. */
   innerStateMemBytes?: number;
   onProgress?: (stage: string, detail?: Record<string, unknown>) => void;
@@ -324,51 +327,8 @@ async function trainJob(
   t0: number,
   t1: number,
 ): Promise<JobOutput> {
-  // Part h (one per local step) draws its views and atoms from deriveSeed(seed, h); part 0 from the seed itself.
-  const batches = parts.map((samples, h) => {
-    const b = buildTrainBatch(samples, ctx, h === 0 ? job.seed : deriveSeed(job.seed, h));
-    if (b === undefined) {
-      const p = job.parts[h]!;
-      throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: no sample of train shard ${p.shard} [${p.start}, ${p.end}) keeps an atom in the train modalities`);
-    }
-    return b;
-  });
-  const built = batches[0]!;
-  const atoms = batches.reduce((n, b) => n + b.atoms, 0);
-  const t2 = performance.now();
-  opts.onProgress?.('compute', { samples: batches.reduce((n, b) => n + b.labels.length, 0), atoms });
-  const train = ctx.config.train;
-  const gopts = { seed: job.seed, ...(train.microBatch > 0 ? { microBatch: train.microBatch } : {}) };
-  let update: Float32Array;
-  let loss: number;
-  let gradNorm = 0;
-  let innerOut: { key: string; bytes: Uint8Array; state: InnerState } | undefined;
-  const samplesUsed = batches.reduce((n, b) => n + b.labels.length, 0);
-  if (job.mode === 'sync') {
-    const g = gradients(weights, built.batch, built.labels, ctx.model, gopts);
-    update = g.grads;
-    loss = g.loss;
-    gradNorm = g.gradNorm;
-  } else {
-    const table = paramTableOf(ctx.model);
-    const inner = new Adam(table.size, { kind: 'adamw', weightDecay: train.weightDecay, decayRanges: table.ranges() });
-    if (innerState !== undefined) {
-      if (innerState.m.length !== inner.size || innerState.v.length !== inner.size) {
-        throw new PermanentJobError(`${job.innerStateKey}: not an inner optimizer state of ${inner.size} parameters`);
-      }
-      inner.setState(innerState);
-    }
-    const r = localSteps(weights, batches.map((b) => ({ batch: b.batch, labels: b.labels })), job.localSteps, inner, job.lr, ctx.model, {
-      ...gopts,
-      ...(train.clipNorm > 0 ? { clipNorm: train.clipNorm } : {}),
-    });
-    update = r.delta;
-    loss = r.loss;
-    if (job.innerStateOutKey !== undefined) {
-      const st = inner.getState();
-      innerOut = { key: job.innerStateOutKey, bytes: encodeFlat({ kind: 'inner-state', run: job.run, round: job.round, job: job.job, step: st.step }, { m: st.m, v: st.v }), state: st };
-    }
-  }
+  const step = opts.compute === 'stub' ? stubTrainStep(job, ctx, parts, opts) : modelTrainStep(job, ctx, weights, parts, innerState, opts);
+  const { update, loss, gradNorm, atoms, samplesUsed, innerOut, t2 } = step;
   const t3 = performance.now();
   const meta: TrainResultMeta = {
     kind: 'train-result',
@@ -414,6 +374,75 @@ async function trainJob(
   };
 }
 
+interface TrainStep {
+  update: Float32Array;
+  loss: number;
+  gradNorm: number;
+  atoms: number;
+  samplesUsed: number;
+  innerOut: { key: string; bytes: Uint8Array; state: InnerState } | undefined;
+  /** When the batches were built (compute starts). */
+  t2: number;
+}
+
+/** The model's gradient (sync) or local steps' delta (local) for one train job. */
+function modelTrainStep(job: TrainJob, ctx: RunContext, weights: Float32Array, parts: Sample[][], innerState: InnerState | undefined, opts: ComputeOptions): TrainStep {
+  // Part h (one per local step) draws its views and atoms from deriveSeed(seed, h); part 0 from the seed itself.
+  const batches = parts.map((samples, h) => {
+    const b = buildTrainBatch(samples, ctx, h === 0 ? job.seed : deriveSeed(job.seed, h));
+    if (b === undefined) {
+      const p = job.parts[h]!;
+      throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: no sample of train shard ${p.shard} [${p.start}, ${p.end}) keeps an atom in the train modalities`);
+    }
+    return b;
+  });
+  const built = batches[0]!;
+  const atoms = batches.reduce((n, b) => n + b.atoms, 0);
+  const t2 = performance.now();
+  opts.onProgress?.('compute', { samples: batches.reduce((n, b) => n + b.labels.length, 0), atoms });
+  const train = ctx.config.train;
+  const gopts = { seed: job.seed, ...(train.microBatch > 0 ? { microBatch: train.microBatch } : {}) };
+  let update: Float32Array;
+  let loss: number;
+  let gradNorm = 0;
+  let innerOut: { key: string; bytes: Uint8Array; state: InnerState } | undefined;
+  const samplesUsed = batches.reduce((n, b) => n + b.labels.length, 0);
+  if (job.mode === 'sync') {
+    const g = gradients(weights, built.batch, built.labels, ctx.model, gopts);
+    update = g.grads;
+    loss = g.loss;
+    gradNorm = g.gradNorm;
+  } else {
+    const table = paramTableOf(ctx.model);
+    const inner = new Adam(table.size, { kind: 'adamw', weightDecay: train.weightDecay, decayRanges: table.ranges() });
+    if (innerState !== undefined) {
+      if (innerState.m.length !== inner.size || innerState.v.length !== inner.size) {
+        throw new PermanentJobError(`${job.innerStateKey}: not an inner optimizer state of ${inner.size} parameters`);
+      }
+      inner.setState(innerState);
+    }
+    const r = localSteps(weights, batches.map((b) => ({ batch: b.batch, labels: b.labels })), job.localSteps, inner, job.lr, ctx.model, {
+      ...gopts,
+      ...(train.clipNorm > 0 ? { clipNorm: train.clipNorm } : {}),
+    });
+    update = r.delta;
+    loss = r.loss;
+    if (job.innerStateOutKey !== undefined) {
+      const st = inner.getState();
+      innerOut = { key: job.innerStateOutKey, bytes: encodeFlat({ kind: 'inner-state', run: job.run, round: job.round, job: job.job, step: st.step }, { m: st.m, v: st.v }), state: st };
+    }
+  }
+  return { update, loss, gradNorm, atoms, samplesUsed, innerOut, t2 };
+}
+
+/** `--compute stub`: the run's size of pseudo-gradient, no model (scale simulations). */
+function stubTrainStep(job: TrainJob, ctx: RunContext, parts: Sample[][], opts: ComputeOptions): TrainStep {
+  const samplesUsed = parts.reduce((n, p) => n + p.length, 0);
+  const t2 = performance.now();
+  opts.onProgress?.('compute', { samples: samplesUsed, atoms: 0 });
+  return { update: stubUpdate(job, paramTableOf(ctx.model).size), loss: stubLoss(job), gradNorm: 0, atoms: 0, samplesUsed, innerOut: undefined, t2 };
+}
+
 async function evalJob(
   job: EvalJob,
   ctx: RunContext,
@@ -425,11 +454,13 @@ async function evalJob(
   t1: number,
 ): Promise<JobOutput> {
   const modality = evalModality(ctx, job.modality);
-  const built = buildEvalBatch(samples, modality, ctx, job.seed);
+  // Stub compute: the samples' labels, every class scored 0, no batch built.
+  const built = opts.compute === 'stub' ? undefined : buildEvalBatch(samples, modality, ctx, job.seed);
+  const rows = opts.compute === 'stub' ? samples.map((s) => s.labels) : (built?.labels ?? []);
   const t2 = performance.now();
-  opts.onProgress?.('compute', { samples: built?.labels.length ?? 0 });
+  opts.onProgress?.('compute', { samples: rows.length });
   const C = ctx.model.numClasses;
-  let scores: Float32Array = new Float32Array(0);
+  let scores: Float32Array = new Float32Array(rows.length * C);
   let loss = 0;
   const labels: number[] = [];
   const offsets: number[] = [0];
@@ -443,13 +474,13 @@ async function evalJob(
       logits.dispose();
       targets.dispose();
     }
-    for (const l of built.labels) {
-      labels.push(...l);
-      offsets.push(labels.length);
-    }
+  }
+  for (const l of rows) {
+    labels.push(...l);
+    offsets.push(labels.length);
   }
   const t3 = performance.now();
-  const n = built?.labels.length ?? 0;
+  const n = rows.length;
   const meta: EvalResultMeta = {
     kind: 'eval-result',
     run: job.run,
@@ -460,7 +491,7 @@ async function evalJob(
     weightsSha256: job.weightsSha256,
     samples: n,
     classes: C,
-    skipped: built?.dropped.length ?? samples.length,
+    skipped: opts.compute === 'stub' ? 0 : (built?.dropped.length ?? samples.length),
     atoms: built?.atoms ?? 0,
     loss,
     backend: opts.backend,

@@ -17,6 +17,10 @@ export type { BuiltBatch, RunContext } from './run-context.js';
 export { JobCache, PermanentJobError, runJob } from './compute.js';
 export type { ComputeOptions, JobOutput } from './compute.js';
 
+// the compute a scale simulation runs instead of the model
+export { COMPUTE_MODES, STUB_BACKEND, stubLoss, stubUpdate } from './stub-compute.js';
+export type { ComputeMode } from './stub-compute.js';
+
 // the worker process: BullMQ workers + compute processes + heartbeats + graceful stop
 export { ComputeProcess, JobFailure, terminate } from './compute-process.js';
 export { startWorker } from './worker.js';

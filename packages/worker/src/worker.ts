@@ -14,6 +14,7 @@ import {
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { cacheFolderName } from './compute.js';
 import { ComputeProcess, JobFailure } from './compute-process.js';
+import type { ComputeMode } from './stub-compute.js';
 
 // The BullMQ side of a worker (docs/design.md "Worker"): one BullMQ Worker per
 // queue it serves, a pool of compute processes (one per concurrent job; one
@@ -27,6 +28,8 @@ export interface WorkerOptions {
   store: string;
   queues: string[];
   backend?: string;
+  /** 'stub': no model, a pseudo-gradient of the run's size (scale simulations). Default 'model'. */
+  compute?: ComputeMode;
   concurrency?: number;
   cacheDir?: string;
   cacheBytes?: number;
@@ -63,6 +66,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       new ComputeProcess({
         store: opts.store,
         backend: opts.backend ?? 'auto',
+        ...(opts.compute !== undefined ? { compute: opts.compute } : {}),
         worker: id,
         cacheDir,
         ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}),

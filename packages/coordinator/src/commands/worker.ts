@@ -1,6 +1,6 @@
 import { BACKEND_CHOICES } from '@atomizer/model';
 import { checkRedis } from '@atomizer/protocol';
-import { startWorker } from '@atomizer/worker';
+import { COMPUTE_MODES, startWorker, type ComputeMode } from '@atomizer/worker';
 import { Command, Option } from 'commander';
 import { addEndpointOptions, positive, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
 
@@ -10,6 +10,7 @@ import { addEndpointOptions, positive, queuesOf, storeFrom, type EndpointOptions
 interface WorkerCliOptions extends EndpointOptions {
   queues?: string;
   backend: string;
+  compute: ComputeMode;
   concurrency: number;
   cacheDir?: string;
   cacheBytes?: number;
@@ -23,6 +24,11 @@ export function workerCommand(): Command {
   addEndpointOptions(cmd)
     .option('--queues <names>', 'comma-separated queues to serve (default: every train queue and the eval queue of --queue-prefix)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices([...BACKEND_CHOICES]).default('auto'))
+    .addOption(
+      new Option('--compute <mode>', "model: train and evaluate the run's model; stub: no model, a deterministic pseudo-gradient of the run's size (scale simulations, npm run bench:scale)")
+        .choices([...COMPUTE_MODES])
+        .default('model'),
+    )
     .addOption(new Option('--concurrency <n>', 'jobs at once (one compute process each)').default(1).argParser((v) => positive('--concurrency', v)))
     .option('--cache-dir <dir>', 'shard cache folder (default: <tmp>/atomizer-cache/<store hash>)')
     .addOption(new Option('--cache-bytes <n>', 'shard cache size bound in bytes').default(2 * 1024 ** 3).argParser((v) => positive('--cache-bytes', v)))
@@ -53,6 +59,7 @@ Example:
         store: opts.s3,
         queues,
         backend: opts.backend,
+        compute: opts.compute,
         concurrency: opts.concurrency,
         ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
         cacheBytes: opts.cacheBytes,

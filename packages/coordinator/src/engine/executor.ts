@@ -9,7 +9,7 @@ import {
   type ObjectStore,
   type TrainJob,
 } from '@atomizer/protocol';
-import { JobCache, runJob } from '@atomizer/worker';
+import { JobCache, STUB_BACKEND, runJob, type ComputeMode } from '@atomizer/worker';
 import { FlowProducer, Job, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AcceptedEvalResult, AcceptedTrainResult, Checked } from './results.js';
@@ -79,12 +79,14 @@ export class InProcessExecutor implements Executor {
   constructor(
     private readonly store: ObjectStore,
     private readonly backend = 'in-process',
+    /** 'stub': the workers' pseudo-gradients instead of the model (the reference of a scale simulation). */
+    private readonly compute: ComputeMode = 'model',
   ) {
-    this.cache = new JobCache({ store, backend, worker: 'coordinator' });
+    this.cache = new JobCache(this.opts());
   }
 
   private opts() {
-    return { store: this.store, backend: this.backend, worker: 'coordinator' };
+    return { store: this.store, backend: this.compute === 'stub' ? STUB_BACKEND : this.backend, worker: 'coordinator', compute: this.compute };
   }
 
   async trainRound(_round: number, jobs: TrainJob[], _policy: RoundPolicy, check: TrainCheck, hooks?: RoundHooks): Promise<RoundOutcome> {

@@ -1,10 +1,11 @@
-import { accumulateGradients } from '@atomizer/model';
+import { GradientAccumulator, accumulateGradients } from '@atomizer/model';
 import { SeededRng } from '@atomizer/tokenizer';
 import { describe, expect, it } from 'vitest';
 import { OrderedFold, foldBudget } from './ordered-fold.js';
 import type { AcceptedTrainResult } from './results.js';
 
 const P = 257;
+const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 function part(job: number): { result: AcceptedTrainResult; update: Float32Array } {
   const rng = new SeededRng(1000 + job);
@@ -46,7 +47,7 @@ describe('OrderedFold', () => {
       const n = 17;
       const reread: number[] = [];
       const fold = new OrderedFold({
-        params: P,
+        accumulator: new GradientAccumulator(P),
         windowBytes: windowResults * P * 4,
         reread: async (r) => {
           reread.push(r.job);
@@ -62,7 +63,7 @@ describe('OrderedFold', () => {
       }));
       const mean = await fold.finish(order);
       const want = reference(order);
-      expect(Buffer.from(mean.grads.buffer).equals(Buffer.from(want.grads.buffer))).toBe(true);
+      expect(bits(mean.grads).equals(bits(want.grads))).toBe(true);
       expect(mean.samples).toBe(want.samples);
       expect(mean.loss).toBe(want.loss);
       expect(fold.stats.folded).toBe(n);
@@ -74,17 +75,17 @@ describe('OrderedFold', () => {
   });
 
   it('folds past a slice that never came (closed on quorum) at finish, still in job order', async () => {
-    const fold = new OrderedFold({ params: P, windowBytes: 1e9, reread: async () => { throw new Error('not expected'); } });
+    const fold = new OrderedFold({ accumulator: new GradientAccumulator(P), windowBytes: 1e9, reread: async () => { throw new Error('not expected'); } });
     const accepted = [4, 0, 3, 1]; // slice 2 late
     for (const j of accepted) await fold.offer(part(j).result, part(j).update);
     expect(fold.stats.folded).toBe(2); // 0 and 1; 3 and 4 wait behind the gap
     const mean = await fold.finish(accepted);
-    expect(Buffer.from(mean.grads.buffer).equals(Buffer.from(reference(accepted).grads.buffer))).toBe(true);
+    expect(bits(mean.grads).equals(bits(reference(accepted).grads))).toBe(true);
   });
 
   it('refuses a result that changed in the store after its check, a job accepted twice and a sum that differs from the accepted set', async () => {
     const changed = new OrderedFold({
-      params: P,
+      accumulator: new GradientAccumulator(P),
       windowBytes: 0,
       reread: async (r) => {
         throw new Error(`${r.job} changed in the store after it was accepted`);
@@ -94,12 +95,12 @@ describe('OrderedFold', () => {
     await changed.offer(part(0).result, part(0).update);
     await expect(changed.finish([0, 1])).rejects.toThrow(/1 changed in the store/);
 
-    const twice = new OrderedFold({ params: P, windowBytes: 1e9, reread: async (r) => part(r.job).update });
+    const twice = new OrderedFold({ accumulator: new GradientAccumulator(P), windowBytes: 1e9, reread: async (r) => part(r.job).update });
     await twice.offer(part(0).result, part(0).update);
     await twice.offer(part(0).result, part(0).update);
     await expect(twice.finish([0])).rejects.toThrow(/job 0 was accepted twice/);
 
-    const missing = new OrderedFold({ params: P, windowBytes: 1e9, reread: async (r) => part(r.job).update });
+    const missing = new OrderedFold({ accumulator: new GradientAccumulator(P), windowBytes: 1e9, reread: async (r) => part(r.job).update });
     await missing.offer(part(0).result, part(0).update);
     await expect(missing.finish([0, 1])).rejects.toThrow(/holds jobs 0 but the round accepted 0,1/);
   });

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { GradientAccumulator, type AccumulatedGradient } from '@atomizer/model';
+import type { AccumulatedGradient, GradientAccumulator } from '@atomizer/model';
 import type { AcceptedTrainResult } from './results.js';
 
 // Streaming aggregation (docs/design.md "Aggregation"): each accepted result is
@@ -23,7 +23,8 @@ export interface FoldStats {
 }
 
 export interface OrderedFoldOptions {
-  params: number;
+  /** The sum to fold into, empty (the caller keeps one for the run and resets it each round: a 482 MB float64 buffer at paper size). */
+  accumulator: GradientAccumulator;
   /** Bytes of early arrivals kept in memory; beyond it they are re-read at their turn. */
   windowBytes: number;
   /** The values of an accepted result, read again from the store. */
@@ -47,7 +48,8 @@ export class OrderedFold {
   readonly stats: FoldStats = { foldMs: 0, rereads: 0, peakHeldBytes: 0, folded: 0 };
 
   constructor(private readonly opts: OrderedFoldOptions) {
-    this.acc = new GradientAccumulator(opts.params);
+    this.acc = opts.accumulator;
+    if (this.acc.samples !== 0) throw new Error('OrderedFold: the accumulator is not empty (reset it before each round)');
   }
 
   /** Take an accepted result and its values; folds what is now in order. Never rejects (a failure is raised by `finish`). */
@@ -56,8 +58,8 @@ export class OrderedFold {
       this.failure ??= new Error(`job ${result.job} was accepted twice in one round`);
       return this.chain;
     }
-    if (update.length !== this.opts.params) {
-      this.failure ??= new Error(`job ${result.job}: ${update.length} values, expected ${this.opts.params}`);
+    if (update.length !== this.acc.size) {
+      this.failure ??= new Error(`job ${result.job}: ${update.length} values, expected ${this.acc.size}`);
       return this.chain;
     }
     this.held.set(result.job, { result, update });
@@ -79,7 +81,8 @@ export class OrderedFold {
     if (want.length !== got.length || want.some((j, i) => j !== got[i])) {
       throw new Error(`the sum holds jobs ${got.join(',') || 'none'} but the round accepted ${want.join(',') || 'none'}`);
     }
-    return this.acc.result();
+    // Over the sum's own memory: the mean is valid until the accumulator is reset.
+    return this.acc.takeMean();
   }
 
   /** Let go of the values of the early arrivals farthest from their turn until the window fits. */
@@ -132,8 +135,10 @@ const RESULT_BUDGET_BYTES = 256 * 2 ** 20;
 
 /**
  * How much of a round's results the coordinator holds at once for `params` parameters:
- * early arrivals up to 256 MiB, and as many results being read and checked as fit in
- * another 256 MiB (one at least, eight at most).
+ * early arrivals up to 256 MiB, and as many results being read (checked, or re-read at
+ * their turn) as fit in another 256 MiB (one at least, eight at most). At the paper's
+ * 60.2 M parameters (241 MB a result): one early arrival and one read, so the coordinator
+ * stays near 1.9 GB whatever the number of workers.
  */
 export function foldBudget(params: number): { windowBytes: number; checksAtOnce: number } {
   const resultBytes = 4 * Math.max(1, params);

@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
 import {
   Adam,
+  GradientAccumulator,
   OuterOptimizer,
   clipByGlobalNorm,
   cosineSchedule,
@@ -14,9 +16,8 @@ import {
 } from '@atomizer/model';
 import {
   MetricEventSchema,
-  encodeFlat,
+  encodeFlatChunks,
   evalSplits,
-  flatPayloadSha256,
   isNotFoundError,
   parseMetricsJsonl,
   runKeys,
@@ -79,8 +80,21 @@ const LatestSchema = z.object({
   time: z.string(),
 });
 
-export function flatWeights(run: string, round: number, modelSha256: string, weights: Float32Array): Uint8Array {
-  return encodeFlat({ kind: 'weights', run, round, params: weights.length, modelConfigSha256: modelSha256 }, { weights });
+/**
+ * Write a round's weights to `key` as a flat object, streamed from the array (no encoded
+ * copy of a 241 MB model). Resolves with the payload hash jobs carry and the bytes written.
+ */
+export async function publishWeights(
+  store: ObjectStore,
+  key: string,
+  run: string,
+  round: number,
+  modelSha256: string,
+  weights: Float32Array,
+): Promise<{ payloadSha256: string; byteLength: number }> {
+  const flat = encodeFlatChunks({ kind: 'weights', run, round, params: weights.length, modelConfigSha256: modelSha256 }, { weights });
+  await store.put(key, Readable.from(flat.chunks));
+  return { payloadSha256: flat.payloadSha256, byteLength: flat.byteLength };
 }
 
 class MetricsLog {
@@ -147,6 +161,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const S = cfg.train.slices;
   const opt = makeOptimizers(cfg, P, table.ranges());
   const budget = foldBudget(P);
+  // One sum for the whole run (reset each round; the round's mean is written over it).
+  const accumulator = new GradientAccumulator(P);
   const checks = new ConcurrencyLimit(budget.checksAtOnce);
 
   let weights: Float32Array;
@@ -174,7 +190,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   } else {
     weights = initParams(ctx.model, cfg.seed);
   }
-
   const started = new Date().toISOString();
   const status: RunStatus = {
     run,
@@ -251,11 +266,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     for (round = startRound; round <= R; round++) {
       if (backgroundError !== undefined) throw backgroundError;
       const roundStart = performance.now();
+      const cpuStart = process.cpuUsage();
       const weightsKey = keys.weights(round - 1);
-      const wBytes = flatWeights(run, round - 1, ctx.modelSha256, weights);
       // Jobs carry the payload hash (decodeFlat reports it on the worker side).
-      const payloadSha = flatPayloadSha256(wBytes, weightsKey);
-      await store.put(weightsKey, wBytes);
+      const published = await publishWeights(store, weightsKey, run, round - 1, ctx.modelSha256, weights);
+      const payloadSha = published.payloadSha256;
       const publishMs = performance.now() - roundStart;
       const lr = schedule.lr(round - 1);
       // Sync: one unit of sliceSamples per slice. Local: one unit per local step.
@@ -286,10 +301,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }));
       // Results are checked as they arrive (a bounded number read at once) and folded into the
       // sum in job-id order while the round runs; nothing of a result but its header is kept.
+      accumulator.reset();
       const fold = new OrderedFold({
-        params: P,
+        accumulator,
         windowBytes: budget.windowBytes,
-        reread: (r) => rereadTrainUpdate(store, r.reply.resultKey, r),
+        // Re-reads share the checks' bound: at most checksAtOnce results being read at any time.
+        reread: (r) => checks.run(() => rereadTrainUpdate(store, r.reply.resultKey, r)),
       });
       const outcome = await executor.trainRound(
         round,
@@ -353,7 +370,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const perWorker = new Map<string, number>();
       for (const r of outcome.accepted) perWorker.set(r.reply.worker, (perWorker.get(r.reply.worker) ?? 0) + r.reply.batchMs + r.reply.computeMs);
       const slowest = Math.max(0, ...perWorker.values());
-      const bytesMoved = outcome.accepted.reduce((n, r) => n + r.reply.bytesIn + r.reply.bytesOut, 0) + wBytes.byteLength;
+      const bytesMoved = outcome.accepted.reduce((n, r) => n + r.reply.bytesIn + r.reply.bytesOut, 0) + published.byteLength;
       samplesDone += mean.samples;
       lastLoss = mean.loss;
       const backends = [...new Set(outcome.accepted.map((r) => r.reply.backend))].sort();
@@ -378,6 +395,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           checksAtOnce: checks.limit,
         },
         publishMs,
+        coordinator: coordinatorUsage(cpuStart),
         queuedMs: Math.max(0, ...outcome.accepted.map((r) => r.timing?.queuedMs ?? 0)),
         detectedMs: Math.max(0, ...outcome.accepted.map((r) => r.timing?.detectedMs ?? 0)),
         samplesPerSecond: mean.samples / (wallMs / 1000),
@@ -441,9 +459,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         status.state = 'evaluating';
         await settle();
         await flush();
-        const evalWeights = flatWeights(run, round, ctx.modelSha256, weights);
-        await store.put(keys.weights(round), evalWeights);
-        for (const e of await evaluate(prepared, executor, store, round, flatPayloadSha256(evalWeights, keys.weights(round)), log)) {
+        const evalWeights = await publishWeights(store, keys.weights(round), run, round, ctx.modelSha256, weights);
+        for (const e of await evaluate(prepared, executor, store, round, evalWeights.payloadSha256, log)) {
           evals.push(e);
           emit(e);
         }
@@ -480,6 +497,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   emit({ type: 'run-end', time: new Date().toISOString(), round: R, state: 'done' });
   await flush();
   return { run, state: 'done', round: R, weights, loss: lastLoss, evals, prepared };
+}
+
+/** This process's CPU since `since` and its memory now and at its peak (round events, bench:scale). */
+function coordinatorUsage(since: NodeJS.CpuUsage): { cpuMs: number; rssMB: number; peakRssMB: number } {
+  const cpu = process.cpuUsage(since);
+  return { cpuMs: (cpu.user + cpu.system) / 1000, rssMB: process.memoryUsage.rss() / 2 ** 20, peakRssMB: process.resourceUsage().maxRSS / 1024 };
 }
 
 async function readLatest(store: ObjectStore, key: string): Promise<z.infer<typeof LatestSchema> | undefined> {
