@@ -5,10 +5,12 @@
 // `atomizer train` as its own OS process, whose round events report its CPU and peak RSS.
 //
 //   npm run bench:scale -- [--workers 1,2,4,8,16,32,64] [--params small,paper] [--rounds 3]
-//                          [--paper-busy 6] [--store folder|s3] [--json]
+//                          [--processes 16] [--paper-busy 6] [--store folder|s3] [--json]
 //
 // N is the slice count of a round (one result per simulated worker). The worker
-// processes are started once (as many as the largest N) and serve every run. At paper P
+// processes are started once and serve every run: min(largest N, --processes) of them,
+// because each is two Node processes (worker + compute) of about 150 MB, and 64 pairs do
+// not fit in this machine's 24 GB beside a paper-size coordinator. At paper P
 // a busy stub worker holds about 0.8 GB (weights, its pseudo-gradient, the encoded
 // result), so on this machine the train queues' global concurrency caps how many compute
 // at once (--paper-busy); the coordinator still receives N results per round.
@@ -18,13 +20,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectRedis, parseRunConfig, redisOptions, runKeys, type RoundEvent, type RunStatus } from '@atomizer/protocol';
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { atomizer, metricsOf, queuesOf, startCluster, startWorkers, STATLOG_SOURCE } from '../src/harness.js';
+import { atomizer, metricsOf, queuesOf, startCluster, startWorkers, STATLOG_SOURCE, type WorkerProc } from '../src/harness.js';
 
 const { values } = parseArgs({
   options: {
     workers: { type: 'string', default: '1,2,4,8,16,32,64' },
     params: { type: 'string', default: 'small,paper' },
     rounds: { type: 'string', default: '3' },
+    processes: { type: 'string', default: '16' },
     'paper-busy': { type: 'string', default: '6' },
     store: { type: 'string', default: 'folder' },
     json: { type: 'boolean', default: false },
@@ -49,6 +52,8 @@ export interface ScaleRow {
   preset: string;
   params: number;
   workers: number;
+  /** Worker processes serving the N slices. */
+  processes: number;
   busyAtOnce: number;
   rounds: number;
   /** Median over rounds 2..R (round 1 warms caches and the JIT). */
@@ -81,13 +86,16 @@ async function redisCommands(url: string): Promise<number> {
 const cluster = await startCluster({ store: values.store });
 const rows: ScaleRow[] = [];
 try {
-  const maxN = Math.max(...Ns);
+  const maxN = Math.min(Math.max(...Ns), Number(values.processes));
+  if (!Number.isInteger(maxN) || maxN < 1) throw new Error(`--processes: expected a positive integer, got ${values.processes}`);
   say(`starting ${maxN} stub worker processes...`);
-  const workers = await startWorkers(
-    cluster,
-    Array.from({ length: maxN }, (_, i) => `stub-${i}`),
-    ['--compute', 'stub', '--lock-seconds', '600'],
-  );
+  // In batches: 64 processes starting at once on two cores take minutes each.
+  const workers: WorkerProc[] = [];
+  for (let i = 0; i < maxN; i += 8) {
+    const ids = Array.from({ length: Math.min(8, maxN - i) }, (_, k) => `stub-${i + k}`);
+    workers.push(...(await startWorkers(cluster, ids, ['--compute', 'stub', '--lock-seconds', '600'])));
+    say(`  ${workers.length} up`);
+  }
   for (const preset of presets) {
     for (const n of Ns) {
       const run = `scale-${preset}-${n}`;
@@ -101,7 +109,7 @@ try {
         checkpoint: { every: 0 },
         eval: { maxSamples: 4, sliceSamples: 4 },
       });
-      const busy = preset === 'paper' ? Math.min(n, paperBusy) : n;
+      const busy = Math.min(n, maxN, preset === 'paper' ? paperBusy : Infinity);
       const connection = redisOptions(cluster.redis.url) as ConnectionOptions;
       for (const name of queuesOf(cfg).train) {
         const q = new Queue(name, { connection });
@@ -124,6 +132,7 @@ try {
         preset,
         params: (JSON.parse(new TextDecoder().decode(await cluster.store.get(runKeys(run).status))) as RunStatus).params ?? 0,
         workers: n,
+        processes: Math.min(n, maxN),
         busyAtOnce: busy,
         rounds,
         roundMs: median(steady.map((e) => e.wallMs)),
@@ -155,10 +164,11 @@ if (values.json) {
   process.stdout.write(`${JSON.stringify({ machine, rows })}\n`);
 } else {
   say(`\n${machine.cpus} x ${machine.cpu}, ${machine.memoryGB} GB, Node ${machine.node}, store ${machine.store}`);
-  const head = ['P', 'N', 'busy', 'round s', 'agg ms', 'fold ms', 're-reads', 'coord CPU s', 'peak RSS MB', 'store MB/round', 'Redis cmds/round'];
+  const head = ['P', 'N', 'processes', 'busy', 'round s', 'agg ms', 'fold ms', 're-reads', 'coord CPU s', 'peak RSS MB', 'store MB/round', 'Redis cmds/round'];
   const lines = rows.map((r) => [
     r.params.toLocaleString('en'),
     String(r.workers),
+    String(r.processes),
     String(r.busyAtOnce),
     (r.roundMs / 1000).toFixed(1),
     r.aggregateMsPerRound.toFixed(0),

@@ -2,7 +2,7 @@ import { BullMQExecutor, InProcessExecutor, train, type TrainResult } from '@ato
 import { selectBackend } from '@atomizer/model';
 import { runKeys, type RunConfig } from '@atomizer/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metricsOf, queuesOf, sameBits, startCluster, startWorkers, statlogConfig, type Cluster } from './harness.js';
+import { maxAbsDiff, metricsOf, queuesOf, sameBits, startCluster, startWorkers, statlogConfig, type Cluster } from './harness.js';
 
 // Issue 4, tests 1-3: a real redis-server, a real S3 server (s3rver), workers
 // as separate OS processes, the coordinator in this process. The reference is
@@ -71,6 +71,27 @@ describe('distributed training on real Statlog data', () => {
     expect(sameBits(r1.weights, r3.weights)).toBe(true);
     expect(sameBits(r1.weights, reference.weights)).toBe(true);
   }, 240_000);
+
+  it('transport bf16 and f16: results and weights travel at half the bytes, the run stays near the f32 one, and one worker process reproduces it bit for bit', async () => {
+    const refJobs = (await metricsOf(cluster.store, 'reference')).filter((e) => e.type === 'job');
+    for (const transport of ['bf16', 'f16'] as const) {
+      const run = `transport-${transport}`;
+      const cfg = statlogConfig(run, { train: { transport } });
+      const local = await train({ store: cluster.store, executor: new InProcessExecutor(cluster.store, 'wasm'), config: cfg });
+      const jobs = (await metricsOf(cluster.store, run)).filter((e) => e.type === 'job');
+      const ratio = jobs.reduce((n, e) => n + e.bytesOut, 0) / refJobs.reduce((n, e) => n + e.bytesOut, 0);
+      expect(ratio).toBeGreaterThan(0.49);
+      expect(ratio).toBeLessThan(0.52);
+      // Lossy, but the same run: every weight within a small distance of the f32 run's.
+      const scale = Math.max(...reference.weights.map(Math.abs));
+      expect(maxAbsDiff(local.weights, reference.weights)).toBeLessThan(0.02 * scale);
+      expect(sameBits(local.weights, reference.weights)).toBe(false);
+      const workers = await startWorkers(cluster, [`${transport}-w`]);
+      const remote = await distributed(statlogConfig(`${run}-remote`, { train: { transport } }));
+      await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+      expect(sameBits(remote.weights, local.weights)).toBe(true);
+    }
+  }, 300_000);
 
   it('stub compute, 16 slices a round over 4 workers: results arrive out of order and the streaming sum still gives the in-process bits', async () => {
     const cfg = (run: string) => statlogConfig(run, { model: { preset: 'small' }, train: { rounds: 3, slices: 16, sliceSamples: 4 }, checkpoint: { every: 0 } });

@@ -18,8 +18,8 @@ import { sha256Hex } from './sha256.js';
 export const FLAT_MAGIC = 'ATZF';
 export const FLAT_VERSION = 1;
 
-export type FlatArray = Float32Array | Int32Array | Uint8Array;
-type FlatDType = 'f32' | 'i32' | 'u8';
+export type FlatArray = Float32Array | Int32Array | Uint16Array | Uint8Array;
+type FlatDType = 'f32' | 'i32' | 'u16' | 'u8';
 
 export interface FlatFile {
   meta: Record<string, unknown>;
@@ -31,6 +31,7 @@ export interface FlatFile {
 function dtypeOf(a: FlatArray): FlatDType {
   if (a instanceof Float32Array) return 'f32';
   if (a instanceof Int32Array) return 'i32';
+  if (a instanceof Uint16Array) return 'u16';
   return 'u8';
 }
 
@@ -131,13 +132,19 @@ export function decodeFlat(bytes: Uint8Array, source: string, options: DecodeOpt
     const { name, dtype, length } = spec;
     if (typeof name !== 'string' || !Number.isSafeInteger(length) || (length as number) < 0) fail(`bad array entry ${JSON.stringify(spec)}`);
     const n = length as number;
-    const width = dtype === 'f32' || dtype === 'i32' ? 4 : dtype === 'u8' ? 1 : fail(`array ${String(name)}: unknown dtype ${String(dtype)}`);
+    const width = dtype === 'f32' || dtype === 'i32' ? 4 : dtype === 'u16' ? 2 : dtype === 'u8' ? 1 : fail(`array ${String(name)}: unknown dtype ${String(dtype)}`);
     const end = at + n * width;
     if (end > bytes.byteLength) fail(`array ${String(name)} (${n} x ${String(dtype)}) runs past the end: truncated object (${bytes.byteLength} bytes)`);
     const raw = copy || (bytes.byteOffset + at) % 4 !== 0 ? bytes.slice(at, end) : bytes.subarray(at, end);
     parts.push(raw);
     arrays[name as string] =
-      dtype === 'f32' ? new Float32Array(raw.buffer, raw.byteOffset, n) : dtype === 'i32' ? new Int32Array(raw.buffer, raw.byteOffset, n) : raw;
+      dtype === 'f32'
+        ? new Float32Array(raw.buffer, raw.byteOffset, n)
+        : dtype === 'i32'
+          ? new Int32Array(raw.buffer, raw.byteOffset, n)
+          : dtype === 'u16'
+            ? new Uint16Array(raw.buffer, raw.byteOffset, n)
+            : raw;
     at = align4(end);
   }
   const actual = sha256Hex(parts);

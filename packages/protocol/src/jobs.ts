@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatKeyNumber, validateKeyName } from './keys.js';
+import { TRANSPORT_FORMATS } from './run-config.js';
 
 // Jobs, replies and result headers between the coordinator and workers
 // (docs/design.md "Jobs", "Rounds", "Failure"). Both sides validate with these
@@ -144,7 +145,15 @@ export type JobReply = z.infer<typeof JobReplySchema>;
 
 /** Header (flat-file meta) of round weights. */
 export const WeightsMetaSchema = z
-  .object({ kind: z.literal('weights'), run: z.string(), round: count, params: count, modelConfigSha256: sha })
+  .object({
+    kind: z.literal('weights'),
+    run: z.string(),
+    round: count,
+    params: count,
+    modelConfigSha256: sha,
+    /** Absent: f32. bf16/f16: the array is u16 bit patterns of that format. */
+    transport: z.enum(TRANSPORT_FORMATS).optional(),
+  })
   .strict();
 export type WeightsMeta = z.infer<typeof WeightsMetaSchema>;
 
@@ -157,6 +166,8 @@ export const TrainResultMetaSchema = z
     job: count,
     mode: z.enum(['sync', 'local']),
     weightsSha256: sha,
+    /** Absent: f32. bf16/f16: the update array is u16 bit patterns of that format. */
+    transport: z.enum(TRANSPORT_FORMATS).optional(),
     samples: z.number().int().positive(),
     loss: z.number(),
     atoms: count,

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { validateKeyName } from './keys.js';
 
+/** Number formats results and weights may travel in (docs/design.md "Transport"). */
+export const TRANSPORT_FORMATS = ['f32', 'bf16', 'f16'] as const;
+export type TransportFormat = (typeof TRANSPORT_FORMATS)[number];
+
 // The run config (issue "Distributed training engine"): one schema, every value
 // with a default and a description. `atomizer train` turns each leaf into a flag
 // (train.sliceSamples -> --train-slice-samples), reads a YAML/JSON file over the
@@ -67,6 +71,10 @@ export const RunConfigSchema = z
           .describe('probability that a train sample is seen by a random virtual sensor: bands over random spans of the real ones (docs/training-recipe.md); 0: off'),
         dihedral: z.boolean().default(false).describe('random rotations by 90 degrees and mirrors of train samples'),
         atomKeepMin: z.number().gt(0).max(1).default(1).describe('atom dropout: each train sample keeps a uniform fraction in [atomKeepMin, 1] of its atoms; 1: off'),
+        transport: z
+          .enum(TRANSPORT_FORMATS)
+          .default('f32')
+          .describe('number format of slice results and published weights in the store: bf16 or f16 halve the bytes (lossy, error in docs/benchmarks.md); f32 reproduces bit for bit'),
         innerState: z.enum(['keep', 'reset']).default('keep').describe("local mode: keep each slot's inner AdamW state across rounds (DiLoCo) or reset it every round"),
         outerKind: z.enum(OUTER_KINDS).default('mean').describe('outer optimizer in local mode: mean (FedAvg), momentum, nesterov (DiLoCo)'),
         outerLr: z.number().positive().default(1).describe('outer learning rate in local mode'),

@@ -22,6 +22,7 @@ import { ShardReader, deriveSeed, type Sample } from '@atomizer/tokenizer';
 import * as tf from '@tensorflow/tfjs';
 import { buildEvalBatch, buildTrainBatch, evalModality, loadRunContext, type RunContext } from './run-context.js';
 import { stubLoss, stubUpdate, type ComputeMode } from './stub-compute.js';
+import { decodeTransport, encodeTransport, transportMeta } from './transport.js';
 
 // One job, start to finish: fetch the run context, the round's weights (cached
 // per round) and the shard (disk cache with a size bound, checked against the
@@ -135,9 +136,11 @@ export class JobCache {
         if (meta.data.modelConfigSha256 !== ctx.modelSha256) {
           throw new PermanentJobError(`${job.weightsKey}: weights are for another model config than run ${job.run}'s`);
         }
-        const values = flat.arrays.weights;
-        if (!(values instanceof Float32Array) || values.length !== paramTableOf(ctx.model).size) {
-          throw new PermanentJobError(`${job.weightsKey}: expected ${paramTableOf(ctx.model).size} float32 weights`);
+        let values: Float32Array;
+        try {
+          values = decodeTransport(flat.arrays.weights, meta.data.transport, paramTableOf(ctx.model).size, `${job.weightsKey}: weights`);
+        } catch (err) {
+          throw new PermanentJobError((err as Error).message);
         }
         return { key: job.weightsKey, sha256: flat.payloadSha256, values };
       })();
@@ -344,7 +347,8 @@ async function trainJob(
     backend: opts.backend,
     worker: opts.worker,
   };
-  const bytes = encodeFlat(meta, { update });
+  const transport = ctx.config.train.transport;
+  const bytes = encodeFlat({ ...meta, ...transportMeta(transport) }, { update: encodeTransport(update, transport) });
   opts.onProgress?.('upload');
   // The inner state first or together: the result is what the coordinator waits for.
   const [uploadMs] = await Promise.all([upload(opts, job.resultKey, bytes), innerOut !== undefined ? opts.store.put(innerOut.key, innerOut.bytes) : undefined]);

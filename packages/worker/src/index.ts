@@ -25,3 +25,6 @@ export type { ComputeMode } from './stub-compute.js';
 export { ComputeProcess, JobFailure, terminate } from './compute-process.js';
 export { startWorker } from './worker.js';
 export type { RunningWorker, WorkerOptions } from './worker.js';
+
+// the number formats results and weights travel in (train.transport)
+export { decodeTransport, encodeTransport, transportMeta } from './transport.js';

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { loadCheckpoint, paramTableOf, predict } from '@atomizer/model';
-import { isNotFoundError, runKeys, sha256Hex, type ObjectStore } from '@atomizer/protocol';
+import { getIfExists, runKeys, sha256Hex, type ObjectStore } from '@atomizer/protocol';
+import { RunStore } from '../run-store.js';
 import {
   BandStatsAccumulator,
   SensorCatalog,
@@ -21,7 +22,6 @@ import {
   type Sample,
 } from '@atomizer/tokenizer';
 import { buildEvalBatch, evalModality, loadRunContext, type RunContext } from '@atomizer/worker';
-import { z } from 'zod';
 import { evalScores } from '../engine/index.js';
 
 // `atomizer eval`: score a stored checkpoint of a run on any dataset the
@@ -102,27 +102,6 @@ export interface EvalCheckpointResult {
   notes: string[];
 }
 
-const LatestSchema = z.object({ round: z.number().int().nonnegative(), key: z.string(), sha256: z.string(), time: z.string() });
-
-async function getOrUndefined(store: ObjectStore, key: string): Promise<Uint8Array | undefined> {
-  try {
-    return await store.get(key);
-  } catch (err) {
-    if (isNotFoundError(err)) return undefined;
-    throw err;
-  }
-}
-
-/** The run ids that have a runs/<run>/config.json. */
-export async function storedRuns(store: ObjectStore): Promise<string[]> {
-  const runs = new Set<string>();
-  for (const k of await store.list('runs/')) {
-    const m = /^runs\/([^/]+)\/config\.json$/.exec(k);
-    if (m?.[1] !== undefined) runs.add(m[1]);
-  }
-  return [...runs].sort();
-}
-
 /** Check that the store answers (a listing), naming it and what to do. */
 export async function checkStoreAnswers(store: ObjectStore): Promise<void> {
   try {
@@ -136,7 +115,7 @@ export async function checkStoreAnswers(store: ObjectStore): Promise<void> {
 
 /** The error for a run id that is not in the store: names the store and the runs it holds. */
 export async function runNotInStoreError(store: ObjectStore, run: string): Promise<Error> {
-  const runs = await storedRuns(store);
+  const runs = await RunStore.runs(store);
   return new Error(
     `run '${run}' is not in the store ${store.describe()} (${runKeys(run).config} missing); ` +
       (runs.length > 0 ? `runs there: ${runs.join(', ')}` : 'the store holds no run: check --s3, or train one with atomizer train'),
@@ -146,17 +125,8 @@ export async function runNotInStoreError(store: ObjectStore, run: string): Promi
 /** runs/<run>/config.json + manifest as a RunContext; a run not in the store is an error listing the runs there. */
 export async function openRun(store: ObjectStore, run: string): Promise<RunContext> {
   const keys = runKeys(run);
-  if ((await getOrUndefined(store, keys.config)) === undefined) throw await runNotInStoreError(store, run);
+  if ((await getIfExists(store, keys.config)) === undefined) throw await runNotInStoreError(store, run);
   return loadRunContext(store, keys.config);
-}
-
-async function checkpointRounds(store: ObjectStore, run: string): Promise<number[]> {
-  const rounds = new Set<number>();
-  for (const k of await store.list(`${runKeys(run).root}checkpoints/`)) {
-    const m = /checkpoints\/(\d+)\/state\.safetensors$/.exec(k);
-    if (m !== null) rounds.add(Number(m[1]));
-  }
-  return [...rounds].sort((a, b) => a - b);
 }
 
 /** The checkpoint's weights, verified: sha256 against latest.json where it names this checkpoint, model config against the run's. */
@@ -167,15 +137,8 @@ export async function loadRunCheckpoint(
 ): Promise<{ weights: Float32Array; round: number; key: string; sha256: string; verified: boolean }> {
   const run = ctx.config.run;
   const keys = runKeys(run);
-  const latestBytes = await getOrUndefined(store, keys.latestCheckpoint);
-  let latest: z.infer<typeof LatestSchema> | undefined;
-  if (latestBytes !== undefined) {
-    try {
-      latest = LatestSchema.parse(JSON.parse(new TextDecoder().decode(latestBytes)));
-    } catch (err) {
-      throw new Error(`${keys.latestCheckpoint} is unreadable (${(err as Error).message}); name a checkpoint round with --checkpoint <round>`);
-    }
-  }
+  const rs = new RunStore(store, run);
+  const latest = await rs.latest('name a checkpoint round with --checkpoint <round>');
   let key: string;
   let round: number;
   if (which === 'latest') {
@@ -188,9 +151,9 @@ export async function loadRunCheckpoint(
     round = Number(which);
     key = keys.checkpoint(round, 'state.safetensors');
   }
-  const bytes = await getOrUndefined(store, key);
+  const bytes = await getIfExists(store, key);
   if (bytes === undefined) {
-    const have = await checkpointRounds(store, run);
+    const have = await rs.checkpointRounds();
     throw new Error(
       `checkpoint ${key} of run '${run}' is not in the store; ` +
         (have.length > 0 ? `checkpoints kept: rounds ${have.join(', ')} (use --checkpoint <round> or latest)` : 'the run has no checkpoint kept'),

@@ -1,10 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
-  StoredRunSchema,
-  isNotFoundError,
-  parseMetricsJsonl,
-  runKeys,
   type EvalEvent,
   type MetricEvent,
   type ObjectStore,
@@ -13,7 +9,7 @@ import {
   type StoredRun,
 } from '@atomizer/protocol';
 import { Command, Option } from 'commander';
-import { readStatus } from '../dashboard/run-data.js';
+import { RunStore } from '../run-store.js';
 import { addEndpointOptions, storeFrom, type EndpointOptions } from './endpoints.js';
 import { checkStoreAnswers, runNotInStoreError } from './eval-checkpoint.js';
 import { evalBarsPlot, evalHistoryPlot, headlineMetric, lossLrPlot, roundTimePlot, throughputPlot, type Plot } from './report-plots.js';
@@ -35,27 +31,17 @@ export interface RunArtifacts {
 /** Read what a report needs; a run not in the store, or one without metrics, is an error saying what to do. */
 export async function readRunArtifacts(store: ObjectStore, run: string): Promise<RunArtifacts> {
   await checkStoreAnswers(store);
-  const keys = runKeys(run);
-  const get = async (key: string): Promise<Uint8Array | undefined> => {
-    try {
-      return await store.get(key);
-    } catch (err) {
-      if (isNotFoundError(err)) return undefined;
-      throw err;
-    }
-  };
-  const config = await get(keys.config);
-  if (config === undefined) throw await runNotInStoreError(store, run);
-  let stored: StoredRun;
+  const rs = new RunStore(store, run);
+  let stored: StoredRun | undefined;
   try {
-    stored = StoredRunSchema.parse(JSON.parse(new TextDecoder().decode(config)));
+    stored = await rs.config();
   } catch (err) {
-    throw new Error(`${keys.config}: not a valid stored run (${(err as Error).message})`);
+    throw new Error(`${rs.keys.config}: not a valid stored run (${(err as Error).message})`);
   }
-  const metrics = await get(keys.metrics);
-  if (metrics === undefined) throw new Error(`run '${run}' has no ${keys.metrics} yet: it has not started a round; report it once it has`);
-  const events = parseMetricsJsonl(new TextDecoder().decode(metrics), keys.metrics);
-  return { run, stored, status: await readStatus(store, run), events };
+  if (stored === undefined) throw await runNotInStoreError(store, run);
+  const events = await rs.metrics();
+  if (events === undefined) throw new Error(`run '${run}' has no ${rs.keys.metrics} yet: it has not started a round; report it once it has`);
+  return { run, stored, status: await rs.status(), events };
 }
 
 export interface ReportData {

@@ -1,7 +1,5 @@
 import {
   MetricEventSchema,
-  RunStatusSchema,
-  isNotFoundError,
   runKeys,
   type EvalEvent,
   type MetricEvent,
@@ -9,6 +7,7 @@ import {
   type RoundEvent,
   type RunStatus,
 } from '@atomizer/protocol';
+import { RunStore } from '../run-store.js';
 
 // What the dashboard reads from the object store: runs/<run>/status.json and
 // runs/<run>/metrics.jsonl (protocol/metrics.ts), and which run is the newest.
@@ -20,34 +19,11 @@ export async function listRuns(store: ObjectStore): Promise<Array<{ run: string;
   for (const key of keys) {
     const m = /^runs\/([^/]+)\/status\.json$/.exec(key);
     if (m === null || m[1] === undefined) continue;
-    const status = await readStatus(store, m[1]).catch(() => undefined);
+    const status = await new RunStore(store, m[1]).status().catch(() => undefined);
     if (status !== undefined) runs.push({ run: m[1], updated: status.updated, state: status.state });
   }
   runs.sort((a, b) => Date.parse(b.updated) - Date.parse(a.updated) || a.run.localeCompare(b.run));
   return runs;
-}
-
-/** runs/<run>/status.json, checked against RunStatusSchema; undefined when the run has none yet. */
-export async function readStatus(store: ObjectStore, run: string): Promise<RunStatus | undefined> {
-  const key = runKeys(run).status;
-  let bytes: Uint8Array;
-  try {
-    bytes = await store.get(key);
-  } catch (err) {
-    if (isNotFoundError(err)) return undefined;
-    throw err;
-  }
-  let obj: unknown;
-  try {
-    obj = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (err) {
-    throw new Error(`${key} in ${store.describe()}: not JSON (${(err as Error).message})`);
-  }
-  const r = RunStatusSchema.safeParse(obj);
-  if (!r.success) {
-    throw new Error(`${key} in ${store.describe()}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  }
-  return r.data;
 }
 
 /** The queue prefix a run was configured with (runs/<run>/config.json queues.prefix), if readable. */

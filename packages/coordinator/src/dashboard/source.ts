@@ -1,6 +1,7 @@
 import { type ObjectStore, type RunStatus } from '@atomizer/protocol';
 import type { Redis } from 'ioredis';
-import { listRuns, MetricsFollower, readQueuePrefix, readStatus, summarizeMetrics, type RunMetrics } from './run-data.js';
+import { RunStore } from '../run-store.js';
+import { listRuns, MetricsFollower, readQueuePrefix, summarizeMetrics, type RunMetrics } from './run-data.js';
 import { discoverQueues, readWorkers, type WorkerView } from './redis-data.js';
 
 // One poller per dashboard: every `intervalMs` it reads the run's status.json, the
@@ -136,7 +137,7 @@ export class DashboardSource {
         this.configPrefix = await readQueuePrefix(this.opts.store, run);
       }
       try {
-        status = (await readStatus(this.opts.store, run)) ?? null;
+        status = (await new RunStore(this.opts.store, run).status()) ?? null;
       } catch (err) {
         errors.push((err as Error).message);
       }

@@ -8,5 +8,6 @@ export { evalScores } from './eval-metrics.js';
 export type { EvalScores } from './eval-metrics.js';
 export { ensureDataset, prepareRun, runModalityLists, withRunId } from './run-setup.js';
 export type { PreparedRun, PrepareOptions } from './run-setup.js';
-export { lrSchedule, publishWeights, train } from './trainer.js';
+export { lrSchedule } from './optimizers.js';
+export { train } from './trainer.js';
 export type { Log, TrainOptions, TrainResult } from './trainer.js';

@@ -1,6 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { AccumulatedGradient, GradientAccumulator } from '@atomizer/model';
-import type { AcceptedTrainResult } from './results.js';
+import type { ObjectStore } from '@atomizer/protocol';
+import type { ConcurrencyLimit } from './concurrency-limit.js';
+import type { TrainCheck } from './executor.js';
+import { checkTrainResult, type AcceptedTrainResult } from './results.js';
 
 // Streaming aggregation (docs/design.md "Aggregation"): each accepted result is
 // folded into the round's float64 sum as soon as it and every lower job id are
@@ -143,4 +146,18 @@ const RESULT_BUDGET_BYTES = 256 * 2 ** 20;
 export function foldBudget(params: number): { windowBytes: number; checksAtOnce: number } {
   const resultBytes = 4 * Math.max(1, params);
   return { windowBytes: RESULT_BUDGET_BYTES, checksAtOnce: Math.min(8, Math.max(1, Math.floor(RESULT_BUDGET_BYTES / resultBytes))) };
+}
+
+/**
+ * The executor's check for one round: each result is read and checked (at most
+ * `reads.limit` at once), then handed to `fold` with its values; the executor keeps only
+ * the header. Re-reads of let-go results share the same bound.
+ */
+export function foldingCheck(store: ObjectStore, params: number, fold: OrderedFold, reads: ConcurrencyLimit): TrainCheck {
+  return async (job, reply) => {
+    const c = await reads.run(() => checkTrainResult(store, job, reply, params));
+    if (!c.ok) return c;
+    void fold.offer(c.value.result, c.value.update);
+    return { ok: true, value: c.value.result };
+  };
 }

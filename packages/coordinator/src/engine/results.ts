@@ -10,6 +10,7 @@ import {
   type TrainJob,
   type TrainResultMeta,
 } from '@atomizer/protocol';
+import { decodeTransport } from '@atomizer/worker';
 
 // The coordinator's checks on what a worker sends back. A result is accepted
 // only if its reply and header name this run, round and job, it was computed
@@ -74,9 +75,11 @@ export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawRep
     return { ok: false, reason: `${job.resultKey}: computed from weights ${meta.weightsSha256.slice(0, 12)}…, not this round's ${job.weightsSha256.slice(0, 12)}…` };
   }
   if (meta.mode !== job.mode) return { ok: false, reason: `${job.resultKey}: a ${meta.mode} result for a ${job.mode} job` };
-  const update = flat.arrays.update;
-  if (!(update instanceof Float32Array) || update.length !== params) {
-    return { ok: false, reason: `${job.resultKey}: expected ${params} float32 values, got ${update?.length ?? 0}` };
+  let update: Float32Array;
+  try {
+    update = decodeTransport(flat.arrays.update, meta.transport, params, job.resultKey);
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
   }
   const bad = firstNonFinite(update);
   if (bad >= 0) return { ok: false, reason: `${job.resultKey}: value ${bad} is ${update[bad]} (NaN/Inf gradient refused)` };
@@ -90,14 +93,13 @@ export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawRep
  * to bound its memory). Refused unless the object still has the payload hash it was
  * accepted with: nothing that changed after its check reaches the sum.
  */
-export async function rereadTrainUpdate(store: ObjectStore, key: string, accepted: AcceptedTrainResult): Promise<Float32Array> {
+export async function rereadTrainUpdate(store: ObjectStore, key: string, accepted: AcceptedTrainResult, params: number): Promise<Float32Array> {
   const flat = decodeFlat(await store.get(key), key, { copy: false });
   if (flat.payloadSha256 !== accepted.payloadSha256) {
     throw new Error(`${key}: changed in the store after it was accepted (payload ${flat.payloadSha256.slice(0, 12)}…, accepted ${accepted.payloadSha256.slice(0, 12)}…)`);
   }
-  const update = flat.arrays.update;
-  if (!(update instanceof Float32Array)) throw new Error(`${key}: has no float32 update array any more`);
-  return update;
+  // Same payload, so the same values in the format the header named when they were checked.
+  return decodeTransport(flat.arrays.update, accepted.meta.transport, params, key);
 }
 
 export async function checkEvalResult(store: ObjectStore, job: EvalJob, rawReply: unknown, classes: number): Promise<Checked<AcceptedEvalResult>> {

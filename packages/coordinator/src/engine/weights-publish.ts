@@ -1,0 +1,25 @@
+import { Readable } from 'node:stream';
+import { encodeFlatChunks, type ObjectStore, type TransportFormat } from '@atomizer/protocol';
+import { encodeTransport, transportMeta } from '@atomizer/worker';
+
+/**
+ * Write a round's weights to `key` as a flat object in the run's transport format, streamed
+ * from the array (no encoded copy of a 241 MB model at f32). Resolves with the payload hash
+ * jobs carry and the bytes written.
+ */
+export async function publishWeights(
+  store: ObjectStore,
+  key: string,
+  run: string,
+  round: number,
+  modelSha256: string,
+  weights: Float32Array,
+  transport: TransportFormat,
+): Promise<{ payloadSha256: string; byteLength: number }> {
+  const flat = encodeFlatChunks(
+    { kind: 'weights', run, round, params: weights.length, modelConfigSha256: modelSha256, ...transportMeta(transport) },
+    { weights: encodeTransport(weights, transport) },
+  );
+  await store.put(key, Readable.from(flat.chunks));
+  return { payloadSha256: flat.payloadSha256, byteLength: flat.byteLength };
+}

@@ -1,0 +1,120 @@
+import {
+  RunStatusSchema,
+  StoredRunSchema,
+  getIfExists,
+  parseMetricsJsonl,
+  runKeys,
+  type MetricEvent,
+  type ObjectStore,
+  type RunKeys,
+  type RunStatus,
+  type StoredRun,
+} from '@atomizer/protocol';
+import { z } from 'zod';
+
+// One run's objects in the store, typed (docs/design.md "Object store layout"): the one
+// place that knows how a run's config, status, metrics, latest.json and checkpoints are
+// read and written. Missing objects are `undefined`; unreadable ones an error naming the
+// key and the store.
+
+export const LatestCheckpointSchema = z.object({
+  round: z.number().int().nonnegative(),
+  key: z.string(),
+  sha256: z.string(),
+  time: z.string(),
+});
+export type LatestCheckpoint = z.infer<typeof LatestCheckpointSchema>;
+
+export class RunStore {
+  readonly keys: RunKeys;
+
+  constructor(
+    readonly store: ObjectStore,
+    readonly run: string,
+  ) {
+    this.keys = runKeys(run);
+  }
+
+  /** The run ids that have a runs/<run>/config.json, sorted. */
+  static async runs(store: ObjectStore): Promise<string[]> {
+    const runs = new Set<string>();
+    for (const k of await store.list('runs/')) {
+      const m = /^runs\/([^/]+)\/config\.json$/.exec(k);
+      if (m?.[1] !== undefined) runs.add(m[1]);
+    }
+    return [...runs].sort();
+  }
+
+  private where(key: string): string {
+    return `${key} in ${this.store.describe()}`;
+  }
+
+  private async json<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    const bytes = await getIfExists(this.store, key);
+    if (bytes === undefined) return undefined;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (err) {
+      throw new Error(`${this.where(key)}: not JSON (${(err as Error).message})`);
+    }
+    const r = schema.safeParse(obj);
+    if (!r.success) throw new Error(`${this.where(key)}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    return r.data;
+  }
+
+  private async putJson(key: string, value: unknown): Promise<void> {
+    await this.store.put(key, new TextEncoder().encode(JSON.stringify(value)));
+  }
+
+  /** runs/<run>/config.json: the run's config and dataset as stored when it started. */
+  config(): Promise<StoredRun | undefined> {
+    return this.json(this.keys.config, StoredRunSchema);
+  }
+
+  status(): Promise<RunStatus | undefined> {
+    return this.json(this.keys.status, RunStatusSchema);
+  }
+
+  writeStatus(status: RunStatus): Promise<void> {
+    return this.putJson(this.keys.status, status);
+  }
+
+  /** Every event of metrics.jsonl (a bad line is an error naming its number). */
+  async metrics(): Promise<MetricEvent[] | undefined> {
+    const bytes = await getIfExists(this.store, this.keys.metrics);
+    return bytes === undefined ? undefined : parseMetricsJsonl(new TextDecoder().decode(bytes), this.keys.metrics);
+  }
+
+  async writeMetrics(events: readonly MetricEvent[]): Promise<void> {
+    await this.store.put(this.keys.metrics, new TextEncoder().encode(events.map((e) => JSON.stringify(e)).join('\n') + '\n'));
+  }
+
+  /** checkpoints/latest.json; `advice` ends the error when it is unreadable (what the caller's user can do). */
+  async latest(advice: string): Promise<LatestCheckpoint | undefined> {
+    try {
+      return await this.json(this.keys.latestCheckpoint, LatestCheckpointSchema);
+    } catch (err) {
+      throw new Error(`${this.keys.latestCheckpoint} is unreadable (${(err as Error).message}); ${advice}`);
+    }
+  }
+
+  writeLatest(latest: LatestCheckpoint): Promise<void> {
+    return this.putJson(this.keys.latestCheckpoint, latest);
+  }
+
+  /** The rounds that have a checkpoint (state.safetensors), ascending. */
+  async checkpointRounds(): Promise<number[]> {
+    const rounds = new Set<number>();
+    for (const k of await this.store.list(`${this.keys.root}checkpoints/`)) {
+      const m = /checkpoints\/(\d+)\/state\.safetensors$/.exec(k);
+      if (m !== null) rounds.add(Number(m[1]));
+    }
+    return [...rounds].sort((a, b) => a - b);
+  }
+
+  /** Delete every object under `prefix` (a run folder such as results/<round>/). */
+  async deletePrefix(prefix: string): Promise<void> {
+    for (const k of await this.store.list(prefix)) await this.store.delete(k);
+  }
+}
