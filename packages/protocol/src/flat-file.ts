@@ -50,7 +50,7 @@ export interface FlatChunks {
 }
 
 /**
- * Encode `arrays` (in insertion order) and `meta` as chunks that views the arrays (write them
+ * Encode `arrays` (in insertion order) and `meta` as chunks that view the arrays (write them
  * with `Readable.from(chunks)`): a 241 MB weights object is published without a second copy.
  * The arrays must not change until the chunks are written.
  */

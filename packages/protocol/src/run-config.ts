@@ -157,7 +157,7 @@ const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCas
  * `launch` and `dashboard`, which are not run-config commands, so every command spells
  * these two the same way.
  */
-const FLAG_NAMES: Record<string, string> = { 'queues.prefix': '--queue-prefix', 'queues.train': '--train-queues', 'checkpoint.keepResults': '--keep-results' };
+const FLAG_NAMES: Record<string, string> = { 'queues.prefix': '--queue-prefix', 'queues.train': '--train-queues', 'checkpoint.keepResults': '--keep-results', 'train.transport': '--transport' };
 
 /** Every leaf of the run config with its flag: the single source of `atomizer train`'s config flags. */
 export function runConfigLeaves(): RunConfigLeaf[] {

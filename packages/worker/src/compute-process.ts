@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import type { ComputeMode } from './stub-compute.js';
 import { fileURLToPath } from 'node:url';
 import type { JobReply } from '@atomizer/protocol';
+import type { ComputeMode } from './stub-compute.js';
 
 // The parent side of the compute process: fork it, initialise it (backend,
 // store), send it one job at a time, relay its progress, and report its death

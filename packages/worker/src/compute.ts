@@ -357,24 +357,36 @@ async function trainJob(
   if (innerOut !== undefined && innerStateSha256 !== undefined) cache.keepInnerState(innerOut.key, innerStateSha256, innerOut.state, job.innerStateKey);
   return {
     reply: {
-      resultKey: job.resultKey,
-      run: job.run,
-      round: job.round,
-      job: job.job,
-      samples: samplesUsed,
-      loss,
-      atoms,
-      fetchMs: t1 - t0,
-      batchMs: t2 - t1,
-      computeMs: t3 - t2,
-      uploadMs,
-      bytesIn: counters.bytesIn,
-      bytesOut: bytes.byteLength + (innerOut?.bytes.byteLength ?? 0),
+      ...jobReply(job, opts, { samples: samplesUsed, loss, atoms, times: [t0, t1, t2, t3], uploadMs, bytesIn: counters.bytesIn, bytesOut: bytes.byteLength + (innerOut?.bytes.byteLength ?? 0) }),
       ...(innerStateSha256 !== undefined ? { innerStateSha256 } : {}),
       ...(job.mode === 'local' && job.innerStateKey !== undefined ? { innerStateFromMemory } : {}),
-      backend: opts.backend,
-      worker: opts.worker,
     },
+  };
+}
+
+/** The reply every job sends: which result, what it held, where the time went (fetch, batch, compute, upload) and the bytes moved. */
+function jobReply(
+  job: AtomizerJob,
+  opts: ComputeOptions,
+  f: { samples: number; loss: number; atoms: number; times: [number, number, number, number]; uploadMs: number; bytesIn: number; bytesOut: number },
+): JobReply {
+  const [t0, t1, t2, t3] = f.times;
+  return {
+    resultKey: job.resultKey,
+    run: job.run,
+    round: job.round,
+    job: job.job,
+    samples: f.samples,
+    loss: f.loss,
+    atoms: f.atoms,
+    fetchMs: t1 - t0,
+    batchMs: t2 - t1,
+    computeMs: t3 - t2,
+    uploadMs: f.uploadMs,
+    bytesIn: f.bytesIn,
+    bytesOut: f.bytesOut,
+    backend: opts.backend,
+    worker: opts.worker,
   };
 }
 
@@ -503,25 +515,7 @@ async function evalJob(
   };
   const bytes = encodeFlat(meta, { scores, labels: Int32Array.from(labels), labelOffsets: Int32Array.from(offsets) });
   const uploadMs = await upload(opts, job.resultKey, bytes);
-  return {
-    reply: {
-      resultKey: job.resultKey,
-      run: job.run,
-      round: job.round,
-      job: job.job,
-      samples: n,
-      loss,
-      atoms: built?.atoms ?? 0,
-      fetchMs: t1 - t0,
-      batchMs: t2 - t1,
-      computeMs: t3 - t2,
-      uploadMs,
-      bytesIn: counters.bytesIn,
-      bytesOut: bytes.byteLength,
-      backend: opts.backend,
-      worker: opts.worker,
-    },
-  };
+  return { reply: jobReply(job, opts, { samples: n, loss, atoms: built?.atoms ?? 0, times: [t0, t1, t2, t3], uploadMs, bytesIn: counters.bytesIn, bytesOut: bytes.byteLength }) };
 }
 
 /** A stable short id for a cache folder of a store location. */

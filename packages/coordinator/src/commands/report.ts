@@ -36,7 +36,8 @@ export async function readRunArtifacts(store: ObjectStore, run: string): Promise
   try {
     stored = await rs.config();
   } catch (err) {
-    throw new Error(`${rs.keys.config}: not a valid stored run (${(err as Error).message})`);
+    // The message names the key and the store.
+    throw new Error(`not a valid stored run: ${(err as Error).message}`);
   }
   if (stored === undefined) throw await runNotInStoreError(store, run);
   const events = await rs.metrics();

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalStore, runKeys, type MetricEvent } from '@atomizer/protocol';
+import { LocalStore, parseRunConfig, runKeys, type MetricEvent, type StoredRun } from '@atomizer/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MetricsFollower, summarizeMetrics } from './run-data.js';
+import { MetricsFollower, readQueuePrefix, summarizeMetrics } from './run-data.js';
 
 let dir: string;
 let store: LocalStore;
@@ -83,5 +83,24 @@ describe('summarizeMetrics', () => {
       [1, 'rejected', 0, 'NaN in update'],
       [1, 'failed', 1, undefined],
     ]);
+  });
+});
+
+describe('readQueuePrefix', () => {
+  it("reads the run config's queues.prefix from the stored run, and nothing from a run without a readable config", async () => {
+    const stored: StoredRun = {
+      format: 'atomizer-run/1',
+      config: parseRunConfig({ run: 'r', queues: { prefix: 'team-a' } }),
+      manifestKey: 'datasets/d/manifest.json',
+      model: {},
+      modalities: { train: [], val: [], test: [] },
+      params: 1,
+      created: '2030-01-01T00:00:00Z',
+    };
+    await store.put(runKeys('r').config, new TextEncoder().encode(JSON.stringify(stored)));
+    expect(await readQueuePrefix(store, 'r')).toBe('team-a');
+    expect(await readQueuePrefix(store, 'missing')).toBeUndefined();
+    await store.put(runKeys('bad').config, new TextEncoder().encode('{'));
+    expect(await readQueuePrefix(store, 'bad')).toBeUndefined();
   });
 });

@@ -26,14 +26,10 @@ export async function listRuns(store: ObjectStore): Promise<Array<{ run: string;
   return runs;
 }
 
-/** The queue prefix a run was configured with (runs/<run>/config.json queues.prefix), if readable. */
+/** The queue prefix a run was configured with (config.queues.prefix in runs/<run>/config.json), if readable. */
 export async function readQueuePrefix(store: ObjectStore, run: string): Promise<string | undefined> {
-  try {
-    const cfg = JSON.parse(Buffer.from(await store.get(runKeys(run).config)).toString('utf8')) as { queues?: { prefix?: unknown } };
-    return typeof cfg.queues?.prefix === 'string' ? cfg.queues.prefix : undefined;
-  } catch {
-    return undefined;
-  }
+  const stored = await new RunStore(store, run).config().catch(() => undefined);
+  return stored?.config.queues.prefix;
 }
 
 /** Bytes before the read offset compared on every read, to notice a rewritten (not appended) file. */
