@@ -13,9 +13,14 @@ export { LocalStore } from './local-store.js';
 export { S3Store } from './s3-store.js';
 export type { S3ConnectionOptions, S3Credentials, S3StoreOptions } from './s3-store.js';
 export { openStore, parseS3Location } from './open-store.js';
-export type { S3Location } from './open-store.js';
+export type { OpenStoreOptions, S3Location } from './open-store.js';
+export { ResilientStore } from './resilient-store.js';
 export { startEmbeddedS3 } from './embedded-s3.js';
 export type { EmbeddedS3, EmbeddedS3Options } from './embedded-s3.js';
+
+// outages of Redis and the store: retried with backoff up to a budget, one log line per state change
+export { DEFAULT_OUTAGE_BUDGET_S, OUTAGE_BUDGET_ENV, OutageError, OutageGuard, isTransientError, outageBudgetMs } from './outage.js';
+export type { OutageGuardOptions } from './outage.js';
 
 // key layout
 export {

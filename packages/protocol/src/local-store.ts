@@ -3,7 +3,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
-import { NotFoundError, rangePastEndError, validateObjectKey, validateRange } from './object-store.js';
+import { NotFoundError, bodyOfAttempt, rangePastEndError, validateObjectKey, validateRange } from './object-store.js';
 
 /**
  * Temp files live next to their destination (rename is only atomic within one
@@ -40,8 +40,9 @@ export class LocalStore implements ObjectStore {
     return join(this.root, ...key.split('/'));
   }
 
-  async put(key: string, body: ObjectBody, _opts?: PutOptions): Promise<void> {
+  async put(key: string, given: ObjectBody, _opts?: PutOptions): Promise<void> {
     const dest = this.path(key);
+    const body = bodyOfAttempt(given);
     await mkdir(dirname(dest), { recursive: true });
     const tmp = join(dirname(dest), `${TEMP_MARKER}${randomBytes(6).toString('hex')}`);
     try {

@@ -1,7 +1,16 @@
 import type { Readable } from 'node:stream';
 
-/** What `put` accepts: bytes already in memory, or a stream for objects too large to hold. */
-export type ObjectBody = Uint8Array | Readable;
+/**
+ * What `put` accepts: bytes already in memory, a stream for objects too large to hold, or a
+ * function that makes the stream (called once per attempt, so a put interrupted by an
+ * outage can be repeated: ResilientStore retries bytes and factories, never a bare stream).
+ */
+export type ObjectBody = Uint8Array | Readable | (() => Readable);
+
+/** The bytes or stream of one attempt at a put. */
+export function bodyOfAttempt(body: ObjectBody): Uint8Array | Readable {
+  return typeof body === 'function' ? body() : body;
+}
 
 export interface PutOptions {
   /** MIME type recorded by stores that keep one (S3); ignored by the local folder store. */

@@ -1,6 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { LocalStore } from './local-store.js';
 import type { ObjectStore } from './object-store.js';
+import type { OutageGuardOptions } from './outage.js';
+import { OutageGuard } from './outage.js';
+import { ResilientStore } from './resilient-store.js';
 import type { S3ConnectionOptions } from './s3-store.js';
 import { S3Store } from './s3-store.js';
 
@@ -19,16 +22,31 @@ export function parseS3Location(location: string): S3Location | undefined {
   return { bucket, prefix };
 }
 
+export interface OpenStoreOptions extends S3ConnectionOptions {
+  /**
+   * How an S3 store rides out outages (budget from ATOMIZER_OUTAGE_BUDGET by default,
+   * lines to stderr); false: fail on the first connection error.
+   */
+  outage?: Omit<OutageGuardOptions, 'what'> | false;
+}
+
 /**
  * Open the store a location names: 's3://bucket/prefix' -> S3Store (endpoint and
- * credentials from `opts` or the AWS_* environment), 'file:///dir' or a path -> LocalStore.
+ * credentials from `opts` or the AWS_* environment) behind a ResilientStore that rides
+ * out outages; 'file:///dir' or a path -> LocalStore (a local disk has no outages to wait
+ * out: its errors are reported at once).
  */
-export function openStore(location: string, opts: S3ConnectionOptions = {}): ObjectStore {
+export function openStore(location: string, opts: OpenStoreOptions = {}): ObjectStore {
   if (typeof location !== 'string' || location.trim() === '') {
     throw new Error('store location is empty: expected s3://bucket/prefix or a folder path');
   }
   const s3 = parseS3Location(location);
-  if (s3 !== undefined) return new S3Store({ ...opts, bucket: s3.bucket, prefix: s3.prefix });
+  if (s3 !== undefined) {
+    const { outage, ...connection } = opts;
+    const store = new S3Store({ ...connection, bucket: s3.bucket, prefix: s3.prefix });
+    if (outage === false) return store;
+    return new ResilientStore(store, new OutageGuard({ ...outage, what: `the store ${store.describe()}` }));
+  }
   if (/^file:/i.test(location)) return new LocalStore(fileURLToPath(location));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
     throw new Error(`store location ${JSON.stringify(location)}: unsupported scheme (expected s3://, file:// or a folder path)`);

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
-import { NotFoundError, rangePastEndError, validateObjectKey, validateRange } from './object-store.js';
+import { NotFoundError, bodyOfAttempt, rangePastEndError, validateObjectKey, validateRange } from './object-store.js';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -134,8 +134,9 @@ export class S3Store implements ObjectStore {
     return new Error(`${op} ${key} in ${this.describe()} failed: ${String(err)}`);
   }
 
-  async put(key: string, body: ObjectBody, opts?: PutOptions): Promise<void> {
+  async put(key: string, given: ObjectBody, opts?: PutOptions): Promise<void> {
     const Key = this.fullKey(key);
+    const body = bodyOfAttempt(given);
     const ContentType = opts?.contentType ?? 'application/octet-stream';
     try {
       if (body instanceof Uint8Array && body.byteLength <= this.partSize) {
@@ -148,7 +149,7 @@ export class S3Store implements ObjectStore {
       // queueSize * partSize bytes in memory whatever the object size.
       const upload = new Upload({
         client: this.client,
-        params: { Bucket: this.bucket, Key, Body: body as Uint8Array | Readable, ContentType },
+        params: { Bucket: this.bucket, Key, Body: body, ContentType },
         partSize: this.partSize,
         queueSize: 2,
         leavePartsOnError: false,

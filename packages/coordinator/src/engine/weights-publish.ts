@@ -20,6 +20,7 @@ export async function publishWeights(
     { kind: 'weights', run, round, params: weights.length, modelConfigSha256: modelSha256, ...transportMeta(transport) },
     { weights: encodeTransport(weights, transport) },
   );
-  await store.put(key, Readable.from(flat.chunks));
+  // A factory, not a stream: a put cut by a store outage is repeated from the first chunk.
+  await store.put(key, () => Readable.from(flat.chunks));
   return { payloadSha256: flat.payloadSha256, byteLength: flat.byteLength };
 }
