@@ -156,5 +156,7 @@ export const RunStatusSchema = z.looseObject({
   dataset: z.string(),
   params: count,
   message: z.string().optional(),
+  /** The coordinator that holds the run (its lease and fencing token). */
+  lease: z.object({ holder: z.string(), token: count }).optional(),
 });
 export type RunStatus = z.infer<typeof RunStatusSchema>;

@@ -1,7 +1,10 @@
 import {
+  OutageGuard,
   checkJobSize,
   connectRedis,
   evalJobId,
+  isTransientError,
+  redactRedisUrl,
   redisOptions,
   roundJobId,
   trainJobId,
@@ -13,6 +16,7 @@ import { JobCache, STUB_BACKEND, runJob, type ComputeMode } from '@atomizer/work
 import { FlowProducer, Job, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AcceptedEvalResult, AcceptedTrainResult, Checked } from './results.js';
+import { RunLease } from './run-lease.js';
 
 // How a round's slices get computed. BullMQExecutor: a BullMQ flow per round
 // (the round the parent, its slices the children, spread over the train
@@ -64,6 +68,13 @@ export interface Executor {
   readonly name: string;
   trainRound(round: number, jobs: TrainJob[], policy: RoundPolicy, check: TrainCheck, hooks?: RoundHooks): Promise<RoundOutcome>;
   evaluate(round: number, jobs: EvalJob[], attempts: number, check: EvalCheck): Promise<EvalOutcome>;
+  /**
+   * Before a commit (checkpoint, status, metrics): throws if this coordinator no longer
+   * owns the run (run-lease.ts). The in-process executor owns its run outright.
+   */
+  fence(): Promise<void>;
+  /** The lease this coordinator holds on the run, recorded in status.json. */
+  readonly lease?: { holder: string; token: number };
   close(): Promise<void>;
 }
 
@@ -125,6 +136,8 @@ export class InProcessExecutor implements Executor {
     return out;
   }
 
+  async fence(): Promise<void> {}
+
   async close(): Promise<void> {}
 }
 
@@ -144,7 +157,14 @@ export interface BullExecutorOptions {
   log?: Log;
   /** Poll interval while waiting (queue events wake it earlier), ms. */
   pollMs?: number;
+  /** How long a Redis outage is ridden out before the run stops, ms (default ATOMIZER_OUTAGE_BUDGET). */
+  outageBudgetMs?: number;
+  /** Run lease time to live, ms (run-lease.ts). */
+  leaseTtlMs?: number;
 }
+
+/** How long close() waits for each BullMQ object before cutting its connections, ms. */
+const CLOSE_WAIT_MS = 3000;
 
 export class BullMQExecutor implements Executor {
   readonly name = 'bullmq';
@@ -158,9 +178,21 @@ export class BullMQExecutor implements Executor {
   private awaitingCompute: { ids: Set<string>; fire: () => void } | undefined;
   private session = 0;
   private readonly log: Log;
+  private readonly guard: OutageGuard;
+  private runLease: RunLease | undefined;
 
   private constructor(private readonly opts: BullExecutorOptions) {
     this.log = opts.log ?? (() => undefined);
+    this.guard = new OutageGuard({
+      what: `Redis at ${redactRedisUrl(opts.redisUrl)}`,
+      log: (line) => this.log(line),
+      ...(opts.outageBudgetMs !== undefined ? { budgetMs: opts.outageBudgetMs } : {}),
+    });
+    // Long-lived clients report connection trouble as events: one guard line per outage, not a stack dump per retry.
+    const onError = (err: Error): void => {
+      if (isTransientError(err)) this.guard.markDown(err);
+      else this.log(`Redis: ${err.message}`);
+    };
     const connection = redisOptions(opts.redisUrl) as ConnectionOptions;
     const blocking = redisOptions(opts.redisUrl, { role: 'worker' }) as ConnectionOptions;
     for (const name of [...opts.queues.train, opts.queues.eval, opts.queues.rounds]) this.queues.set(name, new Queue(name, { connection }));
@@ -174,7 +206,7 @@ export class BullMQExecutor implements Executor {
         const stage = (data as { stage?: unknown } | null)?.stage;
         if (stage === 'compute' || stage === 'upload') this.computing(jobId);
       });
-      ev.on('error', () => undefined);
+      ev.on('error', onError);
       this.events.push(ev);
     }
     // The round (flow parent) completes once its slices are done: visible in bull-board.
@@ -183,29 +215,55 @@ export class BullMQExecutor implements Executor {
       concurrency: 4,
       removeOnComplete: { count: 1000 },
     });
-    this.roundWorker.on('error', () => undefined);
+    this.roundWorker.on('error', onError);
+    for (const q of this.queues.values()) q.on('error', onError);
+    this.flow.on('error', onError);
     this.redis = connectRedis(opts.redisUrl);
-    this.redis.on('error', () => undefined);
+    this.redis.on('error', onError);
+  }
+
+  /** A Redis operation, ridden through outages up to the budget (safe to repeat: see each call). */
+  private r<T>(op: () => Promise<T>): Promise<T> {
+    return this.guard.run(op);
+  }
+
+  get lease(): { holder: string; token: number } | undefined {
+    return this.runLease === undefined ? undefined : { holder: this.runLease.holder, token: this.runLease.token };
+  }
+
+  async fence(): Promise<void> {
+    await this.runLease?.fence();
   }
 
   static async open(opts: BullExecutorOptions): Promise<BullMQExecutor> {
     const ex = new BullMQExecutor(opts);
-    await Promise.all([...ex.queues.values()].map((q) => q.waitUntilReady()));
-    await Promise.all(ex.events.map((e) => e.waitUntilReady()));
-    // Each coordinator start of a run is a new session: its job ids differ from
-    // those of a crashed predecessor, whose waiting jobs are removed here.
-    ex.session = await ex.redis.incr(`atomizer:run:${opts.run}:sessions`);
-    await ex.dropStaleJobs();
+    try {
+      await ex.r(() => Promise.all([...ex.queues.values()].map((q) => q.waitUntilReady())));
+      await ex.r(() => Promise.all(ex.events.map((e) => e.waitUntilReady())));
+      // One coordinator per run: refused (after one lease time to live) while another lives.
+      ex.runLease = await RunLease.acquire(ex.redis, opts.run, {
+        guard: ex.guard,
+        log: (line) => ex.log(line),
+        ...(opts.leaseTtlMs !== undefined ? { ttlMs: opts.leaseTtlMs } : {}),
+      });
+      // Each coordinator start of a run is a new session: its job ids differ from
+      // those of a crashed predecessor, whose waiting jobs are removed here.
+      ex.session = await ex.r(() => ex.redis.incr(`atomizer:run:${opts.run}:sessions`));
+      await ex.dropStaleJobs();
+    } catch (err) {
+      await ex.close();
+      throw err;
+    }
     return ex;
   }
 
   private async dropStaleJobs(): Promise<void> {
     let removed = 0;
     for (const q of this.queues.values()) {
-      const jobs = await q.getJobs(['wait', 'delayed', 'prioritized', 'waiting-children']);
+      const jobs = await this.r(() => q.getJobs(['wait', 'delayed', 'prioritized', 'waiting-children']));
       for (const j of jobs) {
         if ((j.data as { run?: string } | undefined)?.run === this.opts.run) {
-          await j.remove().then(() => removed++).catch(() => undefined);
+          await this.r(() => j.remove()).then(() => removed++).catch(() => undefined);
         }
       }
     }
@@ -271,7 +329,8 @@ export class BullMQExecutor implements Executor {
   private async runRound(round: number, jobs: TrainJob[], slices: SliceState[], policy: RoundPolicy, check: TrainCheck): Promise<RoundOutcome> {
     const { rounds } = this.opts.queues;
     const suffix = `s${this.session}`;
-    await this.flow.add({
+    // Repeating the add after a lost reply adds nothing: BullMQ keeps the first job of an id.
+    await this.r(() => this.flow.add({
       name: `round ${round}`,
       queueName: rounds,
       data: { run: this.opts.run, round, slices: jobs.length },
@@ -282,7 +341,7 @@ export class BullMQExecutor implements Executor {
         data: s.job,
         opts: { jobId: s.bullId, ...this.jobOpts(policy.attempts), ignoreDependencyOnFailure: true },
       })),
-    });
+    }));
     const accepted = new Map<number, AcceptedTrainResult>();
     const failed: SliceProblem[] = [];
     const rejected: SliceProblem[] = [];
@@ -295,11 +354,13 @@ export class BullMQExecutor implements Executor {
         const q = this.queue(s.queue);
         // State first, then the job hash: a job finishing between the two reads would
         // otherwise look completed with the return value of the earlier snapshot (none).
-        const state = await q.getJobState(s.bullId);
-        const bj = await Job.fromId(q, s.bullId);
+        const state = await this.r(() => q.getJobState(s.bullId));
+        const bj = await this.r(() => Job.fromId(q, s.bullId));
         if (bj === undefined || state === 'unknown') {
-          this.log(`round ${round}: job ${s.bullId} vanished from ${s.queue}; enqueueing it again`);
-          await q.add(`train r${round} j${s.job.job}`, s.job, { jobId: s.bullId, ...this.jobOpts(policy.attempts) });
+          // Redis restarted without its data, or the job was removed by hand: the result
+          // key is deterministic, so enqueueing it again counts the slice once.
+          vanished.push(s.job.job);
+          await this.r(() => q.add(`train r${round} j${s.job.job}`, s.job, { jobId: s.bullId, ...this.jobOpts(policy.attempts) }));
           return;
         }
         if (state === 'completed') {
@@ -321,7 +382,7 @@ export class BullMQExecutor implements Executor {
               s.tries++;
               s.bullId = `${trainJobId(s.job.run, round, s.job.job)}.${suffix}.t${s.tries}`;
               checkJobSize(s.job, s.bullId);
-              await q.add(`train r${round} j${s.job.job} (try ${s.tries})`, s.job, { jobId: s.bullId, ...this.jobOpts(policy.attempts) });
+              await this.r(() => q.add(`train r${round} j${s.job.job} (try ${s.tries})`, s.job, { jobId: s.bullId, ...this.jobOpts(policy.attempts) }));
             }
           }
         } else if (state === 'failed') {
@@ -330,7 +391,11 @@ export class BullMQExecutor implements Executor {
           this.log(`round ${round}: slice ${s.job.job} failed after ${bj.attemptsMade} attempt(s): ${bj.failedReason}`);
         }
       };
+      const vanished: number[] = [];
       await Promise.all(slices.filter((s) => s.state === 'pending').map(inspect));
+      if (vanished.length > 0) {
+        this.log(`round ${round}: ${vanished.length} job(s) vanished from Redis (slices ${vanished.sort((a, b) => a - b).join(', ')}); enqueued again`);
+      }
       const pending = slices.filter((s) => s.state === 'pending');
       if (failed.length > jobs.length - need) {
         throw new RoundFailedError(
@@ -340,7 +405,7 @@ export class BullMQExecutor implements Executor {
       if (pending.length === 0) break;
       if (Date.now() >= deadline) {
         if (accepted.size >= need) {
-          for (const s of pending) await Job.fromId(this.queue(s.queue), s.bullId).then((j) => j?.remove()).catch(() => undefined);
+          for (const s of pending) await this.r(() => Job.fromId(this.queue(s.queue), s.bullId).then((j) => j?.remove())).catch(() => undefined);
           return { accepted: sortByJob(accepted), late: pending.map((s) => s.job.job), failed, rejected };
         }
         if (!warned) {
@@ -357,15 +422,23 @@ export class BullMQExecutor implements Executor {
     const q = this.queue(this.opts.queues.eval);
     const ids = jobs.map((job) => `${evalJobId(job.run, round, job.job)}.s${this.session}`);
     jobs.forEach((job, i) => checkJobSize(job, ids[i]!));
-    await q.addBulk(jobs.map((job, i) => ({ name: `eval r${round} ${job.job}`, data: job, opts: { jobId: ids[i]!, ...this.jobOpts(attempts) } })));
+    const bulk = (which: number[]) =>
+      this.r(() => q.addBulk(which.map((i) => ({ name: `eval r${round} ${jobs[i]!.job}`, data: jobs[i]!, opts: { jobId: ids[i]!, ...this.jobOpts(attempts) } }))));
+    await bulk(jobs.map((_, i) => i));
     const out: EvalOutcome = { accepted: [], failed: [] };
     const pending = new Set(jobs.map((_, i) => i));
+    // Jobs lost with Redis's data are enqueued again, at most `attempts` times each.
+    const requeued = new Map<number, number>();
     while (pending.size > 0) {
       for (const i of [...pending]) {
-        const state = await q.getJobState(ids[i]!);
-        const bj = await Job.fromId(q, ids[i]!);
+        const state = await this.r(() => q.getJobState(ids[i]!));
+        const bj = await this.r(() => Job.fromId(q, ids[i]!));
         const job = jobs[i]!;
-        if (state === 'completed') {
+        if (state === 'unknown' && (requeued.get(i) ?? 0) < attempts) {
+          requeued.set(i, (requeued.get(i) ?? 0) + 1);
+          this.log(`round ${round}: evaluation job ${ids[i]} vanished from Redis; enqueued again`);
+          await bulk([i]);
+        } else if (state === 'completed') {
           pending.delete(i);
           const c = await check(job, bj?.returnvalue);
           if (c.ok) out.accepted.push(c.value);
@@ -380,14 +453,29 @@ export class BullMQExecutor implements Executor {
     return out;
   }
 
+  /** Never waits on an unreachable Redis for long: each object gets CLOSE_WAIT_MS, then its connections are cut. */
   async close(): Promise<void> {
     this.wake();
-    await this.roundWorker.close().catch(() => undefined);
-    await Promise.all(this.events.map((e) => e.close().catch(() => undefined)));
-    await this.flow.close().catch(() => undefined);
-    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    await this.runLease?.release();
+    await closeWithin(() => this.roundWorker.close(), () => this.roundWorker.close(true).catch(() => undefined).then(() => this.roundWorker.disconnect()));
+    await Promise.all(this.events.map((e) => closeWithin(() => e.close(), () => e.disconnect())));
+    await closeWithin(() => this.flow.close(), () => this.flow.disconnect());
+    await Promise.all([...this.queues.values()].map((q) => closeWithin(() => q.close(), () => q.disconnect())));
     this.redis.disconnect();
   }
+}
+
+async function closeWithin(close: () => Promise<unknown>, cut: () => Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    close().then(
+      () => false,
+      () => false,
+    ),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(true), CLOSE_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) await Promise.race([cut().catch(() => undefined), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
 }
 
 function sortByJob(m: Map<number, AcceptedTrainResult>): AcceptedTrainResult[] {

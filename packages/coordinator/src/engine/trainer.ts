@@ -8,6 +8,7 @@ import { sliceUnits, takeSlices } from './data-plan.js';
 import { DeferredWork } from './deferred-work.js';
 import { evaluate } from './evaluation.js';
 import { RoundFailedError, type Executor } from './executor.js';
+import { LeaseHeldError, LeaseLostError } from './run-lease.js';
 import { MetricsLog } from './metrics-log.js';
 import { lrSchedule, makeOptimizers, optimizerStep } from './optimizers.js';
 import { OrderedFold, foldBudget, foldingCheck } from './ordered-fold.js';
@@ -92,6 +93,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     mode: cfg.train.mode,
     dataset: ctx.manifest.name,
     params: P,
+    ...(executor.lease !== undefined ? { lease: executor.lease } : {}),
   };
   const emit = (e: MetricEvent): void => {
     metrics.add(e);
@@ -101,9 +103,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // metrics.jsonl is rewritten whole: at most about once a second while rounds
   // are short (and always at checkpoints, evaluations and the end).
   let lastFlush = 0;
-  const flush = async (force = true): Promise<void> => {
+  const flush = async (force = true, fence = true): Promise<void> => {
     if (!force && performance.now() - lastFlush < 1000) return;
     lastFlush = performance.now();
+    // Only the run's lease holder writes (run-lease.ts).
+    if (fence) await executor.fence();
     await metrics.flush();
     await runStore.writeStatus(status);
   };
@@ -236,6 +240,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const checkpointNow = last || stopping || (cfg.checkpoint.every > 0 && round % cfg.checkpoint.every === 0);
       if (checkpointNow) {
         await deferred.settle();
+        await executor.fence();
         await writeCheckpoint(runStore, round, table, weights, opt, cursor, ctx.modelSha256, cfg.checkpoint.keep);
         checkpointRounds.push(round);
       }
@@ -268,12 +273,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   } catch (err) {
     await deferred.settle().catch(() => undefined);
+    // Another coordinator owns the run now: it writes, this one only stops.
+    if (err instanceof LeaseLostError || err instanceof LeaseHeldError) throw err;
+    const from = checkpointRounds.at(-1);
+    const resumeHint = from !== undefined ? `--resume continues from the checkpoint of round ${from}` : '--resume starts the run over (no checkpoint yet)';
+    const message =
+      err instanceof RoundFailedError
+        ? `${err.message}. Nothing of round ${round} reached the weights; fix the cause, then ${resumeHint}`
+        : `${(err as Error).message}; ${resumeHint}`;
     status.state = 'failed';
-    status.message = (err as Error).message;
-    emit({ type: 'run-end', time: new Date().toISOString(), round, state: 'failed', message: (err as Error).message });
-    await flush().catch(() => undefined);
-    if (err instanceof RoundFailedError) throw new Error(`${err.message}. The weights of round ${round - 1} are kept; fix the cause and continue with --resume`);
-    throw err;
+    status.message = message;
+    emit({ type: 'run-end', time: new Date().toISOString(), round, state: 'failed', message });
+    // No lease check here: past a Redis outage it cannot answer, and nobody can take the run over without Redis.
+    await flush(true, false).catch((e: unknown) => log(`could not record the failure in ${keys.status}: ${(e as Error).message}`));
+    throw new Error(message, { cause: err });
   }
   await deferred.settle();
   status.state = 'done';
