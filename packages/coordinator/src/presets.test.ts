@@ -92,6 +92,10 @@ describe('bundled presets', () => {
     expect([...sensors].sort()).toEqual(['landsat-5-tm', 'landsat-8', 'landsat-mss']);
   });
 
+  it('every bundled preset parses with the strict schema (no key a section does not know)', async () => {
+    for (const name of PRESET_NAMES) expect((await loadPreset(name)).config.dataset.name, name).not.toBe('');
+  });
+
   it('finds presets by name and points ../shared/data/ at the bundled data folder', () => {
     for (const name of PRESET_NAMES) expect(existsSync(presetPath(name))).toBe(true);
     expect(() => presetPath('nope')).toThrow(/unknown preset 'nope'; bundled presets: statlog, statlog-all-bands, sen2-scene, sen2-sensors/);
@@ -107,6 +111,9 @@ describe('bundled presets', () => {
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, 'train:\n  rounds: -1\n');
     await expect(loadPreset(bad)).rejects.toThrow(/bad\.yaml is invalid:\n\s+train\.rounds/);
+    const typo = join(dir, 'typo.yaml');
+    await writeFile(typo, 'train:\n  rouds: 5\n');
+    await expect(loadPreset(typo)).rejects.toThrow(/typo\.yaml is invalid:\n\s+train\.rouds: unknown key; did you mean train\.rounds\?/);
     const noLists = join(dir, 'no-lists.yaml');
     await writeFile(noLists, 'dataset:\n  name: x\n');
     await expect(loadPreset(noLists)).rejects.toThrow(/no-lists\.yaml: dataset\.modalities is empty/);

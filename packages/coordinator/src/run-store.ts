@@ -2,6 +2,7 @@ import {
   RunStatusSchema,
   StoredRunSchema,
   getIfExists,
+  issueLines,
   parseMetricsJsonl,
   runKeys,
   type MetricEvent,
@@ -59,7 +60,7 @@ export class RunStore {
       throw new Error(`${this.where(key)}: not JSON (${(err as Error).message})`);
     }
     const r = schema.safeParse(obj);
-    if (!r.success) throw new Error(`${this.where(key)}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    if (!r.success) throw new Error(`${this.where(key)}: ${issueLines(schema, r.error.issues).join('; ')}`);
     return r.data;
   }
 

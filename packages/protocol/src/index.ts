@@ -56,8 +56,24 @@ export { FLAT_MAGIC, FLAT_VERSION, decodeFlat, encodeFlat, encodeFlatChunks, fla
 export type { DecodeOptions, FlatArray, FlatChunks, FlatFile } from './flat-file.js';
 
 // run config (every value has a default, a description and a flag)
-export { OUTER_KINDS, RunConfigSchema, StoredRunSchema, TRAIN_MODES, TRANSPORT_FORMATS, evalSplits, parseRunConfig, runConfigLeaves, setPath } from './run-config.js';
+export {
+  OUTER_KINDS,
+  RunConfigSchema,
+  StoredRunSchema,
+  TRAIN_MODES,
+  TRANSPORT_FORMATS,
+  evalSplits,
+  getPath,
+  parseRunConfig,
+  parseStoredRun,
+  runConfigLeaves,
+  setPath,
+} from './run-config.js';
 export type { RunConfig, RunConfigInput, RunConfigLeaf, StoredRun, TransportFormat } from './run-config.js';
+
+// zod issues as lines naming full paths (unknown keys with the nearest valid one); edit distance for suggestions
+export { issueLines } from './schema-issues.js';
+export { editDistance, nearestName } from './edit-distance.js';
 
 // jobs, replies, result headers, queue names, worker heartbeats
 export {

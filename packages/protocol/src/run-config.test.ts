@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RunConfigSchema, evalSplits, parseRunConfig, runConfigLeaves, setPath } from './run-config.js';
+import { RunConfigSchema, evalSplits, getPath, parseRunConfig, parseStoredRun, runConfigLeaves, setPath } from './run-config.js';
 
 describe('run config', () => {
   it('has a default for every value', () => {
@@ -32,5 +32,33 @@ describe('run config', () => {
     expect(() => parseRunConfig({ run: 'a/b' })).toThrow(/run/);
     expect(() => parseRunConfig({ dataset: { normalisation: 'per-scene' } }, 'run.yaml')).toThrow(/run\.yaml is invalid:[\s\S]*dataset\.normalisation: Invalid option: expected one of "train-split"\|"image", got "per-scene"/);
     expect(() => evalSplits(parseRunConfig({ eval: { splits: 'val,holdout' } }))).toThrow(/unknown split 'holdout'/);
+  });
+
+  it('refuses an unknown key at every level, naming its full path and the nearest valid key', () => {
+    expect(() => parseRunConfig({ train: { rouds: 5 } }, 'run.yaml')).toThrow('run.yaml is invalid:\n  train.rouds: unknown key; did you mean train.rounds?');
+    expect(() => parseRunConfig({ eval: { evrey: 2 }, rounds: { qourum: 0.5 }, dataset: { shardsize: 9 } })).toThrow(
+      /dataset\.shardsize: unknown key; did you mean dataset\.shardSize\?[\s\S]*rounds\.qourum: unknown key; did you mean rounds\.quorum\?[\s\S]*eval\.evrey: unknown key; did you mean eval\.every\?/,
+    );
+    // Two unknown keys in one section: a line each; far from every key: the valid keys listed.
+    expect(() => parseRunConfig({ model: { presett: 'tiny', zzz: 1 } })).toThrow(
+      /model\.presett: unknown key; did you mean model\.preset\?\n  model\.zzz: unknown key; expected one of preset, overrides/,
+    );
+    expect(() => parseRunConfig({ traln: { rounds: 5 } })).toThrow(/traln: unknown key; did you mean train\?/);
+  });
+
+  it('reads a stored run back strictly too, naming the field under config', () => {
+    const stored = { format: 'atomizer-run/1', config: parseRunConfig({}), manifestKey: 'datasets/d/manifest.json', model: {}, modalities: { train: [], val: [], test: [] }, params: 1, created: 'now' };
+    expect(parseStoredRun(stored, 'runs/r/config.json').config.train.rounds).toBe(20);
+    const typo = { ...stored, config: { ...stored.config, train: { ...stored.config.train, rouds: 5 } } };
+    expect(() => parseStoredRun(typo, 'runs/r/config.json')).toThrow('runs/r/config.json is not a valid stored run: config.train.rouds: unknown key; did you mean config.train.rounds?');
+  });
+
+  it('getPath reads what setPath wrote, and undefined where a part is missing', () => {
+    const obj: Record<string, unknown> = {};
+    setPath(obj, 'train.rounds', 45);
+    expect(getPath(obj, 'train.rounds')).toBe(45);
+    expect(getPath(obj, 'train.lr')).toBeUndefined();
+    expect(getPath(obj, 'eval.every')).toBeUndefined();
+    expect(getPath({ train: 3 }, 'train.rounds')).toBeUndefined();
   });
 });

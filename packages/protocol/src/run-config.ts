@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { validateKeyName } from './keys.js';
+import { issueLines, unwrapSchema } from './schema-issues.js';
 
 /** Number formats results and weights may travel in (docs/design.md "Transport"). */
 export const TRANSPORT_FORMATS = ['f32', 'bf16', 'f16'] as const;
@@ -18,114 +19,100 @@ const nonNegativeInt = z.number().int().nonnegative();
 export const TRAIN_MODES = ['sync', 'local'] as const;
 export const OUTER_KINDS = ['mean', 'momentum', 'nesterov'] as const;
 
+// Strict at every level: a key the schema does not know (a typo such as train.rouds) is an
+// error naming it and the nearest valid key, never silently dropped for a default.
 export const RunConfigSchema = z
-  .object({
+  .strictObject({
     run: z
       .string()
       .default('')
       .describe("run id (a store key segment); empty: '<dataset>-<yyyymmdd-hhmmss>'")
       .refine((s) => s === '' || validateKeyName('run id', s) === s),
     seed: nonNegativeInt.default(42).describe('seed of everything random: data order, crops, subsampling, dropout, init'),
-    dataset: z
-      .object({
-        name: z.string().default('statlog').describe('dataset name in the store (datasets/<name>/)'),
-        source: z
-          .string()
-          .default('')
-          .describe("where to shard it from when its manifest is not in the store, '<kind>:<path>' (e.g. statlog:data/statlog.csv)"),
-        shardSize: positiveInt.default(256).describe('samples per shard when sharding'),
-        modalities: z.string().default('').describe('YAML/JSON file of train/val/test modality lists; empty: the manifest lists'),
-        normalisation: z
-          .enum(['train-split', 'image'])
-          .default('train-split')
-          .describe("per-band z-score, in training and evaluation alike: 'train-split' (the train split's statistics; a sensor training never saw uses its scene's own) or 'image' (each sample's own)"),
-      })
-      .prefault({}),
-    model: z
-      .object({
-        preset: z.string().default('tiny').describe('model preset: paper, small or tiny'),
-        overrides: z.string().default('').describe('JSON object of model config overrides, e.g. {"depth":2}'),
-      })
-      .prefault({}),
-    train: z
-      .object({
-        mode: z.enum(TRAIN_MODES).default('sync').describe('sync: one gradient per slice, Adam on the average; local: H local steps per slice, outer optimizer on the mean delta'),
-        rounds: positiveInt.default(20).describe('rounds to train'),
-        slices: positiveInt.default(4).describe('jobs (slices) per round'),
-        sliceSamples: positiveInt.default(16).describe('samples per slice'),
-        localSteps: positiveInt.default(4).describe('local steps per slice in local mode (ignored in sync)'),
-        microBatch: nonNegativeInt.default(0).describe('samples per forward/backward pass inside a slice; 0: the whole slice'),
-        lr: z.number().positive().default(1e-3).describe('peak learning rate (Adam in sync mode, the inner Adam in local mode)'),
-        minLr: z.number().nonnegative().default(1e-5).describe('learning rate at the end of the cosine schedule'),
-        warmupRounds: nonNegativeInt.default(2).describe('rounds of linear warm-up'),
-        weightDecay: z.number().nonnegative().default(0.01).describe('decoupled weight decay (AdamW)'),
-        clipNorm: z.number().nonnegative().default(1).describe('clip the averaged gradient to this global norm; 0: off'),
-        maxAtoms: positiveInt.default(1024).describe('atoms kept per sample (seeded subsampling)'),
-        augment: z.boolean().default(false).describe('spectral augmentation of train samples'),
-        augmentJitterNm: z.number().nonnegative().default(20).describe('with augment: half-range of the band-centre shift, nm'),
-        virtualSensor: z
-          .number()
-          .min(0)
-          .max(1)
-          .default(0)
-          .describe('probability that a train sample is seen by a random virtual sensor: bands over random spans of the real ones (docs/training-recipe.md); 0: off'),
-        dihedral: z.boolean().default(false).describe('random rotations by 90 degrees and mirrors of train samples'),
-        atomKeepMin: z.number().gt(0).max(1).default(1).describe('atom dropout: each train sample keeps a uniform fraction in [atomKeepMin, 1] of its atoms; 1: off'),
-        transport: z
-          .enum(TRANSPORT_FORMATS)
-          .default('f32')
-          .describe('number format of slice results and published weights in the store: bf16 or f16 halve the bytes (lossy, error in docs/benchmarks.md); f32 reproduces bit for bit'),
-        innerState: z.enum(['keep', 'reset']).default('keep').describe("local mode: keep each slot's inner AdamW state across rounds (DiLoCo) or reset it every round"),
-        outerKind: z.enum(OUTER_KINDS).default('mean').describe('outer optimizer in local mode: mean (FedAvg), momentum, nesterov (DiLoCo)'),
-        outerLr: z.number().positive().default(1).describe('outer learning rate in local mode'),
-        outerMomentum: z.number().min(0).lt(1).default(0.9).describe('outer momentum in local mode'),
-      })
-      .prefault({}),
-    queues: z
-      .object({
-        prefix: z.string().default('atomizer').describe('BullMQ queue name prefix'),
-        train: positiveInt.default(1).describe('train queues the slices are spread over (workers serving several queues may briefly hold one extra job)'),
-      })
-      .prefault({}),
-    rounds: z
-      .object({
-        quorum: z.number().gt(0).max(1).default(1).describe('fraction of slices that closes a round once the deadline passed'),
-        deadlineSeconds: z.number().positive().default(600).describe('seconds after which a round closes on the quorum'),
-        attempts: positiveInt.default(3).describe('tries per slice before it counts as failed'),
-      })
-      .prefault({}),
-    checkpoint: z
-      .object({
-        every: nonNegativeInt.default(5).describe('checkpoint every N rounds (and at the end); 0: only at the end'),
-        keep: positiveInt.default(3).describe('checkpoints kept (older ones are deleted)'),
-        keepResults: z
-          .boolean()
-          .default(false)
-          .describe("keep every round's slice results and published weights in the store (debugging); by default they are deleted once the round is committed"),
-      })
-      .prefault({}),
-    eval: z
-      .object({
-        every: nonNegativeInt.default(0).describe('evaluate every E rounds (and at the end); 0: only at the end'),
-        splits: z.string().default('test').describe("comma-separated splits to evaluate: val, test"),
-        maxSamples: positiveInt.default(2000).describe('samples per split and modality at most'),
-        sliceSamples: positiveInt.default(250).describe('samples per eval job'),
-      })
-      .prefault({}),
-  })
-  .strict();
+    dataset: z.strictObject({
+      name: z.string().default('statlog').describe('dataset name in the store (datasets/<name>/)'),
+      source: z
+        .string()
+        .default('')
+        .describe("where to shard it from when its manifest is not in the store, '<kind>:<path>' (e.g. statlog:data/statlog.csv)"),
+      shardSize: positiveInt.default(256).describe('samples per shard when sharding'),
+      modalities: z.string().default('').describe('YAML/JSON file of train/val/test modality lists; empty: the manifest lists'),
+      normalisation: z
+        .enum(['train-split', 'image'])
+        .default('train-split')
+        .describe("per-band z-score, in training and evaluation alike: 'train-split' (the train split's statistics; a sensor training never saw uses its scene's own) or 'image' (each sample's own)"),
+    }).prefault({}),
+    model: z.strictObject({
+      preset: z.string().default('tiny').describe('model preset: paper, small or tiny'),
+      overrides: z.string().default('').describe('JSON object of model config overrides, e.g. {"depth":2}'),
+    }).prefault({}),
+    train: z.strictObject({
+      mode: z.enum(TRAIN_MODES).default('sync').describe('sync: one gradient per slice, Adam on the average; local: H local steps per slice, outer optimizer on the mean delta'),
+      rounds: positiveInt.default(20).describe('rounds to train'),
+      slices: positiveInt.default(4).describe('jobs (slices) per round'),
+      sliceSamples: positiveInt.default(16).describe('samples per slice'),
+      localSteps: positiveInt.default(4).describe('local steps per slice in local mode (ignored in sync)'),
+      microBatch: nonNegativeInt.default(0).describe('samples per forward/backward pass inside a slice; 0: the whole slice'),
+      lr: z.number().positive().default(1e-3).describe('peak learning rate (Adam in sync mode, the inner Adam in local mode)'),
+      minLr: z.number().nonnegative().default(1e-5).describe('learning rate at the end of the cosine schedule'),
+      warmupRounds: nonNegativeInt.default(2).describe('rounds of linear warm-up'),
+      weightDecay: z.number().nonnegative().default(0.01).describe('decoupled weight decay (AdamW)'),
+      clipNorm: z.number().nonnegative().default(1).describe('clip the averaged gradient to this global norm; 0: off'),
+      maxAtoms: positiveInt.default(1024).describe('atoms kept per sample (seeded subsampling)'),
+      augment: z.boolean().default(false).describe('spectral augmentation of train samples'),
+      augmentJitterNm: z.number().nonnegative().default(20).describe('with augment: half-range of the band-centre shift, nm'),
+      virtualSensor: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0)
+        .describe('probability that a train sample is seen by a random virtual sensor: bands over random spans of the real ones (docs/training-recipe.md); 0: off'),
+      dihedral: z.boolean().default(false).describe('random rotations by 90 degrees and mirrors of train samples'),
+      atomKeepMin: z.number().gt(0).max(1).default(1).describe('atom dropout: each train sample keeps a uniform fraction in [atomKeepMin, 1] of its atoms; 1: off'),
+      transport: z
+        .enum(TRANSPORT_FORMATS)
+        .default('f32')
+        .describe('number format of slice results and published weights in the store: bf16 or f16 halve the bytes (lossy, error in docs/benchmarks.md); f32 reproduces bit for bit'),
+      innerState: z.enum(['keep', 'reset']).default('keep').describe("local mode: keep each slot's inner AdamW state across rounds (DiLoCo) or reset it every round"),
+      outerKind: z.enum(OUTER_KINDS).default('mean').describe('outer optimizer in local mode: mean (FedAvg), momentum, nesterov (DiLoCo)'),
+      outerLr: z.number().positive().default(1).describe('outer learning rate in local mode'),
+      outerMomentum: z.number().min(0).lt(1).default(0.9).describe('outer momentum in local mode'),
+    }).prefault({}),
+    queues: z.strictObject({
+      prefix: z.string().default('atomizer').describe('BullMQ queue name prefix'),
+      train: positiveInt.default(1).describe('train queues the slices are spread over (workers serving several queues may briefly hold one extra job)'),
+    }).prefault({}),
+    rounds: z.strictObject({
+      quorum: z.number().gt(0).max(1).default(1).describe('fraction of slices that closes a round once the deadline passed'),
+      deadlineSeconds: z.number().positive().default(600).describe('seconds after which a round closes on the quorum'),
+      attempts: positiveInt.default(3).describe('tries per slice before it counts as failed'),
+    }).prefault({}),
+    checkpoint: z.strictObject({
+      every: nonNegativeInt.default(5).describe('checkpoint every N rounds (and at the end); 0: only at the end'),
+      keep: positiveInt.default(3).describe('checkpoints kept (older ones are deleted)'),
+      keepResults: z
+        .boolean()
+        .default(false)
+        .describe("keep every round's slice results and published weights in the store (debugging); by default they are deleted once the round is committed"),
+    }).prefault({}),
+    eval: z.strictObject({
+      every: nonNegativeInt.default(0).describe('evaluate every E rounds (and at the end); 0: only at the end'),
+      splits: z.string().default('test').describe("comma-separated splits to evaluate: val, test"),
+      maxSamples: positiveInt.default(2000).describe('samples per split and modality at most'),
+      sliceSamples: positiveInt.default(250).describe('samples per eval job'),
+    }).prefault({}),
+  });
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 export type RunConfigInput = z.input<typeof RunConfigSchema>;
 
-/** Parse a run config; the error lists every wrong field by its path, with `source` (a file) named. */
+/**
+ * Parse a run config; the error lists every wrong field by its path, with `source` (a file)
+ * named, and every unknown key with the nearest valid one.
+ */
 export function parseRunConfig(input: unknown, source = 'run config'): RunConfig {
   const r = RunConfigSchema.safeParse(input ?? {}, { reportInput: true });
-  if (!r.success) {
-    const got = (i: { input?: unknown }): string => (i.input === undefined || typeof i.input === 'object' ? '' : `, got ${JSON.stringify(i.input)}`);
-    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}${got(i)}`);
-    throw new Error(`${source} is invalid:\n${lines.join('\n')}`);
-  }
+  if (!r.success) throw new Error(`${source} is invalid:\n${issueLines(RunConfigSchema, r.error.issues).map((l) => `  ${l}`).join('\n')}`);
   return r.data;
 }
 
@@ -166,7 +153,7 @@ export function runConfigLeaves(): RunConfigLeaf[] {
   const walk = (shape: Record<string, z.ZodType>, prefix: string[]): void => {
     for (const [key, schema] of Object.entries(shape)) {
       const path = [...prefix, key];
-      const inner = unwrap(schema);
+      const inner = unwrapSchema(schema);
       if (inner instanceof z.ZodObject) {
         walk(inner.shape as Record<string, z.ZodType>, path);
         continue;
@@ -189,17 +176,6 @@ export function runConfigLeaves(): RunConfigLeaf[] {
   return out;
 }
 
-function unwrap(schema: z.ZodType): z.ZodType {
-  let s: z.ZodType = schema;
-  for (let i = 0; i < 10; i++) {
-    const def = (s as unknown as { def: { innerType?: z.ZodType; in?: z.ZodType; type: string } }).def;
-    if (def.innerType !== undefined) s = def.innerType;
-    else if (def.type === 'pipe' && def.in !== undefined) s = def.in;
-    else break;
-  }
-  return s;
-}
-
 /** Set a dotted path in a plain object (creating parents): the inverse of runConfigLeaves' paths. */
 export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
@@ -212,21 +188,36 @@ export function setPath(target: Record<string, unknown>, path: string, value: un
   obj[parts[parts.length - 1] as string] = value;
 }
 
+/** The value at a dotted path of a plain object, or undefined when a part is missing: setPath's reader. */
+export function getPath(source: unknown, path: string): unknown {
+  let v: unknown = source;
+  for (const p of path.split('.')) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, p)) return undefined;
+    v = (v as Record<string, unknown>)[p];
+  }
+  return v;
+}
+
 /**
  * runs/<run>/config.json: the resolved run config plus what workers need that
  * the coordinator resolved from files and the manifest (the model config with
  * the dataset's classes, the modality lists as definitions). Workers validate
  * `model` and `modalities` with the model and tokenizer schemas.
  */
-export const StoredRunSchema = z
-  .object({
-    format: z.literal('atomizer-run/1'),
-    config: RunConfigSchema,
-    manifestKey: z.string().min(1),
-    model: z.record(z.string(), z.unknown()),
-    modalities: z.object({ train: z.array(z.unknown()), val: z.array(z.unknown()), test: z.array(z.unknown()) }),
-    params: z.number().int().positive(),
-    created: z.string(),
-  })
-  .strict();
+export const StoredRunSchema = z.strictObject({
+  format: z.literal('atomizer-run/1'),
+  config: RunConfigSchema,
+  manifestKey: z.string().min(1),
+  model: z.record(z.string(), z.unknown()),
+  modalities: z.strictObject({ train: z.array(z.unknown()), val: z.array(z.unknown()), test: z.array(z.unknown()) }),
+  params: z.number().int().positive(),
+  created: z.string(),
+});
 export type StoredRun = z.infer<typeof StoredRunSchema>;
+
+/** Parse a stored run (runs/<run>/config.json read back); the error names `source` and every wrong field. */
+export function parseStoredRun(input: unknown, source: string): StoredRun {
+  const r = StoredRunSchema.safeParse(input);
+  if (!r.success) throw new Error(`${source} is not a valid stored run: ${issueLines(StoredRunSchema, r.error.issues).join('; ')}`);
+  return r.data;
+}

@@ -1,8 +1,8 @@
 import { paramCount } from '@atomizer/model';
 import {
-  StoredRunSchema,
   datasetKeys,
   getIfExists,
+  parseStoredRun,
   runKeys,
   type ObjectStore,
   type RunConfig,
@@ -130,7 +130,7 @@ export async function prepareRun(store: ObjectStore, input: RunConfig, opts: Pre
       (opts.log ?? (() => undefined))(`run '${input.run}' has no stored config (${keys.config}) yet: starting it`);
       return prepareRun(store, input, { ...opts, resume: false });
     }
-    const parsed = StoredRunSchema.parse(json);
+    const parsed = parseStoredRun(json, keys.config);
     const manifestJson = await readJson(store, parsed.manifestKey);
     if (manifestJson === undefined) throw new Error(`cannot resume run '${input.run}': its dataset manifest ${parsed.manifestKey} is gone from the store`);
     const manifest = parseManifest(JSON.stringify(manifestJson), parsed.manifestKey);
