@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Adam, gradients, localSteps, paramTableOf, predict, classificationLoss, labelsToTargets } from '@atomizer/model';
 import {
@@ -20,13 +18,14 @@ import {
 } from '@atomizer/protocol';
 import { ShardReader, deriveSeed, type Sample } from '@atomizer/tokenizer';
 import * as tf from '@tensorflow/tfjs';
+import { ShardDiskCache, type ShardCacheFs } from './shard-cache.js';
 import { buildEvalBatch, buildTrainBatch, evalModality, loadRunContext, type RunContext } from './run-context.js';
 import { stubLoss, stubUpdate, type ComputeMode } from './stub-compute.js';
 import { decodeTransport, encodeTransport, transportMeta } from './transport.js';
 
 // One job, start to finish: fetch the run context, the round's weights (cached
-// per round) and the shard (disk cache with a size bound, checked against the
-// manifest's sha256), build the seeded batch, compute, upload the result to its
+// per round) and the shard (disk cache with a size bound, shard-cache.ts, checked
+// against the manifest's sha256), build the seeded batch, compute, upload the result to its
 // deterministic key. Runs in the compute process (compute-child.ts), never in
 // the process that holds the BullMQ lock, and in-process for the reference loop.
 
@@ -45,6 +44,10 @@ export interface ComputeOptions {
   cacheDir?: string;
   /** Upper bound of the disk cache, bytes. Default 2 GiB. */
   cacheBytes?: number;
+  /** Filesystem calls of the disk cache (tests simulate a full disk with them). */
+  cacheFs?: Partial<ShardCacheFs>;
+  /** Where warnings go (a full cache folder). Default: stderr. */
+  onWarning?: (message: string) => void;
   /** 'stub': no model; train jobs return a pseudo-gradient of the run's size, eval jobs zero scores (scale simulations). Default 'model'. */
   compute?: ComputeMode;
   /** Memory for the local-mode slot states this process left (skips their download). Default 512 MiB; 0 turns it off. */
@@ -69,8 +72,19 @@ export class JobCache {
   private readonly innerStates = new Map<string, { sha256: string; state: InnerState }>();
   private readonly innerStateMemBytes: number;
 
+  /** The shard disk cache; undefined without a cache folder. */
+  private readonly disk: ShardDiskCache | undefined;
+
   constructor(private readonly opts: ComputeOptions) {
     this.innerStateMemBytes = opts.innerStateMemBytes ?? 512 * 1024 * 1024;
+    if (opts.cacheDir !== undefined) {
+      this.disk = new ShardDiskCache({
+        dir: opts.cacheDir,
+        maxBytes: opts.cacheBytes ?? 2 * 1024 ** 3,
+        ...(opts.cacheFs !== undefined ? { fs: opts.cacheFs } : {}),
+        ...(opts.onWarning !== undefined ? { warn: opts.onWarning } : {}),
+      });
+    }
   }
 
   /**
@@ -161,20 +175,7 @@ export class JobCache {
   async shard(key: string, sha256: string, counters: { bytesIn: number }): Promise<Uint8Array> {
     const mem = this.shards.get(sha256);
     if (mem !== undefined) return mem;
-    const file = this.opts.cacheDir === undefined ? undefined : join(this.opts.cacheDir, `${sha256}.bin`);
-    let bytes: Uint8Array | undefined;
-    if (file !== undefined) {
-      try {
-        const cached = new Uint8Array(await readFile(file));
-        if (sha256Hex(cached) === sha256) {
-          bytes = cached;
-          const now = new Date();
-          await utimes(file, now, now).catch(() => undefined);
-        } else await rm(file, { force: true });
-      } catch {
-        bytes = undefined;
-      }
-    }
+    let bytes = await this.disk?.read(sha256);
     if (bytes === undefined) {
       const fetched = await this.opts.store.get(key);
       counters.bytesIn += fetched.byteLength;
@@ -185,7 +186,8 @@ export class JobCache {
         );
       }
       bytes = fetched;
-      if (file !== undefined) await this.writeCache(file, bytes);
+      // A full or unwritable cache folder degrades to memory only (shard-cache.ts): never a failed job.
+      await this.disk?.write(sha256, bytes);
     }
     this.shards.set(sha256, bytes);
     let total = 0;
@@ -197,25 +199,6 @@ export class JobCache {
       }
     }
     return bytes;
-  }
-
-  private async writeCache(file: string, bytes: Uint8Array): Promise<void> {
-    const dir = this.opts.cacheDir as string;
-    await mkdir(dir, { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, file);
-    // Evict least recently used files beyond the bound.
-    const limit = this.opts.cacheBytes ?? 2 * 1024 ** 3;
-    const entries = await Promise.all(
-      (await readdir(dir)).filter((f) => f.endsWith('.bin')).map(async (f) => ({ f, s: await stat(join(dir, f)).catch(() => undefined) })),
-    );
-    const files = entries.filter((e) => e.s !== undefined).sort((a, b) => b.s!.mtimeMs - a.s!.mtimeMs);
-    let total = 0;
-    for (const { f, s } of files) {
-      total += s!.size;
-      if (total > limit) await rm(join(dir, f), { force: true });
-    }
   }
 }
 

@@ -16,6 +16,8 @@ export type { BuiltBatch, RunContext } from './run-context.js';
 // one job start to finish (fetch, batch, compute, upload) and its caches
 export { JobCache, PermanentJobError, runJob } from './compute.js';
 export type { ComputeOptions, JobOutput } from './compute.js';
+export { ShardDiskCache, isDiskFullError } from './shard-cache.js';
+export type { ShardCacheFs, ShardCacheOptions } from './shard-cache.js';
 
 // the compute a scale simulation runs instead of the model
 export { COMPUTE_MODES, STUB_BACKEND, stubLoss, stubUpdate } from './stub-compute.js';
