@@ -2,10 +2,13 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
+  OutageGuard,
   WORKER_HEARTBEAT_SECONDS,
   WORKER_KEY_PREFIX,
   WORKER_TTL_SECONDS,
   connectRedis,
+  isTransientError,
+  outageBudgetMs,
   redactRedisUrl,
   redisOptions,
   type JobReply,
@@ -19,8 +22,11 @@ import type { ComputeMode } from './stub-compute.js';
 // The BullMQ side of a worker (docs/design.md "Worker"): one BullMQ Worker per
 // queue it serves, a pool of compute processes (one per concurrent job; one
 // per GPU), heartbeats for the dashboard, SIGTERM = finish or release the
-// current job and exit, a lost Redis connection is reconnected (ioredis
-// retries forever; BullMQ resumes pulling).
+// current job and exit. A lost Redis connection is reconnected (ioredis
+// retries; BullMQ resumes pulling), one log line per state change; past the
+// outage budget the worker stops with the reason (`failure`) for its
+// supervisor to restart it. Store outages are ridden out in the compute
+// process (openStore's ResilientStore).
 
 export interface WorkerOptions {
   redisUrl: string;
@@ -37,6 +43,8 @@ export interface WorkerOptions {
   lockMs?: number;
   /** How long SIGTERM waits for the current job before releasing it, ms. Default 60 s. */
   drainMs?: number;
+  /** How long a Redis outage is ridden out before the worker stops, ms. Default ATOMIZER_OUTAGE_BUDGET. */
+  outageBudgetMs?: number;
   id?: string;
   openblasThreads?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -50,6 +58,8 @@ export interface RunningWorker {
   closed: Promise<void>;
   stop(reason?: string): Promise<void>;
   readonly jobsDone: number;
+  /** Why the worker stopped by itself (an outage past the budget); undefined after a requested stop. */
+  readonly failure: string | undefined;
 }
 
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
@@ -90,16 +100,31 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     started: new Date().toISOString(),
     updated: new Date().toISOString(),
   };
+  const guard = new OutageGuard({ what: `worker ${id}: Redis at ${redactRedisUrl(opts.redisUrl)}`, budgetMs: opts.outageBudgetMs ?? outageBudgetMs(), log });
+  const onError = (err: Error): void => {
+    if (isTransientError(err)) guard.markDown(err);
+    else log(`worker ${id}: Redis: ${err.message}`);
+  };
   const redis = connectRedis(opts.redisUrl);
-  redis.on('error', () => undefined); // reconnects by itself; the BullMQ workers log connection trouble
+  redis.on('error', onError);
+  let failure: string | undefined;
+  let stopping = false;
   const heartbeat = async (): Promise<void> => {
     status.updated = new Date().toISOString();
-    await redis.set(`${WORKER_KEY_PREFIX}${id}`, JSON.stringify(status), 'EX', WORKER_TTL_SECONDS).catch(() => undefined);
+    try {
+      await redis.set(`${WORKER_KEY_PREFIX}${id}`, JSON.stringify(status), 'EX', WORKER_TTL_SECONDS);
+      guard.markUp();
+    } catch (err) {
+      if (isTransientError(err)) guard.markDown(err);
+    }
+    if (guard.downForMs() > guard.budgetMs && !stopping) {
+      failure = `Redis at ${redactRedisUrl(opts.redisUrl)} unreachable for ${Math.round(guard.downForMs() / 1000)} s, past the outage budget of ${Math.round(guard.budgetMs / 1000)} s`;
+      void stop(failure);
+    }
   };
   await heartbeat();
   const timer = setInterval(() => void heartbeat(), WORKER_HEARTBEAT_SECONDS * 1000);
 
-  let stopping = false;
   const workers: Worker[] = [];
   // Don't hoard: with every compute process busy, stop fetching on all queues.
   const free = (): ComputeProcess | undefined => pool.find((p) => !p.busy);
@@ -162,7 +187,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       removeOnComplete: { count: 2000 },
       removeOnFail: { count: 5000 },
     });
-    w.on('error', (err) => log(`worker ${id} queue ${q}: ${err.message}`));
+    w.on('error', onError);
     workers.push(w);
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
@@ -202,6 +227,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     stop,
     get jobsDone() {
       return status.jobsDone;
+    },
+    get failure() {
+      return failure;
     },
   };
 }

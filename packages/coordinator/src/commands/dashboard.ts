@@ -23,7 +23,7 @@ export function dashboardCommand(): Command {
   const cmd = new Command('dashboard').description(
     'Serve the training page (status, curves, evaluation, workers; live), bull-board for the queues and Prometheus /metrics',
   );
-  addEndpointOptions(cmd, { queues: false });
+  addEndpointOptions(cmd, { queues: false, outage: false });
   cmd
     .option('--run <id>', 'run to show (default: the most recently updated runs/<run>/status.json, looked for again every 10 s)')
     .option('--host <address>', 'interface to listen on; anything but 127.0.0.1, localhost or ::1 needs a token', '127.0.0.1')

@@ -1,9 +1,9 @@
-import { DEFAULT_REDIS_URL, checkRedis, openStore, queueNames, type ObjectStore } from '@atomizer/protocol';
+import { DEFAULT_OUTAGE_BUDGET_S, DEFAULT_REDIS_URL, OUTAGE_BUDGET_ENV, checkRedis, openStore, queueNames, type ObjectStore } from '@atomizer/protocol';
 import { Option, type Command } from 'commander';
 
 // The endpoint options every distributed command shares (train, worker, launch,
-// dashboard, eval): one Redis URL, one store location, the queue layout. Their
-// defaults come from the environment so that containers configure them there.
+// dashboard, eval): one Redis URL, one store location, the queue layout, the outage
+// budget. Their defaults come from the environment so that containers configure them there.
 
 export const ENDPOINT_ENV = {
   redis: 'REDIS_URL',
@@ -17,9 +17,27 @@ export interface EndpointOptions {
   s3Endpoint?: string;
   queuePrefix: string;
   trainQueues: number;
+  /** Seconds a Redis or store outage is ridden out (commands that do long work); absent where outages fail at once. */
+  outageBudget?: number;
 }
 
-export function addEndpointOptions(cmd: Command, { queues = true, redis = true }: { queues?: boolean; redis?: boolean } = {}): Command {
+/**
+ * The shared endpoint options. `outage`: the command does long work (train, worker, launch,
+ * eval) and rides out outages up to --outage-budget; without it (dashboard, report) a store
+ * outage is reported at once.
+ */
+export function addEndpointOptions(
+  cmd: Command,
+  { queues = true, redis = true, outage = true }: { queues?: boolean; redis?: boolean; outage?: boolean } = {},
+): Command {
+  if (outage) {
+    cmd.addOption(
+      new Option('--outage-budget <s>', 'how long a Redis or S3 outage is ridden out (retries with backoff) before the command stops with the reason, seconds')
+        .env(OUTAGE_BUDGET_ENV)
+        .default(DEFAULT_OUTAGE_BUDGET_S)
+        .argParser((v) => positiveSeconds('--outage-budget', v)),
+    );
+  }
   if (redis) {
     cmd.addOption(new Option('--redis <url>', 'Redis URL (redis:// or rediss:// for TLS; password also from REDIS_PASSWORD)').env(ENDPOINT_ENV.redis).default(DEFAULT_REDIS_URL));
   }
@@ -38,15 +56,27 @@ export function addEndpointOptions(cmd: Command, { queues = true, redis = true }
   return cmd;
 }
 
+function positiveSeconds(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} takes a positive number of seconds, got '${v}'`);
+  return n;
+}
+
 export function positive(name: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${v}'`);
   return n;
 }
 
-/** Apply --s3-endpoint to this process's environment (children inherit it) and open the store. */
-export function storeFrom(opts: Pick<EndpointOptions, 's3' | 's3Endpoint'>): ObjectStore {
+/**
+ * Apply --s3-endpoint and --outage-budget to this process's environment (children such as
+ * workers and compute processes inherit them) and open the store: riding out outages when
+ * the command has an outage budget, failing at once otherwise.
+ */
+export function storeFrom(opts: Pick<EndpointOptions, 's3' | 's3Endpoint' | 'outageBudget'>): ObjectStore {
   if (opts.s3Endpoint !== undefined && opts.s3Endpoint !== '') process.env[ENDPOINT_ENV.s3Endpoint] = opts.s3Endpoint;
+  if (opts.outageBudget === undefined) return openStore(opts.s3, { outage: false });
+  process.env[OUTAGE_BUDGET_ENV] = String(opts.outageBudget);
   return openStore(opts.s3);
 }
 

@@ -228,7 +228,7 @@ interface ReportCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
 
 export function reportCommand(): Command {
   const cmd = new Command('report').description("Write a run's report: summary, evaluation table and PNG plots (loss/lr, seen vs unseen accuracy, throughput) as HTML or Markdown");
-  addEndpointOptions(cmd, { queues: false, redis: false })
+  addEndpointOptions(cmd, { queues: false, redis: false, outage: false })
     .requiredOption('--run <id>', 'the run to report (runs/<id>/ in the store)')
     .option('--out <dir>', 'folder to write (default: ./report-<run>)')
     .addOption(new Option('--format <format>', 'html (index.html) or md (report.md)').choices(['html', 'md']).default('html'))

@@ -39,7 +39,8 @@ export function workerCommand(): Command {
       'after',
       `
 One worker process per GPU (set CUDA_VISIBLE_DEVICES), or one per core on CPU; see atomizer launch.
-SIGTERM / Ctrl-C: finish (or release) the current job and exit. A lost Redis connection is retried.
+SIGTERM / Ctrl-C: finish (or release) the current job and exit. Redis and S3 outages are ridden out
+up to --outage-budget; past it the worker exits with code 1 and the reason.
 
 Example:
   $ atomizer worker --redis redis://127.0.0.1:6379 --s3 s3://atomizer --s3-endpoint http://127.0.0.1:9000`,
@@ -72,6 +73,11 @@ Example:
       for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void w.stop(`${sig} received`));
       if (early !== undefined) void w.stop(`${early} received during start-up`);
       await w.closed;
+      // Stopped by itself (an outage past the budget): non-zero, so a supervisor restarts it.
+      if (w.failure !== undefined) {
+        process.stderr.write(`atomizer: worker stopped: ${w.failure}; it is safe to start it again (atomizer launch does)\n`);
+        process.exit(1);
+      }
       process.exit(0);
     });
   return cmd;
