@@ -26,6 +26,15 @@ export const LatestCheckpointSchema = z.object({
 });
 export type LatestCheckpoint = z.infer<typeof LatestCheckpointSchema>;
 
+/** A line of config-changes.jsonl: what a resume changed in config.json, after the checkpoint of `round`. */
+export const ConfigChangeRecordSchema = z.strictObject({
+  time: z.string(),
+  /** The round of the checkpoint the resume continued from: the changes apply from round + 1. */
+  round: z.number().int().nonnegative(),
+  changes: z.array(z.strictObject({ field: z.string(), from: z.unknown(), to: z.unknown() })).min(1),
+});
+export type ConfigChangeRecord = z.infer<typeof ConfigChangeRecordSchema>;
+
 export class RunStore {
   readonly keys: RunKeys;
 
@@ -71,6 +80,40 @@ export class RunStore {
   /** runs/<run>/config.json: the run's config and dataset as stored when it started. */
   config(): Promise<StoredRun | undefined> {
     return this.json(this.keys.config, StoredRunSchema);
+  }
+
+  /** Rewrite runs/<run>/config.json (a new run, or the changes a resume applies). */
+  async writeConfig(stored: StoredRun): Promise<void> {
+    await this.store.put(this.keys.config, new TextEncoder().encode(`${JSON.stringify(stored, null, 2)}\n`));
+  }
+
+  /** Every record of config-changes.jsonl, oldest first ([] when no resume changed the config). */
+  async configChanges(): Promise<ConfigChangeRecord[]> {
+    const bytes = await getIfExists(this.store, this.keys.configChanges);
+    if (bytes === undefined) return [];
+    const lines = new TextDecoder().decode(bytes).split('\n');
+    return lines.flatMap((line, i) => {
+      if (line.trim() === '') return [];
+      let obj: unknown;
+      try {
+        obj = JSON.parse(line);
+      } catch (err) {
+        throw new Error(`${this.where(this.keys.configChanges)}: line ${i + 1} is not JSON (${(err as Error).message})`);
+      }
+      const r = ConfigChangeRecordSchema.safeParse(obj);
+      if (!r.success) throw new Error(`${this.where(this.keys.configChanges)}: line ${i + 1}: ${issueLines(ConfigChangeRecordSchema, r.error.issues).join('; ')}`);
+      return [r.data];
+    });
+  }
+
+  /** Append a record to config-changes.jsonl (the store has no append: read, add the line, write back). */
+  async appendConfigChange(record: ConfigChangeRecord): Promise<void> {
+    const old = await getIfExists(this.store, this.keys.configChanges);
+    const line = new TextEncoder().encode(`${JSON.stringify(ConfigChangeRecordSchema.parse(record))}\n`);
+    const out = new Uint8Array((old?.length ?? 0) + line.length);
+    if (old !== undefined) out.set(old);
+    out.set(line, old?.length ?? 0);
+    await this.store.put(this.keys.configChanges, out);
   }
 
   status(): Promise<RunStatus | undefined> {

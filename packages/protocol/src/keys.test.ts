@@ -45,6 +45,7 @@ describe('runKeys', () => {
     expect(k.checkpointPrefix(12)).toBe('runs/exp-7/checkpoints/000012/');
     expect(k.latestCheckpoint).toBe('runs/exp-7/checkpoints/latest.json');
     expect(k.metrics).toBe('runs/exp-7/metrics.jsonl');
+    expect(k.configChanges).toBe('runs/exp-7/config-changes.jsonl');
   });
 
   it('gives the same result key for the same (run, round, job): a re-delivered job overwrites itself', () => {

@@ -11,6 +11,7 @@
 //   runs/<run>/inner/<round>/<job>.bin      local mode: a slot's inner optimizer state after the round
 //   runs/<run>/metrics.jsonl
 //   runs/<run>/status.json
+//   runs/<run>/config-changes.jsonl           changes a --resume applied to config.json, one record per resume
 //
 // Numbers (shard ids, rounds, numeric job ids) are zero-padded to 6 digits so that a
 // listing, which S3 sorts lexicographically, comes back in numeric order.
@@ -93,6 +94,8 @@ export interface RunKeys {
   metrics: string;
   /** The run at a glance (metrics.ts RunStatusSchema), rewritten every round. */
   status: string;
+  /** One JSON record per resume that changed config.json (time, round, the fields with old and new values). */
+  configChanges: string;
 }
 
 export function runKeys(run: string): RunKeys {
@@ -117,5 +120,6 @@ export function runKeys(run: string): RunKeys {
     innerState: (round, job) => `${root}inner/${formatKeyNumber('round', round)}/${formatKeyNumber('job id', job)}.bin`,
     metrics: `${root}metrics.jsonl`,
     status: `${root}status.json`,
+    configChanges: `${root}config-changes.jsonl`,
   };
 }

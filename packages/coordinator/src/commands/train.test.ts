@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@atomizer/protocol';
+import { LocalStore, freePort, parseMetricsJsonl, runKeys } from '@atomizer/protocol';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 
@@ -48,6 +48,65 @@ describe('atomizer train --json', () => {
     expect(j.results.map((x) => x.modality)).toEqual(expect.arrayContaining(['mss-grn', 'mss-all']));
     expect(j.results.every((x) => x.samples === 40 && x.accuracy >= 0 && x.accuracy <= 1)).toBe(true);
   }, 180_000);
+});
+
+describe('atomizer train --resume with flags and a config file', () => {
+  it('trains the extra rounds a raised train.rounds asks for, records the changes, and refuses a model change with nothing written', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'atomizer-train-resume-'));
+    const storeDir = join(dir, 'store');
+    const runYaml = join(dir, 'run.yaml');
+    const yaml = (preset: string) =>
+      `run: grow\ndataset:\n  name: statlog\n  source: statlog:../shared/data/statlog/statlog_landsat_satellite.csv\n  shardSize: 1000\n` +
+      `model:\n  preset: ${preset}\ntrain:\n  rounds: 2\n  slices: 2\n  sliceSamples: 16\n  maxAtoms: 36\neval:\n  maxSamples: 40\n  sliceSamples: 40\n`;
+    await writeFile(runYaml, yaml('tiny'));
+    const cli = (...extra: string[]) => runCli(['train', '--executor', 'in-process', '--backend', 'wasm', '--s3', storeDir, '--config', runYaml, '--json', ...extra]);
+    const first = await cli();
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ run: 'grow', state: 'done', round: 2 });
+
+    // The finished run, resumed with the same file and two changed flags: trains rounds 3 and 4.
+    const more = await cli('--resume', '--train-rounds', '4', '--train-lr', '2e-3');
+    expect(more.code, more.stderr).toBe(0);
+    expect(more.stderr).toContain('run grow: applying 2 config changes from round 3 (recorded in runs/grow/config-changes.jsonl):\n  train.rounds: 2 -> 4\n  train.lr: 0.001 -> 0.002\n');
+    expect(JSON.parse(more.stdout)).toMatchObject({ run: 'grow', state: 'done', round: 4 });
+    const store = new LocalStore(storeDir);
+    const keys = runKeys('grow');
+    const events = parseMetricsJsonl(new TextDecoder().decode(await store.get(keys.metrics)));
+    expect(events.filter((e) => e.type === 'round').map((e) => e.round)).toEqual([1, 2, 3, 4]);
+    expect(events.filter((e) => e.type === 'run-start').map((e) => [e.startRound, e.resumed])).toEqual([[1, false], [3, true]]);
+    const stored = JSON.parse(new TextDecoder().decode(await store.get(keys.config))) as { config: { train: { rounds: number; lr: number } } };
+    expect(stored.config.train).toMatchObject({ rounds: 4, lr: 2e-3 });
+    const records = new TextDecoder().decode(await store.get(keys.configChanges)).trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    expect(records).toEqual([
+      { time: expect.any(String), round: 2, changes: [{ field: 'train.rounds', from: 2, to: 4 }, { field: 'train.lr', from: 1e-3, to: 2e-3 }] },
+    ]);
+    expect(JSON.parse(new TextDecoder().decode(await store.get(keys.status)))).toMatchObject({ state: 'done', round: 4, rounds: 4 });
+
+    // The file now names another model: refused, one line naming the field, nothing in the store touched.
+    const snapshot = async () => new Map(await Promise.all((await store.list('')).map(async (k) => [k, Buffer.from(await store.get(k)).toString('base64')] as const)));
+    const before = await snapshot();
+    await writeFile(runYaml, yaml('small'));
+    const refused = await cli('--resume', '--train-rounds', '6');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/cannot resume run 'grow' with model\.preset "tiny" -> "small": it changes what the run trains; start a new run \(another --run id\)/);
+    expect(await snapshot()).toEqual(before);
+  }, 180_000);
+
+  it('a config file with a typo inside a section stops before anything runs, naming the key and the nearest valid one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'atomizer-train-typo-'));
+    const bad = join(dir, 'run.yaml');
+    await writeFile(bad, 'train:\n  rouds: 5\n');
+    const r = await runCli(['train', '--executor', 'in-process', '--s3', join(dir, 'store'), '--config', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${bad} is invalid:\n  train.rouds: unknown key; did you mean train.rounds?`);
+  });
+
+  it('--resume without a run id says which flag to give', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'atomizer-train-noid-'));
+    const r = await runCli(['train', '--executor', 'in-process', '--s3', join(dir, 'store'), '--resume']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--resume needs the id of the run to continue: give --run <id>/);
+  });
 });
 
 describe('queue flags', () => {

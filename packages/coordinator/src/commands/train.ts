@@ -1,20 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { selectBackend } from '@atomizer/model';
-import { parseRunConfig, runConfigLeaves, setPath, type MetricEvent, type RunConfig, type RunStatus } from '@atomizer/protocol';
+import { parseRunConfig, runConfigLeaves, setPath, type MetricEvent, type ObjectStore, type RunConfig, type RunStatus } from '@atomizer/protocol';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { DASHBOARD_TOKEN_ENV, startDashboard, type Dashboard } from '../dashboard/index.js';
-import { BullMQExecutor, InProcessExecutor, train, withRunId, type Executor, type TrainResult } from '../engine/index.js';
+import { BullMQExecutor, InProcessExecutor, applyResumeChanges, train, withRunId, type Executor, type TrainResult } from '../engine/index.js';
 import { lastEvalRows } from '../baselines.js';
 import { PRESET_NAMES, presetPath, resolveBundledData } from '../presets.js';
+import { RunStore } from '../run-store.js';
 import { addEndpointOptions, checkEndpoints, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
 import { progressReporter } from './shard.js';
 import { formatNumber, formatTable } from './table.js';
 
 // `atomizer train`: the coordinator. Every run-config value has a flag (from
 // the schema in @atomizer/protocol), a YAML/JSON file may set them, flags win.
+// With --resume the run's stored config is the base and the values given are changes.
 
 /**
  * Read a run config file (YAML or JSON; a bundled preset name such as
@@ -67,8 +69,13 @@ export function addRunConfigOptions(cmd: Command): Command {
   return cmd;
 }
 
-/** Defaults < file < flags, validated. */
-export async function resolveTrainConfig(opts: Record<string, unknown>): Promise<RunConfig> {
+/** What names the given config values in errors: the --config file, else the flags. */
+function configSource(opts: Record<string, unknown>): string {
+  return typeof opts.config === 'string' ? opts.config : 'run config flags';
+}
+
+/** The config values the user gave: the --config file's keys under the flags given; no defaults. */
+export async function givenTrainConfig(opts: Record<string, unknown>): Promise<Record<string, unknown>> {
   const base = typeof opts.config === 'string' ? await readRunConfigFile(opts.config) : {};
   for (const leaf of runConfigLeaves()) {
     const v = opts[`cfg:${leaf.flag.replace(/^--/, '')}`];
@@ -82,7 +89,26 @@ export async function resolveTrainConfig(opts: Record<string, unknown>): Promise
     else if (leaf.path === 'dataset.modalities' && v !== '') value = resolve(String(v));
     setPath(base, leaf.path, value);
   }
-  return parseRunConfig(base, typeof opts.config === 'string' ? opts.config : 'run config flags');
+  return base;
+}
+
+/** Defaults < file < flags, validated. */
+export async function resolveTrainConfig(opts: Record<string, unknown>): Promise<RunConfig> {
+  return parseRunConfig(await givenTrainConfig(opts), configSource(opts));
+}
+
+/**
+ * The config the run trains with. A new run: defaults < file < flags. `--resume`: the run's
+ * stored config, with the safe changes among the values given applied and recorded
+ * (engine/resume-changes.ts), any other change refused before anything is written.
+ */
+export async function trainRunConfig(opts: Record<string, unknown>, store: ObjectStore, log: (m: string) => void): Promise<RunConfig> {
+  const given = await givenTrainConfig(opts);
+  const config = parseRunConfig(given, configSource(opts));
+  if (opts.resume !== true) return withRunId(config);
+  if (config.run === '') throw new Error('--resume needs the id of the run to continue: give --run <id> (or run: in the --config file)');
+  const resumed = await applyResumeChanges(new RunStore(store, config.run), { given, source: configSource(opts), log });
+  return resumed?.config ?? config;
 }
 
 /** A live line per round: a progress bar on a terminal, else a log line. */
@@ -139,7 +165,10 @@ export function trainCommand(): Command {
   const cmd = new Command('train').description('Run the coordinator: shard if needed, train in rounds over BullMQ workers, checkpoint, evaluate');
   addEndpointOptions(cmd, { queues: false })
     .option('--config <file>', `run config YAML/JSON, or a bundled preset: ${PRESET_NAMES.join(', ')}`)
-    .option('--resume', 'continue the run --run <id> from its latest checkpoint (same or different number of workers)')
+    .option(
+      '--resume',
+      'continue the run --run <id> from its latest checkpoint (same or different number of workers); flags and --config values that differ from the run are applied if a running run can take them (more rounds, learning-rate schedule, eval/checkpoint cadence, quorum, deadline) and refused otherwise',
+    )
     .addOption(new Option('--executor <kind>', 'bullmq: workers in other processes; in-process: one process, no Redis').choices(['bullmq', 'in-process']).default('bullmq'))
     .addOption(new Option('--backend <name>', 'backend for --executor in-process').default('auto'))
     .option('--json', 'print the outcome as one JSON object: run, state, round, loss, the last evaluation rows (logs and progress go to stderr)')
@@ -156,17 +185,18 @@ The resolved config is stored at runs/<run>/config.json; metrics at runs/<run>/m
 
 Examples:
   $ atomizer train --config statlog --redis redis://127.0.0.1:6379 --s3 s3://atomizer
-  $ atomizer train --run statlog-20261127-101500 --resume`,
+  $ atomizer train --run statlog-20261127-101500 --resume
+  $ atomizer train --run statlog-20261127-101500 --resume --train-rounds 60 --train-lr 5e-4   # changes recorded in runs/<run>/config-changes.jsonl`,
     )
     .action(async (opts: TrainCliOptions) => {
-      const config = withRunId(await resolveTrainConfig(opts));
       const store = storeFrom(opts);
+      if (opts.executor !== 'in-process') await checkEndpoints(opts, store);
+      const config = await trainRunConfig(opts, store, (m) => process.stderr.write(`${m}\n`));
       let executor: Executor;
       if (opts.executor === 'in-process') {
         const info = await selectBackend(opts.backend as 'auto', () => undefined);
         executor = new InProcessExecutor(store, info.name);
       } else {
-        await checkEndpoints(opts, store);
         const q = queuesOf({ queuePrefix: config.queues.prefix, trainQueues: config.queues.train });
         executor = await BullMQExecutor.open({ redisUrl: opts.redis, run: config.run, queues: q, log: (m) => process.stderr.write(`${m}\n`) });
       }

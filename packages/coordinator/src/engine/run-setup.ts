@@ -20,11 +20,12 @@ import {
   type ModalityLists,
 } from '@atomizer/tokenizer';
 import { resolveModelConfig, runContext, type RunContext } from '@atomizer/worker';
+import { RunStore } from '../run-store.js';
 
 // Everything a run needs before its first round: the dataset in the store
 // (sharded now if its manifest is missing), the modality lists, the model
 // config, and runs/<run>/config.json, which workers read. `--resume` reads the
-// stored run back instead and refuses a config that changes the model.
+// stored run back instead (what a resume may change in it: resume-changes.ts).
 
 export interface PreparedRun {
   run: string;
@@ -161,7 +162,7 @@ export async function prepareRun(store: ObjectStore, input: RunConfig, opts: Pre
     params: paramCount(model),
     created: now.toISOString(),
   };
-  await store.put(keys.config, new TextEncoder().encode(`${JSON.stringify(stored, null, 2)}\n`));
+  await new RunStore(store, run).writeConfig(stored);
   const ctx = runContext(stored, manifest, keys.config);
   return { run, stored, ctx, manifestKey, configKey: keys.config, lists: ctx.modalities };
 }
