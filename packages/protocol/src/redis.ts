@@ -161,18 +161,22 @@ export const REDIS_INSTALL_HINT = 'install it with: sudo apt-get install -y redi
  * A `redis-server` child on a free port, nothing kept on disk (tests and the
  * one-machine demo). BullMQ needs maxmemory-policy noeviction, which is the default.
  */
-export async function startEmbeddedRedis(opts: { binary?: string; port?: number } = {}): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis(opts: { binary?: string; port?: number; persistDir?: string } = {}): Promise<EmbeddedRedis> {
   const binary = opts.binary ?? findRedisServer();
   if (binary === undefined) throw new Error(`redis-server was not found; ${REDIS_INSTALL_HINT}`);
   const port = opts.port ?? (await freePort());
-  const dir = await mkdtemp(join(tmpdir(), 'atomizer-redis-'));
+  // persistDir: an append-only file synced on every write, kept there across restarts (the
+  // chaos suite's "Redis restarted with persistence"); otherwise nothing is kept.
+  const persist = opts.persistDir;
+  const dir = persist ?? (await mkdtemp(join(tmpdir(), 'atomizer-redis-')));
+  const durability = persist !== undefined ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   const child = spawn(
     binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...durability, '--dir', dir, '--maxmemory-policy', 'noeviction'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // Stopped with us, even when we are SIGKILLed (a test run or demo killed outright left it running).
-  if (child.pid !== undefined) killWithParent(child, { removeDir: dir });
+  if (child.pid !== undefined) killWithParent(child, persist !== undefined ? {} : { removeDir: dir });
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-4000)));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-4000)));
@@ -206,6 +210,6 @@ export async function startEmbeddedRedis(opts: { binary?: string; port?: number 
           child.once('exit', () => resolve());
           child.kill('SIGTERM');
         }
-      }).then(() => rm(dir, { recursive: true, force: true }))),
+      }).then(() => (persist !== undefined ? undefined : rm(dir, { recursive: true, force: true })))),
   };
 }
