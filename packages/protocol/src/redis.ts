@@ -39,15 +39,26 @@ export interface RedisConnectOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** 'redis://user:***@host:6379/0': a URL safe to print. */
+/**
+ * 'redis://user:***@host:6379/0': a URL safe to print. A URL that does not parse as one
+ * with credentials but has an '@' (a password with a character URLs reserve, a missing
+ * scheme) loses everything between '://' (or the start) and the last '@'.
+ */
 export function redactRedisUrl(url: string): string {
   try {
     const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
+    if (u.username !== '' || u.password !== '' || !url.includes('@')) {
+      if (u.password !== '') u.password = '***';
+      return u.toString();
+    }
   } catch {
-    return '<invalid redis url>';
+    // not a URL: redacted as text below
   }
+  const at = url.lastIndexOf('@');
+  if (at < 0) return url;
+  const scheme = url.indexOf('://');
+  const from = scheme >= 0 && scheme < at ? scheme + 3 : 0;
+  return `${url.slice(0, from)}***${url.slice(at)}`;
 }
 
 /** ioredis options for a redis:// or rediss:// URL. Throws a clear error on anything else. */
@@ -57,7 +68,9 @@ export function redisOptions(url: string, opts: RedisConnectOptions = {}): Redis
   try {
     u = new URL(url);
   } catch {
-    throw new Error(`invalid Redis URL ${JSON.stringify(url)}: expected redis://host:port or rediss://host:port (TLS)`);
+    throw new Error(
+      `invalid Redis URL ${JSON.stringify(redactRedisUrl(url))}: expected redis://[user:password@]host:port or rediss://... (TLS); percent-encode reserved characters in the password, or give it in ${REDIS_ENV.password}`,
+    );
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
     throw new Error(`invalid Redis URL ${redactRedisUrl(url)}: scheme must be redis:// or rediss://, got ${u.protocol}//`);
@@ -103,24 +116,49 @@ export function connectRedis(url: string, opts: RedisConnectOptions = {}): Redis
   return new Redis(redisOptions(url, opts));
 }
 
+/** Redis refused the credentials (or wants some): the server answers, the password is wrong. */
+export class RedisAuthError extends Error {
+  override name = 'RedisAuthError';
+}
+
+/** An error of Redis' authentication: WRONGPASS, NOAUTH, a bad username-password pair, AUTH without a configured password. */
+export function isRedisAuthError(err: unknown): boolean {
+  const msg = err instanceof Error ? err.message : String(err);
+  return /\b(WRONGPASS|NOAUTH)\b|invalid username-password pair|invalid password|AUTH\b.*without any password configured/i.test(msg);
+}
+
 /**
  * Check that Redis answers PING within `timeoutMs`, before anything heavy
- * starts; the error says which URL and what to do.
+ * starts; the error says which URL and what to do: a RedisAuthError when it
+ * answers but refuses the credentials, else that it does not answer.
  */
 export async function checkRedis(url: string, timeoutMs = 3000, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const client = new Redis({ ...redisOptions(url, { env }), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
-  client.on('error', () => undefined);
+  // The reply that failed authentication arrives here; connect() only says the connection closed.
+  let authError: Error | undefined;
+  client.on('error', (e: Error) => {
+    if (isRedisAuthError(e)) authError ??= e;
+  });
+  let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       client.connect().then(() => client.ping()),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
     ]);
   } catch (err) {
+    const auth = authError ?? (isRedisAuthError(err) ? (err as Error) : undefined);
+    if (auth !== undefined) {
+      throw new RedisAuthError(
+        `Redis at ${redactRedisUrl(url)} refused authentication (${auth.message.trim()}): ` +
+          `check the password (and user) in the URL (redis://[user]:<password>@host:port) or ${REDIS_ENV.password} (${REDIS_ENV.username}).`,
+      );
+    }
     throw new Error(
       `Redis at ${redactRedisUrl(url)} does not answer (${(err as Error).message}). ` +
         'Start one (redis-server, or docker run -p 6379:6379 redis:7), or point --redis / REDIS_URL at a running server.',
     );
   } finally {
+    clearTimeout(timer);
     client.disconnect();
   }
 }
@@ -160,8 +198,9 @@ export const REDIS_INSTALL_HINT = 'install it with: sudo apt-get install -y redi
 /**
  * A `redis-server` child on a free port, nothing kept on disk (tests and the
  * one-machine demo). BullMQ needs maxmemory-policy noeviction, which is the default.
+ * `args` go to redis-server after ours (e.g. ['--requirepass', secret]).
  */
-export async function startEmbeddedRedis(opts: { binary?: string; port?: number; persistDir?: string } = {}): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis(opts: { binary?: string; port?: number; persistDir?: string; args?: readonly string[] } = {}): Promise<EmbeddedRedis> {
   const binary = opts.binary ?? findRedisServer();
   if (binary === undefined) throw new Error(`redis-server was not found; ${REDIS_INSTALL_HINT}`);
   const port = opts.port ?? (await freePort());
@@ -172,7 +211,7 @@ export async function startEmbeddedRedis(opts: { binary?: string; port?: number;
   const durability = persist !== undefined ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   const child = spawn(
     binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...durability, '--dir', dir, '--maxmemory-policy', 'noeviction'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...durability, '--dir', dir, '--maxmemory-policy', 'noeviction', ...(opts.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // Stopped with us, even when we are SIGKILLed (a test run or demo killed outright left it running).
@@ -191,6 +230,7 @@ export async function startEmbeddedRedis(opts: { binary?: string; port?: number;
       await Promise.race([checkRedis(url, 500), exited]);
       break;
     } catch (err) {
+      if (err instanceof RedisAuthError) break; // it answers, and wants a password (args: --requirepass)
       if (child.exitCode !== null || Date.now() > deadline) {
         child.kill('SIGKILL');
         throw err;
