@@ -1,3 +1,6 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dataPath } from '../data-dir.js';
 import { parseClassTable } from './class-table.js';
@@ -87,6 +90,37 @@ describe('sen2 scene + 25 GeoJSON polygons', () => {
     // stride 3 keeps only pixels on every third row and column
     expect(again.items.every((i) => i.row % 3 === 0 && i.col % 3 === 0)).toBe(true);
     expect(again.items.length).toBeLessThan(poly.items.length / 5);
+  });
+});
+
+describe('GeoJSON polygons with a class table', () => {
+  it('takes the classes from the table in id order and maps each polygon by name', async () => {
+    const same = await readSceneLabels({ scene: SEN2, sensor: 'sentinel-2a', labels: POLYS, classTable: dataPath('rstoolbox-sen2', 'sen2_classes.csv'), patchSize: 5, seed: 7 });
+    expect(same.classes).toEqual(['dryout', 'forest', 'village', 'water']);
+    expect(same.items.map((i) => [i.row, i.col, i.sample.labels[0]])).toEqual(poly.items.map((i) => [i.row, i.col, i.sample.labels[0]]));
+    // Another id order: the same pixels get the same class names under the table's order.
+    const dir = await mkdtemp(join(tmpdir(), 'atomizer-classes-'));
+    const reversed = join(dir, 'reversed.csv');
+    await writeFile(reversed, 'id,name\n1,water\n2,village\n3,forest\n4,dryout\n');
+    const r = await readSceneLabels({ scene: SEN2, sensor: 'sentinel-2a', labels: POLYS, classTable: reversed, patchSize: 5, seed: 7 });
+    expect(r.classes).toEqual(['water', 'village', 'forest', 'dryout']);
+    const nameAt = (res: SceneLabelResult) => new Map(res.items.map((i) => [`${i.row},${i.col}`, res.classes[i.sample.labels[0]!]]));
+    expect(nameAt(r)).toEqual(nameAt(poly));
+  });
+
+  it('refuses polygons whose class the table does not know, naming the classes, the labels file and the known classes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'atomizer-classes-'));
+    const partial = join(dir, 'partial.csv');
+    await writeFile(partial, '1,dryout\n2,forest\n4,water\n');
+    const read = readSceneLabels({ scene: SEN2, sensor: 'sentinel-2a', labels: POLYS, classTable: partial, patchSize: 5 });
+    await expect(read).rejects.toThrow(
+      `${POLYS}: class 'village' (property 'class') is not in the class table ${partial}; known classes: dryout, forest, water. Fix the labels, or add the class to the table`,
+    );
+    const other = join(dir, 'other.csv');
+    await writeFile(other, '1,cropland\n2,urban\n');
+    await expect(readSceneLabels({ scene: SEN2, sensor: 'sentinel-2a', labels: POLYS, classTable: other })).rejects.toThrow(
+      /classes 'dryout', 'forest', 'village', 'water' \(property 'class'\) are not in the class table .*other\.csv; known classes: cropland, urban\./,
+    );
   });
 });
 

@@ -10,7 +10,7 @@ import { SeededRng, deriveSeed } from '../rng.js';
 import { DEFAULT_GROUP_SPLIT_FRACTIONS, SPLIT_NAMES, checkSplitFractions, type SplitFractions, type SplitName } from '../split.js';
 import type { SensorCatalog } from '../sensors/index.js';
 import { readClassTable } from './class-table.js';
-import { epsgOfCrsName, pointInPolygon, readPolygons } from './geojson-polygons.js';
+import { epsgOfCrsName, pointInPolygon, readPolygons, type LabelledPolygon } from './geojson-polygons.js';
 import { pixelCentre, worldToPixel, type GeoTransform } from './geo-transform.js';
 import { decodeGeoTiffFile } from './geotiff-file.js';
 import { readBandFiles, readGeoTiff, type GeoSample } from './geotiff.js';
@@ -27,7 +27,11 @@ export interface SceneLabelOptions {
   classField?: string;
   /** GeoJSON: the polygon id property (default poly_id, then id, then the feature index). */
   idField?: string;
-  /** Label raster: CSV id -> class name (required for a label raster). */
+  /**
+   * CSV id -> class name. Required for a label raster. For GeoJSON labels optional: when
+   * given, every polygon's class must be in it (by name, or by id), and the classes are the
+   * table's in id order, as a label raster with the same table gives them.
+   */
   classTable?: string;
   /** Patch side K in pixels (odd: centred on the labelled pixel). Default 5. */
   patchSize?: number;
@@ -151,6 +155,47 @@ export function assignGroupSplits(
   return out;
 }
 
+/** A class table's names for an error line: all of a short table, the first 30 of a long one. */
+function knownList(names: readonly string[]): string {
+  return names.length <= 30 ? names.join(', ') : `${names.slice(0, 30).join(', ')}, ... (${names.length} in all)`;
+}
+
+/** Without a class table: the polygons' class names, sorted. */
+function polygonClasses(polygons: readonly LabelledPolygon[]): { classes: string[]; classIndex: Map<string, number> } {
+  const classes = [...new Set(polygons.map((p) => p.className))].sort();
+  return { classes, classIndex: new Map(classes.map((c, i) => [c, i])) };
+}
+
+/**
+ * With a class table: each polygon's class is a name of the table (or one of its ids); the
+ * classes are those present, in id order. A class the table does not know is an error naming
+ * it, the labels file and the known classes (it would otherwise train as a new class).
+ */
+async function polygonClassesFromTable(
+  polygons: readonly LabelledPolygon[],
+  labels: string,
+  tablePath: string,
+  classField: string,
+): Promise<{ classes: string[]; classIndex: Map<string, number> }> {
+  const table = await readClassTable(tablePath);
+  const idOfName = new Map<string, number>();
+  for (const [id, name] of table) if (!idOfName.has(name)) idOfName.set(name, id);
+  const idOf = (cls: string): number | undefined => idOfName.get(cls) ?? (/^-?\d+$/.test(cls) && table.has(Number(cls)) ? Number(cls) : undefined);
+  const unknown = [...new Set(polygons.map((p) => p.className))].filter((c) => idOf(c) === undefined).sort();
+  if (unknown.length > 0) {
+    throw new Error(
+      `${labels}: class${unknown.length === 1 ? '' : 'es'} ${unknown.map((c) => `'${c}'`).join(', ')} (property '${classField}') ${unknown.length === 1 ? 'is' : 'are'} not in the class table ${tablePath}; ` +
+        `known classes: ${knownList([...table.values()])}. Fix the labels, or add the class to the table`,
+    );
+  }
+  const ids = [...new Set(polygons.map((p) => idOf(p.className) as number))].sort((a, b) => a - b);
+  const indexOfId = new Map(ids.map((id, i) => [id, i]));
+  return {
+    classes: ids.map((id) => table.get(id) as string),
+    classIndex: new Map(polygons.map((p) => [p.className, indexOfId.get(idOf(p.className) as number) as number])),
+  };
+}
+
 async function pixelsFromPolygons(
   opts: SceneLabelOptions,
   scene: GeoSample,
@@ -164,8 +209,8 @@ async function pixelsFromPolygons(
       `${opts.labels}: polygons are in CRS '${file.crs}' but the scene ${scene.source} is in EPSG:${scene.geo.crs?.epsg ?? 'unknown'}; reproject the labels to the scene's CRS`,
     );
   }
-  const classes = [...new Set(file.polygons.map((p) => p.className))].sort();
-  const classIndex = new Map(classes.map((c, i) => [c, i]));
+  const { classes, classIndex } =
+    opts.classTable !== undefined ? await polygonClassesFromTable(file.polygons, opts.labels, opts.classTable, opts.classField ?? 'class') : polygonClasses(file.polygons);
   const owner = new Int32Array(grid.width * grid.height).fill(-1);
   const pixels: LabelledPixel[] = [];
   const groupClass = new Map<string, number>();
