@@ -1,7 +1,8 @@
 import { redactRedisUrl } from '@atomizer/protocol';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { TOKEN_ENV } from '../dashboard/auth.js';
 import { startDashboard } from '../dashboard/server.js';
+import { dashboardTokenOption, givenDashboardToken } from './dashboard-token.js';
 import { addEndpointOptions, checkEndpoints, storeFrom, type EndpointOptions } from './endpoints.js';
 
 interface DashboardCliOptions extends Pick<EndpointOptions, 'redis' | 's3' | 's3Endpoint'> {
@@ -28,7 +29,7 @@ export function dashboardCommand(): Command {
     .option('--run <id>', 'run to show (default: the most recently updated runs/<run>/status.json, looked for again every 10 s)')
     .option('--host <address>', 'interface to listen on; anything but 127.0.0.1, localhost or ::1 needs a token', '127.0.0.1')
     .option('--port <n>', 'TCP port (0: a free one)', port, 8080)
-    .addOption(new Option('--token <secret>', 'required on every route (Authorization: Bearer, or ?token= once, then a cookie)').env(TOKEN_ENV))
+    .addOption(dashboardTokenOption())
     .option('--queue-prefix <prefix>', "BullMQ queue name prefix (default: the run config's queues.prefix, else atomizer)")
     .option('--allow-writes', 'let bull-board retry, remove, pause and clean jobs (read-only without it)')
     .addHelpText(
@@ -42,7 +43,7 @@ Examples:
   $ ${TOKEN_ENV}=$(openssl rand -hex 16) atomizer dashboard --host 0.0.0.0 --redis redis://redis:6379 --s3 s3://atomizer`,
     )
     .action(async (opts: DashboardCliOptions) => {
-      if (opts.token === '') delete opts.token; // an empty ATOMIZER_DASHBOARD_TOKEN is no token
+      const token = givenDashboardToken(opts.token);
       const store = storeFrom(opts);
       await checkEndpoints(opts, store);
       const dashboard = await startDashboard({
@@ -52,13 +53,13 @@ Examples:
         ...(opts.queuePrefix !== undefined ? { queuePrefix: opts.queuePrefix } : {}),
         host: opts.host,
         port: opts.port,
-        ...(opts.token !== undefined ? { token: opts.token } : {}),
+        ...(token !== undefined ? { token } : {}),
         readOnly: opts.allowWrites !== true,
       });
       const s = dashboard.source.current;
       process.stderr.write(
         `dashboard for ${s.run !== null ? `run ${s.run}` : 'the newest run (none yet)'}: Redis ${redactRedisUrl(opts.redis)}, store ${store.describe()}, ` +
-          `queues ${s.queuePrefix}-*, bull-board ${opts.allowWrites === true ? 'with writes allowed' : 'read-only'}${opts.token !== undefined ? ', token required' : ''}\n`,
+          `queues ${s.queuePrefix}-*, bull-board ${opts.allowWrites === true ? 'with writes allowed' : 'read-only'}${token !== undefined ? ', token required' : ''}\n`,
       );
       process.stdout.write(`${dashboard.url}\n`);
       await new Promise<void>((resolve) => {

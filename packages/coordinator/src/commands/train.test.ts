@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalStore, freePort, parseMetricsJsonl, runKeys } from '@atomizer/protocol';
+import { LocalStore, freePort, parseMetricsJsonl, runKeys, startEmbeddedRedis } from '@atomizer/protocol';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 
@@ -107,6 +107,37 @@ describe('atomizer train --resume with flags and a config file', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--resume needs the id of the run to continue: give --run <id>/);
   });
+});
+
+describe('atomizer train --dashboard beyond loopback', () => {
+  it('asks for a token with flags train has, and takes it from --token or ATOMIZER_DASHBOARD_TOKEN', async () => {
+    const { trainCommand } = await import('./train.js');
+    const trainFlags = new Set(trainCommand().options.map((o) => o.long));
+    const redis = await startEmbeddedRedis();
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'atomizer-train-dashboard-'));
+      // A dataset that is not in the store: the run stops right after the dashboard started.
+      const args = ['train', '--redis', redis.url, '--s3', join(dir, 'store'), '--dataset-name', 'nope', '--dashboard', '--host', '0.0.0.0', '--port', '0'];
+      const refused = await runCli(args, { ATOMIZER_DASHBOARD_TOKEN: '' });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/refusing to serve the dashboard on 0\.0\.0\.0 without a token.*Give --token <secret> \(or ATOMIZER_DASHBOARD_TOKEN\), or keep --host 127\.0\.0\.1/);
+      const named = [...(refused.stderr.match(/--[a-z][a-z-]*/g) ?? [])];
+      expect(named).toEqual(expect.arrayContaining(['--token', '--host']));
+      for (const flag of named) expect(trainFlags.has(flag), `${flag} is named in the hint`).toBe(true);
+
+      for (const [how, run] of [
+        ['--token', () => runCli([...args, '--token', 'fourteen-chars-x'], { ATOMIZER_DASHBOARD_TOKEN: '' })],
+        ['the environment', () => runCli(args, { ATOMIZER_DASHBOARD_TOKEN: 'fourteen-chars-x' })],
+      ] as const) {
+        const served = await run();
+        expect(served.stderr, how).toMatch(/dashboard: http:\/\/\S+:\d+/);
+        expect(served.stderr, how).toMatch(/dataset 'nope' is not in the store/);
+        expect(served.stderr, how).not.toMatch(/without a token/);
+      }
+    } finally {
+      await redis.stop();
+    }
+  }, 120_000);
 });
 
 describe('queue flags', () => {

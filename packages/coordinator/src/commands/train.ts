@@ -5,11 +5,12 @@ import { parseRunConfig, runConfigLeaves, setPath, type MetricEvent, type Object
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { DASHBOARD_TOKEN_ENV, startDashboard, type Dashboard } from '../dashboard/index.js';
+import { startDashboard, type Dashboard } from '../dashboard/index.js';
 import { BullMQExecutor, InProcessExecutor, applyResumeChanges, train, withRunId, type Executor, type TrainResult } from '../engine/index.js';
 import { lastEvalRows } from '../baselines.js';
 import { PRESET_NAMES, presetPath, resolveBundledData } from '../presets.js';
 import { RunStore } from '../run-store.js';
+import { dashboardTokenOption, givenDashboardToken } from './dashboard-token.js';
 import { addEndpointOptions, checkEndpoints, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
 import { progressReporter } from './shard.js';
 import { formatNumber, formatTable } from './table.js';
@@ -174,7 +175,8 @@ export function trainCommand(): Command {
     .option('--json', 'print the outcome as one JSON object: run, state, round, loss, the last evaluation rows (logs and progress go to stderr)')
     .option('--dashboard', 'also serve the dashboard for this run (training page, bull-board, /metrics)')
     .addOption(new Option('--port <n>', 'dashboard port with --dashboard (0: any free port)').default(8080).argParser((v) => Number(v)))
-    .addOption(new Option('--host <addr>', 'dashboard interface with --dashboard (beyond loopback needs ATOMIZER_DASHBOARD_TOKEN)').default('127.0.0.1'));
+    .addOption(new Option('--host <addr>', 'dashboard interface with --dashboard (beyond loopback needs --token)').default('127.0.0.1'))
+    .addOption(dashboardTokenOption('with --dashboard'));
   addRunConfigOptions(cmd);
   cmd
     .addHelpText(
@@ -203,7 +205,7 @@ Examples:
       let dashboard: Dashboard | undefined;
       if (opts.dashboard === true) {
         if (opts.executor === 'in-process') throw new Error('--dashboard needs Redis (the default --executor bullmq); for an in-process run, start atomizer dashboard separately');
-        const token = process.env[DASHBOARD_TOKEN_ENV];
+        const token = givenDashboardToken(opts.token);
         dashboard = await startDashboard({
           redisUrl: opts.redis,
           store,
@@ -211,7 +213,7 @@ Examples:
           queuePrefix: config.queues.prefix,
           port: opts.port as number,
           host: opts.host as string,
-          ...(token !== undefined && token !== '' ? { token } : {}),
+          ...(token !== undefined ? { token } : {}),
         });
         process.stderr.write(`dashboard: ${dashboard.url}\n`);
       }
