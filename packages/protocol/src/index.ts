@@ -27,11 +27,12 @@ export {
   KEY_NUMBER_WIDTH,
   datasetKeys,
   formatKeyNumber,
+  newBuildId,
   parseKeyNumber,
   runKeys,
   validateKeyName,
 } from './keys.js';
-export type { DatasetKeys, RunKeys } from './keys.js';
+export type { DatasetBuildKeys, DatasetKeys, RunKeys } from './keys.js';
 
 // hashing
 export { Sha256, sha256Hex } from './sha256.js';

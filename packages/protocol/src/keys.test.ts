@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { datasetKeys, formatKeyNumber, parseKeyNumber, runKeys, validateKeyName } from './keys.js';
+import { datasetKeys, formatKeyNumber, newBuildId, parseKeyNumber, runKeys, validateKeyName } from './keys.js';
 
 describe('datasetKeys', () => {
   it('lays out a dataset as docs/design.md says', () => {
@@ -9,6 +9,28 @@ describe('datasetKeys', () => {
     expect(k.shard('val', 0)).toBe('datasets/bigearthnet-s2/shards/val/000000.bin');
     expect(k.shardsPrefix('test')).toBe('datasets/bigearthnet-s2/shards/test/');
     expect(k.root).toBe('datasets/bigearthnet-s2/');
+  });
+
+  it('stages each sharding attempt under its own build prefix, and finds the build of a key', () => {
+    const k = datasetKeys('statlog');
+    const id = newBuildId(new Date('2026-11-27T13:30:00.123Z'), '1f2e3d4c');
+    expect(id).toBe('20261127T133000123Z-1f2e3d4c');
+    const b = k.build(id);
+    expect(b.root).toBe('datasets/statlog/builds/20261127T133000123Z-1f2e3d4c/');
+    expect(b.shard('train', 7)).toBe('datasets/statlog/builds/20261127T133000123Z-1f2e3d4c/shards/train/000007.bin');
+    expect(b.shardsPrefix('test')).toBe('datasets/statlog/builds/20261127T133000123Z-1f2e3d4c/shards/test/');
+    expect(b.attempt).toBe('datasets/statlog/builds/20261127T133000123Z-1f2e3d4c/attempt.json');
+    expect(b.root.startsWith(k.buildsPrefix)).toBe(true);
+    expect(k.buildOf(b.shard('val', 0))).toBe(id);
+    expect(k.buildOf(b.attempt)).toBe(id);
+    expect(k.buildOf(k.shard('train', 0))).toBeUndefined();
+    expect(k.buildOf('datasets/statlog/builds/not-an-id/x')).toBeUndefined();
+    expect(k.buildOf(datasetKeys('other').build(id).shard('train', 0))).toBeUndefined();
+    // Ids sort by start time, and two attempts in the same millisecond differ.
+    const t = new Date('2026-01-01T00:00:00Z');
+    expect(newBuildId(t) < newBuildId(new Date(t.getTime() + 1))).toBe(true);
+    expect(newBuildId(t)).not.toBe(newBuildId(t));
+    expect(() => k.build('../x')).toThrow(/invalid build id "\.\.\/x"/);
   });
 
   it('pads shard ids so lexicographic order (an S3 listing) is numeric order', () => {

@@ -1,8 +1,10 @@
 // The object-store key layout of docs/design.md ("Object store layout"), in one place.
 // Every process builds keys here, never by string concatenation of its own.
 //
-//   datasets/<name>/manifest.json
-//   datasets/<name>/shards/<split>/<id>.bin
+//   datasets/<name>/manifest.json                         written last: it names the build its shards are in
+//   datasets/<name>/builds/<build>/shards/<split>/<id>.bin  one sharding attempt's shards (staged, then published by the manifest)
+//   datasets/<name>/builds/<build>/attempt.json            the attempt while it runs (heartbeat); gone once it published or failed
+//   datasets/<name>/shards/<split>/<id>.bin                shards of manifests written before builds (still read)
 //   runs/<run>/config.json
 //   runs/<run>/weights/<round>.bin
 //   runs/<run>/results/<round>/<job>.bin
@@ -56,18 +58,73 @@ export interface DatasetKeys {
   /** 'datasets/<name>/' — list this to see everything of the dataset. */
   root: string;
   manifest: string;
-  /** 'datasets/<name>/shards/<split>/' */
+  /** 'datasets/<name>/builds/' — every sharding attempt's prefix is under it. */
+  buildsPrefix: string;
+  /** The keys of one sharding attempt (`build` from newBuildId: time-ordered, unique). */
+  build(build: string): DatasetBuildKeys;
+  /** The build a key belongs to ('datasets/<name>/builds/<build>/...' -> '<build>'), or undefined. */
+  buildOf(key: string): string | undefined;
+  /** 'datasets/<name>/shards/<split>/': the shard layout before builds; manifests written then still point here. */
+  shardsPrefix(split: string): string;
+  /** A shard of the layout before builds. */
+  shard(split: string, id: number): string;
+}
+
+/** One sharding attempt: shards are staged under `root`, and published by a manifest that lists them. */
+export interface DatasetBuildKeys {
+  build: string;
+  /** 'datasets/<name>/builds/<build>/' */
+  root: string;
+  /** The attempt's heartbeat while it runs (who, since when, last seen). */
+  attempt: string;
+  /** 'datasets/<name>/builds/<build>/shards/<split>/' */
   shardsPrefix(split: string): string;
   shard(split: string, id: number): string;
+}
+
+const BUILD_ID = /^\d{8}T\d{6}\d{3}Z-[0-9a-f]{8}$/;
+
+function randomHex8(): string {
+  return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * A new build id: the UTC time to the millisecond, then 8 random hex digits
+ * ('20261127T133000123Z-1f2e3d4c'), so ids sort by start time and two attempts never share one.
+ */
+export function newBuildId(now: Date = new Date(), random: string = randomHex8()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('.', '');
+  const id = `${stamp}-${random}`;
+  if (!BUILD_ID.test(id)) throw new Error(`invalid build id ${JSON.stringify(id)}: expected <yyyymmddThhmmssmmm>Z-<8 hex digits>`);
+  return id;
 }
 
 export function datasetKeys(name: string): DatasetKeys {
   validateKeyName('dataset name', name);
   const root = `datasets/${name}/`;
+  const buildsPrefix = `${root}builds/`;
   const shardsPrefix = (split: string): string => `${root}shards/${validateKeyName('split name', split)}/`;
   return {
     root,
     manifest: `${root}manifest.json`,
+    buildsPrefix,
+    build: (build) => {
+      if (!BUILD_ID.test(build)) throw new Error(`invalid build id ${JSON.stringify(build)}: expected <yyyymmddThhmmssmmm>Z-<8 hex digits> (newBuildId)`);
+      const buildRoot = `${buildsPrefix}${build}/`;
+      const buildShards = (split: string): string => `${buildRoot}shards/${validateKeyName('split name', split)}/`;
+      return {
+        build,
+        root: buildRoot,
+        attempt: `${buildRoot}attempt.json`,
+        shardsPrefix: buildShards,
+        shard: (split, id) => `${buildShards(split)}${formatKeyNumber('shard id', id)}.bin`,
+      };
+    },
+    buildOf: (key) => {
+      if (!key.startsWith(buildsPrefix)) return undefined;
+      const build = key.slice(buildsPrefix.length).split('/')[0] ?? '';
+      return BUILD_ID.test(build) ? build : undefined;
+    },
     shardsPrefix,
     shard: (split, id) => `${shardsPrefix(split)}${formatKeyNumber('shard id', id)}.bin`,
   };

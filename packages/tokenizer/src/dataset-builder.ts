@@ -8,6 +8,7 @@ import { READER_KINDS, parseReaderSpec, readDataset, type ReaderKind, type Reade
 import { SeededRng } from './rng.js';
 import { SimulatedViewStats } from './simulated-view-stats.js';
 import { putShard } from './shard-writer.js';
+import { StagedBuild, type StagedBuildOptions } from './staged-build.js';
 import { DEFAULT_SPLIT_FRACTIONS, SPLIT_NAMES, splitByHash, type SplitFractions, type SplitName } from './split.js';
 import type { Sample } from './types.js';
 
@@ -15,7 +16,9 @@ import type { Sample } from './types.js';
 // store, per-band statistics of the TRAIN split (and of simulated sensors'
 // views, simulated-view-stats.ts), and manifest.json written
 // last (docs/design.md "Object store layout"), so a reader that finds a manifest
-// finds every shard it lists.
+// finds every shard it lists. Atomic (staged-build.ts): the shards are staged
+// under the attempt's own build prefix, the manifest that lists them publishes
+// them, and a failure (a truncated file, a store error) removes them.
 
 /** Dataset kinds the builder reads (the readers' kinds). */
 export const DATASET_KINDS = READER_KINDS;
@@ -75,6 +78,10 @@ export interface BuildDatasetOptions {
    * Undefined: file order everywhere.
    */
   shuffle?: { seed: number; buffer?: number };
+  /** Removed leftovers of crashed or superseded attempts, failed cleanups: one line each. */
+  log?: (message: string) => void;
+  /** The attempt's clock and heartbeat timing (tests). */
+  staging?: Omit<StagedBuildOptions, 'log'>;
 }
 
 export interface BuildDatasetResult {
@@ -103,17 +110,21 @@ function validAtoms(sample: Sample): number {
   return n;
 }
 
-/** Build shards + manifest for one dataset; see the file comment. */
-export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildDatasetResult> {
-  const spec = parseDatasetSpec(opts.dataset);
-  if (!Number.isInteger(opts.shardSize) || opts.shardSize < 1) {
-    throw new Error(`shardSize must be a positive integer, got ${opts.shardSize}`);
-  }
-  const keys = datasetKeys(opts.name);
-  const lists: ModalityLists | undefined =
-    opts.modalities === undefined ? undefined : resolveModalityLists(opts.modalities, { source: `dataset ${opts.name} modalities` });
-  const fractions = opts.splitFractions ?? DEFAULT_SPLIT_FRACTIONS;
+interface Staged {
+  manifest: Manifest;
+  atoms: Record<SplitName, number>;
+  bytes: number;
+}
 
+/** Read the dataset, stage its shards in `build`, and publish them with the manifest. */
+async function stageAndPublish(
+  opts: BuildDatasetOptions,
+  spec: DatasetSpec,
+  lists: ModalityLists | undefined,
+  fractions: SplitFractions,
+  manifestKey: string,
+  build: StagedBuild,
+): Promise<Staged> {
   const stats = new BandStatsAccumulator();
   const simulated = new SimulatedViewStats(lists);
   const pending: Record<SplitName, Sample[]> = { train: [], val: [], test: [] };
@@ -130,7 +141,7 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
     if (batch.length === 0) return;
     pending[split] = [];
     const id = shards[split].length;
-    const key = keys.shard(split, id);
+    const key = build.shard(split, id);
     // Streams the shard to the store as it is encoded (multipart upload / temp file + rename).
     const shard = await putShard(opts.out, key, batch);
     shards[split].push({ key, samples: shard.samples, bytes: shard.bytes, sha256: shard.sha256, values: shard.values });
@@ -202,10 +213,33 @@ export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildData
     source: `${spec.kind}:${resolve(spec.path)}${spec.kind === 'bigearthnet' ? ' (split by patch-name hash)' : ''}`,
     created: new Date().toISOString(),
   };
-  // Validated by the same schema readers use, then published last.
+  // Validated by the same schema readers use, then published last: the one write that makes the build visible.
   const text = serializeManifest(manifestInput);
-  const manifest = parseManifest(text, keys.manifest);
-  await opts.out.put(keys.manifest, new TextEncoder().encode(text));
+  const manifest = parseManifest(text, manifestKey);
+  await build.publish(manifestKey, new TextEncoder().encode(text), SPLIT_NAMES.flatMap((s) => manifest.shards[s].map((e) => e.key)));
+  return { manifest, atoms, bytes };
+}
+
+/** Build shards + manifest for one dataset; see the file comment. */
+export async function buildDataset(opts: BuildDatasetOptions): Promise<BuildDatasetResult> {
+  const spec = parseDatasetSpec(opts.dataset);
+  if (!Number.isInteger(opts.shardSize) || opts.shardSize < 1) {
+    throw new Error(`shardSize must be a positive integer, got ${opts.shardSize}`);
+  }
+  const keys = datasetKeys(opts.name);
+  const lists: ModalityLists | undefined =
+    opts.modalities === undefined ? undefined : resolveModalityLists(opts.modalities, { source: `dataset ${opts.name} modalities` });
+  const fractions = opts.splitFractions ?? DEFAULT_SPLIT_FRACTIONS;
+
+  const build = await StagedBuild.start(opts.out, opts.name, { ...opts.staging, ...(opts.log !== undefined ? { log: opts.log } : {}) });
+  let built: Staged;
+  try {
+    built = await stageAndPublish(opts, spec, lists, fractions, keys.manifest, build);
+  } catch (err) {
+    await build.abort();
+    throw err;
+  }
+  const { manifest, atoms, bytes } = built;
   const totalAtoms = atoms.train + atoms.val + atoms.test;
   return {
     manifest,

@@ -113,6 +113,9 @@ export type {
 
 // dataset builder: reader -> shards + train-split band statistics -> manifest.json (written last)
 export { DATASET_KINDS, buildDataset, parseDatasetSpec } from './dataset-builder.js';
+// atomic sharding: shards staged under the attempt's build prefix, published by the manifest, swept when abandoned
+export { BUILD_HEARTBEAT_MS, BUILD_STALE_MS, StagedBuild, sweepBuilds } from './staged-build.js';
+export type { StagedBuildOptions, SweepResult } from './staged-build.js';
 
 // splits (one place for train/val/test, their fractions and the hash split)
 export {

@@ -1,6 +1,7 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LocalStore } from '@atomizer/protocol';
 import { dataPath, parseDatasetSpec, parseManifest } from '@atomizer/tokenizer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
@@ -58,6 +59,37 @@ describe('atomizer shard', () => {
     // The other bad inputs in process: same functions as the command's action.
     expect(() => parseDatasetSpec('statlog:/no/such.csv')).toThrow(/\/no\/such\.csv does not exist/);
     expect(() => positiveInt('--shard-size')('0')).toThrow(/--shard-size must be a positive integer, got '0'/);
+  });
+
+  it('a truncated GeoTIFF fails the sharding in one line naming the file, leaving no shard and no manifest; the whole data then shards', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'atomizer-shard-cli-'));
+    dirs.push(out);
+    // A copy of BigEarthNet S2 tiny with the B02 GeoTIFF of its last patch cut in half.
+    const data = join(out, 's2');
+    await cp(dataPath('bigearthnet_tiny', 's2'), data, { recursive: true });
+    await chmod(data, 0o755);
+    const last = (await readdir(data)).sort().at(-1) as string;
+    await chmod(join(data, last), 0o755);
+    const bad = join(data, last, `${last}_B02.tif`);
+    await chmod(bad, 0o644);
+    await truncate(bad, Math.floor((await stat(bad)).size / 2));
+    const store = join(out, 'store');
+
+    const r = await runCli(['shard', '--dataset', `bigearthnet:${data}`, '--out', store, '--name', 'ben', '--shard-size', '2']);
+    expect(r.code).toBe(1);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('atomizer:'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.startsWith(`atomizer: ${bad}: not a valid or complete GeoTIFF (`)).toBe(true);
+    expect(errors[0]).toMatch(/: truncated\)$/);
+    expect(r.stderr).toMatch(/[1-9]\d* shards/); // shards were staged before the bad file
+    expect(await new LocalStore(store).list('')).toEqual([]);
+
+    const ok = await runCli(['shard', '--dataset', `bigearthnet:${dataPath('bigearthnet_tiny', 's2')}`, '--out', store, '--name', 'ben', '--shard-size', '2']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const manifest = parseManifest(await readFile(join(store, 'datasets', 'ben', 'manifest.json'), 'utf8'), 'test');
+    const listed = [...manifest.shards.train, ...manifest.shards.val, ...manifest.shards.test].map((e) => e.key);
+    expect(listed.every((k) => /^datasets\/ben\/builds\/[^/]+\/shards\/(train|val|test)\/\d{6}\.bin$/.test(k))).toBe(true);
+    expect(await new LocalStore(store).list('')).toEqual(['datasets/ben/manifest.json', ...listed].sort());
   });
 
   it('records the modality lists of a --modalities YAML file in the manifest, and refuses overlapping ones', async () => {

@@ -161,7 +161,8 @@ A --modalities file (YAML or JSON):
 Reader options go after '?' in the dataset: sensor=<id>&bands=B1,B2 (geotiff, scene), labels=<file>,
 k=<patch size>, classTable=<csv> (scene), nomenclature=43 (bigearthnet).
 BigEarthNet folders are split by a hash of the patch name (60/20/20); Statlog keeps its train/test rows.
-Writes datasets/<name>/shards/<split>/<id>.bin and, last, datasets/<name>/manifest.json.`,
+Stages shards under datasets/<name>/builds/<build>/shards/<split>/<id>.bin and publishes them by writing
+datasets/<name>/manifest.json last; a sharding that fails leaves no shard and no manifest behind.`,
     )
     .action(async (opts: ShardOptions) => {
       const spec = parseDatasetSpec(opts.dataset);
@@ -182,6 +183,7 @@ Writes datasets/<name>/shards/<split>/<id>.bin and, last, datasets/<name>/manife
           shardSize: opts.shardSize,
           ...(modalities !== undefined ? { modalities } : {}),
           onProgress: (p) => progress.update(p),
+          log: (m) => process.stderr.write(`${m}\n`),
         });
       } finally {
         progress.stop();
