@@ -66,8 +66,9 @@ export async function startCluster(opts: { store?: 's3' | 'folder' } = {}): Prom
     procs,
     async stop() {
       await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-      await s3?.stop();
-      await redis.stop();
+      // The servers running now: a test may have restarted either.
+      await cluster.s3?.stop();
+      await cluster.redis.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -76,6 +77,26 @@ export async function startCluster(opts: { store?: 's3' | 'folder' } = {}): Prom
 }
 
 const clusters = new Map<Cluster, Proc[]>();
+
+/** Stop redis-server, leave it down for `downMs`, start it again on the same port (empty: it keeps nothing on disk). */
+export async function restartRedis(cluster: Cluster, downMs: number): Promise<void> {
+  const port = cluster.redis.port;
+  await cluster.redis.stop();
+  await sleep(downMs);
+  cluster.redis = await startEmbeddedRedis({ port });
+}
+
+/** Stop the S3 server, leave it down for `downMs`, start it again on the same port and folder (objects kept). */
+export async function restartS3(cluster: Cluster, downMs: number): Promise<void> {
+  const s3 = cluster.s3;
+  if (s3 === undefined) throw new Error('restartS3: this cluster has no S3 server (store: folder)');
+  const port = Number(new URL(s3.endpoint).port);
+  await s3.stop();
+  await sleep(downMs);
+  cluster.s3 = await startEmbeddedS3({ dir: join(cluster.dir, 's3'), port });
+  // The old server's clients were closed with it.
+  cluster.store = cluster.s3.store();
+}
 
 export interface Proc {
   child: ChildProcess;
@@ -115,6 +136,13 @@ export interface WorkerProc extends Proc {
 
 /** Start `atomizer worker` processes and wait until each has a heartbeat in Redis. */
 export async function startWorkers(cluster: Cluster, ids: string[], extra: string[] = []): Promise<WorkerProc[]> {
+  // A dead predecessor's heartbeat (same id) would pass for this worker's own.
+  const cleaner = connectRedis(cluster.redis.url);
+  try {
+    if (ids.length > 0) await cleaner.del(...ids.map((id) => `${WORKER_KEY_PREFIX}${id}`));
+  } finally {
+    cleaner.disconnect();
+  }
   const procs = ids.map((id) => ({
     ...atomizer(cluster, ['worker', '--redis', cluster.redis.url, '--s3', cluster.location, '--backend', 'wasm', '--id', id, '--cache-dir', join(cluster.dir, `cache-${id}`), ...extra]),
     id,

@@ -7,6 +7,7 @@ import type { EmbeddedS3 } from './embedded-s3.js';
 import { startEmbeddedS3 } from './embedded-s3.js';
 import { LocalStore } from './local-store.js';
 import { openStore, parseS3Location } from './open-store.js';
+import { ResilientStore } from './resilient-store.js';
 import { S3Store } from './s3-store.js';
 import { sha256Hex, Sha256 } from './sha256.js';
 
@@ -49,11 +50,16 @@ describe('openStore', () => {
 
   it('opens s3:// locations with explicit options and reaches the server', async () => {
     const store = openStore('s3://demo-bucket/team/data', { endpoint: s3.endpoint, credentials: s3.credentials });
-    expect(store).toBeInstanceOf(S3Store);
+    // An S3Store behind the outage guard; outage: false gives the bare store.
+    expect(store).toBeInstanceOf(ResilientStore);
+    expect((store as ResilientStore).inner).toBeInstanceOf(S3Store);
+    const bare = openStore('s3://demo-bucket/x', { endpoint: s3.endpoint, outage: false });
+    expect(bare).toBeInstanceOf(S3Store);
+    (bare as S3Store).close();
     expect(store.describe()).toBe(`s3://demo-bucket/team/data at ${s3.endpoint}`);
     await store.put('hello.txt', new TextEncoder().encode('hi'));
     expect(await s3.store().list('team/')).toEqual(['team/data/hello.txt']);
-    (store as S3Store).close();
+    ((store as ResilientStore).inner as S3Store).close();
   });
 
   it('takes endpoint, region and credentials from the standard AWS environment variables', async () => {
@@ -65,7 +71,7 @@ describe('openStore', () => {
       expect(store.describe()).toBe(`s3://demo-bucket/env at ${s3.endpoint}`);
       await store.put('k', new Uint8Array([1, 2, 3]));
       expect([...(await store.get('k'))]).toEqual([1, 2, 3]);
-      (store as S3Store).close();
+      ((store as ResilientStore).inner as S3Store).close();
     } finally {
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
       Object.assign(process.env, saved);

@@ -1,4 +1,4 @@
-import { DEFAULT_OUTAGE_BUDGET_S, DEFAULT_REDIS_URL, OUTAGE_BUDGET_ENV, checkRedis, openStore, queueNames, type ObjectStore } from '@atomizer/protocol';
+import { DEFAULT_OUTAGE_BUDGET_S, DEFAULT_REDIS_URL, OUTAGE_BUDGET_ENV, ResilientStore, checkRedis, openStore, queueNames, type ObjectStore } from '@atomizer/protocol';
 import { Option, type Command } from 'commander';
 
 // The endpoint options every distributed command shares (train, worker, launch,
@@ -80,14 +80,23 @@ export function storeFrom(opts: Pick<EndpointOptions, 's3' | 's3Endpoint' | 'out
   return openStore(opts.s3);
 }
 
-/** Check that Redis and the store answer before anything heavy starts. */
-export async function checkEndpoints(opts: Pick<EndpointOptions, 'redis'>, store: ObjectStore): Promise<void> {
-  await checkRedis(opts.redis);
+/**
+ * Check that the store answers, once and at once: a store that never answered is a wrong
+ * endpoint or credentials, not an outage to wait out.
+ */
+export async function checkStore(store: ObjectStore): Promise<void> {
+  const bare = store instanceof ResilientStore ? store.inner : store;
   try {
-    await store.list('runs/');
+    await bare.list('runs/');
   } catch (err) {
     throw new Error(`the object store ${store.describe()} does not answer: ${(err as Error).message}`);
   }
+}
+
+/** Check that Redis and the store answer before anything heavy starts. */
+export async function checkEndpoints(opts: Pick<EndpointOptions, 'redis'>, store: ObjectStore): Promise<void> {
+  await checkRedis(opts.redis);
+  await checkStore(store);
 }
 
 export function queuesOf(opts: Pick<EndpointOptions, 'queuePrefix' | 'trainQueues'>) {

@@ -1,7 +1,7 @@
 import { selectBackend } from '@atomizer/model';
 import { Command, Option } from 'commander';
 import { resolveBundledData } from '../presets.js';
-import { addEndpointOptions, storeFrom, type EndpointOptions } from './endpoints.js';
+import { addEndpointOptions, checkStore, storeFrom, type EndpointOptions } from './endpoints.js';
 import { evalCheckpoint, type EvalCheckpointResult, type SplitChoice } from './eval-checkpoint.js';
 import { formatTable } from './table.js';
 
@@ -109,6 +109,7 @@ Examples:
     )
     .action(async (opts: EvalCliOptions, command: Command) => {
       const store = storeFrom(opts);
+      await checkStore(store);
       const result = await evalCheckpoint({
         store,
         run: opts.run,

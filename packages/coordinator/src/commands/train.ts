@@ -6,7 +6,7 @@ import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { startDashboard, type Dashboard } from '../dashboard/index.js';
-import { BullMQExecutor, InProcessExecutor, applyResumeChanges, train, withRunId, type Executor, type TrainResult } from '../engine/index.js';
+import { BullMQExecutor, InProcessExecutor, planResumeChanges, recordResumeChanges, train, withRunId, type Executor, type ResumePlan, type TrainResult } from '../engine/index.js';
 import { lastEvalRows } from '../baselines.js';
 import { PRESET_NAMES, presetPath, resolveBundledData } from '../presets.js';
 import { RunStore } from '../run-store.js';
@@ -103,13 +103,14 @@ export async function resolveTrainConfig(opts: Record<string, unknown>): Promise
  * stored config, with the safe changes among the values given applied and recorded
  * (engine/resume-changes.ts), any other change refused before anything is written.
  */
-export async function trainRunConfig(opts: Record<string, unknown>, store: ObjectStore, log: (m: string) => void): Promise<RunConfig> {
+export async function trainRunConfig(opts: Record<string, unknown>, store: ObjectStore): Promise<{ config: RunConfig; plan?: ResumePlan }> {
   const given = await givenTrainConfig(opts);
   const config = parseRunConfig(given, configSource(opts));
-  if (opts.resume !== true) return withRunId(config);
+  if (opts.resume !== true) return { config: withRunId(config) };
   if (config.run === '') throw new Error('--resume needs the id of the run to continue: give --run <id> (or run: in the --config file)');
-  const resumed = await applyResumeChanges(new RunStore(store, config.run), { given, source: configSource(opts), log });
-  return resumed?.config ?? config;
+  // Checked now, written once this coordinator holds the run (recordResumeChanges).
+  const plan = await planResumeChanges(new RunStore(store, config.run), { given, source: configSource(opts) });
+  return plan === undefined ? { config } : { config: plan.run.config, plan };
 }
 
 /** A live line per round: a progress bar on a terminal, else a log line. */
@@ -193,7 +194,7 @@ Examples:
     .action(async (opts: TrainCliOptions) => {
       const store = storeFrom(opts);
       if (opts.executor !== 'in-process') await checkEndpoints(opts, store);
-      const config = await trainRunConfig(opts, store, (m) => process.stderr.write(`${m}\n`));
+      const { config, plan } = await trainRunConfig(opts, store);
       let executor: Executor;
       if (opts.executor === 'in-process') {
         const info = await selectBackend(opts.backend as 'auto', () => undefined);
@@ -201,6 +202,13 @@ Examples:
       } else {
         const q = queuesOf({ queuePrefix: config.queues.prefix, trainQueues: config.queues.train });
         executor = await BullMQExecutor.open({ redisUrl: opts.redis, run: config.run, queues: q, log: (m) => process.stderr.write(`${m}\n`) });
+      }
+      // The run's lease is held now (BullMQ executor): only the holder writes the changes.
+      if (plan !== undefined) {
+        await recordResumeChanges(new RunStore(store, config.run), plan, { log: (m) => process.stderr.write(`${m}\n`) }).catch(async (err: unknown) => {
+          await executor.close();
+          throw err;
+        });
       }
       let dashboard: Dashboard | undefined;
       if (opts.dashboard === true) {

@@ -457,10 +457,12 @@ export class BullMQExecutor implements Executor {
   async close(): Promise<void> {
     this.wake();
     await this.runLease?.release();
-    await closeWithin(() => this.roundWorker.close(), () => this.roundWorker.close(true).catch(() => undefined).then(() => this.roundWorker.disconnect()));
-    await Promise.all(this.events.map((e) => closeWithin(() => e.close(), () => e.disconnect())));
-    await closeWithin(() => this.flow.close(), () => this.flow.disconnect());
-    await Promise.all([...this.queues.values()].map((q) => closeWithin(() => q.close(), () => q.disconnect())));
+    await Promise.all([
+      closeWithin(() => this.roundWorker.close(), () => this.roundWorker.close(true).catch(() => undefined).then(() => this.roundWorker.disconnect())),
+      ...this.events.map((e) => closeWithin(() => e.close(), () => e.disconnect())),
+      closeWithin(() => this.flow.close(), () => this.flow.disconnect()),
+      ...[...this.queues.values()].map((q) => closeWithin(() => q.close(), () => q.disconnect())),
+    ]);
     this.redis.disconnect();
   }
 }

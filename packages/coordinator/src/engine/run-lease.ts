@@ -5,9 +5,9 @@ import type { Redis } from 'ioredis';
 
 // One coordinator per run (docs/reliability.md "One coordinator per run"): a lease in Redis
 // (SET NX PX) renewed every third of its time to live, holding a fencing token. A second
-// coordinator of the same run waits one time-to-live for the lease to lapse: a live holder
-// renews it, so the newcomer is refused; a dead one's lease expires and the newcomer takes
-// over. Before every commit (checkpoint, status, metrics) the holder checks and renews the
+// coordinator of the same run watches the lease: as soon as it sees it renewed (its time
+// to live goes up) the holder is alive and the newcomer is refused; a dead holder's lease
+// lapses within one time to live and the newcomer takes over. Before every commit (checkpoint, status, metrics) the holder checks and renews the
 // lease in one atomic step (fence()), so a coordinator that lost its lease (Redis was
 // unreachable past its time to live and another took over) stops without writing.
 
@@ -94,22 +94,26 @@ export class RunLease {
     const raw = JSON.stringify(value);
     const deadline = Date.now() + waitMs;
     let said = false;
+    let lastTtl: { held: string | null; pttl: number } | undefined;
     for (;;) {
       const ok = await g.run(() => redis.set(leaseKey(run), raw, 'PX', ttlMs, 'NX'));
       if (ok === 'OK') break;
       const [held, pttl] = await g.run(() => Promise.all([redis.get(leaseKey(run)), redis.pttl(leaseKey(run))]));
-      if (Date.now() >= deadline) {
+      // Renewed since the last look (same holder, more time left): the holder is alive.
+      const renewed = lastTtl !== undefined && lastTtl.held === held && pttl > lastTtl.pttl + 100;
+      lastTtl = { held, pttl };
+      if (renewed || Date.now() >= deadline) {
         throw new LeaseHeldError(
           `run ${run} is being trained by ${describeHolder(held)}, which keeps renewing its lease: ` +
             `two coordinators would compute every slice twice and overwrite each other. Stop that one first (SIGTERM checkpoints and exits), ` +
-            `or, if it is gone, wait ${Math.ceil(ttlMs / 1000)} s for its lease to lapse`,
+            `or, if it is gone, start again: its lease lapses ${Math.ceil(ttlMs / 1000)} s after its last renewal`,
         );
       }
       if (!said) {
         said = true;
-        log(`run ${run} is held by ${describeHolder(held)} (lease lapses in ${Math.max(0, Math.ceil(pttl / 1000))} s unless renewed); waiting up to ${Math.ceil(waitMs / 1000)} s`);
+        log(`run ${run} is held by ${describeHolder(held)} (lease lapses in ${Math.max(0, Math.ceil(pttl / 1000))} s unless renewed); waiting to see whether it is alive`);
       }
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 250));
     }
     const lease = new RunLease(redis, run, value, raw, ttlMs, g, log);
     lease.timer = setInterval(() => void lease.renew().catch(() => undefined), Math.max(250, Math.floor(ttlMs / 3)));
