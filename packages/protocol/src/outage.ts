@@ -135,13 +135,15 @@ export class OutageGuard {
    */
   async run<T>(op: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
+      // A call that hangs until it times out (a paused server) was down from its start.
+      const started = this.now();
       try {
         const value = await op();
         this.markUp();
         return value;
       } catch (err) {
         if (!isTransientError(err)) throw err;
-        this.markDown(err);
+        this.markDown(err, started);
         const downMs = this.downForMs();
         if (downMs >= this.budgetMs) throw new OutageError(this.what, downMs, this.budgetMs, err);
         await this.sleep(Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(attempt, 20), this.budgetMs - downMs));
@@ -149,11 +151,11 @@ export class OutageGuard {
     }
   }
 
-  /** Record a connection-level failure seen outside `run` (an error event of a long-lived client). */
-  markDown(err: unknown): void {
+  /** Record a connection-level failure seen outside `run` (an error event of a long-lived client); `since`: when the failed call started. */
+  markDown(err: unknown, since?: number): void {
     const now = this.now();
     if (this.downSince === undefined) {
-      this.downSince = now;
+      this.downSince = Math.min(since ?? now, now);
       this.lastReport = now;
       this.outages++;
       this.log(`${this.what}: connection lost (${messageOf(err)}); retrying for up to ${Math.round(this.budgetMs / 1000)} s`);

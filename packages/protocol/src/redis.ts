@@ -19,6 +19,9 @@ import { killWithParent } from './child-guard.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
+/** Longest a non-blocking Redis command may take before it fails (as an outage, outage.ts), ms. */
+export const REDIS_COMMAND_TIMEOUT_MS = 15_000;
+
 /** Environment variables read for Redis, in one place (the infra drift test reads this list). */
 export const REDIS_ENV = {
   url: 'REDIS_URL',
@@ -91,6 +94,11 @@ export function redisOptions(url: string, opts: RedisConnectOptions = {}): Redis
     // Reconnect forever with a capped backoff: a worker survives a Redis restart.
     retryStrategy: (times: number) => Math.min(200 * times, 5000),
     enableReadyCheck: true,
+    // A paused or black-holed server (SIGSTOP, a frozen VM, dropped packets) never refuses a
+    // connection: without a time limit a command would wait forever and no outage budget
+    // would ever run out. Blocking clients ('worker': BullMQ's long polls) cannot have one.
+    ...(opts.role === 'worker' ? {} : { commandTimeout: REDIS_COMMAND_TIMEOUT_MS }),
+    keepAlive: 10_000,
   };
   if (u.protocol === 'rediss:') {
     const ca = env[REDIS_ENV.tlsCa];

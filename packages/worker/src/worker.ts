@@ -107,6 +107,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   };
   const redis = connectRedis(opts.redisUrl);
   redis.on('error', onError);
+  redis.on('ready', () => guard.markUp());
   let failure: string | undefined;
   let stopping = false;
   const heartbeat = async (): Promise<void> => {
@@ -120,6 +121,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     if (guard.downForMs() > guard.budgetMs && !stopping) {
       failure = `Redis at ${redactRedisUrl(opts.redisUrl)} unreachable for ${Math.round(guard.downForMs() / 1000)} s, past the outage budget of ${Math.round(guard.budgetMs / 1000)} s`;
       void stop(failure);
+      // Whatever a close still waits on, the worker is done within 20 s: its supervisor restarts it.
+      setTimeout(() => {
+        log(`worker ${id}: closing did not finish within 20 s; exiting anyway`);
+        resolveClosed();
+      }, 20_000).unref();
     }
   };
   await heartbeat();
@@ -199,22 +205,23 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     stopping = true;
     status.state = 'stopping';
     void heartbeat();
-    log(`worker ${id}: ${reason}; finishing the current job (at most ${(opts.drainMs ?? 60_000) / 1000} s)`);
+    // Past the outage budget Redis is gone: a graceful close would wait on it, so only a short one.
+    const drainMs = failure !== undefined ? 3000 : (opts.drainMs ?? 60_000);
+    log(`worker ${id}: ${reason}; finishing the current job (at most ${drainMs / 1000} s)`);
     const graceful = Promise.all(workers.map((w) => w.close()));
-    let drainTimer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      graceful.then(() => false),
-      new Promise<boolean>((r) => (drainTimer = setTimeout(() => r(true), opts.drainMs ?? 60_000))),
-    ]);
-    clearTimeout(drainTimer);
+    const timedOut = await within(graceful.then(() => false), drainMs, true);
     if (timedOut) {
       log(`worker ${id}: the current job did not finish in time; releasing it (it will be retried)`);
       await Promise.all(pool.map((p) => p.stop(1000)));
-      await Promise.all(workers.map((w) => w.close(true)));
+      // close(true) returns the close already in progress (BullMQ 6), which may wait on a dead
+      // Redis: cut the connections instead once it has had a few seconds.
+      await within(Promise.all(workers.map((w) => w.close(true))), 3000, undefined);
+      // disconnect() waits for a connection being (re)made: bounded too.
+      await within(Promise.all(workers.map((w) => w.disconnect().catch(() => undefined))), 2000, undefined);
     }
     await Promise.all(pool.map((p) => p.stop()));
     clearInterval(timer);
-    await redis.del(`${WORKER_KEY_PREFIX}${id}`).catch(() => undefined);
+    await within(redis.del(`${WORKER_KEY_PREFIX}${id}`).catch(() => undefined), 2000, undefined);
     redis.disconnect();
     log(`worker ${id}: stopped after ${status.jobsDone} jobs`);
     resolveClosed();
@@ -232,4 +239,14 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       return failure;
     },
   };
+}
+
+/** `p`, or `fallback` once `ms` have passed. */
+async function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((r) => (timer = setTimeout(() => r(fallback), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -3,7 +3,7 @@ import { BACKEND_CHOICES } from '@atomizer/model';
 import { checkRedis, redactRedisUrl } from '@atomizer/protocol';
 import { Command, Option } from 'commander';
 import { Supervisor, workerSlots } from '../launcher.js';
-import { addEndpointOptions, positive, storeFrom, type EndpointOptions } from './endpoints.js';
+import { addEndpointOptions, checkStore, positive, storeFrom, type EndpointOptions } from './endpoints.js';
 
 // `atomizer launch`: one worker process per GPU (or N on CPU), supervised.
 
@@ -37,8 +37,9 @@ Examples:
     )
     .action(async (opts: LaunchOptions) => {
       if (opts.gpus !== undefined && opts.workers !== undefined) throw new Error('give either --gpus or --workers, not both');
-      storeFrom(opts);
+      const store = storeFrom(opts);
       await checkRedis(opts.redis);
+      await checkStore(store);
       const slots = workerSlots({ ...(opts.gpus !== undefined ? { gpus: opts.gpus } : {}), workers: opts.workers ?? 1 }, hostname());
       const backend = opts.backend ?? (opts.gpus !== undefined ? 'tensorflow-gpu' : 'auto');
       const args = [

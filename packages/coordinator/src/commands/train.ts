@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { selectBackend } from '@atomizer/model';
-import { parseRunConfig, runConfigLeaves, setPath, type MetricEvent, type ObjectStore, type RunConfig, type RunStatus } from '@atomizer/protocol';
+import { ResilientStore, parseRunConfig, runConfigLeaves, setPath, type MetricEvent, type ObjectStore, type RunConfig, type RunStatus } from '@atomizer/protocol';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
@@ -194,7 +194,11 @@ Examples:
     .action(async (opts: TrainCliOptions) => {
       const store = storeFrom(opts);
       if (opts.executor !== 'in-process') await checkEndpoints(opts, store);
-      const { config, plan } = await trainRunConfig(opts, store);
+      if (opts.dashboard === true && opts.executor === 'in-process') {
+        throw new Error('--dashboard needs Redis (the default --executor bullmq); for an in-process run, start atomizer dashboard separately');
+      }
+      const first = await trainRunConfig(opts, store);
+      let config = first.config;
       let executor: Executor;
       if (opts.executor === 'in-process') {
         const info = await selectBackend(opts.backend as 'auto', () => undefined);
@@ -203,27 +207,33 @@ Examples:
         const q = queuesOf({ queuePrefix: config.queues.prefix, trainQueues: config.queues.train });
         executor = await BullMQExecutor.open({ redisUrl: opts.redis, run: config.run, queues: q, log: (m) => process.stderr.write(`${m}\n`) });
       }
-      // The run's lease is held now (BullMQ executor): only the holder writes the changes.
-      if (plan !== undefined) {
-        await recordResumeChanges(new RunStore(store, config.run), plan, { log: (m) => process.stderr.write(`${m}\n`) }).catch(async (err: unknown) => {
-          await executor.close();
-          throw err;
-        });
-      }
       let dashboard: Dashboard | undefined;
-      if (opts.dashboard === true) {
-        if (opts.executor === 'in-process') throw new Error('--dashboard needs Redis (the default --executor bullmq); for an in-process run, start atomizer dashboard separately');
-        const token = givenDashboardToken(opts.token);
-        dashboard = await startDashboard({
-          redisUrl: opts.redis,
-          store,
-          run: config.run,
-          queuePrefix: config.queues.prefix,
-          port: opts.port as number,
-          host: opts.host as string,
-          ...(token !== undefined ? { token } : {}),
-        });
-        process.stderr.write(`dashboard: ${dashboard.url}\n`);
+      try {
+        if (opts.dashboard === true) {
+          const token = givenDashboardToken(opts.token);
+          dashboard = await startDashboard({
+            redisUrl: opts.redis,
+            // The dashboard shows a store outage at once instead of riding it out.
+            store: store instanceof ResilientStore ? store.inner : store,
+            run: config.run,
+            queuePrefix: config.queues.prefix,
+            port: opts.port as number,
+            host: opts.host as string,
+            ...(token !== undefined ? { token } : {}),
+          });
+          process.stderr.write(`dashboard: ${dashboard.url}\n`);
+        }
+        if (first.plan !== undefined) {
+          // The run's lease is held now: check the changes again against the checkpoint as it
+          // is now (a predecessor may have written one while we waited), then record them.
+          const { config: now, plan } = await trainRunConfig(opts, store);
+          config = now;
+          if (plan !== undefined) await recordResumeChanges(new RunStore(store, config.run), plan, { log: (m) => process.stderr.write(`${m}\n`) });
+        }
+      } catch (err) {
+        await dashboard?.close();
+        await executor.close();
+        throw err;
       }
       const ac = new AbortController();
       const onSig = (): void => {

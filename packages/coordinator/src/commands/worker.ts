@@ -2,7 +2,7 @@ import { BACKEND_CHOICES } from '@atomizer/model';
 import { checkRedis } from '@atomizer/protocol';
 import { COMPUTE_MODES, startWorker, type ComputeMode } from '@atomizer/worker';
 import { Command, Option } from 'commander';
-import { addEndpointOptions, positive, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
+import { addEndpointOptions, checkStore, positive, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
 
 // `atomizer worker`: one worker process (one per GPU): pulls train and eval
 // jobs from BullMQ, computes in a separate compute process, uploads results.
@@ -46,8 +46,11 @@ Example:
   $ atomizer worker --redis redis://127.0.0.1:6379 --s3 s3://atomizer --s3-endpoint http://127.0.0.1:9000`,
     )
     .action(async (opts: WorkerCliOptions) => {
-      storeFrom(opts); // applies --s3-endpoint to the environment the compute process inherits
+      // Applies --s3-endpoint and --outage-budget to the environment the compute process inherits.
+      const store = storeFrom(opts);
       await checkRedis(opts.redis);
+      // A store that never answered is a wrong endpoint, not an outage: say so now, not after every job waited out the budget.
+      await checkStore(store);
       const q = queuesOf(opts);
       const queues = opts.queues !== undefined ? opts.queues.split(',').map((s) => s.trim()).filter((s) => s !== '') : [...q.train, q.eval];
       // A stop requested while the backend is still loading is honoured once it is up.

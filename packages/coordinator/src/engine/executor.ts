@@ -73,6 +73,8 @@ export interface Executor {
    * owns the run (run-lease.ts). The in-process executor owns its run outright.
    */
   fence(): Promise<void>;
+  /** Like fence() without a Redis round trip: throws once the lease is known lost (before publishing, deleting, enqueueing). */
+  assertOwner(): void;
   /** The lease this coordinator holds on the run, recorded in status.json. */
   readonly lease?: { holder: string; token: number };
   close(): Promise<void>;
@@ -138,6 +140,8 @@ export class InProcessExecutor implements Executor {
 
   async fence(): Promise<void> {}
 
+  assertOwner(): void {}
+
   async close(): Promise<void> {}
 }
 
@@ -147,6 +151,8 @@ interface SliceState {
   bullId: string;
   /** Jobs enqueued for this slice (first + retries after refused results). */
   tries: number;
+  /** Times the job was enqueued again after it vanished from Redis. */
+  requeued: number;
   state: 'pending' | 'accepted' | 'failed';
 }
 
@@ -220,6 +226,8 @@ export class BullMQExecutor implements Executor {
     this.flow.on('error', onError);
     this.redis = connectRedis(opts.redisUrl);
     this.redis.on('error', onError);
+    // Reconnected by itself: the outage is over even if no guarded call has run since.
+    this.redis.on('ready', () => this.guard.markUp());
   }
 
   /** A Redis operation, ridden through outages up to the budget (safe to repeat: see each call). */
@@ -233,6 +241,10 @@ export class BullMQExecutor implements Executor {
 
   async fence(): Promise<void> {
     await this.runLease?.fence();
+  }
+
+  assertOwner(): void {
+    this.runLease?.assertHeld();
   }
 
   static async open(opts: BullExecutorOptions): Promise<BullMQExecutor> {
@@ -309,7 +321,7 @@ export class BullMQExecutor implements Executor {
     const slices: SliceState[] = jobs.map((job, i) => {
       const bullId = `${trainJobId(job.run, round, job.job)}.${suffix}`;
       checkJobSize(job, bullId);
-      return { job, queue: train[i % train.length] as string, bullId, tries: 1, state: 'pending' };
+      return { job, queue: train[i % train.length] as string, bullId, tries: 1, requeued: 0, state: 'pending' };
     });
     let fired = false;
     const fire = (): void => {
@@ -349,6 +361,8 @@ export class BullMQExecutor implements Executor {
     const deadline = Date.now() + policy.deadlineMs;
     let warned = false;
     for (;;) {
+      // A coordinator that lost the run stops enqueueing and checking at once.
+      this.runLease?.assertHeld();
       // Every pending slice at once: result fetches and checks overlap.
       const inspect = async (s: SliceState): Promise<void> => {
         const q = this.queue(s.queue);
@@ -359,6 +373,12 @@ export class BullMQExecutor implements Executor {
         if (bj === undefined || state === 'unknown') {
           // Redis restarted without its data, or the job was removed by hand: the result
           // key is deterministic, so enqueueing it again counts the slice once.
+          if (s.requeued >= policy.attempts) {
+            s.state = 'failed';
+            failed.push({ job: s.job.job, reason: `vanished from Redis ${s.requeued + 1} times` });
+            return;
+          }
+          s.requeued++;
           vanished.push(s.job.job);
           await this.r(() => q.add(`train r${round} j${s.job.job}`, s.job, { jobId: s.bullId, ...this.jobOpts(policy.attempts) }));
           return;
@@ -430,6 +450,7 @@ export class BullMQExecutor implements Executor {
     // Jobs lost with Redis's data are enqueued again, at most `attempts` times each.
     const requeued = new Map<number, number>();
     while (pending.size > 0) {
+      this.runLease?.assertHeld();
       for (const i of [...pending]) {
         const state = await this.r(() => q.getJobState(ids[i]!));
         const bj = await this.r(() => Job.fromId(q, ids[i]!));
@@ -458,7 +479,8 @@ export class BullMQExecutor implements Executor {
     this.wake();
     await this.runLease?.release();
     await Promise.all([
-      closeWithin(() => this.roundWorker.close(), () => this.roundWorker.close(true).catch(() => undefined).then(() => this.roundWorker.disconnect())),
+      // close(true) would return the close already in progress (BullMQ 6): cut the connection instead.
+      closeWithin(() => this.roundWorker.close(), () => this.roundWorker.disconnect()),
       ...this.events.map((e) => closeWithin(() => e.close(), () => e.disconnect())),
       closeWithin(() => this.flow.close(), () => this.flow.disconnect()),
       ...[...this.queues.values()].map((q) => closeWithin(() => q.close(), () => q.disconnect())),

@@ -75,3 +75,28 @@ describe('RunLease', () => {
     await lease.release();
   });
 });
+
+describe('RunLease after a newer holder came and went', () => {
+  it('a holder whose lease lapsed does not take it back once a newer coordinator held it, even after that one released it', async () => {
+    const redis = client();
+    const old = await RunLease.acquire(client(), 'r5', { guard: guard(), ttlMs: 60_000, holder: 'old:1' });
+    // Its lease lapsed during an outage; a newer coordinator took the run, then finished and released it.
+    await redis.del(leaseKey('r5'));
+    const newer = await RunLease.acquire(client(), 'r5', { guard: guard(), ttlMs: 60_000, holder: 'new:2' });
+    await newer.release();
+    expect(await redis.get(leaseKey('r5'))).toBeNull();
+    await expect(old.fence()).rejects.toThrow(LeaseLostError);
+    expect(await redis.get(leaseKey('r5'))).toBeNull();
+    expect(() => old.assertHeld()).toThrow(/taken over/);
+  });
+
+  it('after an empty Redis restart the holder takes its lease back and restores the token counter', async () => {
+    const redis = client();
+    const lease = await RunLease.acquire(client(), 'r6', { guard: guard(), ttlMs: 60_000, holder: 'h:1' });
+    // Simulate the restart: both keys gone.
+    await redis.del(leaseKey('r6'), 'atomizer:run:r6:lease-token');
+    await lease.fence();
+    expect(Number(await redis.get('atomizer:run:r6:lease-token'))).toBe(lease.token);
+    await lease.release();
+  });
+});

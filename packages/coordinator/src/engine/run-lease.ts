@@ -34,13 +34,19 @@ function tokenKey(run: string): string {
   return `atomizer:run:${run}:lease-token`;
 }
 
-// 1: renewed; 2: the key was gone (expired during an outage, or Redis restarted empty) and
-// is ours again; 0: someone else holds it (its value is returned as the second element).
+// 1: renewed; 2: the key was gone and is ours again: Redis restarted empty (the token
+// counter is gone too, and is set back to our token so later holders get higher ones),
+// or it lapsed during an outage with no newer holder since; 0: someone else holds it or
+// held it since (a token higher than ours was handed out): the lease is lost for good.
 const RENEW = `
 local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return {1, ''} end
-if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return {2, ''} end
-return {0, v}`;
+if v then return {0, v} end
+local c = tonumber(redis.call('GET', KEYS[2]) or '0')
+if c > tonumber(ARGV[3]) then return {0, ''} end
+if c < tonumber(ARGV[3]) then redis.call('SET', KEYS[2], ARGV[3]) end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {2, ''}`;
 
 export interface LeaseOptions {
   ttlMs?: number;
@@ -52,7 +58,7 @@ export interface LeaseOptions {
 }
 
 function describeHolder(raw: string | null): string {
-  if (raw === null) return 'another coordinator';
+  if (raw === null || raw === '') return 'another coordinator';
   try {
     const v = JSON.parse(raw) as LeaseValue;
     return `coordinator ${v.holder} (token ${v.token}, since ${v.since})`;
@@ -99,6 +105,8 @@ export class RunLease {
       const ok = await g.run(() => redis.set(leaseKey(run), raw, 'PX', ttlMs, 'NX'));
       if (ok === 'OK') break;
       const [held, pttl] = await g.run(() => Promise.all([redis.get(leaseKey(run)), redis.pttl(leaseKey(run))]));
+      // Our own value: an earlier SET succeeded but its reply was lost in an outage.
+      if (held === raw) break;
       // Renewed since the last look (same holder, more time left): the holder is alive.
       const renewed = lastTtl !== undefined && lastTtl.held === held && pttl > lastTtl.pttl + 100;
       lastTtl = { held, pttl };
@@ -123,7 +131,7 @@ export class RunLease {
 
   private async renew(): Promise<void> {
     if (this.released || this.lostTo !== undefined) return;
-    const [code, other] = (await this.redis.eval(RENEW, 1, leaseKey(this.run), this.raw, String(this.ttlMs))) as [number, string];
+    const [code, other] = (await this.redis.eval(RENEW, 2, leaseKey(this.run), tokenKey(this.run), this.raw, String(this.ttlMs), String(this.token))) as [number, string];
     if (code === 2) this.log(`run ${this.run}: lease taken again after it lapsed (Redis was unreachable or restarted empty)`);
     if (code === 0) {
       this.lostTo = describeHolder(other);
@@ -133,18 +141,35 @@ export class RunLease {
 
   /** Check (and renew) the lease before a commit; throws LeaseLostError if another coordinator holds the run. */
   async fence(): Promise<void> {
-    if (this.lostTo === undefined) await this.guard.run(() => this.renew());
+    this.assertHeld();
+    await this.guard.run(() => this.renew());
+    this.assertHeld();
+  }
+
+  /** Without a Redis round trip: throws LeaseLostError once the renewals saw the lease taken (before publishing, deleting or enqueueing). */
+  assertHeld(): void {
+    if (this.released) throw new LeaseLostError(`run ${this.run}: this coordinator released its lease`);
     if (this.lostTo !== undefined) {
       throw new LeaseLostError(`run ${this.run} was taken over by ${this.lostTo} while this coordinator could not renew its lease; it stops without writing`);
     }
   }
 
-  /** Give the lease up (only if still ours), so a successor need not wait. */
+  /** False once the lease is known lost (no Redis round trip). */
+  get held(): boolean {
+    return !this.released && this.lostTo === undefined;
+  }
+
+  /** Give the lease up (only if still ours), so a successor need not wait; never waits on a dead Redis for more than 2 s. */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
     clearInterval(this.timer);
     const drop = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-    await this.redis.eval(drop, 1, leaseKey(this.run), this.raw).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.redis.eval(drop, 1, leaseKey(this.run), this.raw).catch(() => undefined),
+      new Promise((r) => (timer = setTimeout(r, 2000))),
+    ]);
+    clearTimeout(timer);
   }
 }

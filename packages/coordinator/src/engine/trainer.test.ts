@@ -122,6 +122,7 @@ describe('train (in-process executor, real Statlog)', () => {
         inner.trainRound(round, sha === undefined ? jobs : jobs.map((j): TrainJob => (j.innerStateSha256 === undefined ? j : { ...j, innerStateSha256: sha })), policy, check, hooks),
       evaluate: (round, jobs, attempts, check) => inner.evaluate(round, jobs, attempts, check),
       fence: () => inner.fence(),
+      assertOwner: () => inner.assertOwner(),
       close: () => inner.close(),
     });
     const local = (run: string) => base(run, { train: { mode: 'local', localSteps: 2, rounds: 3, slices: 2, sliceSamples: 16, lr: 3e-3, maxAtoms: 36 }, checkpoint: { every: 0 } });

@@ -115,6 +115,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const deleteLater = (spent: Spent): void => {
     if (spent.prefixes.length === 0 && spent.keys.length === 0) return;
     deferred.push(async () => {
+      executor.assertOwner();
       for (const prefix of spent.prefixes) await runStore.deletePrefix(prefix);
       for (const k of spent.keys) await store.delete(k);
     });
@@ -146,6 +147,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   try {
     for (round = startRound; round <= R; round++) {
       deferred.check();
+      // Still the run's coordinator before publishing anything of this round.
+      await executor.fence();
       const roundStart = performance.now();
       const cpuSince = process.cpuUsage();
       const weightsKey = keys.weights(round - 1);
@@ -275,6 +278,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     await deferred.settle().catch(() => undefined);
     // Another coordinator owns the run now: it writes, this one only stops.
     if (err instanceof LeaseLostError || err instanceof LeaseHeldError) throw err;
+    try {
+      executor.assertOwner();
+    } catch (lost) {
+      throw new Error(`${(err as Error).message} (${(lost as Error).message})`, { cause: err });
+    }
     const from = checkpointRounds.at(-1);
     const resumeHint = from !== undefined ? `--resume continues from the checkpoint of round ${from}` : '--resume starts the run over (no checkpoint yet)';
     const message =
@@ -284,7 +292,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     status.state = 'failed';
     status.message = message;
     emit({ type: 'run-end', time: new Date().toISOString(), round, state: 'failed', message });
-    // No lease check here: past a Redis outage it cannot answer, and nobody can take the run over without Redis.
+    // No lease round trip here (past a Redis outage it cannot answer); the lease is not known lost (checked above).
     await flush(true, false).catch((e: unknown) => log(`could not record the failure in ${keys.status}: ${(e as Error).message}`));
     throw new Error(message, { cause: err });
   }

@@ -107,6 +107,49 @@ export const FAULTS: Fault[] = [
     },
   },
   {
+    name: 'redis-paused',
+    description: `redis-server paused (SIGSTOP: connections accepted, nothing answered) past a coordinator outage budget of ${SHORT_BUDGET_S} s: it must stop with status failed within the budget + 30 s; then Redis resumes (SIGCONT) and --resume ends the run`,
+    coordinatorArgs: ['--outage-budget', String(SHORT_BUDGET_S)],
+    async inject(ctx) {
+      await ctx.untilRound(2);
+      const redis = ctx.cluster.redis.process;
+      redis.kill('SIGSTOP');
+      const paused = Date.now();
+      try {
+        const code = await withTimeout(ctx.coordinator.exited, (SHORT_BUDGET_S + 30) * 1000, 'the coordinator with Redis paused past its budget');
+        const st = await ctx.status();
+        ctx.notes.push(`coordinator exited ${code} after ${((Date.now() - paused) / 1000).toFixed(1)} s; status ${st?.state}`);
+        if (code === 0 || st?.state !== 'failed') throw new Error(`expected a failed run, got exit ${code}, ${st?.state}: ${st?.message}`);
+      } finally {
+        redis.kill('SIGCONT');
+      }
+      ctx.coordinator = ctx.startCoordinator(['--resume']);
+    },
+  },
+  {
+    name: 'worker-past-budget',
+    description: 'workers with an outage budget of 3 s, Redis down 12 s: each worker exits 1 naming the outage; restarted (as launch would), they and the coordinator (default budget) end the run',
+    async prepare(ctx) {
+      for (const id of CHAOS_WORKERS) {
+        await ctx.workers.get(id)?.kill('SIGTERM');
+        await ctx.startWorker(id, ['--outage-budget', '3']);
+      }
+    },
+    async inject(ctx) {
+      await ctx.untilRound(2);
+      const port = ctx.cluster.redis.port;
+      await ctx.cluster.redis.stop();
+      const down = Date.now();
+      const codes = await withTimeout(Promise.all(CHAOS_WORKERS.map((id) => ctx.workers.get(id)!.exited)), 40_000, 'the workers past their outage budget');
+      ctx.notes.push(`workers exited ${codes.join(', ')} after ${((Date.now() - down) / 1000).toFixed(1)} s`);
+      const said = CHAOS_WORKERS.every((id) => /past the outage budget/.test(ctx.workers.get(id)!.output()));
+      if (codes.some((c) => c !== 1) || !said) throw new Error(`expected every worker to exit 1 naming the outage budget, got ${codes.join(', ')}`);
+      await sleep(Math.max(0, 12_000 - (Date.now() - down)));
+      ctx.cluster.redis = await startEmbeddedRedis({ port });
+      for (const id of CHAOS_WORKERS) await ctx.startWorker(id);
+    },
+  },
+  {
     name: 'coordinator-kill-resume',
     description: 'the coordinator SIGKILLed after round 3, resumed with one worker instead of two',
     async inject(ctx) {
@@ -157,11 +200,16 @@ export const FAULTS: Fault[] = [
       await ctx.workers.get(id)?.kill('SIGTERM');
       await ctx.startWorker(id, ['--cache-dir', join(dir, 'cache')]);
     },
-    async inject() {},
+    async inject(ctx) {
+      // The run must end with the full-disk worker having said so (once), not silently.
+      await ctx.coordinator.exited;
+      const out = ctx.workers.get(CHAOS_WORKERS[1]!)?.output() ?? '';
+      const warnings = out.split('\n').filter((l) => /shard cache .* is full/.test(l)).length;
+      ctx.notes.push(`full-disk warnings from the worker: ${warnings}`);
+      if (warnings !== 1) throw new Error(`expected one full-disk warning from the worker, saw ${warnings}`);
+    },
     async cleanup(ctx) {
       const w = ctx.workers.get(CHAOS_WORKERS[1]!);
-      const out = w?.output() ?? '';
-      ctx.notes.push(/no space|full/i.test(out) ? 'the worker warned about the full cache disk' : 'no full-disk warning in the worker output');
       await w?.kill('SIGTERM');
       const dir = ctx.scratch.get('mount');
       if (dir !== undefined) execFileSync('umount', [dir]);
