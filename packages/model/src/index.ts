@@ -70,6 +70,7 @@ export {
 export { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 export type { EncodeOptions, SafetensorsContents } from './safetensors.js';
 export { CHECKPOINT_FORMAT, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+export { TORCH_EXPORT_FORMAT, TORCH_MODULE_PATH, torchName, torchStateDict } from './torch-state-dict.js';
 export type { Checkpoint, LoadedCheckpoint, SaveCheckpointOptions } from './checkpoint.js';
 
 // speed: analytic FLOP count (throughput / fraction of peak), attention with the atoms on the rows

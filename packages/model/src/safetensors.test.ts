@@ -42,6 +42,15 @@ describe('safetensors', () => {
     }
   });
 
+  it('decodes a Node Buffer at an offset in a larger buffer (readFile, pooled Buffers) to the right values', () => {
+    const bytes = encodeSafetensors(sampleTable());
+    const backing = Buffer.alloc(bytes.byteLength + 13, 0xab);
+    backing.set(bytes, 13);
+    const { tensors } = decodeSafetensors(backing.subarray(13), 'buffer.safetensors');
+    expect(Array.from(tensors['enc.weight']!.data as Float32Array)).toEqual(Array.from(Float32Array.of(0.1, -0.2, 1e-30, 3e38, Math.PI, -1)));
+    expect(Array.from(tensors.counts!.data as Int32Array)).toEqual([-1, 0, 2 ** 31 - 1]);
+  });
+
   it('writes the layout of the spec: u64 LE header length, space-padded JSON, data at the offsets', () => {
     const table = sampleTable();
     const file = encodeSafetensors(table, { note: 'hi' });

@@ -105,8 +105,10 @@ function isIntArray(v: unknown, len?: number): v is number[] {
 }
 
 function decodeData(dtype: TensorDType, raw: Uint8Array): HostTensor['data'] {
-  // slice() copies into a fresh ArrayBuffer, so the views below are aligned and independent of the file.
-  const buf = raw.slice().buffer;
+  // A copy into a fresh ArrayBuffer, so the views below are aligned and independent of the file.
+  // Uint8Array's slice, not raw.slice(): on a Node Buffer (readFile's result) slice() is a view
+  // and .buffer the whole underlying (possibly pooled) memory.
+  const buf = Uint8Array.prototype.slice.call(raw).buffer;
   switch (dtype) {
     case 'F64':
       return new Float64Array(buf);

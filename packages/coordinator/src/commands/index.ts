@@ -3,6 +3,7 @@ import { atomsCommand } from './atoms.js';
 import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
 import { reportCommand } from './report.js';
 import { modelCommand } from './model.js';
 import { shardCommand } from './shard.js';
@@ -22,8 +23,9 @@ export function registerCommands(program: Command): void {
   program.addCommand(trainCommand());
   program.addCommand(workerCommand());
   program.addCommand(launchCommand());
-  // evaluating and reporting on a run: any checkpoint on any dataset, plots
+  // evaluating, exporting and reporting on a run: any checkpoint on any dataset, PyTorch, plots
   program.addCommand(evalCommand());
+  program.addCommand(exportCommand());
   program.addCommand(reportCommand());
   // watching a run: training page, bull-board, Prometheus
   program.addCommand(dashboardCommand());

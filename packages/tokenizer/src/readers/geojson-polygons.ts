@@ -20,6 +20,8 @@ export interface LabelledPolygon {
 export interface PolygonFile {
   /** The CRS named by the legacy `crs` member, or 'CRS84' when absent (RFC 7946 default). */
   crs: string;
+  /** True when the file has a `crs` member naming its CRS; false when 'CRS84' is the RFC 7946 default. */
+  crsDeclared: boolean;
   polygons: LabelledPolygon[];
 }
 
@@ -105,7 +107,12 @@ export function parsePolygons(text: string, source: string, classField = 'class'
     }
     polygons.push({ id, className: String(cls), polygons: parts, bbox });
   });
-  return { crs: typeof crsName === 'string' ? crsName : 'CRS84', polygons };
+  if (fc.crs !== undefined && fc.crs !== null && typeof crsName !== 'string') {
+    throw new Error(
+      `${source}: the 'crs' member has no properties.name (e.g. "urn:ogc:def:crs:EPSG::32633"); name the CRS there, or remove 'crs' if the coordinates are WGS 84 longitude/latitude`,
+    );
+  }
+  return typeof crsName === 'string' ? { crs: crsName, crsDeclared: true, polygons } : { crs: 'CRS84', crsDeclared: false, polygons };
 }
 
 export async function readPolygons(path: string, classField?: string, idField?: string): Promise<PolygonFile> {

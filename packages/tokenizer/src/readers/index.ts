@@ -25,6 +25,7 @@ export { assignGroupSplits, readSceneLabels } from './scene-labels.js';
 export type { LabelledPatch, SceneLabelOptions, SceneLabelResult } from './scene-labels.js';
 export { epsgOfCrsName, parsePolygons, pointInPolygon, readPolygons } from './geojson-polygons.js';
 export type { LabelledPolygon, PolygonFile, Ring } from './geojson-polygons.js';
+export { polygonFileEpsg, projDefinition, reprojectPolygons } from './label-reprojection.js';
 export { parseClassTable, readClassTable } from './class-table.js';
 export { readStacItem, stacItemFiles } from './stac-item.js';
 export type { StacItemReadOptions } from './stac-item.js';

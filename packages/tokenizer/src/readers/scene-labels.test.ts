@@ -190,12 +190,6 @@ describe('label rasters', () => {
 });
 
 describe('errors and helpers', () => {
-  it('labels in another CRS than the scene are an Error naming both', async () => {
-    await expect(readSceneLabels({ scene: LF_SCENE, sensor: 'landsat-8', labels: POLYS })).rejects.toThrow(
-      /sen2_polygons\.geojson: polygons are in CRS 'urn:ogc:def:crs:OGC:1\.3:CRS84' but the scene .* is in EPSG:26912/,
-    );
-  });
-
   it('a label raster without a class table, and an even patch size, are Errors', async () => {
     await expect(readSceneLabels({ scene: SEN2, sensor: 'sentinel-2a', labels: LABELS })).rejects.toThrow(/needs a class table/);
     await expect(readSceneLabels({ scene: SEN2, sensor: 'sentinel-2a', labels: POLYS, patchSize: 4 })).rejects.toThrow(/patchSize must be an odd/);

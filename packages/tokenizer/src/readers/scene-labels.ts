@@ -10,7 +10,8 @@ import { SeededRng, deriveSeed } from '../rng.js';
 import { DEFAULT_GROUP_SPLIT_FRACTIONS, SPLIT_NAMES, checkSplitFractions, type SplitFractions, type SplitName } from '../split.js';
 import type { SensorCatalog } from '../sensors/index.js';
 import { readClassTable } from './class-table.js';
-import { epsgOfCrsName, pointInPolygon, readPolygons, type LabelledPolygon } from './geojson-polygons.js';
+import { pointInPolygon, readPolygons, type LabelledPolygon } from './geojson-polygons.js';
+import { reprojectPolygons } from './label-reprojection.js';
 import { pixelCentre, worldToPixel, type GeoTransform } from './geo-transform.js';
 import { decodeGeoTiffFile } from './geotiff-file.js';
 import { readBandFiles, readGeoTiff, type GeoSample } from './geotiff.js';
@@ -203,18 +204,14 @@ async function pixelsFromPolygons(
   counts: SceneLabelResult['counts'],
 ): Promise<{ classes: string[]; pixels: LabelledPixel[]; groupClass: Map<string, number> }> {
   const file = await readPolygons(opts.labels, opts.classField, opts.idField);
-  const epsg = epsgOfCrsName(file.crs);
-  if (epsg === undefined || epsg !== scene.geo.crs?.epsg) {
-    throw new Error(
-      `${opts.labels}: polygons are in CRS '${file.crs}' but the scene ${scene.source} is in EPSG:${scene.geo.crs?.epsg ?? 'unknown'}; reproject the labels to the scene's CRS`,
-    );
-  }
+  // Labels in another CRS than the scene are reprojected to it (label-reprojection.ts).
+  const polygons = await reprojectPolygons(file, scene.geo.crs?.epsg, opts.labels, scene.source ?? String(opts.scene));
   const { classes, classIndex } =
-    opts.classTable !== undefined ? await polygonClassesFromTable(file.polygons, opts.labels, opts.classTable, opts.classField ?? 'class') : polygonClasses(file.polygons);
+    opts.classTable !== undefined ? await polygonClassesFromTable(polygons, opts.labels, opts.classTable, opts.classField ?? 'class') : polygonClasses(polygons);
   const owner = new Int32Array(grid.width * grid.height).fill(-1);
   const pixels: LabelledPixel[] = [];
   const groupClass = new Map<string, number>();
-  file.polygons.forEach((poly, pi) => {
+  polygons.forEach((poly, pi) => {
     const t = grid.transform;
     // Pixel window of the polygon's bbox (pixel rows grow southwards).
     const [c0, r0] = worldToPixel(t, poly.bbox[0], poly.bbox[3]);

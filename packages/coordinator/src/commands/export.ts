@@ -1,0 +1,50 @@
+import { Command, Option } from 'commander';
+import { addEndpointOptions, checkStore, storeFrom, type EndpointOptions } from './endpoints.js';
+import { EXPORT_FORMATS, exportRun, type ExportFormat } from './export-run.js';
+
+// `atomizer export`: a run's checkpoint as a PyTorch model folder (export-run.ts).
+
+interface ExportCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
+  run: string;
+  checkpoint: string;
+  out: string;
+  format: ExportFormat;
+  json?: boolean;
+}
+
+export function exportCommand(): Command {
+  const cmd = new Command('export').description("Write a run's checkpoint as a PyTorch model: state_dict safetensors, a self-contained torch module, config.json, README");
+  addEndpointOptions(cmd, { queues: false, redis: false })
+    .requiredOption('--run <id>', 'the run whose stored config and checkpoint to export')
+    .option('--checkpoint <latest|round>', "'latest' (sha256 checked against checkpoints/latest.json) or a round number", 'latest')
+    .requiredOption('--out <dir>', 'folder to create (must not exist, or be empty)')
+    .addOption(new Option('--format <format>', 'export format').choices([...EXPORT_FORMATS]).default('pytorch'))
+    .option('--json', 'print the result as one JSON object')
+    .addHelpText(
+      'after',
+      `
+The folder holds model.safetensors (PyTorch state_dict names, nn.Linear layouts),
+atomizer_model.py (the network and its input encodings in torch, no other
+dependency), config.json (model config, classes, band statistics) and a README
+with the three lines that load it:
+
+  import sys; sys.path.insert(0, "<dir>")
+  import atomizer_model
+  model = atomizer_model.load("<dir>")
+
+Examples:
+  $ atomizer export --run statlog-20261127-101500 --out statlog-torch --s3 /tmp/atomizer-store
+  $ atomizer export --run statlog-20261127-101500 --checkpoint 500 --out statlog-r500 --json`,
+    )
+    .action(async (opts: ExportCliOptions) => {
+      const store = storeFrom(opts);
+      await checkStore(store);
+      const r = await exportRun({ store, run: opts.run, checkpoint: opts.checkpoint, out: opts.out, format: opts.format });
+      process.stdout.write(
+        opts.json === true
+          ? `${JSON.stringify(r)}\n`
+          : `run ${r.run}, checkpoint round ${r.checkpoint.round} (${r.checkpoint.key}) -> ${r.out}: ${r.files.join(', ')}; ${r.params.toLocaleString('en-US')} parameters, classes ${r.classes.join(', ')}\n`,
+      );
+    });
+  return cmd;
+}
