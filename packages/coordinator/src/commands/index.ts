@@ -3,6 +3,7 @@ import { atomsCommand } from './atoms.js';
 import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
+import { predictCommand } from './predict.js';
 import { reportCommand } from './report.js';
 import { modelCommand } from './model.js';
 import { shardCommand } from './shard.js';
@@ -22,8 +23,9 @@ export function registerCommands(program: Command): void {
   program.addCommand(trainCommand());
   program.addCommand(workerCommand());
   program.addCommand(launchCommand());
-  // evaluating and reporting on a run: any checkpoint on any dataset, plots
+  // evaluating, applying and reporting on a run: any checkpoint on any dataset, maps of scenes, plots
   program.addCommand(evalCommand());
+  program.addCommand(predictCommand());
   program.addCommand(reportCommand());
   // watching a run: training page, bull-board, Prometheus
   program.addCommand(dashboardCommand());
