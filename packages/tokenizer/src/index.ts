@@ -141,6 +141,11 @@ export {
   STATLOG_TRAIN_ROWS,
   assignGroupSplits,
   bandNameFromFileName,
+  bandSpan,
+  formatGdalMetadata,
+  geoTagsOf,
+  openGeoTiffWindows,
+  openSceneWindows,
   bigEarthNetClasses,
   bigEarthNetLabelIndices,
   countMissing,
@@ -172,6 +177,8 @@ export type {
   DecodedGeoTiff,
   GeoSample,
   GeoTiffReadOptions,
+  GeoTiffWindowReader,
+  SceneWindows,
   GeoTransform,
   LabelledPatch,
   RasterGeo,
@@ -183,6 +190,11 @@ export type {
   SceneLabelResult,
   StatlogItem,
 } from './readers/index.js';
+
+// writers (src/writers/): tiled GeoTIFF pieces and a streaming Cloud-Optimized GeoTIFF writer
+export { CogWriter } from './writers/cog-writer.js';
+export type { CogLayout, CogWriterOptions } from './writers/cog-writer.js';
+export type { GeoTags, InterleavedRaster } from './writers/tiff-encoding.js';
 
 // shards (binary format, streaming writer, ranged reader) and the dataset manifest
 export { DTYPES, allocRaster, dtypeOf } from './raster-dtype.js';

@@ -4,6 +4,7 @@ import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
+import { predictCommand } from './predict.js';
 import { reportCommand } from './report.js';
 import { modelCommand } from './model.js';
 import { shardCommand } from './shard.js';
@@ -23,8 +24,9 @@ export function registerCommands(program: Command): void {
   program.addCommand(trainCommand());
   program.addCommand(workerCommand());
   program.addCommand(launchCommand());
-  // evaluating, exporting and reporting on a run: any checkpoint on any dataset, PyTorch, plots
+  // evaluating, applying, exporting and reporting on a run: any checkpoint on any dataset, maps of scenes, PyTorch, plots
   program.addCommand(evalCommand());
+  program.addCommand(predictCommand());
   program.addCommand(exportCommand());
   program.addCommand(reportCommand());
   // watching a run: training page, bull-board, Prometheus

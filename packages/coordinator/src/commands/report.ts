@@ -11,7 +11,7 @@ import {
 import { Command, Option } from 'commander';
 import { RunStore } from '../run-store.js';
 import { addEndpointOptions, storeFrom, type EndpointOptions } from './endpoints.js';
-import { checkStoreAnswers, runNotInStoreError } from './eval-checkpoint.js';
+import { checkStoreAnswers, runNotInStoreError } from './run-checkpoint.js';
 import { evalBarsPlot, evalHistoryPlot, headlineMetric, lossLrPlot, roundTimePlot, throughputPlot, type Plot } from './report-plots.js';
 import { formatNumber } from './table.js';
 

@@ -11,7 +11,7 @@ import { parseAcquisitionTime } from './acquisition-time.js';
 import { sensorFromName } from './band-naming.js';
 import { bigEarthNetLabelIndices, type BigEarthNetNomenclature } from './bigearthnet-classes.js';
 import { bboxMaxDifference, formatBBox, type BBox } from './geo-transform.js';
-import { readBandFiles, type GeoSample } from './geotiff.js';
+import { readBandFiles, type BandFilesOptions, type GeoSample } from './geotiff.js';
 
 /** The 12 Sentinel-2 bands of BigEarthNet (B10 cirrus is not distributed). */
 export const BIGEARTHNET_S2_BANDS = ['B01', 'B02', 'B03', 'B04', 'B05', 'B06', 'B07', 'B08', 'B8A', 'B09', 'B11', 'B12'];
@@ -66,13 +66,8 @@ function parseMetadata(text: string, file: string): PatchMetadata {
   return out;
 }
 
-/**
- * Read one BigEarthNet patch folder (Sentinel-2 or Sentinel-1, told by the
- * patch-name prefix S2A/S2B/S1A/S1B) as a Sample: 12 (S2) or 2 (S1) bands at
- * native resolution, labels from its metadata, its acquisition time. The
- * metadata bounds must match the rasters' within half a 60 m pixel.
- */
-export async function readBigEarthNetPatch(folder: string, opts: BigEarthNetOptions = {}): Promise<GeoSample> {
+/** A BigEarthNet patch folder's band files (checked present) and the options readBandFiles reads them with (sensor, S2 reflectance scale). */
+export async function bigEarthNetPatchFiles(folder: string, opts: BigEarthNetOptions = {}): Promise<{ dir: string; patch: string; entries: string[]; files: string[]; options: BandFilesOptions }> {
   const dir = resolve(folder);
   const patch = basename(dir);
   const catalog = opts.catalog ?? builtinCatalog();
@@ -94,14 +89,23 @@ export async function readBigEarthNetPatch(folder: string, opts: BigEarthNetOpti
   if (missing.length > 0) {
     throw new Error(`${dir}: missing band file(s) ${missing.join(', ')}; a BigEarthNet ${isS1 ? 'S1' : 'S2'} patch has ${wanted.join(', ')}`);
   }
+  return { dir, patch, entries, files: files.map((f) => join(dir, f)), options: { sensor: sensor.id, catalog, id: patch, ...(isS1 ? {} : { scale: S2_REFLECTANCE_SCALE }) } };
+}
+
+/**
+ * Read one BigEarthNet patch folder (Sentinel-2 or Sentinel-1, told by the
+ * patch-name prefix S2A/S2B/S1A/S1B) as a Sample: 12 (S2) or 2 (S1) bands at
+ * native resolution, labels from its metadata, its acquisition time. The
+ * metadata bounds must match the rasters' within half a 60 m pixel.
+ */
+export async function readBigEarthNetPatch(folder: string, opts: BigEarthNetOptions = {}): Promise<GeoSample> {
+  const { dir, patch, entries, files, options } = await bigEarthNetPatchFiles(folder, opts);
+  const present = new Set(entries);
   const metaFile = join(dir, `${patch}_labels_metadata.json`);
   if (!present.has(basename(metaFile))) throw new Error(`${dir}: missing ${basename(metaFile)} (labels and bounds of the patch)`);
   const [meta, sample] = await Promise.all([
     readFile(metaFile, 'utf8').then((t) => parseMetadata(t, metaFile)),
-    readBandFiles(
-      files.map((f) => join(dir, f)),
-      { sensor: sensor.id, catalog, id: patch, ...(isS1 ? {} : { scale: S2_REFLECTANCE_SCALE }) },
-    ),
+    readBandFiles(files, options),
   ]);
   if (meta.bbox !== undefined && sample.geo.bbox !== undefined) {
     const coarsest = Math.max(...sample.bands.map((b) => b.gsdM));

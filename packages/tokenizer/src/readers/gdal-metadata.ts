@@ -49,3 +49,21 @@ export function parseGdalMetadata(xml: string, bandCount: number, source: string
   }
   return out;
 }
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/**
+ * A GDAL_METADATA XML string: dataset-level items (`gdalinfo` lists them under
+ * "Metadata:") and per-band description/scale/offset (what parseGdalMetadata reads).
+ */
+export function formatGdalMetadata(dataset: Readonly<Record<string, string>>, bands: readonly GdalBandMetadata[] = []): string {
+  const items: string[] = Object.entries(dataset).map(([k, v]) => `  <Item name="${escapeXml(k)}">${escapeXml(v)}</Item>`);
+  bands.forEach((b, i) => {
+    if (b.description !== undefined) items.push(`  <Item name="DESCRIPTION" sample="${i}" role="description">${escapeXml(b.description)}</Item>`);
+    if (b.scale !== undefined) items.push(`  <Item name="SCALE" sample="${i}" role="scale">${b.scale}</Item>`);
+    if (b.offset !== undefined) items.push(`  <Item name="OFFSET" sample="${i}" role="offset">${b.offset}</Item>`);
+  });
+  return `<GDALMetadata>\n${items.join('\n')}\n</GDALMetadata>`;
+}

@@ -61,11 +61,12 @@ addDecoder([8, 32946], () => Promise.resolve(NodeInflateDecoder));
 
 const TIFF_MAGIC = new Set(['II*\0', 'MM\0*', 'II+\0', 'MM\0+']);
 
-function invalid(path: string, why: string): Error {
+export function invalid(path: string, why: string): Error {
   return new Error(`${path}: not a valid or complete GeoTIFF (${why})`);
 }
 
-function dtypeOf(image: GeoTIFFImage, path: string): DType {
+/** The stored dtype of an image's samples; unsupported formats are an Error naming the file. */
+export function imageDType(image: GeoTIFFImage, path: string): DType {
   const format = image.getSampleFormat(0);
   const bits = image.getBitsPerSample(0);
   const table: Record<string, DType> = {
@@ -96,7 +97,7 @@ function numbers(v: unknown): number[] | undefined {
  * Offsets and byte counts of every strip or tile must lie inside the file: a
  * truncated download otherwise decodes as silent zeros in its missing part.
  */
-async function checkComplete(image: GeoTIFFImage, fileSize: number, path: string): Promise<void> {
+export async function checkComplete(image: GeoTIFFImage, fileSize: number, path: string): Promise<void> {
   const fd = image.getFileDirectory();
   const tiled = fd.hasTag('TileOffsets');
   const offsets = numbers(await fd.loadValue(tiled ? 'TileOffsets' : 'StripOffsets'));
@@ -112,7 +113,7 @@ async function checkComplete(image: GeoTIFFImage, fileSize: number, path: string
   }
 }
 
-function crsOf(image: GeoTIFFImage): CrsInfo {
+export function crsOf(image: GeoTIFFImage): CrsInfo {
   const keys = (image.getGeoKeys() ?? {}) as Record<string, unknown>;
   const geographic = keys.GTModelTypeGeoKey === 2;
   const projected = keys.ProjectedCSTypeGeoKey;
@@ -133,7 +134,7 @@ function crsOf(image: GeoTIFFImage): CrsInfo {
  * PixelIsPoint rasters (GTRasterTypeGeoKey = 2) tie the pixel CENTRE to the
  * point, so the corner origin is shifted by half a pixel, as GDAL does by default.
  */
-function transformOf(image: GeoTIFFImage, path: string): GeoTransform | undefined {
+export function transformOf(image: GeoTIFFImage, path: string): GeoTransform | undefined {
   const fd = image.getFileDirectory();
   const mt = numbers(fd.getValue('ModelTransformation'));
   let t: GeoTransform | undefined;
@@ -187,7 +188,7 @@ export async function decodeGeoTiffBytes(bytes: Uint8Array, path: string): Promi
   }
   const width = image.getWidth();
   const height = image.getHeight();
-  const dtype = dtypeOf(image, path);
+  const dtype = imageDType(image, path);
   const fd = image.getFileDirectory();
   const xml = fd.hasTag('GDAL_METADATA') ? await fd.loadValue('GDAL_METADATA') : undefined;
   const metadata = typeof xml === 'string' ? parseGdalMetadata(xml, rasters.length, path) : rasters.map(() => ({}));

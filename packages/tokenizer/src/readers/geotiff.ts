@@ -10,6 +10,7 @@ import { builtinCatalog } from '../sensors/index.js';
 import { bandNameFromFileName, bandPhysics, resolveBandFor, sceneIdFromFileName, sensorFromBandNames, sensorFromName, stem } from './band-naming.js';
 import { bboxMaxDifference, formatBBox, type BBox, type CrsInfo } from './geo-transform.js';
 import { countMissing, decodeGeoTiffFile, type DecodedGeoTiff } from './geotiff-file.js';
+import type { GdalBandMetadata } from './gdal-metadata.js';
 
 /** Where a sample lies and what it is missing: the side information readers report with a Sample. */
 export interface SampleGeo {
@@ -42,7 +43,7 @@ export interface GeoTiffReadOptions {
   allowMissing?: boolean;
 }
 
-function pickSensor(
+export function pickSensor(
   catalog: SensorCatalog,
   opts: GeoTiffReadOptions,
   nameSource: string,
@@ -61,7 +62,7 @@ function pickSensor(
   throw new Error(`${where}: cannot tell the sensor: ${why}; pass --sensor <id> (sensor option)`);
 }
 
-function makeBand(
+export function makeBand(
   spec: BandSpec,
   sensor: Sensor,
   values: RasterArray,
@@ -86,9 +87,16 @@ function checkMissing(missing: Record<string, number>, nodata: number | undefine
   }
 }
 
-/** Names of the bands of a decoded multi-band file: options, else GDAL descriptions, else the file name for one band. */
-function bandNamesOf(tiff: DecodedGeoTiff, opts: GeoTiffReadOptions): string[] {
-  const n = tiff.bands.length;
+/** What band naming needs of a multi-band file: its path, band count and GDAL band metadata. */
+export interface GeoTiffHeader {
+  path: string;
+  bandCount: number;
+  metadata: GdalBandMetadata[];
+}
+
+/** Names of the bands of a multi-band file: options, else GDAL descriptions, else the file name for one band. */
+function bandNamesOf(tiff: GeoTiffHeader, opts: GeoTiffReadOptions): string[] {
+  const n = tiff.bandCount;
   if (opts.bands !== undefined) {
     if (opts.bands.length !== n) {
       throw new Error(`${tiff.path}: ${opts.bands.length} band names given (${opts.bands.join(', ')}) but the file has ${n} bands`);
@@ -106,10 +114,10 @@ function bandNamesOf(tiff: DecodedGeoTiff, opts: GeoTiffReadOptions): string[] {
   );
 }
 
-/** Read one (multi-band) GeoTIFF as a Sample. */
-export async function readGeoTiff(path: string, opts: GeoTiffReadOptions = {}): Promise<GeoSample> {
+/** The sensor and the catalogue band of each band of a multi-band file, from its header (as readGeoTiff names them). */
+export function geoTiffBandSpecs(tiff: GeoTiffHeader, opts: GeoTiffReadOptions): { sensor: Sensor; specs: BandSpec[] } {
   const catalog = opts.catalog ?? builtinCatalog();
-  const tiff = await decodeGeoTiffFile(path);
+  const path = tiff.path;
   const names = bandNamesOf(tiff, opts);
   const sensor = pickSensor(catalog, opts, path, names, path);
   const specs = names.map((n) => resolveBandFor(catalog, sensor, n, path));
@@ -118,6 +126,13 @@ export async function readGeoTiff(path: string, opts: GeoTiffReadOptions = {}): 
     if (seen.has(s.name)) throw new Error(`${path}: band ${s.name} appears twice (names: ${names.join(', ')})`);
     seen.add(s.name);
   }
+  return { sensor, specs };
+}
+
+/** Read one (multi-band) GeoTIFF as a Sample. */
+export async function readGeoTiff(path: string, opts: GeoTiffReadOptions = {}): Promise<GeoSample> {
+  const tiff = await decodeGeoTiffFile(path);
+  const { sensor, specs } = geoTiffBandSpecs({ path, bandCount: tiff.bands.length, metadata: tiff.metadata }, opts);
   const missingByBand: Record<string, number> = {};
   const bands = specs.map((spec, i) => {
     const meta = tiff.metadata[i] ?? {};
@@ -160,12 +175,10 @@ export type BandFilesOptions = Omit<GeoTiffReadOptions, 'bands'> & {
 };
 
 /**
- * Read one sample stored as one single-band file per band. The band is named
- * by the file-name suffix (`_B04.tif`, `sr_b4_...tif`, `_VV.tif`). All files
- * must cover the same footprint: bounding boxes equal within half a pixel of
- * the coarsest band, else an Error names the two files and their bounds.
+ * The sensor and catalogue band of each band file (named by its file-name
+ * suffix or `opts.bands`), and the order of the files in the sensor's band order.
  */
-export async function readBandFiles(paths: readonly string[], opts: BandFilesOptions = {}): Promise<GeoSample> {
+export function bandFileSpecs(paths: readonly string[], opts: BandFilesOptions = {}): { sensor: Sensor; specs: BandSpec[]; order: number[]; names: string[] } {
   if (paths.length === 0) throw new Error('readBandFiles: no band files given');
   const catalog = opts.catalog ?? builtinCatalog();
   const first = paths[0] as string;
@@ -179,10 +192,6 @@ export async function readBandFiles(paths: readonly string[], opts: BandFilesOpt
     }
     return n;
   });
-  const tiffs = await Promise.all(paths.map((p) => decodeGeoTiffFile(p)));
-  for (const t of tiffs) {
-    if (t.bands.length !== 1) throw new Error(`${t.path}: ${t.bands.length} bands in a band file; expected exactly 1`);
-  }
   const sensor = pickSensor(catalog, opts, first, names, paths.length === 1 ? first : `band files ${stem(first)}...`);
   const specs = names.map((n, i) => resolveBandFor(catalog, sensor, n, paths[i] as string));
   const byName = new Map<string, number>();
@@ -191,10 +200,26 @@ export async function readBandFiles(paths: readonly string[], opts: BandFilesOpt
     if (prev !== undefined) throw new Error(`${paths[i]}: band ${s.name} is also given by ${paths[prev]}; expected one file per band`);
     byName.set(s.name, i);
   });
+  const order = sensor.bands.map((b) => byName.get(b.name)).filter((i): i is number => i !== undefined);
+  return { sensor, specs, order, names };
+}
+
+/**
+ * Read one sample stored as one single-band file per band. The band is named
+ * by the file-name suffix (`_B04.tif`, `sr_b4_...tif`, `_VV.tif`). All files
+ * must cover the same footprint: bounding boxes equal within half a pixel of
+ * the coarsest band, else an Error names the two files and their bounds.
+ */
+export async function readBandFiles(paths: readonly string[], opts: BandFilesOptions = {}): Promise<GeoSample> {
+  const first = paths[0] as string;
+  const { sensor, specs, order, names } = bandFileSpecs(paths, opts);
+  const tiffs = await Promise.all(paths.map((p) => decodeGeoTiffFile(p)));
+  for (const t of tiffs) {
+    if (t.bands.length !== 1) throw new Error(`${t.path}: ${t.bands.length} bands in a band file; expected exactly 1`);
+  }
   checkSameFootprint(tiffs);
 
   const missingByBand: Record<string, number> = {};
-  const order = sensor.bands.map((b) => byName.get(b.name)).filter((i): i is number => i !== undefined);
   const bands = order.map((i) => {
     const t = tiffs[i] as DecodedGeoTiff;
     const spec = specs[i] as BandSpec;

@@ -10,6 +10,8 @@ import { readDataset, readSampleAt } from './dataset.js';
 import { SensorCatalog, loadStacItem, sensorFromStacItem } from '../sensors/index.js';
 import { readBandFiles } from './geotiff.js';
 import { readStacItem } from './stac-item.js';
+import { openSceneWindows } from './scene-windows.js';
+import { cropBand } from '../modality.js';
 
 // STAC Items written into a temp dir, their assets pointing at the real files
 // in /work/shared/data (never copied).
@@ -207,5 +209,20 @@ describe('stac dataset kind and readSampleAt', () => {
     ]);
     const one = await readSampleAt(l8ItemPath);
     expect(one.bands.map((b) => b.name)).toEqual(['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7']);
+  });
+});
+
+describe('a STAC Item read by windows', () => {
+  it('gives the bands, scale and pixels readStacItem gives, cropped to the window', async () => {
+    const whole = await readStacItem(landfirePath);
+    const scene = await openSceneWindows(landfirePath);
+    try {
+      expect(scene.bandNames).toEqual(whole.bands.map((b) => `${b.sensor}:${b.name}`));
+      const win = await scene.readWindow(10, 20, 30, 15);
+      const crop = whole.bands.map((b) => cropBand(b, 10, 20, 30, 15));
+      expect(win.bands.map((b) => ({ ...b, values: Array.from(b.values) }))).toEqual(crop.map((b) => ({ ...b, values: Array.from(b.values) })));
+    } finally {
+      await scene.close();
+    }
   });
 });

@@ -10,7 +10,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SensorCatalog, loadStacItem, sensorFromStacItem, stacAssetBands, type StacItem } from '../sensors/index.js';
-import type { AcquisitionTime, BandRaster } from '../types.js';
+import type { AcquisitionTime, BandRaster, Sensor } from '../types.js';
 import { parseAcquisitionTime } from './acquisition-time.js';
 import { checkSameFootprint, placeSample, readGeoTiff, type Footprint, type GeoSample } from './geotiff.js';
 
@@ -83,14 +83,25 @@ function footprintOf(sample: GeoSample, path: string): Footprint {
   };
 }
 
+/** One GeoTIFF asset of an item: its local file, the band names of its samples, their scale/offset, and which of them an earlier asset already gave. */
+export interface StacAssetFile {
+  asset: string;
+  file: string;
+  bands: string[];
+  scaling: Array<{ scale?: number; offset?: number }>;
+  /** Band names an earlier asset already carries (read once, from the first). */
+  repeated: Set<string>;
+}
+
 /**
- * Read one STAC Item JSON file as a sample: one band per band the item
- * describes (names, wavelengths and widths from the item; GSD from each
- * file's georeferencing), in the item's band order. A band several assets
- * carry (a COG and a JP2 copy) is read once, from its first GeoTIFF asset.
- * Assets must cover the same footprint within half a pixel of the coarsest.
+ * The item, its sensor (with a catalogue holding only it, which names the
+ * bands of its files) and the local GeoTIFF files of its assets; every file
+ * is checked to exist. Nothing is decoded.
  */
-export async function readStacItem(path: string, opts: StacItemReadOptions = {}): Promise<GeoSample> {
+export async function stacItemAssetFiles(
+  path: string,
+  opts: StacItemReadOptions = {},
+): Promise<{ item: StacItem; sensor: Sensor; catalog: SensorCatalog; files: StacAssetFile[]; time?: AcquisitionTime }> {
   const item = await loadStacItem(path);
   const sensorOpts = {
     sourceName: path,
@@ -101,7 +112,7 @@ export async function readStacItem(path: string, opts: StacItemReadOptions = {})
   // The item's own sensor, alone in a catalogue, names the bands of its files.
   const catalog = new SensorCatalog([sensor]);
   const taken = new Set<string>();
-  const parts: Array<{ sample: GeoSample; file: string }> = [];
+  const files: StacAssetFile[] = [];
   const skipped: string[] = [];
   for (const a of stacAssetBands(item, { ...sensorOpts, itemPath: path })) {
     if (a.bands.every((b) => taken.has(b))) continue;
@@ -112,14 +123,31 @@ export async function readStacItem(path: string, opts: StacItemReadOptions = {})
     const file = localPath(a.href, a.asset, path);
     const info = await stat(file).catch(() => undefined);
     if (info === undefined) throw new Error(`${path}: asset '${a.asset}' file ${file} does not exist`);
-    const sample = await readGeoTiff(file, { sensor: sensor.id, catalog, bands: a.bands });
-    sample.bands.forEach((band, i) => Object.assign(band, assetScaling(item, a.asset, i)));
-    sample.bands = sample.bands.filter((b) => !taken.has(b.name));
-    for (const b of sample.bands) taken.add(b.name);
-    parts.push({ sample, file });
+    files.push({ asset: a.asset, file, bands: [...a.bands], scaling: a.bands.map((_, i) => assetScaling(item, a.asset, i)), repeated: new Set(a.bands.filter((b) => taken.has(b))) });
+    for (const b of a.bands) taken.add(b);
   }
-  if (parts.length === 0) {
+  if (files.length === 0) {
     throw new Error(`${path}: no GeoTIFF asset with band metadata to read${skipped.length > 0 ? ` (not GeoTIFF: ${skipped.join(', ')})` : ''}`);
+  }
+  const time = itemTime(item, path);
+  return { item, sensor, catalog, files, ...(time !== undefined ? { time } : {}) };
+}
+
+/**
+ * Read one STAC Item JSON file as a sample: one band per band the item
+ * describes (names, wavelengths and widths from the item; GSD from each
+ * file's georeferencing), in the item's band order. A band several assets
+ * carry (a COG and a JP2 copy) is read once, from its first GeoTIFF asset.
+ * Assets must cover the same footprint within half a pixel of the coarsest.
+ */
+export async function readStacItem(path: string, opts: StacItemReadOptions = {}): Promise<GeoSample> {
+  const { item, sensor, catalog, files, time } = await stacItemAssetFiles(path, opts);
+  const parts: Array<{ sample: GeoSample; file: string }> = [];
+  for (const a of files) {
+    const sample = await readGeoTiff(a.file, { sensor: sensor.id, catalog, bands: a.bands });
+    sample.bands.forEach((band, i) => Object.assign(band, a.scaling[i]));
+    sample.bands = sample.bands.filter((b) => !a.repeated.has(b.name));
+    parts.push({ sample, file: a.file });
   }
   checkSameFootprint(parts.map((p) => footprintOf(p.sample, p.file)));
   const order = new Map(sensor.bands.map((b, i) => [b.name, i]));
@@ -136,7 +164,7 @@ export async function readStacItem(path: string, opts: StacItemReadOptions = {})
     source: path,
     geo: { missingByBand, files: parts.map((p) => p.file) },
   };
-  return placeSample(sample, itemTime(item, path), finest.sample.geo);
+  return placeSample(sample, time, finest.sample.geo);
 }
 
 /** The STAC Item files at a path: the file itself, or the .json files of a folder (sorted). */
