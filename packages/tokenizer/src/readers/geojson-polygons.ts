@@ -94,17 +94,7 @@ export function parsePolygons(text: string, source: string, classField = 'class'
     } else {
       throw new Error(`${where}: geometry type ${JSON.stringify(g?.type)}, expected Polygon or MultiPolygon`);
     }
-    const bbox: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
-    for (const rings of parts) {
-      for (const ring of rings) {
-        for (const [x, y] of ring) {
-          bbox[0] = Math.min(bbox[0], x);
-          bbox[1] = Math.min(bbox[1], y);
-          bbox[2] = Math.max(bbox[2], x);
-          bbox[3] = Math.max(bbox[3], y);
-        }
-      }
-    }
+    const bbox = bboxOf(parts);
     polygons.push({ id, className: String(cls), polygons: parts, bbox });
   });
   if (fc.crs !== undefined && fc.crs !== null && typeof crsName !== 'string') {
@@ -134,4 +124,20 @@ export function epsgOfCrsName(name: string): number | undefined {
   if (/CRS84$/i.test(name)) return 4326;
   const m = /EPSG:(?:[\d.]*:)?(\d+)$/i.exec(name);
   return m === null ? undefined : Number(m[1]);
+}
+
+/** [minX, minY, maxX, maxY] of polygons' rings. */
+export function bboxOf(parts: readonly (readonly Ring[])[]): [number, number, number, number] {
+  const bbox: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const rings of parts) {
+    for (const ring of rings) {
+      for (const [x, y] of ring) {
+        bbox[0] = Math.min(bbox[0], x);
+        bbox[1] = Math.min(bbox[1], y);
+        bbox[2] = Math.max(bbox[2], x);
+        bbox[3] = Math.max(bbox[3], y);
+      }
+    }
+  }
+  return bbox;
 }

@@ -16,7 +16,7 @@
 // straight edge in degrees, against 10 m pixels (docs/datasets.md), so no densifying.
 
 import proj4 from 'proj4';
-import { epsgOfCrsName, type LabelledPolygon, type PolygonFile, type Ring } from './geojson-polygons.js';
+import { bboxOf, epsgOfCrsName, type LabelledPolygon, type PolygonFile } from './geojson-polygons.js';
 
 /** proj4 definition of an EPSG code, or undefined when the table does not have it. */
 export async function projDefinition(epsg: number): Promise<string | undefined> {
@@ -60,20 +60,6 @@ async function definitionOrThrow(epsg: number, what: string): Promise<string> {
   return def;
 }
 
-function bboxOf(parts: Ring[][]): [number, number, number, number] {
-  const bbox: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const rings of parts) {
-    for (const ring of rings) {
-      for (const [x, y] of ring) {
-        bbox[0] = Math.min(bbox[0], x);
-        bbox[1] = Math.min(bbox[1], y);
-        bbox[2] = Math.max(bbox[2], x);
-        bbox[3] = Math.max(bbox[3], y);
-      }
-    }
-  }
-  return bbox;
-}
 
 /**
  * The file's polygons in EPSG:`toEpsg` (the scene's CRS). Unchanged when the file
