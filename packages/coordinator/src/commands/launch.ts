@@ -3,7 +3,7 @@ import { BACKEND_CHOICES } from '@atomizer/model';
 import { checkRedis, redactRedisUrl } from '@atomizer/protocol';
 import { Command, Option } from 'commander';
 import { Supervisor, workerSlots } from '../launcher.js';
-import { addEndpointOptions, checkStore, positive, storeFrom, type EndpointOptions } from './endpoints.js';
+import { ENDPOINT_ENV, addEndpointOptions, checkStore, positive, storeFrom, type EndpointOptions } from './endpoints.js';
 
 // `atomizer launch`: one worker process per GPU (or N on CPU), supervised.
 
@@ -42,13 +42,15 @@ Examples:
       await checkStore(store);
       const slots = workerSlots({ ...(opts.gpus !== undefined ? { gpus: opts.gpus } : {}), workers: opts.workers ?? 1 }, hostname());
       const backend = opts.backend ?? (opts.gpus !== undefined ? 'tensorflow-gpu' : 'auto');
+      // The Redis URL (it may hold a password) goes to the workers through their environment,
+      // not their command line, which any user of the machine can read (ps).
       const args = [
-        '--redis', opts.redis, '--s3', opts.s3, '--queue-prefix', opts.queuePrefix, '--train-queues', String(opts.trainQueues), '--backend', backend,
+        '--s3', opts.s3, '--queue-prefix', opts.queuePrefix, '--train-queues', String(opts.trainQueues), '--backend', backend,
         ...(opts.s3Endpoint !== undefined ? ['--s3-endpoint', opts.s3Endpoint] : []),
         ...(opts.queues !== undefined ? ['--queues', opts.queues] : []),
         ...(opts.lockSeconds !== undefined ? ['--lock-seconds', String(opts.lockSeconds)] : []),
       ];
-      const sup = new Supervisor({ slots, workerArgs: args });
+      const sup = new Supervisor({ slots, workerArgs: args, env: { [ENDPOINT_ENV.redis]: opts.redis } });
       process.stderr.write(`launch: ${slots.length} worker(s) (${slots.map((s) => s.id).join(', ')}), backend ${backend}, Redis ${redactRedisUrl(opts.redis)}\n`);
       sup.start();
       await new Promise<void>((resolve) => {
