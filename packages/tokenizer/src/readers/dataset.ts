@@ -15,6 +15,7 @@ import { readBandFiles, readGeoTiff, type GeoSample } from './geotiff.js';
 import { readSceneLabels, type SceneLabelOptions } from './scene-labels.js';
 import { readStacItem, stacItemFiles } from './stac-item.js';
 import { STATLOG_CLASSES, readStatlog } from './statlog.js';
+import { displayLocation, isRemote } from './remote-location.js';
 
 export const READER_KINDS = ['bigearthnet', 'statlog', 'geotiff', 'scene', 'stac'] as const;
 export type ReaderKind = (typeof READER_KINDS)[number];
@@ -56,6 +57,8 @@ const QUERY_ALIASES: Record<string, string> = { k: 'patchSize', field: 'classFie
 /**
  * Parse `<kind>:<path>[?key=value&...]` (e.g.
  * `scene:/d/sen2.tif?labels=/d/sen2_polygons.geojson&sensor=s2a&k=5`).
+ * Paths may be URLs (http(s)://, s3://bucket/key) for the geotiff and stac
+ * kinds; their query strings cannot carry options then (use a URL without one).
  * A `scene:` path ending in .json/.yaml/.yml is a description file holding
  * the same options plus `scene` (paths relative to the file).
  */
@@ -199,8 +202,8 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
     case 'stac': {
       // One sample per STAC Item: a .json file, or every .json of a folder.
       gen = unlabelled(
-        () => stacItemFiles(spec.path),
-        (f) => readStacItem(f, catalogOpt),
+        () => stacItemFiles(spec.path, catalogOpt),
+        (r) => readStacItem(r.location, { ...catalogOpt, ...(r.item !== undefined ? { item: r.item } : {}) }),
       );
       break;
     }
@@ -215,6 +218,8 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
  * one group.
  */
 export async function imageGroups(path: string): Promise<string[][]> {
+  // A URL names one file (remote folders cannot be listed).
+  if (isRemote(path)) return [[path]];
   const info = await stat(path).catch(() => undefined);
   if (info === undefined) throw new Error(`${path}: no such file or folder`);
   if (!info.isDirectory()) return [[path]];
@@ -243,6 +248,12 @@ export type ReadSampleOptions = Pick<ReaderSpec, 'sensor' | 'bands' | 'nomenclat
  * scene's band files, a GeoTIFF file or a STAC Item (.json).
  */
 export async function readSampleAt(path: string, opts: ReadSampleOptions = {}): Promise<GeoSample> {
+  if (isRemote(path)) {
+    const bare = path.replace(/[?#].*$/, '');
+    if (/\.json$/i.test(bare)) return readStacItem(path, opts.catalog !== undefined ? { catalog: opts.catalog } : {});
+    if (/\.tiff?$/i.test(bare)) return readGeoTiff(path, opts);
+    throw new Error(`${displayLocation(path)}: a URL must name a GeoTIFF (.tif) or a STAC Item (.json)`);
+  }
   const full = resolve(path);
   const info = await stat(full).catch(() => undefined);
   if (info === undefined) throw new Error(`${path}: no such file or folder`);

@@ -152,7 +152,7 @@ export async function readGeoTiff(path: string, opts: GeoTiffReadOptions = {}): 
   });
   checkMissing(missingByBand, tiff.nodata, opts, path);
   const sample: GeoSample = {
-    id: opts.id ?? stem(path),
+    id: opts.id ?? stem(path.replace(/[?#].*$/, '')),
     bands,
     labels: opts.labels ?? [],
     source: path,
