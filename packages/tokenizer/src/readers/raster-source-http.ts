@@ -35,9 +35,26 @@ class PermanentError extends Error {}
 
 function networkError(url: string, err: unknown): Error {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return new Error(`${displayLocation(url)}: no answer within the timeout; check the server, or raise ATOMIZER_HTTP_TIMEOUT_S`);
-  const code = e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
-  return new Error(`${displayLocation(url)}: cannot reach the server (${code}); check the host name, the port and the network`);
+  const name = displayLocation(url);
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return new Error(`${name}: no answer within the timeout; check the server, or raise ATOMIZER_HTTP_TIMEOUT_S`);
+  // The cause's message may quote the URL: never let it carry credentials.
+  const why = (e.cause?.code ?? e.cause?.message ?? e.message ?? String(err)).split(url).join(name).split('\n')[0];
+  return new Error(`${name}: cannot reach the server (${why}); check the host name, the port and the network`);
+}
+
+/** The URL to fetch and its headers: user:password moved into a Basic Authorization header (fetch refuses them in the URL). */
+function requestTarget(url: string): { href: string; headers: Record<string, string> } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`${displayLocation(url)}: not a valid URL`);
+  }
+  if (u.username === '' && u.password === '') return { href: url, headers: {} };
+  const auth = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
+  u.username = '';
+  u.password = '';
+  return { href: u.toString(), headers: { authorization: `Basic ${auth}` } };
 }
 
 function statusError(url: string, res: Response): Error {
@@ -68,9 +85,10 @@ export async function openHttpSource(url: string, opts: HttpSourceOptions = {}):
   const noRangeMax = opts.noRangeMaxBytes ?? envNumber('ATOMIZER_NO_RANGE_MAX_MB', 512) * 1024 * 1024;
   const warn = opts.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
   const name = displayLocation(url);
-  const request = async (init: RequestInit): Promise<Response> => {
+  const target = requestTarget(url);
+  const request = async (init: { method?: string; headers?: Record<string, string> }): Promise<Response> => {
     try {
-      return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      return await fetch(target.href, { ...init, headers: { ...target.headers, ...init.headers }, signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
       throw networkError(url, err);
     }
