@@ -19,6 +19,7 @@ import { decodeGeoTiffFile } from './geotiff-file.js';
 import { chooseOverview } from './geotiff-source.js';
 import { openGeoTiffWindows } from './geotiff-window.js';
 import { openSceneWindows } from './scene-windows.js';
+import { readDataset, readSampleAt } from './dataset.js';
 
 const SEN2 = dataPath('rstoolbox-sen2', 'sen2.tif');
 const TILE = 32;
@@ -184,6 +185,24 @@ describe('GeoTIFF windows over HTTP and S3', () => {
       b.bands.map((x) => x.values),
     );
     await Promise.all([local.close(), remote.close()]);
+  });
+});
+
+describe('commands that take imagery accept URLs', () => {
+  it('geotiff:<url> (eval --dataset) and readSampleAt(<s3 url>) (atomizer atoms) read the scene as its local copy', async () => {
+    const local = await readSampleAt(cogPath, { sensor: 's2a' });
+    const items = [];
+    for await (const item of readDataset(`geotiff:${http.url}/scenes/sen2-cog.tif?sensor=s2a`)) items.push(item);
+    expect(items).toHaveLength(1);
+    const fromS3 = await readSampleAt(`s3://${s3.bucket}/scenes/sen2-cog.tif`, { sensor: 's2a' });
+    for (const s of [items[0]!.sample, fromS3]) {
+      expect(s.id).toBe('sen2-cog');
+      expect(s.bands.map((b) => b.name)).toEqual(local.bands.map((b) => b.name));
+      expectSamePixels(
+        s.bands.map((b) => b.values),
+        local.bands.map((b) => b.values),
+      );
+    }
   });
 });
 
