@@ -31,6 +31,8 @@ export interface ReaderSpec extends Partial<Omit<SceneLabelOptions, 'scene'>> {
   path: string;
   /** bigearthnet: label nomenclature (default 19). */
   nomenclature?: BigEarthNetNomenclature;
+  /** geotiff, stac: read on a grid this fraction of full resolution (an overview when the file has one; `?resolution=0.5`). */
+  resolutionFactor?: number;
 }
 
 export interface DatasetItem {
@@ -51,8 +53,8 @@ export interface DatasetSource extends AsyncIterable<DatasetItem> {
   items: AsyncIterable<DatasetItem>;
 }
 
-const NUMERIC = new Set(['nomenclature', 'patchSize', 'stride', 'maxPerGroup', 'seed', 'blockSize']);
-const QUERY_ALIASES: Record<string, string> = { k: 'patchSize', field: 'classField', classes: 'classTable', id: 'idField' };
+const NUMERIC = new Set(['nomenclature', 'patchSize', 'stride', 'maxPerGroup', 'seed', 'blockSize', 'resolutionFactor']);
+const QUERY_ALIASES: Record<string, string> = { k: 'patchSize', field: 'classField', classes: 'classTable', id: 'idField', resolution: 'resolutionFactor' };
 
 /**
  * Parse `<kind>:<path>[?key=value&...]` (e.g.
@@ -174,7 +176,7 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
       break;
     }
     case 'geotiff': {
-      const opts = definedOnly({ sensor: spec.sensor, bands: spec.bands, ...catalogOpt });
+      const opts = definedOnly({ sensor: spec.sensor, bands: spec.bands, resolutionFactor: spec.resolutionFactor, ...catalogOpt });
       gen = unlabelled(
         () => imageGroups(spec.path),
         (g) => (g.length === 1 ? readGeoTiff(g[0] as string, opts) : readBandFiles(g, opts)),
@@ -203,7 +205,12 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
       // One sample per STAC Item: a .json file, or every .json of a folder.
       gen = unlabelled(
         () => stacItemFiles(spec.path, catalogOpt),
-        (r) => readStacItem(r.location, { ...catalogOpt, ...(r.item !== undefined ? { item: r.item } : {}) }),
+        (r) =>
+          readStacItem(r.location, {
+            ...catalogOpt,
+            ...(r.item !== undefined ? { item: r.item } : {}),
+            ...(spec.resolutionFactor !== undefined ? { resolutionFactor: spec.resolutionFactor } : {}),
+          }),
       );
       break;
     }
@@ -241,7 +248,7 @@ export async function imageGroups(path: string): Promise<string[][]> {
 }
 
 /** Options of readSampleAt: the reader options that apply to one image. */
-export type ReadSampleOptions = Pick<ReaderSpec, 'sensor' | 'bands' | 'nomenclature' | 'catalog'>;
+export type ReadSampleOptions = Pick<ReaderSpec, 'sensor' | 'bands' | 'nomenclature' | 'catalog' | 'resolutionFactor'>;
 
 /**
  * Read whatever one path is: a BigEarthNet patch folder, a folder of one
@@ -250,14 +257,14 @@ export type ReadSampleOptions = Pick<ReaderSpec, 'sensor' | 'bands' | 'nomenclat
 export async function readSampleAt(path: string, opts: ReadSampleOptions = {}): Promise<GeoSample> {
   if (isRemote(path)) {
     const bare = path.replace(/[?#].*$/, '');
-    if (/\.json$/i.test(bare)) return readStacItem(path, opts.catalog !== undefined ? { catalog: opts.catalog } : {});
+    if (/\.json$/i.test(bare)) return readStacItem(path, definedOnly({ catalog: opts.catalog, resolutionFactor: opts.resolutionFactor }));
     if (/\.tiff?$/i.test(bare)) return readGeoTiff(path, opts);
     throw new Error(`${displayLocation(path)}: a URL must name a GeoTIFF (.tif) or a STAC Item (.json)`);
   }
   const full = resolve(path);
   const info = await stat(full).catch(() => undefined);
   if (info === undefined) throw new Error(`${path}: no such file or folder`);
-  if (!info.isDirectory() && /\.json$/i.test(full)) return readStacItem(full, opts.catalog !== undefined ? { catalog: opts.catalog } : {});
+  if (!info.isDirectory() && /\.json$/i.test(full)) return readStacItem(full, definedOnly({ catalog: opts.catalog, resolutionFactor: opts.resolutionFactor }));
   if (info.isDirectory()) {
     const patches = await listBigEarthNetPatches(full).catch(() => []);
     if (patches.length === 1 && patches[0] === full) {

@@ -20,6 +20,7 @@ import { chooseOverview } from './geotiff-source.js';
 import { openGeoTiffWindows } from './geotiff-window.js';
 import { openSceneWindows } from './scene-windows.js';
 import { readDataset, readSampleAt } from './dataset.js';
+import { resampleBand } from '../resample.js';
 
 const SEN2 = dataPath('rstoolbox-sen2', 'sen2.tif');
 const TILE = 32;
@@ -203,6 +204,37 @@ describe('commands that take imagery accept URLs', () => {
         local.bands.map((b) => b.values),
       );
     }
+  });
+});
+
+describe('a dataset or scene read on a coarser grid', () => {
+  it('geotiff:<url>?resolution=0.3: the 124x119 overview area-averaged to 74x71, for fewer bytes than the full image', async () => {
+    process.env.ATOMIZER_CACHE_MAX_MB = '0'; // count every byte this read needs
+    try {
+      const before = http.bytesServed();
+      const items = [];
+      for await (const item of readDataset(`geotiff:${http.url}/scenes/sen2-cog.tif?sensor=s2a&resolution=0.3`)) items.push(item);
+      const fetched = http.bytesServed() - before;
+      const s = items[0]!.sample;
+      expect(s.bands.map((b) => [b.width, b.height])).toEqual(s.bands.map(() => [74, 71]));
+      // Independently: the local overview (f = 0.5 is within a pixel of it, so not resampled) area-averaged to 74x71.
+      const overview = await readSampleAt(cogPath, { sensor: 's2a', resolutionFactor: 0.5 });
+      expect([overview.bands[0]!.width, overview.bands[0]!.height]).toEqual([124, 119]);
+      s.bands.forEach((b, i) => expectSamePixels([b.values], [resampleBand(overview.bands[i]!, 74, 71).values]));
+      expect(s.bands[0]!.gsdM).toBeCloseTo(overview.bands[0]!.gsdM * (124 / 74), 9);
+      expect(fetched).toBeLessThan(cogSize / 2);
+    } finally {
+      delete process.env.ATOMIZER_CACHE_MAX_MB;
+    }
+  });
+
+  it('a scene opened by windows with a resolution factor is on the overview\'s grid', async () => {
+    const scene = await openSceneWindows(`${http.url}/scenes/sen2-cog.tif`, { sensor: 's2a', resolutionFactor: 0.25 });
+    expect([scene.width, scene.height]).toEqual([62, 60]);
+    const local = await decodeGeoTiffFile(cogPath, { resolutionFactor: 0.25 });
+    const w = await scene.readWindow(10, 20, 8, 8);
+    expect(w.bands[2]!.values[0]).toBe(local.bands[2]![20 * 62 + 10]);
+    await scene.close();
   });
 });
 

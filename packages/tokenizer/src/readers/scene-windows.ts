@@ -66,11 +66,13 @@ async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: s
   if (info === undefined) throw new Error(`${path}: no such file or folder; give a GeoTIFF, a folder of one scene's band files or a STAC Item (.json)`);
   if (remote && !/\.(json|tiff?)$/i.test(bare)) throw new Error(`${displayLocation(path)}: a URL must name a GeoTIFF (.tif) or a STAC Item (.json)`);
   const catalogOpt = opts.catalog !== undefined ? { catalog: opts.catalog } : {};
+  // A coarser grid reads each file's overview closest to, not coarser than, the factor (no further resampling here).
+  const windowOpts = opts.resolutionFactor !== undefined ? { resolutionFactor: opts.resolutionFactor } : {};
   if (!info.isDirectory() && /\.json$/i.test(remote ? bare : full)) {
     const { item, sensor, catalog, files } = await stacItemAssetFiles(full, catalogOpt);
     const bands: WindowedBand[] = [];
     for (const a of files) {
-      const reader = await openGeoTiffWindows(a.file);
+      const reader = await openGeoTiffWindows(a.file, windowOpts);
       const { specs } = geoTiffBandSpecs(reader, { sensor: sensor.id, catalog, bands: a.bands });
       specs.forEach((spec, i) => {
         if (a.repeated.has(spec.name)) return;
@@ -108,7 +110,7 @@ async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: s
     files = [full];
   }
   if (files.length === 1) {
-    const reader = await openGeoTiffWindows(files[0] as string);
+    const reader = await openGeoTiffWindows(files[0] as string, windowOpts);
     const { sensor, specs } = geoTiffBandSpecs(reader, opts);
     return {
       id: stem((files[0] as string).replace(/[?#].*$/, '')),
@@ -116,7 +118,7 @@ async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: s
     };
   }
   const { sensor, specs, order } = bandFileSpecs(files, bandOpts);
-  const readers = await Promise.all(files.map((f) => openGeoTiffWindows(f)));
+  const readers = await Promise.all(files.map((f) => openGeoTiffWindows(f, windowOpts)));
   for (const r of readers) if (r.bandCount !== 1) throw new Error(`${r.path}: ${r.bandCount} bands in a band file; expected exactly 1`);
   return {
     id: stem(files[0] as string),

@@ -19,7 +19,6 @@ import { SensorCatalog, parseStacItem, sensorFromStacItem, stacAssetBands, type 
 import type { AcquisitionTime, BandRaster, Sensor } from '../types.js';
 import { parseAcquisitionTime } from './acquisition-time.js';
 import { checkSameFootprint, placeSample, readGeoTiff, type Footprint, type GeoSample } from './geotiff.js';
-import { countMissing } from './geotiff-file.js';
 import { readLocationBytes } from './raster-source.js';
 import { displayLocation, isRemote, localPathOf, locationKind, resolveHref } from './remote-location.js';
 
@@ -34,6 +33,8 @@ export interface StacItemReadOptions {
   catalog?: SensorCatalog;
   /** The item, already loaded (an item of an ItemCollection); `path` then names its collection. */
   item?: StacItem;
+  /** Read every asset on a grid this fraction of its full resolution (see GeoTiffReadOptions). */
+  resolutionFactor?: number;
 }
 
 /** One item to read: where its document is, and the item when it came from an ItemCollection. */
@@ -233,14 +234,12 @@ export async function readStacItem(path: string, opts: StacItemReadOptions = {})
   const { item, sensor, catalog, files, time } = await stacItemAssetFiles(path, opts);
   const parts: Array<{ sample: GeoSample; file: string }> = [];
   for (const a of files) {
-    const sample = await readGeoTiff(a.file, { sensor: sensor.id, catalog, bands: a.bands });
-    sample.bands.forEach((band, i) => {
-      const { nodata, ...scaling } = a.scaling[i] ?? {};
-      Object.assign(band, scaling);
-      if (nodata !== undefined && !Number.isNaN(nodata)) {
-        band.nodata = nodata;
-        sample.geo.missingByBand[band.name] = countMissing(band.values, nodata);
-      }
+    const sample = await readGeoTiff(a.file, {
+      sensor: sensor.id,
+      catalog,
+      bands: a.bands,
+      bandMeta: a.scaling,
+      ...(opts.resolutionFactor !== undefined ? { resolutionFactor: opts.resolutionFactor } : {}),
     });
     sample.bands = sample.bands.filter((b) => !a.repeated.has(b.name));
     parts.push({ sample, file: a.file });
