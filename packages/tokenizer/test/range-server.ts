@@ -2,7 +2,8 @@
 // memory the way a static file server or an object store's HTTP endpoint does:
 // HEAD, GET, `Range: bytes=a-b` answered 206 with Content-Range, an ETag, 404
 // for unknown paths. Paths under /norange/ ignore Range (answer 200 with the
-// whole file), as some servers do. It counts the body bytes it sends, so tests
+// whole file), as some servers do; paths under /drop/ send half of every
+// ranged body and then cut the connection. It counts the body bytes it sends, so tests
 // can check how much of a file a read fetched.
 
 import { createServer, type Server } from 'node:http';
@@ -28,7 +29,7 @@ export async function startRangeServer(): Promise<RangeServer> {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
     const range = req.headers.range;
     requests.push({ method: req.method ?? 'GET', path, ...(range !== undefined ? { range } : {}) });
-    const file = files.get(path.replace(/^\/norange\//, '/'));
+    const file = files.get(path.replace(/^\/(norange|drop)\//, '/'));
     if (file === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
@@ -58,6 +59,12 @@ export async function startRangeServer(): Promise<RangeServer> {
     });
     if (req.method === 'HEAD') {
       res.end();
+      return;
+    }
+    if (path.startsWith('/drop/') && status === 206 && body.length > 1) {
+      const half = body.subarray(0, Math.floor(body.length / 2));
+      served += half.length;
+      res.write(half, () => res.destroy());
       return;
     }
     served += body.length;

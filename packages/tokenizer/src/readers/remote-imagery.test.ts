@@ -272,6 +272,14 @@ describe('remote errors are one line naming the URL', () => {
     );
   });
 
+  it('a connection that drops mid-read (retried twice, then named)', async () => {
+    const url = `${http.url}/drop/scenes/sen2-cog.tif`;
+    const err = await decodeGeoTiffFile(url, { cache: freshCache() }).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(new RegExp(`^${url.replace(/[.]/g, '\\.')}: the connection dropped .*bytes at offset 0.*; try again, or check the server$`));
+    expect((err as Error).message).not.toContain('\n');
+    expect(http.requests.filter((r) => r.path === '/drop/scenes/sen2-cog.tif' && r.method === 'GET')).toHaveLength(3);
+  });
+
   it('credentials in a URL are never printed', async () => {
     const port = await closedPort();
     const err = await decodeGeoTiffFile(`http://user:hunter2@127.0.0.1:${port}/scene.tif?X-Amz-Signature=abc123&x=1`, { cache: false }).catch((e: Error) => e);
