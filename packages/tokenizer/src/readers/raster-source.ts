@@ -29,12 +29,14 @@ export interface RasterSource {
 export interface RasterSourceOptions extends HttpSourceOptions, S3SourceOptions {
   /** The block cache of remote reads; false: none. Default: the process's (ATOMIZER_CACHE_DIR, ATOMIZER_CACHE_MAX_MB). */
   cache?: BlockCache | false;
+  /** Local files: read the file at once (every byte is going to be decoded). Default false (reads by ranges). */
+  wholeFile?: boolean;
 }
 
 /** Open a raster's bytes at a local path, file://, http(s):// or s3:// location; errors are one line naming it. */
 export async function openRasterSource(location: string, opts: RasterSourceOptions = {}): Promise<RasterSource> {
   const kind = locationKind(location);
-  if (kind === 'file') return openFileSource(location);
+  if (kind === 'file') return openFileSource(location, { whole: opts.wholeFile === true });
   const raw = kind === 'http' ? await openHttpSource(location, opts) : await openS3Source(location, opts);
   const cache = opts.cache === undefined ? defaultBlockCache() : opts.cache;
   return cache === false || raw.version === undefined ? raw : cachedSource(raw, cache);
