@@ -165,6 +165,17 @@ export {
   readSceneLabels,
   readStatlog,
   timeFromName,
+  openRasterSource,
+  readLocationBytes,
+  BlockCache,
+  defaultBlockCache,
+  BLOCK_SIZE,
+  chooseOverview,
+  openGeoTiffSource,
+  displayLocation,
+  isRemote,
+  resolveHref,
+  loadStacDocument,
 } from './readers/index.js';
 export type {
   BBox,
@@ -189,6 +200,11 @@ export type {
   SceneLabelOptions,
   SceneLabelResult,
   StatlogItem,
+  RasterSource,
+  RasterSourceOptions,
+  GeoTiffOpenOptions,
+  OpenedGeoTiff,
+  StacItemRef,
 } from './readers/index.js';
 
 // writers (src/writers/): tiled GeoTIFF pieces and a streaming Cloud-Optimized GeoTIFF writer

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,12 +87,17 @@ describe('atomizer atoms', () => {
       ]);
       // 4 bands of 41x41 pixels (data README), none missing.
       expect(report.atoms).toBe(4 * 41 * 41);
-      // A remote asset is one line on stderr saying it is not fetched.
-      assets.blue = { ...assets.blue!, href: `https://example.com/${id}_B2.TIF` };
+      // A remote asset is fetched; one that cannot be is one line on stderr naming its URL.
+      const probe = createServer();
+      await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+      const port = (probe.address() as AddressInfo).port;
+      await new Promise((done) => probe.close(done));
+      const url = `http://127.0.0.1:${port}/${id}_B2.TIF`;
+      assets.blue = { ...assets.blue!, href: url };
       await writeFile(item, JSON.stringify({ type: 'Feature', stac_version: '1.0.0', id, geometry: null, properties, assets }));
       const bad = await runCli(['atoms', item]);
       expect(bad.code).toBe(1);
-      expect(bad.stderr).toMatch(/asset 'blue' is remote .*remote assets are not fetched yet/);
+      expect(bad.stderr).toContain(`${url}: cannot reach the server (ECONNREFUSED); check the host name, the port and the network`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -29,6 +29,8 @@ import {
   bandSpan,
   cropBand,
   deriveSeed,
+  displayLocation,
+  isRemote,
   openSceneWindows,
   parseModality,
   type BandRaster,
@@ -109,11 +111,12 @@ const NATIVE: Modality = parseModality({ name: 'native', description: 'every ban
 
 /** Input and output paths checked before anything is loaded. */
 async function checkPaths(input: string, out: string): Promise<void> {
-  if ((await stat(input).catch(() => undefined)) === undefined) {
+  // A URL (http(s)://, s3://) is checked when the scene is opened: a 404 is an Error naming it.
+  if (!isRemote(input) && (await stat(input).catch(() => undefined)) === undefined) {
     throw new Error(`--input ${input} does not exist; give a GeoTIFF, a folder of one scene's band files or a STAC Item (.json)`);
   }
   if (!/^\.tiff?$/i.test(extname(out))) throw new Error(`--out ${out}: the map is a GeoTIFF; give a path ending in .tif`);
-  if (resolve(out) === resolve(input)) throw new Error(`--out ${out} is the input; give another path`);
+  if (!isRemote(input) && resolve(out) === resolve(input)) throw new Error(`--out ${out} is the input; give another path`);
   const dir = await stat(dirname(resolve(out))).catch(() => undefined);
   if (dir === undefined || !dir.isDirectory()) throw new Error(`--out ${out}: folder ${dirname(resolve(out))} does not exist; create it first`);
 }
@@ -334,7 +337,7 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
     const result: PredictSceneResult = {
       run: opts.run,
       checkpoint: { round: ck.round, key: ck.key, sha256: ck.sha256, verified: ck.verified },
-      input: { path: opts.input, files: scene.files, width: W, height: H, bands: scene.bandNames, ...(scene.geo?.crs.epsg !== undefined ? { epsg: scene.geo.crs.epsg } : {}) },
+      input: { path: displayLocation(opts.input), files: scene.files.map(displayLocation), width: W, height: H, bands: scene.bandNames, ...(scene.geo?.crs.epsg !== undefined ? { epsg: scene.geo.crs.epsg } : {}) },
       output: {
         path: layout.path,
         bytes: layout.bytes,

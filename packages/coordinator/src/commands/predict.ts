@@ -72,7 +72,7 @@ export function predictCommand(): Command {
   addEndpointOptions(cmd, { queues: false, redis: false })
     .requiredOption('--run <id>', 'the run whose stored config and checkpoint to use')
     .option('--checkpoint <latest|round>', "'latest' (sha256 checked against checkpoints/latest.json) or a round number", 'latest')
-    .requiredOption('--input <path>', "the scene: a GeoTIFF, a folder of one scene's band files, or a STAC Item (.json)")
+    .requiredOption('--input <path-or-url>', "the scene: a GeoTIFF, a folder of one scene's band files, or a STAC Item (.json); GeoTIFFs and items may be http(s):// or s3://bucket/key URLs (read by byte ranges, cached: docs/datasets.md)")
     .requiredOption('--out <map.tif>', 'the map to write (a COG; written under a temporary name and renamed when complete)')
     .option('--probabilities', `one band per class, the probability x ${PROBABILITY_SCALE} as uint8 (softmax; sigmoid per class for a multi-label run) instead of one class id per pixel`)
     .option('--sensor <id>', 'sensor of the input, when its name or band names do not tell')
@@ -102,7 +102,8 @@ scale 1/${PROBABILITY_SCALE}.
 
 Examples:
   $ atomizer predict --run sen2-scene-20261204-101500 --input ../shared/data/rstoolbox-sen2/sen2.tif --out sen2-map.tif --s3 /tmp/atomizer-store
-  $ atomizer predict --run sen2-scene-20261204-101500 --input scene.json --out probs.tif --probabilities --json`,
+  $ atomizer predict --run sen2-scene-20261204-101500 --input scene.json --out probs.tif --probabilities --json
+  $ atomizer predict --run sen2-scene-20261204-101500 --input https://example.org/cogs/scene.tif --out map.tif --sensor s2a`,
     )
     .action(async (opts: PredictCliOptions) => {
       const store = storeFrom(opts);

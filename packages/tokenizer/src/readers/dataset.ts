@@ -15,6 +15,7 @@ import { readBandFiles, readGeoTiff, type GeoSample } from './geotiff.js';
 import { readSceneLabels, type SceneLabelOptions } from './scene-labels.js';
 import { readStacItem, stacItemFiles } from './stac-item.js';
 import { STATLOG_CLASSES, readStatlog } from './statlog.js';
+import { displayLocation, isRemote } from './remote-location.js';
 
 export const READER_KINDS = ['bigearthnet', 'statlog', 'geotiff', 'scene', 'stac'] as const;
 export type ReaderKind = (typeof READER_KINDS)[number];
@@ -30,6 +31,8 @@ export interface ReaderSpec extends Partial<Omit<SceneLabelOptions, 'scene'>> {
   path: string;
   /** bigearthnet: label nomenclature (default 19). */
   nomenclature?: BigEarthNetNomenclature;
+  /** geotiff, stac: read on a grid this fraction of full resolution (an overview when the file has one; `?resolution=0.5`). */
+  resolutionFactor?: number;
 }
 
 export interface DatasetItem {
@@ -50,12 +53,14 @@ export interface DatasetSource extends AsyncIterable<DatasetItem> {
   items: AsyncIterable<DatasetItem>;
 }
 
-const NUMERIC = new Set(['nomenclature', 'patchSize', 'stride', 'maxPerGroup', 'seed', 'blockSize']);
-const QUERY_ALIASES: Record<string, string> = { k: 'patchSize', field: 'classField', classes: 'classTable', id: 'idField' };
+const NUMERIC = new Set(['nomenclature', 'patchSize', 'stride', 'maxPerGroup', 'seed', 'blockSize', 'resolutionFactor']);
+const QUERY_ALIASES: Record<string, string> = { k: 'patchSize', field: 'classField', classes: 'classTable', id: 'idField', resolution: 'resolutionFactor' };
 
 /**
  * Parse `<kind>:<path>[?key=value&...]` (e.g.
  * `scene:/d/sen2.tif?labels=/d/sen2_polygons.geojson&sensor=s2a&k=5`).
+ * Paths may be URLs (http(s)://, s3://bucket/key) for the geotiff and stac
+ * kinds; their query strings cannot carry options then (use a URL without one).
  * A `scene:` path ending in .json/.yaml/.yml is a description file holding
  * the same options plus `scene` (paths relative to the file).
  */
@@ -171,7 +176,7 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
       break;
     }
     case 'geotiff': {
-      const opts = definedOnly({ sensor: spec.sensor, bands: spec.bands, ...catalogOpt });
+      const opts = definedOnly({ sensor: spec.sensor, bands: spec.bands, resolutionFactor: spec.resolutionFactor, ...catalogOpt });
       gen = unlabelled(
         () => imageGroups(spec.path),
         (g) => (g.length === 1 ? readGeoTiff(g[0] as string, opts) : readBandFiles(g, opts)),
@@ -199,8 +204,13 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
     case 'stac': {
       // One sample per STAC Item: a .json file, or every .json of a folder.
       gen = unlabelled(
-        () => stacItemFiles(spec.path),
-        (f) => readStacItem(f, catalogOpt),
+        () => stacItemFiles(spec.path, catalogOpt),
+        (r) =>
+          readStacItem(r.location, {
+            ...catalogOpt,
+            ...(r.item !== undefined ? { item: r.item } : {}),
+            ...(spec.resolutionFactor !== undefined ? { resolutionFactor: spec.resolutionFactor } : {}),
+          }),
       );
       break;
     }
@@ -215,6 +225,8 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
  * one group.
  */
 export async function imageGroups(path: string): Promise<string[][]> {
+  // A URL names one file (remote folders cannot be listed).
+  if (isRemote(path)) return [[path]];
   const info = await stat(path).catch(() => undefined);
   if (info === undefined) throw new Error(`${path}: no such file or folder`);
   if (!info.isDirectory()) return [[path]];
@@ -236,17 +248,23 @@ export async function imageGroups(path: string): Promise<string[][]> {
 }
 
 /** Options of readSampleAt: the reader options that apply to one image. */
-export type ReadSampleOptions = Pick<ReaderSpec, 'sensor' | 'bands' | 'nomenclature' | 'catalog'>;
+export type ReadSampleOptions = Pick<ReaderSpec, 'sensor' | 'bands' | 'nomenclature' | 'catalog' | 'resolutionFactor'>;
 
 /**
  * Read whatever one path is: a BigEarthNet patch folder, a folder of one
  * scene's band files, a GeoTIFF file or a STAC Item (.json).
  */
 export async function readSampleAt(path: string, opts: ReadSampleOptions = {}): Promise<GeoSample> {
+  if (isRemote(path)) {
+    const bare = path.replace(/[?#].*$/, '');
+    if (/\.json$/i.test(bare)) return readStacItem(path, definedOnly({ catalog: opts.catalog, resolutionFactor: opts.resolutionFactor }));
+    if (/\.tiff?$/i.test(bare)) return readGeoTiff(path, opts);
+    throw new Error(`${displayLocation(path)}: a URL must name a GeoTIFF (.tif) or a STAC Item (.json)`);
+  }
   const full = resolve(path);
   const info = await stat(full).catch(() => undefined);
   if (info === undefined) throw new Error(`${path}: no such file or folder`);
-  if (!info.isDirectory() && /\.json$/i.test(full)) return readStacItem(full, opts.catalog !== undefined ? { catalog: opts.catalog } : {});
+  if (!info.isDirectory() && /\.json$/i.test(full)) return readStacItem(full, definedOnly({ catalog: opts.catalog, resolutionFactor: opts.resolutionFactor }));
   if (info.isDirectory()) {
     const patches = await listBigEarthNetPatches(full).catch(() => []);
     if (patches.length === 1 && patches[0] === full) {

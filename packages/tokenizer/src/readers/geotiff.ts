@@ -10,6 +10,7 @@ import { builtinCatalog } from '../sensors/index.js';
 import { bandNameFromFileName, bandPhysics, resolveBandFor, sceneIdFromFileName, sensorFromBandNames, sensorFromName, stem } from './band-naming.js';
 import { bboxMaxDifference, formatBBox, type BBox, type CrsInfo } from './geo-transform.js';
 import { countMissing, decodeGeoTiffFile, type DecodedGeoTiff } from './geotiff-file.js';
+import { resampleBand } from '../resample.js';
 import type { GdalBandMetadata } from './gdal-metadata.js';
 
 /** Where a sample lies and what it is missing: the side information readers report with a Sample. */
@@ -41,6 +42,19 @@ export interface GeoTiffReadOptions {
   offset?: number;
   /** false: a band holding NaN or nodata values is an Error. Default true (they are counted). */
   allowMissing?: boolean;
+  /**
+   * Read on a grid this fraction of the full resolution per axis (0 < f <= 1):
+   * from the overview closest to, not coarser than, f (geotiff-source.ts),
+   * area-averaged the rest of the way (resample.ts) unless the overview is
+   * within a pixel of the wanted grid. Default 1 (full resolution).
+   */
+  resolutionFactor?: number;
+  /**
+   * Per band of the file (index i): scale, offset and nodata that override the
+   * file's and the options' (a STAC item's raster:bands). NaN nodata is ignored
+   * (NaN values are missing anyway).
+   */
+  bandMeta?: Array<{ scale?: number; offset?: number; nodata?: number } | undefined>;
 }
 
 export function pickSensor(
@@ -131,13 +145,15 @@ export function geoTiffBandSpecs(tiff: GeoTiffHeader, opts: GeoTiffReadOptions):
 
 /** Read one (multi-band) GeoTIFF as a Sample. */
 export async function readGeoTiff(path: string, opts: GeoTiffReadOptions = {}): Promise<GeoSample> {
-  const tiff = await decodeGeoTiffFile(path);
+  const tiff = await decodeGeoTiffFile(path, opts.resolutionFactor !== undefined ? { resolutionFactor: opts.resolutionFactor } : {});
   const { sensor, specs } = geoTiffBandSpecs({ path, bandCount: tiff.bands.length, metadata: tiff.metadata }, opts);
   const missingByBand: Record<string, number> = {};
   const bands = specs.map((spec, i) => {
     const meta = tiff.metadata[i] ?? {};
+    const over = opts.bandMeta?.[i] ?? {};
+    const nodata = over.nodata !== undefined && !Number.isNaN(over.nodata) ? over.nodata : tiff.nodata;
     const values = tiff.bands[i] as RasterArray;
-    missingByBand[spec.name] = countMissing(values, tiff.nodata);
+    missingByBand[spec.name] = countMissing(values, nodata);
     return makeBand(
       spec,
       sensor,
@@ -145,20 +161,39 @@ export async function readGeoTiff(path: string, opts: GeoTiffReadOptions = {}): 
       tiff.width,
       tiff.height,
       tiff.geo?.gsdM ?? spec.gsdM,
-      opts.scale ?? meta.scale ?? 1,
-      opts.offset ?? meta.offset ?? 0,
-      tiff.nodata,
+      over.scale ?? opts.scale ?? meta.scale ?? 1,
+      over.offset ?? opts.offset ?? meta.offset ?? 0,
+      nodata,
     );
   });
+  const target = targetGrid(tiff, opts.resolutionFactor);
+  if (target !== undefined) {
+    bands.forEach((b, i) => {
+      const r = resampleBand(b, target.width, target.height);
+      bands[i] = r;
+      missingByBand[r.name] = countMissing(r.values, undefined);
+    });
+  }
   checkMissing(missingByBand, tiff.nodata, opts, path);
   const sample: GeoSample = {
-    id: opts.id ?? stem(path),
+    id: opts.id ?? stem(path.replace(/[?#].*$/, '')),
     bands,
     labels: opts.labels ?? [],
     source: path,
     geo: { missingByBand, files: [path] },
   };
   return placeSample(sample, opts.time ?? timeFromName(path), tiff.geo);
+}
+
+/** The grid a resolution factor asks for, when the image read (full or overview) is more than a pixel finer; else undefined. */
+function targetGrid(tiff: DecodedGeoTiff, factor: number | undefined): { width: number; height: number } | undefined {
+  if (factor === undefined || factor >= 1) return undefined;
+  const scale = tiff.overview?.scale ?? { x: 1, y: 1 };
+  const fullW = tiff.width / scale.x;
+  const fullH = tiff.height / scale.y;
+  const width = Math.max(1, Math.round(fullW * factor));
+  const height = Math.max(1, Math.round(fullH * factor));
+  return tiff.width - width > 1 || tiff.height - height > 1 ? { width, height } : undefined;
 }
 
 /** Give a sample read from files its acquisition time and footprint (bbox, CRS), where known. */
@@ -213,7 +248,8 @@ export function bandFileSpecs(paths: readonly string[], opts: BandFilesOptions =
 export async function readBandFiles(paths: readonly string[], opts: BandFilesOptions = {}): Promise<GeoSample> {
   const first = paths[0] as string;
   const { sensor, specs, order, names } = bandFileSpecs(paths, opts);
-  const tiffs = await Promise.all(paths.map((p) => decodeGeoTiffFile(p)));
+  const factorOpt = opts.resolutionFactor !== undefined ? { resolutionFactor: opts.resolutionFactor } : {};
+  const tiffs = await Promise.all(paths.map((p) => decodeGeoTiffFile(p, factorOpt)));
   for (const t of tiffs) {
     if (t.bands.length !== 1) throw new Error(`${t.path}: ${t.bands.length} bands in a band file; expected exactly 1`);
   }
@@ -226,7 +262,12 @@ export async function readBandFiles(paths: readonly string[], opts: BandFilesOpt
     const values = t.bands[0] as RasterArray;
     missingByBand[spec.name] = countMissing(values, t.nodata);
     const meta = t.metadata[0] ?? {};
-    return makeBand(spec, sensor, values, t.width, t.height, t.geo?.gsdM ?? spec.gsdM, opts.scale ?? meta.scale ?? 1, opts.offset ?? meta.offset ?? 0, t.nodata);
+    const band = makeBand(spec, sensor, values, t.width, t.height, t.geo?.gsdM ?? spec.gsdM, opts.scale ?? meta.scale ?? 1, opts.offset ?? meta.offset ?? 0, t.nodata);
+    const target = targetGrid(t, opts.resolutionFactor);
+    if (target === undefined) return band;
+    const r = resampleBand(band, target.width, target.height);
+    missingByBand[spec.name] = countMissing(r.values, undefined);
+    return r;
   });
   checkMissing(missingByBand, tiffs[0]?.nodata, opts, `band files ${stem(first)}...`);
   const finest = tiffs.reduce((a, b) => (b.geo !== undefined && (a.geo === undefined || b.geo.gsdM < a.geo.gsdM) ? b : a));

@@ -16,6 +16,7 @@ import { bandFileSpecs, checkSameFootprint, geoTiffBandSpecs, makeBand, type Ban
 import type { RasterGeo } from './geotiff-file.js';
 import { openGeoTiffWindows, type GeoTiffWindowReader } from './geotiff-window.js';
 import { stacItemAssetFiles } from './stac-item.js';
+import { displayLocation, isRemote } from './remote-location.js';
 
 interface WindowedBand {
   spec: BandSpec;
@@ -25,6 +26,8 @@ interface WindowedBand {
   index: number;
   scale: number;
   offset: number;
+  /** The item's nodata when it overrides the file's (STAC raster:bands). */
+  nodata?: number;
 }
 
 export interface SceneWindows {
@@ -56,20 +59,34 @@ export function bandSpan(p0: number, n: number, size: number, fineSize: number):
 }
 
 async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: string; bands: WindowedBand[] }> {
-  const full = resolve(path);
-  const info = await stat(full).catch(() => undefined);
+  const remote = isRemote(path);
+  const bare = path.replace(/[?#].*$/, '');
+  const full = remote ? path : resolve(path);
+  const info = remote ? { isDirectory: () => false } : await stat(full).catch(() => undefined);
   if (info === undefined) throw new Error(`${path}: no such file or folder; give a GeoTIFF, a folder of one scene's band files or a STAC Item (.json)`);
+  if (remote && !/\.(json|tiff?)$/i.test(bare)) throw new Error(`${displayLocation(path)}: a URL must name a GeoTIFF (.tif) or a STAC Item (.json)`);
   const catalogOpt = opts.catalog !== undefined ? { catalog: opts.catalog } : {};
-  if (!info.isDirectory() && /\.json$/i.test(full)) {
+  // A coarser grid reads each file's overview closest to, not coarser than, the factor (no further resampling here).
+  const windowOpts = opts.resolutionFactor !== undefined ? { resolutionFactor: opts.resolutionFactor } : {};
+  if (!info.isDirectory() && /\.json$/i.test(remote ? bare : full)) {
     const { item, sensor, catalog, files } = await stacItemAssetFiles(full, catalogOpt);
     const bands: WindowedBand[] = [];
     for (const a of files) {
-      const reader = await openGeoTiffWindows(a.file);
+      const reader = await openGeoTiffWindows(a.file, windowOpts);
       const { specs } = geoTiffBandSpecs(reader, { sensor: sensor.id, catalog, bands: a.bands });
       specs.forEach((spec, i) => {
         if (a.repeated.has(spec.name)) return;
         const m = reader.metadata[i] ?? {};
-        bands.push({ spec, sensor, reader, index: i, scale: a.scaling[i]?.scale ?? m.scale ?? 1, offset: a.scaling[i]?.offset ?? m.offset ?? 0 });
+        const nodata = a.scaling[i]?.nodata;
+        bands.push({
+          spec,
+          sensor,
+          reader,
+          index: i,
+          scale: a.scaling[i]?.scale ?? m.scale ?? 1,
+          offset: a.scaling[i]?.offset ?? m.offset ?? 0,
+          ...(nodata !== undefined && !Number.isNaN(nodata) ? { nodata } : {}),
+        });
       });
     }
     const order = new Map(sensor.bands.map((b, i) => [b.name, i]));
@@ -89,19 +106,19 @@ async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: s
     }
     files = groups[0] as string[];
   } else {
-    if (!/\.tiff?$/i.test(full)) throw new Error(`${path}: not a GeoTIFF (.tif), a STAC Item (.json) nor a folder; give one of those`);
+    if (!/\.tiff?$/i.test(remote ? bare : full)) throw new Error(`${path}: not a GeoTIFF (.tif), a STAC Item (.json) nor a folder; give one of those`);
     files = [full];
   }
   if (files.length === 1) {
-    const reader = await openGeoTiffWindows(files[0] as string);
+    const reader = await openGeoTiffWindows(files[0] as string, windowOpts);
     const { sensor, specs } = geoTiffBandSpecs(reader, opts);
     return {
-      id: stem(files[0] as string),
+      id: stem((files[0] as string).replace(/[?#].*$/, '')),
       bands: specs.map((spec, i) => ({ spec, sensor, reader, index: i, scale: reader.metadata[i]?.scale ?? 1, offset: reader.metadata[i]?.offset ?? 0 })),
     };
   }
   const { sensor, specs, order } = bandFileSpecs(files, bandOpts);
-  const readers = await Promise.all(files.map((f) => openGeoTiffWindows(f)));
+  const readers = await Promise.all(files.map((f) => openGeoTiffWindows(f, windowOpts)));
   for (const r of readers) if (r.bandCount !== 1) throw new Error(`${r.path}: ${r.bandCount} bands in a band file; expected exactly 1`);
   return {
     id: stem(files[0] as string),
@@ -154,7 +171,7 @@ export async function openSceneWindows(path: string, opts: ReadSampleOptions = {
       for (const b of bands) {
         const { values, span } = await read(b.reader);
         const gsdM = b.reader.geo?.gsdM ?? b.spec.gsdM;
-        out.push(makeBand(b.spec, b.sensor, values[b.index]!, span[2], span[3], gsdM, b.scale, b.offset, b.reader.nodata));
+        out.push(makeBand(b.spec, b.sensor, values[b.index]!, span[2], span[3], gsdM, b.scale, b.offset, b.nodata ?? b.reader.nodata));
       }
       return { id: `${id}@${x0},${y0}`, bands: out, labels: [], source: path };
     },

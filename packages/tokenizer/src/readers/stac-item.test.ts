@@ -176,10 +176,10 @@ describe('readStacItem', () => {
     expect(atomize(s).atoms.length).toBe(3 * 149 * 112);
   });
 
-  it('remote assets, missing files and items without band metadata are Errors saying what to do', async () => {
+  it('unreadable schemes, missing files and items without band metadata are Errors saying what to do', async () => {
     const remote = join(tmp, 'remote.json');
-    await writeFile(remote, JSON.stringify(landsat8Item((b) => `https://landsateuwest.blob.core.windows.net/l8/${L8_ID}_${b}.TIF`)));
-    await expect(readStacItem(remote)).rejects.toThrow(/asset 'coastal' is remote \(https:.*remote assets are not fetched yet/);
+    await writeFile(remote, JSON.stringify(landsat8Item((b) => `ftp://example.org/l8/${L8_ID}_${b}.TIF`)));
+    await expect(readStacItem(remote)).rejects.toThrow(/asset 'coastal' href ftp:.* uses a scheme this reader does not read; expected a local path, file:\/\/, http\(s\):\/\/ or s3:/);
     const missing = join(tmp, 'missing.json');
     await writeFile(missing, JSON.stringify(landsat8Item((b) => join(tmp, `${b}.TIF`))));
     await expect(readStacItem(missing)).rejects.toThrow(/asset 'coastal' file .*B1\.TIF does not exist/);

@@ -8,5 +8,5 @@ export { BUILTIN_SENSORS } from './builtin-sensors.js';
 export { validateSensor } from './validate-sensor.js';
 export { SensorDefinitionSchema, loadSensorFile, parseSensorDefinition, umToNm } from './sensor-file.js';
 export type { SensorDefinition } from './sensor-file.js';
-export { StacItemSchema, loadStacItem, sensorFromStacItem, stacAssetBands } from './stac.js';
+export { StacItemSchema, loadStacItem, parseItem as parseStacItem, sensorFromStacItem, stacAssetBands } from './stac.js';
 export type { SensorFromStacOptions, StacAsset, StacAssetBands, StacItem } from './stac.js';

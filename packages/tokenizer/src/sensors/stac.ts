@@ -89,7 +89,8 @@ interface RawBand {
   eoList: boolean;
 }
 
-function parseItem(item: unknown, sourceName: string): StacItem {
+/** Check one STAC Item object (errors name `sourceName`). */
+export function parseItem(item: unknown, sourceName: string): StacItem {
   const parsed = StacItemSchema.safeParse(item);
   if (!parsed.success) throw zodError(sourceName, parsed.error);
   return parsed.data;
