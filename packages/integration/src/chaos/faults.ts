@@ -174,8 +174,10 @@ export const FAULTS: Fault[] = [
   {
     name: 'second-coordinator',
     description: 'a second `train --resume` of the same run while the first runs: refused; the first ends the run',
-    // Long enough that the first is still running when the second has started and watched its lease.
-    rounds: 30,
+    // Long enough that the first is still running when the second has started and watched its
+    // lease, on a quiet machine too (30 rounds were done in under 10 s there: 3 of 10 trials
+    // saw the first finish and release the run, which the second then rightly took).
+    rounds: 100,
     async inject(ctx) {
       await ctx.untilRound(1);
       const second = ctx.startCoordinator(['--resume']);
