@@ -123,7 +123,14 @@ export function atomizer(cluster: Cluster, args: string[], env: Record<string, s
     exited,
     kill: async (signal) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      // A process still there 90 s after a polite signal (a worker drains for at most 60 s) is
+      // killed: a test never waits on it forever.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
   clusters.get(cluster)?.push(proc);
