@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedS3, type EmbeddedS3 } from '@atomizer/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dataPath } from '../data-dir.js';
 import type { RasterArray } from '../types.js';
 import { CogWriter } from '../writers/cog-writer.js';
@@ -30,7 +30,6 @@ let cogPath: string;
 let cogSize: number;
 let http: RangeServer;
 let s3: EmbeddedS3;
-const savedEnv: Record<string, string | undefined> = {};
 let caches = 0;
 /** A fresh, empty block cache (each test measures its own fetches). */
 const freshCache = () => new BlockCache({ dir: join(tmp, `cache-${++caches}`), maxBytes: 64 * 1024 * 1024 });
@@ -83,15 +82,11 @@ beforeAll(async () => {
   await s3.store().put('scenes/sen2-cog.tif', bytes);
   // s3:// locations are opened as the CLI opens them: from the AWS_* environment.
   for (const [k, v] of Object.entries({ ...s3.env, ATOMIZER_OUTAGE_BUDGET: '5', ATOMIZER_CACHE_DIR: join(tmp, 'default-cache') })) {
-    savedEnv[k] = process.env[k];
-    process.env[k] = v;
+    vi.stubEnv(k, v);
   }
 });
 afterAll(async () => {
-  for (const [k, v] of Object.entries(savedEnv)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  vi.unstubAllEnvs();
   await http?.close();
   await s3?.stop();
   await rm(tmp, { recursive: true, force: true });

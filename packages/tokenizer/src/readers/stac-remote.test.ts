@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedS3, type EmbeddedS3 } from '@atomizer/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dataPath } from '../data-dir.js';
 import { startRangeServer, type RangeServer } from '../../test/range-server.js';
 import { readDataset } from './dataset.js';
@@ -30,7 +30,6 @@ const B4_NODATA = 8070;
 let tmp: string;
 let http: RangeServer;
 let s3: EmbeddedS3;
-const savedEnv: Record<string, string | undefined> = {};
 
 /** A STAC 1.0 item over the three band files: eo:bands + raster:bands (nodata on B4, scale/offset on all). */
 function item(id: string, hrefOf: (n: number) => string, bands = BANDS): Record<string, unknown> {
@@ -61,8 +60,7 @@ beforeAll(async () => {
     await s3.store().put(`landfire/sr_b${n}_20200829.tif`, bytes);
   }
   for (const [k, v] of Object.entries({ ...s3.env, ATOMIZER_OUTAGE_BUDGET: '5', ATOMIZER_CACHE_DIR: join(tmp, 'cache') })) {
-    savedEnv[k] = process.env[k];
-    process.env[k] = v;
+    vi.stubEnv(k, v);
   }
   http.put('/items/landfire.json', json(item('storml_sr_20200829', mixedHrefs)), 'application/geo+json');
   await s3.store().put('items/landfire-s3.json', json(item('storml_s3', (n) => `../landfire/sr_b${n}_20200829.tif`)));
@@ -74,10 +72,7 @@ beforeAll(async () => {
   http.put('/items/broken.json', json({ type: 'FeatureCollection', features: [item('scene-a', mixedHrefs), { type: 'Feature', id: 'scene-x', properties: {} }] }));
 });
 afterAll(async () => {
-  for (const [k, v] of Object.entries(savedEnv)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  vi.unstubAllEnvs();
   await http?.close();
   await s3?.stop();
   await rm(tmp, { recursive: true, force: true });
