@@ -180,6 +180,32 @@ export function rasterGeo(transform: GeoTransform, crs: CrsInfo, width: number, 
 }
 
 /** Decode a GeoTIFF held in memory; `path` names it in errors. */
+/**
+ * The decoded GeoTIFF of `rasters` (`size`: the image read, the full one or an overview):
+ * dtype, GDAL band metadata, nodata and georeferencing from the full-resolution image
+ * `full`, the geotransform scaled to an overview's grid. `name` labels errors.
+ */
+async function decodedOf(
+  full: GeoTIFFImage,
+  size: { width: number; height: number },
+  rasters: RasterArray[],
+  path: string,
+  name: string,
+  scale?: { x: number; y: number },
+): Promise<DecodedGeoTiff> {
+  const { width, height } = size;
+  const fd = full.getFileDirectory();
+  const xml = fd.hasTag('GDAL_METADATA') ? await fd.loadValue('GDAL_METADATA') : undefined;
+  const metadata = typeof xml === 'string' ? parseGdalMetadata(xml, rasters.length, name) : rasters.map(() => ({}));
+  const out: DecodedGeoTiff = { path, width, height, dtype: imageDType(full, name), bands: rasters, metadata };
+  const nodata = full.getGDALNoData();
+  // NaN as GDAL_NODATA needs no field: NaN values are missing atoms anyway.
+  if (nodata !== null && !Number.isNaN(nodata)) out.nodata = nodata;
+  const transform = transformOf(full, name);
+  if (transform !== undefined) out.geo = rasterGeo(scale === undefined ? transform : scaleTransform(transform, scale), crsOf(full), width, height);
+  return out;
+}
+
 export async function decodeGeoTiffBytes(bytes: Uint8Array, path: string): Promise<DecodedGeoTiff> {
   if (bytes.length < 8) throw invalid(path, `only ${bytes.length} bytes`);
   const magic = String.fromCharCode(bytes[0] as number, bytes[1] as number, bytes[2] as number, bytes[3] as number);
@@ -197,19 +223,7 @@ export async function decodeGeoTiffBytes(bytes: Uint8Array, path: string): Promi
     if (err instanceof Error && err.message.startsWith(path)) throw err;
     throw invalid(path, err instanceof Error ? err.message : String(err));
   }
-  const width = image.getWidth();
-  const height = image.getHeight();
-  const dtype = imageDType(image, path);
-  const fd = image.getFileDirectory();
-  const xml = fd.hasTag('GDAL_METADATA') ? await fd.loadValue('GDAL_METADATA') : undefined;
-  const metadata = typeof xml === 'string' ? parseGdalMetadata(xml, rasters.length, path) : rasters.map(() => ({}));
-  const out: DecodedGeoTiff = { path, width, height, dtype, bands: rasters, metadata };
-  const nodata = image.getGDALNoData();
-  if (nodata !== null && !Number.isNaN(nodata)) out.nodata = nodata;
-  // NaN as GDAL_NODATA needs no field: NaN values are missing atoms anyway.
-  const transform = transformOf(image, path);
-  if (transform !== undefined) out.geo = rasterGeo(transform, crsOf(image), width, height);
-  return out;
+  return decodedOf(image, { width: image.getWidth(), height: image.getHeight() }, rasters, path, path);
 }
 
 /** The full image's geotransform brought to an overview's grid (same origin, pixels 1/scale as large). */
@@ -241,17 +255,7 @@ export async function decodeGeoTiffFile(path: string, opts: GeoTiffOpenOptions =
     throw invalid(name, err instanceof Error ? err.message : String(err));
   }
   try {
-    const width = image.getWidth();
-    const height = image.getHeight();
-    const dtype = imageDType(full, name);
-    const fd = full.getFileDirectory();
-    const xml = fd.hasTag('GDAL_METADATA') ? await fd.loadValue('GDAL_METADATA') : undefined;
-    const metadata = typeof xml === 'string' ? parseGdalMetadata(xml, rasters.length, name) : rasters.map(() => ({}));
-    const out: DecodedGeoTiff = { path, width, height, dtype, bands: rasters, metadata };
-    const nodata = full.getGDALNoData();
-    if (nodata !== null && !Number.isNaN(nodata)) out.nodata = nodata;
-    const transform = transformOf(full, name);
-    if (transform !== undefined) out.geo = rasterGeo(scaleTransform(transform, opened.scale), crsOf(full), width, height);
+    const out = await decodedOf(full, { width: image.getWidth(), height: image.getHeight() }, rasters, path, name, opened.scale);
     if (opened.index !== 0) out.overview = { index: opened.index, scale: opened.scale };
     return out;
   } finally {
