@@ -213,6 +213,18 @@ describe('failures', () => {
     await Promise.all(workers.map((w) => w.kill('SIGTERM')));
   }, 300_000);
 
+  it('a worker SIGTERMed the moment it reports ready stops at once (the signal is never lost between start-up and serving)', async () => {
+    // A SIGTERM that arrived just as start-up finished used to be lost (the early listener was
+    // swapped for the serving one while the signal was still in flight): the worker ran on.
+    // Five tries: the race was lost about once in three.
+    for (let i = 0; i < 5; i++) {
+      const [w] = await startWorkers(cluster, [`sigterm-${i}`]);
+      const code = await w!.kill('SIGTERM');
+      expect(code, `worker ${i}:\n${w!.output()}`).toBe(0);
+      expect(w!.output()).toMatch(/SIGTERM received/);
+    }
+  }, 600_000);
+
   it('a worker survives losing Redis: after a restart of redis-server it reconnects and pulls the next run', async () => {
     const workers = await startWorkers(cluster, ['survivor']);
     const port = cluster.redis.port;

@@ -53,11 +53,22 @@ Example:
       await checkStore(store);
       const q = queuesOf(opts);
       const queues = opts.queues !== undefined ? opts.queues.split(',').map((s) => s.trim()).filter((s) => s !== '') : [...q.train, q.eval];
-      // A stop requested while the backend is still loading is honoured once it is up.
-      let early: string | undefined;
-      const onEarly = (sig: string) => () => (early = sig);
-      const earlyHandlers = (['SIGTERM', 'SIGINT'] as const).map((sig) => [sig, onEarly(sig)] as const);
-      for (const [sig, h] of earlyHandlers) process.once(sig, h);
+      // One listener per signal for the command's whole life, only what it does changes: Node
+      // dispatches a delivered signal on a later turn of the loop, to the listeners registered
+      // then, so swapping listeners (an early one while the backend loads, then the real one)
+      // lost a SIGTERM that arrived just as start-up finished, and the worker ran on.
+      // A stop requested while the backend is still loading is honoured once it is up; a
+      // second signal while stopping exits at once.
+      let early: NodeJS.Signals | undefined;
+      const secondSignal = (sig: NodeJS.Signals): never => {
+        process.stderr.write(`atomizer: second ${sig}: exiting without waiting for the current job (it will be retried)\n`);
+        process.exit(1);
+      };
+      let onSignal = (sig: NodeJS.Signals): void => {
+        if (early !== undefined) secondSignal(sig);
+        early = sig;
+      };
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => onSignal(sig));
       const w = await startWorker({
         redisUrl: opts.redis,
         store: opts.s3,
@@ -72,9 +83,16 @@ Example:
         ...(opts.id !== undefined ? { id: opts.id } : {}),
         log: (m) => process.stderr.write(`[${new Date().toISOString()}] ${m}\n`),
       });
-      for (const [sig, h] of earlyHandlers) process.off(sig, h);
-      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void w.stop(`${sig} received`));
-      if (early !== undefined) void w.stop(`${early} received during start-up`);
+      let stopping = false;
+      onSignal = (sig) => {
+        if (stopping) secondSignal(sig);
+        stopping = true;
+        void w.stop(`${sig} received`);
+      };
+      if (early !== undefined) {
+        stopping = true;
+        void w.stop(`${early} received during start-up`);
+      }
       await w.closed;
       // Stopped by itself (an outage past the budget): non-zero, so a supervisor restarts it.
       if (w.failure !== undefined) {
