@@ -189,6 +189,28 @@ describe('label rasters', () => {
   });
 });
 
+describe('a class table that merges ids (a legend)', () => {
+  it('several LANDFIRE EVT ids named alike are one class; ids left out of the table are not labels; components follow the merged class', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'atomizer-legend-'));
+    const legend = join(dir, 'legend.csv');
+    // Every conifer type as 'forest', open water as 'water'; grass, shrub and rock left out.
+    await writeFile(legend, 'id,class\n7046,forest\n7050,forest\n7055,forest\n7056,forest\n7292,water\n');
+    const r = await readSceneLabels({ scene: LF_SCENE, sensor: 'landsat-8', labels: LF('storml_evt.tif'), classTable: legend, patchSize: 3, stride: 1 });
+    expect(r.classes).toEqual(['forest', 'water']);
+    const evt = await decodeGeoTiffFile(LF('storml_evt.tif'));
+    const ids = Array.from(evt.bands[0]!);
+    const count = (set: number[]) => ids.filter((v) => set.includes(v)).length;
+    expect(r.counts.labelledPixels).toBe(count([7046, 7050, 7055, 7056, 7292]));
+    const perClass = [0, 0];
+    for (const i of r.items) perClass[i.sample.labels[0]!]!++;
+    expect(perClass[1]).toBe(count([7292]));
+    // One group per connected area of a merged class: fewer groups than with the ids apart.
+    const apart = await readSceneLabels({ scene: LF_SCENE, sensor: 'landsat-8', labels: LF('storml_evt.tif'), classTable: LF('LF20_EVT_220.csv'), patchSize: 3, stride: 1 });
+    const forestGroups = (res: SceneLabelResult) => new Set(res.items.filter((i) => res.classes[i.sample.labels[0]!] === 'forest' || /Spruce|Subalpine Woodland|Lodgepole/.test(res.classes[i.sample.labels[0]!]!)).map((i) => i.group)).size;
+    expect(forestGroups(r)).toBeLessThan(forestGroups(apart));
+  });
+});
+
 describe('errors and helpers', () => {
   it('a label raster without a class table, and an even patch size, are Errors', async () => {
     await expect(readSceneLabels({ scene: SEN2, sensor: 'sentinel-2a', labels: LABELS })).rejects.toThrow(/needs a class table/);

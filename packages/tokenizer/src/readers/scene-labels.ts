@@ -261,9 +261,11 @@ async function pixelsFromRaster(
   const valid = (v: number) => v === v && v !== lab.nodata && table.has(v) && !/^(fill-?)?no-?data$/i.test(table.get(v) as string);
   const present = new Set<number>();
   for (let i = 0; i < values.length; i++) if (valid(values[i] as number)) present.add(values[i] as number);
+  // Several ids may share a name (a legend that merges classes, e.g. every forest type of
+  // LANDFIRE's EVT as 'forest'): one class per name, in the order of its lowest id present.
   const ids = [...present].sort((a, b) => a - b);
-  const classes = ids.map((id) => table.get(id) as string);
-  const classOf = new Map(ids.map((id, i) => [id, i]));
+  const classes = [...new Set(ids.map((id) => table.get(id) as string))];
+  const classOf = new Map(ids.map((id) => [id, classes.indexOf(table.get(id) as string)]));
 
   // Groups on the label grid.
   const group = new Int32Array(lw * lh).fill(-1);
@@ -285,7 +287,7 @@ async function pixelsFromRaster(
         const c = k - r * lw;
         const nbrs = [c > 0 ? k - 1 : -1, c < lw - 1 ? k + 1 : -1, r > 0 ? k - lw : -1, r < lh - 1 ? k + lw : -1];
         for (const n of nbrs) {
-          if (n >= 0 && group[n] === -1 && values[n] === v) {
+          if (n >= 0 && group[n] === -1 && valid(values[n] as number) && classOf.get(values[n] as number) === classOf.get(v)) {
             group[n] = g;
             stack.push(n);
           }
