@@ -10,6 +10,7 @@ import { layerNorm, type LayerNormParams } from './layer-norm.js';
 import { linear } from './linear.js';
 import { layerParamIndex } from './model-params.js';
 import { nativeKernelsActive } from './native-kernels.js';
+import { recomputed } from './recomputed.js';
 import type { ParamTable } from './param-table.js';
 
 // The Atomizer network (docs/model.md section 3), a pure function of named
@@ -32,6 +33,8 @@ export interface ForwardOptions {
   seed?: number;
   /** Where the fixed token encodings are computed (host-input-stage.ts); default 'auto'. */
   inputEncoding?: InputEncoding;
+  /** Recompute each layer in the backward pass instead of keeping its intermediates (recomputed.ts); same bits, less memory. */
+  checkpointLayers?: boolean;
 }
 
 /** Uploads a flat weight array as one tensor per parameter (the caller disposes them). */
@@ -114,6 +117,40 @@ export function dropAtoms(batch: AtomBatch, keep: number, rng: SeededRng): AtomB
   return out;
 }
 
+/** The names of layer `pre`'s parameters, in table order. */
+function layerParamNames(params: ParamTensors, pre: string): string[] {
+  return Object.keys(params).filter((n) => n.startsWith(`${pre}.`));
+}
+
+/**
+ * One layer (cross-attention + FF, then selfPerCross self-attention + FF blocks) as a
+ * function of [z, tokens, key bias, ...the layer's parameters in layerParamNames order],
+ * so that it can be recomputed in the backward pass (recomputed.ts).
+ */
+function layerOf(params: ParamTensors, pre: string, cfg: ModelConfig): (inputs: tf.Tensor[]) => tf.Tensor {
+  const names = layerParamNames(params, pre);
+  return (inputs) => {
+    const [z0, layerTokens, layerBias, ...values] = inputs as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, ...tf.Tensor[]];
+    const p = getter(Object.fromEntries(names.map((n, k) => [n, values[k]!])));
+    let z = z0;
+    const kv = layerNorm(layerTokens, p.norm(`${pre}.cross.norm_tokens`)) as tf.Tensor3D;
+    const q = layerNorm(z, p.norm(`${pre}.cross.norm_latents`)) as tf.Tensor3D;
+    // Atoms on the rows of every large product (attention-rows.ts): 1.4x on a stock wasm step.
+    // With the native kernels batched products are fast and the plain batched attention
+    // runs ~5x fewer kernels: small step 59 -> 51 ms CPU (docs/benchmarks.md, issue 7).
+    const cross = nativeKernelsActive() ? attention : attentionRows;
+    z = tf.add(z, cross(q, kv, p.attn(`${pre}.cross`), cfg.crossHeads, cfg.crossHeadDim, layerBias));
+    z = tf.add(z, geglu(layerNorm(z, p.norm(`${pre}.cross_ff.norm`)), p.ff(`${pre}.cross_ff`)));
+    for (let j = 0; j < cfg.selfPerCross; j++) {
+      const sp = `${pre}.self.${j}`;
+      const h = layerNorm(z, p.norm(`${sp}.attn.norm`)) as tf.Tensor3D;
+      z = tf.add(z, attention(h, h, p.attn(`${sp}.attn`), cfg.selfHeads, cfg.selfHeadDim));
+      z = tf.add(z, geglu(layerNorm(z, p.norm(`${sp}.ff.norm`)), p.ff(`${sp}.ff`)));
+    }
+    return z;
+  };
+}
+
 /** Logits [B, numClasses] of a batch. Call inside tf.tidy (or dispose the result). */
 export function atomizerForward(params: ParamTensors, batch: AtomBatch, cfg: ModelConfig, opts: ForwardOptions = {}): tf.Tensor2D {
   const p = getter(params);
@@ -147,20 +184,8 @@ export function atomizerForward(params: ParamTensors, batch: AtomBatch, cfg: Mod
         layerTokens = inputTokens(sub, cfg, channelEmbed, opts.inputEncoding);
         layerBias = keyBias(tf.tensor2d(sub.mask, [B, sub.maxAtoms]));
       }
-      const kv = layerNorm(layerTokens!, p.norm(`${pre}.cross.norm_tokens`)) as tf.Tensor3D;
-      const q = layerNorm(z, p.norm(`${pre}.cross.norm_latents`)) as tf.Tensor3D;
-      // Atoms on the rows of every large product (attention-rows.ts): 1.4x on a stock wasm step.
-      // With the native kernels batched products are fast and the plain batched attention
-      // runs ~5x fewer kernels: small step 59 -> 51 ms CPU (docs/benchmarks.md, issue 7).
-      const cross = nativeKernelsActive() ? attention : attentionRows;
-      z = tf.add(z, cross(q, kv, p.attn(`${pre}.cross`), cfg.crossHeads, cfg.crossHeadDim, layerBias));
-      z = tf.add(z, geglu(layerNorm(z, p.norm(`${pre}.cross_ff.norm`)), p.ff(`${pre}.cross_ff`)));
-      for (let j = 0; j < cfg.selfPerCross; j++) {
-        const sp = `${pre}.self.${j}`;
-        const h = layerNorm(z, p.norm(`${sp}.attn.norm`)) as tf.Tensor3D;
-        z = tf.add(z, attention(h, h, p.attn(`${sp}.attn`), cfg.selfHeads, cfg.selfHeadDim));
-        z = tf.add(z, geglu(layerNorm(z, p.norm(`${sp}.ff.norm`)), p.ff(`${sp}.ff`)));
-      }
+      const inputs = [z, layerTokens!, layerBias!, ...layerParamNames(params, pre).map((n) => params[n]!)];
+      z = (opts.checkpointLayers === true ? recomputed(layerOf(params, pre, cfg)) : layerOf(params, pre, cfg))(inputs) as tf.Tensor3D;
     }
     const pooled = attentionPool(layerNorm(z, p.norm('pool.norm')) as tf.Tensor3D, {
       query: p.get<tf.Tensor2D>('pool.query'),

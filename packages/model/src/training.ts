@@ -24,6 +24,8 @@ export interface GradientOptions {
   clipNorm?: number;
   /** Where the fixed token encodings are computed (host-input-stage.ts); default 'auto'. */
   inputEncoding?: InputEncoding;
+  /** Recompute each layer in the backward pass (recomputed.ts): same bits, a fraction of the activation memory. Default off. */
+  checkpointLayers?: boolean;
 }
 
 export interface GradientResult {
@@ -72,7 +74,7 @@ function microBatchGradient(
   batch: AtomBatch,
   labels: readonly (readonly number[])[],
   cfg: ModelConfig,
-  opts: { training: boolean; seed: number; inputEncoding?: InputEncoding },
+  opts: { training: boolean; seed: number; inputEncoding?: InputEncoding; checkpointLayers?: boolean },
 ): GradientPart {
   const xs = table.entries.map((e) => params[e.name]!);
   const targets = labelsToTargets(labels, cfg.numClasses, cfg.task);
@@ -125,14 +127,14 @@ export function gradients(
     if (micro >= B) {
       // One pass: its mean gradient as is (the float64 accumulator would return the same
       // bits, (w * g) / w, at the cost of two passes over every parameter).
-      const part = microBatchGradient(table, params, batch, labels, cfg, { training, seed: deriveSeed(seed, 0), inputEncoding: opts.inputEncoding });
+      const part = microBatchGradient(table, params, batch, labels, cfg, { training, seed: deriveSeed(seed, 0), inputEncoding: opts.inputEncoding, checkpointLayers: opts.checkpointLayers });
       grads = part.grads;
       loss = part.loss ?? Number.NaN;
     } else {
       const acc = new GradientAccumulator(table.size);
       for (let start = 0, k = 0; start < B; start += micro, k++) {
         const end = Math.min(B, start + micro);
-        acc.add(microBatchGradient(table, params, sliceBatch(batch, start, end), labels.slice(start, end), cfg, { training, seed: deriveSeed(seed, k), inputEncoding: opts.inputEncoding }));
+        acc.add(microBatchGradient(table, params, sliceBatch(batch, start, end), labels.slice(start, end), cfg, { training, seed: deriveSeed(seed, k), inputEncoding: opts.inputEncoding, checkpointLayers: opts.checkpointLayers }));
       }
       ({ grads, loss } = acc.result());
     }
