@@ -21,6 +21,7 @@ array), params [{name, shape}], warmup, steps, repeats, lr, flopsPerStep (the
 TypeScript count, echoed back for the cross-check). Raw files are little-endian.
 """
 import json
+import resource
 import math
 import os
 import sys
@@ -321,6 +322,7 @@ def main():
         "percentOfPeak": 100 * flops / best_cpu / 1e9 / peak,
         "firstLoss": first_loss,
         "lastLoss": last_loss,
+        "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 
 

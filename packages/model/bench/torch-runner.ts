@@ -30,6 +30,8 @@ export interface StepFigures {
   gflops: number;
   firstLoss: number;
   lastLoss: number;
+  /** Peak resident set of the process that ran the side, MiB. */
+  peakRssMiB: number;
 }
 
 export interface TorchResult extends StepFigures {

@@ -21,6 +21,7 @@ import { atomizerParamSpecs, tokenDim } from '../src/model-params.js';
 import { Adam } from '../src/optimizer.js';
 import { resolveInputEncoding, type InputEncoding } from '../src/host-input-stage.js';
 import { gradients } from '../src/training.js';
+import { planStepMemory } from '../src/memory-plan.js';
 import { bigEarthNetBatch } from '../src/testing/bigearthnet-batch.js';
 import { timed } from './clock.js';
 import { measureMatMul, type MatMulFigure } from './matmul-peak.js';
@@ -96,8 +97,18 @@ async function main(): Promise<void> {
   const adam = new Adam(w.length, { kind: 'adam', weightDecay: 0 }); // torch.optim.Adam defaults
   let tsFirst = Number.NaN;
   let tsLast = Number.NaN;
+  // On the wasm heap (4 GiB) the step runs as the workers run it: plain when it fits, else
+  // with layers recomputed, else micro-batched (memory-plan.ts).
+  const plan = backend.name === 'wasm' ? planStepMemory(cfg, B, N) : undefined;
+  if (plan !== undefined) {
+    log(
+      `memory plan: ${plan.checkpointLayers ? 'layers recomputed' : 'plain'}, micro-batch ${plan.microBatch} of ${B}; ` +
+        `estimated heap ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (plain step ${(plan.plainBytes / 2 ** 30).toFixed(2)} GiB)`,
+    );
+  }
+  const memory = plan === undefined ? {} : { microBatch: plan.microBatch, checkpointLayers: plan.checkpointLayers };
   const step = (): number => {
-    const g = gradients(w, batch, labels, cfg, { inputEncoding });
+    const g = gradients(w, batch, labels, cfg, { inputEncoding, ...memory });
     adam.update(w, g.grads, lr);
     return g.loss;
   };
@@ -128,6 +139,8 @@ async function main(): Promise<void> {
     gflops: flops / (tsBest * 1e6),
     firstLoss: tsFirst,
     lastLoss: tsLast,
+    // This process has run nothing else yet (PyTorch runs in its own process, after).
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
 
   const peaks: MatMulFigure[] = [];
@@ -185,7 +198,7 @@ async function main(): Promise<void> {
   }
 
   const rows: string[][] = [
-    ['backend', 'samples/s', 'atoms/s', 'step ms wall (best; runs)', 'step ms CPU (best; runs)', 'GFLOP/s (CPU)', '% core peak', '% own matMul peak', 'tfjs/torch wall (CPU)'],
+    ['backend', 'samples/s', 'atoms/s', 'step ms wall (best; runs)', 'step ms CPU (best; runs)', 'GFLOP/s (CPU)', '% core peak', '% own matMul peak', 'peak RSS MiB', 'tfjs/torch wall (CPU)'],
   ];
   const pct = (x: number, peak: number | undefined) => (peak === undefined ? '-' : `${((100 * x) / peak).toFixed(1)}%`);
   const runsText = (best: number, runs: number[]) => `${best.toFixed(1)}; ${runs.map((x) => x.toFixed(0)).join(' ')}`;
@@ -198,6 +211,7 @@ async function main(): Promise<void> {
     `${r.gflops.toFixed(2)} (${r.gflopsCpu.toFixed(2)})`,
     pct(r.gflopsCpu, corePeak),
     pct(r.gflopsCpu, ownPeak),
+    r.peakRssMiB.toFixed(0),
     ratio,
   ];
   rows.push(

@@ -75,6 +75,8 @@ export type { Checkpoint, LoadedCheckpoint, SaveCheckpointOptions } from './chec
 
 // speed: analytic FLOP count (throughput / fraction of peak), attention with the atoms on the rows
 export { forwardFlops, trainingStepFlops } from './flops.js';
+export { WASM_HEAP_BUDGET_BYTES, WASM_HEAP_LIMIT_BYTES, planStepMemory, stepHeapBytes } from './memory-plan.js';
+export type { MemoryPlan } from './memory-plan.js';
 export type { FlopBreakdown } from './flops.js';
 export { attentionCoreRows, attentionRows } from './attention-rows.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Adam, gradients, localSteps, paramTableOf, predict, classificationLoss, labelsToTargets } from '@atomizer/model';
+import { Adam, gradients, localSteps, paramTableOf, planStepMemory, predict, classificationLoss, labelsToTargets, type MemoryPlan } from '@atomizer/model';
 import {
   WeightsMetaSchema,
   decodeFlat,
@@ -16,7 +16,7 @@ import {
   type TrainJob,
   type TrainResultMeta,
 } from '@atomizer/protocol';
-import { ShardReader, deriveSeed, type Sample } from '@atomizer/tokenizer';
+import { ShardReader, deriveSeed, type AtomBatch, type Sample } from '@atomizer/tokenizer';
 import * as tf from '@tensorflow/tfjs';
 import { ShardDiskCache, type ShardCacheFs } from './shard-cache.js';
 import { buildEvalBatch, buildTrainBatch, evalModality, loadRunContext, type RunContext } from './run-context.js';
@@ -400,7 +400,7 @@ function modelTrainStep(job: TrainJob, ctx: RunContext, weights: Float32Array, p
   const t2 = performance.now();
   opts.onProgress?.('compute', { samples: batches.reduce((n, b) => n + b.labels.length, 0), atoms });
   const train = ctx.config.train;
-  const gopts = { seed: job.seed, ...(train.microBatch > 0 ? { microBatch: train.microBatch } : {}) };
+  const gopts = { seed: job.seed, ...stepMemory(job, ctx, batches.map((b) => b.batch), opts) };
   let update: Float32Array;
   let loss: number;
   let gradNorm = 0;
@@ -432,6 +432,39 @@ function modelTrainStep(job: TrainJob, ctx: RunContext, weights: Float32Array, p
     }
   }
   return { update, loss, gradNorm, atoms, samplesUsed, innerOut, t2 };
+}
+
+const plansLogged = new Set<string>();
+
+/**
+ * Micro-batch and layer recomputation of a train step. On the wasm backend (a 4 GiB heap)
+ * they come from the model's memory plan (memory-plan.ts): the plain step when it fits, else
+ * recomputed layers (same bits), else the largest micro-batch that fits; decided from the
+ * config and the batch alone, so every worker takes the same. Elsewhere: train.microBatch.
+ * A plan that differs from the plain step is logged once per run and shape.
+ */
+function stepMemory(job: TrainJob, ctx: RunContext, batches: readonly AtomBatch[], opts: ComputeOptions): { microBatch?: number; checkpointLayers?: boolean } {
+  const given = ctx.config.train.microBatch;
+  if (tf.getBackend() !== 'wasm') return given > 0 ? { microBatch: given } : {};
+  const samples = Math.max(...batches.map((b) => b.batchSize));
+  const atoms = Math.max(...batches.map((b) => b.maxAtoms));
+  let plan: MemoryPlan;
+  try {
+    plan = planStepMemory(ctx.model, samples, atoms, given > 0 ? { microBatch: given } : {});
+  } catch (err) {
+    throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: ${(err as Error).message}`);
+  }
+  const key = `${job.run} ${samples} ${atoms}`;
+  if ((plan.checkpointLayers || plan.microBatch < samples) && !plansLogged.has(key)) {
+    plansLogged.add(key);
+    const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+    (opts.onWarning ?? ((m: string) => process.stderr.write(`${m}\n`)))(
+      `run ${job.run}: a step of ${samples} samples x ${atoms} atoms needs about ${gib(plan.plainBytes)} of wasm heap (budget ${gib(plan.budgetBytes)}): ` +
+        `${plan.checkpointLayers ? 'layers recomputed in the backward pass' : ''}${plan.checkpointLayers && plan.microBatch < samples ? ', ' : ''}` +
+        `${plan.microBatch < samples ? `micro-batches of ${plan.microBatch}` : ''} (about ${gib(plan.bytes)})`,
+    );
+  }
+  return { microBatch: plan.microBatch, checkpointLayers: plan.checkpointLayers };
 }
 
 /** `--compute stub`: the run's size of pseudo-gradient, no model (scale simulations). */

@@ -1,4 +1,4 @@
-import { paramCount } from '@atomizer/model';
+import { paramCount, planStepMemory } from '@atomizer/model';
 import {
   datasetKeys,
   getIfExists,
@@ -149,6 +149,14 @@ export async function prepareRun(store: ObjectStore, input: RunConfig, opts: Pre
   const lists = await runModalityLists(config, manifest);
   checkModalityBands(lists, config.dataset.modalities !== '' ? config.dataset.modalities : manifestKey);
   const model = resolveModelConfig(config, manifest);
+  // A step whose single sample cannot fit a CPU worker's 4 GiB wasm heap would abort every
+  // worker in a loop: refused now, naming the limit (memory-plan.ts). Larger steps that fit
+  // when recomputed or micro-batched are planned by the workers themselves.
+  try {
+    planStepMemory(model, config.train.sliceSamples, config.train.maxAtoms, { microBatch: config.train.microBatch > 0 ? config.train.microBatch : undefined });
+  } catch (err) {
+    throw new Error(`run '${run}': ${(err as Error).message}`);
+  }
   const stored: StoredRun = {
     format: 'atomizer-run/1',
     config,

@@ -57,6 +57,15 @@ describe('train (in-process executor, real Statlog)', () => {
     expect(keys.filter((k) => k.includes('/weights/'))).toEqual([runKeys('a').weights(6)]);
   });
 
+  it('refuses, before anything is written, a model whose one sample cannot fit a CPU worker\'s 4 GiB wasm heap', async () => {
+    const store = new LocalStore(join(dir, 'store'));
+    const cfg = base('too-big', { model: { preset: 'paper', overrides: '{"numLatents":4096,"latentDim":1024}' }, train: { rounds: 1, slices: 1, sliceSamples: 4, maxAtoms: 36 } });
+    await expect(train({ store, executor: new InProcessExecutor(store), config: cfg })).rejects.toThrow(
+      /run 'too-big': a training step of 1 sample\(s\) at 36 atoms needs about [\d.]+ GiB of heap even with every layer recomputed, over the [\d.]+ GiB a CPU \(wasm\) worker can use/,
+    );
+    expect(await store.list('runs/too-big/')).toEqual([]);
+  });
+
   it('--keep-results keeps every round\'s results and published weights, and the same weights', async () => {
     const store = new LocalStore(join(dir, 'store-keep'));
     const kept = await train({ store, executor: new InProcessExecutor(store), config: base('a', { checkpoint: { every: 2, keep: 2, keepResults: true } }) });

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { modelConfig } from './config.js';
+import { WASM_HEAP_BUDGET_BYTES, WASM_HEAP_LIMIT_BYTES, planStepMemory, stepHeapBytes } from './memory-plan.js';
+
+const MiB = 2 ** 20;
+
+describe('memory plan of a training step on the wasm heap', () => {
+  it('estimates the heap measured on this project (paper preset and variants, 2026-12-04): at most 5% under it (the dangerous side), at most 25% over', () => {
+    // [overrides, samples, atoms, recomputed layers, heap measured after the step in MiB (it never shrinks)]
+    const measured: Array<[object, number, number, boolean, number]> = [
+      [{}, 1, 256, false, 2572],
+      [{}, 1, 1024, false, 2664],
+      [{}, 1, 256, true, 787],
+      [{}, 2, 1024, true, 1115],
+      [{}, 8, 2048, true, 3080],
+      [{ depth: 2 }, 4, 256, false, 2280],
+      [{ depth: 4 }, 2, 256, false, 2370],
+      [{ depth: 2, numLatents: 256 }, 4, 256, false, 1164],
+      [{ depth: 2, latentDim: 256 }, 4, 256, false, 1313],
+    ];
+    for (const [over, B, N, ckpt, heap] of measured) {
+      const est = stepHeapBytes(modelConfig('paper', over), B, N, ckpt) / MiB;
+      const what = `${JSON.stringify(over)} ${B} x ${N}${ckpt ? ' recomputed' : ''}: estimate ${est.toFixed(0)} MiB, measured ${heap}`;
+      expect(est, what).toBeGreaterThan(0.95 * heap);
+      expect(est, what).toBeLessThan(1.25 * heap);
+    }
+  });
+
+  it('keeps the plain step when it fits (small preset, and the paper preset at 1 x 512)', () => {
+    expect(planStepMemory(modelConfig('small'), 8, 1024)).toMatchObject({ checkpointLayers: false, microBatch: 8 });
+    expect(planStepMemory(modelConfig('paper'), 1, 512)).toMatchObject({ checkpointLayers: false, microBatch: 1 });
+  });
+
+  it('recomputes layers when the plain step does not fit but the recomputed one does (paper 2 x 1024 and 8 x 2048: aborted before)', () => {
+    const p = planStepMemory(modelConfig('paper'), 2, 1024);
+    expect(p).toMatchObject({ checkpointLayers: true, microBatch: 2 });
+    expect(p.plainBytes).toBeGreaterThan(WASM_HEAP_LIMIT_BYTES);
+    expect(planStepMemory(modelConfig('paper'), 8, 2048)).toMatchObject({ checkpointLayers: true, microBatch: 8 });
+  });
+
+  it('micro-batches, evenly, when even the recomputed step does not fit; every plan stays within the budget', () => {
+    const p = planStepMemory(modelConfig('paper'), 16, 2048);
+    expect(p.checkpointLayers).toBe(true);
+    expect(p.microBatch).toBe(8);
+    for (const [B, N] of [[3, 4096], [32, 2048], [64, 1024]] as const) {
+      const q = planStepMemory(modelConfig('paper'), B, N);
+      expect(q.bytes).toBeLessThanOrEqual(WASM_HEAP_BUDGET_BYTES);
+      expect(Math.ceil(B / q.microBatch) * q.microBatch - B).toBeLessThan(Math.ceil(B / q.microBatch));
+    }
+  });
+
+  it('honours a given micro-batch, and refuses one that cannot fit, or a model whose one sample cannot, naming the limit', () => {
+    expect(planStepMemory(modelConfig('paper'), 8, 1024, { microBatch: 2 })).toMatchObject({ microBatch: 2, checkpointLayers: true });
+    expect(() => planStepMemory(modelConfig('paper'), 64, 2048, { microBatch: 32 })).toThrow(/32 sample\(s\) at 2048 atoms needs about .* GiB .* of its 4 GiB heap; lower train.microBatch/);
+    const huge = modelConfig('paper', { numLatents: 4096, latentDim: 1024 });
+    expect(() => planStepMemory(huge, 4, 512)).toThrow(/1 sample\(s\) at 512 atoms needs about [\d.]+ GiB of heap even with every layer recomputed, over the [\d.]+ GiB a CPU \(wasm\) worker can use of its 4 GiB heap; lower train.maxAtoms, or use a smaller model/);
+  });
+});
