@@ -5,12 +5,16 @@
 // redis-server, s3rver (or, with --store folder, a folder every process opens
 // directly), workers as OS processes, the coordinator in this process.
 //
-//   npx tsx --conditions=@atomizer/source packages/integration/bench/rounds.bench.ts [--rounds 20] [--mode sync|local] [--local-steps 4] [--store s3|folder] [--json]
+//   npx tsx --conditions=@atomizer/source packages/integration/bench/rounds.bench.ts [--rounds 20] [--mode sync|local] [--local-steps 4] [--store s3|folder] [--pin] [--json]
+//
+// --pin: the cluster layout in small (issue 13): the coordinator, the S3 server and Redis
+// on core 0, one worker (and its compute process) on core 1; only the 1-worker row is run.
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BullMQExecutor, train } from '@atomizer/coordinator';
 import { parseRunConfig, type JobEvent, type RoundEvent } from '@atomizer/protocol';
 import { metricsOf, queuesOf, startCluster, startWorkers, STATLOG_SOURCE } from '../src/harness.js';
+import { checkTwoCores, pinProcess } from './cpu-pinning.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,17 +26,29 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'sync' },
     'local-steps': { type: 'string', default: '4' },
     store: { type: 'string', default: 's3' },
+    pin: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
+if (values.pin) checkTwoCores();
 if (values.store !== 's3' && values.store !== 'folder') throw new Error(`--store: expected s3 or folder, got ${values.store}`);
 
 const cluster = await startCluster({ store: values.store });
+if (values.pin) {
+  const redisPid = cluster.redis.process.pid;
+  if (redisPid === undefined) throw new Error('--pin: the redis-server child has no pid');
+  pinProcess(redisPid, '0');
+  pinProcess(process.pid, '0');
+}
 const rows: Array<Record<string, number | string>> = [];
 try {
-  for (const n of [1, 2]) {
+  for (const n of values.pin ? [1] : [1, 2]) {
     const ids = Array.from({ length: n }, (_, i) => `bench-${n}-${i}`);
+    // Pinned: the workers are forked while this process sits on core 1, so they (and the
+    // compute processes they fork) inherit it; then this process goes back to core 0.
+    if (values.pin) pinProcess(process.pid, '1');
     const workers = await startWorkers(cluster, ids);
+    if (values.pin) pinProcess(process.pid, '0');
     const cfg = parseRunConfig({
       run: `bench-${n}w`,
       seed: 1,
@@ -109,13 +125,14 @@ try {
   await cluster.stop();
 }
 const one = rows[0]!['samples/s'] as number;
-const two = rows[1]!['samples/s'] as number;
+const two = rows[1] === undefined ? undefined : (rows[1]['samples/s'] as number);
+const layout = values.pin ? 'pinned: coordinator, S3 and Redis on core 0, the worker on core 1' : 'unpinned';
 const machine = `${cpus()[0]?.model ?? '?'} x${cpus().length}, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
 if (values.json) {
-  process.stdout.write(`${JSON.stringify({ machine, rows, efficiency2: two / (2 * one) })}\n`);
+  process.stdout.write(`${JSON.stringify({ machine, layout, rows, ...(two !== undefined ? { efficiency2: two / (2 * one) } : {}) })}\n`);
 } else {
-  process.stdout.write(`${machine}\n`);
+  process.stdout.write(`${machine}; ${layout}\n`);
   for (const r of rows) process.stdout.write(`${Object.entries(r).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(1) : v}`).join(' | ')}\n`);
-  process.stdout.write(`2-worker scaling efficiency: ${((100 * two) / (2 * one)).toFixed(1)}%\n`);
+  if (two !== undefined) process.stdout.write(`2-worker scaling efficiency: ${((100 * two) / (2 * one)).toFixed(1)}%\n`);
 }
 process.exit(0);
