@@ -144,9 +144,17 @@ export interface WorkerProc extends Proc {
 /** Start `atomizer worker` processes and wait until each has a heartbeat in Redis. */
 export async function startWorkers(cluster: Cluster, ids: string[], extra: string[] = []): Promise<WorkerProc[]> {
   // A dead predecessor's heartbeat (same id) would pass for this worker's own.
+  // On a loaded machine a command can time out (15 s): the start limit below bounds the
+  // retries, so a slow Redis is a slow start, not an exception from the harness.
+  const deadline = Date.now() + 60_000;
   const cleaner = connectRedis(cluster.redis.url);
   try {
-    if (ids.length > 0) await cleaner.del(...ids.map((id) => `${WORKER_KEY_PREFIX}${id}`));
+    for (;;) {
+      const ok = ids.length === 0 || (await cleaner.del(...ids.map((id) => `${WORKER_KEY_PREFIX}${id}`)).then(() => true, () => false));
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error(`Redis at ${cluster.redis.url} did not answer within 60 s while starting workers ${ids.join(', ')}`);
+      await sleep(500);
+    }
   } finally {
     cleaner.disconnect();
   }
@@ -156,10 +164,9 @@ export async function startWorkers(cluster: Cluster, ids: string[], extra: strin
   }));
   const redis = connectRedis(cluster.redis.url);
   try {
-    const deadline = Date.now() + 60_000;
     for (const p of procs) {
       for (;;) {
-        const raw = await redis.get(`${WORKER_KEY_PREFIX}${p.id}`);
+        const raw = await redis.get(`${WORKER_KEY_PREFIX}${p.id}`).catch(() => null);
         if (raw !== null && (JSON.parse(raw) as WorkerStatus).state !== 'starting') break;
         if (p.child.exitCode !== null) throw new Error(`worker ${p.id} exited at start:\n${p.output()}`);
         if (Date.now() > deadline) throw new Error(`worker ${p.id} did not start within 60 s:\n${p.output()}`);

@@ -157,8 +157,15 @@ export async function runTrial(cluster: Cluster, fault: Fault, trial: number, re
   const configFile = join(cluster.dir, `${run}.json`);
   const { run: _run, ...fileCfg } = cfg;
   await writeFile(configFile, JSON.stringify(fileCfg));
-  await ensureWorkers(cluster, workers);
   const notes: string[] = [];
+  try {
+    await ensureWorkers(cluster, workers);
+  } catch (err) {
+    // The harness could not bring its workers up (a machine too loaded for Redis to answer
+    // in time): a trial that did not run, with the reason, not the end of the suite.
+    notes.push(`workers: ${(err as Error).message}`);
+    return { fault: fault.name, trial, completed: false, identical: false, seconds: (Date.now() - t0) / 1000, notes };
+  }
   const setup: SetupContext = {
     cluster,
     run,
