@@ -49,7 +49,7 @@ function loadS3rver(): S3rverConstructor {
     return createRequire(import.meta.url)('s3rver') as S3rverConstructor;
   } catch (err) {
     throw new Error(
-      `startEmbeddedS3: the s3rver package is not installed (${(err as Error).message.split('\n')[0]}); ` +
+      `startEmbeddedS3: cannot load the s3rver package (${(err as Error).message.split('\n')[0]}); ` +
         'it comes with @atomizer/coordinator (the demo) and the test suites, or: npm install s3rver',
     );
   }
