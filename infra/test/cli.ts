@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REDIS_ENV } from '@atomizer/protocol';
+import { REDIS_ENV } from '@atomizer/protocol/redis';
 import { ROOT } from './repo.js';
 
 const run = promisify(execFile);

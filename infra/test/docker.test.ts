@@ -149,7 +149,7 @@ describe('infra/docker/Dockerfile', () => {
   });
 
   it('lets into the build context the sources and manifests, and no secrets, data or node_modules', () => {
-    for (const path of ['package.json', 'package-lock.json', 'packages/model/package.json', 'packages/coordinator/bin/atomizer.js', 'packages/tokenizer/src/index.ts', 'infra/package.json']) {
+    for (const path of ['package.json', 'package-lock.json', 'packages/model/package.json', 'packages/coordinator/bin/atomizer.js', 'packages/tokenizer/src/index.ts', 'packages/model/vendor/tfjs-registrations.js', 'infra/package.json']) {
       expect(inContext(path), path).toBe(true);
     }
     for (const path of ['.env', 'infra/compose/.env', 'packages/model/src/x.test.ts', 'node_modules/yaml/package.json', 'packages/coordinator/node_modules/x/index.js', 'packages/model/dist/index.js', '.git/config', 'infra/compose/data/x.tif', 'packages/protocol/src/.env', 'key.pem', 'README.md', 'packages/tokenizer/test/x.ts']) {

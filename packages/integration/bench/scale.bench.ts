@@ -18,7 +18,8 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connectRedis, parseRunConfig, redisOptions, runKeys, type RoundEvent, type RunStatus } from '@atomizer/protocol';
+import { parseRunConfig, runKeys, type RoundEvent, type RunStatus } from '@atomizer/protocol';
+import { connectRedis, redisOptions } from '@atomizer/protocol/redis';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { atomizer, metricsOf, queuesOf, startCluster, startWorkers, STATLOG_SOURCE, type WorkerProc } from '../src/harness.js';
 

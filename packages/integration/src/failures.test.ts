@@ -2,17 +2,15 @@ import { BullMQExecutor, InProcessExecutor, ensureDataset, train, type TrainResu
 import { selectBackend } from '@atomizer/model';
 import {
   WORKER_KEY_PREFIX,
-  connectRedis,
   datasetKeys,
   encodeFlat,
-  redisOptions,
   runKeys,
-  startEmbeddedRedis,
   type RunConfig,
   type TrainJob,
   type TrainResultMeta,
   type WorkerStatus,
 } from '@atomizer/protocol';
+import { connectRedis, redisOptions, startEmbeddedRedis } from '@atomizer/protocol/redis';
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { atomizer, metricsOf, queuesOf, sameBits, sleep, startCluster, startWorkers, statlogConfig, storedWeights, type Cluster } from './harness.js';

@@ -7,22 +7,19 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   LocalStore,
   WORKER_KEY_PREFIX,
-  connectRedis,
   decodeFlat,
   parseMetricsJsonl,
   parseRunConfig,
   queueNames,
   runKeys,
-  startEmbeddedRedis,
-  startEmbeddedS3,
-  type EmbeddedRedis,
-  type EmbeddedS3,
   type MetricEvent,
   type ObjectStore,
   type RunConfig,
   type RunConfigInput,
   type WorkerStatus,
 } from '@atomizer/protocol';
+import { connectRedis, startEmbeddedRedis, type EmbeddedRedis } from '@atomizer/protocol/redis';
+import { startEmbeddedS3, type EmbeddedS3 } from '@atomizer/protocol/embedded';
 import { dataPath } from '@atomizer/tokenizer';
 
 // A real cluster on one machine for the integration tests: a redis-server

@@ -3,7 +3,7 @@
 //
 //   npx tsx --conditions=@atomizer/source packages/model/bench/attention-rows.bench.ts [--batch 8] [--atoms 1024]
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tfjs.js';
 import { Command } from 'commander';
 import { attention, keyBias, type AttentionParams } from '../src/attention.js';
 import { attentionRows } from '../src/attention-rows.js';

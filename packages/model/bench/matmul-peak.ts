@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tfjs.js';
 import { timed } from './clock.js';
 
 // Single-thread matMul throughput of the active tfjs backend: the ceiling a

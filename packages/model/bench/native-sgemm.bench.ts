@@ -8,7 +8,7 @@
 
 import { SeededRng } from '@atomizer/tokenizer';
 import { disableNativeKernels, enableNativeKernels } from '@atomizer/wasm-native';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tfjs.js';
 import { selectBackend } from '../src/backend.js';
 import { timed } from './clock.js';
 

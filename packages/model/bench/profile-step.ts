@@ -5,7 +5,7 @@
 //
 //   npx tsx --conditions=@atomizer/source packages/model/bench/profile-step.ts [--preset small] [--batch 8] [--atoms 1024]
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tfjs.js';
 import { Command } from 'commander';
 import { selectBackend } from '../src/backend.js';
 import { modelConfig } from '../src/config.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { SeededRng, type AtomBatch } from '@atomizer/tokenizer';
 import { attention, keyBias, type AttentionParams } from './attention.js';
 import { attentionRows } from './attention-rows.js';

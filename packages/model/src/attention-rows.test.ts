@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { expect, it } from 'vitest';
 import { attention, keyBias, type AttentionParams } from './attention.js';
 import { attentionCoreRows, attentionRows } from './attention-rows.js';

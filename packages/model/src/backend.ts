@@ -1,12 +1,13 @@
 import { accessSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { setNativeKernelsActive } from './native-kernels.js';
 import { installWasmSliceKernels } from './wasm-slice.js';
 
-// TensorFlow.js backend selection (docs/design.md "Backends"). We use the union
-// package @tensorflow/tfjs: tfjs-core alone registers no gradients.
+// TensorFlow.js backend selection (docs/design.md "Backends"). tfjs-core with every
+// op's gradient and the cpu backend come from tfjs.ts; the wasm backend is imported here
+// when chosen.
 //
 // The native packages (@tensorflow/tfjs-node[-gpu]) are optionalDependencies:
 // their install script downloads libtensorflow, which can fail or be refused

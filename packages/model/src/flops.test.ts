@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { describe, expect, it } from 'vitest';
 import { atomizerForward, paramTensors } from './atomizer-model.js';
 import { selectBackend } from './backend.js';

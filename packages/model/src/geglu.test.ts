@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { expect, it } from 'vitest';
 import { geglu, gegluGate, gelu } from './geglu.js';
 import { describeOnCpuBackends, maxAbsDiff } from './testing/backend-suite.js';

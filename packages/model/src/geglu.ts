@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { linear } from './linear.js';
 
 /** Parameters of the GEGLU feed-forward: d -> 2*mult*d -> gate -> mult*d -> d. */

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { encodeBatchTokens, tokenLayout, type AtomBatch } from '@atomizer/tokenizer';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from './backend.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { tokenLayout, type AtomBand, type AtomBatch, type EncodingConfig } from '@atomizer/tokenizer';
 import type { ModelConfig } from './config.js';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { expect, it } from 'vitest';
 import { layerNorm } from './layer-norm.js';
 import { describeOnCpuBackends, maxAbsDiff } from './testing/backend-suite.js';

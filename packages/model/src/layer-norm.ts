@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { nativeKernelsActive } from './native-kernels.js';
 
 /** Parameters of a LayerNorm over the last axis. */

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { expect, it } from 'vitest';
 import { attention, keyBias } from './attention.js';
 import { attentionPool } from './attention-pool.js';

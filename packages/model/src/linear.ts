@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { matMul } from './matmul.js';
 
 // A dense layer y = x W (+ b). Inputs of any rank are flattened to one rank-2

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 
 // Classification losses on logits (docs/model.md section 4): binary cross-entropy
 // for multi-label datasets, softmax cross-entropy for single-label ones. Both

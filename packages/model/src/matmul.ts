@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { nativeKernelsActive } from './native-kernels.js';
 
 // Matrix products with a hand-written gradient that only ever calls plain

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { selectBackend } from './backend.js';
 import { modelConfig } from './config.js';

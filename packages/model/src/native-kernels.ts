@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 
 // Whether the wasm backend currently runs the native kernels of
 // @atomizer/wasm-native (set by selectBackend). With them the layout choices

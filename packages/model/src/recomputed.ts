@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 
 // Activation checkpointing (issue 16): a sub-network whose intermediates are not
 // kept for the backward pass. The forward computes only the output (its

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { deriveSeed, type AtomBatch } from '@atomizer/tokenizer';
 import { atomizerForward, paramTensors, type ParamTensors } from './atomizer-model.js';
 import type { InputEncoding } from './host-input-stage.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 // Slice, SplitV and Unpack kernels for tfjs-backend-wasm that read their input

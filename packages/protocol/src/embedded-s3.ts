@@ -39,7 +39,21 @@ type S3rverConstructor = new (options: {
   vhostBuckets: boolean;
   configureBuckets: { name: string; configs: (string | Buffer)[] }[];
 }) => S3rverInstance;
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+
+/**
+ * s3rver, loaded at the first start rather than with this module: it brings koa, busboy
+ * and dicer, and only the demo and the test suites declare it (a peer dependency here).
+ */
+function loadS3rver(): S3rverConstructor {
+  try {
+    return createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+  } catch (err) {
+    throw new Error(
+      `startEmbeddedS3: cannot load the s3rver package (${(err as Error).message.split('\n')[0]}); ` +
+        'it comes with @atomizer/coordinator (the demo) and the test suites, or: npm install s3rver',
+    );
+  }
+}
 
 export interface EmbeddedS3Options {
   /** Folder where the server keeps buckets and objects (created if missing). */
@@ -72,6 +86,7 @@ export interface EmbeddedS3 {
 export async function startEmbeddedS3(opts: EmbeddedS3Options): Promise<EmbeddedS3> {
   const bucket = opts.bucket ?? 'atomizer';
   const address = opts.address ?? '127.0.0.1';
+  const S3rver = loadS3rver();
   await mkdir(opts.dir, { recursive: true });
   const server = new S3rver({
     address,

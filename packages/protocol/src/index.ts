@@ -1,7 +1,14 @@
-// Public surface of @atomizer/protocol. Only what is listed here may be imported by other packages.
-// Add exports in the block of your module.
+// Public surface of @atomizer/protocol. Only what is listed here, and the three entry points
+// below, may be imported by other packages. Add exports in the block of your module.
 
-// object store (interface, local folder, S3, embedded S3 server, location parsing)
+// Nothing here loads the AWS SDK, ioredis or s3rver: the model, the tokenizer and every
+// worker import this. Those live behind their own entry points (package.json "exports",
+// each one module), loaded only where used:
+//   @atomizer/protocol/s3        S3Store (the AWS SDK); openStore imports it on the first s3:// location
+//   @atomizer/protocol/redis     Redis connection options, reachability check, embedded redis-server (ioredis)
+//   @atomizer/protocol/embedded  an S3 server in this process on a folder (s3rver): the demo and tests
+
+// object store (interface, local folder, location parsing and opening, outage riding)
 export {
   NotFoundError,
   getIfExists,
@@ -10,13 +17,10 @@ export {
 } from './object-store.js';
 export type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 export { LocalStore } from './local-store.js';
-export { S3Store } from './s3-store.js';
-export type { S3ConnectionOptions, S3Credentials, S3StoreOptions } from './s3-store.js';
+export type { S3ConnectionOptions, S3Credentials } from './s3-store.js';
 export { openStore, parseS3Location } from './open-store.js';
 export type { OpenStoreOptions, S3Location } from './open-store.js';
 export { ResilientStore } from './resilient-store.js';
-export { startEmbeddedS3 } from './embedded-s3.js';
-export type { EmbeddedS3, EmbeddedS3Options } from './embedded-s3.js';
 
 // outages of Redis and the store: retried with backoff up to a budget, one log line per state change
 export { DEFAULT_OUTAGE_BUDGET_S, OUTAGE_BUDGET_ENV, OutageError, OutageGuard, isTransientError, outageBudgetMs } from './outage.js';
@@ -36,23 +40,6 @@ export type { DatasetBuildKeys, DatasetKeys, RunKeys } from './keys.js';
 
 // hashing
 export { Sha256, sha256Hex } from './sha256.js';
-
-// Redis: connection options (TLS/auth from URL or env), reachability check, embedded redis-server
-export {
-  DEFAULT_REDIS_URL,
-  REDIS_ENV,
-  REDIS_INSTALL_HINT,
-  RedisAuthError,
-  checkRedis,
-  connectRedis,
-  findRedisServer,
-  freePort,
-  isRedisAuthError,
-  redactRedisUrl,
-  redisOptions,
-  startEmbeddedRedis,
-} from './redis.js';
-export type { EmbeddedRedis, RedisConnectOptions } from './redis.js';
 
 // flat binary objects: weights, results (JSON header + typed arrays + payload sha256)
 export { FLAT_MAGIC, FLAT_VERSION, decodeFlat, encodeFlat, encodeFlatChunks, flatPayloadSha256 } from './flat-file.js';

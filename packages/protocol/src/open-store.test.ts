@@ -34,26 +34,26 @@ describe('parseS3Location', () => {
 });
 
 describe('openStore', () => {
-  it('opens folders and file URLs as LocalStore', () => {
-    const a = openStore(join(tmp, 'x'));
+  it('opens folders and file URLs as LocalStore', async () => {
+    const a = await openStore(join(tmp, 'x'));
     expect(a).toBeInstanceOf(LocalStore);
     expect(a.describe()).toBe(pathToFileURL(join(tmp, 'x')).href);
-    const b = openStore(pathToFileURL(join(tmp, 'y')).href);
+    const b = await openStore(pathToFileURL(join(tmp, 'y')).href);
     expect(b).toBeInstanceOf(LocalStore);
     expect((b as LocalStore).root).toBe(join(tmp, 'y'));
   });
 
-  it('rejects empty locations and unknown schemes', () => {
-    expect(() => openStore('')).toThrow(/store location is empty/);
-    expect(() => openStore('gs://bucket/x')).toThrow(/unsupported scheme/);
+  it('rejects empty locations and unknown schemes', async () => {
+    await expect(openStore('')).rejects.toThrow(/store location is empty/);
+    await expect(openStore('gs://bucket/x')).rejects.toThrow(/unsupported scheme/);
   });
 
   it('opens s3:// locations with explicit options and reaches the server', async () => {
-    const store = openStore('s3://demo-bucket/team/data', { endpoint: s3.endpoint, credentials: s3.credentials });
+    const store = await openStore('s3://demo-bucket/team/data', { endpoint: s3.endpoint, credentials: s3.credentials });
     // An S3Store behind the outage guard; outage: false gives the bare store.
     expect(store).toBeInstanceOf(ResilientStore);
     expect((store as ResilientStore).inner).toBeInstanceOf(S3Store);
-    const bare = openStore('s3://demo-bucket/x', { endpoint: s3.endpoint, outage: false });
+    const bare = await openStore('s3://demo-bucket/x', { endpoint: s3.endpoint, outage: false });
     expect(bare).toBeInstanceOf(S3Store);
     (bare as S3Store).close();
     expect(store.describe()).toBe(`s3://demo-bucket/team/data at ${s3.endpoint}`);
@@ -67,7 +67,7 @@ describe('openStore', () => {
     try {
       delete process.env.AWS_ENDPOINT_URL_S3;
       Object.assign(process.env, s3.env);
-      const store = openStore('s3://demo-bucket/env');
+      const store = await openStore('s3://demo-bucket/env');
       expect(store.describe()).toBe(`s3://demo-bucket/env at ${s3.endpoint}`);
       await store.put('k', new Uint8Array([1, 2, 3]));
       expect([...(await store.get('k'))]).toEqual([1, 2, 3]);

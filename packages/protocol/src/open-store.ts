@@ -5,7 +5,6 @@ import type { OutageGuardOptions } from './outage.js';
 import { OutageGuard } from './outage.js';
 import { ResilientStore } from './resilient-store.js';
 import type { S3ConnectionOptions } from './s3-store.js';
-import { S3Store } from './s3-store.js';
 
 export interface S3Location {
   bucket: string;
@@ -35,14 +34,19 @@ export interface OpenStoreOptions extends S3ConnectionOptions {
  * credentials from `opts` or the AWS_* environment) behind a ResilientStore that rides
  * out outages; 'file:///dir' or a path -> LocalStore (a local disk has no outages to wait
  * out: its errors are reported at once).
+ *
+ * The S3 module (and with it the AWS SDK) is imported here, on the first s3:// location,
+ * not when the package is: a process that only reads folders, or only imports the
+ * contract (the model, the tokenizer), never loads it.
  */
-export function openStore(location: string, opts: OpenStoreOptions = {}): ObjectStore {
+export async function openStore(location: string, opts: OpenStoreOptions = {}): Promise<ObjectStore> {
   if (typeof location !== 'string' || location.trim() === '') {
     throw new Error('store location is empty: expected s3://bucket/prefix or a folder path');
   }
   const s3 = parseS3Location(location);
   if (s3 !== undefined) {
     const { outage, ...connection } = opts;
+    const { S3Store } = await import('./s3-store.js');
     const store = new S3Store({ ...connection, bucket: s3.bucket, prefix: s3.prefix });
     if (outage === false) return store;
     return new ResilientStore(store, new OutageGuard({ ...outage, what: `the store ${store.describe()}` }));

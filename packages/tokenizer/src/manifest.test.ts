@@ -1,8 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EmbeddedS3, ObjectStore } from '@atomizer/protocol';
-import { LocalStore, datasetKeys, startEmbeddedS3 } from '@atomizer/protocol';
+import type { ObjectStore } from '@atomizer/protocol';
+import type { EmbeddedS3 } from '@atomizer/protocol/embedded';
+import { LocalStore, datasetKeys } from '@atomizer/protocol';
+import { startEmbeddedS3 } from '@atomizer/protocol/embedded';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patchFolders, readS2Patch, S2_DIR } from '../test/bigearthnet-fixture.js';
 import { expectSameSample } from '../test/shard-assert.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@atomizer/model/tfjs';
 import { SeededRng } from '@atomizer/tokenizer';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon, type NativeAddon } from './addon.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@atomizer/model/tfjs';
 import { gradients, initParams, modelConfig, predict, selectBackend, type ModelConfig } from '@atomizer/model';
 import {
   BandStatsAccumulator,

@@ -28,7 +28,7 @@ process.on('message', (raw: unknown) => {
         const info = stub ? { name: STUB_BACKEND, native: false, detail: 'no model: pseudo-gradients (--compute stub)' } : await selectBackend(msg.backend as BackendChoice, () => undefined);
         const backend = info.native ? 'wasm+native' : info.name;
         opts = {
-          store: openStore(msg.store),
+          store: await openStore(msg.store),
           backend,
           ...(stub ? { compute: 'stub' as const } : {}),
           worker: msg.worker,

@@ -17,7 +17,7 @@ import {
   type TrainResultMeta,
 } from '@atomizer/protocol';
 import { ShardReader, deriveSeed, type AtomBatch, type Sample } from '@atomizer/tokenizer';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@atomizer/model/tfjs';
 import { ShardDiskCache, type ShardCacheFs } from './shard-cache.js';
 import { buildEvalBatch, buildTrainBatch, evalModality, loadRunContext, type RunContext } from './run-context.js';
 import { stubLoss, stubUpdate, type ComputeMode } from './stub-compute.js';

@@ -6,14 +6,12 @@ import {
   WORKER_HEARTBEAT_SECONDS,
   WORKER_KEY_PREFIX,
   WORKER_TTL_SECONDS,
-  connectRedis,
   isTransientError,
   outageBudgetMs,
-  redactRedisUrl,
-  redisOptions,
   type JobReply,
   type WorkerStatus,
 } from '@atomizer/protocol';
+import { connectRedis, redactRedisUrl, redisOptions } from '@atomizer/protocol/redis';
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { cacheFolderName } from './compute.js';
 import { ComputeProcess, JobFailure } from './compute-process.js';

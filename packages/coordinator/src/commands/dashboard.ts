@@ -1,4 +1,4 @@
-import { redactRedisUrl } from '@atomizer/protocol';
+import { redactRedisUrl } from '@atomizer/protocol/redis';
 import { Command, InvalidArgumentError } from 'commander';
 import { TOKEN_ENV } from '../dashboard/auth.js';
 import { startDashboard } from '../dashboard/server.js';
@@ -44,7 +44,7 @@ Examples:
     )
     .action(async (opts: DashboardCliOptions) => {
       const token = givenDashboardToken(opts.token);
-      const store = storeFrom(opts);
+      const store = await storeFrom(opts);
       await checkEndpoints(opts, store);
       const dashboard = await startDashboard({
         redisUrl: opts.redis,

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkRedis } from '@atomizer/protocol';
+import { checkRedis } from '@atomizer/protocol/redis';
 import { dataPath } from '@atomizer/tokenizer';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';

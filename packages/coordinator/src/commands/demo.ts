@@ -4,16 +4,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { selectBackend } from '@atomizer/model';
+import { openStore, type ObjectStore } from '@atomizer/protocol';
 import {
   REDIS_INSTALL_HINT,
   checkRedis,
   findRedisServer,
-  openStore,
   redactRedisUrl,
   startEmbeddedRedis,
-  startEmbeddedS3,
-  type ObjectStore,
-} from '@atomizer/protocol';
+} from '@atomizer/protocol/redis';
+import { startEmbeddedS3 } from '@atomizer/protocol/embedded';
 import { Command, Option } from 'commander';
 import { startDashboard, type Dashboard } from '../dashboard/index.js';
 import { BullMQExecutor, train, withRunId, type TrainResult } from '../engine/index.js';
@@ -119,10 +118,10 @@ Examples:
       const configured = process.env[ENDPOINT_ENV.store];
       if (opts.store !== undefined) {
         location = resolve(opts.store);
-        store = openStore(location);
+        store = await openStore(location);
         out(`store: folder ${location} (--store: kept after the demo)`);
       } else if (configured !== undefined && configured !== '') {
-        store = openStore(configured);
+        store = await openStore(configured);
         location = configured;
         out(`store: ${store.describe()} (ATOMIZER_S3)`);
       } else {

@@ -1,4 +1,5 @@
-import { DEFAULT_OUTAGE_BUDGET_S, DEFAULT_REDIS_URL, OUTAGE_BUDGET_ENV, ResilientStore, checkRedis, openStore, queueNames, type ObjectStore } from '@atomizer/protocol';
+import { DEFAULT_OUTAGE_BUDGET_S, OUTAGE_BUDGET_ENV, ResilientStore, openStore, queueNames, type ObjectStore } from '@atomizer/protocol';
+import { DEFAULT_REDIS_URL, checkRedis } from '@atomizer/protocol/redis';
 import { Option, type Command } from 'commander';
 
 // The endpoint options every distributed command shares (train, worker, launch,
@@ -73,7 +74,7 @@ export function positive(name: string, v: string): number {
  * workers and compute processes inherit them) and open the store: riding out outages when
  * the command has an outage budget, failing at once otherwise.
  */
-export function storeFrom(opts: Pick<EndpointOptions, 's3' | 's3Endpoint' | 'outageBudget'>): ObjectStore {
+export async function storeFrom(opts: Pick<EndpointOptions, 's3' | 's3Endpoint' | 'outageBudget'>): Promise<ObjectStore> {
   if (opts.s3Endpoint !== undefined && opts.s3Endpoint !== '') process.env[ENDPOINT_ENV.s3Endpoint] = opts.s3Endpoint;
   if (opts.outageBudget === undefined) return openStore(opts.s3, { outage: false });
   process.env[OUTAGE_BUDGET_ENV] = String(opts.outageBudget);

@@ -108,7 +108,7 @@ Examples:
   $ atomizer eval --run statlog-20261127-101500 --dataset 'geotiff:../shared/data/landsat7_stars/L7_ETMs.tif?sensor=landsat-7&bands=B1,B2,B3,B4,B5,B7'`,
     )
     .action(async (opts: EvalCliOptions, command: Command) => {
-      const store = storeFrom(opts);
+      const store = await storeFrom(opts);
       await checkStore(store);
       const result = await evalCheckpoint({
         store,

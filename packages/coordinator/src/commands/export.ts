@@ -37,7 +37,7 @@ Examples:
   $ atomizer export --run statlog-20261127-101500 --checkpoint 500 --out statlog-r500 --json`,
     )
     .action(async (opts: ExportCliOptions) => {
-      const store = storeFrom(opts);
+      const store = await storeFrom(opts);
       await checkStore(store);
       const r = await exportRun({ store, run: opts.run, checkpoint: opts.checkpoint, out: opts.out, format: opts.format });
       process.stdout.write(

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { BACKEND_CHOICES } from '@atomizer/model';
-import { checkRedis, redactRedisUrl } from '@atomizer/protocol';
+import { checkRedis, redactRedisUrl } from '@atomizer/protocol/redis';
 import { Command, Option } from 'commander';
 import { Supervisor, workerSlots } from '../launcher.js';
 import { ENDPOINT_ENV, addEndpointOptions, checkStore, positive, storeFrom, type EndpointOptions } from './endpoints.js';
@@ -37,7 +37,7 @@ Examples:
     )
     .action(async (opts: LaunchOptions) => {
       if (opts.gpus !== undefined && opts.workers !== undefined) throw new Error('give either --gpus or --workers, not both');
-      const store = storeFrom(opts);
+      const store = await storeFrom(opts);
       await checkRedis(opts.redis);
       await checkStore(store);
       const slots = workerSlots({ ...(opts.gpus !== undefined ? { gpus: opts.gpus } : {}), workers: opts.workers ?? 1 }, hostname());

@@ -106,7 +106,7 @@ Examples:
   $ atomizer predict --run sen2-scene-20261204-101500 --input https://example.org/cogs/scene.tif --out map.tif --sensor s2a`,
     )
     .action(async (opts: PredictCliOptions) => {
-      const store = storeFrom(opts);
+      const store = await storeFrom(opts);
       await checkStore(store);
       const bar = opts.json === true ? { update: () => undefined, stop: () => undefined } : progressBar();
       try {

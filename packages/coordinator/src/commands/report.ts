@@ -245,7 +245,7 @@ Examples:
   $ atomizer report --run statlog-20261127-101500 --format md --out docs/run-report`,
     )
     .action(async (opts: ReportCliOptions) => {
-      const store = storeFrom(opts);
+      const store = await storeFrom(opts);
       const artifacts = await readRunArtifacts(store, opts.run);
       const written = await writeReport(artifacts, { out: opts.out ?? `report-${opts.run}`, format: opts.format, ...(opts.inline === true ? { inline: true } : {}) });
       if (opts.json === true) {

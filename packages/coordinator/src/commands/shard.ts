@@ -172,7 +172,7 @@ datasets/<name>/manifest.json last; a sharding that fails leaves no shard and no
       const modalities: ModalityListsConfig | undefined =
         opts.modalities !== undefined ? await loadModalityListsFile(opts.modalities) : modalityListsFromOptions(opts);
       const name = opts.name ?? defaultDatasetName(spec.kind, spec.path);
-      const out = openStore(opts.out);
+      const out = await openStore(opts.out);
       const progress = progressReporter(`shard ${name}`);
       let result: BuildDatasetResult;
       try {

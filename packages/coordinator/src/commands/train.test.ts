@@ -1,7 +1,8 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalStore, freePort, parseMetricsJsonl, runKeys, startEmbeddedRedis } from '@atomizer/protocol';
+import { LocalStore, parseMetricsJsonl, runKeys } from '@atomizer/protocol';
+import { freePort, startEmbeddedRedis } from '@atomizer/protocol/redis';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 

@@ -192,7 +192,7 @@ Examples:
   $ atomizer train --run statlog-20261127-101500 --resume --train-rounds 60 --train-lr 5e-4   # changes recorded in runs/<run>/config-changes.jsonl`,
     )
     .action(async (opts: TrainCliOptions) => {
-      const store = storeFrom(opts);
+      const store = await storeFrom(opts);
       if (opts.executor !== 'in-process') await checkEndpoints(opts, store);
       if (opts.dashboard === true && opts.executor === 'in-process') {
         throw new Error('--dashboard needs Redis (the default --executor bullmq); for an in-process run, start atomizer dashboard separately');

@@ -1,5 +1,5 @@
 import { BACKEND_CHOICES } from '@atomizer/model';
-import { checkRedis } from '@atomizer/protocol';
+import { checkRedis } from '@atomizer/protocol/redis';
 import { COMPUTE_MODES, startWorker, type ComputeMode } from '@atomizer/worker';
 import { Command, Option } from 'commander';
 import { addEndpointOptions, checkStore, positive, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
@@ -47,7 +47,7 @@ Example:
     )
     .action(async (opts: WorkerCliOptions) => {
       // Applies --s3-endpoint and --outage-budget to the environment the compute process inherits.
-      const store = storeFrom(opts);
+      const store = await storeFrom(opts);
       await checkRedis(opts.redis);
       // A store that never answered is a wrong endpoint, not an outage: say so now, not after every job waited out the budget.
       await checkStore(store);

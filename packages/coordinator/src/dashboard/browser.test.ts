@@ -1,7 +1,8 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectRedis, startEmbeddedRedis, startEmbeddedS3, type EmbeddedRedis, type EmbeddedS3 } from '@atomizer/protocol';
+import { connectRedis, startEmbeddedRedis, type EmbeddedRedis } from '@atomizer/protocol/redis';
+import { startEmbeddedS3, type EmbeddedS3 } from '@atomizer/protocol/embedded';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Browser } from 'playwright-core';

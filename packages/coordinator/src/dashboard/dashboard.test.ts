@@ -2,16 +2,9 @@ import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  WORKER_KEY_PREFIX,
-  connectRedis,
-  runKeys,
-  startEmbeddedRedis,
-  startEmbeddedS3,
-  type EmbeddedRedis,
-  type EmbeddedS3,
-  type ObjectStore,
-} from '@atomizer/protocol';
+import { WORKER_KEY_PREFIX, runKeys, type ObjectStore } from '@atomizer/protocol';
+import { connectRedis, startEmbeddedRedis, type EmbeddedRedis } from '@atomizer/protocol/redis';
+import { startEmbeddedS3, type EmbeddedS3 } from '@atomizer/protocol/embedded';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -1,17 +1,15 @@
 import {
   OutageGuard,
   checkJobSize,
-  connectRedis,
   evalJobId,
   isTransientError,
-  redactRedisUrl,
-  redisOptions,
   roundJobId,
   trainJobId,
   type EvalJob,
   type ObjectStore,
   type TrainJob,
 } from '@atomizer/protocol';
+import { connectRedis, redactRedisUrl, redisOptions } from '@atomizer/protocol/redis';
 import { JobCache, STUB_BACKEND, runJob, type ComputeMode } from '@atomizer/worker';
 import { FlowProducer, Job, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';

@@ -1,4 +1,5 @@
-import { OutageGuard, connectRedis, startEmbeddedRedis, type EmbeddedRedis } from '@atomizer/protocol';
+import { OutageGuard } from '@atomizer/protocol';
+import { connectRedis, startEmbeddedRedis, type EmbeddedRedis } from '@atomizer/protocol/redis';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseHeldError, LeaseLostError, RunLease, leaseKey } from './run-lease.js';

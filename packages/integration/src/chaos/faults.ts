@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startEmbeddedRedis } from '@atomizer/protocol';
+import { startEmbeddedRedis } from '@atomizer/protocol/redis';
 import { restartRedis, restartS3, sleep } from '../harness.js';
 import { CHAOS_WORKERS, childPids, withTimeout, type Fault, type TrialContext } from './trial.js';
 

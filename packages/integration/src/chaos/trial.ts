@@ -4,7 +4,17 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InProcessExecutor, train } from '@atomizer/coordinator';
 import { loadCheckpoint } from '@atomizer/model';
-import { RunStatusSchema, Sha256, WORKER_KEY_PREFIX, connectRedis, runKeys, type ObjectStore, type RunConfig, type RunStatus, type WorkerStatus } from '@atomizer/protocol';
+import {
+  RunStatusSchema,
+  Sha256,
+  WORKER_KEY_PREFIX,
+  runKeys,
+  type ObjectStore,
+  type RunConfig,
+  type RunStatus,
+  type WorkerStatus,
+} from '@atomizer/protocol';
+import { connectRedis } from '@atomizer/protocol/redis';
 import { atomizer, sleep, startWorkers, statlogConfig, type Cluster, type Proc, type WorkerProc } from '../harness.js';
 
 // One chaos trial (docs/reliability.md "Chaos suite"): a real run (`atomizer train` and

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { selectBackend } from '../backend.js';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { SeededRng } from '@atomizer/tokenizer';
 
 // Finite-difference gradient checking for tests. tfjs computes in float32, so

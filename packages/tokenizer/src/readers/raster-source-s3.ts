@@ -23,7 +23,7 @@ export async function openS3Source(url: string, opts: S3SourceOptions = {}): Pro
   if (loc === undefined || loc.prefix === '') throw new Error(`${displayLocation(url)}: expected s3://bucket/key`);
   let store: ObjectStore;
   try {
-    store = openStore(`s3://${loc.bucket}`, opts.s3 ?? {});
+    store = await openStore(`s3://${loc.bucket}`, opts.s3 ?? {});
   } catch (err) {
     throw s3Error(url, 'opening the bucket', err);
   }

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedS3, type EmbeddedS3 } from '@atomizer/protocol';
+import { startEmbeddedS3, type EmbeddedS3 } from '@atomizer/protocol/embedded';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dataPath } from '../data-dir.js';
 import type { RasterArray } from '../types.js';

@@ -7,7 +7,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedS3, type EmbeddedS3 } from '@atomizer/protocol';
+import { startEmbeddedS3, type EmbeddedS3 } from '@atomizer/protocol/embedded';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dataPath } from '../data-dir.js';
 import { startRangeServer, type RangeServer } from '../../test/range-server.js';

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Activates the wasm backend (SIMD, one thread) from the package's own files, as the model's selectBackend('wasm') does. */
 export async function useWasmBackend(): Promise<void> {
