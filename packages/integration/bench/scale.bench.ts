@@ -61,6 +61,11 @@ export interface ScaleRow {
   aggregateMsPerRound: number;
   foldMsPerRound: number;
   rereadsPerRound: number;
+  /** Ranges of the vector the fold used (R) and where they were reduced. */
+  ranges: number;
+  where: string;
+  /** Payload bytes the coordinator's fold read per round (each result once: N x 4P at f32). */
+  foldReadBytesPerRound: number;
   coordinatorCpuMsPerRound: number;
   coordinatorPeakRssMB: number;
   storeBytesPerRound: number;
@@ -139,6 +144,9 @@ try {
         aggregateMsPerRound: median(steady.map((e) => e.aggregateMs)),
         foldMsPerRound: median(steady.map((e) => e.aggregation?.foldMs ?? Number.NaN)),
         rereadsPerRound: median(steady.map((e) => e.aggregation?.rereads ?? Number.NaN)),
+        ranges: Math.max(...steady.map((e) => e.aggregation?.ranges ?? 1)),
+        where: steady[0]?.aggregation?.where ?? 'coordinator',
+        foldReadBytesPerRound: median(steady.map((e) => e.aggregation?.bytesRead ?? Number.NaN)),
         coordinatorCpuMsPerRound: median(steady.map((e) => coordOf(e).cpuMs)),
         coordinatorPeakRssMB: Math.max(...events.map((e) => coordOf(e).peakRssMB)),
         storeBytesPerRound: median(steady.map((e) => e.bytesMoved)),
@@ -147,7 +155,7 @@ try {
       };
       rows.push(row);
       say(
-        `  round ${(row.roundMs / 1000).toFixed(1)} s, aggregate after close ${row.aggregateMsPerRound.toFixed(0)} ms, fold ${row.foldMsPerRound.toFixed(0)} ms, ` +
+        `  round ${(row.roundMs / 1000).toFixed(1)} s, aggregate after close ${row.aggregateMsPerRound.toFixed(0)} ms, fold ${row.foldMsPerRound.toFixed(0)} ms, R = ${row.ranges} (${row.where}), ` +
           `${row.rereadsPerRound} re-read, coordinator CPU ${(row.coordinatorCpuMsPerRound / 1000).toFixed(1)} s/round, peak RSS ${row.coordinatorPeakRssMB.toFixed(0)} MB`,
       );
       // Nothing of this run is needed any more: keep the disk for the next.
@@ -164,7 +172,7 @@ if (values.json) {
   process.stdout.write(`${JSON.stringify({ machine, rows })}\n`);
 } else {
   say(`\n${machine.cpus} x ${machine.cpu}, ${machine.memoryGB} GB, Node ${machine.node}, store ${machine.store}`);
-  const head = ['P', 'N', 'processes', 'busy', 'round s', 'agg ms', 'fold ms', 're-reads', 'coord CPU s', 'peak RSS MB', 'store MB/round', 'Redis cmds/round'];
+  const head = ['P', 'N', 'processes', 'busy', 'round s', 'agg after close ms', 'fold ms', 'R (where)', 'fold read MB/round', 're-reads', 'coord CPU s', 'peak RSS MB', 'store MB/round', 'Redis cmds/round'];
   const lines = rows.map((r) => [
     r.params.toLocaleString('en'),
     String(r.workers),
@@ -173,6 +181,8 @@ if (values.json) {
     (r.roundMs / 1000).toFixed(1),
     r.aggregateMsPerRound.toFixed(0),
     r.foldMsPerRound.toFixed(0),
+    `${r.ranges} (${r.where})`,
+    (r.foldReadBytesPerRound / 2 ** 20).toFixed(0),
     String(r.rereadsPerRound),
     (r.coordinatorCpuMsPerRound / 1000).toFixed(2),
     r.coordinatorPeakRssMB.toFixed(0),
