@@ -138,9 +138,8 @@ describe('OrderedFold over range reducers', () => {
     const nan = values(3, P);
     nan[250] = Number.NaN;
     const nanResult = await put('bad', 3, nan);
-    const logs: string[] = [];
     await withReducers([{ from: 0, to: 200 }, { from: 200, to: P }], P, async (reducers) => {
-      const fold = new OrderedFold({ store, reducers, round: 9, log: (m) => logs.push(m) });
+      const fold = new OrderedFold({ store, reducers, round: 9 });
       for (const r of [results[0]!, results[1]!, results[2]!, nanResult]) fold.offer(r);
       const refused = await fold.settle([0, 1, 2, 3], true);
       expect(refused.map((p) => p.job)).toEqual([1]);
@@ -156,7 +155,6 @@ describe('OrderedFold over range reducers', () => {
       const mean = await fold.finish([0, 1, 2, 3]);
       expect(bits(mean.grads).equals(bits(reference([0, 1, 2, 3], P).grads))).toBe(true);
       expect(fold.stats.rebuilds).toBeGreaterThanOrEqual(1);
-      expect(logs.some((l) => /round 9: job 1 refused at its turn/.test(l))).toBe(true);
     });
   });
 

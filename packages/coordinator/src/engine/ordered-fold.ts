@@ -183,8 +183,7 @@ export class OrderedFold {
           // The result itself: refused, its slice retried by the executor.
           this.offered.delete(job);
           this.refused.push({ job, reason: (err as Error).message });
-          this.closing = undefined;
-          this.opts.log?.(`round ${this.opts.round}: job ${job} refused at its turn (${(err as Error).message}); the sum is rebuilt without it`);
+          this.closing = undefined; // the executor logs the refusal and retries the slice
         }
       }
     });
