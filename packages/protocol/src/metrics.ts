@@ -92,6 +92,9 @@ export const RoundEventSchema = z.looseObject({
       reducerRestarts: count.optional(),
       /** Payload bytes the fold read from the store (header checks not counted). */
       bytesRead: count.optional(),
+      /** After the close: the folds still pending and the mean, ms; then the norm, clipping, optimizer step and finiteness check, ms. */
+      closeFoldMs: num.optional(),
+      stepMs: num.optional(),
     })
     .optional(),
 });

@@ -67,6 +67,8 @@ export class OrderedFold {
   private inFlightBytes = 0;
   readonly stats: FoldStats = { foldMs: 0, rereads: 0, peakHeldBytes: 0, folded: 0, rebuilds: 0, reducerRestarts: 0, bytesRead: 0, closedAt: undefined };
   private readonly everFolded = new Set<number>();
+  /** Per range, chunk buffers back from its thread, reused for the next reads. */
+  private readonly pools: ArrayBuffer[][] = [];
 
   constructor(private readonly opts: OrderedFoldOptions) {}
 
@@ -217,17 +219,24 @@ export class OrderedFold {
         const c0 = Math.floor((range.from * width) / cb);
         const c1 = Math.min(count, Math.ceil((range.to * width) / cb));
         const inFlight: Promise<unknown>[] = [];
+        const pool = this.pools[r] ?? (this.pools[r] = []);
         try {
           for (let c = c0; c < c1; c++) {
             const start = L.payloadOffset + c * cb;
             const end = L.payloadOffset + Math.min(payloadBytes, (c + 1) * cb);
-            const data = await store.getRange(key, start, end);
-            this.stats.bytesRead += data.byteLength;
-            this.inFlightBytes += data.byteLength;
+            const spare = pool.pop();
+            const data = await store.getRange(key, start, end, spare !== undefined && spare.byteLength >= end - start ? new Uint8Array(spare) : undefined);
+            const n = data.byteLength; // the buffer is handed to the thread (detached here)
+            this.stats.bytesRead += n;
+            this.inFlightBytes += n;
             this.stats.peakHeldBytes = Math.max(this.stats.peakHeldBytes, this.inFlightBytes);
             const p = this.reducers()
               .fold(r, { ...base, data, first: (c * cb) / width, sha: L.chunks!.sha256[c]!, what: `${key} chunk ${c} (bytes ${start}-${end})` })
-              .finally(() => (this.inFlightBytes -= data.byteLength));
+              .then((reply) => {
+                // Back from the thread: the next chunk of this range is read into it (no fresh memory to fault in).
+                if (reply.data !== undefined && pool.length < readAhead + 1) pool.push(reply.data);
+              })
+              .finally(() => (this.inFlightBytes -= n));
             p.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
             inFlight.push(p);
             if (inFlight.length >= readAhead) await inFlight.shift();

@@ -11,10 +11,16 @@
 //         job-id order has the same bits.
 //   zero  reset its part of the sum (a new round, or a rebuild after a refused result).
 //   mean  mean[i] = sum[i] / total, rounded to float32 once (GradientAccumulator's mean).
+//   adam  one AdamW step of its range of the weights from the (clipped) mean, with the
+//         model's own applyAdamRange (its source text is part of this script), then the
+//         finiteness check of that range of the new weights.
 // Each request is answered with { id } or { id, bad: reason }; a fold's buffer goes back
 // to the coordinator for the next chunk.
 
-export const RANGE_REDUCER_SOURCE = String.raw`
+import { applyAdamRange } from '@atomizer/model';
+
+export const RANGE_REDUCER_SOURCE =
+  String.raw`
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
@@ -81,6 +87,18 @@ parentPort.on('message', (m) => {
     const t = m.total;
     for (let i = 0; i < sum.length; i++) mean[i] = sum[i] / t;
     parentPort.postMessage({ id: m.id });
+  } else if (m.op === 'adam') {
+    const weights = new Float32Array(m.weights);
+    applyAdamRange(m.step, weights, new Float32Array(workerData.mean), new Float32Array(m.m), new Float32Array(m.v), from, to);
+    let bad = -1;
+    for (let i = from; i < to; i++) {
+      const x = weights[i];
+      if (x - x !== 0) {
+        bad = i;
+        break;
+      }
+    }
+    parentPort.postMessage({ id: m.id, nonFinite: bad });
   }
 });
-`;
+` + applyAdamRange.toString();

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { AdamStep } from '@atomizer/model';
 import type { ParamRange } from './range-plan.js';
 import { RANGE_REDUCER_SOURCE } from './range-reducer-thread.js';
 
@@ -33,8 +34,13 @@ export class ReducerFailedError extends Error {}
 /** A chunk the reducer refused (its hash, or a non-finite value): the reason names the result. */
 export class ChunkRefusedError extends Error {}
 
+interface Reply {
+  data?: ArrayBuffer;
+  nonFinite?: number;
+}
+
 interface Pending {
-  resolve: (data: ArrayBuffer | undefined) => void;
+  resolve: (reply: Reply) => void;
   reject: (err: Error) => void;
 }
 
@@ -67,12 +73,12 @@ export class RangeReducers {
   private start(r: number, range: ParamRange, sum: SharedArrayBuffer, mean: SharedArrayBuffer): Thread {
     const worker = new Worker(RANGE_REDUCER_SOURCE, { eval: true, workerData: { sum, mean, from: range.from, to: range.to } });
     const t: Thread = { worker, pending: new Map() };
-    worker.on('message', (m: { id: number; data?: ArrayBuffer; bad?: string }) => {
+    worker.on('message', (m: Reply & { id: number; bad?: string }) => {
       const p = t.pending.get(m.id);
       if (p === undefined) return;
       t.pending.delete(m.id);
       if (m.bad !== undefined) p.reject(new ChunkRefusedError(m.bad));
-      else p.resolve(m.data);
+      else p.resolve(m);
     });
     const died = (why: string): void => {
       if (this.threads[r] !== t) return;
@@ -88,7 +94,7 @@ export class RangeReducers {
     return t;
   }
 
-  private ask(r: number, msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<ArrayBuffer | undefined> {
+  private ask(r: number, msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
     const t = this.threads[r];
     if (t === undefined) throw new Error(`RangeReducers: no range ${r}`);
     if (this.closed) return Promise.reject(new ReducerFailedError(`range ${r}: the reducers are closed`));
@@ -100,9 +106,9 @@ export class RangeReducers {
   }
 
   /** Fold one chunk into range `r`'s sum; resolves with the chunk's buffer (reusable) once added. */
-  async fold(r: number, c: ChunkToFold): Promise<ArrayBuffer | undefined> {
-    // The thread needs a buffer of its own at offset 0 (a 4-byte aligned view); a store may return a slice of a larger one.
-    const data = c.data.byteOffset === 0 && c.data.byteLength === c.data.buffer.byteLength && c.data.buffer instanceof ArrayBuffer ? c.data.buffer : c.data.slice().buffer;
+  async fold(r: number, c: ChunkToFold): Promise<Reply> {
+    // The thread gets the whole buffer (it reads byteLength of it from offset 0, 4-byte aligned); a view elsewhere in one is copied.
+    const data = c.data.byteOffset === 0 && c.data.buffer instanceof ArrayBuffer ? c.data.buffer : c.data.slice().buffer;
     return this.ask(
       r,
       { op: 'fold', data, byteLength: c.data.byteLength, first: c.first, end: c.end, fmt: c.fmt, w: c.w, sha: c.sha, key: c.key, what: c.what },
@@ -119,6 +125,22 @@ export class RangeReducers {
   async meanOf(total: number): Promise<Float32Array> {
     await Promise.all(this.ranges.map((_, r) => this.ask(r, { op: 'mean', total })));
     return this.mean;
+  }
+
+  /**
+   * One AdamW step of `weights` from the mean (clipped in place beforehand), each thread its
+   * range, with the optimizer's shared moments; then each range of the new weights checked.
+   * Resolves with the first non-finite weight's index, or -1.
+   */
+  async adamStep(step: AdamStep, weights: Float32Array, moments: { m: Float32Array; v: Float32Array }): Promise<number> {
+    const shared = [weights, moments.m, moments.v].map((a) => a.buffer);
+    if (!shared.every((b) => b instanceof SharedArrayBuffer) || weights.length !== this.params) {
+      throw new Error('RangeReducers.adamStep: the weights and moments must be whole arrays in shared memory');
+    }
+    const [w, m, v] = shared;
+    const replies = await Promise.all(this.ranges.map((_, r) => this.ask(r, { op: 'adam', step, weights: w, m, v })));
+    const bad = replies.map((x) => x.nonFinite ?? -1).filter((i) => i >= 0);
+    return bad.length === 0 ? -1 : Math.min(...bad);
   }
 
   /** End range `r`'s thread as a crash would (it is started again; what it held is rejected). */

@@ -39,6 +39,10 @@ export interface RoundFigures {
   publishMs: number;
   publishedBytes: number;
   fold: FoldStats;
+  /** From the close to the mean: the folds still pending then, and the mean. */
+  closeFoldMs: number;
+  /** Norm, clipping, the optimizer step and the finiteness check of the weights. */
+  stepMs: number;
   plan: RangePlan;
   /** Chunk reads in flight per range, at most. */
   readAhead: number;
@@ -83,6 +87,8 @@ export function roundEvent(f: RoundFigures, outcome: RoundOutcome): RoundEvent {
       rebuilds: f.fold.rebuilds,
       reducerRestarts: f.fold.reducerRestarts,
       bytesRead: f.fold.bytesRead,
+      closeFoldMs: f.closeFoldMs,
+      stepMs: f.stepMs,
     },
     publishMs: f.publishMs,
     coordinator: coordinatorUsage(f.cpuSince),

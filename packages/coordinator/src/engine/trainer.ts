@@ -71,7 +71,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const schedule = lrSchedule(cfg);
   const R = cfg.train.rounds;
   const S = cfg.train.slices;
-  const opt = makeOptimizers(cfg, P, table.ranges());
+  // AdamW's moments and the weights in shared memory: the range reducers step them range by range.
+  const opt = makeOptimizers(cfg, P, table.ranges(), true);
   // Ranges on hash-chunk boundaries of the run's transport format; one sum and mean for the whole run, zeroed each round.
   const plan = planRanges(P, S, { alignTo: FLAT_CHUNK_BYTES / (cfg.train.transport === 'f32' ? 4 : 2) });
   const readAhead = 2;
@@ -85,7 +86,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   async function trainWith(reducers: RangeReducers): Promise<TrainResult> {
     log(`aggregation: ${plan.ranges.length} range(s) in ${plan.where} (${plan.reason})`);
     const state = await startState(runStore, prepared, table, opt, opts.resume === true, log);
-    let { weights, cursor } = state;
+    let { cursor } = state;
+    // In shared memory: the reducer threads step their ranges of it in place.
+    const weights = new Float32Array(new SharedArrayBuffer(4 * P));
+    weights.set(state.weights);
     const { startRound } = state;
     const metrics = new MetricsLog(runStore);
     if (opts.resume === true) await metrics.load(startRound - 1);
@@ -197,7 +201,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         } catch (err) {
           throw new RoundFailedError(`round ${round}: aggregation failed: ${(err as Error).message}`);
         }
-        const gradNorm = optimizerStep(cfg, opt, weights, mean.grads, lr, round);
+          const tStep = performance.now();
+        const closeFoldMs = tStep - tAgg;
+        const gradNorm = await optimizerStep(cfg, opt, weights, mean.grads, lr, round, reducers);
+        const stepMs = performance.now() - tStep;
         cursor = taken.cursor;
         // What each slot left this round (a worker that still holds it skips the download next round).
         innerShas = new Map(outcome.accepted.flatMap((r) => (r.reply.innerStateSha256 !== undefined ? [[r.job, r.reply.innerStateSha256] as const] : [])));
@@ -220,6 +227,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
             publishMs,
             publishedBytes: published.byteLength,
             fold: fold.stats,
+            closeFoldMs,
+            stepMs,
             plan,
             readAhead,
             cpuSince,
