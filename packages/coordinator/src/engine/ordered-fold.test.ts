@@ -158,6 +158,23 @@ describe('OrderedFold over range reducers', () => {
     });
   });
 
+  it('a refused first result leaves nothing in the sum: the retried one gives the bits of the sorted sum', async () => {
+    const P = 40;
+    const bad = values(0, P);
+    bad[17] = Number.NaN;
+    const first = await put('first', 0, bad);
+    const second = await put('first', 1, values(1, P));
+    await withReducers([{ from: 0, to: P }], P, async (reducers) => {
+      const fold = new OrderedFold({ store, reducers, round: 1 });
+      fold.offer(first);
+      fold.offer(second);
+      expect((await fold.settle([0, 1], true)).map((p) => p.job)).toEqual([0]);
+      fold.offer(await put('first', 0, values(0, P)));
+      const mean = await fold.finish([0, 1]);
+      expect(bits(mean.grads).equals(bits(reference([0, 1], P).grads))).toBe(true);
+    });
+  });
+
   it('rides out a reducer thread that dies (started again, the sum rebuilt, bit-identical); past its retries the round fails naming the range', async () => {
     const P = FLAT_CHUNK_BYTES / 4 + 100;
     const results = await Promise.all(Array.from({ length: 3 }, (_, j) => put('crash', j, values(j, P))));

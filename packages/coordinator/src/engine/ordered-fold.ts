@@ -133,7 +133,7 @@ export class OrderedFold {
 
   /** Drop what the sum holds: the next fold zeroes it and starts again from the lowest job. */
   private forget(): void {
-    if (this.folded.size === 0 && this.zeroed) return;
+    // Even with nothing folded whole, a refused first result may have reached part of the sum.
     if (this.folded.size > 0) this.stats.rebuilds++;
     this.epoch++;
     this.folded.clear();
