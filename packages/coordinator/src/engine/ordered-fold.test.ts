@@ -155,6 +155,8 @@ describe('OrderedFold over range reducers', () => {
       const mean = await fold.finish([0, 1, 2, 3]);
       expect(bits(mean.grads).equals(bits(reference([0, 1, 2, 3], P).grads))).toBe(true);
       expect(fold.stats.rebuilds).toBeGreaterThanOrEqual(1);
+      // Job 0 was folded before each refusal and read again in each rebuild.
+      expect(fold.stats.rereads).toBeGreaterThanOrEqual(2);
     });
   });
 
