@@ -86,10 +86,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   async function trainWith(reducers: RangeReducers): Promise<TrainResult> {
     log(`aggregation: ${plan.ranges.length} range(s) in ${plan.where} (${plan.reason})`);
     const state = await startState(runStore, prepared, table, opt, opts.resume === true, log);
+    const { weights } = state;
     let { cursor } = state;
-    // In shared memory: the reducer threads step their ranges of it in place.
-    const weights = new Float32Array(new SharedArrayBuffer(4 * P));
-    weights.set(state.weights);
     const { startRound } = state;
     const metrics = new MetricsLog(runStore);
     if (opts.resume === true) await metrics.load(startRound - 1);
