@@ -62,6 +62,11 @@ export interface ScaleRow {
   aggregateMsPerRound: number;
   foldMsPerRound: number;
   rereadsPerRound: number;
+  /** Ranges of the vector the fold used (R) and where they were reduced. */
+  ranges: number;
+  where: string;
+  /** Payload bytes the coordinator's fold read per round (each result once: N x 4P at f32). */
+  foldReadBytesPerRound: number;
   coordinatorCpuMsPerRound: number;
   coordinatorPeakRssMB: number;
   storeBytesPerRound: number;
@@ -90,10 +95,10 @@ try {
   const maxN = Math.min(Math.max(...Ns), Number(values.processes));
   if (!Number.isInteger(maxN) || maxN < 1) throw new Error(`--processes: expected a positive integer, got ${values.processes}`);
   say(`starting ${maxN} stub worker processes...`);
-  // In batches: 64 processes starting at once on two cores take minutes each.
+  // In batches of 2: many processes starting at once on two shared cores miss the harness's 60 s start limit.
   const workers: WorkerProc[] = [];
-  for (let i = 0; i < maxN; i += 8) {
-    const ids = Array.from({ length: Math.min(8, maxN - i) }, (_, k) => `stub-${i + k}`);
+  for (let i = 0; i < maxN; i += 2) {
+    const ids = Array.from({ length: Math.min(2, maxN - i) }, (_, k) => `stub-${i + k}`);
     workers.push(...(await startWorkers(cluster, ids, ['--compute', 'stub', '--lock-seconds', '600'])));
     say(`  ${workers.length} up`);
   }
@@ -140,6 +145,9 @@ try {
         aggregateMsPerRound: median(steady.map((e) => e.aggregateMs)),
         foldMsPerRound: median(steady.map((e) => e.aggregation?.foldMs ?? Number.NaN)),
         rereadsPerRound: median(steady.map((e) => e.aggregation?.rereads ?? Number.NaN)),
+        ranges: Math.max(...steady.map((e) => e.aggregation?.ranges ?? 1)),
+        where: steady[0]?.aggregation?.where ?? 'coordinator',
+        foldReadBytesPerRound: median(steady.map((e) => e.aggregation?.bytesRead ?? Number.NaN)),
         coordinatorCpuMsPerRound: median(steady.map((e) => coordOf(e).cpuMs)),
         coordinatorPeakRssMB: Math.max(...events.map((e) => coordOf(e).peakRssMB)),
         storeBytesPerRound: median(steady.map((e) => e.bytesMoved)),
@@ -148,7 +156,7 @@ try {
       };
       rows.push(row);
       say(
-        `  round ${(row.roundMs / 1000).toFixed(1)} s, aggregate after close ${row.aggregateMsPerRound.toFixed(0)} ms, fold ${row.foldMsPerRound.toFixed(0)} ms, ` +
+        `  round ${(row.roundMs / 1000).toFixed(1)} s, aggregate after close ${row.aggregateMsPerRound.toFixed(0)} ms, fold ${row.foldMsPerRound.toFixed(0)} ms, R = ${row.ranges} (${row.where}), ` +
           `${row.rereadsPerRound} re-read, coordinator CPU ${(row.coordinatorCpuMsPerRound / 1000).toFixed(1)} s/round, peak RSS ${row.coordinatorPeakRssMB.toFixed(0)} MB`,
       );
       // Nothing of this run is needed any more: keep the disk for the next.
@@ -165,7 +173,7 @@ if (values.json) {
   process.stdout.write(`${JSON.stringify({ machine, rows })}\n`);
 } else {
   say(`\n${machine.cpus} x ${machine.cpu}, ${machine.memoryGB} GB, Node ${machine.node}, store ${machine.store}`);
-  const head = ['P', 'N', 'processes', 'busy', 'round s', 'agg ms', 'fold ms', 're-reads', 'coord CPU s', 'peak RSS MB', 'store MB/round', 'Redis cmds/round'];
+  const head = ['P', 'N', 'processes', 'busy', 'round s', 'agg after close ms', 'fold ms', 'R (where)', 'fold read MB/round', 're-reads', 'coord CPU s', 'peak RSS MB', 'store MB/round', 'Redis cmds/round'];
   const lines = rows.map((r) => [
     r.params.toLocaleString('en'),
     String(r.workers),
@@ -174,6 +182,8 @@ if (values.json) {
     (r.roundMs / 1000).toFixed(1),
     r.aggregateMsPerRound.toFixed(0),
     r.foldMsPerRound.toFixed(0),
+    `${r.ranges} (${r.where})`,
+    (r.foldReadBytesPerRound / 2 ** 20).toFixed(0),
     String(r.rereadsPerRound),
     (r.coordinatorCpuMsPerRound / 1000).toFixed(2),
     r.coordinatorPeakRssMB.toFixed(0),

@@ -101,7 +101,7 @@ describe('distributed training on real Statlog data', () => {
     await Promise.all(workers.map((w) => w.kill('SIGTERM')));
     const events = await metricsOf(cluster.store, 'stub-four');
     const rounds = events.filter((e) => e.type === 'round');
-    expect(rounds.map((e) => [e.received, e.backends, e.aggregation?.method])).toEqual(Array.from({ length: 3 }, () => [16, ['stub'], 'ordered-stream']));
+    expect(rounds.map((e) => [e.received, e.backends, e.aggregation?.method])).toEqual(Array.from({ length: 3 }, () => [16, ['stub'], 'ordered-ranges']));
     expect(new Set(events.filter((e) => e.type === 'job').map((e) => e.worker)).size).toBeGreaterThan(1);
     for (const e of rounds) expect(e.coordinator?.peakRssMB).toBeGreaterThan(0);
     expect(sameBits(r.weights, ref.weights)).toBe(true);

@@ -50,8 +50,8 @@ export {
   splitRows,
 } from './metrics.js';
 export type { LabelSets, MultiLabelReport, PerClassMetric, ScoreRows, SingleLabelReport } from './metrics.js';
-export { ADAM_STATE_NAMES, Adam } from './optimizer.js';
-export type { AdamOptions, AdamState } from './optimizer.js';
+export { ADAM_STATE_NAMES, Adam, applyAdamRange } from './optimizer.js';
+export type { AdamOptions, AdamState, AdamStep } from './optimizer.js';
 export { OUTER_STATE_NAMES, OuterOptimizer, outerStep } from './outer-optimizer.js';
 export type { OuterKind, OuterOptions } from './outer-optimizer.js';
 export { cosineSchedule } from './schedule.js';

@@ -26,6 +26,61 @@ export interface AdamOptions {
    * not latents/norms/biases). Default: every parameter.
    */
   decayRanges?: readonly ParamRange[];
+  /**
+   * Keep m and v in SharedArrayBuffers, so worker threads can step ranges of the vector
+   * (`planStep`, `applyAdamRange`, `commitStep`: the coordinator's range reducers).
+   */
+  shared?: boolean;
+}
+
+/** The constants of one Adam step (what `update` computes once per step), for applying it range by range. */
+export interface AdamStep {
+  /** The step number t this step makes. */
+  step: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** lr / (1 - beta1^t). */
+  stepSize: number;
+  /** sqrt(1 - beta2^t). */
+  bc2Sqrt: number;
+  /** Alternating no-decay / decay segments covering [0, size): the L2 factor folded into the gradient and the decoupled shrink. */
+  segments: { from: number; to: number; l2: number; keep: number }[];
+}
+
+/**
+ * One Adam step on the elements [from, to) of params, m and v (update's loop, element by
+ * element in index order). Self-contained, no closures or helpers: the coordinator's range
+ * reducer threads run its source text (`applyAdamRange.toString()`), so a ranged step has
+ * the bits of `update`.
+ */
+export function applyAdamRange(s: AdamStep, params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, from: number, to: number): void {
+  const b1 = s.beta1;
+  const b2 = s.beta2;
+  const eps = s.eps;
+  const stepSize = s.stepSize;
+  const bc2Sqrt = s.bc2Sqrt;
+  for (let k = 0; k < s.segments.length; k++) {
+    const seg = s.segments[k] as AdamStep['segments'][number];
+    const l2 = seg.l2;
+    const keep = seg.keep;
+    const hi = Math.min(to, seg.to);
+    for (let i = Math.max(from, seg.from); i < hi; i++) {
+      let p = params[i] as number;
+      const g = (grads[i] as number) + l2 * p;
+      p *= keep;
+      const mi = b1 * (m[i] as number) + (1 - b1) * g;
+      const vi = b2 * (v[i] as number) + (1 - b2) * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      // The stored (float32-rounded) moments drive the update, as in PyTorch.
+      params[i] = p - (stepSize * (m[i] as number)) / (Math.sqrt(v[i] as number) / bc2Sqrt + eps);
+    }
+  }
+}
+
+function float32s(size: number, shared: boolean): Float32Array {
+  return shared ? new Float32Array(new SharedArrayBuffer(4 * size)) : new Float32Array(size);
 }
 
 /** Everything an Adam run carries between steps. */
@@ -87,7 +142,7 @@ export class Adam {
       at = r.offset + r.length;
     }
     if (at < size) this.segments.push({ from: at, to: size, decay: false });
-    this.state = { step: 0, m: new Float32Array(size), v: new Float32Array(size) };
+    this.state = { step: 0, m: float32s(size, opts.shared === true), v: float32s(size, opts.shared === true) };
   }
 
   /** Steps taken so far. */
@@ -99,32 +154,37 @@ export class Adam {
   update(params: Float32Array, grads: Float32Array, lr: number): void {
     if (params.length !== this.size) throw new Error(`Adam.update: params have ${params.length} elements, optimizer has ${this.size}`);
     if (grads.length !== this.size) throw new Error(`Adam.update: grads have ${grads.length} elements, optimizer has ${this.size}`);
+    const s = this.planStep(lr);
+    applyAdamRange(s, params, grads, this.state.m, this.state.v, 0, this.size);
+    this.commitStep(s);
+  }
+
+  /** The constants of the next step at `lr`; apply it to every range with `applyAdamRange` on `moments()`, then `commitStep`. */
+  planStep(lr: number): AdamStep {
     if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`Adam.update: learning rate must be a finite number >= 0, got ${lr}`);
-    const { m, v } = this.state;
     const t = this.state.step + 1;
-    const b1 = this.beta1;
-    const b2 = this.beta2;
-    const eps = this.eps;
-    const stepSize = lr / (1 - b1 ** t);
-    const bc2Sqrt = Math.sqrt(1 - b2 ** t);
     const coupled = this.kind === 'adam' ? this.weightDecay : 0;
     const shrink = this.kind === 'adamw' ? 1 - lr * this.weightDecay : 1;
-    for (const seg of this.segments) {
-      const l2 = seg.decay ? coupled : 0;
-      const keep = seg.decay ? shrink : 1;
-      for (let i = seg.from; i < seg.to; i++) {
-        let p = params[i] as number;
-        const g = (grads[i] as number) + l2 * p;
-        p *= keep;
-        const mi = b1 * (m[i] as number) + (1 - b1) * g;
-        const vi = b2 * (v[i] as number) + (1 - b2) * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        // The stored (float32-rounded) moments drive the update, as in PyTorch.
-        params[i] = p - (stepSize * (m[i] as number)) / (Math.sqrt(v[i] as number) / bc2Sqrt + eps);
-      }
-    }
-    this.state.step = t;
+    return {
+      step: t,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps,
+      stepSize: lr / (1 - this.beta1 ** t),
+      bc2Sqrt: Math.sqrt(1 - this.beta2 ** t),
+      segments: this.segments.map((seg) => ({ from: seg.from, to: seg.to, l2: seg.decay ? coupled : 0, keep: seg.decay ? shrink : 1 })),
+    };
+  }
+
+  /** Record a step planned by `planStep` as taken (after every range was applied). */
+  commitStep(s: AdamStep): void {
+    if (s.step !== this.state.step + 1) throw new Error(`Adam.commitStep: step ${s.step} planned, the optimizer is at step ${this.state.step}`);
+    this.state.step = s.step;
+  }
+
+  /** The optimizer's own moment arrays (not copies): shared memory when made with `shared`. */
+  moments(): { m: Float32Array; v: Float32Array } {
+    return { m: this.state.m, v: this.state.v };
   }
 
   /** A deep copy of the state. */
@@ -138,7 +198,10 @@ export class Adam {
     if (state.m.length !== this.size || state.v.length !== this.size) {
       throw new Error(`Adam state: m/v have ${state.m.length}/${state.v.length} elements, optimizer has ${this.size}`);
     }
-    this.state = { step: state.step, m: state.m.slice(), v: state.v.slice() };
+    // Copied into the optimizer's own arrays (shared memory stays shared).
+    this.state.m.set(state.m);
+    this.state.v.set(state.v);
+    this.state.step = state.step;
   }
 
   /** The state as named tensors for a checkpoint: adam.step (I64 scalar), adam.m, adam.v (F32). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFlat, encodeFlat, encodeFlatChunks, flatPayloadSha256 } from './flat-file.js';
+import { FLAT_CHUNK_BYTES, FLAT_VERSION, decodeFlat, encodeFlat, encodeFlatChunks, flatChunkSha256, flatHeaderBytes, flatPayloadSha256, readFlatHeader } from './flat-file.js';
+import { sha256Hex } from './sha256.js';
 
 describe('flat file', () => {
   it('round-trips meta and arrays of each dtype, aligned', () => {
@@ -49,5 +50,60 @@ describe('flat file', () => {
     expect(() => decodeFlat(bad, 'runs/x/weights/000001.bin')).toThrow(/runs\/x\/weights\/000001.bin.*corrupted/);
     expect(() => decodeFlat(bytes.subarray(0, bytes.length - 8), 'k')).toThrow(/truncated/);
     expect(() => decodeFlat(new TextEncoder().encode('hello world, not flat'), 'k')).toThrow(/magic/);
+  });
+});
+
+describe('flat file version 2: the payload hashed in chunks', () => {
+  /** A version 1 object as builds before issue 13 wrote it (payloadSha256 over the arrays' bytes). */
+  function version1(meta: Record<string, unknown>, w: Float32Array): Uint8Array {
+    const body = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+    const header = new TextEncoder().encode(JSON.stringify({ meta, arrays: [{ name: 'w', dtype: 'f32', length: w.length }], payloadSha256: sha256Hex(body) }));
+    const head = (12 + header.length + 3) & ~3;
+    const out = new Uint8Array(head + body.byteLength);
+    out.set(new TextEncoder().encode('ATZF'), 0);
+    new DataView(out.buffer).setUint32(4, 1, true);
+    new DataView(out.buffer).setUint32(8, header.length, true);
+    out.set(header, 12);
+    out.set(body, head);
+    return out;
+  }
+
+  it('records one sha256 per chunk of the payload region; the header alone gives the layout', () => {
+    const n = FLAT_CHUNK_BYTES / 4 + 10; // two chunks, the second 40 bytes + padding
+    const w = Float32Array.from({ length: n }, (_, i) => i * 0.5);
+    const u = Uint8Array.from([1, 2, 3]);
+    const bytes = encodeFlat({ k: 1 }, { w, u });
+    const prefix = bytes.subarray(0, 12);
+    const headerEnd = flatHeaderBytes(prefix, 'k');
+    const h = readFlatHeader(bytes.subarray(0, headerEnd), 'k');
+    expect(h.version).toBe(FLAT_VERSION);
+    expect(h.arrays.map((a) => [a.name, a.dtype, a.length, a.byteLength])).toEqual([['w', 'f32', n, 4 * n], ['u', 'u8', 3, 3]]);
+    expect(h.arrays[0]!.offset).toBe(h.payloadOffset);
+    expect(h.payloadEnd).toBe(bytes.byteLength);
+    expect(h.chunks?.sha256).toHaveLength(2);
+    const second = bytes.subarray(h.payloadOffset + FLAT_CHUNK_BYTES, h.payloadEnd);
+    expect(flatChunkSha256(second)).toBe(h.chunks!.sha256[1]);
+    expect(flatPayloadSha256(bytes, 'k')).toBe(h.payloadSha256);
+    // A flipped byte in the second chunk is named by its chunk.
+    const bad = bytes.slice();
+    bad[h.payloadOffset + FLAT_CHUNK_BYTES + 5] = (bad[h.payloadOffset + FLAT_CHUNK_BYTES + 5] as number) ^ 1;
+    expect(() => decodeFlat(bad, 'k')).toThrow(/payload chunk 1 .*corrupted/);
+  });
+
+  it('still reads version 1 objects, and refuses an unknown version or a forged chunk list', () => {
+    const w = Float32Array.from([1, 2, 3]);
+    const v1 = version1({ a: 1 }, w);
+    const back = decodeFlat(v1, 'old');
+    expect(Array.from(back.arrays.w as Float32Array)).toEqual([1, 2, 3]);
+    expect(readFlatHeader(v1, 'old').chunks).toBeUndefined();
+    const v3 = v1.slice();
+    new DataView(v3.buffer).setUint32(4, 3, true);
+    expect(() => decodeFlat(v3, 'k')).toThrow(/format version 3, this build reads 1 and 2/);
+    const v2 = encodeFlat({ a: 1 }, { w });
+    // One hex digit of the first chunk digest changed in the header (the payload untouched).
+    const forged = v2.slice();
+    const at = Buffer.from(forged).indexOf('"chunkSha256":["') + '"chunkSha256":["'.length;
+    forged[at] = forged[at] === 0x30 ? 0x31 : 0x30;
+    expect(() => decodeFlat(forged, 'k')).toThrow(/payloadSha256 is not the hash of the chunk digests/);
   });
 });

@@ -42,8 +42,19 @@ export type { DatasetBuildKeys, DatasetKeys, RunKeys } from './keys.js';
 export { Sha256, sha256Hex } from './sha256.js';
 
 // flat binary objects: weights, results (JSON header + typed arrays + payload sha256)
-export { FLAT_MAGIC, FLAT_VERSION, decodeFlat, encodeFlat, encodeFlatChunks, flatPayloadSha256 } from './flat-file.js';
-export type { DecodeOptions, FlatArray, FlatChunks, FlatFile } from './flat-file.js';
+export {
+  FLAT_CHUNK_BYTES,
+  FLAT_MAGIC,
+  FLAT_VERSION,
+  decodeFlat,
+  encodeFlat,
+  encodeFlatChunks,
+  flatChunkSha256,
+  flatHeaderBytes,
+  flatPayloadSha256,
+  readFlatHeader,
+} from './flat-file.js';
+export type { DecodeOptions, FlatArray, FlatArraySpec, FlatChunks, FlatFile, FlatHeader } from './flat-file.js';
 
 // run config (every value has a default, a description and a flag)
 export {

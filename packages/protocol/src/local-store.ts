@@ -88,7 +88,7 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  async getRange(key: string, start: number, endExclusive: number): Promise<Uint8Array> {
+  async getRange(key: string, start: number, endExclusive: number, into?: Uint8Array): Promise<Uint8Array> {
     const file = this.path(key);
     const length = validateRange(key, start, endExclusive, this.describe());
     let handle;
@@ -101,7 +101,7 @@ export class LocalStore implements ObjectStore {
     try {
       const { size } = await handle.stat();
       if (endExclusive > size) throw rangePastEndError(key, start, endExclusive, size, this.describe());
-      const out = new Uint8Array(length);
+      const out = into !== undefined && into.byteLength >= length ? into.subarray(0, length) : new Uint8Array(length);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await handle.read(out, done, length - done, start + done);

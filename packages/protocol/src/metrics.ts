@@ -72,17 +72,29 @@ export const RoundEventSchema = z.looseObject({
   /** How the round's results were summed (docs/design.md "Aggregation"). */
   aggregation: z
     .object({
-      /** 'ordered-stream': folded in job-id order as they arrived, in the coordinator. */
+      /** 'ordered-stream': folded in job-id order as they arrived, in the coordinator; 'ordered-ranges': the same per range of the vector, each range by its own reducer (issue 13). */
       method: z.string(),
-      /** Time adding results into the sum, ms (most of it while the round ran). */
+      /** Time folding results into the sum, ms (most of it while the round ran). */
       foldMs: num,
-      /** Early arrivals let go and read again from the store at their turn. */
+      /** Results read again from the store (before issue 13: early arrivals let go; since: refolds after a rebuild of the sum). */
       rereads: count,
-      /** Most memory held by early arrivals at once, MiB; the bound is windowMB. */
+      /** Most memory held at once by results waiting or being read, MiB; the bound is windowMB. */
       heldPeakMB: num,
       windowMB: num,
       /** Results read and checked at once, at most. */
       checksAtOnce: count,
+      /** 'ordered-ranges': the number of ranges R, where they were reduced and why R. */
+      ranges: count.optional(),
+      where: z.string().optional(),
+      plan: z.string().optional(),
+      /** Times the sum was zeroed and rebuilt this round (a result refused at its turn, a reducer that died). */
+      rebuilds: count.optional(),
+      reducerRestarts: count.optional(),
+      /** Payload bytes the fold read from the store (header checks not counted). */
+      bytesRead: count.optional(),
+      /** After the close: the folds still pending and the mean, ms; then the norm, clipping, optimizer step and finiteness check, ms. */
+      closeFoldMs: num.optional(),
+      stepMs: num.optional(),
     })
     .optional(),
 });

@@ -95,6 +95,11 @@ describe.each(impls)('ObjectStore contract: $name', (impl) => {
     expect(Buffer.from(await store.getRange('r.bin', 0, 1))).toEqual(Buffer.from(data.subarray(0, 1)));
     expect(Buffer.from(await store.getRange('r.bin', 99_999, 100_000))).toEqual(Buffer.from(data.subarray(99_999)));
     expect((await store.getRange('r.bin', 500, 500)).byteLength).toBe(0);
+    // Into a caller's buffer: the same bytes (a view of it where the store reads in place).
+    const into = new Uint8Array(50_000).fill(7);
+    const ranged = await store.getRange('r.bin', 10_000, 30_000, into);
+    expect(Buffer.from(ranged)).toEqual(Buffer.from(data.subarray(10_000, 30_000)));
+    if (impl.name === 'LocalStore') expect(ranged.buffer).toBe(into.buffer);
     await expect(store.getRange('r.bin', 99_000, 100_001)).rejects.toThrow(/past the end of the object \(100000 bytes\)/);
     await expect(store.getRange('r.bin', 200_000, 200_010)).rejects.toThrow(/past the end/);
     await expect(store.getRange('r.bin', 10, 5)).rejects.toThrow(/invalid byte range/);

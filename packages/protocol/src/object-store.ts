@@ -32,13 +32,16 @@ export interface ObjectInfo {
  * - `get`, `getRange` on a missing key throw `NotFoundError`; `head` returns undefined.
  * - `getRange(key, start, end)` returns exactly `end - start` bytes or throws (a range past
  *   the end of the object is an error, not a short read, so truncation is never silent).
+ *   Given `into` (at least `end - start` bytes), a store that reads in place (the local
+ *   folder) returns a view of it, so a caller reading many ranges reuses one buffer instead
+ *   of faulting in fresh memory each time; others (S3) return bytes of their own.
  * - `list(prefix)` is a plain string-prefix match over keys, sorted, all pages collected.
  * - `delete` of a missing key is not an error (S3 semantics; retries stay idempotent).
  */
 export interface ObjectStore {
   put(key: string, body: ObjectBody, opts?: PutOptions): Promise<void>;
   get(key: string): Promise<Uint8Array>;
-  getRange(key: string, start: number, endExclusive: number): Promise<Uint8Array>;
+  getRange(key: string, start: number, endExclusive: number, into?: Uint8Array): Promise<Uint8Array>;
   head(key: string): Promise<ObjectInfo | undefined>;
   exists(key: string): Promise<boolean>;
   list(prefix: string): Promise<string[]>;

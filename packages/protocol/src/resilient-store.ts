@@ -22,8 +22,8 @@ export class ResilientStore implements ObjectStore {
   get(key: string): Promise<Uint8Array> {
     return this.guard.run(() => this.inner.get(key));
   }
-  getRange(key: string, start: number, endExclusive: number): Promise<Uint8Array> {
-    return this.guard.run(() => this.inner.getRange(key, start, endExclusive));
+  getRange(key: string, start: number, endExclusive: number, into?: Uint8Array): Promise<Uint8Array> {
+    return this.guard.run(() => this.inner.getRange(key, start, endExclusive, into));
   }
   head(key: string): Promise<ObjectInfo | undefined> {
     return this.guard.run(() => this.inner.head(key));

@@ -172,7 +172,8 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async getRange(key: string, start: number, endExclusive: number): Promise<Uint8Array> {
+  /** `into` is not used: the SDK hands over bytes of its own, and copying them would be one more pass. */
+  async getRange(key: string, start: number, endExclusive: number, _into?: Uint8Array): Promise<Uint8Array> {
     const Key = this.fullKey(key);
     const length = validateRange(key, start, endExclusive, this.describe());
     if (length === 0) {

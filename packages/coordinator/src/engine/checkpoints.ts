@@ -12,6 +12,7 @@ import type { PreparedRun } from './run-setup.js';
 type ParamTable = ReturnType<typeof paramTableOf>;
 
 export interface TrainState {
+  /** In shared memory: the range reducer threads step their ranges of it in place. */
   weights: Float32Array;
   cursor: DataCursor;
   /** The first round still to train. */
@@ -25,7 +26,7 @@ export interface TrainState {
  */
 export async function startState(runStore: RunStore, prepared: PreparedRun, table: ParamTable, opt: OptimizerState, resume: boolean, log: (m: string) => void): Promise<TrainState> {
   const { run, ctx } = prepared;
-  const fresh = (): TrainState => ({ weights: initParams(ctx.model, ctx.config.seed), cursor: { epoch: 0, position: 0 }, startRound: 1 });
+  const fresh = (): TrainState => ({ weights: inSharedMemory(initParams(ctx.model, ctx.config.seed)), cursor: { epoch: 0, position: 0 }, startRound: 1 });
   if (!resume) return fresh();
   const keys = runStore.keys;
   const latest = await runStore.latest('delete it to resume from an older checkpoint by hand');
@@ -41,10 +42,17 @@ export async function startState(runStore: RunStore, prepared: PreparedRun, tabl
   opt.outer?.loadTensors(cp.optimizerState);
   log(`run ${run}: resuming after round ${latest.round} from ${latest.key}`);
   return {
-    weights: table.fromTensors(cp.weights),
+    weights: inSharedMemory(table.fromTensors(cp.weights)),
     cursor: JSON.parse(cp.meta.cursor ?? '{"epoch":0,"position":0}') as DataCursor,
     startRound: latest.round + 1,
   };
+}
+
+/** A copy of `a` in shared memory (the original is left to the garbage collector: no second copy of the weights kept). */
+function inSharedMemory(a: Float32Array): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
 }
 
 export async function writeCheckpoint(

@@ -60,6 +60,13 @@ export interface RoundHooks {
    * workers' downloads.
    */
   onComputing?: () => void;
+  /**
+   * Accepted results found bad later, when their payload was read (ordered-fold.ts): asked
+   * after each look at the queues, and with `final` before the round closes with
+   * `accepted` (it then waits until each of them is folded or refused). Each one named is
+   * refused like a bad reply: logged, and its slice retried while attempts remain.
+   */
+  settle?: (accepted: readonly number[], final: boolean) => Promise<SliceProblem[]>;
 }
 
 export interface Executor {
@@ -114,6 +121,9 @@ export class InProcessExecutor implements Executor {
         out.failed.push({ job: job.job, reason: (err as Error).message });
       }
     }
+    const bad = (await hooks?.settle?.(out.accepted.map((r) => r.job), true)) ?? [];
+    out.rejected.push(...bad);
+    out.accepted = out.accepted.filter((r) => !bad.some((b) => b.job === r.job));
     if (out.failed.length > 0 || out.rejected.length > 0) {
       const p = [...out.failed, ...out.rejected][0]!;
       throw new RoundFailedError(`slice ${p.job}: ${p.reason}`);
@@ -329,14 +339,21 @@ export class BullMQExecutor implements Executor {
     };
     this.awaitingCompute = { ids: new Set(slices.map((s) => s.bullId)), fire };
     try {
-      return await this.runRound(round, jobs, slices, policy, check);
+      return await this.runRound(round, jobs, slices, policy, check, hooks?.settle);
     } finally {
       this.awaitingCompute = undefined;
       fire();
     }
   }
 
-  private async runRound(round: number, jobs: TrainJob[], slices: SliceState[], policy: RoundPolicy, check: TrainCheck): Promise<RoundOutcome> {
+  private async runRound(
+    round: number,
+    jobs: TrainJob[],
+    slices: SliceState[],
+    policy: RoundPolicy,
+    check: TrainCheck,
+    settle: RoundHooks['settle'],
+  ): Promise<RoundOutcome> {
     const { rounds } = this.opts.queues;
     const suffix = `s${this.session}`;
     // Repeating the add after a lost reply adds nothing: BullMQ keeps the first job of an id.
@@ -358,6 +375,32 @@ export class BullMQExecutor implements Executor {
     const need = Math.ceil(policy.quorum * jobs.length - 1e-9);
     const deadline = Date.now() + policy.deadlineMs;
     let warned = false;
+    // A bad result (at its check, or later when its payload is folded): logged, its slice retried as a new job while attempts remain.
+    const refuse = async (s: SliceState, reason: string): Promise<void> => {
+      accepted.delete(s.job.job);
+      rejected.push({ job: s.job.job, reason });
+      this.log(`round ${round}: result of slice ${s.job.job} refused: ${reason}`);
+      if (s.tries >= policy.attempts) {
+        s.state = 'failed';
+        failed.push({ job: s.job.job, reason: `refused ${s.tries} time(s); last: ${reason}` });
+      } else {
+        s.tries++;
+        s.state = 'pending';
+        s.bullId = `${trainJobId(s.job.run, round, s.job.job)}.${suffix}.t${s.tries}`;
+        checkJobSize(s.job, s.bullId);
+        await this.r(() => this.queue(s.queue).add(`train r${round} j${s.job.job} (try ${s.tries})`, s.job, { jobId: s.bullId, ...this.jobOpts(policy.attempts) }));
+      }
+    };
+    /** Refuse what the fold found bad; true when something was. */
+    const settled = async (final: boolean): Promise<boolean> => {
+      if (settle === undefined) return false;
+      const bad = await settle([...accepted.keys()], final);
+      for (const p of bad) {
+        const s = slices.find((x) => x.job.job === p.job);
+        if (s !== undefined) await refuse(s, p.reason);
+      }
+      return bad.length > 0;
+    };
     for (;;) {
       // A coordinator that lost the run stops enqueueing and checking at once.
       this.runLease?.assertHeld();
@@ -391,17 +434,7 @@ export class BullMQExecutor implements Executor {
             }
             accepted.set(s.job.job, c.value);
           } else {
-            rejected.push({ job: s.job.job, reason: c.reason });
-            this.log(`round ${round}: result of slice ${s.job.job} refused: ${c.reason}`);
-            if (s.tries >= policy.attempts) {
-              s.state = 'failed';
-              failed.push({ job: s.job.job, reason: `refused ${s.tries} time(s); last: ${c.reason}` });
-            } else {
-              s.tries++;
-              s.bullId = `${trainJobId(s.job.run, round, s.job.job)}.${suffix}.t${s.tries}`;
-              checkJobSize(s.job, s.bullId);
-              await this.r(() => q.add(`train r${round} j${s.job.job} (try ${s.tries})`, s.job, { jobId: s.bullId, ...this.jobOpts(policy.attempts) }));
-            }
+            await refuse(s, c.reason);
           }
         } else if (state === 'failed') {
           s.state = 'failed';
@@ -411,6 +444,7 @@ export class BullMQExecutor implements Executor {
       };
       const vanished: number[] = [];
       await Promise.all(slices.filter((s) => s.state === 'pending').map(inspect));
+      await settled(false);
       if (vanished.length > 0) {
         this.log(`round ${round}: ${vanished.length} job(s) vanished from Redis (slices ${vanished.sort((a, b) => a - b).join(', ')}); enqueued again`);
       }
@@ -420,9 +454,13 @@ export class BullMQExecutor implements Executor {
           `round ${round} cannot reach its quorum (${need} of ${jobs.length} slices): ${failed.map((f) => `slice ${f.job}: ${f.reason}`).join('; ')}`,
         );
       }
-      if (pending.length === 0) break;
+      if (pending.length === 0) {
+        if (await settled(true)) continue;
+        break;
+      }
       if (Date.now() >= deadline) {
         if (accepted.size >= need) {
+          if (await settled(true)) continue;
           for (const s of pending) await this.r(() => Job.fromId(this.queue(s.queue), s.bullId).then((j) => j?.remove())).catch(() => undefined);
           return { accepted: sortByJob(accepted), late: pending.map((s) => s.job.job), failed, rejected };
         }

@@ -3,36 +3,48 @@ import {
   JobReplySchema,
   TrainResultMetaSchema,
   decodeFlat,
+  flatHeaderBytes,
+  readFlatHeader,
   type EvalJob,
+  type FlatHeader,
   type EvalResultMeta,
   type JobReply,
   type ObjectStore,
   type TrainJob,
   type TrainResultMeta,
 } from '@atomizer/protocol';
-import { decodeTransport } from '@atomizer/worker';
 
-// The coordinator's checks on what a worker sends back. A result is accepted
-// only if its reply and header name this run, round and job, it was computed
-// from this round's weights (their payload hash), it has one value per
-// parameter and every value is finite. Anything else is refused with a reason
-// that is logged; the slice is then retried, and the weights never see it.
+// The coordinator's checks on what a worker sends back. A train result is accepted
+// only if its reply and header name this run, round and job, it was computed from this
+// round's weights (their payload hash), and its header declares one value per parameter
+// in the run's transport format, hashed in chunks, in an object that long. Only the
+// header is read here (a few KB); the payload is read once, at the result's turn in the
+// fold (ordered-fold.ts), where each chunk's hash and every value's finiteness are
+// checked before the round can commit. Anything else is refused with a reason that is
+// logged; the slice is then retried, and the weights never see it.
+
+/** Where an accepted result's values lie in its object, from its header. */
+export interface ResultLayout {
+  /** The values' format: f32, or bf16/f16 bit patterns. */
+  fmt: 'f32' | 'bf16' | 'f16';
+  /** Values (the model's parameter count). */
+  length: number;
+  payloadOffset: number;
+  payloadEnd: number;
+  /** Version 2 objects: the hash chunk and each chunk's sha256 (undefined: a version 1 object, read whole). */
+  chunks?: { bytes: number; sha256: string[] };
+}
 
 /** What the round keeps of an accepted train result: its header and reply, never its values. */
 export interface AcceptedTrainResult {
   job: number;
   reply: JobReply;
   meta: TrainResultMeta;
-  /** The payload hash the result had when it was checked: a re-read must find the same. */
+  /** The payload hash the header declared when it was accepted. */
   payloadSha256: string;
+  layout: ResultLayout;
   /** Queue timings (ms) from BullMQ's job timestamps, when the executor has them. */
   timing?: { queuedMs: number; detectedMs: number };
-}
-
-/** An accepted train result and its values, as the check read them (handed to the fold, then dropped). */
-export interface CheckedTrainResult {
-  result: AcceptedTrainResult;
-  update: Float32Array;
 }
 
 export interface AcceptedEvalResult {
@@ -50,7 +62,17 @@ function firstNonFinite(a: Float32Array): number {
   return -1;
 }
 
-export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawReply: unknown, params: number): Promise<Checked<CheckedTrainResult>> {
+/** The header of a flat object and the object's size: two ranged reads (one when the header is under 64 KiB). */
+export async function readHeaderOf(store: ObjectStore, key: string): Promise<{ header: FlatHeader; size: number }> {
+  const info = await store.head(key);
+  if (info === undefined) throw new Error(`${key}: not in the store`);
+  const prefix = await store.getRange(key, 0, Math.min(info.size, 64 * 1024));
+  const need = flatHeaderBytes(prefix, key);
+  const bytes = need <= prefix.byteLength ? prefix : await store.getRange(key, 0, Math.min(info.size, need));
+  return { header: readFlatHeader(bytes, key), size: info.size };
+}
+
+export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawReply: unknown, params: number): Promise<Checked<AcceptedTrainResult>> {
   const r = JobReplySchema.safeParse(rawReply);
   if (!r.success) return { ok: false, reason: `reply malformed: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
   const reply = r.data;
@@ -58,14 +80,14 @@ export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawRep
     return { ok: false, reason: `reply is for run ${reply.run} round ${reply.round} job ${reply.job}, expected round ${job.round} job ${job.job}` };
   }
   if (reply.resultKey !== job.resultKey) return { ok: false, reason: `reply names result ${reply.resultKey}, expected ${job.resultKey}` };
-  let flat;
+  let header: FlatHeader;
+  let size: number;
   try {
-    // Views into the fetched bytes: one copy of a (possibly 241 MB) result in memory, not two.
-    flat = decodeFlat(await store.get(job.resultKey), job.resultKey, { copy: false });
+    ({ header, size } = await readHeaderOf(store, job.resultKey));
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }
-  const m = TrainResultMetaSchema.safeParse(flat.meta);
+  const m = TrainResultMetaSchema.safeParse(header.meta);
   if (!m.success) return { ok: false, reason: `${job.resultKey}: header malformed: ${m.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
   const meta = m.data;
   if (meta.run !== job.run || meta.round !== job.round || meta.job !== job.job) {
@@ -75,31 +97,24 @@ export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawRep
     return { ok: false, reason: `${job.resultKey}: computed from weights ${meta.weightsSha256.slice(0, 12)}…, not this round's ${job.weightsSha256.slice(0, 12)}…` };
   }
   if (meta.mode !== job.mode) return { ok: false, reason: `${job.resultKey}: a ${meta.mode} result for a ${job.mode} job` };
-  let update: Float32Array;
-  try {
-    update = decodeTransport(flat.arrays.update, meta.transport, params, job.resultKey);
-  } catch (err) {
-    return { ok: false, reason: (err as Error).message };
+  const fmt = meta.transport ?? 'f32';
+  const update = header.arrays[0];
+  const dtype = fmt === 'f32' ? 'f32' : 'u16';
+  if (update === undefined || update.name !== 'update' || update.dtype !== dtype || update.length !== params) {
+    const got = update === undefined ? 'no array' : `${update.length} ${update.dtype} values named ${update.name}`;
+    return { ok: false, reason: `${job.resultKey}: expected ${params} ${fmt} values (${dtype}) as its first array 'update', got ${got}` };
   }
-  const bad = firstNonFinite(update);
-  if (bad >= 0) return { ok: false, reason: `${job.resultKey}: value ${bad} is ${update[bad]} (NaN/Inf gradient refused)` };
+  if (size < header.payloadEnd) return { ok: false, reason: `${job.resultKey}: ${size} bytes, its header describes ${header.payloadEnd}: truncated object` };
   if (!Number.isFinite(meta.loss)) return { ok: false, reason: `${job.resultKey}: loss is ${meta.loss}` };
   if (meta.samples !== reply.samples) return { ok: false, reason: `${job.resultKey}: header says ${meta.samples} samples, reply ${reply.samples}` };
-  return { ok: true, value: { result: { job: job.job, reply, meta, payloadSha256: flat.payloadSha256 }, update } };
-}
-
-/**
- * The values of a result accepted earlier, read again from the store (the fold let them go
- * to bound its memory). Refused unless the object still has the payload hash it was
- * accepted with: nothing that changed after its check reaches the sum.
- */
-export async function rereadTrainUpdate(store: ObjectStore, key: string, accepted: AcceptedTrainResult, params: number): Promise<Float32Array> {
-  const flat = decodeFlat(await store.get(key), key, { copy: false });
-  if (flat.payloadSha256 !== accepted.payloadSha256) {
-    throw new Error(`${key}: changed in the store after it was accepted (payload ${flat.payloadSha256.slice(0, 12)}…, accepted ${accepted.payloadSha256.slice(0, 12)}…)`);
-  }
-  // Same payload, so the same values in the format the header named when they were checked.
-  return decodeTransport(flat.arrays.update, accepted.meta.transport, params, key);
+  const layout: ResultLayout = {
+    fmt,
+    length: params,
+    payloadOffset: header.payloadOffset,
+    payloadEnd: header.payloadEnd,
+    ...(header.chunks !== undefined ? { chunks: header.chunks } : {}),
+  };
+  return { ok: true, value: { job: job.job, reply, meta, payloadSha256: header.payloadSha256, layout } };
 }
 
 export async function checkEvalResult(store: ObjectStore, job: EvalJob, rawReply: unknown, classes: number): Promise<Checked<AcceptedEvalResult>> {

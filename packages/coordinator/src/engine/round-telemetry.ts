@@ -1,6 +1,7 @@
-import type { JobEvent, RoundEvent } from '@atomizer/protocol';
+import { FLAT_CHUNK_BYTES, type JobEvent, type RoundEvent } from '@atomizer/protocol';
 import type { RoundOutcome } from './executor.js';
 import type { FoldStats } from './ordered-fold.js';
+import type { RangePlan } from './range-plan.js';
 
 // What a committed round tells the metrics log: one job event per accepted slice and
 // the round event (timings, bytes, the aggregation, the coordinator's own usage).
@@ -38,8 +39,13 @@ export interface RoundFigures {
   publishMs: number;
   publishedBytes: number;
   fold: FoldStats;
-  windowBytes: number;
-  checksAtOnce: number;
+  /** From the close to the mean: the folds still pending then, and the mean. */
+  closeFoldMs: number;
+  /** Norm, clipping, the optimizer step and the finiteness check of the weights. */
+  stepMs: number;
+  plan: RangePlan;
+  /** Chunk reads in flight per range, at most. */
+  readAhead: number;
   cpuSince: NodeJS.CpuUsage;
 }
 
@@ -68,12 +74,21 @@ export function roundEvent(f: RoundFigures, outcome: RoundOutcome): RoundEvent {
     overheadMs: Math.max(0, f.wallMs - slowest),
     aggregateMs: f.aggregateMs,
     aggregation: {
-      method: 'ordered-stream',
+      method: 'ordered-ranges',
       foldMs: f.fold.foldMs,
       rereads: f.fold.rereads,
       heldPeakMB: f.fold.peakHeldBytes / 2 ** 20,
-      windowMB: f.windowBytes / 2 ** 20,
-      checksAtOnce: f.checksAtOnce,
+      windowMB: (f.plan.ranges.length * f.readAhead * FLAT_CHUNK_BYTES) / 2 ** 20,
+      // One result's payload is read at a time (its turn), by every range at once; header checks are a few KB each.
+      checksAtOnce: 1,
+      ranges: f.plan.ranges.length,
+      where: f.plan.where,
+      plan: f.plan.reason,
+      rebuilds: f.fold.rebuilds,
+      reducerRestarts: f.fold.reducerRestarts,
+      bytesRead: f.fold.bytesRead,
+      closeFoldMs: f.closeFoldMs,
+      stepMs: f.stepMs,
     },
     publishMs: f.publishMs,
     coordinator: coordinatorUsage(f.cpuSince),
