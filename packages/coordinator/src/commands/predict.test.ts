@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessExecutor, train } from '../engine/index.js';
 import { presetsDir } from '../presets.js';
 import { evalCheckpoint } from './eval-checkpoint.js';
-import { MAP_NODATA } from './map-encoding.js';
+import { MAP_NODATA } from '@atomizer/worker';
 import { predictScene, type PredictSceneOptions, type PredictSceneResult } from './predict-scene.js';
 import { runCli } from './run-cli.js';
 
