@@ -489,7 +489,8 @@ export class BullMQExecutor implements Executor {
   }
 }
 
-async function closeWithin(close: () => Promise<unknown>, cut: () => Promise<unknown>): Promise<void> {
+/** close(), or after CLOSE_WAIT_MS cut(): a BullMQ object never holds a shutdown up on an unreachable Redis. */
+export async function closeWithin(close: () => Promise<unknown>, cut: () => Promise<unknown>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = await Promise.race([
     close().then(
