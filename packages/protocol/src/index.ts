@@ -17,6 +17,8 @@ export type { OpenStoreOptions, S3Location } from './open-store.js';
 export { ResilientStore } from './resilient-store.js';
 export { startEmbeddedS3 } from './embedded-s3.js';
 export type { EmbeddedS3, EmbeddedS3Options } from './embedded-s3.js';
+export { startRangeServer } from './range-server.js';
+export type { RangeServer } from './range-server.js';
 
 // outages of Redis and the store: retried with backoff up to a budget, one log line per state change
 export { DEFAULT_OUTAGE_BUDGET_S, OUTAGE_BUDGET_ENV, OutageError, OutageGuard, isTransientError, outageBudgetMs } from './outage.js';
