@@ -4,10 +4,10 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InProcessExecutor, train } from '@atomizer/coordinator';
 import { selectBackend } from '@atomizer/model';
-import { WORKER_KEY_PREFIX, connectRedis, parseRunConfig, type WorkerStatus } from '@atomizer/protocol';
+import { parseRunConfig } from '@atomizer/protocol';
 import { dataPath } from '@atomizer/tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { atomizer, sleep, startCluster, startWorkers, type Cluster } from './harness.js';
+import { atomizer, killFirstBusy, startCluster, startWorkers, type Cluster } from './harness.js';
 
 // Issue 15: `atomizer predict --redis`. A real redis-server, the embedded S3
 // server and 2 `atomizer worker` OS processes map the Sentinel-2 scene with a
@@ -86,27 +86,11 @@ describe('atomizer predict --redis: the map from workers', () => {
 
   it('a worker SIGKILLed in the middle of a predict job: the job runs again on the other worker, the map is the same', async () => {
     const workers = await startWorkers(cluster, ['k1', 'k2'], ['--lock-seconds', '3']);
-    const redis = connectRedis(cluster.redis.url);
-    let killed: string | undefined;
-    const killer = (async () => {
-      // Kill the first worker seen busy on a predict job.
-      for (let i = 0; i < 30_000 && killed === undefined; i++) {
-        for (const w of workers) {
-          const raw = await redis.get(`${WORKER_KEY_PREFIX}${w.id}`);
-          const st = raw === null ? undefined : (JSON.parse(raw) as WorkerStatus);
-          if (st?.state === 'busy' && st.job?.includes(`${RUN}.p`) === true) {
-            await w.kill('SIGKILL');
-            killed = w.id;
-            break;
-          }
-        }
-        await sleep(20);
-      }
-    })();
+    // Kill the first worker seen busy on a predict job.
+    const killer = killFirstBusy(cluster, workers, (job) => job.includes(`${RUN}.p`), 600_000);
     const out = join(cluster.dir, 'killed.tif');
     const s = await predict(out, ['--redis', '--windows-per-job', '4']);
-    await killer;
-    redis.disconnect();
+    const killed = await killer;
     expect(killed).toBeDefined();
     const survivor = workers.find((w) => w.id !== killed)!.id;
     expect(s.workers!.workers).toContain(survivor);

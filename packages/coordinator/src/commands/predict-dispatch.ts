@@ -24,6 +24,7 @@ import { Job, Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { readWorkers } from '../dashboard/redis-data.js';
 import { closeWithin } from '../engine/executor.js';
+import { WakeableSleep } from '../engine/wakeable-sleep.js';
 
 export interface PredictDispatchOptions {
   redisUrl: string;
@@ -51,7 +52,7 @@ export class PredictDispatch {
   private readonly redis: Redis;
   private readonly guard: OutageGuard;
   private entries: Entry[] = [];
-  private wakers: Array<() => void> = [];
+  private readonly waits = new WakeableSleep();
 
   private constructor(private readonly opts: PredictDispatchOptions) {
     this.guard = new OutageGuard({
@@ -65,7 +66,7 @@ export class PredictDispatch {
     };
     this.queue = new Queue(opts.queue, { connection: redisOptions(opts.redisUrl) as ConnectionOptions });
     this.events = new QueueEvents(opts.queue, { connection: redisOptions(opts.redisUrl, { role: 'worker' }) as ConnectionOptions });
-    const wake = (): void => this.wake();
+    const wake = (): void => this.waits.wake();
     this.events.on('completed', wake);
     this.events.on('failed', wake);
     this.events.on('error', onError);
@@ -89,22 +90,6 @@ export class PredictDispatch {
 
   private r<T>(op: () => Promise<T>): Promise<T> {
     return this.guard.run(op);
-  }
-
-  private wake(): void {
-    const w = this.wakers;
-    this.wakers = [];
-    for (const f of w) f();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.wakers.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
   }
 
   /** Ids of the live workers that serve the queue (their heartbeats). */
@@ -158,7 +143,7 @@ export class PredictDispatch {
         this.opts.log(`${what} vanished from Redis; enqueued again`);
         await this.add([e]);
       }
-      await this.sleep(this.opts.pollMs ?? 250);
+      await this.waits.sleep(this.opts.pollMs ?? 250);
     }
   }
 
@@ -173,7 +158,7 @@ export class PredictDispatch {
 
   /** Never waits on an unreachable Redis for long (closeWithin, as the executor closes). */
   async close(): Promise<void> {
-    this.wake();
+    this.waits.wake();
     await Promise.all([closeWithin(() => this.events.close(), () => this.events.disconnect()), closeWithin(() => this.queue.close(), () => this.queue.disconnect())]);
     this.redis.disconnect();
   }

@@ -17,6 +17,7 @@ import { FlowProducer, Job, Queue, QueueEvents, Worker, type ConnectionOptions }
 import type { Redis } from 'ioredis';
 import type { AcceptedEvalResult, AcceptedTrainResult, Checked } from './results.js';
 import { RunLease } from './run-lease.js';
+import { WakeableSleep } from './wakeable-sleep.js';
 
 // How a round's slices get computed. BullMQExecutor: a BullMQ flow per round
 // (the round the parent, its slices the children, spread over the train
@@ -179,7 +180,7 @@ export class BullMQExecutor implements Executor {
   private readonly events: QueueEvents[] = [];
   private readonly roundWorker: Worker;
   private readonly redis: Redis;
-  private wakers: Array<() => void> = [];
+  private readonly waits = new WakeableSleep();
   /** The current round's slices that have not yet reported their compute stage. */
   private awaitingCompute: { ids: Set<string>; fire: () => void } | undefined;
   private session = 0;
@@ -205,7 +206,7 @@ export class BullMQExecutor implements Executor {
     this.flow = new FlowProducer({ connection });
     for (const name of [...opts.queues.train, opts.queues.eval]) {
       const ev = new QueueEvents(name, { connection: blocking });
-      const wake = (): void => this.wake();
+      const wake = (): void => this.waits.wake();
       ev.on('completed', wake);
       ev.on('failed', wake);
       ev.on('progress', ({ jobId, data }) => {
@@ -287,22 +288,6 @@ export class BullMQExecutor implements Executor {
     if (w === undefined || !w.ids.delete(jobId) || w.ids.size > 0) return;
     this.awaitingCompute = undefined;
     w.fire();
-  }
-
-  private wake(): void {
-    const w = this.wakers;
-    this.wakers = [];
-    for (const f of w) f();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.wakers.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
   }
 
   private queue(name: string): Queue {
@@ -433,7 +418,7 @@ export class BullMQExecutor implements Executor {
           this.log(`round ${round}: deadline passed with ${accepted.size} of ${need} needed slices in; waiting for the quorum`);
         }
       }
-      await this.sleep(this.opts.pollMs ?? 250);
+      await this.waits.sleep(this.opts.pollMs ?? 250);
     }
     return { accepted: sortByJob(accepted), late: [], failed, rejected };
   }
@@ -469,14 +454,14 @@ export class BullMQExecutor implements Executor {
           out.failed.push({ job: job.job, reason: bj?.failedReason ?? 'job vanished' });
         }
       }
-      if (pending.size > 0) await this.sleep(this.opts.pollMs ?? 250);
+      if (pending.size > 0) await this.waits.sleep(this.opts.pollMs ?? 250);
     }
     return out;
   }
 
   /** Never waits on an unreachable Redis for long: each object gets CLOSE_WAIT_MS, then its connections are cut. */
   async close(): Promise<void> {
-    this.wake();
+    this.waits.wake();
     await this.runLease?.release();
     await Promise.all([
       // close(true) would return the close already in progress (BullMQ 6): cut the connection instead.
