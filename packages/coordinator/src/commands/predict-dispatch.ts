@@ -13,9 +13,7 @@ import {
   OutageGuard,
   checkJobSize,
   connectRedis,
-  isTransientError,
   predictJobId,
-  redactRedisUrl,
   redisOptions,
   type JobReply,
   type PredictJob,
@@ -24,6 +22,7 @@ import { Job, Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { readWorkers } from '../dashboard/redis-data.js';
 import { closeWithin } from '../engine/executor.js';
+import { redisOutage } from '../engine/redis-outage.js';
 import { WakeableSleep } from '../engine/wakeable-sleep.js';
 
 export interface PredictDispatchOptions {
@@ -55,15 +54,8 @@ export class PredictDispatch {
   private readonly waits = new WakeableSleep();
 
   private constructor(private readonly opts: PredictDispatchOptions) {
-    this.guard = new OutageGuard({
-      what: `Redis at ${redactRedisUrl(opts.redisUrl)}`,
-      log: (line) => opts.log(line),
-      ...(opts.outageBudgetMs !== undefined ? { budgetMs: opts.outageBudgetMs } : {}),
-    });
-    const onError = (err: Error): void => {
-      if (isTransientError(err)) this.guard.markDown(err);
-      else opts.log(`Redis: ${err.message}`);
-    };
+    const { guard, onError } = redisOutage(opts.redisUrl, opts.log, opts.outageBudgetMs);
+    this.guard = guard;
     this.queue = new Queue(opts.queue, { connection: redisOptions(opts.redisUrl) as ConnectionOptions });
     this.events = new QueueEvents(opts.queue, { connection: redisOptions(opts.redisUrl, { role: 'worker' }) as ConnectionOptions });
     const wake = (): void => this.waits.wake();

@@ -3,8 +3,6 @@ import {
   checkJobSize,
   connectRedis,
   evalJobId,
-  isTransientError,
-  redactRedisUrl,
   redisOptions,
   roundJobId,
   trainJobId,
@@ -17,6 +15,7 @@ import { FlowProducer, Job, Queue, QueueEvents, Worker, type ConnectionOptions }
 import type { Redis } from 'ioredis';
 import type { AcceptedEvalResult, AcceptedTrainResult, Checked } from './results.js';
 import { RunLease } from './run-lease.js';
+import { redisOutage } from './redis-outage.js';
 import { WakeableSleep } from './wakeable-sleep.js';
 
 // How a round's slices get computed. BullMQExecutor: a BullMQ flow per round
@@ -190,16 +189,9 @@ export class BullMQExecutor implements Executor {
 
   private constructor(private readonly opts: BullExecutorOptions) {
     this.log = opts.log ?? (() => undefined);
-    this.guard = new OutageGuard({
-      what: `Redis at ${redactRedisUrl(opts.redisUrl)}`,
-      log: (line) => this.log(line),
-      ...(opts.outageBudgetMs !== undefined ? { budgetMs: opts.outageBudgetMs } : {}),
-    });
     // Long-lived clients report connection trouble as events: one guard line per outage, not a stack dump per retry.
-    const onError = (err: Error): void => {
-      if (isTransientError(err)) this.guard.markDown(err);
-      else this.log(`Redis: ${err.message}`);
-    };
+    const { guard, onError } = redisOutage(opts.redisUrl, (line) => this.log(line), opts.outageBudgetMs);
+    this.guard = guard;
     const connection = redisOptions(opts.redisUrl) as ConnectionOptions;
     const blocking = redisOptions(opts.redisUrl, { role: 'worker' }) as ConnectionOptions;
     for (const name of [...opts.queues.train, opts.queues.eval, opts.queues.rounds]) this.queues.set(name, new Queue(name, { connection }));
