@@ -162,5 +162,7 @@ Examples:
         bar.stop();
       }
     });
+  // The queue layout's --train-queues does not concern predict jobs (they go to the eval queue).
+  cmd.options.find((o) => o.long === '--train-queues')?.hideHelp();
   return cmd;
 }
