@@ -1,9 +1,9 @@
 import { selectBackend } from '@atomizer/model';
 import { DEFAULT_REDIS_URL, checkRedis, outageBudgetMs } from '@atomizer/protocol';
+import { MAP_NODATA, PROBABILITY_SCALE } from '@atomizer/worker';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { ENDPOINT_ENV, addEndpointOptions, checkStore, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
-import { MAP_NODATA, PROBABILITY_SCALE } from '@atomizer/worker';
 import { predictScene, type PredictSceneResult } from './predict-scene.js';
 import { positiveInt } from './shard.js';
 import { formatTable } from './table.js';
