@@ -8,12 +8,11 @@ import {
   type RunConfig,
   type TrainJob,
   type TrainResultMeta,
-  type WorkerStatus,
 } from '@atomizer/protocol';
 import { connectRedis, redisOptions, startEmbeddedRedis } from '@atomizer/protocol/redis';
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { atomizer, metricsOf, queuesOf, sameBits, sleep, startCluster, startWorkers, statlogConfig, storedWeights, type Cluster } from './harness.js';
+import { atomizer, killFirstBusy, metricsOf, queuesOf, sameBits, sleep, startCluster, startWorkers, statlogConfig, storedWeights, type Cluster } from './harness.js';
 
 // Issue 4, tests 4-6: failures. A worker SIGKILLed mid-job, the coordinator
 // SIGKILLed mid-run and resumed, and bad jobs and results (an oversized
@@ -58,26 +57,10 @@ describe('failures', () => {
     const cfg = statlogConfig('worker-killed', { model: { preset: 'small' }, train: { rounds: 2, slices: 3, sliceSamples: 96 } });
     const ref = await reference(cfg);
     const workers = await startWorkers(cluster, ['k1', 'k2'], ['--lock-seconds', '2']);
-    const redis = connectRedis(cluster.redis.url);
-    let killed: string | undefined;
-    const killer = (async () => {
-      // Kill the first worker seen busy on a round-1 slice.
-      for (let i = 0; i < 6000 && killed === undefined; i++) {
-        for (const w of workers) {
-          const raw = await redis.get(`${WORKER_KEY_PREFIX}${w.id}`);
-          const st = raw === null ? undefined : (JSON.parse(raw) as WorkerStatus);
-          if (st?.state === 'busy' && st.job?.includes('.r000001.') === true) {
-            await w.kill('SIGKILL');
-            killed = w.id;
-            break;
-          }
-        }
-        await sleep(20);
-      }
-    })();
+    // Kill the first worker seen busy on a round-1 slice.
+    const killer = killFirstBusy(cluster, workers, (job) => job.includes('.r000001.'), 120_000);
     const r = await distributed(cfg);
-    await killer;
-    redis.disconnect();
+    const killed = await killer;
     expect(killed).toBeDefined();
     const events = await metricsOf(cluster.store, cfg.run);
     const round1 = events.find((e) => e.type === 'round' && e.round === 1);

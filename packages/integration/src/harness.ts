@@ -176,6 +176,31 @@ export async function startWorkers(cluster: Cluster, ids: string[], extra: strin
   return procs;
 }
 
+/**
+ * SIGKILL the first of `workers` seen busy on a job whose id `pick` accepts (polling their
+ * heartbeats every 20 ms for up to `withinMs`); the killed worker's id, or undefined if none was.
+ */
+export async function killFirstBusy(cluster: Cluster, workers: WorkerProc[], pick: (jobId: string) => boolean, withinMs: number): Promise<string | undefined> {
+  const redis = connectRedis(cluster.redis.url);
+  try {
+    const deadline = Date.now() + withinMs;
+    while (Date.now() < deadline) {
+      for (const w of workers) {
+        const raw = await redis.get(`${WORKER_KEY_PREFIX}${w.id}`);
+        const st = raw === null ? undefined : (JSON.parse(raw) as WorkerStatus);
+        if (st?.state === 'busy' && st.job !== undefined && pick(st.job)) {
+          await w.kill('SIGKILL');
+          return w.id;
+        }
+      }
+      await sleep(20);
+    }
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -82,6 +82,8 @@ export {
   EvalResultMetaSchema,
   JobReplySchema,
   MAX_JOB_BYTES,
+  PredictJobSchema,
+  PredictResultMetaSchema,
   TrainJobSchema,
   TrainResultMetaSchema,
   WORKER_HEARTBEAT_SECONDS,
@@ -92,11 +94,12 @@ export {
   checkJobSize,
   evalJobId,
   parseJob,
+  predictJobId,
   queueNames,
   roundJobId,
   trainJobId,
 } from './jobs.js';
-export type { AtomizerJob, EvalJob, EvalResultMeta, JobReply, TrainJob, TrainResultMeta, WeightsMeta, WorkerStatus } from './jobs.js';
+export type { AtomizerJob, EvalJob, EvalResultMeta, JobReply, PredictJob, PredictResultMeta, TrainJob, TrainResultMeta, WeightsMeta, WorkerStatus } from './jobs.js';
 
 // metrics.jsonl events and status.json
 export {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_JOB_BYTES, checkJobSize, evalJobId, parseJob, queueNames, trainJobId } from './jobs.js';
+import { MAX_JOB_BYTES, checkJobSize, evalJobId, parseJob, predictJobId, queueNames, trainJobId } from './jobs.js';
+import { runKeys } from './keys.js';
 
 const sha = 'a'.repeat(64);
 const job = {
@@ -49,5 +50,47 @@ describe('jobs', () => {
     expect(evalJobId('r1', 3, 'test-0')).toBe('r1.r000003.test-0');
     expect(queueNames('atomizer', 2)).toEqual({ train: ['atomizer-train-0', 'atomizer-train-1'], eval: 'atomizer-eval', rounds: 'atomizer-rounds' });
     expect(() => queueNames('a:b', 1)).toThrow(/':'/);
+  });
+});
+
+describe('predict jobs', () => {
+  const predict = {
+    kind: 'predict',
+    run: 'r1',
+    predict: '20261204T101500000Z-1f2e3d4c',
+    configKey: 'runs/r1/config.json',
+    round: 100,
+    checkpointKey: 'runs/r1/checkpoints/000100/state.safetensors',
+    checkpointSha256: sha,
+    input: 'https://example.org/scene.tif',
+    width: 247,
+    height: 237,
+    modality: '{"name":"s2-rgbn-10m"}',
+    normalisation: [['sentinel-2a:B02', 0.05, 0.02]],
+    patch: 5,
+    halo: 2,
+    stride: 1,
+    tileSize: 64,
+    batchSize: 512,
+    probabilities: false,
+    start: 0,
+    end: 4,
+    resultKey: 'runs/r1/predict/20261204T101500000Z-1f2e3d4c/000000-000004.bin',
+  };
+
+  it('parses a predict job, and names what is wrong in one', () => {
+    expect(parseJob(predict).kind).toBe('predict');
+    expect(() => parseJob({ ...predict, end: 0 }, 'p')).toThrow(/job p is malformed: end: end must be greater than start/);
+    expect(() => parseJob({ ...predict, halo: 1 }, 'p')).toThrow(/halo: halo must be half the patch/);
+    expect(() => parseJob({ ...predict, tileSize: 40 }, 'p')).toThrow(/tileSize/);
+    expect(() => parseJob({ ...predict, weightsKey: 'x' }, 'p')).toThrow(/Unrecognized key/);
+    expect(checkJobSize(predict, 'p')).toBeLessThan(MAX_JOB_BYTES);
+  });
+
+  it('ids and result keys name the run, the prediction and the tile range', () => {
+    expect(predictJobId('r1', 'p1', 4, 8)).toBe('r1.pp1.t000004-000008');
+    expect(runKeys('r1').predictResult('p1', 4, 8)).toBe('runs/r1/predict/p1/000004-000008.bin');
+    expect(runKeys('r1').predictPrefix('p1')).toBe('runs/r1/predict/p1/');
+    expect(() => runKeys('r1').predictPrefix('a/b')).toThrow(/invalid predict id "a\/b"/);
   });
 });

@@ -78,14 +78,63 @@ export const EvalJobSchema = z
   .strict()
   .refine((j) => j.end > j.start, { message: 'end must be greater than start', path: ['end'] });
 
+/**
+ * A range of tiles of a map `atomizer predict --redis` makes (docs/design.md "Predict"): the
+ * worker opens the scene at `input`, reads each tile's window (tile + halo), predicts one patch
+ * per stride x stride block with the checkpoint and writes the tiles' pixels to resultKey.
+ * Everything that decides a pixel's value is in the job, chosen once by the coordinator
+ * (modality, normalisation, patch, seeds from the checkpoint round), so the map equals the
+ * one predicted in-process byte for byte.
+ */
+export const PredictJobSchema = z
+  .object({
+    kind: z.literal('predict'),
+    run: z.string().min(1),
+    /** The prediction's id: its results live under runKeys(run).predictPrefix(predict). */
+    predict: z.string().min(1).max(64),
+    configKey: key,
+    /** The checkpoint's round (batch seeds derive from it, as in-process). */
+    round: count,
+    checkpointKey: key,
+    /** sha256 of the checkpoint object: a worker refuses other bytes. */
+    checkpointSha256: sha,
+    /** The scene where workers read it: an http(s):// or s3:// URL, or an absolute path on storage they share. */
+    input: key,
+    sensor: z.string().min(1).max(64).optional(),
+    bands: z.array(z.string().min(1).max(64)).max(64).optional(),
+    /** Reader resolution factor: read the overview closest to, not coarser than, this (absent: full resolution). */
+    resolution: z.number().gt(0).lt(1).optional(),
+    /** Size of the grid read, to refuse a scene that changed since the coordinator opened it. */
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    /** JSON of the modality as applied to the grid read. */
+    modality: z.string().min(1).max(2048),
+    /** Per band key: [key, mean, std] (empty: each patch normalised with its own statistics). */
+    normalisation: z.array(z.tuple([z.string().min(1).max(128), z.number(), z.number().nonnegative()])).max(128),
+    patch: z.number().int().positive(),
+    halo: count,
+    stride: z.number().int().positive(),
+    tileSize: z.number().int().positive().multipleOf(16),
+    batchSize: z.number().int().positive(),
+    probabilities: z.boolean(),
+    /** Tiles [start, end) of the map, row-major. */
+    start: count,
+    end: count,
+    resultKey: key,
+  })
+  .strict()
+  .refine((j) => j.end > j.start, { message: 'end must be greater than start', path: ['end'] })
+  .refine((j) => j.halo === Math.floor(j.patch / 2), { message: 'halo must be half the patch (rounded down)', path: ['halo'] });
+
 export type TrainJob = z.infer<typeof TrainJobSchema>;
 export type EvalJob = z.infer<typeof EvalJobSchema>;
-export type AtomizerJob = TrainJob | EvalJob;
+export type PredictJob = z.infer<typeof PredictJobSchema>;
+export type AtomizerJob = TrainJob | EvalJob | PredictJob;
 
 /** Parse a job's data on the worker side; the error names the job. */
 export function parseJob(data: unknown, jobId = 'job'): AtomizerJob {
   const kind = (data as { kind?: unknown } | null)?.kind;
-  const schema = kind === 'eval' ? EvalJobSchema : TrainJobSchema;
+  const schema = kind === 'eval' ? EvalJobSchema : kind === 'predict' ? PredictJobSchema : TrainJobSchema;
   const r = schema.safeParse(data);
   if (!r.success) {
     const lines = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
@@ -111,6 +160,10 @@ export function trainJobId(run: string, round: number, job: number): string {
 }
 export function evalJobId(run: string, round: number, job: string): string {
   return `${validateKeyName('run id', run)}.r${formatKeyNumber('round', round)}.${validateKeyName('eval job', job)}`;
+}
+/** BullMQ job id of a predict job: its prediction and tile range. */
+export function predictJobId(run: string, predict: string, start: number, end: number): string {
+  return `${validateKeyName('run id', run)}.p${validateKeyName('predict id', predict)}.t${formatKeyNumber('tile', start)}-${formatKeyNumber('tile', end)}`;
 }
 export function roundJobId(run: string, round: number): string {
   return `${validateKeyName('run id', run)}.r${formatKeyNumber('round', round)}`;
@@ -199,6 +252,30 @@ export const EvalResultMetaSchema = z
   })
   .strict();
 export type EvalResultMeta = z.infer<typeof EvalResultMetaSchema>;
+
+/** Header of a predict result: arrays { tiles (the tiles' pixels, uint8, pixel-interleaved, concatenated in tile order) }. */
+export const PredictResultMetaSchema = z
+  .object({
+    kind: z.literal('predict-result'),
+    run: z.string(),
+    predict: z.string(),
+    start: count,
+    end: count,
+    checkpointSha256: sha,
+    /** Bytes per pixel: 1 (class id) or the class count (probabilities). */
+    samplesPerPixel: z.number().int().positive(),
+    /** Byte length of each tile in `tiles`, in order. */
+    tileBytes: z.array(count),
+    /** Pixels per class (top class for probabilities) and pixels left nodata, over the tiles. */
+    pixels: z.array(count),
+    nodata: count,
+    patches: count,
+    atoms: count,
+    backend: z.string(),
+    worker: z.string(),
+  })
+  .strict();
+export type PredictResultMeta = z.infer<typeof PredictResultMetaSchema>;
 
 /** Queue names of a run config's queues section. */
 export function queueNames(prefix: string, trainQueues: number): { train: string[]; eval: string; rounds: string } {

@@ -153,6 +153,10 @@ export interface RunKeys {
   status: string;
   /** One JSON record per resume that changed config.json (time, round, the fields with old and new values). */
   configChanges: string;
+  /** 'runs/<run>/predict/<id>/': the partial results of one `atomizer predict --redis`, deleted when its map is written. */
+  predictPrefix(id: string): string;
+  /** A predict job's result: tiles [start, end) of the map. */
+  predictResult(id: string, start: number, end: number): string;
 }
 
 export function runKeys(run: string): RunKeys {
@@ -178,5 +182,7 @@ export function runKeys(run: string): RunKeys {
     metrics: `${root}metrics.jsonl`,
     status: `${root}status.json`,
     configChanges: `${root}config-changes.jsonl`,
+    predictPrefix: (id) => `${root}predict/${validateKeyName('predict id', id)}/`,
+    predictResult: (id, start, end) => `${root}predict/${validateKeyName('predict id', id)}/${formatKeyNumber('tile', start)}-${formatKeyNumber('tile', end)}.bin`,
   };
 }

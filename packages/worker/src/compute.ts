@@ -18,6 +18,7 @@ import {
 } from '@atomizer/protocol';
 import { ShardReader, deriveSeed, type AtomBatch, type Sample } from '@atomizer/tokenizer';
 import * as tf from '@atomizer/model/tfjs';
+import { predictJob } from './predict-job.js';
 import { ShardDiskCache, type ShardCacheFs } from './shard-cache.js';
 import { buildEvalBatch, buildTrainBatch, evalModality, loadRunContext, type RunContext } from './run-context.js';
 import { stubLoss, stubUpdate, type ComputeMode } from './stub-compute.js';
@@ -28,6 +29,9 @@ import { decodeTransport, encodeTransport, transportMeta } from './transport.js'
 // against the manifest's sha256), build the seeded batch, compute, upload the result to its
 // deterministic key. Runs in the compute process (compute-child.ts), never in
 // the process that holds the BullMQ lock, and in-process for the reference loop.
+
+/** The jobs that read shard samples with the round's weights. */
+type ShardJob = TrainJob | EvalJob;
 
 /** A job that can never succeed however often it is retried (bad shard, bad job): BullMQ should not retry it. */
 export class PermanentJobError extends Error {
@@ -138,7 +142,7 @@ export class JobCache {
   }
 
   /** The round's weights, checked against the hash the job carries and the run's model config. */
-  async roundWeights(job: AtomizerJob, ctx: RunContext, counters: { bytesIn: number }): Promise<Float32Array> {
+  async roundWeights(job: ShardJob, ctx: RunContext, counters: { bytesIn: number }): Promise<Float32Array> {
     let p = this.weights.get(job.weightsKey);
     if (p === undefined) {
       p = (async () => {
@@ -213,7 +217,7 @@ interface SampleRange {
   end: number;
 }
 
-async function shardSamples(cache: JobCache, job: AtomizerJob, r: SampleRange, counters: { bytesIn: number }): Promise<Sample[]> {
+async function shardSamples(cache: JobCache, job: ShardJob, r: SampleRange, counters: { bytesIn: number }): Promise<Sample[]> {
   const bytes = await cache.shard(r.shardKey, r.shardSha256, counters);
   const reader = cache.reader(bytes, r.shardKey, r.shardSha256);
   const n = reader.header.samples.length;
@@ -265,6 +269,7 @@ export async function runJob(job: AtomizerJob, cache: JobCache, opts: ComputeOpt
   opts.onProgress?.('fetch');
   const ctx = await cache.context(job.configKey);
   if (ctx.config.run !== job.run) throw new PermanentJobError(`job for run ${job.run} names the config of run ${ctx.config.run} (${job.configKey})`);
+  if (job.kind === 'predict') return predictJob(job, ctx, cache, opts);
   if (job.kind === 'train') {
     // Weights, shards and the slot's inner state travel at the same time; the state not at
     // all when this process left exactly the one the job names.
@@ -349,7 +354,7 @@ async function trainJob(
 
 /** The reply every job sends: which result, what it held, where the time went (fetch, batch, compute, upload) and the bytes moved. */
 function jobReply(
-  job: AtomizerJob,
+  job: ShardJob,
   opts: ComputeOptions,
   f: { samples: number; loss: number; atoms: number; times: [number, number, number, number]; uploadMs: number; bytesIn: number; bytesOut: number },
 ): JobReply {

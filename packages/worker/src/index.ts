@@ -19,6 +19,12 @@ export type { ComputeOptions, JobOutput } from './compute.js';
 export { ShardDiskCache, isDiskFullError } from './shard-cache.js';
 export type { ShardCacheFs, ShardCacheOptions } from './shard-cache.js';
 
+// atomizer predict: a map's tiles (in-process and in a worker's predict job alike), how pixels are stored, checkpoint weights
+export { mapGeometry, predictTile, statsWithTable, tileRect, tileWindow } from './map-tiles.js';
+export type { MapGeometry, PredictedTile, TilePredictor } from './map-tiles.js';
+export { MAP_NODATA, MAX_MAP_CLASSES, PROBABILITY_SCALE, argmax, encodeProbabilities, mapMetadata } from './map-encoding.js';
+export { checkpointWeights } from './checkpoint-weights.js';
+
 // the compute a scale simulation runs instead of the model
 export { COMPUTE_MODES, STUB_BACKEND, stubLoss, stubUpdate } from './stub-compute.js';
 export type { ComputeMode } from './stub-compute.js';

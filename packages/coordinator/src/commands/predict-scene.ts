@@ -1,47 +1,51 @@
 // `atomizer predict`: a run's checkpoint applied to every pixel of a scene,
-// written as a Cloud-Optimized GeoTIFF on the scene's grid, in this process.
+// written as a Cloud-Optimized GeoTIFF on the scene's grid: in this process,
+// or by workers (`--redis`: one job per range of tiles, predict-on-workers.ts).
 //
-// The model classifies patches (the run's training samples are patches of a
-// ground footprint, e.g. 5x5 pixels around a labelled pixel), so each output
-// pixel gets the class of the patch centred on it (`stride` 1; with stride s,
-// a patch centred in each s x s block gives the whole block its class). Patches
-// at the scene's edge are shifted inwards to stay whole.
-//
-// The scene is streamed in windows, one per output tile (tile x tile pixels),
-// read with a halo of half a patch on every side: the overlap lets the patches
-// of a tile's border pixels see their real neighbours, and only the tile's
-// centre (the window minus its halo) is written, so tile edges do not show and
-// the map equals one computed on the whole scene at once. Memory is bounded by
-// a window plus the COG writer's first overview (a quarter of the map).
+// The scene is streamed in windows, one per output tile, read with a halo of
+// half a patch (map-tiles.ts in @atomizer/worker, the code workers run too):
+// memory is bounded by a window plus the COG writer's first overview (a
+// quarter of the map). A modality of a coarser grid reads the file's overview
+// (predict-grid.ts) and maps on that grid.
 //
 // Bands are normalised as `atomizer eval` normalises them (normalisation.ts):
 // the run's statistics, its sensor family's, else the scene's own (one extra
-// pass over the windows, only when some band needs it). Checkpoint loading,
-// its checks and the modality resolution are eval's (run-checkpoint.ts).
+// pass over the windows, only when some band needs it), decided here once and
+// handed to workers as a table. Checkpoint loading, its checks and the
+// modality resolution are eval's (run-checkpoint.ts).
 
 import { stat } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import { predict } from '@atomizer/model';
-import type { ObjectStore } from '@atomizer/protocol';
+import { LocalStore, ResilientStore, runKeys, type ObjectStore } from '@atomizer/protocol';
 import {
   CogWriter,
   applyModality,
-  bandSpan,
-  cropBand,
-  deriveSeed,
   displayLocation,
   isRemote,
   openSceneWindows,
   parseModality,
-  type BandRaster,
   type Modality,
   type Sample,
   type SceneWindows,
 } from '@atomizer/tokenizer';
-import { buildEvalBatch, evalModality, type RunContext } from '@atomizer/worker';
+import {
+  MAP_NODATA,
+  MAX_MAP_CLASSES,
+  evalModality,
+  mapGeometry,
+  mapMetadata,
+  predictTile,
+  statsWithTable,
+  tileRect,
+  tileWindow,
+  type MapGeometry,
+  type RunContext,
+  type TilePredictor,
+} from '@atomizer/worker';
 import { seenOf } from './eval-checkpoint.js';
-import { MAP_NODATA, MAX_MAP_CLASSES, argmax, encodeProbabilities, mapMetadata } from './map-encoding.js';
 import { NormalisationBuilder, type BandNormalisation } from './normalisation.js';
+import { modalityOnGrid, readFactorOf } from './predict-grid.js';
+import { predictOnWorkers, workerInput, type PredictWorkers, type WorkerPrediction } from './predict-on-workers.js';
 import { checkStoreAnswers, loadRunCheckpoint, openRun, trainingFootprintM } from './run-checkpoint.js';
 
 export interface PredictSceneOptions {
@@ -69,6 +73,8 @@ export interface PredictSceneOptions {
   /** Patches per forward pass. Default 512. */
   batchSize?: number;
   backend?: string | (() => Promise<string>);
+  /** Predict on workers through BullMQ instead of in this process. */
+  workers?: Omit<PredictWorkers, 'attempts'> & { attempts?: number };
   log?: (msg: string) => void;
   /** Called after each window (and each statistics window): phase, done, total. */
   onProgress?: (phase: 'statistics' | 'predict', done: number, total: number) => void;
@@ -77,7 +83,10 @@ export interface PredictSceneOptions {
 export interface PredictSceneResult {
   run: string;
   checkpoint: { round: number; key: string; sha256: string; verified: boolean };
+  /** The grid read: the scene's full resolution, or an overview (see `resolution`). */
   input: { path: string; files: string[]; width: number; height: number; bands: string[]; epsg?: number };
+  /** Set when the modality asked for a coarser grid: its factor, and the scale of the image read (1: full resolution, no overview). */
+  resolution?: { factor: number; read: number };
   output: {
     path: string;
     bytes: number;
@@ -96,7 +105,10 @@ export interface PredictSceneResult {
   stride: number;
   /** Pixels of overlap read around each tile (half a patch). */
   halo: number;
+  /** Where the patches were predicted: this process's backend, or 'workers'. */
   backend: string;
+  /** Set when workers predicted: the prediction id, its jobs, the workers whose results made the map. */
+  workers?: Omit<WorkerPrediction, 'pixels' | 'nodata'>;
   normalisationStrategy: 'train-split' | 'image';
   normalisation: BandNormalisation[];
   classes: string[];
@@ -121,49 +133,14 @@ async function checkPaths(input: string, out: string): Promise<void> {
   if (dir === undefined || !dir.isDirectory()) throw new Error(`--out ${out}: folder ${dirname(resolve(out))} does not exist; create it first`);
 }
 
-/** Whether the pixel is missing (NaN or nodata) in every band on the finest grid. */
-function missingEverywhere(fine: readonly BandRaster[], i: number): boolean {
-  for (const b of fine) {
-    const v = b.values[i] as number;
-    if (v === v && v !== b.nodata) return false;
-  }
-  return true;
-}
-
-interface Geometry {
-  W: number;
-  H: number;
-  /** Patch width/height (the patch side, or the scene's side when smaller). */
-  kw: number;
-  kh: number;
-  halo: number;
-}
-
-/** Start of the whole patch centred on pixel c (shifted inwards at the edges). */
-const patchStart = (c: number, halo: number, k: number, size: number): number => Math.max(0, Math.min(size - k, c - halo));
-
-/** The window (scene pixels) a tile's patches read: [x0, y0, w, h]. */
-function windowOf(g: Geometry, ox: number, oy: number, cols: number, rows: number): [number, number, number, number] {
-  const x0 = patchStart(ox, g.halo, g.kw, g.W);
-  const y0 = patchStart(oy, g.halo, g.kh, g.H);
-  const x1 = patchStart(ox + cols - 1, g.halo, g.kw, g.W) + g.kw;
-  const y1 = patchStart(oy + rows - 1, g.halo, g.kh, g.H) + g.kh;
-  return [x0, y0, x1 - x0, y1 - y0];
-}
-
-/** A patch of the window sample: every band cropped on the ground of scene pixels [px, px + kw) x [py, py + kh). */
-function cropPatch(win: Sample, scene: SceneWindows, wx: number, wy: number, px: number, py: number, g: Geometry): Sample {
-  const bands = win.bands.map((b, i) => {
-    const grid = scene.bandGrids[i]!;
-    const [c0] = bandSpan(wx, 1, grid.width, g.W);
-    const [r0] = bandSpan(wy, 1, grid.height, g.H);
-    const [pc, pw] = bandSpan(px, g.kw, grid.width, g.W);
-    const [pr, ph] = bandSpan(py, g.kh, grid.height, g.H);
-    const cx = Math.min(pc - c0, b.width - 1);
-    const cy = Math.min(pr - r0, b.height - 1);
-    return cropBand(b, cx, cy, Math.min(pw, b.width - cx), Math.min(ph, b.height - cy));
-  });
-  return { id: `${win.id}:${px},${py}`, bands, labels: [] };
+/** The scene opened on one grid, with the patch size and tiles on it and its first tile's window. */
+interface OpenedGrid {
+  scene: SceneWindows;
+  /** Reader resolution factor it was opened with (undefined: full resolution). */
+  factor: number | undefined;
+  patch: number;
+  g: MapGeometry;
+  first: Sample;
 }
 
 /** Predict a map of a scene (see the file comment). */
@@ -175,12 +152,14 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
   const probabilities = opts.probabilities === true;
   const stride = opts.stride ?? 1;
   const tileSize = opts.tileSize ?? 256;
-  const chunk = Math.max(1, opts.batchSize ?? 512);
+  const batchSize = Math.max(1, opts.batchSize ?? 512);
   if (!Number.isInteger(stride) || stride < 1) throw new Error(`--stride must be a positive integer, got ${stride}`);
   if (!Number.isInteger(tileSize) || tileSize < 16 || tileSize % 16 !== 0) throw new Error(`--tile-size must be a multiple of 16, got ${tileSize}`);
 
-  // 1. Cheap checks first: paths, the store, the run, the checkpoint.
+  // 1. Cheap checks first: paths (where workers will read the scene), the store, the run, the checkpoint.
   await checkPaths(opts.input, opts.out);
+  const bare = opts.store instanceof ResilientStore ? opts.store.inner : opts.store;
+  const jobInput = opts.workers !== undefined ? workerInput(opts.input, bare instanceof LocalStore) : undefined;
   await checkStoreAnswers(opts.store);
   const ctx = await openRun(opts.store, opts.run);
   const ck = await loadRunCheckpoint(opts.store, ctx, opts.checkpoint ?? 'latest');
@@ -190,83 +169,112 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
   if (!probabilities && C > MAX_MAP_CLASSES) throw new Error(`run ${opts.run} has ${C} classes, more than a uint8 class map holds (${MAX_MAP_CLASSES}); use --probabilities`);
   if (!probabilities && ctx.model.task === 'multi') notes.push('multi-label run: each pixel holds its most probable class; --probabilities gives every class');
 
-  // 2. The scene, by windows.
-  const scene = await openSceneWindows(opts.input, { ...(opts.sensor !== undefined ? { sensor: opts.sensor } : {}), ...(opts.bands !== undefined ? { bands: opts.bands } : {}) });
+  // 2. The modality named on the command line decides the grid before anything is read.
+  let asked: Modality | undefined;
+  if (opts.modality !== undefined) {
+    try {
+      asked = evalModality(ctx, opts.modality);
+    } catch (err) {
+      throw new Error(`--modality ${opts.modality}: ${(err as Error).message}`);
+    }
+  }
+  const openGrid = async (factor: number | undefined): Promise<OpenedGrid> => {
+    const scene = await openSceneWindows(opts.input, {
+      ...(opts.sensor !== undefined ? { sensor: opts.sensor } : {}),
+      ...(opts.bands !== undefined ? { bands: opts.bands } : {}),
+      ...(factor !== undefined ? { resolutionFactor: factor } : {}),
+    });
+    try {
+      const fineGsd = scene.geo?.gsdM;
+      let patch = opts.patch;
+      if (patch === undefined) {
+        const foot = await trainingFootprintM(opts.store, ctx);
+        if (foot === undefined || fineGsd === undefined) throw new Error(`${opts.input}: cannot size patches (${foot === undefined ? 'the run has no stored training sample' : 'the scene has no georeferencing'}); give --patch <pixels>`);
+        patch = Math.max(1, Math.round(foot / fineGsd));
+      }
+      if (!Number.isInteger(patch) || patch < 1) throw new Error(`--patch must be a positive integer, got ${patch}`);
+      const g = mapGeometry(scene.width, scene.height, patch, tileSize);
+      return { scene, factor, patch, g, first: await scene.readWindow(...tileWindow(g, 0)) };
+    } catch (err) {
+      await scene.close();
+      throw err;
+    }
+  };
+
+  // 3. The scene, by windows, on the grid the modality asks for.
+  let grid = await openGrid(asked !== undefined ? readFactorOf(asked) : undefined);
   let writer: CogWriter | undefined;
   try {
-    const W = scene.width;
-    const H = scene.height;
-    const fineGsd = scene.geo?.gsdM;
-    let patch = opts.patch;
-    if (patch === undefined) {
-      const foot = await trainingFootprintM(opts.store, ctx);
-      if (foot === undefined || fineGsd === undefined) throw new Error(`${opts.input}: cannot size patches (${foot === undefined ? 'the run has no stored training sample' : 'the scene has no georeferencing'}); give --patch <pixels>`);
-      patch = Math.max(1, Math.round(foot / fineGsd));
-    }
-    if (!Number.isInteger(patch) || patch < 1) throw new Error(`--patch must be a positive integer, got ${patch}`);
-    const g: Geometry = { W, H, kw: Math.min(patch, W), kh: Math.min(patch, H), halo: Math.floor(patch / 2) };
-    if (g.kw < patch || g.kh < patch) notes.push(`the scene (${W}x${H}) is smaller than a patch (${patch}): patches are the whole scene`);
-    const across = Math.ceil(W / tileSize);
-    const down = Math.ceil(H / tileSize);
-    const tiles = across * down;
-    const tileRect = (t: number): [number, number, number, number] => {
-      const tx = t % across;
-      const ty = Math.floor(t / across);
-      return [tx * tileSize, ty * tileSize, Math.min(tileSize, W - tx * tileSize), Math.min(tileSize, H - ty * tileSize)];
-    };
-
-    // 3. The modality, checked on the first window.
-    const [fx, fy, fw, fh] = tileRect(0);
-    const first = await scene.readWindow(...windowOf(g, fx, fy, fw, fh));
-    let modality: Modality;
-    if (opts.modality !== undefined) {
+    const applies = (m: Modality) => {
       try {
-        modality = evalModality(ctx, opts.modality);
-        if (applyModality(first, modality, { mode: 'eval' }).bands.length === 0) throw new Error('it keeps no band');
+        return applyModality(grid.first, m, { mode: 'eval' }).bands.length > 0;
+      } catch {
+        return false;
+      }
+    };
+    let modality: Modality;
+    if (asked !== undefined) {
+      modality = asked;
+      try {
+        if (applyModality(grid.first, modality, { mode: 'eval' }).bands.length === 0) throw new Error('it keeps no band');
       } catch (err) {
-        throw new Error(`--modality ${opts.modality}: ${(err as Error).message}; the scene's bands are ${scene.bandNames.join(', ')}`);
+        throw new Error(`--modality ${opts.modality}: ${(err as Error).message}; the scene's bands are ${grid.scene.bandNames.join(', ')}`);
       }
     } else {
-      const applies = (m: Modality) => {
-        try {
-          return applyModality(first, m, { mode: 'eval' }).bands.length > 0;
-        } catch {
-          return false;
-        }
-      };
       modality = ctx.modalities.train.find(applies) ?? NATIVE;
-      if (modality === NATIVE) notes.push(`none of the run's train modalities applies to ${scene.bandNames.join(', ')}: predicted with every band as read ('native')`);
+      if (modality === NATIVE) notes.push(`none of the run's train modalities applies to ${grid.scene.bandNames.join(', ')}: predicted with every band as read ('native')`);
       else notes.push(`modality ${modality.name}: the run's first train modality that applies to the scene (choose another with --modality)`);
     }
-    const view = applyModality(first, modality, { mode: 'eval' });
+    // The modality's grid: an overview when it is coarser (opened again when the default modality asks for it).
+    let onGrid = modalityOnGrid(modality, grid.scene, grid.factor);
+    if (readFactorOf(modality) !== grid.factor || onGrid === undefined) {
+      const factor = onGrid === undefined ? undefined : readFactorOf(modality);
+      if (onGrid === undefined) notes.push('the bands have overviews at different levels: read at full resolution and averaged by the modality');
+      await grid.scene.close();
+      grid = await openGrid(factor);
+      onGrid = modalityOnGrid(modality, grid.scene, factor)!;
+    }
+    const { scene, patch, g, first } = grid;
+    const W = g.W;
+    const H = g.H;
+    const view = applyModality(first, onGrid.modality, { mode: 'eval' });
     const tag = seenOf(modality, view, ctx);
+    if (g.kw < patch || g.kh < patch) notes.push(`the scene (${W}x${H}) is smaller than a patch (${patch}): patches are the whole scene`);
+    if (grid.factor !== undefined) {
+      notes.push(
+        onGrid.scale < 1
+          ? `modality ${modality.name} asks for resolution ${grid.factor}: read the overview at ${onGrid.scale.toFixed(3)} of full resolution (${W}x${H}), mapped on its grid`
+          : `modality ${modality.name} asks for resolution ${grid.factor}: the scene has no overview that coarse, read at full resolution and averaged by the modality`,
+      );
+    }
 
-    // 4. Normalisation: as eval does it; the scene's own statistics need a pass over every window.
+    // 4. Normalisation: as eval does it, decided once; the scene's own statistics need a pass over every window.
     const strategy = ctx.config.dataset.normalisation;
-    let norm: { stats: RunContext['stats']; table: BandNormalisation[] } = { stats: ctx.stats, table: [] };
+    let table: BandNormalisation[] = [];
     if (strategy !== 'image') {
       const addTo = (b: NormalisationBuilder, s: Sample) => {
         b.add(s);
-        if (modality.simulate !== undefined) b.add(applyModality(s, modality, { mode: 'eval' }));
+        if (onGrid.modality.simulate !== undefined) b.add(applyModality(s, onGrid.modality, { mode: 'eval' }));
       };
       let builder = new NormalisationBuilder(ctx);
       addTo(builder, first);
       if (builder.needsImageryStats) {
         builder = new NormalisationBuilder(ctx);
-        for (let t = 0; t < tiles; t++) {
-          addTo(builder, await scene.readWindow(...tileRect(t)));
-          progress('statistics', t + 1, tiles);
+        for (let t = 0; t < g.tiles; t++) {
+          addTo(builder, await scene.readWindow(...tileRect(g, t)));
+          progress('statistics', t + 1, g.tiles);
         }
       }
-      norm = builder.result();
+      table = builder.result().table;
     }
-    const evalCtx: RunContext = { ...ctx, stats: norm.stats };
-    const backend = typeof opts.backend === 'function' ? await opts.backend() : (opts.backend ?? 'unknown');
-    log(`${scene.id}: ${W}x${H} pixels, ${scene.bandNames.length} bands; ${patch}x${patch}-pixel patches every ${stride} pixel(s), modality ${modality.name} (${tag.seen}); ${tiles} window(s) of ${tileSize} + ${g.halo} overlap`);
+    const normalisation = table.map((n) => [n.band, n.mean, n.std] as [string, number, number]);
+    const evalCtx: RunContext = { ...ctx, stats: statsWithTable(ctx.stats, normalisation) };
+    const backend = opts.workers !== undefined ? 'workers' : typeof opts.backend === 'function' ? await opts.backend() : (opts.backend ?? 'unknown');
+    log(`${scene.id}: ${W}x${H} pixels, ${scene.bandNames.length} bands; ${patch}x${patch}-pixel patches every ${stride} pixel(s), modality ${modality.name} (${tag.seen}); ${g.tiles} window(s) of ${tileSize} + ${g.halo} overlap`);
 
-    // 5. Windows -> tiles of the map.
+    // 5. Windows -> tiles of the map, in order, into the COG writer.
     const spp = probabilities ? C : 1;
-    writer = await CogWriter.create({
+    const cog = await CogWriter.create({
       path: opts.out,
       width: W,
       height: H,
@@ -275,69 +283,68 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
       tileSize,
       tags: { ...scene.tags, gdalNodata: String(MAP_NODATA), gdalMetadata: mapMetadata(classes, probabilities, { ATOMIZER_RUN: opts.run, ATOMIZER_CHECKPOINT: String(ck.round), ATOMIZER_MODALITY: modality.name }) },
     });
+    writer = cog;
+    const write = async (t: number, values: Uint8Array): Promise<void> => {
+      await cog.writeTile(t % g.across, Math.floor(t / g.across), values);
+      progress('predict', t + 1, g.tiles);
+    };
     const counts = new Array<number>(C).fill(0);
     let nodataPixels = 0;
-    for (let t = 0; t < tiles; t++) {
-      const [ox, oy, cols, rows] = tileRect(t);
-      const [wx, wy, ww, wh] = windowOf(g, ox, oy, cols, rows);
-      const win = t === 0 ? first : await scene.readWindow(wx, wy, ww, wh);
-      const fine = win.bands.filter((b) => b.width === ww && b.height === wh);
-      // One patch per block: centre pixel, and the block it paints.
-      const blocks: Array<{ bx: number; by: number; bw: number; bh: number; cx: number; cy: number }> = [];
-      for (let by = 0; by < rows; by += stride) {
-        for (let bx = 0; bx < cols; bx += stride) {
-          const bw = Math.min(stride, cols - bx);
-          const bh = Math.min(stride, rows - by);
-          blocks.push({ bx, by, bw, bh, cx: ox + bx + Math.floor((bw - 1) / 2), cy: oy + by + Math.floor((bh - 1) / 2) });
-        }
+    let onWorkers: WorkerPrediction | undefined;
+    if (opts.workers === undefined) {
+      const predictor: TilePredictor = { g, bandGrids: scene.bandGrids, modality: onGrid.modality, ctx: evalCtx, weights: ck.weights, round: ck.round, stride, batchSize, probabilities };
+      for (let t = 0; t < g.tiles; t++) {
+        const tile = predictTile(predictor, t, t === 0 ? first : await scene.readWindow(...tileWindow(g, t)));
+        tile.pixels.forEach((n, c) => (counts[c]! += n));
+        nodataPixels += tile.nodata;
+        await write(t, tile.values);
       }
-      const out = new Uint8Array(cols * rows * spp).fill(MAP_NODATA);
-      const paint = (blk: (typeof blocks)[number], logits: Float32Array | undefined, at: number) => {
-        const px = new Uint8Array(spp).fill(MAP_NODATA);
-        if (logits !== undefined) {
-          if (probabilities) encodeProbabilities(logits, at, C, ctx.model.task, px, 0);
-          else px[0] = argmax(logits, at, C);
-        }
-        for (let y = blk.by; y < blk.by + blk.bh; y++) {
-          for (let x = blk.bx; x < blk.bx + blk.bw; x++) {
-            // A pixel missing in every band stays nodata even inside a predicted block.
-            const missing = logits === undefined || (fine.length > 0 && missingEverywhere(fine, (oy + y - wy) * ww + (ox + x - wx)));
-            if (missing) {
-              nodataPixels++;
-              continue;
-            }
-            out.set(px, (y * cols + x) * spp);
-            counts[argmax(logits, at, C)]!++;
-          }
-        }
-      };
-      for (let start = 0, ci = 0; start < blocks.length; start += chunk, ci++) {
-        const part = blocks.slice(start, start + chunk);
-        const live: typeof part = [];
-        for (const b of part) {
-          if (fine.length > 0 && missingEverywhere(fine, (b.cy - wy) * ww + (b.cx - wx))) paint(b, undefined, 0);
-          else live.push(b);
-        }
-        if (live.length === 0) continue;
-        const samples = live.map((b) => cropPatch(win, scene, wx, wy, patchStart(b.cx, g.halo, g.kw, W), patchStart(b.cy, g.halo, g.kh, H), g));
-        const built = buildEvalBatch(samples, modality, evalCtx, deriveSeed(ctx.config.seed, 0x9ed1, ck.round, t, ci));
-        const dropped = new Set(built?.dropped ?? live.map((_, i) => i));
-        const logits = built === undefined ? undefined : predict(ck.weights, built.batch, ctx.model);
-        let row = 0;
-        live.forEach((b, i) => {
-          if (dropped.has(i) || logits === undefined) paint(b, undefined, 0);
-          else paint(b, logits, row++ * C);
-        });
-      }
-      await writer.writeTile(t % across, Math.floor(t / across), out);
-      progress('predict', t + 1, tiles);
+    } else {
+      const { attempts, ...w } = opts.workers;
+      onWorkers = await predictOnWorkers({
+        store: opts.store,
+        workers: { ...w, attempts: attempts ?? ctx.config.rounds.attempts },
+        template: {
+          kind: 'predict',
+          run: opts.run,
+          configKey: runKeys(opts.run).config,
+          round: ck.round,
+          checkpointKey: ck.key,
+          checkpointSha256: ck.sha256,
+          input: jobInput!,
+          ...(opts.sensor !== undefined ? { sensor: opts.sensor } : {}),
+          ...(opts.bands !== undefined ? { bands: opts.bands } : {}),
+          ...(grid.factor !== undefined ? { resolution: grid.factor } : {}),
+          width: W,
+          height: H,
+          modality: JSON.stringify(onGrid.modality),
+          normalisation,
+          patch,
+          halo: g.halo,
+          stride,
+          tileSize,
+          batchSize,
+          probabilities,
+        },
+        tiles: g.tiles,
+        classes: C,
+        tileBytes: (t) => {
+          const [, , cols, rows] = tileRect(g, t);
+          return cols * rows * spp;
+        },
+        onTile: write,
+        log,
+      });
+      onWorkers.pixels.forEach((n, c) => (counts[c]! += n));
+      nodataPixels = onWorkers.nodata;
     }
-    const layout = await writer.finish();
+    const layout = await cog.finish();
     writer = undefined;
     const result: PredictSceneResult = {
       run: opts.run,
       checkpoint: { round: ck.round, key: ck.key, sha256: ck.sha256, verified: ck.verified },
       input: { path: displayLocation(opts.input), files: scene.files.map(displayLocation), width: W, height: H, bands: scene.bandNames, ...(scene.geo?.crs.epsg !== undefined ? { epsg: scene.geo.crs.epsg } : {}) },
+      ...(grid.factor !== undefined ? { resolution: { factor: grid.factor, read: onGrid.scale } } : {}),
       output: {
         path: layout.path,
         bytes: layout.bytes,
@@ -355,8 +362,9 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
       stride,
       halo: g.halo,
       backend,
+      ...(onWorkers !== undefined ? { workers: { id: onWorkers.id, queue: onWorkers.queue, jobs: onWorkers.jobs, windowsPerJob: onWorkers.windowsPerJob, workers: onWorkers.workers } } : {}),
       normalisationStrategy: strategy,
-      normalisation: norm.table,
+      normalisation: table,
       classes,
       pixels: Object.fromEntries(classes.map((c, i) => [c, counts[i] ?? 0])),
       nodataPixels,
@@ -366,6 +374,6 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
     return result;
   } finally {
     await writer?.abort();
-    await scene.close();
+    await grid.scene.close();
   }
 }

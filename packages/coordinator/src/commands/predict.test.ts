@@ -9,18 +9,19 @@
 //   crop holds the whole patch: window edges do not show.
 // - --probabilities, nodata, the command line with --json, refusals.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '@atomizer/model';
 import { LocalStore, parseRunConfig } from '@atomizer/protocol';
-import { CogWriter, dataPath, geoTagsOf, readSceneLabels } from '@atomizer/tokenizer';
+import { startRangeServer } from '@atomizer/protocol/range-server';
+import { BLOCK_SIZE, CogWriter, dataPath, geoTagsOf, readSceneLabels } from '@atomizer/tokenizer';
 import { fromFile } from 'geotiff';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InProcessExecutor, train } from '../engine/index.js';
 import { presetsDir } from '../presets.js';
 import { evalCheckpoint } from './eval-checkpoint.js';
-import { MAP_NODATA } from './map-encoding.js';
+import { MAP_NODATA } from '@atomizer/worker';
 import { predictScene, type PredictSceneOptions, type PredictSceneResult } from './predict-scene.js';
 import { runCli } from './run-cli.js';
 
@@ -57,31 +58,41 @@ function gdalinfo(path: string): { coordinateSystem: { wkt: string }; geoTransfo
   return JSON.parse(execFileSync('gdalinfo', ['-json', path], { encoding: 'utf8' })) as ReturnType<typeof gdalinfo>;
 }
 
-/** sen2.tif's window as a float32 COG with its georeferencing shifted to the window, NaN over HOLE (all bands) and PART (B02). */
-async function writeCrop(path: string): Promise<void> {
+/**
+ * A window of sen2.tif as a float32 COG of `tile`-pixel tiles with its georeferencing shifted to
+ * the window, NaN where `nan(x, y, band)` says (window pixels).
+ */
+async function writeCog(path: string, x0: number, y0: number, w: number, h: number, tile: number, nan: (x: number, y: number, band: number) => boolean = () => false): Promise<void> {
   const image = await (await fromFile(SCENE)).getImage(0);
-  const bands = (await image.readRasters({ window: [CX, CY, CX + CROP, CY + CROP], interleave: false })) as unknown as Float32Array[];
+  const bands = (await image.readRasters({ window: [x0, y0, x0 + w, y0 + h], interleave: false })) as unknown as Float32Array[];
   const tags = await geoTagsOf(image);
   const [sx, sy] = tags.modelPixelScale as [number, number];
   const tie = tags.modelTiepoint as number[];
-  tags.modelTiepoint = [0, 0, 0, tie[3]! + CX * sx, tie[4]! - CY * sy, 0];
-  const w = await CogWriter.create({ path, width: CROP, height: CROP, samplesPerPixel: bands.length, dtype: 'float32', tileSize: 32, tags });
-  for (let ty = 0; ty < w.tilesDown; ty++) {
-    for (let tx = 0; tx < w.tilesAcross; tx++) {
-      const data = new Float32Array(32 * 32 * bands.length);
-      for (let y = 0; y < 32; y++) {
-        for (let x = 0; x < 32; x++) {
-          const gx = tx * 32 + x;
-          const gy = ty * 32 + y;
+  tags.modelTiepoint = [0, 0, 0, tie[3]! + x0 * sx, tie[4]! - y0 * sy, 0];
+  const cog = await CogWriter.create({ path, width: w, height: h, samplesPerPixel: bands.length, dtype: 'float32', tileSize: tile, tags });
+  for (let ty = 0; ty < cog.tilesDown; ty++) {
+    for (let tx = 0; tx < cog.tilesAcross; tx++) {
+      const cols = Math.min(tile, w - tx * tile);
+      const rows = Math.min(tile, h - ty * tile);
+      const data = new Float32Array(cols * rows * bands.length);
+      for (let y = 0; y < rows; y++) {
+        for (let x = 0; x < cols; x++) {
+          const gx = tx * tile + x;
+          const gy = ty * tile + y;
           bands.forEach((b, s) => {
-            data[(y * 32 + x) * bands.length + s] = inside(HOLE, gx, gy) || (s === 1 && inside(PART, gx, gy)) ? Number.NaN : (b[gy * CROP + gx] as number);
+            data[(y * cols + x) * bands.length + s] = nan(gx, gy, s) ? Number.NaN : (b[gy * w + gx] as number);
           });
         }
       }
-      await w.writeTile(tx, ty, data);
+      await cog.writeTile(tx, ty, data);
     }
   }
-  await w.finish();
+  await cog.finish();
+}
+
+/** sen2.tif's window as a float32 COG, NaN over HOLE (all bands) and PART (B02). */
+function writeCrop(path: string): Promise<void> {
+  return writeCog(path, CX, CY, CROP, CROP, 32, (x, y, s) => inside(HOLE, x, y) || (s === 1 && inside(PART, x, y)));
 }
 
 function run(extra: Partial<PredictSceneOptions> & { out: string }): Promise<PredictSceneResult> {
@@ -207,6 +218,61 @@ describe('atomizer predict: windows, nodata, probabilities', () => {
     expect(info.bands[0]).toMatchObject({ offset: 0, noDataValue: MAP_NODATA });
     expect(info.bands[0]!.scale as number).toBeCloseTo(1 / 254, 12);
   });
+});
+
+describe('atomizer predict: a coarser modality reads the overview', () => {
+  it("s2-rgbn-10m@res0.5 over loopback HTTP reads the COG's 124x119 overview and no full-resolution tile (under half the bytes), and maps on its grid", async () => {
+    // The whole scene as a COG (32-pixel tiles, overviews 124x119, 62x60, 31x30), served with range support.
+    const cog = join(dir, 'sen2-cog.tif');
+    await writeCog(cog, 0, 0, 247, 237, 32);
+    const bytes = new Uint8Array(await readFile(cog));
+    const http = await startRangeServer();
+    http.put('/sen2-cog.tif', bytes);
+    const url = `${http.url}/sen2-cog.tif`;
+    try {
+      // Each prediction with an empty block cache: the bytes served are the bytes it needed.
+      const fetched = async (modality: string, out: string) => {
+        vi.stubEnv('ATOMIZER_CACHE_DIR', join(dir, `cache-${modality}`));
+        const before = http.bytesServed();
+        const first = http.requests.length;
+        const r = await run({ input: url, modality, out: join(dir, out), stride: 4, tileSize: 64 });
+        // Last byte asked for by any ranged request.
+        const ranges = http.requests.slice(first).flatMap((q) => (q.range === undefined ? [] : [q.range]));
+        const reach = Math.max(...ranges.map((range) => Number(/^bytes=\d+-(\d+)$/.exec(range)?.[1] ?? Number.POSITIVE_INFINITY)));
+        return { r, bytes: http.bytesServed() - before, reach };
+      };
+      // The COG writer stores the smallest overview first and the full resolution last.
+      const fullTiles = Array.from((await (await (await fromFile(cog)).getImage(0)).getFileDirectory().loadValue('TileOffsets')) as ArrayLike<number>);
+      const fullStart = Math.min(...fullTiles);
+      const full = await fetched('s2-rgbn-10m', 'full-res.tif');
+      const coarse = await fetched('s2-rgbn-10m@res0.5', 'coarse.tif');
+      console.log(`COG ${bytes.length} bytes; fetched at full resolution ${full.bytes}, at resolution 0.5 ${coarse.bytes}`);
+      expect(full.r.resolution).toBeUndefined();
+      expect(full.r.input).toMatchObject({ width: 247, height: 237 });
+      // Every block once (the block cache serves the windows' overlap), and not much more than the file.
+      expect(full.bytes).toBeLessThanOrEqual(bytes.length);
+      expect(full.bytes).toBeGreaterThan(bytes.length * 0.7);
+      expect(coarse.r.resolution!.factor).toBe(0.5);
+      expect(coarse.r.resolution!.read).toBeCloseTo(0.502, 3);
+      expect(coarse.r.input).toMatchObject({ width: 124, height: 119 });
+      expect(coarse.r.notes.join('\n')).toMatch(/asks for resolution 0\.5: read the overview at 0\.502 of full resolution \(124x119\)/);
+      // No full-resolution tile is read: no request reaches past the block (BLOCK_SIZE) holding the first one.
+      expect(coarse.reach).toBeLessThan(Math.ceil((fullStart + 1) / BLOCK_SIZE) * BLOCK_SIZE);
+      expect(full.reach).toBe(bytes.length - 1);
+      expect(coarse.bytes).toBeLessThan(full.bytes / 2);
+      // The map is on the overview's grid: same corner, pixels 247/124 as large.
+      const map = gdalinfo(coarse.r.output.path);
+      const input = gdalinfo(SCENE);
+      expect(map.bands[0]).toMatchObject({ overviews: [{ size: [62, 60] }] });
+      expect(map.geoTransform[0]).toBe(input.geoTransform[0]);
+      expect(map.geoTransform[3]).toBe(input.geoTransform[3]);
+      expect(map.geoTransform[1]! / input.geoTransform[1]!).toBeCloseTo(247 / 124, 9);
+      expect(Object.values(coarse.r.pixels).reduce((a, b) => a + b, 0) + coarse.r.nodataPixels).toBe(124 * 119);
+    } finally {
+      vi.unstubAllEnvs();
+      await http.close();
+    }
+  }, 120_000);
 });
 
 describe('atomizer predict: the command', () => {

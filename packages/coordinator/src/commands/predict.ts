@@ -1,17 +1,23 @@
 import { selectBackend } from '@atomizer/model';
+import { outageBudgetMs } from '@atomizer/protocol';
+import { DEFAULT_REDIS_URL, checkRedis } from '@atomizer/protocol/redis';
+import { MAP_NODATA, PROBABILITY_SCALE } from '@atomizer/worker';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
-import { addEndpointOptions, checkStore, storeFrom, type EndpointOptions } from './endpoints.js';
-import { MAP_NODATA, PROBABILITY_SCALE } from './map-encoding.js';
+import { ENDPOINT_ENV, addEndpointOptions, checkStore, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
 import { predictScene, type PredictSceneResult } from './predict-scene.js';
 import { positiveInt } from './shard.js';
 import { formatTable } from './table.js';
 
 // `atomizer predict`: a run's checkpoint turned into a map of a scene, a
 // Cloud-Optimized GeoTIFF on the scene's grid (predict-scene.ts), in this
-// process; a progress bar on a terminal, the summary as text or --json.
+// process or, with --redis, on the workers; a progress bar on a terminal, the
+// summary as text or --json.
 
-interface PredictCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
+interface PredictCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint' | 'queuePrefix' | 'trainQueues' | 'outageBudget'> {
+  /** true: --redis without a URL (REDIS_URL, else the default). */
+  redis?: string | true;
+  windowsPerJob: number;
   run: string;
   checkpoint: string;
   input: string;
@@ -34,6 +40,7 @@ export function formatPredictResult(r: PredictSceneResult): string {
   const lines = [
     `run ${r.run}, checkpoint round ${r.checkpoint.round}; ${r.input.path}: ${r.input.width}x${r.input.height} pixels, ${r.input.bands.length} bands${r.input.epsg !== undefined ? `, EPSG:${r.input.epsg}` : ''}`,
     `modality ${r.modality.name} (${r.modality.seen}: ${r.modality.reason}); ${r.patch}x${r.patch}-pixel patches every ${r.stride} pixel(s); windows of ${r.output.tileSize} pixels + ${r.halo} overlap`,
+    ...(r.workers !== undefined ? [`on workers: prediction ${r.workers.id}, ${r.workers.jobs} job(s) of ${r.workers.windowsPerJob} window(s) on queue ${r.workers.queue}, computed by ${r.workers.workers.join(', ')}`] : []),
     ...r.notes.map((n) => `note: ${n}`),
     '',
     formatTable(
@@ -69,10 +76,17 @@ function progressBar(): { update(phase: string, done: number, total: number): vo
 
 export function predictCommand(): Command {
   const cmd = new Command('predict').description("Map a scene with a run's checkpoint: a Cloud-Optimized GeoTIFF of class ids (or per-class probabilities) on the scene's grid");
-  addEndpointOptions(cmd, { queues: false, redis: false })
+  addEndpointOptions(cmd, { queues: true, redis: false })
+    .addOption(
+      new Option('--redis [url]', `predict on the workers serving the run's eval queue (one job per --windows-per-job windows) instead of in this process; without a URL: ${ENDPOINT_ENV.redis}, else ${DEFAULT_REDIS_URL}`),
+    )
+    .addOption(new Option('--windows-per-job <n>', 'with --redis: map tiles (windows) per worker job').default(8).argParser(positiveInt('--windows-per-job')))
     .requiredOption('--run <id>', 'the run whose stored config and checkpoint to use')
     .option('--checkpoint <latest|round>', "'latest' (sha256 checked against checkpoints/latest.json) or a round number", 'latest')
-    .requiredOption('--input <path-or-url>', "the scene: a GeoTIFF, a folder of one scene's band files, or a STAC Item (.json); GeoTIFFs and items may be http(s):// or s3://bucket/key URLs (read by byte ranges, cached: docs/datasets.md)")
+    .requiredOption(
+      '--input <path-or-url>',
+      "the scene: a GeoTIFF, a folder of one scene's band files, or a STAC Item (.json); GeoTIFFs and items may be http(s):// or s3://bucket/key URLs (read by byte ranges, cached: docs/datasets.md). With --redis the workers read it: a URL, or an absolute path on storage every worker mounts (a relative path only with a local-folder store)",
+    )
     .requiredOption('--out <map.tif>', 'the map to write (a COG; written under a temporary name and renamed when complete)')
     .option('--probabilities', `one band per class, the probability x ${PROBABILITY_SCALE} as uint8 (softmax; sigmoid per class for a multi-label run) instead of one class id per pixel`)
     .option('--sensor <id>', 'sensor of the input, when its name or band names do not tell')
@@ -82,8 +96,8 @@ export function predictCommand(): Command {
     .addOption(new Option('--stride <pixels>', 'one patch per stride x stride block (1: a patch per pixel)').default(1).argParser(positiveInt('--stride')))
     .addOption(new Option('--tile-size <pixels>', 'COG tile side and processing window, a multiple of 16').default(256).argParser(positiveInt('--tile-size')))
     .addOption(new Option('--batch-size <n>', 'patches per forward pass').default(512).argParser(positiveInt('--batch-size')))
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (auto picks the fastest available)').default('auto'))
-    .option('--json', 'print the summary as one JSON object (classes, pixels per class, seconds, output path)')
+    .addOption(new Option('--backend <name>', "TensorFlow.js backend (auto picks the fastest available); with --redis the workers' own").default('auto'))
+    .option('--json', 'print the summary as one JSON object (classes, pixels per class, seconds, output path; with --redis the prediction id, jobs and workers)')
     .addHelpText(
       'after',
       `
@@ -91,7 +105,17 @@ Each pixel gets the class of the patch centred on it (patches at the scene's
 edge are shifted inwards). The scene is read in windows of --tile-size pixels
 plus half a patch of overlap on each side; only each window's centre is written,
 so tile edges do not show and memory is bounded by a window. Bands are
-normalised as atomizer eval normalises them.
+normalised as atomizer eval normalises them. A modality of a coarser grid
+(resolutionFactor < 1) reads the file's overview closest to, not coarser than,
+that factor (a COG's overviews: a fraction of the bytes) and maps on its grid.
+
+With --redis the windows are predicted by workers (atomizer worker serving the
+run's eval queue, --queue-prefix), --windows-per-job windows per job, each job
+retried on another worker if its worker dies (the run's rounds.attempts); the
+tiles are written in order as they arrive and the map is byte for byte the one
+predicted in this process. The workers open --input themselves: give a URL or
+a path on shared storage. Partial results (runs/<run>/predict/<id>/) are
+deleted when the map is written.
 
 The map keeps the input's CRS and geotransform; it is tiled, deflate-compressed,
 with overviews (nearest) and its IFDs first (gdalinfo: LAYOUT=COG). Pixel values:
@@ -103,11 +127,14 @@ scale 1/${PROBABILITY_SCALE}.
 Examples:
   $ atomizer predict --run sen2-scene-20261204-101500 --input ../shared/data/rstoolbox-sen2/sen2.tif --out sen2-map.tif --s3 /tmp/atomizer-store
   $ atomizer predict --run sen2-scene-20261204-101500 --input scene.json --out probs.tif --probabilities --json
-  $ atomizer predict --run sen2-scene-20261204-101500 --input https://example.org/cogs/scene.tif --out map.tif --sensor s2a`,
+  $ atomizer predict --run sen2-scene-20261204-101500 --input https://example.org/cogs/scene.tif --out map.tif --sensor s2a
+  $ atomizer predict --run sen2-scene-20261204-101500 --input s3://atomizer/scenes/sen2.tif --out map.tif --redis redis://10.0.0.5:6379`,
     )
     .action(async (opts: PredictCliOptions) => {
       const store = await storeFrom(opts);
       await checkStore(store);
+      const redisUrl = opts.redis === true ? (process.env[ENDPOINT_ENV.redis] ?? DEFAULT_REDIS_URL) : opts.redis;
+      if (redisUrl !== undefined) await checkRedis(redisUrl);
       const bar = opts.json === true ? { update: () => undefined, stop: () => undefined } : progressBar();
       try {
         const result = await predictScene({
@@ -124,7 +151,9 @@ Examples:
           ...(opts.stride !== undefined ? { stride: opts.stride } : {}),
           ...(opts.tileSize !== undefined ? { tileSize: opts.tileSize } : {}),
           ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
-          backend: async () => (await selectBackend(opts.backend as 'auto', () => undefined)).name,
+          ...(redisUrl !== undefined
+            ? { workers: { redisUrl, queue: queuesOf(opts).eval, windowsPerJob: opts.windowsPerJob, outageBudgetMs: outageBudgetMs() } }
+            : { backend: async () => (await selectBackend(opts.backend as 'auto', () => undefined)).name }),
           onProgress: (phase, done, total) => bar.update(phase, done, total),
           ...(opts.json === true ? {} : { log: (m: string) => process.stderr.write(`${m}\n`) }),
         });
@@ -134,5 +163,7 @@ Examples:
         bar.stop();
       }
     });
+  // The queue layout's --train-queues does not concern predict jobs (they go to the eval queue).
+  cmd.options.find((o) => o.long === '--train-queues')?.hideHelp();
   return cmd;
 }

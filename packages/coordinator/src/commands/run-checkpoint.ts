@@ -3,10 +3,9 @@
 // there), a checkpoint verified against latest.json and the run's model
 // config, and the ground footprint of the run's training samples.
 
-import { loadCheckpoint, paramTableOf } from '@atomizer/model';
 import { getIfExists, runKeys, sha256Hex, type ObjectStore } from '@atomizer/protocol';
 import { ShardReader } from '@atomizer/tokenizer';
-import { loadRunContext, type RunContext } from '@atomizer/worker';
+import { checkpointWeights, loadRunContext, type RunContext } from '@atomizer/worker';
 import { RunStore } from '../run-store.js';
 
 /** Check that the store answers (a listing), naming it and what to do. */
@@ -71,15 +70,7 @@ export async function loadRunCheckpoint(
   if (verified && sha256 !== latest!.sha256) {
     throw new Error(`checkpoint ${key} does not match the sha256 in ${keys.latestCheckpoint} (${sha256} vs ${latest!.sha256}): it was overwritten or damaged; pick another --checkpoint <round>`);
   }
-  const cp = loadCheckpoint(bytes, key);
-  const cpModel = cp.meta['model.sha256'];
-  if (cpModel !== ctx.modelSha256) {
-    throw new Error(
-      `checkpoint ${key} is from another model config than run '${run}' (model sha256 ${cpModel ?? '(none in the checkpoint)'}, the run's ${ctx.modelSha256}); ` +
-        'evaluate it with the run that wrote it, or pick a checkpoint of this run',
-    );
-  }
-  const weights = paramTableOf(ctx.model).fromTensors(cp.weights);
+  const weights = checkpointWeights(bytes, key, ctx);
   return { weights, round, key, sha256, verified };
 }
 

@@ -15,6 +15,8 @@ import { FlowProducer, Job, Queue, QueueEvents, Worker, type ConnectionOptions }
 import type { Redis } from 'ioredis';
 import type { AcceptedEvalResult, AcceptedTrainResult, Checked } from './results.js';
 import { RunLease } from './run-lease.js';
+import { redisOutage } from './redis-outage.js';
+import { WakeableSleep } from './wakeable-sleep.js';
 
 // How a round's slices get computed. BullMQExecutor: a BullMQ flow per round
 // (the round the parent, its slices the children, spread over the train
@@ -187,7 +189,7 @@ export class BullMQExecutor implements Executor {
   private readonly events: QueueEvents[] = [];
   private readonly roundWorker: Worker;
   private readonly redis: Redis;
-  private wakers: Array<() => void> = [];
+  private readonly waits = new WakeableSleep();
   /** The current round's slices that have not yet reported their compute stage. */
   private awaitingCompute: { ids: Set<string>; fire: () => void } | undefined;
   private session = 0;
@@ -197,23 +199,16 @@ export class BullMQExecutor implements Executor {
 
   private constructor(private readonly opts: BullExecutorOptions) {
     this.log = opts.log ?? (() => undefined);
-    this.guard = new OutageGuard({
-      what: `Redis at ${redactRedisUrl(opts.redisUrl)}`,
-      log: (line) => this.log(line),
-      ...(opts.outageBudgetMs !== undefined ? { budgetMs: opts.outageBudgetMs } : {}),
-    });
     // Long-lived clients report connection trouble as events: one guard line per outage, not a stack dump per retry.
-    const onError = (err: Error): void => {
-      if (isTransientError(err)) this.guard.markDown(err);
-      else this.log(`Redis: ${err.message}`);
-    };
+    const { guard, onError } = redisOutage(opts.redisUrl, (line) => this.log(line), opts.outageBudgetMs);
+    this.guard = guard;
     const connection = redisOptions(opts.redisUrl) as ConnectionOptions;
     const blocking = redisOptions(opts.redisUrl, { role: 'worker' }) as ConnectionOptions;
     for (const name of [...opts.queues.train, opts.queues.eval, opts.queues.rounds]) this.queues.set(name, new Queue(name, { connection }));
     this.flow = new FlowProducer({ connection });
     for (const name of [...opts.queues.train, opts.queues.eval]) {
       const ev = new QueueEvents(name, { connection: blocking });
-      const wake = (): void => this.wake();
+      const wake = (): void => this.waits.wake();
       ev.on('completed', wake);
       ev.on('failed', wake);
       ev.on('progress', ({ jobId, data }) => {
@@ -295,22 +290,6 @@ export class BullMQExecutor implements Executor {
     if (w === undefined || !w.ids.delete(jobId) || w.ids.size > 0) return;
     this.awaitingCompute = undefined;
     w.fire();
-  }
-
-  private wake(): void {
-    const w = this.wakers;
-    this.wakers = [];
-    for (const f of w) f();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.wakers.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
   }
 
   private queue(name: string): Queue {
@@ -469,7 +448,7 @@ export class BullMQExecutor implements Executor {
           this.log(`round ${round}: deadline passed with ${accepted.size} of ${need} needed slices in; waiting for the quorum`);
         }
       }
-      await this.sleep(this.opts.pollMs ?? 250);
+      await this.waits.sleep(this.opts.pollMs ?? 250);
     }
     return { accepted: sortByJob(accepted), late: [], failed, rejected };
   }
@@ -505,14 +484,14 @@ export class BullMQExecutor implements Executor {
           out.failed.push({ job: job.job, reason: bj?.failedReason ?? 'job vanished' });
         }
       }
-      if (pending.size > 0) await this.sleep(this.opts.pollMs ?? 250);
+      if (pending.size > 0) await this.waits.sleep(this.opts.pollMs ?? 250);
     }
     return out;
   }
 
   /** Never waits on an unreachable Redis for long: each object gets CLOSE_WAIT_MS, then its connections are cut. */
   async close(): Promise<void> {
-    this.wake();
+    this.waits.wake();
     await this.runLease?.release();
     await Promise.all([
       // close(true) would return the close already in progress (BullMQ 6): cut the connection instead.
@@ -525,7 +504,8 @@ export class BullMQExecutor implements Executor {
   }
 }
 
-async function closeWithin(close: () => Promise<unknown>, cut: () => Promise<unknown>): Promise<void> {
+/** close(), or after CLOSE_WAIT_MS cut(): a BullMQ object never holds a shutdown up on an unreachable Redis. */
+export async function closeWithin(close: () => Promise<unknown>, cut: () => Promise<unknown>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = await Promise.race([
     close().then(

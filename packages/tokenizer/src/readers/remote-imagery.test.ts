@@ -1,7 +1,7 @@
 // Imagery read where it lives: a Cloud-Optimized copy of the real Sentinel-2
 // scene (sen2.tif re-encoded with the project's COG writer: 32x32 deflate
 // tiles, overviews 124x119, 62x60, 31x30) served by a loopback HTTP server with
-// range support (test/range-server.ts, counting the bytes it sends) and by the
+// range support (@atomizer/protocol range-server.ts, counting the bytes it sends) and by the
 // embedded S3 server, read through the same readers as the local file.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedS3, type EmbeddedS3 } from '@atomizer/protocol/embedded';
+import { startRangeServer, type RangeServer } from '@atomizer/protocol/range-server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dataPath } from '../data-dir.js';
 import type { RasterArray } from '../types.js';
 import { CogWriter } from '../writers/cog-writer.js';
-import { startRangeServer, type RangeServer } from '../../test/range-server.js';
 import { BlockCache } from './block-cache.js';
 import { decodeGeoTiffFile } from './geotiff-file.js';
 import { chooseOverview } from './geotiff-source.js';

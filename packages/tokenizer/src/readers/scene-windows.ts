@@ -44,6 +44,8 @@ export interface SceneWindows {
   bandNames: string[];
   /** Each band's own grid size, in reading order (coarser bands of band files are smaller). */
   bandGrids: Array<{ width: number; height: number }>;
+  /** Each band's grid over its file's full resolution, per axis: 1 unless a resolution factor made it read an overview. */
+  bandScales: Array<{ x: number; y: number }>;
   /** Every band of the ground window of w x h finest-band pixels at (x0, y0), inside the scene. */
   readWindow(x0: number, y0: number, w: number, h: number): Promise<Sample>;
   close(): Promise<void>;
@@ -151,6 +153,7 @@ export async function openSceneWindows(path: string, opts: ReadSampleOptions = {
     tags: finest.tags,
     bandNames: bands.map((b) => `${b.sensor.id}:${b.spec.name}`),
     bandGrids: bands.map((b) => ({ width: b.reader.width, height: b.reader.height })),
+    bandScales: bands.map((b) => b.reader.overview?.scale ?? { x: 1, y: 1 }),
     async readWindow(x0, y0, w, h) {
       if (x0 < 0 || y0 < 0 || w < 1 || h < 1 || x0 + w > width || y0 + h > height) {
         throw new Error(`${path}: window ${w}x${h} at (${x0}, ${y0}) is not inside the ${width}x${height} scene`);

@@ -1,5 +1,5 @@
 // STAC Items and ItemCollections whose documents and assets live on a loopback
-// HTTP server (test/range-server.ts) and on the embedded S3 server: relative
+// HTTP server (@atomizer/protocol range-server.ts) and on the embedded S3 server: relative
 // hrefs resolved against the item's URL, raster:bands nodata/scale/offset
 // applied, one sample per item of a collection, mixed sensors and broken items
 // refused naming them. Assets are the real Landsat 8 surface-reflectance band
@@ -8,9 +8,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedS3, type EmbeddedS3 } from '@atomizer/protocol/embedded';
+import { startRangeServer, type RangeServer } from '@atomizer/protocol/range-server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dataPath } from '../data-dir.js';
-import { startRangeServer, type RangeServer } from '../../test/range-server.js';
 import { readDataset } from './dataset.js';
 import { countMissing, decodeGeoTiffFile } from './geotiff-file.js';
 import { openSceneWindows } from './scene-windows.js';
