@@ -32,7 +32,6 @@ import {
   displayLocation,
   isRemote,
   openSceneWindows,
-  parseModality,
   type BandRaster,
   type Modality,
   type Sample,
@@ -40,8 +39,9 @@ import {
 } from '@atomizer/tokenizer';
 import { buildEvalBatch, evalModality, type RunContext } from '@atomizer/worker';
 import { seenOf } from './eval-checkpoint.js';
+import { NATIVE, applicableModalities, whyNotApplicable } from './modality-applicability.js';
 import { MAP_NODATA, MAX_MAP_CLASSES, argmax, encodeProbabilities, mapMetadata } from './map-encoding.js';
-import { NormalisationBuilder, type BandNormalisation } from './normalisation.js';
+import { NormalisationBuilder, checkStatsChoice, type BandNormalisation, type StatsChoice } from './normalisation.js';
 import { checkStoreAnswers, loadRunCheckpoint, openRun, trainingFootprintM } from './run-checkpoint.js';
 
 export interface PredictSceneOptions {
@@ -62,6 +62,8 @@ export interface PredictSceneOptions {
   modality?: string;
   /** Patch side in pixels of the finest band; default the run's training footprint. */
   patch?: number;
+  /** Which statistics normalise the bands, as eval chooses them (normalisation.ts); default 'auto'. */
+  stats?: StatsChoice;
   /** One patch per stride x stride block. Default 1 (a patch per pixel). */
   stride?: number;
   /** Output tile side = processing window (before the halo). Default 256. */
@@ -98,6 +100,7 @@ export interface PredictSceneResult {
   halo: number;
   backend: string;
   normalisationStrategy: 'train-split' | 'image';
+  stats: StatsChoice;
   normalisation: BandNormalisation[];
   classes: string[];
   /** Pixels per predicted class (top-1 for probabilities too). */
@@ -106,8 +109,6 @@ export interface PredictSceneResult {
   seconds: number;
   notes: string[];
 }
-
-const NATIVE: Modality = parseModality({ name: 'native', description: 'every band as read' });
 
 /** Input and output paths checked before anything is loaded. */
 async function checkPaths(input: string, out: string): Promise<void> {
@@ -183,6 +184,8 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
   await checkPaths(opts.input, opts.out);
   await checkStoreAnswers(opts.store);
   const ctx = await openRun(opts.store, opts.run);
+  const statsChoice = opts.stats ?? 'auto';
+  checkStatsChoice(ctx, statsChoice);
   const ck = await loadRunCheckpoint(opts.store, ctx, opts.checkpoint ?? 'latest');
   log(`run ${opts.run}: checkpoint round ${ck.round} (${ck.key}, sha256 ${ck.verified ? 'verified against latest.json' : 'not in latest.json, unverified'})`);
   const classes = [...ctx.manifest.classes];
@@ -220,21 +223,18 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
     const first = await scene.readWindow(...windowOf(g, fx, fy, fw, fh));
     let modality: Modality;
     if (opts.modality !== undefined) {
+      const refused = (why: string) => new Error(`--modality ${opts.modality}: ${why}; the scene's bands are ${scene.bandNames.join(', ')}`);
       try {
         modality = evalModality(ctx, opts.modality);
-        if (applyModality(first, modality, { mode: 'eval' }).bands.length === 0) throw new Error('it keeps no band');
       } catch (err) {
-        throw new Error(`--modality ${opts.modality}: ${(err as Error).message}; the scene's bands are ${scene.bandNames.join(', ')}`);
+        throw refused((err as Error).message);
       }
+      const why = whyNotApplicable(modality, first, ctx);
+      if (why !== undefined) throw refused(why);
     } else {
-      const applies = (m: Modality) => {
-        try {
-          return applyModality(first, m, { mode: 'eval' }).bands.length > 0;
-        } catch {
-          return false;
-        }
-      };
-      modality = ctx.modalities.train.find(applies) ?? NATIVE;
+      const applicable = applicableModalities(ctx.modalities.train, first, ctx);
+      notes.push(...applicable.notes);
+      modality = applicable.modalities[0] ?? NATIVE;
       if (modality === NATIVE) notes.push(`none of the run's train modalities applies to ${scene.bandNames.join(', ')}: predicted with every band as read ('native')`);
       else notes.push(`modality ${modality.name}: the run's first train modality that applies to the scene (choose another with --modality)`);
     }
@@ -249,16 +249,18 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
         b.add(s);
         if (modality.simulate !== undefined) b.add(applyModality(s, modality, { mode: 'eval' }));
       };
-      let builder = new NormalisationBuilder(ctx);
+      let builder = new NormalisationBuilder(ctx, statsChoice);
       addTo(builder, first);
       if (builder.needsImageryStats) {
-        builder = new NormalisationBuilder(ctx);
+        builder = new NormalisationBuilder(ctx, statsChoice);
         for (let t = 0; t < tiles; t++) {
           addTo(builder, await scene.readWindow(...tileRect(t)));
           progress('statistics', t + 1, tiles);
         }
       }
-      norm = builder.result();
+      const built = builder.result();
+      norm = built;
+      notes.push(...built.notes);
     }
     const evalCtx: RunContext = { ...ctx, stats: norm.stats };
     const backend = typeof opts.backend === 'function' ? await opts.backend() : (opts.backend ?? 'unknown');
@@ -356,6 +358,7 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
       halo: g.halo,
       backend,
       normalisationStrategy: strategy,
+      stats: statsChoice,
       normalisation: norm.table,
       classes,
       pixels: Object.fromEntries(classes.map((c, i) => [c, counts[i] ?? 0])),

@@ -3,6 +3,7 @@ import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { addEndpointOptions, checkStore, storeFrom, type EndpointOptions } from './endpoints.js';
 import { MAP_NODATA, PROBABILITY_SCALE } from './map-encoding.js';
+import { statsOption, type StatsChoice } from './normalisation.js';
 import { predictScene, type PredictSceneResult } from './predict-scene.js';
 import { positiveInt } from './shard.js';
 import { formatTable } from './table.js';
@@ -21,6 +22,7 @@ interface PredictCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
   bands?: string;
   modality?: string;
   patch?: number;
+  stats: StatsChoice;
   stride?: number;
   tileSize?: number;
   batchSize?: number;
@@ -79,6 +81,7 @@ export function predictCommand(): Command {
     .option('--bands <names>', 'band names in file order (comma-separated), when the file does not name them')
     .option('--modality <name|json>', "modality to predict with: one of the run's lists, a registry name or inline JSON (default: the run's first train modality that applies, else every band)")
     .addOption(new Option('--patch <pixels>', "patch side in pixels of the finest band (default: the run's training footprint)").argParser(positiveInt('--patch')))
+    .addOption(statsOption())
     .addOption(new Option('--stride <pixels>', 'one patch per stride x stride block (1: a patch per pixel)').default(1).argParser(positiveInt('--stride')))
     .addOption(new Option('--tile-size <pixels>', 'COG tile side and processing window, a multiple of 16').default(256).argParser(positiveInt('--tile-size')))
     .addOption(new Option('--batch-size <n>', 'patches per forward pass').default(512).argParser(positiveInt('--batch-size')))
@@ -91,7 +94,7 @@ Each pixel gets the class of the patch centred on it (patches at the scene's
 edge are shifted inwards). The scene is read in windows of --tile-size pixels
 plus half a patch of overlap on each side; only each window's centre is written,
 so tile edges do not show and memory is bounded by a window. Bands are
-normalised as atomizer eval normalises them.
+normalised as atomizer eval normalises them (--stats as there).
 
 The map keeps the input's CRS and geotransform; it is tiled, deflate-compressed,
 with overviews (nearest) and its IFDs first (gdalinfo: LAYOUT=COG). Pixel values:
@@ -121,6 +124,7 @@ Examples:
           ...(opts.bands !== undefined ? { bands: opts.bands.split(',').map((b) => b.trim()) } : {}),
           ...(opts.modality !== undefined ? { modality: opts.modality } : {}),
           ...(opts.patch !== undefined ? { patch: opts.patch } : {}),
+          stats: opts.stats,
           ...(opts.stride !== undefined ? { stride: opts.stride } : {}),
           ...(opts.tileSize !== undefined ? { tileSize: opts.tileSize } : {}),
           ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
