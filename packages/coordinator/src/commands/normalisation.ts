@@ -51,11 +51,17 @@ export function checkStatsChoice(ctx: RunContext, choice: StatsChoice): void {
   }
 }
 
+/** The run's statistics for a band: its own key's, or (family) those of the same band of sensors of its family, keyed by them. */
+interface RunStats {
+  st: BandStats;
+  source: 'run' | 'family';
+}
+
 /** Samples in, statistics per band out (see the file comment). */
 export class NormalisationBuilder {
   private readonly catalog = SensorCatalog.default();
   /** Band key -> the run's (or family's) statistics and their source, or undefined: the imagery's own. */
-  private readonly fromRun = new Map<string, { st: BandStats; source: 'run' | 'family' } | undefined>();
+  private readonly fromRun = new Map<string, RunStats | undefined>();
   private readonly own = new BandStatsAccumulator();
 
   constructor(
@@ -78,13 +84,12 @@ export class NormalisationBuilder {
     }
   }
 
-  private runStats(b: { sensor: string; name: string }): { st: BandStats; source: 'run' | 'family' } | undefined {
+  private runStats(b: { sensor: string; name: string }): RunStats | undefined {
     if (this.choice === 'dataset') return undefined;
-    const key = bandStatsKey(b);
-    const st = this.ctx.stats.get(key);
+    const st = this.ctx.stats.get(bandStatsKey(b));
     if (st !== undefined) return { st, source: 'run' };
     try {
-      return { st: { ...bandStatsFor(this.ctx.stats, b, this.catalog), key }, source: 'family' };
+      return { st: bandStatsFor(this.ctx.stats, b, this.catalog), source: 'family' };
     } catch {
       return undefined;
     }
@@ -112,7 +117,7 @@ export class NormalisationBuilder {
     for (const [key, r] of this.fromRun) {
       const o = own.get(key);
       if (r !== undefined && !mismatched.has(key)) {
-        stats.set(key, r.st);
+        stats.set(key, { ...r.st, key });
         table.push({ band: key, source: r.source, stats: r.st.key, mean: r.st.mean, std: r.st.std });
       } else if (o !== undefined) {
         stats.set(key, o);
