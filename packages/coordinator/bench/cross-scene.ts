@@ -23,13 +23,12 @@
 //   npm run bench:cross-scene -- [--preset sen2-sensors --preset sen2-scene]
 //       [--seeds 42,7,1234] [--stride 2] [--set train.rounds=30 ...] [--no-image] [--json]
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fixedSlotInputs, fixedSlotLayout, predictFixedSlot, selectBackend, trainFixedSlotBaseline, type SlotNormalisation } from '@atomizer/model';
 import { LocalStore, parseRunConfig, setPath, type RunConfig } from '@atomizer/protocol';
-import { SensorCatalog, applyModality, dataPath, readDataset, type BandStats, type Modality, type Sample } from '@atomizer/tokenizer';
+import { SensorCatalog, applyModality, readDataset, type BandStats, type Modality, type Sample } from '@atomizer/tokenizer';
 import { Command } from 'commander';
 import { readSplit } from '../src/baselines.js';
 import { evalCheckpoint } from '../src/commands/eval-checkpoint.js';
@@ -37,10 +36,9 @@ import { NATIVE } from '../src/commands/modality-applicability.js';
 import { normalisationFor, type StatsChoice } from '../src/commands/normalisation.js';
 import { resolveTrainConfig } from '../src/commands/train.js';
 import { SlotKnn } from './knn.js';
+import { writeLandsatLandfireScene } from './landsat8-landfire.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
 
-const LEGEND = fileURLToPath(new URL('landsat8-landfire-legend.csv', import.meta.url));
-const L8 = (f: string): string => dataPath('landsat8_landfire_gdalraster', f);
 
 type Strategy = 'run' | 'dataset' | 'image' | 'dataset, trained bands';
 type Model = 'atomizer' | 'mlp' | 'knn';
@@ -58,25 +56,6 @@ interface Score {
   confusion: number[][];
   /** Where each Landsat band's statistics came from (run, family, dataset). */
   statsFrom: string;
-}
-
-/** The Landsat-8 LANDFIRE scene as a scene description: 3x3 patches (90 m), every `stride`-th labelled pixel, SR scaling. */
-async function sceneDescription(dir: string, stride: number): Promise<string> {
-  const path = join(dir, 'landsat8-landfire.yaml');
-  await writeFile(
-    path,
-    [
-      `scene: [${['sr_b4_20200829.tif', 'sr_b5_20200829.tif', 'sr_b6_20200829.tif'].map(L8).join(', ')}]`,
-      `labels: ${L8('storml_evt.tif')}`,
-      `classTable: ${LEGEND}`,
-      'sensor: landsat-8',
-      'patchSize: 3',
-      `stride: ${stride}`,
-      'scale: 0.0000275',
-      'offset: -0.2',
-    ].join('\n'),
-  );
-  return `scene:${path}`;
 }
 
 async function configFor(preset: string, seed: number, sets: Array<[string, unknown]>, normalisation: 'train-split' | 'image'): Promise<RunConfig> {
@@ -235,7 +214,7 @@ async function main(): Promise<void> {
   let classCounts: number[] = [];
   let classes: string[] = [];
   try {
-    const dataset = await sceneDescription(dir, stride);
+    const dataset = await writeLandsatLandfireScene(join(dir, 'landsat8-landfire.yaml'), { stride, reflectance: true });
     const src = readDataset(dataset);
     for await (const item of src) (classCounts[item.sample.labels[0] as number] = (classCounts[item.sample.labels[0] as number] ?? 0) + 1);
     classes = [...(src.classes ?? [])];

@@ -1,11 +1,11 @@
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { selectBackend } from '@atomizer/model';
 import { LocalStore, parseRunConfig, runKeys } from '@atomizer/protocol';
 import { dataPath } from '@atomizer/tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeLandsatLandfireScene } from '../../bench/landsat8-landfire.js';
 import { InProcessExecutor, train } from '../engine/index.js';
 import { evalCheckpoint, type EvalCheckpointOptions } from './eval-checkpoint.js';
 import { formatEvalResult } from './eval.js';
@@ -14,14 +14,13 @@ import { runCli } from './run-cli.js';
 // atomizer eval on the only real labelled scene of another sensor in the data:
 // Landsat-8 surface reflectance (B4, B5, B6; uint16 DN, no scale metadata) with
 // LANDFIRE vegetation types, mapped onto the Sentinel-2 scene's classes by the
-// bench's legend. The run: a tiny model trained a few rounds on the real
+// bench's legend (bench/landsat8-landfire.ts), every 4th labelled pixel. The run: a tiny model trained a few rounds on the real
 // Sentinel-2 scene, tested on Landsat-8 simulated from it (so its manifest
 // holds Landsat-8 reflectance statistics of the simulated view), as the
 // sen2-sensors preset is. The figures are not the point (docs/benchmarks.md);
 // which modalities apply and which statistics normalise the bands are.
 
 const L8 = (f: string) => dataPath('landsat8_landfire_gdalraster', f);
-const LEGEND = fileURLToPath(new URL('../../bench/landsat8-landfire-legend.csv', import.meta.url));
 const SEN2 = `scene:${dataPath('rstoolbox-sen2', 'sen2.tif')}?labels=${dataPath('rstoolbox-sen2', 'sen2_polygons.geojson')}&sensor=s2a&k=5&maxPerGroup=12`;
 const RUN = 'xs';
 
@@ -29,24 +28,6 @@ let dir: string;
 let store: LocalStore;
 let dn: string;
 let sr: string;
-
-/** The scene as a description file: 3x3 patches, every 4th labelled pixel; `extra` lines (scale/offset). */
-async function description(name: string, extra: string[]): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(
-    path,
-    [
-      `scene: [${['sr_b4_20200829.tif', 'sr_b5_20200829.tif', 'sr_b6_20200829.tif'].map(L8).join(', ')}]`,
-      `labels: ${L8('storml_evt.tif')}`,
-      `classTable: ${LEGEND}`,
-      'sensor: landsat-8',
-      'patchSize: 3',
-      'stride: 4',
-      ...extra,
-    ].join('\n'),
-  );
-  return `scene:${path}`;
-}
 
 beforeAll(async () => {
   await selectBackend('wasm', () => undefined);
@@ -62,8 +43,8 @@ beforeAll(async () => {
     eval: { every: 0, maxSamples: 32, sliceSamples: 32 },
   });
   await train({ store, executor: new InProcessExecutor(store, 'wasm'), config });
-  dn = await description('dn.yaml', []);
-  sr = await description('sr.yaml', ['scale: 0.0000275', 'offset: -0.2']);
+  dn = await writeLandsatLandfireScene(join(dir, 'dn.yaml'), { stride: 4, reflectance: false });
+  sr = await writeLandsatLandfireScene(join(dir, 'sr.yaml'), { stride: 4, reflectance: true });
 }, 240_000);
 
 afterAll(async () => {
