@@ -16,14 +16,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fillSlots, fixedSlotLayout, selectBackend } from '@atomizer/model';
+import { fixedSlotLayout, selectBackend } from '@atomizer/model';
 import { LocalStore, parseRunConfig, setPath, type RunConfig } from '@atomizer/protocol';
-import { SeededRng, SensorCatalog, applyModality, type Modality, type Sample } from '@atomizer/tokenizer';
+import { SensorCatalog } from '@atomizer/tokenizer';
 import { Command } from 'commander';
 import { baselineNormalisation, baselineRows, lastEvalRows, readBaselineData, type BaselineData, type DemoRow } from '../src/baselines.js';
 import { resolveTrainConfig } from '../src/commands/train.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
 import { PRESET_NAMES } from '../src/presets.js';
+import { SlotKnn } from './knn.js';
 
 interface SeedRow {
   preset: string;
@@ -73,51 +74,18 @@ async function configFor(preset: string, seed: number, sets: Array<[string, unkn
   return parseRunConfig(cfg, `${preset} with --set ${sets.map(([p]) => p).join(', ')}`);
 }
 
-/** k-NN (k = 5) on fixed-slot vectors: one seeded training view per (sample, train modality) as the references. */
-const K = 5;
+/** k-NN (k = 5, knn.ts) on fixed-slot vectors: one seeded training view per (sample, train modality) as the references. */
 function knnAccuracy(result: TrainResult, data: BaselineData, rows: DemoRow[], seed: number): Map<string, number> {
   const { ctx } = result.prepared;
-  const catalog = SensorCatalog.default();
   const stats = baselineNormalisation(ctx);
-  const layout = fixedSlotLayout(data.train, ctx.modalities.train, catalog);
-  const D = layout.slots.length * layout.width * layout.height;
-  const vec = (s: Sample, m: Modality, mode: 'train' | 'eval', rng?: SeededRng): Float32Array => {
-    const out = new Float32Array(D);
-    fillSlots(layout, applyModality(s, m, { mode, ...(rng !== undefined ? { rng } : {}), catalog }), stats, out, catalog);
-    return out;
-  };
-  const X: Float32Array[] = [];
-  const y: number[] = [];
-  data.train.forEach((s, i) =>
-    ctx.modalities.train.forEach((m, k) => {
-      X.push(vec(s, m, 'train', SeededRng.derive(seed, 11, i, k)));
-      y.push(s.labels[0] as number);
-    }),
-  );
-  const knn = (q: Float32Array): number => {
-    // k = 5 nearest training views by squared Euclidean distance, majority vote (ties: the nearest).
-    const best: Array<[number, number]> = [];
-    for (let i = 0; i < X.length; i++) {
-      const xi = X[i]!;
-      let d = 0;
-      for (let j = 0; j < D; j++) d += (xi[j]! - q[j]!) ** 2;
-      if (best.length < K) best.push([d, y[i]!]);
-      else if (d < best[K - 1]![0]) best[K - 1] = [d, y[i]!];
-      else continue;
-      best.sort((a, b) => a[0] - b[0]);
-    }
-    const votes = new Map<number, number>();
-    for (const [, c] of best) votes.set(c, (votes.get(c) ?? 0) + 1);
-    const top = Math.max(...votes.values());
-    return best.find(([, c]) => votes.get(c) === top)![1];
-  };
+  const knn = new SlotKnn(fixedSlotLayout(data.train, ctx.modalities.train, SensorCatalog.default()), data.train, ctx.modalities.train, stats, seed);
   const all = [...ctx.modalities.train, ...ctx.modalities.val, ...ctx.modalities.test];
   const out = new Map<string, number>();
   for (const row of rows) {
     const m = all.find((x) => x.name === row.modality);
     const samples = data.eval.get(row.split);
     if (m === undefined || samples === undefined) continue;
-    const correct = samples.filter((s) => knn(vec(s, m, 'eval')) === s.labels[0]).length;
+    const correct = samples.filter((s) => knn.classify(knn.vector(s, m, stats)) === s.labels[0]).length;
     out.set(`${row.split}/${row.modality}`, correct / samples.length);
   }
   return out;

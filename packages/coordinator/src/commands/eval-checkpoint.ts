@@ -5,7 +5,6 @@ import {
   applyModality,
   cropBand,
   deriveSeed,
-  parseModality,
   parseReaderSpec,
   readDataset,
   seenTag,
@@ -16,7 +15,8 @@ import {
 } from '@atomizer/tokenizer';
 import { buildEvalBatch, evalModality, type RunContext } from '@atomizer/worker';
 import { evalScores } from '../engine/index.js';
-import { normalisationFor, type BandNormalisation } from './normalisation.js';
+import { NATIVE, applicableModalities, trainingSensors, whyNotApplicable } from './modality-applicability.js';
+import { checkStatsChoice, normalisationFor, type BandNormalisation, type StatsChoice } from './normalisation.js';
 import { checkStoreAnswers, loadRunCheckpoint, openRun, trainingFootprintM } from './run-checkpoint.js';
 
 export type { BandNormalisation } from './normalisation.js';
@@ -51,6 +51,8 @@ export interface EvalCheckpointOptions {
   maxSamples?: number;
   /** Tile side in pixels of the finest band for whole unlabelled images; 0: whole images; undefined: the training samples' footprint. */
   tile?: number;
+  /** Which statistics normalise the bands: 'auto' (default: the run's unless a band's units differ), 'run' or 'dataset' (normalisation.ts). */
+  stats?: StatsChoice;
   /** Samples per forward pass. */
   batchSize?: number;
   /** Backend name reported in the result, or a function that selects it: called once every input is checked, before the model runs. */
@@ -86,6 +88,8 @@ export interface EvalCheckpointResult {
   backend: string;
   /** The run's dataset.normalisation, applied here as in training: 'image' z-scores each band with each sample's own statistics (then `normalisation` is empty). */
   normalisationStrategy: 'train-split' | 'image';
+  /** Which statistics normalise the bands (normalisation.ts); 'auto' unless asked. */
+  stats: StatsChoice;
   normalisation: BandNormalisation[];
   modalities: ModalityEval[];
   notes: string[];
@@ -109,8 +113,6 @@ export async function checkDatasetSpec(spec: string): Promise<ReaderSpec> {
   return parsed;
 }
 
-const NATIVE: Modality = parseModality({ name: 'native', description: 'every band as read' });
-
 /** Cut one image into tiles of `px` x `px` pixels of its finest band (other bands: the same ground window). */
 export function tileSample(sample: Sample, px: number): Sample[] {
   const fine = sample.bands.reduce((a, b) => (b.gsdM < a.gsdM ? b : a));
@@ -130,11 +132,6 @@ export function tileSample(sample: Sample, px: number): Sample[] {
     }
   }
   return out;
-}
-
-/** The sensors the run trained on: those of the manifest's (train-split) band statistics. */
-function trainingSensors(ctx: RunContext): Set<string> {
-  return new Set(ctx.manifest.stats.bands.map((b) => b.key.slice(0, b.key.indexOf(':'))));
 }
 
 function isIdentity(m: Modality): boolean {
@@ -176,6 +173,8 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
   const spec = await checkDatasetSpec(opts.dataset);
   await checkStoreAnswers(store);
   const ctx = await openRun(store, opts.run);
+  const statsChoice = opts.stats ?? 'auto';
+  checkStatsChoice(ctx, statsChoice);
   const ck = await loadRunCheckpoint(store, ctx, opts.checkpoint ?? 'latest');
   log(`run ${opts.run}: checkpoint round ${ck.round} (${ck.key}, sha256 ${ck.verified ? 'verified against latest.json' : 'not in latest.json, unverified'})`);
 
@@ -201,23 +200,15 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
     if (opts.modalities !== undefined && opts.modalities.length > 0) {
       return opts.modalities.map((arg) => {
         const m = resolveModalityArg(ctx, arg);
-        try {
-          if (applyModality(first, m, { mode: 'eval' }).bands.length === 0) throw new Error('it keeps no band');
-        } catch (err) {
-          throw new Error(
-            `--modality ${arg}: ${(err as Error).message}; the dataset's bands are ${first.bands.map((b) => `${b.sensor}:${b.name}`).join(', ')} (name bands of these, or a modality of their sensor)`,
-          );
+        const why = whyNotApplicable(m, first, ctx);
+        if (why !== undefined) {
+          throw new Error(`--modality ${arg}: ${why}; the dataset's bands are ${first.bands.map((b) => `${b.sensor}:${b.name}`).join(', ')} (name bands of these, or a modality of their sensor)`);
         }
         return m;
       });
     }
-    const applicable = [...ctx.modalities.train, ...ctx.modalities.test].filter((m) => {
-      try {
-        return applyModality(first, m, { mode: 'eval' }).bands.length > 0;
-      } catch {
-        return false;
-      }
-    });
+    const { modalities: applicable, notes: left } = applicableModalities([...ctx.modalities.train, ...ctx.modalities.test], first, ctx);
+    notes.push(...left);
     if (applicable.length === 0) notes.push(`none of the run's train/test modalities applies to ${first.bands[0]?.sensor ?? 'this sensor'}: evaluated as 'native' (every band as read)`);
     return applicable.length > 0 ? applicable : [NATIVE];
   };
@@ -293,7 +284,8 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
   // Simulated sensors' bands exist only in their views: their statistics come from those views.
   const simulatedViews = modalities.filter((m) => m.simulate !== undefined).flatMap((m) => samples.map((s) => applyModality(s, m, { mode: 'eval' })));
   const strategy = ctx.config.dataset.normalisation;
-  const norm = strategy === 'image' ? { stats: ctx.stats, table: [] } : normalisationFor([...samples, ...simulatedViews], ctx);
+  const norm = strategy === 'image' ? { stats: ctx.stats, table: [], notes: [] } : normalisationFor([...samples, ...simulatedViews], ctx, statsChoice);
+  notes.push(...norm.notes);
   const evalCtx: RunContext = { ...ctx, stats: norm.stats };
   const C = ctx.model.numClasses;
   const chunk = Math.max(1, opts.batchSize ?? Math.min(256, ctx.config.eval.sliceSamples));
@@ -345,6 +337,7 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
     ...(mode === 'metrics' ? { scoredClasses: scored.map((i) => runClasses[i] as string) } : {}),
     backend,
     normalisationStrategy: strategy,
+    stats: statsChoice,
     normalisation: norm.table,
     modalities: results,
     notes,

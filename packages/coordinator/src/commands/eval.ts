@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { resolveBundledData } from '../presets.js';
 import { addEndpointOptions, checkStore, storeFrom, type EndpointOptions } from './endpoints.js';
 import { evalCheckpoint, type EvalCheckpointResult, type SplitChoice } from './eval-checkpoint.js';
+import { statsOption, type StatsChoice } from './normalisation.js';
 import { formatTable } from './table.js';
 
 // `atomizer eval`: a stored checkpoint scored on any dataset the tokenizer
@@ -16,6 +17,7 @@ interface EvalCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
   split?: SplitChoice;
   maxSamples?: number;
   tile?: number;
+  stats: StatsChoice;
   backend: string;
   json?: boolean;
 }
@@ -35,7 +37,7 @@ export function formatEvalResult(r: EvalCheckpointResult): string {
   const tiles = r.dataset.tiles !== undefined ? `, ${r.dataset.tiles.images} image(s) cut into ${r.dataset.tiles.pixels}x${r.dataset.tiles.pixels}-pixel tiles` : '';
   lines.push(`dataset ${r.dataset.spec}: ${r.dataset.samples} samples of split ${r.dataset.split}${tiles}; model ${r.model.task}-label, ${r.model.classes.length} classes, ${r.model.params.toLocaleString('en-US')} parameters; backend ${r.backend}`);
   if (r.normalisationStrategy === 'image') lines.push("normalisation: each band z-scored with each sample's own statistics (the run's dataset.normalisation 'image')");
-  else lines.push('normalisation per band:');
+  else lines.push(`normalisation per band (--stats ${r.stats}):`);
   const srcText = { run: "run's manifest", family: 'sensor family (from the manifest)', dataset: "this dataset's own statistics" } as const;
   if (r.normalisation.length > 0) lines.push(
     formatTable(
@@ -90,6 +92,7 @@ export function evalCommand(): Command {
         nonNegative('--tile', v),
       ),
     )
+    .addOption(statsOption())
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (auto picks the fastest available)').default('auto'))
     .option('--json', 'print the result as one JSON object')
     .addHelpText(
@@ -97,7 +100,12 @@ export function evalCommand(): Command {
       `
 Bands the run has statistics for are normalised with them; a band of another
 sensor of the same family borrows the family's, any other band this dataset's own
-(the output says which). A sensor never in training is tagged unseen. Labels are
+(the output says which). A band whose values are clearly in other units than the
+run's statistics (DN against reflectance) uses this dataset's own, with a note;
+--stats run forces the run's, --stats dataset uses this dataset's own for every
+band. Give files without scale metadata their units in a scene description
+(scale/offset, docs/datasets.md). A modality that simulates a sensor from the
+run's imagery does not apply to imagery of another sensor. A sensor never in training is tagged unseen. Labels are
 matched to the run's classes by name: metrics (and a confusion matrix) over the
 classes both share, predictions restricted to them; samples of other classes are
 left out. Unlabelled imagery gives a predicted-class histogram.
@@ -119,6 +127,7 @@ Examples:
         ...(opts.split !== undefined ? { split: opts.split, splitExplicit: command.getOptionValueSource('split') === 'cli' } : {}),
         ...(opts.maxSamples !== undefined ? { maxSamples: opts.maxSamples } : {}),
         ...(opts.tile !== undefined ? { tile: opts.tile } : {}),
+        stats: opts.stats,
         backend: async () => (await selectBackend(opts.backend as 'auto', () => undefined)).name,
         ...(opts.json === true ? {} : { log: (m: string) => process.stderr.write(`${m}\n`) }),
       });

@@ -23,7 +23,6 @@ import {
   displayLocation,
   isRemote,
   openSceneWindows,
-  parseModality,
   type Modality,
   type Sample,
   type SceneWindows,
@@ -43,7 +42,8 @@ import {
   type TilePredictor,
 } from '@atomizer/worker';
 import { seenOf } from './eval-checkpoint.js';
-import { NormalisationBuilder, type BandNormalisation } from './normalisation.js';
+import { NATIVE, applicableModalities, whyNotApplicable } from './modality-applicability.js';
+import { NormalisationBuilder, checkStatsChoice, type BandNormalisation, type StatsChoice } from './normalisation.js';
 import { modalityOnGrid, readFactorOf } from './predict-grid.js';
 import { predictOnWorkers, workerInput, type PredictWorkers, type WorkerPrediction } from './predict-on-workers.js';
 import { checkStoreAnswers, loadRunCheckpoint, openRun, trainingFootprintM } from './run-checkpoint.js';
@@ -66,6 +66,8 @@ export interface PredictSceneOptions {
   modality?: string;
   /** Patch side in pixels of the finest band; default the run's training footprint. */
   patch?: number;
+  /** Which statistics normalise the bands, as eval chooses them (normalisation.ts); default 'auto'. */
+  stats?: StatsChoice;
   /** One patch per stride x stride block. Default 1 (a patch per pixel). */
   stride?: number;
   /** Output tile side = processing window (before the halo). Default 256. */
@@ -110,6 +112,7 @@ export interface PredictSceneResult {
   /** Set when workers predicted: the prediction id, its jobs, the workers whose results made the map. */
   workers?: Omit<WorkerPrediction, 'pixels' | 'nodata'>;
   normalisationStrategy: 'train-split' | 'image';
+  stats: StatsChoice;
   normalisation: BandNormalisation[];
   classes: string[];
   /** Pixels per predicted class (top-1 for probabilities too). */
@@ -118,8 +121,6 @@ export interface PredictSceneResult {
   seconds: number;
   notes: string[];
 }
-
-const NATIVE: Modality = parseModality({ name: 'native', description: 'every band as read' });
 
 /** Input and output paths checked before anything is loaded. */
 async function checkPaths(input: string, out: string): Promise<void> {
@@ -162,6 +163,8 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
   const jobInput = opts.workers !== undefined ? workerInput(opts.input, bare instanceof LocalStore) : undefined;
   await checkStoreAnswers(opts.store);
   const ctx = await openRun(opts.store, opts.run);
+  const statsChoice = opts.stats ?? 'auto';
+  checkStatsChoice(ctx, statsChoice);
   const ck = await loadRunCheckpoint(opts.store, ctx, opts.checkpoint ?? 'latest');
   log(`run ${opts.run}: checkpoint round ${ck.round} (${ck.key}, sha256 ${ck.verified ? 'verified against latest.json' : 'not in latest.json, unverified'})`);
   const classes = [...ctx.manifest.classes];
@@ -205,23 +208,16 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
   let grid = await openGrid(asked !== undefined ? readFactorOf(asked) : undefined);
   let writer: CogWriter | undefined;
   try {
-    const applies = (m: Modality) => {
-      try {
-        return applyModality(grid.first, m, { mode: 'eval' }).bands.length > 0;
-      } catch {
-        return false;
-      }
-    };
     let modality: Modality;
     if (asked !== undefined) {
       modality = asked;
-      try {
-        if (applyModality(grid.first, modality, { mode: 'eval' }).bands.length === 0) throw new Error('it keeps no band');
-      } catch (err) {
-        throw new Error(`--modality ${opts.modality}: ${(err as Error).message}; the scene's bands are ${grid.scene.bandNames.join(', ')}`);
-      }
+      const refused = (why: string) => new Error(`--modality ${opts.modality}: ${why}; the scene's bands are ${grid.scene.bandNames.join(', ')}`);
+      const why = whyNotApplicable(modality, grid.first, ctx);
+      if (why !== undefined) throw refused(why);
     } else {
-      modality = ctx.modalities.train.find(applies) ?? NATIVE;
+      const applicable = applicableModalities(ctx.modalities.train, grid.first, ctx);
+      notes.push(...applicable.notes);
+      modality = applicable.modalities[0] ?? NATIVE;
       if (modality === NATIVE) notes.push(`none of the run's train modalities applies to ${grid.scene.bandNames.join(', ')}: predicted with every band as read ('native')`);
       else notes.push(`modality ${modality.name}: the run's first train modality that applies to the scene (choose another with --modality)`);
     }
@@ -256,16 +252,18 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
         b.add(s);
         if (onGrid.modality.simulate !== undefined) b.add(applyModality(s, onGrid.modality, { mode: 'eval' }));
       };
-      let builder = new NormalisationBuilder(ctx);
+      let builder = new NormalisationBuilder(ctx, statsChoice);
       addTo(builder, first);
       if (builder.needsImageryStats) {
-        builder = new NormalisationBuilder(ctx);
+        builder = new NormalisationBuilder(ctx, statsChoice);
         for (let t = 0; t < g.tiles; t++) {
           addTo(builder, await scene.readWindow(...tileRect(g, t)));
           progress('statistics', t + 1, g.tiles);
         }
       }
-      table = builder.result().table;
+      const built = builder.result();
+      table = built.table;
+      notes.push(...built.notes);
     }
     const normalisation = table.map((n) => [n.band, n.mean, n.std] as [string, number, number]);
     const evalCtx: RunContext = { ...ctx, stats: statsWithTable(ctx.stats, normalisation) };
@@ -364,6 +362,7 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
       backend,
       ...(onWorkers !== undefined ? { workers: { id: onWorkers.id, queue: onWorkers.queue, jobs: onWorkers.jobs, windowsPerJob: onWorkers.windowsPerJob, workers: onWorkers.workers } } : {}),
       normalisationStrategy: strategy,
+      stats: statsChoice,
       normalisation: table,
       classes,
       pixels: Object.fromEntries(classes.map((c, i) => [c, counts[i] ?? 0])),

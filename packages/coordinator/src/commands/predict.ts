@@ -5,6 +5,7 @@ import { MAP_NODATA, PROBABILITY_SCALE } from '@atomizer/worker';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { ENDPOINT_ENV, addEndpointOptions, checkStore, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
+import { statsOption, type StatsChoice } from './normalisation.js';
 import { predictScene, type PredictSceneResult } from './predict-scene.js';
 import { positiveInt } from './shard.js';
 import { formatTable } from './table.js';
@@ -27,6 +28,7 @@ interface PredictCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint' | 
   bands?: string;
   modality?: string;
   patch?: number;
+  stats: StatsChoice;
   stride?: number;
   tileSize?: number;
   batchSize?: number;
@@ -93,6 +95,7 @@ export function predictCommand(): Command {
     .option('--bands <names>', 'band names in file order (comma-separated), when the file does not name them')
     .option('--modality <name|json>', "modality to predict with: one of the run's lists, a registry name or inline JSON (default: the run's first train modality that applies, else every band)")
     .addOption(new Option('--patch <pixels>', "patch side in pixels of the finest band (default: the run's training footprint)").argParser(positiveInt('--patch')))
+    .addOption(statsOption())
     .addOption(new Option('--stride <pixels>', 'one patch per stride x stride block (1: a patch per pixel)').default(1).argParser(positiveInt('--stride')))
     .addOption(new Option('--tile-size <pixels>', 'COG tile side and processing window, a multiple of 16').default(256).argParser(positiveInt('--tile-size')))
     .addOption(new Option('--batch-size <n>', 'patches per forward pass').default(512).argParser(positiveInt('--batch-size')))
@@ -105,7 +108,7 @@ Each pixel gets the class of the patch centred on it (patches at the scene's
 edge are shifted inwards). The scene is read in windows of --tile-size pixels
 plus half a patch of overlap on each side; only each window's centre is written,
 so tile edges do not show and memory is bounded by a window. Bands are
-normalised as atomizer eval normalises them. A modality of a coarser grid
+normalised as atomizer eval normalises them (--stats as there). A modality of a coarser grid
 (resolutionFactor < 1) reads the file's overview closest to, not coarser than,
 that factor (a COG's overviews: a fraction of the bytes) and maps on its grid.
 
@@ -148,6 +151,7 @@ Examples:
           ...(opts.bands !== undefined ? { bands: opts.bands.split(',').map((b) => b.trim()) } : {}),
           ...(opts.modality !== undefined ? { modality: opts.modality } : {}),
           ...(opts.patch !== undefined ? { patch: opts.patch } : {}),
+          stats: opts.stats,
           ...(opts.stride !== undefined ? { stride: opts.stride } : {}),
           ...(opts.tileSize !== undefined ? { tileSize: opts.tileSize } : {}),
           ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),

@@ -2,9 +2,8 @@
 // `atomizer shard --dataset <kind>:<path>`, yielding { sample, split } items,
 // and `readSampleAt(path)` for `atomizer atoms <path>` (whatever one path is).
 
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { readdir, stat } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
 import type { SplitName } from '../split.js';
 import type { Sample } from '../types.js';
 import type { SensorCatalog } from '../sensors/index.js';
@@ -12,6 +11,7 @@ import { bandNameFromFileName, isQualityBand, sceneIdFromFileName, stem } from '
 import { listBigEarthNetPatches, readBigEarthNetPatch } from './bigearthnet.js';
 import { bigEarthNetClasses, type BigEarthNetNomenclature } from './bigearthnet-classes.js';
 import { readBandFiles, readGeoTiff, type GeoSample } from './geotiff.js';
+import { readSceneDescription } from './scene-description.js';
 import { readSceneLabels, type SceneLabelOptions } from './scene-labels.js';
 import { readStacItem, stacItemFiles } from './stac-item.js';
 import { STATLOG_CLASSES, readStatlog } from './statlog.js';
@@ -53,7 +53,7 @@ export interface DatasetSource extends AsyncIterable<DatasetItem> {
   items: AsyncIterable<DatasetItem>;
 }
 
-const NUMERIC = new Set(['nomenclature', 'patchSize', 'stride', 'maxPerGroup', 'seed', 'blockSize', 'resolutionFactor']);
+const NUMERIC = new Set(['nomenclature', 'patchSize', 'stride', 'maxPerGroup', 'seed', 'blockSize', 'resolutionFactor', 'scale', 'offset']);
 const QUERY_ALIASES: Record<string, string> = { k: 'patchSize', field: 'classField', classes: 'classTable', id: 'idField', resolution: 'resolutionFactor' };
 
 /**
@@ -62,7 +62,8 @@ const QUERY_ALIASES: Record<string, string> = { k: 'patchSize', field: 'classFie
  * Paths may be URLs (http(s)://, s3://bucket/key) for the geotiff and stac
  * kinds; their query strings cannot carry options then (use a URL without one).
  * A `scene:` path ending in .json/.yaml/.yml is a description file holding
- * the same options plus `scene` (paths relative to the file).
+ * the same options plus `scene` (paths relative to the file) and the bands'
+ * scale/offset (scene-description.ts).
  */
 export function parseReaderSpec(spec: string | ReaderSpec): ReaderSpec {
   if (typeof spec !== 'string') {
@@ -97,27 +98,6 @@ export function parseReaderSpec(spec: string | ReaderSpec): ReaderSpec {
     }
   }
   return out as unknown as ReaderSpec;
-}
-
-/** Options of a scene description file (.json/.yaml), paths resolved against its folder. */
-async function sceneDescription(path: string): Promise<Partial<SceneLabelOptions>> {
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw new Error(`${path}: cannot read scene description (${err instanceof Error ? err.message : String(err)})`);
-  }
-  if (typeof parsed !== 'object' || parsed === null) throw new Error(`${path}: expected an object with scene, labels, ...`);
-  const o = parsed as Record<string, unknown>;
-  const rel = (p: unknown, field: string): string => {
-    if (typeof p !== 'string') throw new Error(`${path}: field '${field}' must be a path string`);
-    return isAbsolute(p) ? p : join(dirname(path), p);
-  };
-  const out: Record<string, unknown> = { ...o };
-  if (o.scene !== undefined) out.scene = Array.isArray(o.scene) ? o.scene.map((p, i) => rel(p, `scene[${i}]`)) : rel(o.scene, 'scene');
-  if (o.labels !== undefined) out.labels = rel(o.labels, 'labels');
-  if (o.classTable !== undefined) out.classTable = rel(o.classTable, 'classTable');
-  return out as Partial<SceneLabelOptions>;
 }
 
 function definedOnly<T extends object>(o: T): T {
@@ -176,7 +156,7 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
       break;
     }
     case 'geotiff': {
-      const opts = definedOnly({ sensor: spec.sensor, bands: spec.bands, resolutionFactor: spec.resolutionFactor, ...catalogOpt });
+      const opts = definedOnly({ sensor: spec.sensor, bands: spec.bands, resolutionFactor: spec.resolutionFactor, scale: spec.scale, offset: spec.offset, ...catalogOpt });
       gen = unlabelled(
         () => imageGroups(spec.path),
         (g) => (g.length === 1 ? readGeoTiff(g[0] as string, opts) : readBandFiles(g, opts)),
@@ -187,7 +167,7 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
       source.task = 'single';
       gen = async function* () {
         const ext = extname(spec.path).toLowerCase();
-        const described = ext === '.json' || ext === '.yaml' || ext === '.yml' ? await sceneDescription(spec.path) : { scene: spec.path };
+        const described = ext === '.json' || ext === '.yaml' || ext === '.yml' ? await readSceneDescription(spec.path) : { scene: spec.path };
         const opts = definedOnly({ ...described, ...spec, ...catalogOpt, scene: described.scene ?? spec.path }) as SceneLabelOptions & { kind?: string; path?: string };
         delete opts.kind;
         delete opts.path;

@@ -50,11 +50,12 @@ export interface GeoTiffReadOptions {
    */
   resolutionFactor?: number;
   /**
-   * Per band of the file (index i): scale, offset and nodata that override the
-   * file's and the options' (a STAC item's raster:bands). NaN nodata is ignored
+   * Per band of the file (index i; for band files, per file): scale, offset and
+   * nodata that override the file's and the options' (a STAC item's
+   * raster:bands, a scene description's scale/offset). NaN nodata is ignored
    * (NaN values are missing anyway).
    */
-  bandMeta?: Array<{ scale?: number; offset?: number; nodata?: number } | undefined>;
+  bandMeta?: Array<BandScaling | undefined>;
 }
 
 export function pickSensor(
@@ -76,6 +77,22 @@ export function pickSensor(
   throw new Error(`${where}: cannot tell the sensor: ${why}; pass --sensor <id> (sensor option)`);
 }
 
+/** Scale, offset and nodata of one band overriding the file's: a STAC item's raster:bands, a scene description's. */
+export interface BandScaling {
+  scale?: number;
+  offset?: number;
+  nodata?: number;
+}
+
+/**
+ * The scale and offset of one band (physical = stored * scale + offset): its
+ * own override (`over`, per band), else the options' for every band, else the
+ * file's GDAL metadata, else 1 and 0.
+ */
+export function bandScaling(over: BandScaling | undefined, opts: { scale?: number; offset?: number }, meta: { scale?: number; offset?: number }): { scale: number; offset: number } {
+  return { scale: over?.scale ?? opts.scale ?? meta.scale ?? 1, offset: over?.offset ?? opts.offset ?? meta.offset ?? 0 };
+}
+
 export function makeBand(
   spec: BandSpec,
   sensor: Sensor,
@@ -90,6 +107,11 @@ export function makeBand(
   const band: BandRaster = { ...bandPhysics(spec), name: spec.name, sensor: sensor.id, gsdM, width, height, values, scale, offset };
   if (nodata !== undefined) band.nodata = nodata;
   return band;
+}
+
+/** A band's nodata: its override unless absent or NaN (NaN values are missing anyway), else the file's. */
+function overriddenNodata(over: BandScaling | undefined, file: number | undefined): number | undefined {
+  return over?.nodata !== undefined && !Number.isNaN(over.nodata) ? over.nodata : file;
 }
 
 function checkMissing(missing: Record<string, number>, nodata: number | undefined, opts: GeoTiffReadOptions, where: string): void {
@@ -150,21 +172,12 @@ export async function readGeoTiff(path: string, opts: GeoTiffReadOptions = {}): 
   const missingByBand: Record<string, number> = {};
   const bands = specs.map((spec, i) => {
     const meta = tiff.metadata[i] ?? {};
-    const over = opts.bandMeta?.[i] ?? {};
-    const nodata = over.nodata !== undefined && !Number.isNaN(over.nodata) ? over.nodata : tiff.nodata;
+    const over = opts.bandMeta?.[i];
+    const nodata = overriddenNodata(over, tiff.nodata);
     const values = tiff.bands[i] as RasterArray;
     missingByBand[spec.name] = countMissing(values, nodata);
-    return makeBand(
-      spec,
-      sensor,
-      values,
-      tiff.width,
-      tiff.height,
-      tiff.geo?.gsdM ?? spec.gsdM,
-      over.scale ?? opts.scale ?? meta.scale ?? 1,
-      over.offset ?? opts.offset ?? meta.offset ?? 0,
-      nodata,
-    );
+    const { scale, offset } = bandScaling(over, opts, meta);
+    return makeBand(spec, sensor, values, tiff.width, tiff.height, tiff.geo?.gsdM ?? spec.gsdM, scale, offset, nodata);
   });
   const target = targetGrid(tiff, opts.resolutionFactor);
   if (target !== undefined) {
@@ -260,9 +273,11 @@ export async function readBandFiles(paths: readonly string[], opts: BandFilesOpt
     const t = tiffs[i] as DecodedGeoTiff;
     const spec = specs[i] as BandSpec;
     const values = t.bands[0] as RasterArray;
-    missingByBand[spec.name] = countMissing(values, t.nodata);
-    const meta = t.metadata[0] ?? {};
-    const band = makeBand(spec, sensor, values, t.width, t.height, t.geo?.gsdM ?? spec.gsdM, opts.scale ?? meta.scale ?? 1, opts.offset ?? meta.offset ?? 0, t.nodata);
+    const over = opts.bandMeta?.[i];
+    const nodata = overriddenNodata(over, t.nodata);
+    missingByBand[spec.name] = countMissing(values, nodata);
+    const { scale, offset } = bandScaling(over, opts, t.metadata[0] ?? {});
+    const band = makeBand(spec, sensor, values, t.width, t.height, t.geo?.gsdM ?? spec.gsdM, scale, offset, nodata);
     const target = targetGrid(t, opts.resolutionFactor);
     if (target === undefined) return band;
     const r = resampleBand(band, target.width, target.height);

@@ -14,7 +14,7 @@ import { pointInPolygon, readPolygons, type LabelledPolygon } from './geojson-po
 import { reprojectPolygons } from './label-reprojection.js';
 import { pixelCentre, worldToPixel, type GeoTransform } from './geo-transform.js';
 import { decodeGeoTiffFile } from './geotiff-file.js';
-import { readBandFiles, readGeoTiff, type GeoSample } from './geotiff.js';
+import { readBandFiles, readGeoTiff, type BandScaling, type GeoSample } from './geotiff.js';
 
 export interface SceneLabelOptions {
   /** One multi-band GeoTIFF, or one file per band (all on one grid). */
@@ -22,6 +22,11 @@ export interface SceneLabelOptions {
   sensor?: string;
   bands?: string[];
   catalog?: SensorCatalog;
+  /** physical = stored * scale + offset for every band, over the files' own metadata (e.g. Landsat Collection 2 surface reflectance: 0.0000275, -0.2). */
+  scale?: number;
+  offset?: number;
+  /** Per band (one per file for band files, one per band of a multi-band file): scale, offset, nodata over `scale`/`offset` and the files' (as a STAC item's raster:bands). */
+  bandMeta?: Array<BandScaling | undefined>;
   /** GeoJSON polygons (.geojson/.json) or a label raster (.tif). */
   labels: string;
   /** GeoJSON: the class property (default 'class'). */
@@ -356,6 +361,9 @@ export async function readSceneLabels(opts: SceneLabelOptions): Promise<SceneLab
   const readOpts = {
     ...(opts.sensor !== undefined ? { sensor: opts.sensor } : {}),
     ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}),
+    ...(opts.scale !== undefined ? { scale: opts.scale } : {}),
+    ...(opts.offset !== undefined ? { offset: opts.offset } : {}),
+    ...(opts.bandMeta !== undefined ? { bandMeta: opts.bandMeta } : {}),
   };
   const ext = extname(opts.labels).toLowerCase();
   const fromRaster = ext === '.tif' || ext === '.tiff';
@@ -369,6 +377,9 @@ export async function readSceneLabels(opts: SceneLabelOptions): Promise<SceneLab
     ? await readBandFiles(opts.scene, { ...readOpts, ...(opts.bands !== undefined ? { bands: opts.bands } : {}) })
     : await readGeoTiff(opts.scene, { ...readOpts, ...(opts.bands !== undefined ? { bands: opts.bands } : {}) });
   const where = scene.source ?? String(opts.scene);
+  if (opts.bandMeta !== undefined && opts.bandMeta.length !== scene.bands.length) {
+    throw new Error(`${where}: ${opts.bandMeta.length} per-band scale/offset entries for ${scene.bands.length} bands; give one per band, in file order`);
+  }
   const grid = sceneGrid(scene, where);
   const counts: SceneLabelResult['counts'] = {
     labelledPixels: 0,
