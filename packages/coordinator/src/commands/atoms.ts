@@ -110,7 +110,6 @@ export function formatAtomsReport(r: AtomsReport): string {
 
 export function atomsCommand(): Command {
   return new Command('atoms')
-    .description("Show how an image breaks down into atoms: its bands, their metadata, and the atom count")
     .argument('<path>', 'a BigEarthNet patch folder, a GeoTIFF, a folder of band files, or a STAC Item (.json) with local GeoTIFF assets')
     .option('--sensor <name>', 'sensor id or alias when the file does not say (e.g. landsat-8, sentinel-2a)')
     .option('--bands <names>', 'band names in file order, comma-separated, when the file does not name them (e.g. B1,B2,B3,B4,B5,B7)')

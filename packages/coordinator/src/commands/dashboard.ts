@@ -21,9 +21,7 @@ function port(v: string): number {
 }
 
 export function dashboardCommand(): Command {
-  const cmd = new Command('dashboard').description(
-    'Serve the training page (status, curves, evaluation, workers; live), bull-board for the queues and Prometheus /metrics',
-  );
+  const cmd = new Command('dashboard');
   addEndpointOptions(cmd, { queues: false, outage: false });
   cmd
     .option('--run <id>', 'run to show (default: the most recently updated runs/<run>/status.json, looked for again every 10 s)')

@@ -57,7 +57,6 @@ interface DemoOptions {
 
 export function demoCommand(): Command {
   const cmd = new Command('demo')
-    .description('Train on the bundled real data on this machine: Redis, S3, workers, training, evaluation on unseen modalities, dashboard')
     .addOption(new Option('--preset <name>', `bundled run preset (${PRESET_NAMES.join(', ')}) or a run config file`).default('statlog'))
     .addOption(new Option('--workers <n>', 'worker processes').default(2).argParser((v) => positive('--workers', v)))
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend of the workers').default('auto'))

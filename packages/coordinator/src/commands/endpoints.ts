@@ -89,7 +89,9 @@ export async function checkStore(store: ObjectStore): Promise<void> {
   try {
     await bare.list('runs/');
   } catch (err) {
-    throw new Error(`the object store ${store.describe()} does not answer: ${(err as Error).message}`);
+    throw new Error(
+      `the object store ${store.describe()} does not answer (${(err as Error).message}); check --s3 / --s3-endpoint (or ATOMIZER_S3 / AWS_ENDPOINT_URL) and that the server is running`,
+    );
   }
 }
 

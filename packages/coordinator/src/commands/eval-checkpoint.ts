@@ -17,11 +17,12 @@ import {
 import { buildEvalBatch, evalModality, type RunContext } from '@atomizer/worker';
 import { evalScores } from '../engine/index.js';
 import { normalisationFor, type BandNormalisation } from './normalisation.js';
-import { checkStoreAnswers, loadRunCheckpoint, openRun, trainingFootprintM } from './run-checkpoint.js';
+import { checkStore } from './endpoints.js';
+import { loadRunCheckpoint, openRun, trainingFootprintM } from './run-checkpoint.js';
 
 export type { BandNormalisation } from './normalisation.js';
 export { normalisationFor } from './normalisation.js';
-export { checkStoreAnswers, loadRunCheckpoint, openRun, runNotInStoreError } from './run-checkpoint.js';
+export { loadRunCheckpoint, openRun } from './run-checkpoint.js';
 
 // `atomizer eval`: score a stored checkpoint of a run on any dataset the
 // tokenizer reads, in this process. The batch recipe (buildEvalBatch) and the
@@ -174,7 +175,7 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
   const notes: string[] = [];
   // 1. Cheap checks first: the dataset's files, the store, the run, the checkpoint.
   const spec = await checkDatasetSpec(opts.dataset);
-  await checkStoreAnswers(store);
+  await checkStore(store);
   const ctx = await openRun(store, opts.run);
   const ck = await loadRunCheckpoint(store, ctx, opts.checkpoint ?? 'latest');
   log(`run ${opts.run}: checkpoint round ${ck.round} (${ck.key}, sha256 ${ck.verified ? 'verified against latest.json' : 'not in latest.json, unverified'})`);

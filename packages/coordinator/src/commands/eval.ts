@@ -77,7 +77,7 @@ export function formatEvalResult(r: EvalCheckpointResult): string {
 }
 
 export function evalCommand(): Command {
-  const cmd = new Command('eval').description("Score a run's checkpoint on any dataset the tokenizer reads (other sensors too), per modality, tagged seen/unseen");
+  const cmd = new Command('eval');
   addEndpointOptions(cmd, { queues: false, redis: false })
     .requiredOption('--run <id>', 'the run whose stored config and checkpoint to use')
     .option('--checkpoint <latest|round>', "'latest' (sha256 checked against checkpoints/latest.json) or a round number", 'latest')

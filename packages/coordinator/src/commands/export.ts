@@ -13,7 +13,7 @@ interface ExportCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
 }
 
 export function exportCommand(): Command {
-  const cmd = new Command('export').description("Write a run's checkpoint as a PyTorch model: state_dict safetensors, a self-contained torch module, config.json, README");
+  const cmd = new Command('export');
   addEndpointOptions(cmd, { queues: false, redis: false })
     .requiredOption('--run <id>', 'the run whose stored config and checkpoint to export')
     .option('--checkpoint <latest|round>', "'latest' (sha256 checked against checkpoints/latest.json) or a round number", 'latest')

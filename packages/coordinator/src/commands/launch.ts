@@ -16,7 +16,7 @@ interface LaunchOptions extends EndpointOptions {
 }
 
 export function launchCommand(): Command {
-  const cmd = new Command('launch').description('Start and supervise worker processes: one per GPU (--gpus) or N on CPU (--workers)');
+  const cmd = new Command('launch');
   addEndpointOptions(cmd)
     .option('--gpus <list>', 'GPU indices, one worker each, e.g. 0,1,2,3 (CUDA_VISIBLE_DEVICES per worker, allow-growth)')
     .addOption(new Option('--workers <n>', 'CPU workers (when --gpus is not given)').argParser((v) => positive('--workers', v)))

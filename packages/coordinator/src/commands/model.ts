@@ -75,7 +75,6 @@ export function formatModelReport(r: ModelReport): string {
 
 export function modelCommand(): Command {
   return new Command('model')
-    .description('Show a model preset: its config, parameter count, token dimension and the tfjs backend in use')
     .option('--preset <name>', 'model preset: paper (paper scale, docs/model.md section 3; ~60 M parameters), small (CPU-sized), tiny (gradient checks); default: the run config default', parseRunConfig({}).model.preset)
     .option('--backend <name>', 'tfjs backend: auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .option('--json', 'print a machine-readable JSON object instead of a table')

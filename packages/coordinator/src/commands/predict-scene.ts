@@ -42,7 +42,8 @@ import { buildEvalBatch, evalModality, type RunContext } from '@atomizer/worker'
 import { seenOf } from './eval-checkpoint.js';
 import { MAP_NODATA, MAX_MAP_CLASSES, argmax, encodeProbabilities, mapMetadata } from './map-encoding.js';
 import { NormalisationBuilder, type BandNormalisation } from './normalisation.js';
-import { checkStoreAnswers, loadRunCheckpoint, openRun, trainingFootprintM } from './run-checkpoint.js';
+import { checkStore } from './endpoints.js';
+import { loadRunCheckpoint, openRun, trainingFootprintM } from './run-checkpoint.js';
 
 export interface PredictSceneOptions {
   store: ObjectStore;
@@ -181,7 +182,7 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
 
   // 1. Cheap checks first: paths, the store, the run, the checkpoint.
   await checkPaths(opts.input, opts.out);
-  await checkStoreAnswers(opts.store);
+  await checkStore(opts.store);
   const ctx = await openRun(opts.store, opts.run);
   const ck = await loadRunCheckpoint(opts.store, ctx, opts.checkpoint ?? 'latest');
   log(`run ${opts.run}: checkpoint round ${ck.round} (${ck.key}, sha256 ${ck.verified ? 'verified against latest.json' : 'not in latest.json, unverified'})`);

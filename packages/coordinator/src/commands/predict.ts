@@ -68,7 +68,7 @@ function progressBar(): { update(phase: string, done: number, total: number): vo
 }
 
 export function predictCommand(): Command {
-  const cmd = new Command('predict').description("Map a scene with a run's checkpoint: a Cloud-Optimized GeoTIFF of class ids (or per-class probabilities) on the scene's grid");
+  const cmd = new Command('predict');
   addEndpointOptions(cmd, { queues: false, redis: false })
     .requiredOption('--run <id>', 'the run whose stored config and checkpoint to use')
     .option('--checkpoint <latest|round>', "'latest' (sha256 checked against checkpoints/latest.json) or a round number", 'latest')

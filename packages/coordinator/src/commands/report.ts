@@ -9,9 +9,8 @@ import {
   type StoredRun,
 } from '@atomizer/protocol';
 import { Command, Option } from 'commander';
-import { RunStore } from '../run-store.js';
-import { addEndpointOptions, storeFrom, type EndpointOptions } from './endpoints.js';
-import { checkStoreAnswers, runNotInStoreError } from './run-checkpoint.js';
+import { RunStore, runNotInStoreError } from '../run-store.js';
+import { addEndpointOptions, checkStore, storeFrom, type EndpointOptions } from './endpoints.js';
 import { evalBarsPlot, evalHistoryPlot, headlineMetric, lossLrPlot, roundTimePlot, throughputPlot, type Plot } from './report-plots.js';
 import { formatNumber } from './table.js';
 
@@ -30,7 +29,7 @@ export interface RunArtifacts {
 
 /** Read what a report needs; a run not in the store, or one without metrics, is an error saying what to do. */
 export async function readRunArtifacts(store: ObjectStore, run: string): Promise<RunArtifacts> {
-  await checkStoreAnswers(store);
+  await checkStore(store);
   const rs = new RunStore(store, run);
   let stored: StoredRun | undefined;
   try {
@@ -227,7 +226,7 @@ interface ReportCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
 }
 
 export function reportCommand(): Command {
-  const cmd = new Command('report').description("Write a run's report: summary, evaluation table and PNG plots (loss/lr, seen vs unseen accuracy, throughput) as HTML or Markdown");
+  const cmd = new Command('report');
   addEndpointOptions(cmd, { queues: false, redis: false, outage: false })
     .requiredOption('--run <id>', 'the run to report (runs/<id>/ in the store)')
     .option('--out <dir>', 'folder to write (default: ./report-<run>)')

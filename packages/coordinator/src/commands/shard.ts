@@ -134,7 +134,6 @@ export function modalityListsFromOptions(opts: Pick<ShardOptions, 'trainModaliti
 
 export function shardCommand(): Command {
   return new Command('shard')
-    .description('Read a dataset, compute train-split band statistics and write shards + manifest.json to a folder or S3')
     .requiredOption('--dataset <kind:path>', 'what to read: bigearthnet:<folder>, statlog:<csv>, geotiff:<file or folder>, scene:<tif>, stac:<item.json or folder of items>')
     .requiredOption('--out <location>', 'a folder, or s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL)')
     .option('--name <name>', 'dataset name (default: from the dataset path)')

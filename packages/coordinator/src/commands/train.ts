@@ -164,7 +164,7 @@ interface TrainCliOptions extends EndpointOptions {
 }
 
 export function trainCommand(): Command {
-  const cmd = new Command('train').description('Run the coordinator: shard if needed, train in rounds over BullMQ workers, checkpoint, evaluate');
+  const cmd = new Command('train');
   addEndpointOptions(cmd, { queues: false })
     .option('--config <file>', `run config YAML/JSON, or a bundled preset: ${PRESET_NAMES.join(', ')}`)
     .option(

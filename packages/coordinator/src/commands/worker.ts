@@ -20,7 +20,7 @@ interface WorkerCliOptions extends EndpointOptions {
 }
 
 export function workerCommand(): Command {
-  const cmd = new Command('worker').description('Pull training and evaluation jobs from Redis, compute them, upload results to the store');
+  const cmd = new Command('worker');
   addEndpointOptions(cmd)
     .option('--queues <names>', 'comma-separated queues to serve (default: every train queue and the eval queue of --queue-prefix)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices([...BACKEND_CHOICES]).default('auto'))
