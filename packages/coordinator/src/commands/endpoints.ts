@@ -1,5 +1,6 @@
-import { DEFAULT_OUTAGE_BUDGET_S, DEFAULT_REDIS_URL, OUTAGE_BUDGET_ENV, ResilientStore, checkRedis, openStore, queueNames, type ObjectStore } from '@atomizer/protocol';
+import { DEFAULT_OUTAGE_BUDGET_S, DEFAULT_REDIS_URL, OUTAGE_BUDGET_ENV, ResilientStore, checkRedis, openStore, parseRunConfig, queueNames, type ObjectStore } from '@atomizer/protocol';
 import { Option, type Command } from 'commander';
+import { positiveInt, positiveSeconds } from './option-values.js';
 
 // The endpoint options every distributed command shares (train, worker, launch,
 // dashboard, eval): one Redis URL, one store location, the queue layout, the outage
@@ -35,7 +36,7 @@ export function addEndpointOptions(
       new Option('--outage-budget <s>', 'how long a Redis or S3 outage is ridden out (retries with backoff) before the command stops with the reason, seconds')
         .env(OUTAGE_BUDGET_ENV)
         .default(DEFAULT_OUTAGE_BUDGET_S)
-        .argParser((v) => positiveSeconds('--outage-budget', v)),
+        .argParser(positiveSeconds('--outage-budget')),
     );
   }
   if (redis) {
@@ -49,23 +50,13 @@ export function addEndpointOptions(
     )
     .addOption(new Option('--s3-endpoint <url>', 'S3-compatible endpoint, e.g. http://minio:9000 (sets AWS_ENDPOINT_URL)'));
   if (queues) {
+    // The run config's queue layout, with its defaults: the workers serve what train uses.
+    const { queues: dflt } = parseRunConfig({});
     cmd
-      .addOption(new Option('--queue-prefix <prefix>', 'BullMQ queue name prefix').default('atomizer'))
-      .addOption(new Option('--train-queues <k>', 'train queues the slices are spread over').default(1).argParser((v) => positive('--train-queues', v)));
+      .addOption(new Option('--queue-prefix <prefix>', 'BullMQ queue name prefix').default(dflt.prefix))
+      .addOption(new Option('--train-queues <k>', 'train queues the slices are spread over').default(dflt.train).argParser(positiveInt('--train-queues')));
   }
   return cmd;
-}
-
-function positiveSeconds(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} takes a positive number of seconds, got '${v}'`);
-  return n;
-}
-
-export function positive(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${v}'`);
-  return n;
 }
 
 /**

@@ -66,7 +66,7 @@ Fine-tuning: \`model.train()\`, any optimizer over \`model.parameters()\`, your 
 export async function exportRun(opts: ExportRunOptions): Promise<ExportRunResult> {
   const format = opts.format ?? 'pytorch';
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
-    throw new Error(`--format ${String(format)} is not supported; expected one of: ${EXPORT_FORMATS.join(', ')}`);
+    throw new Error(`export format ${String(format)} is not supported; expected one of: ${EXPORT_FORMATS.join(', ')}`);
   }
   const out = resolve(opts.out);
   let existing: string[] | undefined;

@@ -1,17 +1,19 @@
-import { selectBackend } from '@atomizer/model';
+import { selectBackend, type BackendChoice } from '@atomizer/model';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
+import { backendOption } from './backend-option.js';
 import { addEndpointOptions, checkStore, storeFrom, type EndpointOptions } from './endpoints.js';
 import { MAP_NODATA, PROBABILITY_SCALE } from './map-encoding.js';
-import { predictScene, type PredictSceneResult } from './predict-scene.js';
-import { positiveInt } from './shard.js';
+import { positiveInt } from './option-values.js';
+import { predictScene, type PredictSceneOptions, type PredictSceneResult } from './predict-scene.js';
+import { bandsOption, checkpointOption, jsonOption, nameList, runOption, sensorOption } from './shared-options.js';
 import { formatTable } from './table.js';
 
 // `atomizer predict`: a run's checkpoint turned into a map of a scene, a
 // Cloud-Optimized GeoTIFF on the scene's grid (predict-scene.ts), in this
 // process; a progress bar on a terminal, the summary as text or --json.
 
-interface PredictCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
+export interface PredictCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
   run: string;
   checkpoint: string;
   input: string;
@@ -21,10 +23,10 @@ interface PredictCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
   bands?: string;
   modality?: string;
   patch?: number;
-  stride?: number;
-  tileSize?: number;
-  batchSize?: number;
-  backend: string;
+  stride: number;
+  tileSize: number;
+  batchSize: number;
+  backend: BackendChoice;
   json?: boolean;
 }
 
@@ -70,20 +72,20 @@ function progressBar(): { update(phase: string, done: number, total: number): vo
 export function predictCommand(): Command {
   const cmd = new Command('predict');
   addEndpointOptions(cmd, { queues: false, redis: false })
-    .requiredOption('--run <id>', 'the run whose stored config and checkpoint to use')
-    .option('--checkpoint <latest|round>', "'latest' (sha256 checked against checkpoints/latest.json) or a round number", 'latest')
+    .addOption(runOption('the run whose stored config and checkpoint to use'))
+    .addOption(checkpointOption())
     .requiredOption('--input <path-or-url>', "the scene: a GeoTIFF, a folder of one scene's band files, or a STAC Item (.json); GeoTIFFs and items may be http(s):// or s3://bucket/key URLs (read by byte ranges, cached: docs/datasets.md)")
     .requiredOption('--out <map.tif>', 'the map to write (a COG; written under a temporary name and renamed when complete)')
     .option('--probabilities', `one band per class, the probability x ${PROBABILITY_SCALE} as uint8 (softmax; sigmoid per class for a multi-label run) instead of one class id per pixel`)
-    .option('--sensor <id>', 'sensor of the input, when its name or band names do not tell')
-    .option('--bands <names>', 'band names in file order (comma-separated), when the file does not name them')
+    .addOption(sensorOption())
+    .addOption(bandsOption())
     .option('--modality <name|json>', "modality to predict with: one of the run's lists, a registry name or inline JSON (default: the run's first train modality that applies, else every band)")
     .addOption(new Option('--patch <pixels>', "patch side in pixels of the finest band (default: the run's training footprint)").argParser(positiveInt('--patch')))
     .addOption(new Option('--stride <pixels>', 'one patch per stride x stride block (1: a patch per pixel)').default(1).argParser(positiveInt('--stride')))
     .addOption(new Option('--tile-size <pixels>', 'COG tile side and processing window, a multiple of 16').default(256).argParser(positiveInt('--tile-size')))
     .addOption(new Option('--batch-size <n>', 'patches per forward pass').default(512).argParser(positiveInt('--batch-size')))
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (auto picks the fastest available)').default('auto'))
-    .option('--json', 'print the summary as one JSON object (classes, pixels per class, seconds, output path)')
+    .addOption(backendOption())
+    .addOption(jsonOption('print the summary as one JSON object (classes, pixels per class, seconds, output path)'))
     .addHelpText(
       'after',
       `
@@ -106,33 +108,45 @@ Examples:
   $ atomizer predict --run sen2-scene-20261204-101500 --input https://example.org/cogs/scene.tif --out map.tif --sensor s2a`,
     )
     .action(async (opts: PredictCliOptions) => {
+      const { mapping, backend, json } = predictSettings(opts);
       const store = storeFrom(opts);
       await checkStore(store);
-      const bar = opts.json === true ? { update: () => undefined, stop: () => undefined } : progressBar();
+      const bar = json ? { update: () => undefined, stop: () => undefined } : progressBar();
       try {
         const result = await predictScene({
           store,
-          run: opts.run,
-          checkpoint: opts.checkpoint,
-          input: opts.input,
-          out: opts.out,
-          probabilities: opts.probabilities === true,
-          ...(opts.sensor !== undefined ? { sensor: opts.sensor } : {}),
-          ...(opts.bands !== undefined ? { bands: opts.bands.split(',').map((b) => b.trim()) } : {}),
-          ...(opts.modality !== undefined ? { modality: opts.modality } : {}),
-          ...(opts.patch !== undefined ? { patch: opts.patch } : {}),
-          ...(opts.stride !== undefined ? { stride: opts.stride } : {}),
-          ...(opts.tileSize !== undefined ? { tileSize: opts.tileSize } : {}),
-          ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
-          backend: async () => (await selectBackend(opts.backend as 'auto', () => undefined)).name,
+          ...mapping,
+          backend: async () => (await selectBackend(backend, () => undefined)).name,
           onProgress: (phase, done, total) => bar.update(phase, done, total),
-          ...(opts.json === true ? {} : { log: (m: string) => process.stderr.write(`${m}\n`) }),
+          ...(json ? {} : { log: (m: string) => process.stderr.write(`${m}\n`) }),
         });
         bar.stop();
-        process.stdout.write(opts.json === true ? `${JSON.stringify(result)}\n` : `${formatPredictResult(result)}\n`);
+        process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatPredictResult(result)}\n`);
       } finally {
         bar.stop();
       }
     });
   return cmd;
+}
+
+/** What predict does, from its options: the map it makes, on which backend, printed how (the store from the endpoint options). */
+export function predictSettings(opts: PredictCliOptions): { mapping: Omit<PredictSceneOptions, 'store' | 'backend' | 'log' | 'onProgress'>; backend: BackendChoice; json: boolean } {
+  return {
+    mapping: {
+      run: opts.run,
+      checkpoint: opts.checkpoint,
+      input: opts.input,
+      out: opts.out,
+      probabilities: opts.probabilities === true,
+      ...(opts.sensor !== undefined ? { sensor: opts.sensor } : {}),
+      ...(opts.bands !== undefined ? { bands: nameList(opts.bands) } : {}),
+      ...(opts.modality !== undefined ? { modality: opts.modality } : {}),
+      ...(opts.patch !== undefined ? { patch: opts.patch } : {}),
+      stride: opts.stride,
+      tileSize: opts.tileSize,
+      batchSize: opts.batchSize,
+    },
+    backend: opts.backend,
+    json: opts.json === true,
+  };
 }

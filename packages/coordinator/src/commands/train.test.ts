@@ -121,7 +121,8 @@ describe('atomizer train --dashboard beyond loopback', () => {
       const refused = await runCli(args, { ATOMIZER_DASHBOARD_TOKEN: '' });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/refusing to serve the dashboard on 0\.0\.0\.0 without a token.*Give --token <secret> \(or ATOMIZER_DASHBOARD_TOKEN\), or keep --host 127\.0\.0\.1/);
-      const named = [...(refused.stderr.match(/--[a-z][a-z-]*/g) ?? [])];
+      // The flags the message names (the closing '(see atomizer train --help)' aside).
+      const named = [...(refused.stderr.replace(/ \(see atomizer train --help\)\n$/, '').match(/--[a-z][a-z-]*/g) ?? [])];
       expect(named).toEqual(expect.arrayContaining(['--token', '--host']));
       for (const flag of named) expect(trainFlags.has(flag), `${flag} is named in the hint`).toBe(true);
 
@@ -142,7 +143,8 @@ describe('atomizer train --dashboard beyond loopback', () => {
 
 describe('queue flags', () => {
   it('--queue-prefix and --train-queues set the run config, spelled as worker, launch and dashboard spell them', async () => {
-    const { trainCommand, resolveTrainConfig } = await import('./train.js');
+    const { trainCommand } = await import('./train.js');
+    const { resolveTrainConfig } = await import('./run-config-options.js');
     const cmd = trainCommand().exitOverride();
     cmd.action(() => undefined);
     await cmd.parseAsync(['--queue-prefix', 'lab', '--train-queues', '2'], { from: 'user' });
