@@ -293,6 +293,7 @@ describe('every flag of every command changes what it does', () => {
       expect(Object.keys(cases).sort(), `the options of atomizer ${name}`).toEqual([...flags].sort());
       for (const [flag, c] of Object.entries(cases)) {
         const [args, needs] = Array.isArray(c) ? [c, []] : [c.args, c.with];
+        expect(args[0], 'a case gives its own flag').toBe(flag);
         const without = await effectOf(name, [...table.base, ...needs]);
         const withFlag = await effectOf(name, [...table.base, ...needs, ...args]);
         expect(withFlag, `atomizer ${name} ${[...needs, ...args].join(' ')}`).not.toEqual(without);

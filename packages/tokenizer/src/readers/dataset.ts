@@ -7,7 +7,6 @@ import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { SplitName } from '../split.js';
 import type { Sample } from '../types.js';
-import type { SensorCatalog } from '../sensors/index.js';
 import { bandNameFromFileName, isQualityBand, sceneIdFromFileName, stem } from './band-naming.js';
 import { listBigEarthNetPatches, readBigEarthNetPatch } from './bigearthnet.js';
 import { bigEarthNetClasses, type BigEarthNetNomenclature } from './bigearthnet-classes.js';
