@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -9,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { commanderErrorLine, errorLine, oneLine } from './cli-errors.js';
 import { COMMANDS, invokedCommand, registerCommands } from './commands/index.js';
-import { runCli } from './commands/run-cli.js';
+import { runCli, runNode, type CliRun } from './commands/run-cli.js';
 
 const CLI_TS = fileURLToPath(new URL('./cli.ts', import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -18,7 +17,7 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
  * Run src/cli.ts with module hooks that make importing any of `forbidden` fail: what the
  * command loads is then seen from outside, whatever the launcher picks.
  */
-async function runRefusing(forbidden: string[], args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runRefusing(forbidden: string[], args: string[]): Promise<CliRun> {
   const dir = await mkdtemp(join(tmpdir(), 'atomizer-cli-hooks-'));
   const hooks = join(dir, 'hooks.mjs');
   await writeFile(
@@ -32,18 +31,7 @@ export async function resolve(specifier, context, next) {
   );
   const register = join(dir, 'register.mjs');
   await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@atomizer/source', '--import', TSX, '--import', pathToFileURL(register).href, CLI_TS, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(['--conditions=@atomizer/source', '--import', TSX, '--import', pathToFileURL(register).href, CLI_TS, ...args]);
 }
 
 describe('atomizer --help', () => {
