@@ -80,9 +80,12 @@ describe('infra/docker/Dockerfile', () => {
     expect(Object.keys(LIBRARY_ENV)).toContain('NVIDIA_VISIBLE_DEVICES');
   });
 
-  it('uses the Node major of package.json engines and the npm of packageManager', () => {
-    const engineMajor = /(\d+)/.exec(rootPkg.engines.node)?.[1];
-    expect(dockerfile.args.NODE_VERSION?.split('.')[0]).toBe(engineMajor);
+  it('uses a Node major that package.json engines allows and CI tests (.ci/run), and the npm of packageManager', () => {
+    const engineMin = Number(/(\d+)/.exec(rootPkg.engines.node)?.[1]);
+    const major = Number(dockerfile.args.NODE_VERSION?.split('.')[0]);
+    expect(major).toBeGreaterThanOrEqual(engineMin);
+    // .ci/run runs the suite on Node 20 and again on the image's major (node-linux-<arch>@<major>).
+    expect(readText(join(ROOT, '.ci/run'))).toMatch(new RegExp(`node-linux-\\$node_arch@${major}\\b`));
     expect(`npm@${dockerfile.args.NPM_VERSION}`).toBe(rootPkg.packageManager);
   });
 
@@ -123,6 +126,20 @@ describe('infra/docker/Dockerfile', () => {
     const coordinator = readJson<{ dependencies: Record<string, string>; bin: Record<string, string> }>(join(ROOT, 'packages/coordinator/package.json'));
     expect(coordinator.dependencies.tsx).toBeDefined();
     expect(readText(join(ROOT, 'packages/coordinator', coordinator.bin.atomizer as string))).toContain("import.meta.resolve('tsx')");
+  });
+
+  it('ships the compiled dist/ of every package, built after the sources are copied (so the bin runs it)', () => {
+    const build = stage('build');
+    const steps = build.instructions.map((i) => `${i.getKeyword()} ${i.getArgumentsContent() ?? ''}`);
+    const copy = steps.findIndex((x) => x === 'COPY packages/ packages/');
+    const compile = steps.findIndex((x) => /^RUN npm run build\b/.test(x));
+    expect(copy, steps.join('\n')).toBeGreaterThanOrEqual(0);
+    expect(compile).toBeGreaterThan(copy);
+    for (const s of finals) {
+      const copies = s.instructions.filter((i) => i.getKeyword() === 'COPY').map((i) => i.getTextContent().trim());
+      expect(copies, s.name).toContain('COPY --from=build /app/packages/ packages/');
+      expect(copies, s.name).not.toContain('COPY packages/ packages/');
+    }
   });
 
   it('enters through the atomizer bin of @atomizer/coordinator', () => {

@@ -34,7 +34,7 @@ import { readSplit } from '../src/baselines.js';
 import { evalCheckpoint } from '../src/commands/eval-checkpoint.js';
 import { NATIVE } from '../src/commands/modality-applicability.js';
 import { normalisationFor, type StatsChoice } from '../src/commands/normalisation.js';
-import { resolveTrainConfig } from '../src/commands/train.js';
+import { resolveTrainConfig } from '../src/commands/run-config-options.js';
 import { SlotKnn } from './knn.js';
 import { writeLandsatLandfireScene } from './landsat8-landfire.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';

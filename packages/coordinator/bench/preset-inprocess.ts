@@ -16,7 +16,6 @@
 import { Command } from 'commander';
 import {
   Adam,
-  argmaxRows,
   cosineSchedule,
   gradients,
   initParams,

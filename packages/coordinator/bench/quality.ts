@@ -21,7 +21,7 @@ import { LocalStore, parseRunConfig, setPath, type RunConfig } from '@atomizer/p
 import { SensorCatalog } from '@atomizer/tokenizer';
 import { Command } from 'commander';
 import { baselineNormalisation, baselineRows, lastEvalRows, readBaselineData, type BaselineData, type DemoRow } from '../src/baselines.js';
-import { resolveTrainConfig } from '../src/commands/train.js';
+import { resolveTrainConfig } from '../src/commands/run-config-options.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
 import { PRESET_NAMES } from '../src/presets.js';
 import { SlotKnn } from './knn.js';

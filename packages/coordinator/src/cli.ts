@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { registerCommands } from './commands/index.js';
+import { commanderErrorLine, errorLine } from './cli-errors.js';
+import { commandTerm, registerCommands } from './commands/index.js';
 
 // The AWS SDK warns on every run under Node < 22 that FUTURE SDK releases will need
 // Node 22; the locked SDK works on Node 20 (engines >=20), so the warning is noise
@@ -20,24 +21,23 @@ function packageVersion(): string {
   return pkg.version ?? 'unknown';
 }
 
+const args = process.argv.slice(2);
 const program = new Command()
   .name('atomizer')
   .description('Atomizer: train one remote-sensing model on imagery of any sensor, across many machines.')
-  .version(packageVersion(), '-V, --version', 'print the version of atomizer');
+  .version(packageVersion(), '-V, --version', 'print the version of atomizer')
+  .configureHelp({ subcommandTerm: commandTerm });
 
-registerCommands(program);
+const command = await registerCommands(program, args);
 
-// Commander's own errors (unknown option, missing argument) read like ours: one line
-// with the program's name, then the hint. Subcommands added with addCommand do not
-// inherit output settings, so each gets them.
-const oneLine = (str: string, write: (s: string) => void): void => write(`atomizer: ${str.replace(/^error: /, '')}`);
-for (const cmd of [program, ...program.commands]) {
-  cmd.configureOutput({ outputError: oneLine }).showHelpAfterError(`(run atomizer ${cmd === program ? '' : `${cmd.name()} `}--help for usage)`);
+// Commander's own errors (unknown option, missing argument) are one line like ours, with
+// the command's help hint. Subcommands added with addCommand do not inherit output settings.
+for (const [cmd, path] of [[program, ''], ...(command !== undefined ? [[command, command.name()] as const] : [])] as const) {
+  cmd.configureOutput({ outputError: (str, write) => write(commanderErrorLine(str, path)) });
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`atomizer: ${message}\n`);
+  process.stderr.write(errorLine(err, command?.name() ?? ''));
   if (process.env.ATOMIZER_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   process.exit(1);
 });

@@ -162,3 +162,12 @@ export class RunStore {
     for (const k of await this.store.list(prefix)) await this.store.delete(k);
   }
 }
+
+/** The error for a run id that is not in the store: names the store and the runs it holds. */
+export async function runNotInStoreError(store: ObjectStore, run: string): Promise<Error> {
+  const runs = await RunStore.runs(store);
+  return new Error(
+    `run '${run}' is not in the store ${store.describe()} (${runKeys(run).config} missing); ` +
+      (runs.length > 0 ? `runs there: ${runs.join(', ')}` : 'the store holds no run: check --s3, or train one with atomizer train'),
+  );
+}

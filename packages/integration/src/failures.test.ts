@@ -1,7 +1,6 @@
 import { BullMQExecutor, InProcessExecutor, ensureDataset, train, type TrainResult } from '@atomizer/coordinator';
 import { selectBackend } from '@atomizer/model';
 import {
-  WORKER_KEY_PREFIX,
   datasetKeys,
   encodeFlat,
   runKeys,
@@ -9,7 +8,7 @@ import {
   type TrainJob,
   type TrainResultMeta,
 } from '@atomizer/protocol';
-import { connectRedis, redisOptions, startEmbeddedRedis } from '@atomizer/protocol/redis';
+import { redisOptions, startEmbeddedRedis } from '@atomizer/protocol/redis';
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { atomizer, killFirstBusy, metricsOf, queuesOf, sameBits, sleep, startCluster, startWorkers, statlogConfig, storedWeights, type Cluster } from './harness.js';

@@ -41,7 +41,7 @@ describe('run config', () => {
     );
     // Two unknown keys in one section: a line each; far from every key: the valid keys listed.
     expect(() => parseRunConfig({ model: { presett: 'tiny', zzz: 1 } })).toThrow(
-      /model\.presett: unknown key; did you mean model\.preset\?\n  model\.zzz: unknown key; expected one of preset, overrides/,
+      /model\.presett: unknown key; did you mean model\.preset\?\n {2}model\.zzz: unknown key; expected one of preset, overrides/,
     );
     expect(() => parseRunConfig({ traln: { rounds: 5 } })).toThrow(/traln: unknown key; did you mean train\?/);
   });

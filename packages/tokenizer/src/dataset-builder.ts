@@ -134,7 +134,6 @@ async function stageAndPublish(
   let bytes = 0;
   let shardCount = 0;
   let samples = 0;
-  let classes: readonly string[] | undefined;
 
   const flush = async (split: SplitName): Promise<void> => {
     const batch = pending[split];

@@ -21,8 +21,8 @@
 import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
-import { DTYPES, DTYPE_ARRAYS, dtypeOf, isDType } from './raster-dtype.js';
-import type { DType, RasterArray } from './types.js';
+import { DTYPES, DTYPE_ARRAYS, isDType } from './raster-dtype.js';
+import type { DType } from './types.js';
 
 export const SHARD_MAGIC = 'ATOMSHRD';
 export const SHARD_FORMAT_VERSION = 1;

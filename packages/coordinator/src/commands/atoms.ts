@@ -10,6 +10,7 @@ import {
   type Sample,
 } from '@atomizer/tokenizer';
 import { Command } from 'commander';
+import { bandsOption, jsonOption, nameList, sensorOption } from './shared-options.js';
 import { formatTable } from './table.js';
 
 /** What `atomizer atoms` reports about one image (the --json output). */
@@ -41,17 +42,23 @@ export interface AtomsReport {
   tokenDim: number;
 }
 
-export async function atomsReport(path: string, opts: { sensor?: string; bands?: string; modality?: string }): Promise<AtomsReport> {
+/** How to read the image: its sensor and band names when the file does not say, the modality to present it as. */
+export interface AtomsReading {
+  sensor?: string;
+  bands?: string[];
+  modality?: string;
+}
+
+export async function atomsReport(path: string, opts: AtomsReading): Promise<AtomsReport> {
   if (!existsSync(path)) {
     throw new Error(`${path} does not exist; give a BigEarthNet patch folder, a GeoTIFF, a folder of band files, or a STAC Item (.json)`);
   }
   const catalog = SensorCatalog.default();
   // Resolve the modality before reading, so a typo fails fast.
   const modality = opts.modality === undefined ? undefined : ModalityRegistry.default().get(opts.modality);
-  const bands = opts.bands?.split(',').map((b) => b.trim()).filter((b) => b !== '');
   let sample: Sample = await readSampleAt(path, {
     ...(opts.sensor !== undefined ? { sensor: opts.sensor } : {}),
-    ...(bands !== undefined && bands.length > 0 ? { bands } : {}),
+    ...(opts.bands !== undefined && opts.bands.length > 0 ? { bands: opts.bands } : {}),
   });
   if (modality !== undefined) sample = applyModality(sample, modality, { mode: 'eval', catalog });
   const { atoms, missing, missingByBand } = atomize(sample, { normalize: 'none' });
@@ -110,12 +117,11 @@ export function formatAtomsReport(r: AtomsReport): string {
 
 export function atomsCommand(): Command {
   return new Command('atoms')
-    .description("Show how an image breaks down into atoms: its bands, their metadata, and the atom count")
     .argument('<path>', 'a BigEarthNet patch folder, a GeoTIFF, a folder of band files, or a STAC Item (.json) with local GeoTIFF assets')
-    .option('--sensor <name>', 'sensor id or alias when the file does not say (e.g. landsat-8, sentinel-2a)')
-    .option('--bands <names>', 'band names in file order, comma-separated, when the file does not name them (e.g. B1,B2,B3,B4,B5,B7)')
+    .addOption(sensorOption())
+    .addOption(bandsOption())
     .option('--modality <name>', 'present the image as this modality first (e.g. s2-rgbn-10m, s2-all@res0.5)')
-    .option('--json', 'print a machine-readable JSON object instead of a table')
+    .addOption(jsonOption('print a machine-readable JSON object instead of a table'))
     .addHelpText(
       'after',
       `
@@ -125,8 +131,28 @@ Examples:
   $ atomizer atoms item.json        # STAC Item: bands and wavelengths from the item, its local GeoTIFF assets
   $ atomizer atoms <patch> --modality s2-all-20m --json`,
     )
-    .action(async (path: string, opts: { sensor?: string; bands?: string; modality?: string; json?: boolean }) => {
-      const report = await atomsReport(path, opts);
-      process.stdout.write(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${formatAtomsReport(report)}\n`);
+    .action(async (path: string, opts: AtomsCliOptions) => {
+      const { reading, json } = atomsSettings(opts);
+      const report = await atomsReport(path, reading);
+      process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatAtomsReport(report)}\n`);
     });
+}
+
+export interface AtomsCliOptions {
+  sensor?: string;
+  bands?: string;
+  modality?: string;
+  json?: boolean;
+}
+
+/** How atoms reads the image and prints the result, from its options. */
+export function atomsSettings(opts: AtomsCliOptions): { reading: AtomsReading; json: boolean } {
+  return {
+    reading: {
+      ...(opts.sensor !== undefined ? { sensor: opts.sensor } : {}),
+      ...(opts.bands !== undefined ? { bands: nameList(opts.bands) } : {}),
+      ...(opts.modality !== undefined ? { modality: opts.modality } : {}),
+    },
+    json: opts.json === true,
+  };
 }

@@ -1,11 +1,12 @@
 import { redactRedisUrl } from '@atomizer/protocol/redis';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { TOKEN_ENV } from '../dashboard/auth.js';
-import { startDashboard } from '../dashboard/server.js';
+import { startDashboard, type DashboardOptions } from '../dashboard/server.js';
 import { dashboardTokenOption, givenDashboardToken } from './dashboard-token.js';
 import { addEndpointOptions, checkEndpoints, storeFrom, type EndpointOptions } from './endpoints.js';
+import { hostOption, portOption, runOption } from './shared-options.js';
 
-interface DashboardCliOptions extends Pick<EndpointOptions, 'redis' | 's3' | 's3Endpoint'> {
+export interface DashboardCliOptions extends Pick<EndpointOptions, 'redis' | 's3' | 's3Endpoint'> {
   run?: string;
   host: string;
   port: number;
@@ -14,21 +15,13 @@ interface DashboardCliOptions extends Pick<EndpointOptions, 'redis' | 's3' | 's3
   allowWrites?: boolean;
 }
 
-function port(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--port must be an integer 0-65535 (0: a free port), got '${v}'`);
-  return n;
-}
-
 export function dashboardCommand(): Command {
-  const cmd = new Command('dashboard').description(
-    'Serve the training page (status, curves, evaluation, workers; live), bull-board for the queues and Prometheus /metrics',
-  );
+  const cmd = new Command('dashboard');
   addEndpointOptions(cmd, { queues: false, outage: false });
   cmd
-    .option('--run <id>', 'run to show (default: the most recently updated runs/<run>/status.json, looked for again every 10 s)')
-    .option('--host <address>', 'interface to listen on; anything but 127.0.0.1, localhost or ::1 needs a token', '127.0.0.1')
-    .option('--port <n>', 'TCP port (0: a free one)', port, 8080)
+    .addOption(runOption('run to show', 'the most recently updated runs/<run>/status.json, looked for again every 10 s'))
+    .addOption(hostOption())
+    .addOption(portOption())
     .addOption(dashboardTokenOption())
     .option('--queue-prefix <prefix>', "BullMQ queue name prefix (default: the run config's queues.prefix, else atomizer)")
     .option('--allow-writes', 'let bull-board retry, remove, pause and clean jobs (read-only without it)')
@@ -43,19 +36,11 @@ Examples:
   $ ${TOKEN_ENV}=$(openssl rand -hex 16) atomizer dashboard --host 0.0.0.0 --redis redis://redis:6379 --s3 s3://atomizer`,
     )
     .action(async (opts: DashboardCliOptions) => {
-      const token = givenDashboardToken(opts.token);
+      const serving = dashboardSettings(opts);
       const store = await storeFrom(opts);
       await checkEndpoints(opts, store);
-      const dashboard = await startDashboard({
-        redisUrl: opts.redis,
-        store,
-        ...(opts.run !== undefined ? { run: opts.run } : {}),
-        ...(opts.queuePrefix !== undefined ? { queuePrefix: opts.queuePrefix } : {}),
-        host: opts.host,
-        port: opts.port,
-        ...(token !== undefined ? { token } : {}),
-        readOnly: opts.allowWrites !== true,
-      });
+      const dashboard = await startDashboard({ redisUrl: opts.redis, store, ...serving });
+      const token = serving.token;
       const s = dashboard.source.current;
       process.stderr.write(
         `dashboard for ${s.run !== null ? `run ${s.run}` : 'the newest run (none yet)'}: Redis ${redactRedisUrl(opts.redis)}, store ${store.describe()}, ` +
@@ -72,4 +57,17 @@ Examples:
       });
     });
   return cmd;
+}
+
+/** What the dashboard serves and how, from its options (Redis and the store from the endpoint options). */
+export function dashboardSettings(opts: DashboardCliOptions): Omit<DashboardOptions, 'redisUrl' | 'store'> {
+  const token = givenDashboardToken(opts.token);
+  return {
+    ...(opts.run !== undefined ? { run: opts.run } : {}),
+    ...(opts.queuePrefix !== undefined ? { queuePrefix: opts.queuePrefix } : {}),
+    host: opts.host,
+    port: opts.port,
+    ...(token !== undefined ? { token } : {}),
+    readOnly: opts.allowWrites !== true,
+  };
 }

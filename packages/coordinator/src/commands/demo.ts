@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { selectBackend } from '@atomizer/model';
-import { openStore, type ObjectStore } from '@atomizer/protocol';
+import { openStore, type ObjectStore, type RunConfig } from '@atomizer/protocol';
 import {
   REDIS_INSTALL_HINT,
   checkRedis,
@@ -19,10 +19,13 @@ import { BullMQExecutor, train, withRunId, type TrainResult } from '../engine/in
 import { baselineRows, lastEvalRows, readBaselineData } from '../baselines.js';
 import { ensureDebianProgram } from '../debian-package.js';
 import { Supervisor, workerSlots } from '../launcher.js';
-import { PRESET_NAMES } from '../presets.js';
-import { ENDPOINT_ENV, positive, queuesOf } from './endpoints.js';
+import { backendOption } from './backend-option.js';
+import { ENDPOINT_ENV, queuesOf } from './endpoints.js';
+import { configOption, jsonOption, portOption, workersOption } from './shared-options.js';
 import { formatNumber, formatTable } from './table.js';
-import { addRunConfigOptions, resolveTrainConfig, roundReporter } from './train.js';
+import { addRunConfigOptions, resolveTrainConfig, runConfigRules } from './run-config-options.js';
+import { refuseUnusedOptions } from './unused-options.js';
+import { roundReporter } from './train.js';
 
 // `atomizer demo`: the whole system on one machine, the same code path as a
 // cluster run with local endpoints. Redis (a redis-server child unless
@@ -42,8 +45,9 @@ export function ensureRedisServer(say: Out): string {
 }
 
 
-interface DemoOptions {
-  preset: string;
+export interface DemoOptions {
+  config: string;
+  preset?: string;
   workers: number;
   json?: boolean;
   keep?: boolean;
@@ -54,15 +58,28 @@ interface DemoOptions {
   [k: string]: unknown;
 }
 
+/** The run config the demo trains with (no run id yet): the --config preset or file under the run-config flags. `--preset` is the old name of --config (warned). */
+export async function demoRunConfig(opts: DemoOptions, command: Command, warn: (line: string) => void): Promise<RunConfig> {
+  let config = opts.config;
+  if (opts.preset !== undefined) {
+    if (command.getOptionValueSource('config') === 'cli' && opts.config !== opts.preset) throw new Error('give the run config once: --config (--preset is its old name)');
+    warn('atomizer: demo --preset is now --config (same values); --preset will be removed');
+    config = opts.preset;
+  }
+  const resolved = await resolveTrainConfig({ ...opts, config });
+  refuseUnusedOptions(command, resolved, runConfigRules());
+  return resolved;
+}
+
 export function demoCommand(): Command {
   const cmd = new Command('demo')
-    .description('Train on the bundled real data on this machine: Redis, S3, workers, training, evaluation on unseen modalities, dashboard')
-    .addOption(new Option('--preset <name>', `bundled run preset (${PRESET_NAMES.join(', ')}) or a run config file`).default('statlog'))
-    .addOption(new Option('--workers <n>', 'worker processes').default(2).argParser((v) => positive('--workers', v)))
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend of the workers').default('auto'))
-    .addOption(new Option('--port <n>', 'dashboard port (0: any free port)').default(8080).argParser((v) => Number(v)))
+    .addOption(configOption('statlog'))
+    .addOption(new Option('--preset <name>', 'old name of --config').hideHelp())
+    .addOption(workersOption())
+    .addOption(backendOption('TensorFlow.js backend of the workers and the baseline'))
+    .addOption(portOption())
     .option('--no-baseline', 'skip the fixed-slot baseline')
-    .option('--json', 'print the results as one JSON object (logs go to stderr)')
+    .addOption(jsonOption('print the results as one JSON object (logs go to stderr)'))
     .option('--keep', 'leave the dashboard (and the services behind it) up until Ctrl-C')
     .option('--store <dir>', 'keep the run: use this folder as the object store (workers read it too) and leave it there, for atomizer eval / report');
   addRunConfigOptions(cmd);
@@ -71,18 +88,18 @@ export function demoCommand(): Command {
     `
 Uses REDIS_URL and ATOMIZER_S3 (+ AWS_ENDPOINT_URL, credentials) when set; otherwise starts a
 redis-server child on a free port and an S3 server on a temporary folder. Any run-config flag
-of 'atomizer train' overrides the preset (e.g. --train-rounds 10).
+of 'atomizer train' overrides the --config values (e.g. --train-rounds 10).
 
 Examples:
   $ npx atomizer demo
-  $ npx atomizer demo --preset sen2-scene --json`,
+  $ npx atomizer demo --config sen2-scene --json`,
   );
-  cmd.action(async (opts: DemoOptions) => {
+  cmd.action(async (opts: DemoOptions, command: Command) => {
     const t0 = performance.now();
     const json = opts.json === true;
     const out: Out = (line = '') => (json ? process.stderr : process.stdout).write(`${line}\n`);
     const log: Out = (line = '') => process.stderr.write(`${line}\n`);
-    const config = withRunId(await resolveTrainConfig({ ...opts, config: opts.preset }));
+    const config = withRunId(await demoRunConfig(opts, command, log));
     const dir = await mkdtemp(join(tmpdir(), 'atomizer-demo-'));
     const cleanups: Array<() => Promise<void>> = [];
     const cleanup = async (): Promise<void> => {
@@ -188,7 +205,7 @@ Examples:
           `${JSON.stringify({
             run: result.run,
             state: result.state,
-            preset: opts.preset,
+            config: opts.preset ?? opts.config,
             dataset: result.prepared.ctx.manifest.name,
             rounds: result.round,
             mode: config.train.mode,

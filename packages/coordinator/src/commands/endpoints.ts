@@ -1,6 +1,7 @@
-import { DEFAULT_OUTAGE_BUDGET_S, OUTAGE_BUDGET_ENV, ResilientStore, openStore, queueNames, type ObjectStore } from '@atomizer/protocol';
+import { DEFAULT_OUTAGE_BUDGET_S, OUTAGE_BUDGET_ENV, ResilientStore, openStore, parseRunConfig, queueNames, type ObjectStore } from '@atomizer/protocol';
 import { DEFAULT_REDIS_URL, checkRedis } from '@atomizer/protocol/redis';
 import { Option, type Command } from 'commander';
+import { positiveInt, positiveSeconds } from './option-values.js';
 
 // The endpoint options every distributed command shares (train, worker, launch,
 // dashboard, eval): one Redis URL, one store location, the queue layout, the outage
@@ -25,18 +26,19 @@ export interface EndpointOptions {
 /**
  * The shared endpoint options. `outage`: the command does long work (train, worker, launch,
  * eval) and rides out outages up to --outage-budget; without it (dashboard, report) a store
- * outage is reported at once.
+ * outage is reported at once. `queues: 'prefix'`: only --queue-prefix (predict, whose jobs go
+ * to the eval queue, has no use for --train-queues).
  */
 export function addEndpointOptions(
   cmd: Command,
-  { queues = true, redis = true, outage = true }: { queues?: boolean; redis?: boolean; outage?: boolean } = {},
+  { queues = true, redis = true, outage = true }: { queues?: boolean | 'prefix'; redis?: boolean; outage?: boolean } = {},
 ): Command {
   if (outage) {
     cmd.addOption(
       new Option('--outage-budget <s>', 'how long a Redis or S3 outage is ridden out (retries with backoff) before the command stops with the reason, seconds')
         .env(OUTAGE_BUDGET_ENV)
         .default(DEFAULT_OUTAGE_BUDGET_S)
-        .argParser((v) => positiveSeconds('--outage-budget', v)),
+        .argParser(positiveSeconds('--outage-budget')),
     );
   }
   if (redis) {
@@ -49,24 +51,13 @@ export function addEndpointOptions(
         .default('s3://atomizer'),
     )
     .addOption(new Option('--s3-endpoint <url>', 'S3-compatible endpoint, e.g. http://minio:9000 (sets AWS_ENDPOINT_URL)'));
-  if (queues) {
-    cmd
-      .addOption(new Option('--queue-prefix <prefix>', 'BullMQ queue name prefix').default('atomizer'))
-      .addOption(new Option('--train-queues <k>', 'train queues the slices are spread over').default(1).argParser((v) => positive('--train-queues', v)));
+  if (queues !== false) {
+    // The run config's queue layout, with its defaults: the workers serve what train uses.
+    const { queues: dflt } = parseRunConfig({});
+    cmd.addOption(new Option('--queue-prefix <prefix>', 'BullMQ queue name prefix').default(dflt.prefix));
+    if (queues === true) cmd.addOption(new Option('--train-queues <k>', 'train queues the slices are spread over').default(dflt.train).argParser(positiveInt('--train-queues')));
   }
   return cmd;
-}
-
-function positiveSeconds(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} takes a positive number of seconds, got '${v}'`);
-  return n;
-}
-
-export function positive(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${v}'`);
-  return n;
 }
 
 /**
@@ -90,7 +81,9 @@ export async function checkStore(store: ObjectStore): Promise<void> {
   try {
     await bare.list('runs/');
   } catch (err) {
-    throw new Error(`the object store ${store.describe()} does not answer: ${(err as Error).message}`);
+    throw new Error(
+      `the object store ${store.describe()} does not answer (${(err as Error).message}); check --s3 / --s3-endpoint (or ATOMIZER_S3 / AWS_ENDPOINT_URL) and that the server is running`,
+    );
   }
 }
 

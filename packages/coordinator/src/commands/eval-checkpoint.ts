@@ -15,13 +15,14 @@ import {
 } from '@atomizer/tokenizer';
 import { buildEvalBatch, evalModality, type RunContext } from '@atomizer/worker';
 import { evalScores } from '../engine/index.js';
+import { checkStore } from './endpoints.js';
 import { NATIVE, applicableModalities, trainingSensors, whyNotApplicable } from './modality-applicability.js';
 import { checkStatsChoice, normalisationFor, type BandNormalisation, type StatsChoice } from './normalisation.js';
-import { checkStoreAnswers, loadRunCheckpoint, openRun, trainingFootprintM } from './run-checkpoint.js';
+import { loadRunCheckpoint, openRun, trainingFootprintM } from './run-checkpoint.js';
 
 export type { BandNormalisation } from './normalisation.js';
 export { normalisationFor } from './normalisation.js';
-export { checkStoreAnswers, loadRunCheckpoint, openRun, runNotInStoreError } from './run-checkpoint.js';
+export { loadRunCheckpoint, openRun } from './run-checkpoint.js';
 
 // `atomizer eval`: score a stored checkpoint of a run on any dataset the
 // tokenizer reads, in this process. The batch recipe (buildEvalBatch) and the
@@ -171,7 +172,7 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
   const notes: string[] = [];
   // 1. Cheap checks first: the dataset's files, the store, the run, the checkpoint.
   const spec = await checkDatasetSpec(opts.dataset);
-  await checkStoreAnswers(store);
+  await checkStore(store);
   const ctx = await openRun(store, opts.run);
   const statsChoice = opts.stats ?? 'auto';
   checkStatsChoice(ctx, statsChoice);

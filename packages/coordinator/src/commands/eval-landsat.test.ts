@@ -87,7 +87,7 @@ describe('atomizer eval on the real Landsat-8 LANDFIRE scene', () => {
     expect(m.samples).toBeGreaterThan(400);
     expect(m.confusion!.flat().reduce((a, b) => a + b, 0)).toBe(m.samples);
     expect(m.seenReason).toBe('sensor landsat-8 never in training (run trained on sentinel-2a)');
-    expect(formatEvalResult(r)).toMatch(/normalisation per band \(--stats auto\):\n.*\n  landsat-8:B4 +this dataset's own statistics +landsat-8:B4 \(this dataset, \d+ values; the run's landsat-8:B4 is in other units\)/);
+    expect(formatEvalResult(r)).toMatch(/normalisation per band \(--stats auto\):\n.*\n {2}landsat-8:B4 +this dataset's own statistics +landsat-8:B4 \(this dataset, \d+ values; the run's landsat-8:B4 is in other units\)/);
   }, 120_000);
 
   it("in surface reflectance (the description's scale/offset): the run's Landsat-8 statistics, no units note", async () => {

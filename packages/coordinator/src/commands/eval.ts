@@ -1,15 +1,18 @@
-import { selectBackend } from '@atomizer/model';
+import { selectBackend, type BackendChoice } from '@atomizer/model';
 import { Command, Option } from 'commander';
 import { resolveBundledData } from '../presets.js';
+import { backendOption } from './backend-option.js';
 import { addEndpointOptions, checkStore, storeFrom, type EndpointOptions } from './endpoints.js';
-import { evalCheckpoint, type EvalCheckpointResult, type SplitChoice } from './eval-checkpoint.js';
+import { evalCheckpoint, type EvalCheckpointOptions, type EvalCheckpointResult, type SplitChoice } from './eval-checkpoint.js';
 import { statsOption, type StatsChoice } from './normalisation.js';
+import { nonNegativeInt } from './option-values.js';
+import { checkpointOption, datasetOption, jsonOption, runOption } from './shared-options.js';
 import { formatTable } from './table.js';
 
 // `atomizer eval`: a stored checkpoint scored on any dataset the tokenizer
 // reads (eval-checkpoint.ts), printed as a table or one JSON object.
 
-interface EvalCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
+export interface EvalCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
   run: string;
   checkpoint: string;
   dataset: string;
@@ -18,14 +21,8 @@ interface EvalCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
   maxSamples?: number;
   tile?: number;
   stats: StatsChoice;
-  backend: string;
+  backend: BackendChoice;
   json?: boolean;
-}
-
-function nonNegative(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${v}'`);
-  return n;
 }
 
 const pct = (x: number | undefined): number => (x === undefined ? Number.NaN : x);
@@ -79,22 +76,22 @@ export function formatEvalResult(r: EvalCheckpointResult): string {
 }
 
 export function evalCommand(): Command {
-  const cmd = new Command('eval').description("Score a run's checkpoint on any dataset the tokenizer reads (other sensors too), per modality, tagged seen/unseen");
+  const cmd = new Command('eval');
   addEndpointOptions(cmd, { queues: false, redis: false })
-    .requiredOption('--run <id>', 'the run whose stored config and checkpoint to use')
-    .option('--checkpoint <latest|round>', "'latest' (sha256 checked against checkpoints/latest.json) or a round number", 'latest')
-    .requiredOption('--dataset <kind:path>', 'dataset to score: bigearthnet|statlog|geotiff|scene|stac:<path>[?options], as atomizer shard takes it')
+    .addOption(runOption('the run whose stored config and checkpoint to use'))
+    .addOption(checkpointOption())
+    .addOption(datasetOption('dataset to score, as atomizer shard takes it'))
     .option('--modality <name|json...>', "modalities: registry names, names of the run's lists, or inline JSON (default: the run's train + test modalities that apply to the dataset's sensor, else 'native')")
     .addOption(new Option('--split <split>', "split of the dataset to score (default test; unlabelled imagery has one split and is scored whole)").choices(['train', 'val', 'test', 'all']))
-    .addOption(new Option('--max-samples <n>', 'score at most the first N samples (0: all)').argParser((v) => nonNegative('--max-samples', v)))
+    .addOption(new Option('--max-samples <n>', 'score at most the first N samples (0: all)').argParser(nonNegativeInt('--max-samples')))
     .addOption(
-      new Option('--tile <pixels>', "whole images (geotiff, stac): tile side in pixels of the finest band (0: the whole image is one sample; default: the footprint of the run's training samples)").argParser((v) =>
-        nonNegative('--tile', v),
+      new Option('--tile <pixels>', "whole images (geotiff, stac): tile side in pixels of the finest band (0: the whole image is one sample; default: the footprint of the run's training samples)").argParser(
+        nonNegativeInt('--tile'),
       ),
     )
     .addOption(statsOption())
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (auto picks the fastest available)').default('auto'))
-    .option('--json', 'print the result as one JSON object')
+    .addOption(backendOption())
+    .addOption(jsonOption('print the result as one JSON object'))
     .addHelpText(
       'after',
       `
@@ -116,22 +113,34 @@ Examples:
   $ atomizer eval --run statlog-20261127-101500 --dataset 'geotiff:../shared/data/landsat7_stars/L7_ETMs.tif?sensor=landsat-7&bands=B1,B2,B3,B4,B5,B7'`,
     )
     .action(async (opts: EvalCliOptions, command: Command) => {
+      const { scoring, backend, json } = evalSettings(opts, command);
       const store = await storeFrom(opts);
       await checkStore(store);
       const result = await evalCheckpoint({
         store,
-        run: opts.run,
-        checkpoint: opts.checkpoint,
-        dataset: resolveBundledData(opts.dataset),
-        ...(opts.modality !== undefined ? { modalities: opts.modality } : {}),
-        ...(opts.split !== undefined ? { split: opts.split, splitExplicit: command.getOptionValueSource('split') === 'cli' } : {}),
-        ...(opts.maxSamples !== undefined ? { maxSamples: opts.maxSamples } : {}),
-        ...(opts.tile !== undefined ? { tile: opts.tile } : {}),
-        stats: opts.stats,
-        backend: async () => (await selectBackend(opts.backend as 'auto', () => undefined)).name,
-        ...(opts.json === true ? {} : { log: (m: string) => process.stderr.write(`${m}\n`) }),
+        ...scoring,
+        backend: async () => (await selectBackend(backend, () => undefined)).name,
+        ...(json ? {} : { log: (m: string) => process.stderr.write(`${m}\n`) }),
       });
-      process.stdout.write(opts.json === true ? `${JSON.stringify(result)}\n` : `${formatEvalResult(result)}\n`);
+      process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatEvalResult(result)}\n`);
     });
   return cmd;
+}
+
+/** What eval does, from its options: what it scores, on which backend, printed how (the store from the endpoint options). */
+export function evalSettings(opts: EvalCliOptions, command: Command): { scoring: Omit<EvalCheckpointOptions, 'store' | 'backend' | 'log'>; backend: BackendChoice; json: boolean } {
+  return {
+    scoring: {
+      run: opts.run,
+      checkpoint: opts.checkpoint,
+      dataset: resolveBundledData(opts.dataset),
+      ...(opts.modality !== undefined ? { modalities: opts.modality } : {}),
+      ...(opts.split !== undefined ? { split: opts.split, splitExplicit: command.getOptionValueSource('split') === 'cli' } : {}),
+      ...(opts.maxSamples !== undefined ? { maxSamples: opts.maxSamples } : {}),
+      ...(opts.tile !== undefined ? { tile: opts.tile } : {}),
+      stats: opts.stats,
+    },
+    backend: opts.backend,
+    json: opts.json === true,
+  };
 }

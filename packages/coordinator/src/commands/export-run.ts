@@ -2,7 +2,8 @@ import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/
 import { basename, dirname, join, resolve } from 'node:path';
 import { TORCH_EXPORT_FORMAT, TORCH_MODULE_PATH, encodeSafetensors, paramCount, tokenDim, torchStateDict } from '@atomizer/model';
 import type { ObjectStore } from '@atomizer/protocol';
-import { checkStoreAnswers, loadRunCheckpoint, openRun } from './eval-checkpoint.js';
+import { checkStore } from './endpoints.js';
+import { loadRunCheckpoint, openRun } from './eval-checkpoint.js';
 
 // `atomizer export`: a stored checkpoint of a run as a PyTorch model folder:
 //   model.safetensors   the weights as a state_dict (torch names, nn.Linear layouts)
@@ -65,7 +66,7 @@ Fine-tuning: \`model.train()\`, any optimizer over \`model.parameters()\`, your 
 export async function exportRun(opts: ExportRunOptions): Promise<ExportRunResult> {
   const format = opts.format ?? 'pytorch';
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
-    throw new Error(`--format ${String(format)} is not supported; expected one of: ${EXPORT_FORMATS.join(', ')}`);
+    throw new Error(`export format ${String(format)} is not supported; expected one of: ${EXPORT_FORMATS.join(', ')}`);
   }
   const out = resolve(opts.out);
   let existing: string[] | undefined;
@@ -78,7 +79,7 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportRunResult
   if (existing !== undefined && existing.length > 0) {
     throw new Error(`--out ${opts.out} already exists and is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); give a new folder or remove it`);
   }
-  await checkStoreAnswers(opts.store);
+  await checkStore(opts.store);
   const ctx = await openRun(opts.store, opts.run);
   const ck = await loadRunCheckpoint(opts.store, ctx, opts.checkpoint ?? 'latest');
   const cfg = ctx.model;

@@ -162,7 +162,7 @@ async function bigEarthNetBatch(): Promise<AtomBatch> {
   return makeBatch(samples.map((s, i) => subsampleAtoms(atomize(s, { stats, normalize: 'zscore' }).atoms, sizes[i]!, SeededRng.derive(3, i))));
 }
 
-describe('atomizer export --format pytorch', () => {
+describe('atomizer export (PyTorch)', () => {
   it('writes the four files; the state_dict is the checkpoint transposed into nn.Linear layouts', async () => {
     expect((await readdir(exported)).sort()).toEqual(['README.md', 'atomizer_model.py', 'config.json', 'model.safetensors']);
     const cfg = JSON.parse(await readFile(join(exported, 'config.json'), 'utf8')) as { format: string; classes: string[]; model: unknown; normalisation: { bands: unknown[] } };
@@ -246,7 +246,7 @@ describe('atomizer export --format pytorch', () => {
     expect(maxAbsDiff(predict(perturbed, batch, ctx.model, 'host'), t.logits)).toBeGreaterThan(5e-4);
   }, 60_000);
 
-  it('the CLI exports by run id; an existing folder, an unknown run and an unknown format are one-line errors', async () => {
+  it('the CLI exports by run id; an existing folder, an unknown run and an option export does not have are one-line errors', async () => {
     const out = join(dir, 'cli-out');
     const ok = await runCli(['export', '--run', RUN, '--s3', join(dir, 'store'), '--out', out, '--json']);
     expect(ok.stderr).toBe('');
@@ -258,7 +258,7 @@ describe('atomizer export --format pytorch', () => {
     await expect(exportRun({ store, run: 'nope', out: join(dir, 'x') })).rejects.toThrow(/run 'nope' is not in the store .*runs there: ex/);
     const bad = await runCli(['export', '--run', RUN, '--s3', join(dir, 'store'), '--out', join(dir, 'y'), '--format', 'onnx']);
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toMatch(/--format.*onnx.*pytorch/);
+    expect(bad.stderr).toBe(`atomizer: unknown option '--format' (see atomizer export --help)\n`);
     expect((await readdir(dir)).filter((f) => f.includes('partial'))).toEqual([]);
   }, 60_000);
 });

@@ -1,25 +1,24 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { addEndpointOptions, checkStore, storeFrom, type EndpointOptions } from './endpoints.js';
-import { EXPORT_FORMATS, exportRun, type ExportFormat } from './export-run.js';
+import { exportRun } from './export-run.js';
+import { checkpointOption, jsonOption, runOption } from './shared-options.js';
 
 // `atomizer export`: a run's checkpoint as a PyTorch model folder (export-run.ts).
 
-interface ExportCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
+export interface ExportCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
   run: string;
   checkpoint: string;
   out: string;
-  format: ExportFormat;
   json?: boolean;
 }
 
 export function exportCommand(): Command {
-  const cmd = new Command('export').description("Write a run's checkpoint as a PyTorch model: state_dict safetensors, a self-contained torch module, config.json, README");
+  const cmd = new Command('export');
   addEndpointOptions(cmd, { queues: false, redis: false })
-    .requiredOption('--run <id>', 'the run whose stored config and checkpoint to export')
-    .option('--checkpoint <latest|round>', "'latest' (sha256 checked against checkpoints/latest.json) or a round number", 'latest')
+    .addOption(runOption('the run whose stored config and checkpoint to export'))
+    .addOption(checkpointOption())
     .requiredOption('--out <dir>', 'folder to create (must not exist, or be empty)')
-    .addOption(new Option('--format <format>', 'export format').choices([...EXPORT_FORMATS]).default('pytorch'))
-    .option('--json', 'print the result as one JSON object')
+    .addOption(jsonOption('print the result as one JSON object'))
     .addHelpText(
       'after',
       `
@@ -37,14 +36,20 @@ Examples:
   $ atomizer export --run statlog-20261127-101500 --checkpoint 500 --out statlog-r500 --json`,
     )
     .action(async (opts: ExportCliOptions) => {
+      const { exporting, json } = exportSettings(opts);
       const store = await storeFrom(opts);
       await checkStore(store);
-      const r = await exportRun({ store, run: opts.run, checkpoint: opts.checkpoint, out: opts.out, format: opts.format });
+      const r = await exportRun({ store, ...exporting });
       process.stdout.write(
-        opts.json === true
+        json
           ? `${JSON.stringify(r)}\n`
           : `run ${r.run}, checkpoint round ${r.checkpoint.round} (${r.checkpoint.key}) -> ${r.out}: ${r.files.join(', ')}; ${r.params.toLocaleString('en-US')} parameters, classes ${r.classes.join(', ')}\n`,
       );
     });
   return cmd;
+}
+
+/** What export does, from its options (the store from the endpoint options). */
+export function exportSettings(opts: ExportCliOptions): { exporting: { run: string; checkpoint: string; out: string }; json: boolean } {
+  return { exporting: { run: opts.run, checkpoint: opts.checkpoint, out: opts.out }, json: opts.json === true };
 }

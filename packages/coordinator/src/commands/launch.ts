@@ -1,28 +1,48 @@
 import { hostname } from 'node:os';
-import { BACKEND_CHOICES } from '@atomizer/model';
 import { checkRedis, redactRedisUrl } from '@atomizer/protocol/redis';
-import { Command, Option } from 'commander';
-import { Supervisor, workerSlots } from '../launcher.js';
-import { ENDPOINT_ENV, addEndpointOptions, checkStore, positive, storeFrom, type EndpointOptions } from './endpoints.js';
+import { Command } from 'commander';
+import { Supervisor, workerSlots, type SupervisorOptions } from '../launcher.js';
+import { backendOption } from './backend-option.js';
+import { ENDPOINT_ENV, addEndpointOptions, checkStore, storeFrom, type EndpointOptions } from './endpoints.js';
+import { lockSecondsOption, queuesOption, workersOption } from './shared-options.js';
 
 // `atomizer launch`: one worker process per GPU (or N on CPU), supervised.
 
-interface LaunchOptions extends EndpointOptions {
+export interface LaunchOptions extends EndpointOptions {
   gpus?: string;
-  workers?: number;
+  workers: number;
   queues?: string;
-  backend: string;
-  lockSeconds?: number;
+  backend?: string;
+  lockSeconds: number;
+}
+
+/**
+ * The workers launch supervises, from its options: --workers and --gpus exclude each other
+ * (given on the command line), the default backend is tensorflow-gpu with --gpus. The Redis
+ * URL (it may hold a password) goes to the workers through their environment, not their
+ * command line, which any user of the machine can read (ps).
+ */
+export function launchPlan(opts: LaunchOptions, workersGiven: boolean): Pick<SupervisorOptions, 'slots' | 'workerArgs' | 'env'> & { backend: string } {
+  if (opts.gpus !== undefined && workersGiven) throw new Error('give either --gpus or --workers, not both');
+  const slots = workerSlots({ ...(opts.gpus !== undefined ? { gpus: opts.gpus } : {}), workers: opts.workers }, hostname());
+  const backend = opts.backend ?? (opts.gpus !== undefined ? 'tensorflow-gpu' : 'auto');
+  const workerArgs = [
+    '--s3', opts.s3, '--queue-prefix', opts.queuePrefix, '--train-queues', String(opts.trainQueues), '--backend', backend, '--lock-seconds', String(opts.lockSeconds),
+    ...(opts.outageBudget !== undefined ? ['--outage-budget', String(opts.outageBudget)] : []),
+    ...(opts.s3Endpoint !== undefined ? ['--s3-endpoint', opts.s3Endpoint] : []),
+    ...(opts.queues !== undefined ? ['--queues', opts.queues] : []),
+  ];
+  return { slots, workerArgs, env: { [ENDPOINT_ENV.redis]: opts.redis }, backend };
 }
 
 export function launchCommand(): Command {
-  const cmd = new Command('launch').description('Start and supervise worker processes: one per GPU (--gpus) or N on CPU (--workers)');
+  const cmd = new Command('launch');
   addEndpointOptions(cmd)
     .option('--gpus <list>', 'GPU indices, one worker each, e.g. 0,1,2,3 (CUDA_VISIBLE_DEVICES per worker, allow-growth)')
-    .addOption(new Option('--workers <n>', 'CPU workers (when --gpus is not given)').argParser((v) => positive('--workers', v)))
-    .option('--queues <names>', 'comma-separated queues each worker serves (default: the train queues and the eval queue)')
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend of each worker (default: tensorflow-gpu with --gpus, else auto)').choices([...BACKEND_CHOICES]))
-    .addOption(new Option('--lock-seconds <s>', 'job lock duration of each worker').argParser((v) => positive('--lock-seconds', v)))
+    .addOption(workersOption('on CPU (instead of --gpus)'))
+    .addOption(queuesOption())
+    .addOption(backendOption('TensorFlow.js backend of each worker (default: tensorflow-gpu with --gpus, else auto)', undefined))
+    .addOption(lockSecondsOption())
     .addHelpText(
       'after',
       `
@@ -35,22 +55,13 @@ Examples:
   $ atomizer launch --gpus 0,1,2,3 --redis redis://10.0.0.5:6379 --s3 s3://atomizer --s3-endpoint http://10.0.0.5:9000
   $ atomizer launch --workers 2 --redis redis://127.0.0.1:6379 --s3 s3://atomizer`,
     )
-    .action(async (opts: LaunchOptions) => {
-      if (opts.gpus !== undefined && opts.workers !== undefined) throw new Error('give either --gpus or --workers, not both');
+    .action(async (opts: LaunchOptions, command: Command) => {
+      const plan = launchPlan(opts, command.getOptionValueSource('workers') === 'cli');
       const store = await storeFrom(opts);
       await checkRedis(opts.redis);
       await checkStore(store);
-      const slots = workerSlots({ ...(opts.gpus !== undefined ? { gpus: opts.gpus } : {}), workers: opts.workers ?? 1 }, hostname());
-      const backend = opts.backend ?? (opts.gpus !== undefined ? 'tensorflow-gpu' : 'auto');
-      // The Redis URL (it may hold a password) goes to the workers through their environment,
-      // not their command line, which any user of the machine can read (ps).
-      const args = [
-        '--s3', opts.s3, '--queue-prefix', opts.queuePrefix, '--train-queues', String(opts.trainQueues), '--backend', backend,
-        ...(opts.s3Endpoint !== undefined ? ['--s3-endpoint', opts.s3Endpoint] : []),
-        ...(opts.queues !== undefined ? ['--queues', opts.queues] : []),
-        ...(opts.lockSeconds !== undefined ? ['--lock-seconds', String(opts.lockSeconds)] : []),
-      ];
-      const sup = new Supervisor({ slots, workerArgs: args, env: { [ENDPOINT_ENV.redis]: opts.redis } });
+      const { slots, backend } = plan;
+      const sup = new Supervisor({ slots, workerArgs: plan.workerArgs, env: plan.env });
       process.stderr.write(`launch: ${slots.length} worker(s) (${slots.map((s) => s.id).join(', ')}), backend ${backend}, Redis ${redactRedisUrl(opts.redis)}\n`);
       sup.start();
       await new Promise<void>((resolve) => {

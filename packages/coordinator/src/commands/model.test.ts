@@ -4,7 +4,7 @@ import { runCli } from './run-cli.js';
 
 describe('atomizer model', () => {
   it('--json reports the paper preset: about 60 M parameters, token dimension 84, the backend', async () => {
-    const r = await runCli(['model', '--preset', 'paper', '--backend', 'wasm', '--json']);
+    const r = await runCli(['model', '--model-preset', 'paper', '--backend', 'wasm', '--json']);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as ModelReport;
     expect(report.config).toMatchObject({ numLatents: 512, latentDim: 512, depth: 8 });
@@ -16,12 +16,12 @@ describe('atomizer model', () => {
   });
 
   it('prints a table by default; an unknown preset fails with the list of presets', async () => {
-    const r = await runCli(['model', '--preset', 'small', '--backend', 'cpu']);
+    const r = await runCli(['model', '--model-preset', 'small', '--backend', 'cpu']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/latents L x d\s+32 x 64/);
     expect(r.stdout).toContain('token dimension: 84');
     expect(r.stdout).toMatch(/backend: cpu/);
-    const bad = await runCli(['model', '--preset', 'huge']);
+    const bad = await runCli(['model', '--model-preset', 'huge']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/Unknown model preset 'huge'.*paper, small, tiny/);
   });

@@ -1,8 +1,9 @@
-// @atomizer/model (TensorFlow.js) is imported only when this command runs, so
-// the other commands start without loading tfjs.
-import type { BackendChoice, ModelConfig } from '@atomizer/model';
+import { atomizerParamTable, modelConfig, selectBackend, tokenDim, type BackendChoice, type ModelConfig } from '@atomizer/model';
 import { parseRunConfig } from '@atomizer/protocol';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { backendOption } from './backend-option.js';
+import { leafKey, leafOption, runConfigLeaf } from './run-config-options.js';
+import { jsonOption } from './shared-options.js';
 import { formatTable } from './table.js';
 
 /** What `atomizer model` reports (the --json output). */
@@ -25,7 +26,6 @@ function partOf(name: string): string {
 }
 
 export async function modelReport(preset: string, backend: BackendChoice): Promise<ModelReport> {
-  const { atomizerParamTable, modelConfig, selectBackend, tokenDim } = await import('@atomizer/model');
   const config = modelConfig(preset);
   const table = atomizerParamTable(config);
   const parts = new Map<string, number>();
@@ -73,22 +73,42 @@ export function formatModelReport(r: ModelReport): string {
   return lines.join('\n');
 }
 
+export interface ModelCliOptions {
+  preset?: string;
+  backend: BackendChoice;
+  json?: boolean;
+  [k: string]: unknown;
+}
+
+/** The preset and backend `atomizer model` reports on: --model-preset as train spells it (--preset, its old name, warned), else the run config default. */
+export function modelSettings(opts: ModelCliOptions, warn: (line: string) => void): { preset: string; backend: BackendChoice; json: boolean } {
+  const given = opts[leafKey(runConfigLeaf('model.preset'))] as string | undefined;
+  if (opts.preset !== undefined) {
+    if (given !== undefined && given !== opts.preset) throw new Error('give the model preset once: --model-preset (--preset is its old name)');
+    warn('atomizer: model --preset is now --model-preset, as train and demo spell it; --preset will be removed');
+  }
+  return { preset: given ?? opts.preset ?? parseRunConfig({}).model.preset, backend: opts.backend, json: opts.json === true };
+}
+
 export function modelCommand(): Command {
   return new Command('model')
-    .description('Show a model preset: its config, parameter count, token dimension and the tfjs backend in use')
-    .option('--preset <name>', 'model preset: paper (paper scale, docs/model.md section 3; ~60 M parameters), small (CPU-sized), tiny (gradient checks); default: the run config default', parseRunConfig({}).model.preset)
-    .option('--backend <name>', 'tfjs backend: auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
-    .option('--json', 'print a machine-readable JSON object instead of a table')
+    .addOption(leafOption(runConfigLeaf('model.preset')))
+    .addOption(new Option('--preset <name>', 'old name of --model-preset').hideHelp())
+    .addOption(backendOption())
+    .addOption(jsonOption('print a machine-readable JSON object instead of a table'))
     .addHelpText(
       'after',
       `
+Presets: paper (paper scale, docs/model.md section 3; ~60 M parameters), small (CPU-sized), tiny (gradient checks).
+
 Examples:
-  $ atomizer model --preset paper
-  $ atomizer model --preset small --backend wasm --json
+  $ atomizer model --model-preset paper
+  $ atomizer model --model-preset small --backend wasm --json
   $ atomizer model --backend tensorflow-gpu     # fails with the reason when no GPU backend (docs/gpu.md)`,
     )
-    .action(async (opts: { preset: string; backend: BackendChoice; json?: boolean }) => {
-      const report = await modelReport(opts.preset, opts.backend);
-      process.stdout.write(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${formatModelReport(report)}\n`);
+    .action(async (opts: ModelCliOptions) => {
+      const { preset, backend, json } = modelSettings(opts, (line) => process.stderr.write(`${line}\n`));
+      const report = await modelReport(preset, backend);
+      process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatModelReport(report)}\n`);
     });
 }

@@ -42,11 +42,12 @@ import {
   type TilePredictor,
 } from '@atomizer/worker';
 import { seenOf } from './eval-checkpoint.js';
+import { checkStore } from './endpoints.js';
 import { NATIVE, applicableModalities, whyNotApplicable } from './modality-applicability.js';
 import { NormalisationBuilder, checkStatsChoice, type BandNormalisation, type StatsChoice } from './normalisation.js';
 import { modalityOnGrid, readFactorOf } from './predict-grid.js';
 import { predictOnWorkers, workerInput, type PredictWorkers, type WorkerPrediction } from './predict-on-workers.js';
-import { checkStoreAnswers, loadRunCheckpoint, openRun, trainingFootprintM } from './run-checkpoint.js';
+import { loadRunCheckpoint, openRun, trainingFootprintM } from './run-checkpoint.js';
 
 export interface PredictSceneOptions {
   store: ObjectStore;
@@ -161,7 +162,7 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
   await checkPaths(opts.input, opts.out);
   const bare = opts.store instanceof ResilientStore ? opts.store.inner : opts.store;
   const jobInput = opts.workers !== undefined ? workerInput(opts.input, bare instanceof LocalStore) : undefined;
-  await checkStoreAnswers(opts.store);
+  await checkStore(opts.store);
   const ctx = await openRun(opts.store, opts.run);
   const statsChoice = opts.stats ?? 'auto';
   checkStatsChoice(ctx, statsChoice);

@@ -1,13 +1,16 @@
-import { selectBackend } from '@atomizer/model';
+import { selectBackend, type BackendChoice } from '@atomizer/model';
 import { outageBudgetMs } from '@atomizer/protocol';
 import { DEFAULT_REDIS_URL, checkRedis } from '@atomizer/protocol/redis';
 import { MAP_NODATA, PROBABILITY_SCALE } from '@atomizer/worker';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
+import { backendOption } from './backend-option.js';
 import { ENDPOINT_ENV, addEndpointOptions, checkStore, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
 import { statsOption, type StatsChoice } from './normalisation.js';
-import { predictScene, type PredictSceneResult } from './predict-scene.js';
-import { positiveInt } from './shard.js';
+import { positiveInt } from './option-values.js';
+import { predictScene, type PredictSceneOptions, type PredictSceneResult } from './predict-scene.js';
+import { bandsOption, checkpointOption, jsonOption, nameList, runOption, sensorOption } from './shared-options.js';
+import { refuseUnusedOptions, type OptionRule } from './unused-options.js';
 import { formatTable } from './table.js';
 
 // `atomizer predict`: a run's checkpoint turned into a map of a scene, a
@@ -15,7 +18,7 @@ import { formatTable } from './table.js';
 // process or, with --redis, on the workers; a progress bar on a terminal, the
 // summary as text or --json.
 
-interface PredictCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint' | 'queuePrefix' | 'trainQueues' | 'outageBudget'> {
+export interface PredictCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint' | 'queuePrefix' | 'outageBudget'> {
   /** true: --redis without a URL (REDIS_URL, else the default). */
   redis?: string | true;
   windowsPerJob: number;
@@ -29,10 +32,10 @@ interface PredictCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint' | 
   modality?: string;
   patch?: number;
   stats: StatsChoice;
-  stride?: number;
-  tileSize?: number;
-  batchSize?: number;
-  backend: string;
+  stride: number;
+  tileSize: number;
+  batchSize: number;
+  backend: BackendChoice;
   json?: boolean;
 }
 
@@ -77,30 +80,31 @@ function progressBar(): { update(phase: string, done: number, total: number): vo
 }
 
 export function predictCommand(): Command {
-  const cmd = new Command('predict').description("Map a scene with a run's checkpoint: a Cloud-Optimized GeoTIFF of class ids (or per-class probabilities) on the scene's grid");
-  addEndpointOptions(cmd, { queues: true, redis: false })
+  const cmd = new Command('predict');
+  // Predict jobs go to the run's eval queue: the queue prefix, not the train queues.
+  addEndpointOptions(cmd, { queues: 'prefix', redis: false })
     .addOption(
       new Option('--redis [url]', `predict on the workers serving the run's eval queue (one job per --windows-per-job windows) instead of in this process; without a URL: ${ENDPOINT_ENV.redis}, else ${DEFAULT_REDIS_URL}`),
     )
     .addOption(new Option('--windows-per-job <n>', 'with --redis: map tiles (windows) per worker job').default(8).argParser(positiveInt('--windows-per-job')))
-    .requiredOption('--run <id>', 'the run whose stored config and checkpoint to use')
-    .option('--checkpoint <latest|round>', "'latest' (sha256 checked against checkpoints/latest.json) or a round number", 'latest')
+    .addOption(runOption('the run whose stored config and checkpoint to use'))
+    .addOption(checkpointOption())
     .requiredOption(
       '--input <path-or-url>',
       "the scene: a GeoTIFF, a folder of one scene's band files, or a STAC Item (.json); GeoTIFFs and items may be http(s):// or s3://bucket/key URLs (read by byte ranges, cached: docs/datasets.md). With --redis the workers read it: a URL, or an absolute path on storage every worker mounts (a relative path only with a local-folder store)",
     )
     .requiredOption('--out <map.tif>', 'the map to write (a COG; written under a temporary name and renamed when complete)')
     .option('--probabilities', `one band per class, the probability x ${PROBABILITY_SCALE} as uint8 (softmax; sigmoid per class for a multi-label run) instead of one class id per pixel`)
-    .option('--sensor <id>', 'sensor of the input, when its name or band names do not tell')
-    .option('--bands <names>', 'band names in file order (comma-separated), when the file does not name them')
+    .addOption(sensorOption())
+    .addOption(bandsOption())
     .option('--modality <name|json>', "modality to predict with: one of the run's lists, a registry name or inline JSON (default: the run's first train modality that applies, else every band)")
     .addOption(new Option('--patch <pixels>', "patch side in pixels of the finest band (default: the run's training footprint)").argParser(positiveInt('--patch')))
     .addOption(statsOption())
     .addOption(new Option('--stride <pixels>', 'one patch per stride x stride block (1: a patch per pixel)').default(1).argParser(positiveInt('--stride')))
     .addOption(new Option('--tile-size <pixels>', 'COG tile side and processing window, a multiple of 16').default(256).argParser(positiveInt('--tile-size')))
     .addOption(new Option('--batch-size <n>', 'patches per forward pass').default(512).argParser(positiveInt('--batch-size')))
-    .addOption(new Option('--backend <name>', "TensorFlow.js backend (auto picks the fastest available); with --redis the workers' own").default('auto'))
-    .option('--json', 'print the summary as one JSON object (classes, pixels per class, seconds, output path; with --redis the prediction id, jobs and workers)')
+    .addOption(backendOption("TensorFlow.js backend (auto picks the fastest available); with --redis the workers' own"))
+    .addOption(jsonOption('print the summary as one JSON object (classes, pixels per class, seconds, output path; with --redis the prediction id, jobs and workers)'))
     .addHelpText(
       'after',
       `
@@ -133,41 +137,73 @@ Examples:
   $ atomizer predict --run sen2-scene-20261204-101500 --input https://example.org/cogs/scene.tif --out map.tif --sensor s2a
   $ atomizer predict --run sen2-scene-20261204-101500 --input s3://atomizer/scenes/sen2.tif --out map.tif --redis redis://10.0.0.5:6379`,
     )
-    .action(async (opts: PredictCliOptions) => {
+    .action(async (opts: PredictCliOptions, command: Command) => {
+      const { mapping, redisUrl, backend, json } = predictSettings(opts, command);
       const store = await storeFrom(opts);
       await checkStore(store);
-      const redisUrl = opts.redis === true ? (process.env[ENDPOINT_ENV.redis] ?? DEFAULT_REDIS_URL) : opts.redis;
       if (redisUrl !== undefined) await checkRedis(redisUrl);
-      const bar = opts.json === true ? { update: () => undefined, stop: () => undefined } : progressBar();
+      const bar = json ? { update: () => undefined, stop: () => undefined } : progressBar();
       try {
         const result = await predictScene({
           store,
-          run: opts.run,
-          checkpoint: opts.checkpoint,
-          input: opts.input,
-          out: opts.out,
-          probabilities: opts.probabilities === true,
-          ...(opts.sensor !== undefined ? { sensor: opts.sensor } : {}),
-          ...(opts.bands !== undefined ? { bands: opts.bands.split(',').map((b) => b.trim()) } : {}),
-          ...(opts.modality !== undefined ? { modality: opts.modality } : {}),
-          ...(opts.patch !== undefined ? { patch: opts.patch } : {}),
-          stats: opts.stats,
-          ...(opts.stride !== undefined ? { stride: opts.stride } : {}),
-          ...(opts.tileSize !== undefined ? { tileSize: opts.tileSize } : {}),
-          ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
-          ...(redisUrl !== undefined
-            ? { workers: { redisUrl, queue: queuesOf(opts).eval, windowsPerJob: opts.windowsPerJob, outageBudgetMs: outageBudgetMs() } }
-            : { backend: async () => (await selectBackend(opts.backend as 'auto', () => undefined)).name }),
+          ...mapping,
+          ...(mapping.workers === undefined ? { backend: async () => (await selectBackend(backend, () => undefined)).name } : {}),
           onProgress: (phase, done, total) => bar.update(phase, done, total),
-          ...(opts.json === true ? {} : { log: (m: string) => process.stderr.write(`${m}\n`) }),
+          ...(json ? {} : { log: (m: string) => process.stderr.write(`${m}\n`) }),
         });
         bar.stop();
-        process.stdout.write(opts.json === true ? `${JSON.stringify(result)}\n` : `${formatPredictResult(result)}\n`);
+        process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatPredictResult(result)}\n`);
       } finally {
         bar.stop();
       }
     });
-  // The queue layout's --train-queues does not concern predict jobs (they go to the eval queue).
-  cmd.options.find((o) => o.long === '--train-queues')?.hideHelp();
   return cmd;
+}
+
+const PREDICT_OPTION_RULES: ReadonlyArray<OptionRule<PredictCliOptions>> = [
+  { option: 'windowsPerJob', applies: (o) => o.redis !== undefined, when: 'with --redis (predicting on the workers)' },
+  { option: 'queuePrefix', applies: (o) => o.redis !== undefined, when: 'with --redis (predicting on the workers)' },
+];
+
+/**
+ * What predict does, from its options: the map it makes, in this process (on which backend)
+ * or on the workers (--redis: the Redis URL, queue and job size), printed how (the store from
+ * the endpoint options). --windows-per-job and --queue-prefix without --redis are refused.
+ */
+export function predictSettings(
+  opts: PredictCliOptions,
+  command: Command,
+): { mapping: Omit<PredictSceneOptions, 'store' | 'backend' | 'log' | 'onProgress'>; redisUrl?: string; backend: BackendChoice; json: boolean } {
+  refuseUnusedOptions(command, opts, PREDICT_OPTION_RULES);
+  const redisUrl = opts.redis === true ? (process.env[ENDPOINT_ENV.redis] ?? DEFAULT_REDIS_URL) : opts.redis;
+  return {
+    mapping: {
+      run: opts.run,
+      checkpoint: opts.checkpoint,
+      input: opts.input,
+      out: opts.out,
+      probabilities: opts.probabilities === true,
+      ...(opts.sensor !== undefined ? { sensor: opts.sensor } : {}),
+      ...(opts.bands !== undefined ? { bands: nameList(opts.bands) } : {}),
+      ...(opts.modality !== undefined ? { modality: opts.modality } : {}),
+      ...(opts.patch !== undefined ? { patch: opts.patch } : {}),
+      stats: opts.stats,
+      stride: opts.stride,
+      tileSize: opts.tileSize,
+      batchSize: opts.batchSize,
+      ...(redisUrl !== undefined
+        ? {
+            workers: {
+              redisUrl,
+              queue: queuesOf({ queuePrefix: opts.queuePrefix, trainQueues: 1 }).eval,
+              windowsPerJob: opts.windowsPerJob,
+              outageBudgetMs: opts.outageBudget !== undefined ? opts.outageBudget * 1000 : outageBudgetMs(),
+            },
+          }
+        : {}),
+    },
+    ...(redisUrl !== undefined ? { redisUrl } : {}),
+    backend: opts.backend,
+    json: opts.json === true,
+  };
 }

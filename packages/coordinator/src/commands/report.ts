@@ -9,9 +9,10 @@ import {
   type StoredRun,
 } from '@atomizer/protocol';
 import { Command, Option } from 'commander';
-import { RunStore } from '../run-store.js';
-import { addEndpointOptions, storeFrom, type EndpointOptions } from './endpoints.js';
-import { checkStoreAnswers, runNotInStoreError } from './run-checkpoint.js';
+import { RunStore, runNotInStoreError } from '../run-store.js';
+import { addEndpointOptions, checkStore, storeFrom, type EndpointOptions } from './endpoints.js';
+import { jsonOption, runOption } from './shared-options.js';
+import { refuseUnusedOptions, type OptionRule } from './unused-options.js';
 import { evalBarsPlot, evalHistoryPlot, headlineMetric, lossLrPlot, roundTimePlot, throughputPlot, type Plot } from './report-plots.js';
 import { formatNumber } from './table.js';
 
@@ -30,7 +31,7 @@ export interface RunArtifacts {
 
 /** Read what a report needs; a run not in the store, or one without metrics, is an error saying what to do. */
 export async function readRunArtifacts(store: ObjectStore, run: string): Promise<RunArtifacts> {
-  await checkStoreAnswers(store);
+  await checkStore(store);
   const rs = new RunStore(store, run);
   let stored: StoredRun | undefined;
   try {
@@ -218,7 +219,7 @@ ${plots.map((p) => `<figure>\n<img src="${src(p)}" alt="${esc(p.alt)}" width="${
   return { file, images, plots };
 }
 
-interface ReportCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
+export interface ReportCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
   run: string;
   out?: string;
   format: 'html' | 'md';
@@ -227,13 +228,13 @@ interface ReportCliOptions extends Pick<EndpointOptions, 's3' | 's3Endpoint'> {
 }
 
 export function reportCommand(): Command {
-  const cmd = new Command('report').description("Write a run's report: summary, evaluation table and PNG plots (loss/lr, seen vs unseen accuracy, throughput) as HTML or Markdown");
+  const cmd = new Command('report');
   addEndpointOptions(cmd, { queues: false, redis: false, outage: false })
-    .requiredOption('--run <id>', 'the run to report (runs/<id>/ in the store)')
+    .addOption(runOption('the run to report (runs/<id>/ in the store)'))
     .option('--out <dir>', 'folder to write (default: ./report-<run>)')
     .addOption(new Option('--format <format>', 'html (index.html) or md (report.md)').choices(['html', 'md']).default('html'))
     .option('--inline', 'html: put the PNGs inside index.html as data URIs (one file to send)')
-    .option('--json', 'print what was written as one JSON object: the report file and each plot (file, size, title)')
+    .addOption(jsonOption('print what was written as one JSON object: the report file and each plot (file, size, title)'))
     .addHelpText(
       'after',
       `
@@ -244,15 +245,24 @@ Examples:
   $ atomizer report --run statlog-20261127-101500 --s3 /tmp/atomizer-store
   $ atomizer report --run statlog-20261127-101500 --format md --out docs/run-report`,
     )
-    .action(async (opts: ReportCliOptions) => {
+    .action(async (opts: ReportCliOptions, command: Command) => {
+      const { writing, json } = reportSettings(opts, command);
       const store = await storeFrom(opts);
       const artifacts = await readRunArtifacts(store, opts.run);
-      const written = await writeReport(artifacts, { out: opts.out ?? `report-${opts.run}`, format: opts.format, ...(opts.inline === true ? { inline: true } : {}) });
-      if (opts.json === true) {
+      const written = await writeReport(artifacts, writing);
+      if (json) {
         process.stdout.write(`${JSON.stringify({ run: opts.run, file: written.file, plots: written.plots.map((p) => ({ file: p.file, width: p.width, height: p.height, title: p.title })) })}\n`);
         return;
       }
       process.stdout.write(`${written.file}\n${written.plots.map((p) => `  ${p.file} (${p.width}x${p.height}): ${p.title}`).join('\n')}\n`);
     });
   return cmd;
+}
+
+const REPORT_OPTION_RULES: ReadonlyArray<OptionRule<ReportCliOptions>> = [{ option: 'inline', applies: (o) => o.format === 'html', when: 'with --format html' }];
+
+/** What report writes, from its options (the store from the endpoint options); --inline without HTML is refused. */
+export function reportSettings(opts: ReportCliOptions, command: Command): { writing: WriteReportOptions; json: boolean } {
+  refuseUnusedOptions(command, opts, REPORT_OPTION_RULES);
+  return { writing: { out: opts.out ?? `report-${opts.run}`, format: opts.format, ...(opts.inline === true ? { inline: true } : {}) }, json: opts.json === true };
 }

@@ -6,27 +6,7 @@
 import { getIfExists, runKeys, sha256Hex, type ObjectStore } from '@atomizer/protocol';
 import { ShardReader } from '@atomizer/tokenizer';
 import { checkpointWeights, loadRunContext, type RunContext } from '@atomizer/worker';
-import { RunStore } from '../run-store.js';
-
-/** Check that the store answers (a listing), naming it and what to do. */
-export async function checkStoreAnswers(store: ObjectStore): Promise<void> {
-  try {
-    await store.list('runs/');
-  } catch (err) {
-    throw new Error(
-      `the object store ${store.describe()} does not answer (${(err as Error).message}); check --s3 / --s3-endpoint (or ATOMIZER_S3 / AWS_ENDPOINT_URL) and that the server is running`,
-    );
-  }
-}
-
-/** The error for a run id that is not in the store: names the store and the runs it holds. */
-export async function runNotInStoreError(store: ObjectStore, run: string): Promise<Error> {
-  const runs = await RunStore.runs(store);
-  return new Error(
-    `run '${run}' is not in the store ${store.describe()} (${runKeys(run).config} missing); ` +
-      (runs.length > 0 ? `runs there: ${runs.join(', ')}` : 'the store holds no run: check --s3, or train one with atomizer train'),
-  );
-}
+import { RunStore, runNotInStoreError } from '../run-store.js';
 
 /** runs/<run>/config.json + manifest as a RunContext; a run not in the store is an error listing the runs there. */
 export async function openRun(store: ObjectStore, run: string): Promise<RunContext> {

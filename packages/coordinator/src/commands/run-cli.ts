@@ -13,8 +13,13 @@ export interface CliRun {
 const BIN = fileURLToPath(new URL('../../bin/atomizer.js', import.meta.url));
 
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runNode([BIN, ...args], env);
+}
+
+/** Run `node <args>` (this Node) and collect its output. */
+export function runNode(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, args, {
       env: { ...process.env, ...env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -5,7 +5,7 @@ import { LocalStore } from '@atomizer/protocol';
 import { dataPath, parseDatasetSpec, parseManifest } from '@atomizer/tokenizer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
-import { positiveInt } from './shard.js';
+import { positiveInt } from './option-values.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -80,7 +80,7 @@ describe('atomizer shard', () => {
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('atomizer:'));
     expect(errors).toHaveLength(1);
     expect(errors[0]?.startsWith(`atomizer: ${bad}: not a valid or complete GeoTIFF (`)).toBe(true);
-    expect(errors[0]).toMatch(/: truncated\)$/);
+    expect(errors[0]).toMatch(/: truncated\) \(see atomizer shard --help\)$/);
     expect(r.stderr).toMatch(/[1-9]\d* shards/); // shards were staged before the bad file
     expect(await new LocalStore(store).list('')).toEqual([]);
 

@@ -4,22 +4,16 @@ import {
   buildDataset,
   loadModalityListsFile,
   parseDatasetSpec,
+  type BuildDatasetOptions,
   type BuildDatasetResult,
   type BuildProgress,
   type ModalityListsConfig,
 } from '@atomizer/tokenizer';
 import { SingleBar } from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInt } from './option-values.js';
+import { datasetOption, jsonOption } from './shared-options.js';
 import { formatBytes, formatNumber, formatTable } from './table.js';
-
-/** Parse a positive integer option, with an error saying what was expected. */
-export function positiveInt(name: string): (v: string) => number {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
-    return n;
-  };
-}
 
 /**
  * Progress reporting: a cli-progress bar on stderr when it is a terminal,
@@ -111,7 +105,7 @@ export function buildSummaryJson(r: BuildDatasetResult): Record<string, unknown>
   };
 }
 
-interface ShardOptions {
+export interface ShardOptions {
   dataset: string;
   out: string;
   name?: string;
@@ -134,8 +128,7 @@ export function modalityListsFromOptions(opts: Pick<ShardOptions, 'trainModaliti
 
 export function shardCommand(): Command {
   return new Command('shard')
-    .description('Read a dataset, compute train-split band statistics and write shards + manifest.json to a folder or S3')
-    .requiredOption('--dataset <kind:path>', 'what to read: bigearthnet:<folder>, statlog:<csv>, geotiff:<file or folder>, scene:<tif>, stac:<item.json or folder of items>')
+    .addOption(datasetOption('what to read'))
     .requiredOption('--out <location>', 'a folder, or s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL)')
     .option('--name <name>', 'dataset name (default: from the dataset path)')
     .option('--shard-size <n>', 'samples per shard (the run config default)', positiveInt('--shard-size'), parseRunConfig({}).dataset.shardSize)
@@ -143,7 +136,7 @@ export function shardCommand(): Command {
     .option('--val-modalities <names>', 'comma-separated validation modalities')
     .option('--test-modalities <names>', 'comma-separated test modalities, never seen in training (e.g. s2-swir-only,s2-all@res0.5)')
     .option('--modalities <file>', 'train/val/test modality lists from a JSON or YAML file (names or inline definitions; instead of the three options above)')
-    .option('--json', 'print one JSON object: the manifest, where it is, atoms and bytes (progress goes to stderr)')
+    .addOption(jsonOption('print one JSON object: the manifest, where it is, atoms and bytes (progress goes to stderr)'))
     .addHelpText(
       'after',
       `
@@ -165,31 +158,36 @@ Stages shards under datasets/<name>/builds/<build>/shards/<split>/<id>.bin and p
 datasets/<name>/manifest.json last; a sharding that fails leaves no shard and no manifest behind.`,
     )
     .action(async (opts: ShardOptions) => {
-      const spec = parseDatasetSpec(opts.dataset);
-      if (opts.modalities !== undefined && (opts.trainModalities ?? opts.valModalities ?? opts.testModalities) !== undefined) {
-        throw new Error('give the modality lists either as --modalities <file> or as --train/--val/--test-modalities, not both');
-      }
-      const modalities: ModalityListsConfig | undefined =
-        opts.modalities !== undefined ? await loadModalityListsFile(opts.modalities) : modalityListsFromOptions(opts);
-      const name = opts.name ?? defaultDatasetName(spec.kind, spec.path);
-      const out = await openStore(opts.out);
-      const progress = progressReporter(`shard ${name}`);
+      const { building, out, json } = await shardSettings(opts);
+      const store = await openStore(out);
+      const progress = progressReporter(`shard ${building.name}`);
       let result: BuildDatasetResult;
       try {
-        result = await buildDataset({
-          dataset: spec,
-          out,
-          name,
-          shardSize: opts.shardSize,
-          ...(modalities !== undefined ? { modalities } : {}),
-          onProgress: (p) => progress.update(p),
-          log: (m) => process.stderr.write(`${m}\n`),
-        });
+        result = await buildDataset({ ...building, out: store, onProgress: (p) => progress.update(p), log: (m) => process.stderr.write(`${m}\n`) });
       } finally {
         progress.stop();
       }
-      process.stdout.write(opts.json === true ? `${JSON.stringify(buildSummaryJson(result))}\n` : `${formatBuildSummary(result)}\n`);
+      process.stdout.write(json ? `${JSON.stringify(buildSummaryJson(result))}\n` : `${formatBuildSummary(result)}\n`);
     });
+}
+
+/** What shard builds, from its options: the dataset read, where to (a store location), printed how. */
+export async function shardSettings(opts: ShardOptions): Promise<{ building: Omit<BuildDatasetOptions, 'out' | 'onProgress' | 'log'>; out: string; json: boolean }> {
+  const spec = parseDatasetSpec(opts.dataset);
+  if (opts.modalities !== undefined && (opts.trainModalities ?? opts.valModalities ?? opts.testModalities) !== undefined) {
+    throw new Error('give the modality lists either as --modalities <file> or as --train/--val/--test-modalities, not both');
+  }
+  const modalities: ModalityListsConfig | undefined = opts.modalities !== undefined ? await loadModalityListsFile(opts.modalities) : modalityListsFromOptions(opts);
+  return {
+    building: {
+      dataset: spec,
+      name: opts.name ?? defaultDatasetName(spec.kind, spec.path),
+      shardSize: opts.shardSize,
+      ...(modalities !== undefined ? { modalities } : {}),
+    },
+    out: opts.out,
+    json: opts.json === true,
+  };
 }
 
 /** 'bigearthnet:../data/bigearthnet_tiny/s2' -> 'bigearthnet-s2'. */

@@ -1,15 +1,15 @@
-import { readFile } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { selectBackend } from '@atomizer/model';
-import { ResilientStore, parseRunConfig, runConfigLeaves, setPath, type MetricEvent, type ObjectStore, type RunConfig, type RunStatus } from '@atomizer/protocol';
+import { ResilientStore, parseRunConfig, type MetricEvent, type ObjectStore, type RunConfig, type RunStatus } from '@atomizer/protocol';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { startDashboard, type Dashboard } from '../dashboard/index.js';
 import { BullMQExecutor, InProcessExecutor, planResumeChanges, recordResumeChanges, train, withRunId, type Executor, type ResumePlan, type TrainResult } from '../engine/index.js';
 import { lastEvalRows } from '../baselines.js';
-import { PRESET_NAMES, presetPath, resolveBundledData } from '../presets.js';
 import { RunStore } from '../run-store.js';
+import { backendOption } from './backend-option.js';
+import { addRunConfigOptions, configSource, givenTrainConfig, runConfigRules } from './run-config-options.js';
+import { configOption, hostOption, jsonOption, portOption } from './shared-options.js';
+import { refuseUnusedOptions, type OptionRule } from './unused-options.js';
 import { dashboardTokenOption, givenDashboardToken } from './dashboard-token.js';
 import { addEndpointOptions, checkEndpoints, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
 import { progressReporter } from './shard.js';
@@ -18,85 +18,6 @@ import { formatNumber, formatTable } from './table.js';
 // `atomizer train`: the coordinator. Every run-config value has a flag (from
 // the schema in @atomizer/protocol), a YAML/JSON file may set them, flags win.
 // With --resume the run's stored config is the base and the values given are changes.
-
-/**
- * Read a run config file (YAML or JSON; a bundled preset name such as
- * 'statlog' also works). Relative paths: dataset.modalities from the file's
- * folder, dataset.source's '../shared/data/' to the bundled data folder, other
- * relative dataset paths from the working directory.
- */
-export async function readRunConfigFile(nameOrPath: string): Promise<Record<string, unknown>> {
-  const path = (PRESET_NAMES as readonly string[]).includes(nameOrPath) ? presetPath(nameOrPath) : resolve(nameOrPath);
-  const text = await readFile(path, 'utf8').catch((err: unknown) => {
-    throw new Error(`${path}: cannot read the run config (${err instanceof Error ? err.message : String(err)})`);
-  });
-  let raw: unknown;
-  try {
-    raw = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new Error(`${path}: not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'} (${(err as Error).message})`);
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${path}: a run config must be a mapping of sections (dataset, model, train, ...)`);
-  const cfg = raw as { dataset?: { modalities?: unknown; source?: unknown } };
-  if (typeof cfg.dataset?.modalities === 'string' && cfg.dataset.modalities !== '' && !isAbsolute(cfg.dataset.modalities)) {
-    cfg.dataset.modalities = resolve(dirname(path), cfg.dataset.modalities);
-  }
-  if (typeof cfg.dataset?.source === 'string') cfg.dataset.source = resolveBundledData(cfg.dataset.source);
-  parseRunConfig(raw, path); // report every wrong field with the file's name now
-  return raw as Record<string, unknown>;
-}
-
-function parseBool(flag: string, v: string | boolean | undefined): boolean {
-  if (v === undefined || v === true) return true;
-  if (v === false) return false;
-  if (/^(true|1|yes|on)$/i.test(v)) return true;
-  if (/^(false|0|no|off)$/i.test(v)) return false;
-  throw new Error(`${flag} takes true or false, got '${v}'`);
-}
-
-/** The config flags, one per run-config leaf; no commander defaults, so only flags given override the file. */
-export function addRunConfigOptions(cmd: Command): Command {
-  for (const leaf of runConfigLeaves()) {
-    const key = leaf.flag.replace(/^--/, '');
-    const dflt = `(default: ${JSON.stringify(leaf.defaultValue)})`;
-    let opt: Option;
-    if (leaf.kind === 'boolean') opt = new Option(`${leaf.flag} [bool]`, `${leaf.description} ${dflt}`);
-    else if (leaf.kind === 'number') opt = new Option(`${leaf.flag} <n>`, `${leaf.description} ${dflt}`);
-    else opt = new Option(`${leaf.flag} <value>`, `${leaf.description} ${dflt}`);
-    if (leaf.choices !== undefined) opt = opt.choices([...leaf.choices]);
-    opt.attributeName = () => `cfg:${key}`;
-    cmd.addOption(opt);
-  }
-  return cmd;
-}
-
-/** What names the given config values in errors: the --config file, else the flags. */
-function configSource(opts: Record<string, unknown>): string {
-  return typeof opts.config === 'string' ? opts.config : 'run config flags';
-}
-
-/** The config values the user gave: the --config file's keys under the flags given; no defaults. */
-export async function givenTrainConfig(opts: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const base = typeof opts.config === 'string' ? await readRunConfigFile(opts.config) : {};
-  for (const leaf of runConfigLeaves()) {
-    const v = opts[`cfg:${leaf.flag.replace(/^--/, '')}`];
-    if (v === undefined) continue;
-    let value: unknown = v;
-    if (leaf.kind === 'number') {
-      value = Number(v);
-      if (!Number.isFinite(value as number)) throw new Error(`${leaf.flag} takes a number, got '${String(v)}'`);
-    } else if (leaf.kind === 'boolean') value = parseBool(leaf.flag, v as string | boolean);
-    else if (leaf.path === 'dataset.source') value = resolveBundledData(String(v));
-    else if (leaf.path === 'dataset.modalities' && v !== '') value = resolve(String(v));
-    setPath(base, leaf.path, value);
-  }
-  return base;
-}
-
-/** Defaults < file < flags, validated. */
-export async function resolveTrainConfig(opts: Record<string, unknown>): Promise<RunConfig> {
-  return parseRunConfig(await givenTrainConfig(opts), configSource(opts));
-}
 
 /**
  * The config the run trains with. A new run: defaults < file < flags. `--resume`: the run's
@@ -154,29 +75,47 @@ export function formatEvalTable(result: Pick<TrainResult, 'evals'>): string {
   );
 }
 
-interface TrainCliOptions extends EndpointOptions {
+export interface TrainCliOptions extends EndpointOptions {
   config?: string;
   resume?: boolean;
   executor: 'bullmq' | 'in-process';
   backend: string;
   json?: boolean;
+  dashboard?: boolean;
+  port: number;
+  host: string;
+  token?: string;
   [k: string]: unknown;
 }
 
+/** Options train uses only with others: refused when given without them. */
+const TRAIN_OPTION_RULES: ReadonlyArray<OptionRule<TrainCliOptions>> = [
+  { option: 'backend', applies: (o) => o.executor === 'in-process', when: 'with --executor in-process (the workers choose their own backend)' },
+  { option: 'redis', applies: (o) => o.executor !== 'in-process', when: 'with --executor bullmq (in-process runs need no Redis)' },
+  { option: 'port', applies: (o) => o.dashboard === true, when: 'with --dashboard' },
+  { option: 'host', applies: (o) => o.dashboard === true, when: 'with --dashboard' },
+  { option: 'token', applies: (o) => o.dashboard === true, when: 'with --dashboard' },
+];
+
+/** Refuse the options given that the others leave unused (the run-config flags are checked against the resolved config). */
+export function checkTrainOptions(opts: TrainCliOptions, command: Command): void {
+  refuseUnusedOptions(command, opts, TRAIN_OPTION_RULES);
+}
+
 export function trainCommand(): Command {
-  const cmd = new Command('train').description('Run the coordinator: shard if needed, train in rounds over BullMQ workers, checkpoint, evaluate');
+  const cmd = new Command('train');
   addEndpointOptions(cmd, { queues: false })
-    .option('--config <file>', `run config YAML/JSON, or a bundled preset: ${PRESET_NAMES.join(', ')}`)
+    .addOption(configOption())
     .option(
       '--resume',
       'continue the run --run <id> from its latest checkpoint (same or different number of workers); flags and --config values that differ from the run are applied if a running run can take them (more rounds, learning-rate schedule, eval/checkpoint cadence, quorum, deadline) and refused otherwise',
     )
     .addOption(new Option('--executor <kind>', 'bullmq: workers in other processes; in-process: one process, no Redis').choices(['bullmq', 'in-process']).default('bullmq'))
-    .addOption(new Option('--backend <name>', 'backend for --executor in-process').default('auto'))
-    .option('--json', 'print the outcome as one JSON object: run, state, round, loss, the last evaluation rows (logs and progress go to stderr)')
+    .addOption(backendOption('with --executor in-process: TensorFlow.js backend of this process'))
+    .addOption(jsonOption('print the outcome as one JSON object: run, state, round, loss, the last evaluation rows (logs and progress go to stderr)'))
     .option('--dashboard', 'also serve the dashboard for this run (training page, bull-board, /metrics)')
-    .addOption(new Option('--port <n>', 'dashboard port with --dashboard (0: any free port)').default(8080).argParser((v) => Number(v)))
-    .addOption(new Option('--host <addr>', 'dashboard interface with --dashboard (beyond loopback needs --token)').default('127.0.0.1'))
+    .addOption(portOption('with --dashboard'))
+    .addOption(hostOption('with --dashboard'))
     .addOption(dashboardTokenOption('with --dashboard'));
   addRunConfigOptions(cmd);
   cmd
@@ -191,13 +130,15 @@ Examples:
   $ atomizer train --run statlog-20261127-101500 --resume
   $ atomizer train --run statlog-20261127-101500 --resume --train-rounds 60 --train-lr 5e-4   # changes recorded in runs/<run>/config-changes.jsonl`,
     )
-    .action(async (opts: TrainCliOptions) => {
+    .action(async (opts: TrainCliOptions, command: Command) => {
+      checkTrainOptions(opts, command);
       const store = await storeFrom(opts);
       if (opts.executor !== 'in-process') await checkEndpoints(opts, store);
       if (opts.dashboard === true && opts.executor === 'in-process') {
         throw new Error('--dashboard needs Redis (the default --executor bullmq); for an in-process run, start atomizer dashboard separately');
       }
       const first = await trainRunConfig(opts, store);
+      refuseUnusedOptions(command, first.config, runConfigRules());
       let config = first.config;
       let executor: Executor;
       if (opts.executor === 'in-process') {
@@ -217,8 +158,8 @@ Examples:
             store: store instanceof ResilientStore ? store.inner : store,
             run: config.run,
             queuePrefix: config.queues.prefix,
-            port: opts.port as number,
-            host: opts.host as string,
+            port: opts.port,
+            host: opts.host,
             ...(token !== undefined ? { token } : {}),
           });
           process.stderr.write(`dashboard: ${dashboard.url}\n`);

@@ -1,39 +1,60 @@
-import { BACKEND_CHOICES } from '@atomizer/model';
 import { checkRedis } from '@atomizer/protocol/redis';
-import { COMPUTE_MODES, startWorker, type ComputeMode } from '@atomizer/worker';
+import { COMPUTE_MODES, startWorker, type ComputeMode, type WorkerOptions } from '@atomizer/worker';
 import { Command, Option } from 'commander';
-import { addEndpointOptions, checkStore, positive, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
+import { backendOption } from './backend-option.js';
+import { addEndpointOptions, checkStore, queuesOf, storeFrom, type EndpointOptions } from './endpoints.js';
+import { positiveInt, positiveSeconds } from './option-values.js';
+import { lockSecondsOption, nameList, queuesOption } from './shared-options.js';
 
 // `atomizer worker`: one worker process (one per GPU): pulls train and eval
 // jobs from BullMQ, computes in a separate compute process, uploads results.
 
-interface WorkerCliOptions extends EndpointOptions {
+export interface WorkerCliOptions extends EndpointOptions {
   queues?: string;
   backend: string;
   compute: ComputeMode;
   concurrency: number;
   cacheDir?: string;
-  cacheBytes?: number;
+  cacheBytes: number;
   lockSeconds: number;
   drainSeconds: number;
   id?: string;
 }
 
+/** What the worker is started with, from its options (everything but the log). */
+export function workerSettings(opts: WorkerCliOptions): Omit<WorkerOptions, 'log'> {
+  const q = queuesOf(opts);
+  return {
+    redisUrl: opts.redis,
+    store: opts.s3,
+    queues: opts.queues !== undefined ? nameList(opts.queues) : [...q.train, q.eval],
+    backend: opts.backend,
+    compute: opts.compute,
+    concurrency: opts.concurrency,
+    ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+    cacheBytes: opts.cacheBytes,
+    lockMs: opts.lockSeconds * 1000,
+    drainMs: opts.drainSeconds * 1000,
+    ...(opts.outageBudget !== undefined ? { outageBudgetMs: opts.outageBudget * 1000 } : {}),
+    ...(opts.id !== undefined ? { id: opts.id } : {}),
+  };
+}
+
 export function workerCommand(): Command {
-  const cmd = new Command('worker').description('Pull training and evaluation jobs from Redis, compute them, upload results to the store');
+  const cmd = new Command('worker');
   addEndpointOptions(cmd)
-    .option('--queues <names>', 'comma-separated queues to serve (default: every train queue and the eval queue of --queue-prefix)')
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices([...BACKEND_CHOICES]).default('auto'))
+    .addOption(queuesOption())
+    .addOption(backendOption())
     .addOption(
       new Option('--compute <mode>', "model: train and evaluate the run's model; stub: no model, a deterministic pseudo-gradient of the run's size (scale simulations, npm run bench:scale)")
         .choices([...COMPUTE_MODES])
         .default('model'),
     )
-    .addOption(new Option('--concurrency <n>', 'jobs at once (one compute process each)').default(1).argParser((v) => positive('--concurrency', v)))
+    .addOption(new Option('--concurrency <n>', 'jobs at once (one compute process each)').default(1).argParser(positiveInt('--concurrency')))
     .option('--cache-dir <dir>', 'shard cache folder (default: <tmp>/atomizer-cache/<store hash>)')
-    .addOption(new Option('--cache-bytes <n>', 'shard cache size bound in bytes').default(2 * 1024 ** 3).argParser((v) => positive('--cache-bytes', v)))
-    .addOption(new Option('--lock-seconds <s>', 'job lock duration: a dead worker\'s job is retried after about this long').default(30).argParser((v) => positive('--lock-seconds', v)))
-    .addOption(new Option('--drain-seconds <s>', 'on SIGTERM, how long to let the current job finish before releasing it').default(60).argParser((v) => positive('--drain-seconds', v)))
+    .addOption(new Option('--cache-bytes <n>', 'shard cache size bound in bytes').default(2 * 1024 ** 3).argParser(positiveInt('--cache-bytes')))
+    .addOption(lockSecondsOption())
+    .addOption(new Option('--drain-seconds <s>', 'on SIGTERM, how long to let the current job finish before releasing it').default(60).argParser(positiveSeconds('--drain-seconds')))
     .option('--id <id>', 'worker id shown on the dashboard (default: <host>-<pid>)')
     .addHelpText(
       'after',
@@ -51,8 +72,6 @@ Example:
       await checkRedis(opts.redis);
       // A store that never answered is a wrong endpoint, not an outage: say so now, not after every job waited out the budget.
       await checkStore(store);
-      const q = queuesOf(opts);
-      const queues = opts.queues !== undefined ? opts.queues.split(',').map((s) => s.trim()).filter((s) => s !== '') : [...q.train, q.eval];
       // One listener per signal for the command's whole life, only what it does changes: Node
       // dispatches a delivered signal on a later turn of the loop, to the listeners registered
       // then, so swapping listeners (an early one while the backend loads, then the real one)
@@ -69,20 +88,7 @@ Example:
         early = sig;
       };
       for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => onSignal(sig));
-      const w = await startWorker({
-        redisUrl: opts.redis,
-        store: opts.s3,
-        queues,
-        backend: opts.backend,
-        compute: opts.compute,
-        concurrency: opts.concurrency,
-        ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
-        cacheBytes: opts.cacheBytes,
-        lockMs: opts.lockSeconds * 1000,
-        drainMs: opts.drainSeconds * 1000,
-        ...(opts.id !== undefined ? { id: opts.id } : {}),
-        log: (m) => process.stderr.write(`[${new Date().toISOString()}] ${m}\n`),
-      });
+      const w = await startWorker({ ...workerSettings(opts), log: (m) => process.stderr.write(`[${new Date().toISOString()}] ${m}\n`) });
       let stopping = false;
       onSignal = (sig) => {
         if (stopping) secondSignal(sig);

@@ -2,14 +2,13 @@ import {
   OutageGuard,
   checkJobSize,
   evalJobId,
-  isTransientError,
   roundJobId,
   trainJobId,
   type EvalJob,
   type ObjectStore,
   type TrainJob,
 } from '@atomizer/protocol';
-import { connectRedis, redactRedisUrl, redisOptions } from '@atomizer/protocol/redis';
+import { connectRedis, redisOptions } from '@atomizer/protocol/redis';
 import { JobCache, STUB_BACKEND, runJob, type ComputeMode } from '@atomizer/worker';
 import { FlowProducer, Job, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';

@@ -6,7 +6,6 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import type { SplitName } from '../split.js';
 import type { Sample } from '../types.js';
-import type { SensorCatalog } from '../sensors/index.js';
 import { bandNameFromFileName, isQualityBand, sceneIdFromFileName, stem } from './band-naming.js';
 import { listBigEarthNetPatches, readBigEarthNetPatch } from './bigearthnet.js';
 import { bigEarthNetClasses, type BigEarthNetNomenclature } from './bigearthnet-classes.js';

@@ -156,7 +156,11 @@ describe('readStacItem', () => {
     for (let b = 0; b < 7; b++) {
       let sum = 0;
       let n = 0;
-      for (let i = 0; i < z.length; i++) if (z.band[i] === b) (sum += z.value[i]!), n++;
+      for (let i = 0; i < z.length; i++) {
+        if (z.band[i] !== b) continue;
+        sum += z.value[i]!;
+        n++;
+      }
       expect(n).toBe(41 * 41);
       expect(Math.abs(sum / n)).toBeLessThan(1e-4);
     }

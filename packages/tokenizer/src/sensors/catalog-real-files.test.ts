@@ -60,7 +60,8 @@ describe('catalogue names of the real files in shared/data', () => {
 
   it('the Landsat 8 surface-reflectance files sr_b4/5/6 name red, NIR and SWIR 1', () => {
     const names = readdirSync(dataPath('landsat8_landfire_gdalraster'))
-      .map((f) => /^(sr_b\d)_/.exec(f)?.[1])
+      // The GeoTIFFs only: GDAL may leave <file>.aux.xml beside them (gdalinfo -stats).
+      .map((f) => /^(sr_b\d)_.*\.tif$/.exec(f)?.[1])
       .filter((b): b is string => b !== undefined)
       .map((b) => catalog.resolveBand('landsat-8', b).commonName);
     expect(names.sort()).toEqual(['nir08', 'red', 'swir16']);
