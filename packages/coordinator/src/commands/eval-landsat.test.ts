@@ -124,7 +124,9 @@ describe('atomizer eval on the real Landsat-8 LANDFIRE scene', () => {
     ]) {
       const r = await runCli(cmd);
       expect(r.code).toBe(1);
-      expect(r.stderr.trim().split('\n')[0]).toMatch(/option '--stats <source>' argument 'scene' is invalid\. Allowed choices are auto, run, dataset\.$/);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        `atomizer: option '--stats <source>' argument 'scene' is invalid. Allowed choices are auto, run, dataset. (see atomizer ${cmd[0]} --help)`,
+      ]);
       expect(r.stdout).toBe('');
     }
     await expect(access(out)).rejects.toThrow();
