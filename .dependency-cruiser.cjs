@@ -40,7 +40,7 @@ module.exports = {
       name: 'protocol-core-loads-service-clients',
       comment:
         "The contract's core (@atomizer/protocol) is imported by every package: only its ./s3, ./redis and " +
-        "./embedded entry points may load service clients. openStore imports the S3 module when it opens an s3:// location.",
+        './embedded entry points may load service clients. openStore imports the S3 module when it opens an s3:// location.',
       severity: 'error',
       from: { path: '^packages/protocol/src/', pathNot: [PROTOCOL_SERVICE_ENTRIES, ...TEST_ONLY] },
       to: { path: [SERVICE_CLIENTS, PROTOCOL_SERVICE_ENTRIES], dependencyTypesNot: ['dynamic-import', 'type-only'] },

@@ -17,7 +17,10 @@ export default tseslint.config(
     rules: {
       // `_`-prefixed parameters and destructured leftovers are deliberate (callbacks with a fixed
       // signature, `const { a, ...rest }`); anything else unused is a finding.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
       // Store keys, ids and names are checked for control characters on purpose (/[\x00-\x1f]/).
       'no-control-regex': 'off',
     },

@@ -72,7 +72,11 @@ export function parseCommandHelp(text: string): Omit<CommandSpec, 'source'> {
   const choices = new Map<string, string[]>();
   for (const [flag, description] of descriptions) {
     const list = /\(choices: ((?:"[^"]*"(?:, )?)+)/.exec(description)?.[1];
-    if (list !== undefined) choices.set(flag, [...list.matchAll(/"([^"]*)"/g)].map((x) => x[1] as string));
+    if (list !== undefined)
+      choices.set(
+        flag,
+        [...list.matchAll(/"([^"]*)"/g)].map((x) => x[1] as string),
+      );
   }
   const usage = /^Usage: \S+ \S+ (.*)$/m.exec(text)?.[1] ?? '';
   const positionals = (usage.match(/<[^>]+>|\[(?!options\])[^\]]+\]/g) ?? []).length;
@@ -104,7 +108,12 @@ export function commandSpec(cmd: string): Promise<CommandSpec> {
       if (planned === undefined) {
         throw new Error(`atomizer has no command '${cmd}' (it has: ${names.join(', ')}) and none is planned`);
       }
-      return { options: new Map(Object.entries(planned)), choices: new Map<string, string[]>(), positionals: 0, source: 'planned' as const };
+      return {
+        options: new Map(Object.entries(planned)),
+        choices: new Map<string, string[]>(),
+        positionals: 0,
+        source: 'planned' as const,
+      };
     });
     specs.set(cmd, p);
   }
@@ -135,7 +144,9 @@ export async function checkInvocation(where: string, args: readonly string[]): P
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const arity = spec.options.get(flag) ?? (flag.startsWith('--no-') ? spec.options.get(`--${flag.slice(5)}`) && 'none' : undefined);
     if (arity === undefined) {
-      problems.push(`${where}: 'atomizer ${cmd}' has no option ${flag} (${spec.source === 'cli' ? 'its --help lists' : 'planned'}: ${[...spec.options.keys()].join(' ')})`);
+      problems.push(
+        `${where}: 'atomizer ${cmd}' has no option ${flag} (${spec.source === 'cli' ? 'its --help lists' : 'planned'}: ${[...spec.options.keys()].join(' ')})`,
+      );
       continue;
     }
     if (arity === 'none' && inline !== undefined) problems.push(`${where}: ${flag} of 'atomizer ${cmd}' takes no value`);
@@ -197,7 +208,9 @@ export function envNamesInSource(): Set<string> {
       }
       for (const file of files) {
         const text = readFileSync(file, 'utf8');
-        for (const m of text.matchAll(/process\.env\.([A-Z][A-Z0-9_]*)|process\.env\[['"]([A-Z][A-Z0-9_]*)['"]\]|['"`]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['"`]/g)) {
+        for (const m of text.matchAll(
+          /process\.env\.([A-Z][A-Z0-9_]*)|process\.env\[['"]([A-Z][A-Z0-9_]*)['"]\]|['"`]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['"`]/g,
+        )) {
           names.add((m[1] ?? m[2] ?? m[3]) as string);
         }
       }

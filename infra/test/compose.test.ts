@@ -9,7 +9,17 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { SECRET_NAME, checkEnvNames, checkInvocation, flagValue } from './cli.js';
-import { COMPOSE_DIR, DOCKER_DIR, ROOT, composeVariables, interpolateCompose, loadCompose, parseDockerfile, readEnvFile, readText } from './repo.js';
+import {
+  COMPOSE_DIR,
+  DOCKER_DIR,
+  ROOT,
+  composeVariables,
+  interpolateCompose,
+  loadCompose,
+  parseDockerfile,
+  readEnvFile,
+  readText,
+} from './repo.js';
 
 const COMPOSE_FILE = join(COMPOSE_DIR, 'compose.yaml');
 const ENV_EXAMPLE = readEnvFile(join(COMPOSE_DIR, '.env.example'));
@@ -101,7 +111,9 @@ describe('infra/compose/compose.yaml', () => {
     for (const [name, svc] of Object.entries(raw.services)) {
       for (const [key, value] of Object.entries(svc.environment ?? {})) {
         if (!SECRET_NAME.test(key)) continue;
-        expect(String(value), `services.${name}.environment.${key} must be \${VAR:?...}, not a literal`).toMatch(/^\$\{[A-Z0-9_]+:\?[^}]*\}$/);
+        expect(String(value), `services.${name}.environment.${key} must be \${VAR:?...}, not a literal`).toMatch(
+          /^\$\{[A-Z0-9_]+:\?[^}]*\}$/,
+        );
       }
     }
   });

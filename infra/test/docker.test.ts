@@ -14,7 +14,9 @@ const stage = (name: string) => {
 };
 const finals = ['cpu', 'gpu'].map(stage);
 const rootPkg = readJson<{ packageManager: string; engines: { node: string }; workspaces: string[] }>(join(ROOT, 'package.json'));
-const lock = readJson<{ packages: Record<string, { optional?: boolean; hasInstallScript?: boolean; version?: string }> }>(join(ROOT, 'package-lock.json'));
+const lock = readJson<{ packages: Record<string, { optional?: boolean; hasInstallScript?: boolean; version?: string }> }>(
+  join(ROOT, 'package-lock.json'),
+);
 const ignore = readText(join(DOCKER_DIR, 'Dockerfile.dockerignore'))
   .split('\n')
   .map((l) => l.trim())
@@ -46,7 +48,10 @@ describe('infra/docker/Dockerfile', () => {
     for (const s of finals) {
       const copiesFrom = s.instructions.filter((i) => i.getKeyword() === 'COPY' && /^COPY\s+--from=/.test(i.getTextContent()));
       expect(copiesFrom.length, s.name).toBeGreaterThan(0);
-      expect(s.instructions.some((i) => i.getKeyword() === 'RUN' && /npm (ci|install)/.test(i.getArgumentsContent() ?? '')), `${s.name} installs nothing itself`).toBe(false);
+      expect(
+        s.instructions.some((i) => i.getKeyword() === 'RUN' && /npm (ci|install)/.test(i.getArgumentsContent() ?? '')),
+        `${s.name} installs nothing itself`,
+      ).toBe(false);
     }
   });
 
@@ -105,8 +110,14 @@ describe('infra/docker/Dockerfile', () => {
     for (const pkg of ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
       expect(lock.packages[`node_modules/${pkg}`]?.hasInstallScript, pkg).toBe(true);
     }
-    for (const [name, pkg] of [['deps-cpu', '@tensorflow/tfjs-node'], ['deps-gpu', '@tensorflow/tfjs-node-gpu']] as const) {
-      const install = stage(name).instructions.find((i) => /npm ci/.test(i.getArgumentsContent() ?? ''))?.getArgumentsContent() ?? '';
+    for (const [name, pkg] of [
+      ['deps-cpu', '@tensorflow/tfjs-node'],
+      ['deps-gpu', '@tensorflow/tfjs-node-gpu'],
+    ] as const) {
+      const install =
+        stage(name)
+          .instructions.find((i) => /npm ci/.test(i.getArgumentsContent() ?? ''))
+          ?.getArgumentsContent() ?? '';
       // no script at install (workspace scripts need sources the stage lacks), then only the allowed one
       expect(install, name).toMatch(/npm ci --omit=dev --ignore-scripts/);
       expect(install, name).toContain(`npm rebuild ${pkg} `);
@@ -123,7 +134,9 @@ describe('infra/docker/Dockerfile', () => {
   });
 
   it('has every runtime need in production dependencies: tsx for the bin (installed with --omit=dev)', () => {
-    const coordinator = readJson<{ dependencies: Record<string, string>; bin: Record<string, string> }>(join(ROOT, 'packages/coordinator/package.json'));
+    const coordinator = readJson<{ dependencies: Record<string, string>; bin: Record<string, string> }>(
+      join(ROOT, 'packages/coordinator/package.json'),
+    );
     expect(coordinator.dependencies.tsx).toBeDefined();
     expect(readText(join(ROOT, 'packages/coordinator', coordinator.bin.atomizer as string))).toContain("import.meta.resolve('tsx')");
   });
@@ -152,8 +165,12 @@ describe('infra/docker/Dockerfile', () => {
   });
 
   it('installs from every workspace manifest (a new workspace package needs no Dockerfile edit)', () => {
-    const manifests = stage('manifests-src').instructions.map((i) => i.getArgumentsContent() ?? '').join('\n');
-    const app = stage('manifests').instructions.filter((i) => i.getKeyword() === 'COPY').map((i) => words(i));
+    const manifests = stage('manifests-src')
+      .instructions.map((i) => i.getArgumentsContent() ?? '')
+      .join('\n');
+    const app = stage('manifests')
+      .instructions.filter((i) => i.getKeyword() === 'COPY')
+      .map((i) => words(i));
     for (const ws of workspaceDirs()) {
       if (ws.startsWith('packages/')) {
         expect(manifests, ws).toContain("-regex 'packages/[^/]*/package\\.json'");
@@ -166,10 +183,31 @@ describe('infra/docker/Dockerfile', () => {
   });
 
   it('lets into the build context the sources and manifests, and no secrets, data or node_modules', () => {
-    for (const path of ['package.json', 'package-lock.json', 'packages/model/package.json', 'packages/coordinator/bin/atomizer.js', 'packages/tokenizer/src/index.ts', 'packages/model/vendor/tfjs-registrations.js', 'infra/package.json']) {
+    for (const path of [
+      'package.json',
+      'package-lock.json',
+      'packages/model/package.json',
+      'packages/coordinator/bin/atomizer.js',
+      'packages/tokenizer/src/index.ts',
+      'packages/model/vendor/tfjs-registrations.js',
+      'infra/package.json',
+    ]) {
       expect(inContext(path), path).toBe(true);
     }
-    for (const path of ['.env', 'infra/compose/.env', 'packages/model/src/x.test.ts', 'node_modules/yaml/package.json', 'packages/coordinator/node_modules/x/index.js', 'packages/model/dist/index.js', '.git/config', 'infra/compose/data/x.tif', 'packages/protocol/src/.env', 'key.pem', 'README.md', 'packages/tokenizer/test/x.ts']) {
+    for (const path of [
+      '.env',
+      'infra/compose/.env',
+      'packages/model/src/x.test.ts',
+      'node_modules/yaml/package.json',
+      'packages/coordinator/node_modules/x/index.js',
+      'packages/model/dist/index.js',
+      '.git/config',
+      'infra/compose/data/x.tif',
+      'packages/protocol/src/.env',
+      'key.pem',
+      'README.md',
+      'packages/tokenizer/test/x.ts',
+    ]) {
       expect(inContext(path), path).toBe(false);
     }
   });

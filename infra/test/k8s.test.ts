@@ -43,17 +43,23 @@ type PodSpec = {
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
   volumes?: Array<{ name: string; configMap?: { name: string } }>;
 };
-type Workload = { kind: string; metadata: { name: string }; spec: { replicas?: number; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
+type Workload = {
+  kind: string;
+  metadata: { name: string };
+  spec: { replicas?: number; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
+};
 
 const resources = loadK8sResources();
 const kustomization = loadKustomization();
-const workloads = resources
-  .map((r) => r.doc as unknown as Workload)
-  .filter((d) => ['Deployment', 'StatefulSet', 'Job'].includes(d.kind));
-const containers = workloads.flatMap((w) => w.spec.template.spec.containers.map((c) => ({ w, c, where: `${w.kind}/${w.metadata.name} container ${c.name}` })));
+const workloads = resources.map((r) => r.doc as unknown as Workload).filter((d) => ['Deployment', 'StatefulSet', 'Job'].includes(d.kind));
+const containers = workloads.flatMap((w) =>
+  w.spec.template.spec.containers.map((c) => ({ w, c, where: `${w.kind}/${w.metadata.name} container ${c.name}` })),
+);
 const atomizerContainers = containers.filter(({ c }) => /^atomizer-/.test(c.image));
 const configMaps = new Map(
-  resources.filter((r) => r.doc.kind === 'ConfigMap').map((r) => [(r.doc.metadata as { name: string }).name, r.doc.data as Record<string, string>]),
+  resources
+    .filter((r) => r.doc.kind === 'ConfigMap')
+    .map((r) => [(r.doc.metadata as { name: string }).name, r.doc.data as Record<string, string>]),
 );
 const workload = (kind: string, name: string): Workload => {
   const w = workloads.find((x) => x.kind === kind && x.metadata.name === name);
@@ -83,7 +89,9 @@ describe('infra/k8s', () => {
     const broken = structuredClone(workload('Deployment', 'atomizer-worker-gpu')) as unknown as Record<string, unknown>;
     (broken.spec as Record<string, unknown>).replicas = 'two';
     expect(() => new Deployment(broken as never).validate()).toThrow(/replicas/);
-    const noContainers = structuredClone(workload('Job', 'atomizer-coordinator')) as unknown as { spec: { template: { spec: Record<string, unknown> } } };
+    const noContainers = structuredClone(workload('Job', 'atomizer-coordinator')) as unknown as {
+      spec: { template: { spec: Record<string, unknown> } };
+    };
     delete noContainers.spec.template.spec.containers;
     expect(() => new Job(noContainers as never).validate()).toThrow(/containers/);
   });
@@ -94,7 +102,10 @@ describe('infra/k8s', () => {
       for (const e of c.env ?? []) {
         if (!SECRET_NAME.test(e.name) && e.valueFrom?.secretKeyRef === undefined) continue;
         expect(e.value, `${where}: ${e.name} must not be a literal`).toBeUndefined();
-        expect(e.valueFrom?.secretKeyRef, `${where}: ${e.name}`).toEqual({ name: 'atomizer-credentials', key: e.name === 'REDISCLI_AUTH' ? 'REDIS_PASSWORD' : e.name });
+        expect(e.valueFrom?.secretKeyRef, `${where}: ${e.name}`).toEqual({
+          name: 'atomizer-credentials',
+          key: e.name === 'REDISCLI_AUTH' ? 'REDIS_PASSWORD' : e.name,
+        });
       }
       // a secret passed as an argument (--requirepass, --token ...) is a $(VAR) of a secretKeyRef env
       const args = [...(c.command ?? []), ...(c.args ?? [])];
@@ -139,7 +150,10 @@ describe('infra/k8s', () => {
       expect(c.securityContext?.allowPrivilegeEscalation, where).toBe(false);
       expect(c.securityContext?.readOnlyRootFilesystem, where).toBe(true);
       // tsx compiles into the temp dir: it must be writable
-      expect(c.volumeMounts?.some((m) => m.mountPath === '/tmp'), `${where}: /tmp volume`).toBe(true);
+      expect(
+        c.volumeMounts?.some((m) => m.mountPath === '/tmp'),
+        `${where}: /tmp volume`,
+      ).toBe(true);
     }
   });
 
@@ -152,7 +166,8 @@ describe('infra/k8s', () => {
       expect(listed, where).toContain(c.image);
     }
     for (const { c, where } of containers) {
-      if (!/^atomizer-/.test(c.image)) expect(c.image, `${where}: pin third-party images`).toMatch(/^[\w./-]+:(?!latest$)[\w.-]*\d[\w.-]*$/);
+      if (!/^atomizer-/.test(c.image))
+        expect(c.image, `${where}: pin third-party images`).toMatch(/^[\w./-]+:(?!latest$)[\w.-]*\d[\w.-]*$/);
     }
   });
 
@@ -190,13 +205,26 @@ describe('infra/k8s', () => {
   });
 
   it('has Services whose selectors match a workload and whose target ports are named container ports', () => {
-    const services = resources.filter((r) => r.doc.kind === 'Service').map((r) => r.doc as { metadata: { name: string }; spec: { selector: Record<string, string>; ports: Array<{ targetPort: string | number }> } });
+    const services = resources
+      .filter((r) => r.doc.kind === 'Service')
+      .map(
+        (r) =>
+          r.doc as {
+            metadata: { name: string };
+            spec: { selector: Record<string, string>; ports: Array<{ targetPort: string | number }> };
+          },
+      );
     for (const svc of services) {
-      const matches = workloads.filter((w) => Object.entries(svc.spec.selector).every(([k, v]) => w.spec.template.metadata.labels[k] === v));
+      const matches = workloads.filter((w) =>
+        Object.entries(svc.spec.selector).every(([k, v]) => w.spec.template.metadata.labels[k] === v),
+      );
       expect(matches.length, `Service ${svc.metadata.name} selects no workload`).toBe(1);
       const ports = (matches[0] as Workload).spec.template.spec.containers.flatMap((c) => c.ports ?? []);
       for (const p of svc.spec.ports) {
-        expect(ports.some((cp) => cp.name === p.targetPort || cp.containerPort === p.targetPort), `Service ${svc.metadata.name} targetPort ${p.targetPort}`).toBe(true);
+        expect(
+          ports.some((cp) => cp.name === p.targetPort || cp.containerPort === p.targetPort),
+          `Service ${svc.metadata.name} targetPort ${p.targetPort}`,
+        ).toBe(true);
       }
     }
   });

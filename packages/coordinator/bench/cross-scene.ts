@@ -26,7 +26,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixedSlotInputs, fixedSlotLayout, predictFixedSlot, selectBackend, trainFixedSlotBaseline, type SlotNormalisation } from '@atomizer/model';
+import {
+  fixedSlotInputs,
+  fixedSlotLayout,
+  predictFixedSlot,
+  selectBackend,
+  trainFixedSlotBaseline,
+  type SlotNormalisation,
+} from '@atomizer/model';
 import { LocalStore, parseRunConfig, setPath, type RunConfig } from '@atomizer/protocol';
 import { SensorCatalog, applyModality, readDataset, type BandStats, type Modality, type Sample } from '@atomizer/tokenizer';
 import { Command } from 'commander';
@@ -38,7 +45,6 @@ import { resolveTrainConfig } from '../src/commands/run-config-options.js';
 import { SlotKnn } from './knn.js';
 import { writeLandsatLandfireScene } from './landsat8-landfire.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
-
 
 type Strategy = 'run' | 'dataset' | 'image' | 'dataset, trained bands';
 type Model = 'atomizer' | 'mlp' | 'knn';
@@ -58,7 +64,12 @@ interface Score {
   statsFrom: string;
 }
 
-async function configFor(preset: string, seed: number, sets: Array<[string, unknown]>, normalisation: 'train-split' | 'image'): Promise<RunConfig> {
+async function configFor(
+  preset: string,
+  seed: number,
+  sets: Array<[string, unknown]>,
+  normalisation: 'train-split' | 'image',
+): Promise<RunConfig> {
   const cfg = (await resolveTrainConfig({ config: preset })) as unknown as Record<string, unknown>;
   for (const [path, value] of sets) setPath(cfg, path, value);
   setPath(cfg, 'seed', seed);
@@ -68,7 +79,11 @@ async function configFor(preset: string, seed: number, sets: Array<[string, unkn
 }
 
 /** Accuracy, macro F1 and confusion of predicted vs true class indices over `n` classes. */
-function scoreOf(pred: readonly number[], truth: readonly number[], n: number): { accuracy: number; macroF1: number; confusion: number[][] } {
+function scoreOf(
+  pred: readonly number[],
+  truth: readonly number[],
+  n: number,
+): { accuracy: number; macroF1: number; confusion: number[][] } {
   const confusion = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   truth.forEach((t, i) => confusion[t]![pred[i]!]!++);
   const f1s = confusion.map((row, c) => {
@@ -91,13 +106,28 @@ function baselineScores(
   seed: number,
 ): Record<'mlp' | 'knn', { accuracy: number; macroF1: number; confusion: number[][] }> {
   const { ctx } = result.prepared;
-  const trainStats: SlotNormalisation = ctx.config.dataset.normalisation === 'image' ? 'image' : new Map(ctx.manifest.stats.bands.map((b) => [b.key, b]));
-  const mlp = trainFixedSlotBaseline({ samples: trainSamples, trainModalities: ctx.modalities.train, stats: trainStats, numClasses: ctx.model.numClasses, seed });
+  const trainStats: SlotNormalisation =
+    ctx.config.dataset.normalisation === 'image' ? 'image' : new Map(ctx.manifest.stats.bands.map((b) => [b.key, b]));
+  const mlp = trainFixedSlotBaseline({
+    samples: trainSamples,
+    trainModalities: ctx.modalities.train,
+    stats: trainStats,
+    numClasses: ctx.model.numClasses,
+    seed,
+  });
   const C = ctx.model.numClasses;
   const logits = predictFixedSlot(mlp, fixedSlotInputs({ ...mlp, stats }, scene, NATIVE).inputs);
-  const mlpPred = scene.map((_, i) => scored.reduce((best, c, k) => ((logits[i * C + c] as number) > (logits[i * C + scored[best]!] as number) ? k : best), 0));
+  const mlpPred = scene.map((_, i) =>
+    scored.reduce((best, c, k) => ((logits[i * C + c] as number) > (logits[i * C + scored[best]!] as number) ? k : best), 0),
+  );
   const catalog = SensorCatalog.default();
-  const knn = new SlotKnn(fixedSlotLayout(trainSamples, ctx.modalities.train, catalog), trainSamples, ctx.modalities.train, trainStats, seed);
+  const knn = new SlotKnn(
+    fixedSlotLayout(trainSamples, ctx.modalities.train, catalog),
+    trainSamples,
+    ctx.modalities.train,
+    trainStats,
+    seed,
+  );
   const allowed = new Set(scored);
   const knnPred = scene.map((s) => scored.indexOf(knn.classify(knn.vector(s, NATIVE, stats), (c) => allowed.has(c))));
   return { mlp: scoreOf(mlpPred, truth, scored.length), knn: scoreOf(knnPred, truth, scored.length) };
@@ -117,7 +147,14 @@ function trainedBands(target: Sample, trainSample: Sample, trainModalities: read
   return target.bands.filter((b) => b.kind === 'spectral' && b.wavelengthNm >= lo && b.wavelengthNm <= hi).map((b) => b.name);
 }
 
-async function runSeed(preset: string, seed: number, sets: Array<[string, unknown]>, dataset: string, image: boolean, log: (s: string) => void): Promise<Score[]> {
+async function runSeed(
+  preset: string,
+  seed: number,
+  sets: Array<[string, unknown]>,
+  dataset: string,
+  image: boolean,
+  log: (s: string) => void,
+): Promise<Score[]> {
   const out: Score[] = [];
   const backend = await selectBackend('auto', () => undefined);
   // The scene's samples, labelled with the run's class indices (same names, case-insensitive).
@@ -143,23 +180,54 @@ async function runSeed(preset: string, seed: number, sets: Array<[string, unknow
       // sen2-scene preset's): the Atomizer once more with those only, as the fixed-slot mapping drops
       // a band whose nearest slot is taken.
       const trained = trainedBands(scene[0]!, trainSamples[0]!, ctx.modalities.train);
-      const strategies: Array<[Strategy, StatsChoice]> = normalisation === 'image' ? [['image', 'auto']] : [['run', 'run'], ['dataset', 'dataset']];
+      const strategies: Array<[Strategy, StatsChoice]> =
+        normalisation === 'image'
+          ? [['image', 'auto']]
+          : [
+              ['run', 'run'],
+              ['dataset', 'dataset'],
+            ];
       if (normalisation !== 'image' && trained.length < scene[0]!.bands.length) strategies.push(['dataset, trained bands', 'dataset']);
       for (const [strategy, choice] of strategies) {
-        const modalities = strategy === 'dataset, trained bands' ? [JSON.stringify({ name: 'trained-bands', sensor: 'landsat-8', bands: trained })] : undefined;
-        const r = await evalCheckpoint({ store, run: config.run, dataset, split: 'all', stats: choice, backend: backend.name, ...(modalities !== undefined ? { modalities } : {}) });
+        const modalities =
+          strategy === 'dataset, trained bands'
+            ? [JSON.stringify({ name: 'trained-bands', sensor: 'landsat-8', bands: trained })]
+            : undefined;
+        const r = await evalCheckpoint({
+          store,
+          run: config.run,
+          dataset,
+          split: 'all',
+          stats: choice,
+          backend: backend.name,
+          ...(modalities !== undefined ? { modalities } : {}),
+        });
         const m = r.modalities[0]!;
-        const statsFrom = strategy === 'image' ? 'each sample' : r.normalisation.map((n) => `${n.band.split(':')[1]}:${n.source}`).join(' ');
+        const statsFrom =
+          strategy === 'image' ? 'each sample' : r.normalisation.map((n) => `${n.band.split(':')[1]}:${n.source}`).join(' ');
         const names = scored.map((i) => ctx.manifest.classes[i]!);
-        out.push({ preset, seed, strategy, model: 'atomizer', accuracy: m.accuracy!, macroF1: m.macroF1!, classes: names, confusion: m.confusion!, statsFrom });
-        const stats: SlotNormalisation = strategy === 'image' ? 'image' : (normalisationFor(scene, ctx, choice).stats as Map<string, BandStats>);
+        out.push({
+          preset,
+          seed,
+          strategy,
+          model: 'atomizer',
+          accuracy: m.accuracy!,
+          macroF1: m.macroF1!,
+          classes: names,
+          confusion: m.confusion!,
+          statsFrom,
+        });
+        const stats: SlotNormalisation =
+          strategy === 'image' ? 'image' : (normalisationFor(scene, ctx, choice).stats as Map<string, BandStats>);
         if (modalities !== undefined) {
           log(`  ${strategy} (${trained.join(', ')}): atomizer ${m.accuracy!.toFixed(3)}`);
           continue;
         }
         const b = baselineScores(result, trainSamples, scene, truth, scored, stats, seed);
         for (const model of ['mlp', 'knn'] as const) out.push({ preset, seed, strategy, model, ...b[model], classes: names, statsFrom });
-        log(`  ${strategy}: atomizer ${m.accuracy!.toFixed(3)}, mlp ${b.mlp.accuracy.toFixed(3)}, knn ${b.knn.accuracy.toFixed(3)} (${m.samples} samples)`);
+        log(
+          `  ${strategy}: atomizer ${m.accuracy!.toFixed(3)}, mlp ${b.mlp.accuracy.toFixed(3)}, knn ${b.knn.accuracy.toFixed(3)} (${m.samples} samples)`,
+        );
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -177,17 +245,34 @@ interface Summary {
 function summarise(xs: number[]): Summary {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return { median: s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2, mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: s[0]!, max: s[s.length - 1]! };
+  return {
+    median: s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2,
+    mean: xs.reduce((a, b) => a + b, 0) / xs.length,
+    min: s[0]!,
+    max: s[s.length - 1]!,
+  };
 }
 const fmt = (s: Summary): string => `${s.median.toFixed(3)} / ${s.mean.toFixed(3)} (${s.min.toFixed(3)}-${s.max.toFixed(3)})`;
 
 async function main(): Promise<void> {
   const opts = new Command()
-    .description('Cross-scene benchmark: sen2 presets trained on the Sentinel-2 scene, scored zero-shot on the Landsat-8 LANDFIRE scene per radiometry strategy, beside hand-mapped fixed-slot baselines')
-    .option('--preset <name>', 'preset (repeatable; default sen2-sensors, sen2-scene)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .description(
+      'Cross-scene benchmark: sen2 presets trained on the Sentinel-2 scene, scored zero-shot on the Landsat-8 LANDFIRE scene per radiometry strategy, beside hand-mapped fixed-slot baselines',
+    )
+    .option(
+      '--preset <name>',
+      'preset (repeatable; default sen2-sensors, sen2-scene)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--seeds <list>', 'comma-separated seeds', '42,7,1234')
     .option('--stride <n>', 'every n-th labelled Landsat pixel in each direction', '2')
-    .option('--set <path=value>', 'override a run-config value (repeatable), e.g. train.rounds=30', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--set <path=value>',
+      'override a run-config value (repeatable), e.g. train.rounds=30',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--no-image', "skip the runs trained with dataset.normalisation 'image'")
     .option('--json', 'print one JSON object')
     .parse()
@@ -216,38 +301,66 @@ async function main(): Promise<void> {
   try {
     const dataset = await writeLandsatLandfireScene(join(dir, 'landsat8-landfire.yaml'), { stride, reflectance: true });
     const src = readDataset(dataset);
-    for await (const item of src) (classCounts[item.sample.labels[0] as number] = (classCounts[item.sample.labels[0] as number] ?? 0) + 1);
+    for await (const item of src) classCounts[item.sample.labels[0] as number] = (classCounts[item.sample.labels[0] as number] ?? 0) + 1;
     classes = [...(src.classes ?? [])];
     classCounts = classes.map((_, i) => classCounts[i] ?? 0);
-    log(`Landsat-8 LANDFIRE scene: ${classCounts.reduce((a, b) => a + b, 0)} patches (${classes.map((c, i) => `${c} ${classCounts[i]}`).join(', ')})`);
+    log(
+      `Landsat-8 LANDFIRE scene: ${classCounts.reduce((a, b) => a + b, 0)} patches (${classes.map((c, i) => `${c} ${classCounts[i]}`).join(', ')})`,
+    );
     for (const preset of presets) for (const seed of seeds) scores.push(...(await runSeed(preset, seed, sets, dataset, opts.image, log)));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
   const total = classCounts.reduce((a, b) => a + b, 0);
   const majority = Math.max(...classCounts) / total;
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, load: loadavg().map((l) => l.toFixed(1)).join(' ') };
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    load: loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' '),
+  };
   const table = presets.flatMap((preset) =>
     (['run', 'dataset', 'dataset, trained bands', 'image'] as const).flatMap((strategy) =>
       (['atomizer', 'mlp', 'knn'] as const).flatMap((model) => {
         const rs = scores.filter((s) => s.preset === preset && s.strategy === strategy && s.model === model);
         if (rs.length === 0) return [];
-        return [{ preset, strategy, model, accuracy: summarise(rs.map((r) => r.accuracy)), macroF1: summarise(rs.map((r) => r.macroF1)), statsFrom: rs[0]!.statsFrom }];
+        return [
+          {
+            preset,
+            strategy,
+            model,
+            accuracy: summarise(rs.map((r) => r.accuracy)),
+            macroF1: summarise(rs.map((r) => r.macroF1)),
+            statsFrom: rs[0]!.statsFrom,
+          },
+        ];
       }),
     ),
   );
   const wallSeconds = (performance.now() - t0) / 1000;
   if (opts.json === true) {
-    process.stdout.write(`${JSON.stringify({ presets, seeds, stride, sets: Object.fromEntries(sets), machine, wallSeconds, classes, classCounts, chance: 1 / classes.length, majority, table, scores })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ presets, seeds, stride, sets: Object.fromEntries(sets), machine, wallSeconds, classes, classCounts, chance: 1 / classes.length, majority, table, scores })}\n`,
+    );
     return;
   }
-  console.log(`cross-scene bench: presets ${presets.join(', ')}; seeds ${seeds.join(', ')}; stride ${stride}; ${opts.set.length > 0 ? `--set ${opts.set.join(' ')}; ` : ''}${wallSeconds.toFixed(0)} s wall`);
+  console.log(
+    `cross-scene bench: presets ${presets.join(', ')}; seeds ${seeds.join(', ')}; stride ${stride}; ${opts.set.length > 0 ? `--set ${opts.set.join(' ')}; ` : ''}${wallSeconds.toFixed(0)} s wall`,
+  );
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.load}`);
-  console.log(`Landsat-8 LANDFIRE: ${total} patches, ${classes.map((c, i) => `${c} ${classCounts[i]}`).join(', ')}; chance 1/${classes.length} = ${(1 / classes.length).toFixed(3)} (macro F1 of a uniform guess about the same), majority ${majority.toFixed(3)}`);
-  console.log('\nmedian / mean (min-max) over the seeds\n| preset | radiometry | model | accuracy | macro F1 | statistics of B4 B5 B6 |\n|---|---|---|---|---|---|');
-  for (const r of table) console.log(`| ${r.preset} | ${r.strategy} | ${r.model} | ${fmt(r.accuracy)} | ${fmt(r.macroF1)} | ${r.statsFrom} |`);
+  console.log(
+    `Landsat-8 LANDFIRE: ${total} patches, ${classes.map((c, i) => `${c} ${classCounts[i]}`).join(', ')}; chance 1/${classes.length} = ${(1 / classes.length).toFixed(3)} (macro F1 of a uniform guess about the same), majority ${majority.toFixed(3)}`,
+  );
+  console.log(
+    '\nmedian / mean (min-max) over the seeds\n| preset | radiometry | model | accuracy | macro F1 | statistics of B4 B5 B6 |\n|---|---|---|---|---|---|',
+  );
+  for (const r of table)
+    console.log(`| ${r.preset} | ${r.strategy} | ${r.model} | ${fmt(r.accuracy)} | ${fmt(r.macroF1)} | ${r.statsFrom} |`);
   console.log(`\nconfusion (rows: true ${scores[0]?.classes.join(', ') ?? ''}; columns: predicted), seed ${seeds[0]}:`);
-  for (const s of scores.filter((x) => x.seed === seeds[0])) console.log(`${s.preset} ${s.strategy} ${s.model}: ${JSON.stringify(s.confusion)}`);
+  for (const s of scores.filter((x) => x.seed === seeds[0]))
+    console.log(`${s.preset} ${s.strategy} ${s.model}: ${JSON.stringify(s.confusion)}`);
 }
 
 main().catch((err: unknown) => {

@@ -57,7 +57,13 @@ try {
       reply: { resultKey: key } as AcceptedTrainResult['reply'],
       meta: meta as unknown as AcceptedTrainResult['meta'],
       payloadSha256: header.payloadSha256,
-      layout: { fmt: 'f32', length: P, payloadOffset: header.payloadOffset, payloadEnd: header.payloadEnd, ...(header.chunks ? { chunks: header.chunks } : {}) },
+      layout: {
+        fmt: 'f32',
+        length: P,
+        payloadOffset: header.payloadOffset,
+        payloadEnd: header.payloadEnd,
+        ...(header.chunks ? { chunks: header.chunks } : {}),
+      },
     });
   }
   const cfg = parseRunConfig({ run: 'fold-bench', train: { clipNorm: 1 } });
@@ -73,7 +79,10 @@ try {
         const c0 = process.cpuUsage();
         const t0 = performance.now();
         for (const r of accepted.slice(0, -1)) fold.offer(r);
-        await fold.settle(accepted.slice(0, -1).map((r) => r.job), false);
+        await fold.settle(
+          accepted.slice(0, -1).map((r) => r.job),
+          false,
+        );
         while (fold.stats.folded < N - 1) await new Promise((res) => setTimeout(res, 5));
         const t1 = performance.now();
         fold.offer(accepted.at(-1)!);
@@ -93,7 +102,9 @@ try {
           load1: loadavg()[0] ?? Number.NaN,
         };
         if (rep === 1) rows.push(row); // the first warms the JIT and the page cache
-        say(`  R=${row.ranges} rep ${rep}: fold ${row.foldMsPerResult.toFixed(0)} ms/result, last result + mean ${row.lastResultAndMeanMs.toFixed(0)} ms, step ${row.stepMs.toFixed(0)} ms, CPU ${row.cpuMsPerResult.toFixed(0)} ms/result, load ${row.load1.toFixed(1)}`);
+        say(
+          `  R=${row.ranges} rep ${rep}: fold ${row.foldMsPerResult.toFixed(0)} ms/result, last result + mean ${row.lastResultAndMeanMs.toFixed(0)} ms, step ${row.stepMs.toFixed(0)} ms, CPU ${row.cpuMsPerResult.toFixed(0)} ms/result, load ${row.load1.toFixed(1)}`,
+        );
       }
     } finally {
       await reducers.close();

@@ -75,9 +75,20 @@ async function synthesise(path: string, size: number): Promise<void> {
   const sh = image.getHeight();
   const src = BANDS.map(([, i]) => all[i]!);
   const tags = await geoTagsOf(image);
-  tags.gdalMetadata = formatGdalMetadata({}, BANDS.map(([name]) => ({ description: name, scale: 1e-4, offset: 0 })));
+  tags.gdalMetadata = formatGdalMetadata(
+    {},
+    BANDS.map(([name]) => ({ description: name, scale: 1e-4, offset: 0 })),
+  );
   const tile = 256;
-  const cog = await CogWriter.create({ path, width: size, height: size, samplesPerPixel: BANDS.length, dtype: 'uint16', tileSize: tile, tags });
+  const cog = await CogWriter.create({
+    path,
+    width: size,
+    height: size,
+    samplesPerPixel: BANDS.length,
+    dtype: 'uint16',
+    tileSize: tile,
+    tags,
+  });
   const n = BANDS.length;
   for (let ty = 0; ty < cog.tilesDown; ty++) {
     for (let tx = 0; tx < cog.tilesAcross; tx++) {
@@ -98,7 +109,10 @@ async function synthesise(path: string, size: number): Promise<void> {
 }
 
 /** Run `cmd` under /usr/bin/time -v: stdout, and the peak RSS in bytes. */
-function timed(args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; code: number | null; maxRss: number; seconds: number }> {
+function timed(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ stdout: string; stderr: string; code: number | null; maxRss: number; seconds: number }> {
   const t0 = performance.now();
   const child = spawn('/usr/bin/time', ['-v', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -108,14 +122,28 @@ function timed(args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string
   return new Promise((resolve) => {
     child.once('exit', (code) => {
       const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1];
-      resolve({ stdout, stderr, code, maxRss: kb === undefined ? Number.NaN : Number(kb) * 1024, seconds: (performance.now() - t0) / 1000 });
+      resolve({
+        stdout,
+        stderr,
+        code,
+        maxRss: kb === undefined ? Number.NaN : Number(kb) * 1024,
+        seconds: (performance.now() - t0) / 1000,
+      });
     });
   });
 }
 
 async function main(opts: Options): Promise<void> {
   const started = new Date();
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadBefore: loadavg().map((l) => l.toFixed(1)).join(' ') };
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadBefore: loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' '),
+  };
   const dir = await mkdtemp(join(tmpdir(), 'atomizer-predict-bench-'));
   const log = (m: string) => process.stderr.write(`${m}\n`);
   try {
@@ -126,9 +154,21 @@ async function main(opts: Options): Promise<void> {
     const config = parseRunConfig({
       run: RUN,
       seed: opts.seed,
-      dataset: { name: 'sen2-scene', source: `scene:${SCENE}?labels=${dataPath('rstoolbox-sen2', 'sen2_polygons.geojson')}&sensor=s2a&k=5`, shardSize: 512, modalities: join(presetsDir(), 'sen2-scene-modalities.yaml') },
+      dataset: {
+        name: 'sen2-scene',
+        source: `scene:${SCENE}?labels=${dataPath('rstoolbox-sen2', 'sen2_polygons.geojson')}&sensor=s2a&k=5`,
+        shardSize: 512,
+        modalities: join(presetsDir(), 'sen2-scene-modalities.yaml'),
+      },
       model: { preset: 'tiny' },
-      train: { rounds: opts.rounds, slices: 2, sliceSamples: 32, lr: 5e-3, warmupRounds: Math.max(1, Math.round(opts.rounds / 10)), maxAtoms: 100 },
+      train: {
+        rounds: opts.rounds,
+        slices: 2,
+        sliceSamples: 32,
+        lr: 5e-3,
+        warmupRounds: Math.max(1, Math.round(opts.rounds / 10)),
+        maxAtoms: 100,
+      },
       checkpoint: { every: opts.rounds, keep: 1 },
       eval: { every: opts.rounds, maxSamples: 32, sliceSamples: 32 },
     });
@@ -142,28 +182,69 @@ async function main(opts: Options): Promise<void> {
     await synthesise(cogPath, opts.size);
     const fileBytes = (await stat(cogPath)).size;
     // The full resolution's tiles: what a map at full resolution needs (the overviews are the rest of the file).
-    const counts = (await (await (await fromFile(cogPath)).getImage(0)).getFileDirectory().loadValue('TileByteCounts')) as ArrayLike<number>;
+    const counts = (await (
+      await (await fromFile(cogPath)).getImage(0)
+    )
+      .getFileDirectory()
+      .loadValue('TileByteCounts')) as ArrayLike<number>;
     const fullResBytes = Array.from(counts).reduce((a, b) => a + b, 0);
     const synthSeconds = (performance.now() - t2) / 1000;
-    const info = JSON.parse(execFileSync('gdalinfo', ['-json', cogPath], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })) as { size: number[]; metadata: Record<string, Record<string, string>>; bands: Array<{ overviews?: unknown[] }> };
-    log(`wrote ${cogPath}: ${info.size.join('x')}, ${fileBytes.toLocaleString('en-US')} bytes, layout ${info.metadata.IMAGE_STRUCTURE?.LAYOUT}, ${info.bands[0]?.overviews?.length ?? 0} overviews, in ${synthSeconds.toFixed(0)} s`);
+    const info = JSON.parse(execFileSync('gdalinfo', ['-json', cogPath], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })) as {
+      size: number[];
+      metadata: Record<string, Record<string, string>>;
+      bands: Array<{ overviews?: unknown[] }>;
+    };
+    log(
+      `wrote ${cogPath}: ${info.size.join('x')}, ${fileBytes.toLocaleString('en-US')} bytes, layout ${info.metadata.IMAGE_STRUCTURE?.LAYOUT}, ${info.bands[0]?.overviews?.length ?? 0} overviews, in ${synthSeconds.toFixed(0)} s`,
+    );
 
     // 3. Served over loopback HTTP; predicted by a separate process.
     const http = await startRangeServer();
     http.putFile('/sen2-mirrored.tif', cogPath, fileBytes);
     const url = `${http.url}/sen2-mirrored.tif`;
     const out = join(dir, 'map.tif');
-    const args = ['predict', '--run', RUN, '--s3', join(dir, 'store'), '--input', url, '--sensor', 's2a', '--bands', BANDS.map(([b]) => b).join(','), '--out', out, '--stride', String(opts.stride), '--backend', 'wasm', '--json'];
+    const args = [
+      'predict',
+      '--run',
+      RUN,
+      '--s3',
+      join(dir, 'store'),
+      '--input',
+      url,
+      '--sensor',
+      's2a',
+      '--bands',
+      BANDS.map(([b]) => b).join(','),
+      '--out',
+      out,
+      '--stride',
+      String(opts.stride),
+      '--backend',
+      'wasm',
+      '--json',
+    ];
     const command = `atomizer ${args.join(' ')}`;
     log(`running ${command}`);
     const loadDuring = loadavg()[0]!.toFixed(1);
-    const r = await timed(['--conditions=@atomizer/source', '--import', TSX, CLI, ...args], { ...process.env, ATOMIZER_CACHE_DIR: join(dir, 'cache') });
+    const r = await timed(['--conditions=@atomizer/source', '--import', TSX, CLI, ...args], {
+      ...process.env,
+      ATOMIZER_CACHE_DIR: join(dir, 'cache'),
+    });
     const served = http.bytesServed();
     const requests = http.requests.length;
     await http.close();
     if (r.code !== 0) throw new Error(`atomizer predict exited with ${r.code}:\n${r.stderr.slice(-4000)}`);
-    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { seconds: number; patch: number; pixels: Record<string, number>; nodataPixels: number; output: { bytes: number } };
-    const mapInfo = JSON.parse(execFileSync('gdalinfo', ['-json', out], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })) as { size: number[]; metadata: Record<string, Record<string, string>> };
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+      seconds: number;
+      patch: number;
+      pixels: Record<string, number>;
+      nodataPixels: number;
+      output: { bytes: number };
+    };
+    const mapInfo = JSON.parse(execFileSync('gdalinfo', ['-json', out], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })) as {
+      size: number[];
+      metadata: Record<string, Record<string, string>>;
+    };
     const patches = Math.ceil(opts.size / opts.stride) ** 2;
     const figures = {
       date: started.toISOString().slice(0, 10),
@@ -182,27 +263,47 @@ async function main(opts: Options): Promise<void> {
       patch: summary.patch,
       patches,
       patchesPerSecond: patches / summary.seconds,
-      map: { size: mapInfo.size, layout: mapInfo.metadata.IMAGE_STRUCTURE?.LAYOUT, bytes: summary.output.bytes, pixels: summary.pixels, nodata: summary.nodataPixels },
+      map: {
+        size: mapInfo.size,
+        layout: mapInfo.metadata.IMAGE_STRUCTURE?.LAYOUT,
+        bytes: summary.output.bytes,
+        pixels: summary.pixels,
+        nodata: summary.nodataPixels,
+      },
       trainSeconds,
       synthSeconds,
       seed: opts.seed,
       rounds: opts.rounds,
       command,
-      machine: { ...machine, loadDuring, loadAfter: loadavg().map((l) => l.toFixed(1)).join(' ') },
+      machine: {
+        ...machine,
+        loadDuring,
+        loadAfter: loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' '),
+      },
     };
     if (opts.json === true) {
       process.stdout.write(`${JSON.stringify(figures)}\n`);
       return;
     }
     const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
-    console.log(`predict ${opts.size}x${opts.size}, 4 bands (${figures.bands.join(', ')}), uint16 COG ${mb(fileBytes)} over loopback HTTP, --stride ${opts.stride} (${patches.toLocaleString('en-US')} patches of ${summary.patch}x${summary.patch})`);
+    console.log(
+      `predict ${opts.size}x${opts.size}, 4 bands (${figures.bands.join(', ')}), uint16 COG ${mb(fileBytes)} over loopback HTTP, --stride ${opts.stride} (${patches.toLocaleString('en-US')} patches of ${summary.patch}x${summary.patch})`,
+    );
     console.log(`  peak RSS of the predict process: ${mb(r.maxRss)} (target < 1 GB: ${r.maxRss < 1e9 ? 'met' : 'NOT met'})`);
     console.log(
       `  bytes fetched: ${mb(served)} in ${requests} requests = ${(figures.fetchedOverFile * 100).toFixed(1)}% of the file, ${(figures.fetchedOverFullRes * 100).toFixed(1)}% of its full-resolution tiles (${mb(fullResBytes)}; the overviews are not read)`,
     );
-    console.log(`  predict ${summary.seconds.toFixed(0)} s (${figures.patchesPerSecond.toFixed(0)} patches/s), process ${r.seconds.toFixed(0)} s; map ${mapInfo.size.join('x')} ${figures.map.layout}, ${mb(summary.output.bytes)}`);
-    console.log(`  run: ${opts.rounds} rounds, seed ${opts.seed}, trained in ${trainSeconds.toFixed(0)} s; COG synthesised in ${synthSeconds.toFixed(0)} s`);
-    console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}; load ${machine.loadBefore} before, ${loadDuring} at the start of predict, ${figures.machine.loadAfter} after`);
+    console.log(
+      `  predict ${summary.seconds.toFixed(0)} s (${figures.patchesPerSecond.toFixed(0)} patches/s), process ${r.seconds.toFixed(0)} s; map ${mapInfo.size.join('x')} ${figures.map.layout}, ${mb(summary.output.bytes)}`,
+    );
+    console.log(
+      `  run: ${opts.rounds} rounds, seed ${opts.seed}, trained in ${trainSeconds.toFixed(0)} s; COG synthesised in ${synthSeconds.toFixed(0)} s`,
+    );
+    console.log(
+      `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}; load ${machine.loadBefore} before, ${loadDuring} at the start of predict, ${figures.machine.loadAfter} after`,
+    );
     console.log(`command: ${command}`);
   } finally {
     if (opts.keep === true) log(`kept ${dir}`);

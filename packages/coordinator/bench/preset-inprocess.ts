@@ -79,7 +79,10 @@ async function main(): Promise<void> {
     .option('--batch <n>', 'override samples per round (slices x sliceSamples)')
     .option('--overrides <json>', 'override model.overrides (JSON)')
     .option('--preset <name>', 'override model.preset')
-    .option('--augment-nm <J>', "spectral augmentation: centre shift U(-J, J) nm, width x 2^U(-1,1); 0 off (default: the config's train.augment)")
+    .option(
+      '--augment-nm <J>',
+      "spectral augmentation: centre shift U(-J, J) nm, width x 2^U(-1,1); 0 off (default: the config's train.augment)",
+    )
     .option('--seed <n>', 'override seed')
     .option('--eval-every <n>', 'also evaluate every N rounds (seen/unseen accuracy curve)', '0')
     .option('--no-atomizer', 'skip the Atomizer model')
@@ -139,7 +142,9 @@ async function main(): Promise<void> {
   const log = (s: string) => {
     if (opts.json !== true) console.log(s);
   };
-  log(`${cfg.dataset.name}: backend ${backend.name} (${backend.detail}); train ${train.length}, ${splits.join('+')} ${test.length} samples, ${numClasses} classes`);
+  log(
+    `${cfg.dataset.name}: backend ${backend.name} (${backend.detail}); train ${train.length}, ${splits.join('+')} ${test.length} samples, ${numClasses} classes`,
+  );
   log(`train modalities: ${lists.train.map((m) => m.name).join(', ')}; eval: ${evalMods.map((m) => m.name).join(', ')}`);
 
   if (opts.atomizer) {
@@ -223,7 +228,9 @@ async function main(): Promise<void> {
       });
       adam.update(w, g.grads, schedule.lr(r));
       if (opts.json !== true && (r % 25 === 0 || r === cfg.train.rounds - 1)) {
-        log(`  round ${r} loss ${g.loss.toFixed(4)} lr ${schedule.lr(r).toExponential(2)} cpu ${(cpuSeconds() - cpu0 - evalCpu).toFixed(1)} s`);
+        log(
+          `  round ${r} loss ${g.loss.toFixed(4)} lr ${schedule.lr(r).toExponential(2)} cpu ${(cpuSeconds() - cpu0 - evalCpu).toFixed(1)} s`,
+        );
       }
       if (evalEvery > 0 && (r + 1) % evalEvery === 0 && r + 1 < cfg.train.rounds) {
         const e0 = cpuSeconds();
@@ -235,7 +242,9 @@ async function main(): Promise<void> {
     const trainCpu = cpuSeconds() - cpu0 - evalCpu;
     const trainWall = (performance.now() - t0) / 1000;
     timing.atomizerTrainCpuSeconds = trainCpu;
-    log(`atomizer trained: ${trainCpu.toFixed(1)} s CPU (${trainWall.toFixed(1)} s wall incl. evals), ${((cfg.train.rounds * batchSize) / trainCpu).toFixed(0)} samples/s CPU`);
+    log(
+      `atomizer trained: ${trainCpu.toFixed(1)} s CPU (${trainWall.toFixed(1)} s wall incl. evals), ${((cfg.train.rounds * batchSize) / trainCpu).toFixed(0)} samples/s CPU`,
+    );
     const e0 = cpuSeconds();
     rows.push(...evaluate(jitter > 0 ? `atomizer+aug${jitter}` : 'atomizer'));
     log(`atomizer evaluated: ${(cpuSeconds() - e0).toFixed(1)} s CPU`);
@@ -252,10 +261,19 @@ async function main(): Promise<void> {
       epochs: Number(opts.baselineEpochs),
     });
     timing.baselineTrainCpuSeconds = cpuSeconds() - c0;
-    log(`baseline trained: ${(cpuSeconds() - c0).toFixed(1)} s CPU, slots ${trained.layout.slots.map((s) => s.name).join(', ')} x ${trained.layout.width}x${trained.layout.height} pixels; loss by epoch ${trained.epochLoss.map((l) => l.toFixed(3)).join(' ')}`);
+    log(
+      `baseline trained: ${(cpuSeconds() - c0).toFixed(1)} s CPU, slots ${trained.layout.slots.map((s) => s.name).join(', ')} x ${trained.layout.width}x${trained.layout.height} pixels; loss by epoch ${trained.epochLoss.map((l) => l.toFixed(3)).join(' ')}`,
+    );
     for (const m of evalMods) {
       const r = evaluateFixedSlotBaseline(trained, test.slice(0, cfg.eval.maxSamples), m);
-      rows.push({ model: 'fixed-slot MLP', modality: m.name, tag: seenTag(m, lists), accuracy: r.accuracy, macroF1: r.macroF1, samples: r.samples });
+      rows.push({
+        model: 'fixed-slot MLP',
+        modality: m.name,
+        tag: seenTag(m, lists),
+        accuracy: r.accuracy,
+        macroF1: r.macroF1,
+        samples: r.samples,
+      });
       log(`  baseline ${m.name}: ${r.placement}`);
     }
   }

@@ -78,7 +78,13 @@ async function configFor(preset: string, seed: number, sets: Array<[string, unkn
 function knnAccuracy(result: TrainResult, data: BaselineData, rows: DemoRow[], seed: number): Map<string, number> {
   const { ctx } = result.prepared;
   const stats = baselineNormalisation(ctx);
-  const knn = new SlotKnn(fixedSlotLayout(data.train, ctx.modalities.train, SensorCatalog.default()), data.train, ctx.modalities.train, stats, seed);
+  const knn = new SlotKnn(
+    fixedSlotLayout(data.train, ctx.modalities.train, SensorCatalog.default()),
+    data.train,
+    ctx.modalities.train,
+    stats,
+    seed,
+  );
   const all = [...ctx.modalities.train, ...ctx.modalities.val, ...ctx.modalities.test];
   const out = new Map<string, number>();
   for (const row of rows) {
@@ -91,7 +97,13 @@ function knnAccuracy(result: TrainResult, data: BaselineData, rows: DemoRow[], s
   return out;
 }
 
-async function runSeed(preset: string, seed: number, sets: Array<[string, unknown]>, baselines: boolean, log: (s: string) => void): Promise<SeedResult> {
+async function runSeed(
+  preset: string,
+  seed: number,
+  sets: Array<[string, unknown]>,
+  baselines: boolean,
+  log: (s: string) => void,
+): Promise<SeedResult> {
   const config = await configFor(preset, seed, sets);
   const dir = await mkdtemp(join(tmpdir(), 'atomizer-quality-'));
   try {
@@ -135,9 +147,13 @@ async function runSeed(preset: string, seed: number, sets: Array<[string, unknow
 /** Run one (preset, seed) in a child process of this script (--jobs). */
 function runChild(preset: string, seed: number, passthrough: string[]): Promise<SeedResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--preset', preset, '--seeds', String(seed), '--raw', ...passthrough], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--preset', preset, '--seeds', String(seed), '--raw', ...passthrough],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('error', reject);
@@ -182,10 +198,20 @@ const fmt = (s: Summary | undefined): string =>
 async function main(): Promise<void> {
   const opts = new Command()
     .description('Quality benchmark: presets x seeds through the engine (in-process), Atomizer vs fixed-slot MLP and k-NN per modality')
-    .option('--preset <name>', `bundled preset or run config file (repeatable; default: ${PRESET_NAMES.join(', ')})`, (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--preset <name>',
+      `bundled preset or run config file (repeatable; default: ${PRESET_NAMES.join(', ')})`,
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--seeds <list>', 'comma-separated seeds', '42,7,1234')
     .option('--jobs <n>', 'seeds run at once, each in its own process', '1')
-    .option('--set <path=value>', 'override a run-config value (repeatable), e.g. train.rounds=30', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--set <path=value>',
+      'override a run-config value (repeatable), e.g. train.rounds=30',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--no-baselines', 'skip the fixed-slot baselines')
     .option('--json', 'print one JSON object')
     .option('--raw', 'internal: print one seed result as JSON (child mode)')
@@ -216,8 +242,16 @@ async function main(): Promise<void> {
       }
     }),
   );
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, load: loadavg().map((l) => l.toFixed(1)).join(' ') };
-  const table: Array<{ preset: string; split: string; modality: string; seen: string; atomizer?: Summary; mlp?: Summary; knn?: Summary }> = [];
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    load: loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' '),
+  };
+  const table: Array<{ preset: string; split: string; modality: string; seen: string; atomizer?: Summary; mlp?: Summary; knn?: Summary }> =
+    [];
   for (const preset of presets) {
     const rows = results.filter((r) => r.preset === preset).flatMap((r) => r.rows);
     const keys = [...new Set(rows.map((r) => `${r.split}\u0000${r.modality}`))];
@@ -238,11 +272,15 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ presets, seeds, sets: Object.fromEntries(sets), machine, wallSeconds, table, results })}\n`);
     return;
   }
-  console.log(`quality bench: presets ${presets.join(', ')}; seeds ${seeds.join(', ')}; ${opts.set.length > 0 ? `--set ${opts.set.join(' ')}; ` : ''}${wallSeconds.toFixed(0)} s wall`);
+  console.log(
+    `quality bench: presets ${presets.join(', ')}; seeds ${seeds.join(', ')}; ${opts.set.length > 0 ? `--set ${opts.set.join(' ')}; ` : ''}${wallSeconds.toFixed(0)} s wall`,
+  );
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.load}`);
   for (const preset of presets) {
     const cpu = results.filter((r) => r.preset === preset).map((r) => r.trainCpuSeconds);
-    console.log(`\n${preset}: accuracy, median / mean (min-max) over ${seeds.length} seeds; Atomizer training ${summarise(cpu)?.mean.toFixed(0) ?? '-'} s CPU per seed`);
+    console.log(
+      `\n${preset}: accuracy, median / mean (min-max) over ${seeds.length} seeds; Atomizer training ${summarise(cpu)?.mean.toFixed(0) ?? '-'} s CPU per seed`,
+    );
     console.log('| split | modality | seen | Atomizer | fixed-slot MLP | k-NN |\n|---|---|---|---|---|---|');
     for (const r of table.filter((t) => t.preset === preset)) {
       console.log(`| ${r.split} | ${r.modality} | ${r.seen} | ${fmt(r.atomizer)} | ${fmt(r.mlp)} | ${fmt(r.knn)} |`);

@@ -12,7 +12,9 @@ import { distStaleReason } from './dist-current.js';
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const stale = distStaleReason(here('..'));
 if (process.env.ATOMIZER_DEBUG) {
-  process.stderr.write(`atomizer: running ${stale === undefined ? 'dist/cli.js' : `src/cli.ts through tsx (dist not current: ${stale})`}\n`);
+  process.stderr.write(
+    `atomizer: running ${stale === undefined ? 'dist/cli.js' : `src/cli.ts through tsx (dist not current: ${stale})`}\n`,
+  );
 }
 if (stale === undefined) {
   // In this process: no second Node start.

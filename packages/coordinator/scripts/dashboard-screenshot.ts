@@ -47,9 +47,15 @@ try {
     for (let i = 0; i < 21; i++) await run.advance();
     await run.heartbeats('busy');
     const { Queue } = await import('bullmq');
-    for (const [name, n] of [['atomizer-train-0', 2], ['atomizer-train-1', 2], ['atomizer-eval', 0], ['atomizer-rounds', 1]] as const) {
+    for (const [name, n] of [
+      ['atomizer-train-0', 2],
+      ['atomizer-train-1', 2],
+      ['atomizer-eval', 0],
+      ['atomizer-rounds', 1],
+    ] as const) {
       const q = new Queue(name, { connection: redis });
-      for (let j = 0; j < Math.max(n, 1); j++) await q.add(name.endsWith('rounds') ? 'round' : 'slice', { job: j }, n === 0 ? { delay: 60_000 } : {});
+      for (let j = 0; j < Math.max(n, 1); j++)
+        await q.add(name.endsWith('rounds') ? 'round' : 'slice', { job: j }, n === 0 ? { delay: 60_000 } : {});
       await q.close();
     }
     const dashboard = await startDashboard({ redisUrl: redisServer.url, store, port: 0 });

@@ -72,9 +72,16 @@ export function baselineNormalisation(ctx: TrainResult['prepared']['ctx']): Slot
 /** The fixed-slot MLP on the same train samples and modalities, scored on every row's view (single-label runs). */
 export function baselineRows(result: TrainResult, data: BaselineData, rows: DemoRow[], seed: number): void {
   const { ctx } = result.prepared;
-  if (ctx.manifest.task !== 'single') throw new Error(`the fixed-slot baseline scores single-label runs; ${ctx.manifest.name} is ${ctx.manifest.task}-label`);
+  if (ctx.manifest.task !== 'single')
+    throw new Error(`the fixed-slot baseline scores single-label runs; ${ctx.manifest.name} is ${ctx.manifest.task}-label`);
   const stats = baselineNormalisation(ctx);
-  const model = trainFixedSlotBaseline({ samples: data.train, trainModalities: ctx.modalities.train, stats, numClasses: ctx.model.numClasses, seed });
+  const model = trainFixedSlotBaseline({
+    samples: data.train,
+    trainModalities: ctx.modalities.train,
+    stats,
+    numClasses: ctx.model.numClasses,
+    seed,
+  });
   const all = [...ctx.modalities.train, ...ctx.modalities.val, ...ctx.modalities.test];
   for (const row of rows) {
     const modality = all.find((m) => m.name === row.modality);

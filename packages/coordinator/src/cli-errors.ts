@@ -33,16 +33,18 @@ function withHint(message: string, commandPath: string): string {
  * "atomizer: unknown option '--x'; did you mean --y? (see atomizer train --help)".
  */
 export function commanderErrorLine(text: string, commandPath: string): string {
-  const message = text
-    .replace(/^error: /, '')
-    .replace(/\n\(Did you mean (.*)\?\)/, (_m, names: string) => `; did you mean ${names}?`);
+  const message = text.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)/, (_m, names: string) => `; did you mean ${names}?`);
   return `atomizer: ${withHint(oneLine(message), commandPath)}\n`;
 }
 
 /** Any error thrown by a command as our line; zod's with z.prettifyError, a stack only with ATOMIZER_DEBUG. */
 export function errorLine(err: unknown, commandPath: string): string {
   let message: string;
-  if (err instanceof z.ZodError) message = `invalid input: ${z.prettifyError(err).replace(/✖ /g, '').replace(/\n\s+→ at /g, ' at ')}`;
+  if (err instanceof z.ZodError)
+    message = `invalid input: ${z
+      .prettifyError(err)
+      .replace(/✖ /g, '')
+      .replace(/\n\s+→ at /g, ' at ')}`;
   else if (err instanceof Error) message = err.message;
   else message = String(err);
   return `atomizer: ${withHint(oneLine(message), commandPath)}\n`;

@@ -50,7 +50,10 @@ describe('atomizer --help', () => {
   });
 
   it("'help <command>' and '<command> --help' show that command's options", async () => {
-    for (const args of [['help', 'export'], ['export', '--help']]) {
+    for (const args of [
+      ['help', 'export'],
+      ['export', '--help'],
+    ]) {
       const r = await runCli(args);
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/^Usage: atomizer export \[options\]/);
@@ -117,7 +120,9 @@ describe('errors are one line: atomizer:, what was wrong, a hint', () => {
       "atomizer: unknown option '--jsn'; did you mean --json? (see atomizer report --help)\n",
     );
     expect(oneLine('x is invalid:\n  a: wrong\n  b: wrong\n')).toBe('x is invalid: a: wrong; b: wrong');
-    expect(errorLine(new Error('no run r1 in the store; list the runs with --help'), 'report')).toBe('atomizer: no run r1 in the store; list the runs with --help\n');
+    expect(errorLine(new Error('no run r1 in the store; list the runs with --help'), 'report')).toBe(
+      'atomizer: no run r1 in the store; list the runs with --help\n',
+    );
     const zod = z.strictObject({ rounds: z.number() }).safeParse({ rounds: 'x', extra: 1 });
     expect(zod.success).toBe(false);
     const line = errorLine(zod.error, 'train');

@@ -19,7 +19,9 @@ export function ensureDebianProgram(program: DebianProgram, say: (line: string) 
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
   if (!isRoot || !hasApt) {
-    throw new Error(`${program.pkg} was not found and cannot be installed from here (${isRoot ? 'no apt-get' : 'not root'}); ${program.hint}`);
+    throw new Error(
+      `${program.pkg} was not found and cannot be installed from here (${isRoot ? 'no apt-get' : 'not root'}); ${program.hint}`,
+    );
   }
   say(`${program.pkg} is missing: installing Debian's ${program.pkg} (apt-get install -y ${program.pkg}) ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

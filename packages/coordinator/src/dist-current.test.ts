@@ -79,6 +79,8 @@ describe('bin/atomizer.js', () => {
     const stale = distStaleReason(coordinator);
     const r = await runCli(['--version'], { ATOMIZER_DEBUG: '1' });
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe(stale === undefined ? 'atomizer: running dist/cli.js\n' : `atomizer: running src/cli.ts through tsx (dist not current: ${stale})\n`);
+    expect(r.stderr).toBe(
+      stale === undefined ? 'atomizer: running dist/cli.js\n' : `atomizer: running src/cli.ts through tsx (dist not current: ${stale})\n`,
+    );
   });
 });

@@ -16,4 +16,14 @@ export {
   train,
   withRunId,
 } from './engine/index.js';
-export type { DataCursor, EvalOutcome, Executor, PreparedRun, RoundOutcome, RoundPolicy, SliceUnit, TrainOptions, TrainResult } from './engine/index.js';
+export type {
+  DataCursor,
+  EvalOutcome,
+  Executor,
+  PreparedRun,
+  RoundOutcome,
+  RoundPolicy,
+  SliceUnit,
+  TrainOptions,
+  TrainResult,
+} from './engine/index.js';

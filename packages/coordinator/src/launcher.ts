@@ -84,7 +84,10 @@ export class Supervisor {
       TF_FORCE_GPU_ALLOW_GROWTH: 'true',
     };
     const output = this.opts.output ?? 'inherit';
-    const child = spawn(cmd as string, args, { env, stdio: output === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd as string, args, {
+      env,
+      stdio: output === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
+    });
     if (typeof output === 'function') {
       for (const stream of [child.stdout, child.stderr]) {
         let buf = '';
@@ -127,7 +130,8 @@ export function workerSlots(opts: { gpus?: string; workers?: number; prefix?: st
   const prefix = opts.prefix ?? host;
   if (opts.gpus !== undefined && opts.gpus !== '') {
     const gpus = opts.gpus.split(',').map((g) => g.trim());
-    for (const g of gpus) if (!/^\d+$/.test(g)) throw new Error(`--gpus takes comma-separated GPU indices (e.g. 0,1,2,3), got '${opts.gpus}'`);
+    for (const g of gpus)
+      if (!/^\d+$/.test(g)) throw new Error(`--gpus takes comma-separated GPU indices (e.g. 0,1,2,3), got '${opts.gpus}'`);
     if (new Set(gpus).size !== gpus.length) throw new Error(`--gpus lists a GPU twice: '${opts.gpus}'`);
     return gpus.map((g) => ({ id: `${prefix}-gpu${g}`, gpu: g }));
   }

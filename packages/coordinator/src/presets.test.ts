@@ -33,8 +33,14 @@ describe('bundled presets', () => {
     const sample = await firstOfSplit(config.dataset.source, 'test');
     for (const m of modalities.train) {
       const view = applyModality(sample, m, { mode: 'eval' });
-      expect(view.bands.map((b) => b.name), m.name).not.toContain('MSS7');
-      expect(view.bands.every((b) => b.width === 3 && b.height === 3), m.name).toBe(true);
+      expect(
+        view.bands.map((b) => b.name),
+        m.name,
+      ).not.toContain('MSS7');
+      expect(
+        view.bands.every((b) => b.width === 3 && b.height === 3),
+        m.name,
+      ).toBe(true);
       expect(seenTag(m, modalities)).toBe('seen');
     }
     expect(modalities.test.length).toBeGreaterThanOrEqual(3);
@@ -98,7 +104,9 @@ describe('bundled presets', () => {
 
   it('finds presets by name and points ../shared/data/ at the bundled data folder', () => {
     for (const name of PRESET_NAMES) expect(existsSync(presetPath(name))).toBe(true);
-    expect(() => presetPath('nope')).toThrow(/unknown preset 'nope'; bundled presets: statlog, statlog-all-bands, sen2-scene, sen2-sensors/);
+    expect(() => presetPath('nope')).toThrow(
+      /unknown preset 'nope'; bundled presets: statlog, statlog-all-bands, sen2-scene, sen2-sensors/,
+    );
     const dir = sharedDataDir();
     expect(resolveBundledData('scene:../shared/data/a.tif?labels=../shared/data/b.geojson&k=5')).toBe(
       `scene:${dir}/a.tif?labels=${dir}/b.geojson&k=5`,

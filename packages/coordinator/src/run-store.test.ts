@@ -23,7 +23,18 @@ describe('RunStore', () => {
     expect(await rs.status()).toBeUndefined();
     expect(await rs.metrics()).toBeUndefined();
     expect(await rs.latest('advice')).toBeUndefined();
-    const status: RunStatus = { run: 'a', state: 'running', round: 2, rounds: 5, startRound: 1, started: '2026-12-04T00:00:00Z', updated: '2026-12-04T00:00:01Z', mode: 'sync', dataset: 'd', params: 10 };
+    const status: RunStatus = {
+      run: 'a',
+      state: 'running',
+      round: 2,
+      rounds: 5,
+      startRound: 1,
+      started: '2026-12-04T00:00:00Z',
+      updated: '2026-12-04T00:00:01Z',
+      mode: 'sync',
+      dataset: 'd',
+      params: 10,
+    };
     await rs.writeStatus(status);
     expect(await rs.status()).toEqual(status);
     await rs.writeMetrics([{ type: 'checkpoint', time: '2026-12-04T00:00:02Z', round: 2, key: 'k' }]);
@@ -39,7 +50,9 @@ describe('RunStore', () => {
     await store.put(rs.keys.status, new TextEncoder().encode('{"run":"b"}'));
     await expect(rs.status()).rejects.toThrow(/runs\/b\/status\.json in .*state/);
     await store.put(rs.keys.latestCheckpoint, new TextEncoder().encode('{"round":-1}'));
-    await expect(rs.latest('pick one with --checkpoint <round>')).rejects.toThrow(/latest\.json is unreadable .*; pick one with --checkpoint <round>$/);
+    await expect(rs.latest('pick one with --checkpoint <round>')).rejects.toThrow(
+      /latest\.json is unreadable .*; pick one with --checkpoint <round>$/,
+    );
   });
 
   it('lists checkpoint rounds, deletes folders, and lists the runs that have a config', async () => {

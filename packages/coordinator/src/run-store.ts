@@ -101,7 +101,10 @@ export class RunStore {
         throw new Error(`${this.where(this.keys.configChanges)}: line ${i + 1} is not JSON (${(err as Error).message})`);
       }
       const r = ConfigChangeRecordSchema.safeParse(obj);
-      if (!r.success) throw new Error(`${this.where(this.keys.configChanges)}: line ${i + 1}: ${issueLines(ConfigChangeRecordSchema, r.error.issues).join('; ')}`);
+      if (!r.success)
+        throw new Error(
+          `${this.where(this.keys.configChanges)}: line ${i + 1}: ${issueLines(ConfigChangeRecordSchema, r.error.issues).join('; ')}`,
+        );
       return [r.data];
     });
   }

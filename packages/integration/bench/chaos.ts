@@ -26,14 +26,32 @@ if (!Number.isInteger(trials) || trials < 1) {
 const started = new Date();
 const report = await runChaos({
   trials,
-  ...(values.faults !== undefined ? { only: values.faults.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
+  ...(values.faults !== undefined
+    ? {
+        only: values.faults
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      }
+    : {}),
   log: (l) => process.stderr.write(`[${new Date().toISOString()}] ${l}\n`),
 });
-const machine = { host: hostname(), cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, started: started.toISOString(), minutes: (Date.now() - started.getTime()) / 60_000 };
+const machine = {
+  host: hostname(),
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  started: started.toISOString(),
+  minutes: (Date.now() - started.getTime()) / 60_000,
+};
 if (values.json) {
-  process.stdout.write(`${JSON.stringify({ faults: report.faults.map(({ name, trials: n, completed, identical, unavailable, seconds }) => ({ name, trials: n, completed, identical, ...(unavailable ? { unavailable } : {}), seconds: Math.round(seconds * 10) / 10 })), machine })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ faults: report.faults.map(({ name, trials: n, completed, identical, unavailable, seconds }) => ({ name, trials: n, completed, identical, ...(unavailable ? { unavailable } : {}), seconds: Math.round(seconds * 10) / 10 })), machine })}\n`,
+  );
 } else {
-  process.stdout.write(`\nchaos suite, ${trials} trial(s) per fault, ${machine.cpus} x ${machine.cpu}, Node ${machine.node}, ${machine.minutes.toFixed(1)} min\n`);
+  process.stdout.write(
+    `\nchaos suite, ${trials} trial(s) per fault, ${machine.cpus} x ${machine.cpu}, Node ${machine.node}, ${machine.minutes.toFixed(1)} min\n`,
+  );
   process.stdout.write('| fault | trials | completed | identical | s per trial |\n|---|---|---|---|---|\n');
   for (const f of report.faults) {
     process.stdout.write(`| ${f.name} | ${f.trials} | ${f.completed} | ${f.identical} | ${f.unavailable ?? f.seconds.toFixed(1)} |\n`);

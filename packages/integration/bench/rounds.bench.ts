@@ -127,12 +127,19 @@ try {
 const one = rows[0]!['samples/s'] as number;
 const two = rows[1] === undefined ? undefined : (rows[1]['samples/s'] as number);
 const layout = values.pin ? 'pinned: coordinator, S3 and Redis on core 0, the worker on core 1' : 'unpinned';
-const machine = `${cpus()[0]?.model ?? '?'} x${cpus().length}, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+const machine = `${cpus()[0]?.model ?? '?'} x${cpus().length}, Node ${process.version}, load ${loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ')}`;
 if (values.json) {
   process.stdout.write(`${JSON.stringify({ machine, layout, rows, ...(two !== undefined ? { efficiency2: two / (2 * one) } : {}) })}\n`);
 } else {
   process.stdout.write(`${machine}; ${layout}\n`);
-  for (const r of rows) process.stdout.write(`${Object.entries(r).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(1) : v}`).join(' | ')}\n`);
+  for (const r of rows)
+    process.stdout.write(
+      `${Object.entries(r)
+        .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(1) : v}`)
+        .join(' | ')}\n`,
+    );
   if (two !== undefined) process.stdout.write(`2-worker scaling efficiency: ${((100 * two) / (2 * one)).toFixed(1)}%\n`);
 }
 process.exit(0);

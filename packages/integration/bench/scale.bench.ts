@@ -168,12 +168,33 @@ try {
   await cluster.stop();
 }
 
-const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version, store: values.store };
+const machine = {
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  memoryGB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  store: values.store,
+};
 if (values.json) {
   process.stdout.write(`${JSON.stringify({ machine, rows })}\n`);
 } else {
   say(`\n${machine.cpus} x ${machine.cpu}, ${machine.memoryGB} GB, Node ${machine.node}, store ${machine.store}`);
-  const head = ['P', 'N', 'processes', 'busy', 'round s', 'agg after close ms', 'fold ms', 'R (where)', 'fold read MB/round', 're-reads', 'coord CPU s', 'peak RSS MB', 'store MB/round', 'Redis cmds/round'];
+  const head = [
+    'P',
+    'N',
+    'processes',
+    'busy',
+    'round s',
+    'agg after close ms',
+    'fold ms',
+    'R (where)',
+    'fold read MB/round',
+    're-reads',
+    'coord CPU s',
+    'peak RSS MB',
+    'store MB/round',
+    'Redis cmds/round',
+  ];
   const lines = rows.map((r) => [
     r.params.toLocaleString('en'),
     String(r.workers),
@@ -190,5 +211,7 @@ if (values.json) {
     (r.storeBytesPerRound / 2 ** 20).toFixed(0),
     r.redisCommandsPerRound.toFixed(0),
   ]);
-  process.stdout.write(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|\n${lines.map((l) => `| ${l.join(' | ')} |`).join('\n')}\n`);
+  process.stdout.write(
+    `| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|\n${lines.map((l) => `| ${l.join(' | ')} |`).join('\n')}\n`,
+  );
 }

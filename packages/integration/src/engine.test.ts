@@ -15,7 +15,11 @@ let reference: TrainResult;
 beforeAll(async () => {
   await selectBackend('wasm', () => undefined);
   cluster = await startCluster();
-  reference = await train({ store: cluster.store, executor: new InProcessExecutor(cluster.store, 'wasm'), config: statlogConfig('reference') });
+  reference = await train({
+    store: cluster.store,
+    executor: new InProcessExecutor(cluster.store, 'wasm'),
+    config: statlogConfig('reference'),
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -48,7 +52,11 @@ describe('distributed training on real Statlog data', () => {
       expect(keys, key).toContain(key);
     }
     // Committed rounds leave no slice results and no spent weights behind (checkpoint.keepResults off).
-    expect([...keys].filter((key) => key.startsWith(k.resultsPrefix(1).replace(/\d+\/$/, '')) || (key.includes('/weights/') && key !== k.weights(4)))).toEqual([]);
+    expect(
+      [...keys].filter(
+        (key) => key.startsWith(k.resultsPrefix(1).replace(/\d+\/$/, '')) || (key.includes('/weights/') && key !== k.weights(4)),
+      ),
+    ).toEqual([]);
     expect(events.filter((e) => e.type === 'eval').length).toBeGreaterThan(0);
     // Equivalence (sync mode): same batches, sums in job-id order -> bitwise equal weights.
     expect(sameBits(r.weights, reference.weights)).toBe(true);
@@ -94,18 +102,36 @@ describe('distributed training on real Statlog data', () => {
   }, 300_000);
 
   it('stub compute, 16 slices a round over 4 workers: results arrive out of order and the streaming sum still gives the in-process bits', async () => {
-    const cfg = (run: string, rounds = 3) => statlogConfig(run, { model: { preset: 'small' }, train: { rounds, slices: 16, sliceSamples: 4 }, checkpoint: { every: 0 } });
-    const ref = await train({ store: cluster.store, executor: new InProcessExecutor(cluster.store, 'wasm', 'stub'), config: cfg('stub-reference') });
+    const cfg = (run: string, rounds = 3) =>
+      statlogConfig(run, { model: { preset: 'small' }, train: { rounds, slices: 16, sliceSamples: 4 }, checkpoint: { every: 0 } });
+    const ref = await train({
+      store: cluster.store,
+      executor: new InProcessExecutor(cluster.store, 'wasm', 'stub'),
+      config: cfg('stub-reference'),
+    });
     const workers = await startWorkers(cluster, ['s1', 's2', 's3', 's4'], ['--compute', 'stub']);
     const r = await distributed(cfg('stub-four'));
     await Promise.all(workers.map((w) => w.kill('SIGTERM')));
     const events = await metricsOf(cluster.store, 'stub-four');
     const rounds = events.filter((e) => e.type === 'round');
-    expect(rounds.map((e) => [e.received, e.backends, e.aggregation?.method])).toEqual(Array.from({ length: 3 }, () => [16, ['stub'], 'ordered-ranges']));
+    expect(rounds.map((e) => [e.received, e.backends, e.aggregation?.method])).toEqual(
+      Array.from({ length: 3 }, () => [16, ['stub'], 'ordered-ranges']),
+    );
     expect(new Set(events.filter((e) => e.type === 'job').map((e) => e.worker)).size).toBeGreaterThan(1);
     for (const e of rounds) expect(e.coordinator?.peakRssMB).toBeGreaterThan(0);
     expect(sameBits(r.weights, ref.weights)).toBe(true);
     // The stub moves the weights round after round.
-    expect(sameBits(r.weights, (await train({ store: cluster.store, executor: new InProcessExecutor(cluster.store, 'wasm', 'stub'), config: cfg('stub-one-round', 1) })).weights)).toBe(false);
+    expect(
+      sameBits(
+        r.weights,
+        (
+          await train({
+            store: cluster.store,
+            executor: new InProcessExecutor(cluster.store, 'wasm', 'stub'),
+            config: cfg('stub-one-round', 1),
+          })
+        ).weights,
+      ),
+    ).toBe(false);
   }, 240_000);
 });

@@ -1,17 +1,22 @@
 import { BullMQExecutor, InProcessExecutor, ensureDataset, train, type TrainResult } from '@atomizer/coordinator';
 import { selectBackend } from '@atomizer/model';
-import {
-  datasetKeys,
-  encodeFlat,
-  runKeys,
-  type RunConfig,
-  type TrainJob,
-  type TrainResultMeta,
-} from '@atomizer/protocol';
+import { datasetKeys, encodeFlat, runKeys, type RunConfig, type TrainJob, type TrainResultMeta } from '@atomizer/protocol';
 import { redisOptions, startEmbeddedRedis } from '@atomizer/protocol/redis';
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { atomizer, killFirstBusy, metricsOf, queuesOf, sameBits, sleep, startCluster, startWorkers, statlogConfig, storedWeights, type Cluster } from './harness.js';
+import {
+  atomizer,
+  killFirstBusy,
+  metricsOf,
+  queuesOf,
+  sameBits,
+  sleep,
+  startCluster,
+  startWorkers,
+  statlogConfig,
+  storedWeights,
+  type Cluster,
+} from './harness.js';
 
 // Issue 4, tests 4-6: failures. A worker SIGKILLed mid-job, the coordinator
 // SIGKILLed mid-run and resumed, and bad jobs and results (an oversized
@@ -27,7 +32,11 @@ function reference(cfg: RunConfig): Promise<TrainResult> {
   const shape = JSON.stringify({ ...cfg, run: '' });
   let p = references.get(shape);
   if (p === undefined) {
-    p = train({ store: cluster.store, executor: new InProcessExecutor(cluster.store, 'wasm'), config: { ...cfg, run: `ref-${references.size}` } });
+    p = train({
+      store: cluster.store,
+      executor: new InProcessExecutor(cluster.store, 'wasm'),
+      config: { ...cfg, run: `ref-${references.size}` },
+    });
     references.set(shape, p);
   }
   return p;
@@ -43,7 +52,13 @@ afterAll(async () => {
 });
 
 async function distributed(cfg: RunConfig, onLog?: (m: string) => void): Promise<TrainResult> {
-  const executor = await BullMQExecutor.open({ redisUrl: cluster.redis.url, run: cfg.run, queues: queuesOf(cfg), pollMs: 100, ...(onLog ? { log: onLog } : {}) });
+  const executor = await BullMQExecutor.open({
+    redisUrl: cluster.redis.url,
+    run: cfg.run,
+    queues: queuesOf(cfg),
+    pollMs: 100,
+    ...(onLog ? { log: onLog } : {}),
+  });
   try {
     return await train({ store: cluster.store, executor, config: cfg, ...(onLog ? { log: onLog } : {}) });
   } finally {
@@ -75,35 +90,67 @@ describe('failures', () => {
     const ref = await reference(cfg);
     const workers = await startWorkers(cluster, ['c1', 'c2']);
     const args = [
-      'train', '--redis', cluster.redis.url, '--s3', cluster.location, '--run', cfg.run,
-      '--seed', String(cfg.seed), '--dataset-name', cfg.dataset.name, '--dataset-source', cfg.dataset.source, '--dataset-shard-size', String(cfg.dataset.shardSize),
-      '--model-preset', cfg.model.preset, '--train-rounds', '6', '--train-slices', String(cfg.train.slices), '--train-slice-samples', String(cfg.train.sliceSamples),
-      '--train-lr', String(cfg.train.lr), '--train-warmup-rounds', String(cfg.train.warmupRounds), '--train-max-atoms', String(cfg.train.maxAtoms),
-      '--checkpoint-every', '2', '--checkpoint-keep', String(cfg.checkpoint.keep), '--eval-max-samples', String(cfg.eval.maxSamples), '--eval-slice-samples', String(cfg.eval.sliceSamples),
+      'train',
+      '--redis',
+      cluster.redis.url,
+      '--s3',
+      cluster.location,
+      '--run',
+      cfg.run,
+      '--seed',
+      String(cfg.seed),
+      '--dataset-name',
+      cfg.dataset.name,
+      '--dataset-source',
+      cfg.dataset.source,
+      '--dataset-shard-size',
+      String(cfg.dataset.shardSize),
+      '--model-preset',
+      cfg.model.preset,
+      '--train-rounds',
+      '6',
+      '--train-slices',
+      String(cfg.train.slices),
+      '--train-slice-samples',
+      String(cfg.train.sliceSamples),
+      '--train-lr',
+      String(cfg.train.lr),
+      '--train-warmup-rounds',
+      String(cfg.train.warmupRounds),
+      '--train-max-atoms',
+      String(cfg.train.maxAtoms),
+      '--checkpoint-every',
+      '2',
+      '--checkpoint-keep',
+      String(cfg.checkpoint.keep),
+      '--eval-max-samples',
+      String(cfg.eval.maxSamples),
+      '--eval-slice-samples',
+      String(cfg.eval.sliceSamples),
     ];
     const first = atomizer(cluster, args);
     try {
-    // Wait until round 3 is done (checkpoint of round 2 written), then kill -9.
-    const keys = runKeys(cfg.run);
-    for (;;) {
-      // Until the coordinator writes it, status.json does not exist: keep polling.
-      const status = await cluster.store
-        .get(keys.status)
-        .then((b) => JSON.parse(new TextDecoder().decode(b)) as { round: number })
-        .catch(() => undefined);
-      if (status !== undefined && status.round >= 3) break;
-      if (first.child.exitCode !== null) throw new Error(`coordinator exited early:\n${first.output()}`);
-      await sleep(50);
-    }
-    expect(await first.kill('SIGKILL')).toBeNull();
-    const second = atomizer(cluster, ['train', '--redis', cluster.redis.url, '--s3', cluster.location, '--run', cfg.run, '--resume']);
-    const code = await second.exited;
-    expect(code, second.output()).toBe(0);
-    expect(second.output()).toMatch(/resuming after round (2|4)/);
-    const final = await storedWeights(cluster.store, cfg.run, 6);
-    expect(sameBits(final, ref.weights)).toBe(true);
-    const rounds = (await metricsOf(cluster.store, cfg.run)).filter((e) => e.type === 'round').map((e) => e.round);
-    expect(rounds).toEqual([1, 2, 3, 4, 5, 6]);
+      // Wait until round 3 is done (checkpoint of round 2 written), then kill -9.
+      const keys = runKeys(cfg.run);
+      for (;;) {
+        // Until the coordinator writes it, status.json does not exist: keep polling.
+        const status = await cluster.store
+          .get(keys.status)
+          .then((b) => JSON.parse(new TextDecoder().decode(b)) as { round: number })
+          .catch(() => undefined);
+        if (status !== undefined && status.round >= 3) break;
+        if (first.child.exitCode !== null) throw new Error(`coordinator exited early:\n${first.output()}`);
+        await sleep(50);
+      }
+      expect(await first.kill('SIGKILL')).toBeNull();
+      const second = atomizer(cluster, ['train', '--redis', cluster.redis.url, '--s3', cluster.location, '--run', cfg.run, '--resume']);
+      const code = await second.exited;
+      expect(code, second.output()).toBe(0);
+      expect(second.output()).toMatch(/resuming after round (2|4)/);
+      const final = await storedWeights(cluster.store, cfg.run, 6);
+      expect(sameBits(final, ref.weights)).toBe(true);
+      const rounds = (await metricsOf(cluster.store, cfg.run)).filter((e) => e.type === 'round').map((e) => e.round);
+      expect(rounds).toEqual([1, 2, 3, 4, 5, 6]);
     } finally {
       // Whatever happened, leave no coordinator or worker of this test running for the next one.
       await first.kill('SIGKILL');
@@ -118,9 +165,9 @@ describe('failures', () => {
     // 1. Oversized payload: refused before anything reaches Redis.
     const ex = await BullMQExecutor.open({ redisUrl: cluster.redis.url, run: 'oversized', queues: q });
     const big = { kind: 'train', run: 'oversized', round: 1, job: 0, note: 'x'.repeat(5000) } as unknown as TrainJob;
-    await expect(ex.trainRound(1, [big], { quorum: 1, deadlineMs: 1000, attempts: 1 }, async () => ({ ok: false, reason: '' }))).rejects.toThrow(
-      /payload is \d+ bytes, over the 4096-byte limit/,
-    );
+    await expect(
+      ex.trainRound(1, [big], { quorum: 1, deadlineMs: 1000, attempts: 1 }, async () => ({ ok: false, reason: '' })),
+    ).rejects.toThrow(/payload is \d+ bytes, over the 4096-byte limit/);
     await ex.close();
     const queue = new Queue(q.train[0]!, { connection: redisOptions(cluster.redis.url) as ConnectionOptions });
     const queued = await queue.getJobs(['wait', 'waiting-children', 'prioritized', 'delayed', 'active', 'completed', 'failed']);
@@ -140,11 +187,37 @@ describe('failures', () => {
         const update = new Float32Array(ref.weights.length).fill(0.001);
         if (nan) update[17] = Number.NaN;
         const meta: TrainResultMeta = {
-          kind: 'train-result', run: data.run, round: nan ? data.round : data.round + 1, job: data.job, mode: 'sync', weightsSha256: data.weightsSha256,
-          samples: data.parts[0]!.end - data.parts[0]!.start, loss: 0.5, atoms: 1, gradNorm: 1, backend: 'rogue', worker: 'rogue',
+          kind: 'train-result',
+          run: data.run,
+          round: nan ? data.round : data.round + 1,
+          job: data.job,
+          mode: 'sync',
+          weightsSha256: data.weightsSha256,
+          samples: data.parts[0]!.end - data.parts[0]!.start,
+          loss: 0.5,
+          atoms: 1,
+          gradNorm: 1,
+          backend: 'rogue',
+          worker: 'rogue',
         };
         await cluster.store.put(data.resultKey, encodeFlat(meta, { update }));
-        return { resultKey: data.resultKey, run: data.run, round: data.round, job: data.job, samples: data.parts[0]!.end - data.parts[0]!.start, loss: 0.5, atoms: 1, fetchMs: 0, batchMs: 0, computeMs: 0, uploadMs: 0, bytesIn: 0, bytesOut: 0, backend: 'rogue', worker: 'rogue' };
+        return {
+          resultKey: data.resultKey,
+          run: data.run,
+          round: data.round,
+          job: data.job,
+          samples: data.parts[0]!.end - data.parts[0]!.start,
+          loss: 0.5,
+          atoms: 1,
+          fetchMs: 0,
+          batchMs: 0,
+          computeMs: 0,
+          uploadMs: 0,
+          bytesIn: 0,
+          bytesOut: 0,
+          backend: 'rogue',
+          worker: 'rogue',
+        };
       },
       { connection: redisOptions(cluster.redis.url, { role: 'worker' }) as ConnectionOptions, concurrency: 1 },
     );
@@ -181,7 +254,9 @@ describe('failures', () => {
       await cluster.store.put(s.key, bytes);
     }
     const workers = await startWorkers(cluster, ['s1']);
-    await expect(distributed(cfg)).rejects.toThrow(/no longer matches its checksum[\s\S]*re-shard[\s\S]*Nothing of round 1 reached the weights; fix the cause, then --resume starts the run over/);
+    await expect(distributed(cfg)).rejects.toThrow(
+      /no longer matches its checksum[\s\S]*re-shard[\s\S]*Nothing of round 1 reached the weights; fix the cause, then --resume starts the run over/,
+    );
     const keys = runKeys(cfg.run);
     const all = await cluster.store.list(keys.root);
     expect(all).toContain(keys.weights(0));

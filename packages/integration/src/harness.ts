@@ -147,16 +147,35 @@ export async function startWorkers(cluster: Cluster, ids: string[], extra: strin
   const cleaner = connectRedis(cluster.redis.url);
   try {
     for (;;) {
-      const ok = ids.length === 0 || (await cleaner.del(...ids.map((id) => `${WORKER_KEY_PREFIX}${id}`)).then(() => true, () => false));
+      const ok =
+        ids.length === 0 ||
+        (await cleaner.del(...ids.map((id) => `${WORKER_KEY_PREFIX}${id}`)).then(
+          () => true,
+          () => false,
+        ));
       if (ok) break;
-      if (Date.now() > deadline) throw new Error(`Redis at ${cluster.redis.url} did not answer within 60 s while starting workers ${ids.join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(`Redis at ${cluster.redis.url} did not answer within 60 s while starting workers ${ids.join(', ')}`);
       await sleep(500);
     }
   } finally {
     cleaner.disconnect();
   }
   const procs = ids.map((id) => ({
-    ...atomizer(cluster, ['worker', '--redis', cluster.redis.url, '--s3', cluster.location, '--backend', 'wasm', '--id', id, '--cache-dir', join(cluster.dir, `cache-${id}`), ...extra]),
+    ...atomizer(cluster, [
+      'worker',
+      '--redis',
+      cluster.redis.url,
+      '--s3',
+      cluster.location,
+      '--backend',
+      'wasm',
+      '--id',
+      id,
+      '--cache-dir',
+      join(cluster.dir, `cache-${id}`),
+      ...extra,
+    ]),
     id,
   }));
   const redis = connectRedis(cluster.redis.url);
@@ -180,7 +199,12 @@ export async function startWorkers(cluster: Cluster, ids: string[], extra: strin
  * SIGKILL the first of `workers` seen busy on a job whose id `pick` accepts (polling their
  * heartbeats every 20 ms for up to `withinMs`); the killed worker's id, or undefined if none was.
  */
-export async function killFirstBusy(cluster: Cluster, workers: WorkerProc[], pick: (jobId: string) => boolean, withinMs: number): Promise<string | undefined> {
+export async function killFirstBusy(
+  cluster: Cluster,
+  workers: WorkerProc[],
+  pick: (jobId: string) => boolean,
+  withinMs: number,
+): Promise<string | undefined> {
   const redis = connectRedis(cluster.redis.url);
   try {
     const deadline = Date.now() + withinMs;
@@ -239,7 +263,9 @@ export async function storedWeights(store: ObjectStore, run: string, round: numb
 }
 
 export function sameBits(a: Float32Array, b: Float32Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return (
+    a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+  );
 }
 
 export function maxAbsDiff(a: Float32Array, b: Float32Array): number {

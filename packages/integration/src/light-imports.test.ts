@@ -34,10 +34,14 @@ async function heavyPackagesLoadedBy(specifier: string): Promise<string[]> {
     `await import(${JSON.stringify(specifier)});`,
     "console.log(JSON.stringify(Object.keys(createRequire(process.cwd() + '/').cache)));",
   ].join('\n');
-  const { stdout } = await run(process.execPath, ['--conditions=@atomizer/source', '--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: ROOT,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    ['--conditions=@atomizer/source', '--import', 'tsx', '--input-type=module', '-e', script],
+    {
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const required = JSON.parse(stdout.trim().split('\n').at(-1) ?? '[]') as string[];
   const resolved = (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '');
   expect(resolved.length, `no module resolution of ${specifier} was recorded`).toBeGreaterThan(0);
@@ -46,12 +50,17 @@ async function heavyPackagesLoadedBy(specifier: string): Promise<string[]> {
 }
 
 describe('what importing a package loads', () => {
-  it.each(['@atomizer/protocol', '@atomizer/tokenizer', '@atomizer/model'])('%s loads no ioredis, bullmq, s3rver or AWS SDK module', async (pkg) => {
-    expect(await heavyPackagesLoadedBy(pkg)).toEqual([]);
-  });
+  it.each(['@atomizer/protocol', '@atomizer/tokenizer', '@atomizer/model'])(
+    '%s loads no ioredis, bullmq, s3rver or AWS SDK module',
+    async (pkg) => {
+      expect(await heavyPackagesLoadedBy(pkg)).toEqual([]);
+    },
+  );
 
   it('sees them where they belong: the /s3 and /redis entry points of the contract', async () => {
-    expect(await heavyPackagesLoadedBy('@atomizer/protocol/s3')).toEqual(expect.arrayContaining(['@aws-sdk/client-s3', '@aws-sdk/lib-storage']));
+    expect(await heavyPackagesLoadedBy('@atomizer/protocol/s3')).toEqual(
+      expect.arrayContaining(['@aws-sdk/client-s3', '@aws-sdk/lib-storage']),
+    );
     expect(await heavyPackagesLoadedBy('@atomizer/protocol/redis')).toEqual(['ioredis']);
   });
 });

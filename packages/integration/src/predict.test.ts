@@ -35,7 +35,23 @@ interface Summary {
 
 /** `atomizer predict` of the scene as a separate process; its --json summary. */
 async function predict(out: string, extra: string[]): Promise<Summary> {
-  const p = atomizer(cluster, ['predict', '--run', RUN, '--input', SCENE, '--sensor', 's2a', '--out', out, '--tile-size', '64', '--backend', 'wasm', '--json', ...extra]);
+  const p = atomizer(cluster, [
+    'predict',
+    '--run',
+    RUN,
+    '--input',
+    SCENE,
+    '--sensor',
+    's2a',
+    '--out',
+    out,
+    '--tile-size',
+    '64',
+    '--backend',
+    'wasm',
+    '--json',
+    ...extra,
+  ]);
   const code = await p.exited;
   expect(code, p.output()).toBe(0);
   return JSON.parse(p.output().trim().split('\n').at(-1)!) as Summary;
@@ -48,7 +64,12 @@ beforeAll(async () => {
   const config = parseRunConfig({
     run: RUN,
     seed: 42,
-    dataset: { name: 'sen2-scene', source: `scene:${SCENE}?labels=${dataPath('rstoolbox-sen2', 'sen2_polygons.geojson')}&sensor=s2a&k=5`, shardSize: 512, modalities: MODALITIES },
+    dataset: {
+      name: 'sen2-scene',
+      source: `scene:${SCENE}?labels=${dataPath('rstoolbox-sen2', 'sen2_polygons.geojson')}&sensor=s2a&k=5`,
+      shardSize: 512,
+      modalities: MODALITIES,
+    },
     model: { preset: 'tiny' },
     train: { rounds: 30, slices: 2, sliceSamples: 32, lr: 5e-3, warmupRounds: 3, maxAtoms: 100 },
     checkpoint: { every: 30, keep: 1 },
@@ -77,7 +98,10 @@ describe('atomizer predict --redis: the map from workers', () => {
     const map = await readFile(out);
     expect(map.length).toBe(reference.length);
     expect(Buffer.compare(map, reference)).toBe(0);
-    const info = JSON.parse(execFileSync('gdalinfo', ['-json', out], { encoding: 'utf8' })) as { size: number[]; metadata: Record<string, Record<string, string>> };
+    const info = JSON.parse(execFileSync('gdalinfo', ['-json', out], { encoding: 'utf8' })) as {
+      size: number[];
+      metadata: Record<string, Record<string, string>>;
+    };
     expect(info.size).toEqual([247, 237]);
     expect(info.metadata.IMAGE_STRUCTURE).toMatchObject({ LAYOUT: 'COG' });
     expect(await cluster.store.list(`runs/${RUN}/predict/`)).toEqual([]);
@@ -103,8 +127,21 @@ describe('atomizer predict --redis: the map from workers', () => {
     // A path that exists here (the CLI runs in this process's folder), relative.
     const rel = relative(process.cwd(), SCENE);
     expect(rel.startsWith('/')).toBe(false);
-    const p = atomizer(cluster, ['predict', '--run', RUN, '--input', rel, '--sensor', 's2a', '--out', join(cluster.dir, 'never.tif'), '--redis']);
+    const p = atomizer(cluster, [
+      'predict',
+      '--run',
+      RUN,
+      '--input',
+      rel,
+      '--sensor',
+      's2a',
+      '--out',
+      join(cluster.dir, 'never.tif'),
+      '--redis',
+    ]);
     expect(await p.exited).not.toBe(0);
-    expect(p.output()).toContain(`--input ${rel}: workers open the scene themselves and cannot resolve a relative path of this machine; give an http(s):// or s3:// URL, an absolute path on storage every worker mounts, or predict in-process (without --redis)`);
+    expect(p.output()).toContain(
+      `--input ${rel}: workers open the scene themselves and cannot resolve a relative path of this machine; give an http(s):// or s3:// URL, an absolute path on storage every worker mounts, or predict in-process (without --redis)`,
+    );
   }, 120_000);
 });

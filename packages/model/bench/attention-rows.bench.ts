@@ -18,7 +18,13 @@ const opts = new Command()
   .option('--repeats <n>', 'timed repeats', '5')
   .parse()
   .opts() as { batch: string; atoms: string; latents: string; headDim: string; repeats: string };
-const [B, N, L, dh, repeats] = [opts.batch, opts.atoms, opts.latents, opts.headDim, opts.repeats].map(Number) as [number, number, number, number, number];
+const [B, N, L, dh, repeats] = [opts.batch, opts.atoms, opts.latents, opts.headDim, opts.repeats].map(Number) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+];
 const dq = 64;
 const dkv = 84;
 
@@ -35,11 +41,22 @@ const p: AttentionParams = {
 const bias = keyBias(tf.ones([B, N]));
 const inputs = [xq, xkv, p.wq, p.wk, p.wv, p.wo, p.bo];
 
-for (const [name, f] of [['attention (attention.ts)', attention], ['attentionRows (attention-rows.ts)', attentionRows]] as const) {
+for (const [name, f] of [
+  ['attention (attention.ts)', attention],
+  ['attentionRows (attention-rows.ts)', attentionRows],
+] as const) {
   const step = () =>
     tf.tidy(() => {
       const g = tf.grads((...xs: tf.Tensor[]) => {
-        const [a, b, wq, wk, wv, wo, bo] = xs as [tf.Tensor3D, tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        const [a, b, wq, wk, wv, wo, bo] = xs as [
+          tf.Tensor3D,
+          tf.Tensor3D,
+          tf.Tensor2D,
+          tf.Tensor2D,
+          tf.Tensor2D,
+          tf.Tensor2D,
+          tf.Tensor1D,
+        ];
         return tf.sum(f(a, b, { wq, wk, wv, wo, bo }, 1, dh, bias));
       })(inputs);
       g.forEach((t) => t.dataSync());
@@ -48,5 +65,7 @@ for (const [name, f] of [['attention (attention.ts)', attention], ['attentionRow
   const runs = Array.from({ length: repeats }, () => timed(step));
   const wall = Math.min(...runs.map((r) => r.wallMs));
   const cpu = Math.min(...runs.map((r) => r.cpuMs));
-  console.log(`${name.padEnd(36)} forward+backward [${B}x${L} queries, ${N} keys, dh ${dh}]: best wall ${wall.toFixed(1)} ms, best CPU ${cpu.toFixed(1)} ms`);
+  console.log(
+    `${name.padEnd(36)} forward+backward [${B}x${L} queries, ${N} keys, dh ${dh}]: best wall ${wall.toFixed(1)} ms, best CPU ${cpu.toFixed(1)} ms`,
+  );
 }

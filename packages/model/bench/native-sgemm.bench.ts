@@ -20,7 +20,13 @@ function random(n: number, seed: number): Float32Array {
 function best(fn: () => void, calls: number, repeats = 5): number {
   fn();
   let b = Infinity;
-  for (let r = 0; r < repeats; r++) b = Math.min(b, timed(() => { for (let i = 0; i < calls; i++) fn(); }).cpuMs / calls);
+  for (let r = 0; r < repeats; r++)
+    b = Math.min(
+      b,
+      timed(() => {
+        for (let i = 0; i < calls; i++) fn();
+      }).cpuMs / calls,
+    );
   return b;
 }
 

@@ -9,7 +9,15 @@
 //     [--preset small] [--batch 8] [--atoms 1024] [--rounds 3] [--steps 5] [--kernels all|BatchMatMul,Transpose,...]
 
 import { Command } from 'commander';
-import { disableNativeKernels, enableNativeKernels, FUSED_KERNELS, NATIVE_KERNELS, nativeKernelCounts, type FusedKernelName, type NativeKernelName } from '@atomizer/wasm-native';
+import {
+  disableNativeKernels,
+  enableNativeKernels,
+  FUSED_KERNELS,
+  NATIVE_KERNELS,
+  nativeKernelCounts,
+  type FusedKernelName,
+  type NativeKernelName,
+} from '@atomizer/wasm-native';
 import { selectBackend } from '../src/backend.js';
 import { modelConfig } from '../src/config.js';
 import { setNativeKernelsActive } from '../src/native-kernels.js';
@@ -44,7 +52,16 @@ const cfg = modelConfig(opts.preset);
 const { batch, labels } = await bigEarthNetBatch(Number(opts.batch), Number(opts.atoms), 42);
 const w = initParams(cfg, 42);
 const run = () => gradients(w, batch, labels, cfg);
-const time = () => Math.min(...Array.from({ length: 3 }, () => timed(() => { for (let i = 0; i < steps; i++) run(); }).cpuMs / steps));
+const time = () =>
+  Math.min(
+    ...Array.from(
+      { length: 3 },
+      () =>
+        timed(() => {
+          for (let i = 0; i < steps; i++) run();
+        }).cpuMs / steps,
+    ),
+  );
 for (let i = 0; i < 2; i++) run();
 const ref = run();
 const best = { wasm: Infinity, native: Infinity };
@@ -60,7 +77,9 @@ for (let r = 0; r < rounds; r++) {
     const before = nativeKernelCounts();
     const g = run();
     const after = nativeKernelCounts();
-    counts = Object.fromEntries(Object.entries(after).map(([k, c]) => [k, { native: c.native - (before[k]?.native ?? 0), stock: c.stock - (before[k]?.stock ?? 0) }]));
+    counts = Object.fromEntries(
+      Object.entries(after).map(([k, c]) => [k, { native: c.native - (before[k]?.native ?? 0), stock: c.stock - (before[k]?.stock ?? 0) }]),
+    );
     lossDiff = Math.max(lossDiff, Math.abs(g.loss - ref.loss) / Math.abs(ref.loss));
     let scale = 0;
     for (const v of ref.grads) scale = Math.max(scale, Math.abs(v));
@@ -75,5 +94,11 @@ console.log(`${opts.preset}, batch ${opts.batch} x ${opts.atoms}, gradients() pe
 console.log(`  tfjs-wasm, stock kernels      ${best.wasm.toFixed(1)} ms`);
 console.log(`  + native (${opts.kernels})`.padEnd(31) + `${best.native.toFixed(1)} ms  (${(best.wasm / best.native).toFixed(2)}x)`);
 console.log(`  ${probe.detail}`);
-console.log(`  loss ${ref.loss.toFixed(6)}, relative difference ${lossDiff.toExponential(1)}; gradients agree to ${worst.toExponential(1)} (relative to the largest)`);
-console.log(`  calls per step, native/stock: ${Object.entries(counts).map(([k, c]) => `${k} ${c.native}/${c.stock}`).join(', ')}`);
+console.log(
+  `  loss ${ref.loss.toFixed(6)}, relative difference ${lossDiff.toExponential(1)}; gradients agree to ${worst.toExponential(1)} (relative to the largest)`,
+);
+console.log(
+  `  calls per step, native/stock: ${Object.entries(counts)
+    .map(([k, c]) => `${k} ${c.native}/${c.stock}`)
+    .join(', ')}`,
+);

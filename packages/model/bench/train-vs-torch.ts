@@ -47,12 +47,24 @@ async function main(): Promise<void> {
     .option('--warmup <n>', 'untimed warm-up steps', '3')
     .option('--repeats <n>', 'timed repeats (best and spread reported)', '3')
     .option('--lr <x>', 'Adam learning rate', '1e-4')
-    .option('--input-encoding <mode>', "where the token encodings are computed: device, host or auto (host-input-stage.ts)", 'auto')
+    .option('--input-encoding <mode>', 'where the token encodings are computed: device, host or auto (host-input-stage.ts)', 'auto')
     .option('--no-torch', 'skip the PyTorch side')
     .option('--no-peaks', 'skip the matMul peak measurements')
     .option('--json', 'print one JSON object instead of the table')
     .parse()
-    .opts() as { preset: string; batch: string; atoms: string; steps: string; warmup: string; repeats: string; lr: string; torch: boolean; peaks: boolean; json?: boolean; inputEncoding: string };
+    .opts() as {
+    preset: string;
+    batch: string;
+    atoms: string;
+    steps: string;
+    warmup: string;
+    repeats: string;
+    lr: string;
+    torch: boolean;
+    peaks: boolean;
+    json?: boolean;
+    inputEncoding: string;
+  };
   const int = (name: string, v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${v}'`);
@@ -184,7 +196,18 @@ async function main(): Promise<void> {
   };
   const result = {
     machine,
-    config: { preset: opts.preset, batch: B, atoms: N, steps, warmup, repeats, lr, tokenDim: T, params: weights0.length, flopsPerStep: flops },
+    config: {
+      preset: opts.preset,
+      batch: B,
+      atoms: N,
+      steps,
+      warmup,
+      repeats,
+      lr,
+      tokenDim: T,
+      params: weights0.length,
+      flopsPerStep: flops,
+    },
     tfjs: ts,
     torch: torch ?? null,
     ratio: torch === undefined ? null : torch.stepMs / ts.stepMs,
@@ -198,7 +221,18 @@ async function main(): Promise<void> {
   }
 
   const rows: string[][] = [
-    ['backend', 'samples/s', 'atoms/s', 'step ms wall (best; runs)', 'step ms CPU (best; runs)', 'GFLOP/s (CPU)', '% core peak', '% own matMul peak', 'peak RSS MiB', 'tfjs/torch wall (CPU)'],
+    [
+      'backend',
+      'samples/s',
+      'atoms/s',
+      'step ms wall (best; runs)',
+      'step ms CPU (best; runs)',
+      'GFLOP/s (CPU)',
+      '% core peak',
+      '% own matMul peak',
+      'peak RSS MiB',
+      'tfjs/torch wall (CPU)',
+    ],
   ];
   const pct = (x: number, peak: number | undefined) => (peak === undefined ? '-' : `${((100 * x) / peak).toFixed(1)}%`);
   const runsText = (best: number, runs: number[]) => `${best.toFixed(1)}; ${runs.map((x) => x.toFixed(0)).join(' ')}`;
@@ -230,7 +264,9 @@ async function main(): Promise<void> {
   }
   console.log('');
   if (torch !== undefined) {
-    console.log(`core peak: single-thread OpenBLAS sgemm (torch.mm 1024^3) ${torch.peakGflops.toFixed(1)} GFLOP/s by CPU time, ${torch.peakGflopsWall.toFixed(1)} by wall time`);
+    console.log(
+      `core peak: single-thread OpenBLAS sgemm (torch.mm 1024^3) ${torch.peakGflops.toFixed(1)} GFLOP/s by CPU time, ${torch.peakGflopsWall.toFixed(1)} by wall time`,
+    );
     console.log(
       `checks: params ${checks.paramsMatch ? 'equal' : `DIFFER (torch ${torch.paramCount})`}, FLOP formula ${checks.flopsMatch ? 'equal' : `DIFFERS (torch ${torch.flopsPerStep})`}, ` +
         `first loss tfjs ${ts.firstLoss.toFixed(6)} vs torch ${torch.firstLoss.toFixed(6)} (rel. diff ${checks.firstLossRelDiff?.toExponential(1)}), ` +

@@ -30,7 +30,9 @@ function report(what: string, fn: () => void, reps = 3): void {
   const runs = Array.from({ length: reps }, () => timed(fn));
   const best = runs.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a));
   const nsPerParam = (best.cpuMs * 1e6) / n;
-  console.log(`${what.padEnd(34)} ${best.cpuMs.toFixed(0).padStart(7)} ms cpu  ${best.wallMs.toFixed(0).padStart(7)} ms wall  ${nsPerParam.toFixed(2)} ns/param`);
+  console.log(
+    `${what.padEnd(34)} ${best.cpuMs.toFixed(0).padStart(7)} ms cpu  ${best.wallMs.toFixed(0).padStart(7)} ms wall  ${nsPerParam.toFixed(2)} ns/param`,
+  );
 }
 
 const adamw = new Adam(n, { kind: 'adamw', weightDecay: 0.05, decayRanges: [{ offset: 0, length: Math.floor(n * 0.9) }] });
@@ -47,8 +49,12 @@ const half = float32ToFloat16Bits(params);
 report('float16 -> float32', () => float16BitsToFloat32(half));
 let bytes: Uint8Array = new Uint8Array(0);
 const weights = { flat: { dtype: 'F32' as const, shape: [n], data: params } };
-report('saveCheckpoint (weights + Adam)', () => {
-  bytes = saveCheckpoint({ weights, optimizerState: adamw.toTensors() });
-}, 2);
+report(
+  'saveCheckpoint (weights + Adam)',
+  () => {
+    bytes = saveCheckpoint({ weights, optimizerState: adamw.toTensors() });
+  },
+  2,
+);
 console.log(`checkpoint size: ${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB`);
 report('loadCheckpoint', () => loadCheckpoint(bytes), 2);

@@ -33,7 +33,11 @@ export async function bundleTfjsRegistrations(): Promise<string> {
   const require = createRequire(import.meta.url);
   const { version } = JSON.parse(readFileSync(require.resolve('@tensorflow/tfjs-core/package.json'), 'utf8')) as { version: string };
   const result = await build({
-    stdin: { contents: ENTRIES.map((e) => `import '${e}';\n`).join(''), resolveDir: PACKAGE_ROOT, sourcefile: 'tfjs-registrations-entry.js' },
+    stdin: {
+      contents: ENTRIES.map((e) => `import '${e}';\n`).join(''),
+      resolveDir: PACKAGE_ROOT,
+      sourcefile: 'tfjs-registrations-entry.js',
+    },
     bundle: true,
     write: false,
     platform: 'node',

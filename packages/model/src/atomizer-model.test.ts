@@ -66,7 +66,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       w = initParams(cfg, 3);
     });
 
-    it('is invariant to the order of a sample\'s atoms (within 1e-5)', () => {
+    it("is invariant to the order of a sample's atoms (within 1e-5)", () => {
       const base = predict(w, real.batch, cfg);
       expect(base.length).toBe(2 * 19);
       const shuffled = predict(w, shuffleSample(shuffleSample(real.batch, 0, 5), 1, 6), cfg);

@@ -33,9 +33,7 @@ function mask(): tf.Tensor2D {
   return tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0], [B, N]);
 }
 
-
 describeOnCpuBackends('attentionRows', () => {
-
   it('equals attention() with one head: values and gradients of every input and parameter', () => {
     tf.tidy(() => {
       const xq = seededTensor([B, L, dq], 1) as tf.Tensor3D;
@@ -44,10 +42,20 @@ describeOnCpuBackends('attentionRows', () => {
       const bias = keyBias(mask());
       const R = seededTensor([B, L, dOut], 3);
       const inputs = [xq, xkv, p.wq, p.wk, p.wv, p.wo, p.bo];
-      const loss = (f: typeof attention) => (...xs: tf.Tensor[]) => {
-        const [a, b, wq, wk, wv, wo, bo] = xs as [tf.Tensor3D, tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
-        return tf.sum(tf.mul(f(a, b, { wq, wk, wv, wo, bo }, 1, dh, bias), R)) as tf.Scalar;
-      };
+      const loss =
+        (f: typeof attention) =>
+        (...xs: tf.Tensor[]) => {
+          const [a, b, wq, wk, wv, wo, bo] = xs as [
+            tf.Tensor3D,
+            tf.Tensor3D,
+            tf.Tensor2D,
+            tf.Tensor2D,
+            tf.Tensor2D,
+            tf.Tensor2D,
+            tf.Tensor1D,
+          ];
+          return tf.sum(tf.mul(f(a, b, { wq, wk, wv, wo, bo }, 1, dh, bias), R)) as tf.Scalar;
+        };
       const ref = attention(xq, xkv, p, 1, dh, bias);
       const got = attentionRows(xq, xkv, p, 1, dh, bias);
       expect(got.shape).toEqual([B, L, dOut]);
@@ -68,11 +76,16 @@ describeOnCpuBackends('attentionRows', () => {
       const v = seededTensor([B, N, dh], 6) as tf.Tensor3D;
       const bias = keyBias(mask());
       // Overwrite sample 1's padded keys/values (atoms 4..6) with large junk.
-      const junk = tf.tensor3d(Float32Array.from({ length: B * N * dh }, (_, i) => (Math.floor(i / dh) % N >= 4 && i >= N * dh ? 50 : 0)), [B, N, dh]);
+      const junk = tf.tensor3d(
+        Float32Array.from({ length: B * N * dh }, (_, i) => (Math.floor(i / dh) % N >= 4 && i >= N * dh ? 50 : 0)),
+        [B, N, dh],
+      );
       const a = attentionCoreRows(q, k, v, bias);
       const b = attentionCoreRows(q, tf.add(k, junk) as tf.Tensor3D, tf.add(v, junk) as tf.Tensor3D, bias);
       expect(maxAbsDiff(a, b)).toBeLessThan(1e-6);
-      const [, dk, dv] = tf.grads((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) => tf.sum(attentionCoreRows(qq as tf.Tensor3D, kk as tf.Tensor3D, vv as tf.Tensor3D, bias)))([q, k, v]);
+      const [, dk, dv] = tf.grads((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) =>
+        tf.sum(attentionCoreRows(qq as tf.Tensor3D, kk as tf.Tensor3D, vv as tf.Tensor3D, bias)),
+      )([q, k, v]);
       const padded = tf.slice(dk!, [1, 4, 0], [1, 3, dh]);
       const paddedV = tf.slice(dv!, [1, 4, 0], [1, 3, dh]);
       expect(tf.max(tf.abs(padded)).dataSync()[0]).toBe(0);

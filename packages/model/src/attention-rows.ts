@@ -38,7 +38,12 @@ type Core = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
 type ProjectedCore = (q: tf.Tensor, x: tf.Tensor, wk: tf.Tensor, wv: tf.Tensor) => tf.Tensor;
 
 /** Forward of one sample: softmax(q k^T + bias) v with the atoms on the rows of the score product. */
-function sampleForward(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, bias: tf.Tensor2D | undefined): { p: tf.Tensor2D; out: tf.Tensor2D } {
+function sampleForward(
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  bias: tf.Tensor2D | undefined,
+): { p: tf.Tensor2D; out: tf.Tensor2D } {
   const sT = tf.matMul(k, tf.transpose(q)); // [N,L]: N rows
   let s = tf.transpose(sT) as tf.Tensor2D;
   if (bias !== undefined) s = tf.add(s, bias) as tf.Tensor2D;
@@ -79,12 +84,28 @@ function perSampleCore(B: number, biases: readonly tf.Tensor2D[] | undefined): C
     const f = qs.map((q, b) => sampleForward(q, ks[b]!, vs[b]!, biases?.[b]));
     (save as tf.GradSaveFunc)([...qs, ...ks, ...vs, ...f.map((r) => r.p)]);
     return {
-      value: tf.concat(f.map((r) => r.out), 0),
+      value: tf.concat(
+        f.map((r) => r.out),
+        0,
+      ),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const at = (part: number, b: number) => saved[part * B + b] as tf.Tensor2D;
         const douts = tf.split(dy as tf.Tensor2D, B, 0) as tf.Tensor2D[];
         const g = douts.map((d, b) => sampleBackward(at(0, b), at(1, b), at(2, b), at(3, b), d, false));
-        return [tf.concat(g.map((r) => r.dq), 0), tf.concat(g.map((r) => r.dk), 0), tf.concat(g.map((r) => r.dv), 0)];
+        return [
+          tf.concat(
+            g.map((r) => r.dq),
+            0,
+          ),
+          tf.concat(
+            g.map((r) => r.dk),
+            0,
+          ),
+          tf.concat(
+            g.map((r) => r.dv),
+            0,
+          ),
+        ];
       },
     };
   }) as Core;
@@ -108,20 +129,49 @@ function projectedCore(B: number, biases: readonly tf.Tensor2D[] | undefined): P
     const f = qs.map((q, b) => sampleForward(q, ks[b]!, vs[b]!, biases?.[b]));
     (save as tf.GradSaveFunc)([x, wk, wv, ...qs, ...ks, ...vs, ...f.map((r) => r.p)]);
     return {
-      value: tf.concat(f.map((r) => r.out), 0),
+      value: tf.concat(
+        f.map((r) => r.out),
+        0,
+      ),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, swk, swv] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
         const at = (part: number, b: number) => saved[3 + part * B + b] as tf.Tensor2D;
         const douts = tf.split(dy as tf.Tensor2D, B, 0) as tf.Tensor2D[];
         const g = douts.map((d, b) => sampleBackward(at(0, b), at(1, b), at(2, b), at(3, b), d, true));
         const dh = swk.shape[1];
-        const dK = tf.concat(g.map((r) => r.dk), 0); // [B*N, dh]
-        const dV = tf.concat(g.map((r) => r.dv), 0); // [B*N, dv]
+        const dK = tf.concat(
+          g.map((r) => r.dk),
+          0,
+        ); // [B*N, dh]
+        const dV = tf.concat(
+          g.map((r) => r.dv),
+          0,
+        ); // [B*N, dv]
         // [dk^T ; dv^T] [dh+dv, B*N] x tokens [B*N, D] -> [dh+dv, D]: one packing of the tokens.
-        const dKVt = tf.concat([tf.concat(g.map((r) => r.dkT!), 1), tf.concat(g.map((r) => r.dvT!), 1)], 0);
+        const dKVt = tf.concat(
+          [
+            tf.concat(
+              g.map((r) => r.dkT!),
+              1,
+            ),
+            tf.concat(
+              g.map((r) => r.dvT!),
+              1,
+            ),
+          ],
+          0,
+        );
         const [dWkT, dWvT] = tf.split(tf.matMul(dKVt, sx), [dh, swv.shape[1]], 0) as [tf.Tensor2D, tf.Tensor2D];
         const dX = tf.add(tf.matMul(dK, tf.transpose(swk)), tf.matMul(dV, tf.transpose(swv)));
-        return [tf.concat(g.map((r) => r.dq), 0), dX, tf.transpose(dWkT), tf.transpose(dWvT)];
+        return [
+          tf.concat(
+            g.map((r) => r.dq),
+            0,
+          ),
+          dX,
+          tf.transpose(dWkT),
+          tf.transpose(dWvT),
+        ];
       },
     };
   }) as ProjectedCore;
@@ -140,7 +190,9 @@ export function attentionCoreRowBlocks(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Ten
   const [BL, dh] = q.shape;
   const [BN] = k.shape;
   if (BL % B !== 0 || BN % B !== 0 || k.shape[1] !== dh || v.shape[0] !== BN) {
-    throw new Error(`attentionCoreRowBlocks: shapes q [${q.shape}], k [${k.shape}], v [${v.shape}] for ${B} samples; expected q [B*L,dh], k [B*N,dh], v [B*N,dv]`);
+    throw new Error(
+      `attentionCoreRowBlocks: shapes q [${q.shape}], k [${k.shape}], v [${v.shape}] for ${B} samples; expected q [B*L,dh], k [B*N,dh], v [B*N,dv]`,
+    );
   }
   if (bias !== undefined && (bias.shape[0] !== B || bias.shape[1] !== 1 || bias.shape[2] !== BN / B)) {
     throw new Error(`attentionCoreRowBlocks: mask bias has shape [${bias.shape}], expected [${B}, 1, ${BN / B}]`);
@@ -156,7 +208,9 @@ export function attentionCoreRows(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D
   const [B, L, dh] = q.shape;
   const N = k.shape[1];
   if (k.shape[0] !== B || v.shape[0] !== B || k.shape[2] !== dh || v.shape[1] !== N) {
-    throw new Error(`attentionCoreRows: shapes q [${q.shape}], k [${k.shape}], v [${v.shape}]; expected q [B,L,dh], k [B,N,dh], v [B,N,dv]`);
+    throw new Error(
+      `attentionCoreRows: shapes q [${q.shape}], k [${k.shape}], v [${v.shape}]; expected q [B,L,dh], k [B,N,dh], v [B,N,dv]`,
+    );
   }
   if (bias !== undefined && (bias.shape[0] !== B || bias.shape[1] !== 1 || bias.shape[2] !== N)) {
     throw new Error(`attentionCoreRows: mask bias has shape [${bias.shape}], expected [${B}, 1, ${N}]`);

@@ -42,7 +42,11 @@ export function checkAttentionInputs(
   bias: tf.Tensor3D | undefined,
 ): void {
   const inner = heads * headDim;
-  for (const [name, w] of [['wq', p.wq], ['wk', p.wk], ['wv', p.wv]] as const) {
+  for (const [name, w] of [
+    ['wq', p.wq],
+    ['wk', p.wk],
+    ['wv', p.wv],
+  ] as const) {
     if (w.shape[1] !== inner) {
       throw new Error(`${who}: ${name} has shape [${w.shape}], expected [*, ${inner}] for ${heads} heads of ${headDim}`);
     }

@@ -38,22 +38,30 @@ describe('selectBackend', () => {
     }
   });
 
-  it.skipIf(installed('@tensorflow/tfjs-node-gpu'))('an explicitly requested native backend that is missing fails with how to install it (skipped where tfjs-node-gpu is installed)', async () => {
-    await expect(selectBackend('tensorflow-gpu')).rejects.toThrow(/npm install @tensorflow\/tfjs-node-gpu.*CUDA 11\.2.*cuDNN 8\.1.*docs\/gpu\.md/);
-    if (!installed('@tensorflow/tfjs-node')) {
-      await expect(selectBackend('tensorflow')).rejects.toThrow(/not installed.*npm install @tensorflow\/tfjs-node/);
-    }
-  });
+  it.skipIf(installed('@tensorflow/tfjs-node-gpu'))(
+    'an explicitly requested native backend that is missing fails with how to install it (skipped where tfjs-node-gpu is installed)',
+    async () => {
+      await expect(selectBackend('tensorflow-gpu')).rejects.toThrow(
+        /npm install @tensorflow\/tfjs-node-gpu.*CUDA 11\.2.*cuDNN 8\.1.*docs\/gpu\.md/,
+      );
+      if (!installed('@tensorflow/tfjs-node')) {
+        await expect(selectBackend('tensorflow')).rejects.toThrow(/not installed.*npm install @tensorflow\/tfjs-node/);
+      }
+    },
+  );
 
   it('wasm logs whether the native kernels are on, and the native: false option turns them off', async () => {
     const logs: string[] = [];
     const on = await selectBackend('wasm', (m) => logs.push(m));
     // on where the addon was built, off with the reason where it was not
-    if (on.native) expect(logs[0]).toMatch(/^tfjs backend: wasm\+native \(WebAssembly, SIMD, single thread; native kernels: on \(OpenBLAS /);
+    if (on.native)
+      expect(logs[0]).toMatch(/^tfjs backend: wasm\+native \(WebAssembly, SIMD, single thread; native kernels: on \(OpenBLAS /);
     else expect(logs[0]).toMatch(/^tfjs backend: wasm \(WebAssembly, SIMD, single thread; native kernels: off \(.+\)\)$/);
     const off = await selectBackend('wasm', (m) => logs.push(m), { native: false });
     expect(off.native).toBe(false);
-    expect(logs[1]).toBe('tfjs backend: wasm (WebAssembly, SIMD, single thread; native kernels: off (disabled by the native: false option))');
+    expect(logs[1]).toBe(
+      'tfjs backend: wasm (WebAssembly, SIMD, single thread; native kernels: off (disabled by the native: false option))',
+    );
     expect(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc.name).toBe('batchMatMul'); // the stock kernel again
   });
 

@@ -51,7 +51,7 @@ const NODE_HELP =
   'npm install-scripts approve @tensorflow/tfjs-node && npm rebuild). See docs/gpu.md';
 
 function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
+  return err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
 }
 
 /** Loads a native binding package; resolves to the reason it is unusable, or null when registered. */

@@ -22,7 +22,7 @@ describe('checkpoint', () => {
   it('resumes bit-exactly: 8 steps == 3 steps + save to disk + load + 5 steps', async () => {
     const init = Float32Array.from({ length: table.size }, (_, i) => Math.cos(i * 1.7) * 0.02);
     const opts = { weightDecay: 0.05, decayRanges: table.ranges() };
-    const lr = (t: number): number => 3e-3 * (t + 1) / 8;
+    const lr = (t: number): number => (3e-3 * (t + 1)) / 8;
 
     const straight = new Adam(table.size, opts);
     const w1 = init.slice();
@@ -32,7 +32,10 @@ describe('checkpoint', () => {
     const w2 = init.slice();
     for (let t = 0; t < 3; t++) first.update(w2, grads(t), lr(t));
     const outer = new OuterOptimizer(table.size, { kind: 'nesterov' });
-    outer.apply(new Float32Array(table.size), Float32Array.from({ length: table.size }, (_, i) => i * 1e-4));
+    outer.apply(
+      new Float32Array(table.size),
+      Float32Array.from({ length: table.size }, (_, i) => i * 1e-4),
+    );
     const bytes = saveCheckpoint({
       weights: table.toTensors(w2),
       optimizerState: { ...first.toTensors(), ...outer.toTensors() },
@@ -68,7 +71,8 @@ describe('checkpoint', () => {
     const loaded = loadCheckpoint(half);
     expect(loaded.weights.latents?.dtype).toBe('BF16');
     const back = table.fromTensors(loaded.weights);
-    for (let i = 0; i < w.length; i++) expect(Math.abs((back[i] as number) - (w[i] as number))).toBeLessThanOrEqual(Math.abs(w[i] as number) * 2 ** -8);
+    for (let i = 0; i < w.length; i++)
+      expect(Math.abs((back[i] as number) - (w[i] as number))).toBeLessThanOrEqual(Math.abs(w[i] as number) * 2 ** -8);
     const restored = new Adam(table.size);
     restored.loadTensors(loaded.optimizerState);
     expect(restored.getState().m).toEqual(opt.getState().m);

@@ -48,7 +48,9 @@ export function loadCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Loaded
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   const format = metadata[FORMAT_KEY];
   if (format !== CHECKPOINT_FORMAT) {
-    throw new Error(`${source}: not an Atomizer checkpoint (metadata '${FORMAT_KEY}' is ${JSON.stringify(format)}, expected '${CHECKPOINT_FORMAT}')`);
+    throw new Error(
+      `${source}: not an Atomizer checkpoint (metadata '${FORMAT_KEY}' is ${JSON.stringify(format)}, expected '${CHECKPOINT_FORMAT}')`,
+    );
   }
   const meta = { ...metadata };
   delete meta[FORMAT_KEY];

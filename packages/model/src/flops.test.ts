@@ -51,7 +51,10 @@ describe('forwardFlops', () => {
     // wrappers are recorded as 'unnamed scope' beside their kernels: skipped).
     // S2 batches hold no channel band, so the channel-vector product does not run.
     await selectBackend('cpu');
-    for (const [preset, B, N] of [['tiny', 2, 24], ['small', 2, 40]] as const) {
+    for (const [preset, B, N] of [
+      ['tiny', 2, 24],
+      ['small', 2, 40],
+    ] as const) {
       const cfg = modelConfig(preset);
       const { batch } = await bigEarthNetBatch(B, N);
       const params = paramTensors(atomizerParamTable(cfg), initParams(cfg, 1));

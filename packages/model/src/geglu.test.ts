@@ -12,12 +12,13 @@ function referenceGate(h: tf.Tensor): tf.Tensor {
   return tf.mul(a, gelu(g));
 }
 
-
 describeOnCpuBackends('GEGLU gate', () => {
-
   it('equals split + gelu + product: values and gradient, rank 2 and 3', () => {
     tf.tidy(() => {
-      for (const shape of [[5, 8], [2, 3, 6]]) {
+      for (const shape of [
+        [5, 8],
+        [2, 3, 6],
+      ]) {
         // Spread over [-3, 3] so both GELU tails and the middle are exercised.
         const h = tf.mul(seededTensor(shape, 1), 3);
         const out = [...shape.slice(0, -1), shape[shape.length - 1]! / 2];

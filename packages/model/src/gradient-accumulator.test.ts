@@ -30,7 +30,11 @@ describe('gradient accumulation', () => {
   });
 
   it('takeMean writes the same bits over the sum, then refuses to add until reset', () => {
-    const parts = Array.from({ length: 5 }, (_, j) => ({ grads: Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i * 7.3 + j) * 10 ** (j - 2)), samples: j + 1, loss: j }));
+    const parts = Array.from({ length: 5 }, (_, j) => ({
+      grads: Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i * 7.3 + j) * 10 ** (j - 2)),
+      samples: j + 1,
+      loss: j,
+    }));
     const a = new GradientAccumulator(1001);
     for (const p of parts) a.add(p);
     const want = accumulateGradients(parts);

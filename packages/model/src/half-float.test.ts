@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  bfloat16BitsToFloat32,
-  float16BitsToFloat32,
-  float32Bits,
-  float32ToBFloat16Bits,
-  float32ToFloat16Bits,
-} from './half-float.js';
+import { bfloat16BitsToFloat32, float16BitsToFloat32, float32Bits, float32ToBFloat16Bits, float32ToFloat16Bits } from './half-float.js';
 
 const f16 = (v: number): number => float32ToFloat16Bits(Float32Array.of(v))[0] as number;
 const bf16 = (v: number): number => float32ToBFloat16Bits(Float32Array.of(v))[0] as number;

@@ -59,7 +59,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
           }
           worst = Math.max(worst, Math.abs((host[i] as number) - (device[i] as number)));
         }
-        for (let r = 0; r < batch.mask.length; r++) if (batch.mask[r] !== 0 && batch.bands[batch.band[r]!]?.kind === 'channel') channelRows++;
+        for (let r = 0; r < batch.mask.length; r++)
+          if (batch.mask[r] !== 0 && batch.bands[batch.band[r]!]?.kind === 'channel') channelRows++;
         expect(channelRows).toBeGreaterThan(0);
         expect(worst).toBeLessThan(1e-5);
       });

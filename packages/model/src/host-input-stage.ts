@@ -77,6 +77,11 @@ export function hostInputStage(batch: AtomBatch, cfg: ModelConfig, channelEmbed?
 }
 
 /** Tokens of a batch by `mode` (resolveInputEncoding): hostInputStage or the device inputStage. */
-export function inputTokens(batch: AtomBatch, cfg: ModelConfig, channelEmbed: tf.Tensor2D | undefined, mode: InputEncoding = 'auto'): tf.Tensor3D {
+export function inputTokens(
+  batch: AtomBatch,
+  cfg: ModelConfig,
+  channelEmbed: tf.Tensor2D | undefined,
+  mode: InputEncoding = 'auto',
+): tf.Tensor3D {
   return resolveInputEncoding(mode) === 'host' ? hostInputStage(batch, cfg, channelEmbed) : inputStage(batch, cfg, channelEmbed);
 }

@@ -60,13 +60,7 @@ export { GradientAccumulator, accumulateGradients } from './gradient-accumulator
 export type { AccumulatedGradient, GradientPart } from './gradient-accumulator.js';
 export { clipByGlobalNorm, globalNorm } from './clip-grad-norm.js';
 export type { ClipResult } from './clip-grad-norm.js';
-export {
-  bfloat16BitsToFloat32,
-  float16BitsToFloat32,
-  float32Bits,
-  float32ToBFloat16Bits,
-  float32ToFloat16Bits,
-} from './half-float.js';
+export { bfloat16BitsToFloat32, float16BitsToFloat32, float32Bits, float32ToBFloat16Bits, float32ToFloat16Bits } from './half-float.js';
 export { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 export type { EncodeOptions, SafetensorsContents } from './safetensors.js';
 export { CHECKPOINT_FORMAT, loadCheckpoint, saveCheckpoint } from './checkpoint.js';

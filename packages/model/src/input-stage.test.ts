@@ -61,10 +61,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
         y: Float32Array.from([-5, 25, 0]),
         mask: Float32Array.from([1, 1, 0]),
         doy: Float32Array.from([168]),
-        bands: [
-          real.bands[1]!,
-          { kind: 'channel', channelKind: 'sar-vv', name: 'VV', gsdM: 10 },
-        ],
+        bands: [real.bands[1]!, { kind: 'channel', channelKind: 'sar-vv', name: 'VV', gsdM: 10 }],
       };
       const embed = Float32Array.from({ length: 4 * 16 }, (_, i) => i / 10);
       const tokens = tf.tidy(() => inputStage(batch, cfg, tf.tensor2d(embed, [4, 16])).dataSync());
@@ -77,10 +74,16 @@ for (const backend of ['cpu', 'wasm'] as const) {
         expect(tokens[D + j]).toBeCloseTo(expected, 5);
         expect(tokens[j]).toBeCloseTo(cpu[j] as number, 5);
       }
-      expect(() => inputStage({ ...batch, bands: [batch.bands[0]!, { kind: 'channel', channelKind: 'lidar', name: 'DSM', gsdM: 1 }] }, cfg, tf.zeros([4, 16]))).toThrow(
-        /Band 'DSM' has channel kind 'lidar'.*sar-vv/,
+      expect(() =>
+        inputStage(
+          { ...batch, bands: [batch.bands[0]!, { kind: 'channel', channelKind: 'lidar', name: 'DSM', gsdM: 1 }] },
+          cfg,
+          tf.zeros([4, 16]),
+        ),
+      ).toThrow(/Band 'DSM' has channel kind 'lidar'.*sar-vv/);
+      expect(() => inputStage({ ...batch, band: Int32Array.from([0, 7, 0]) }, cfg, tf.zeros([4, 16]))).toThrow(
+        /band\[1\] = 7 is outside the band table/,
       );
-      expect(() => inputStage({ ...batch, band: Int32Array.from([0, 7, 0]) }, cfg, tf.zeros([4, 16]))).toThrow(/band\[1\] = 7 is outside the band table/);
     });
   });
 }

@@ -42,15 +42,23 @@ export function spectralFeaturesOp(bands: readonly AtomBand[], enc: EncodingConf
   for (const [i, b] of bands.entries()) {
     if (b.kind !== 'spectral') continue;
     if (!(b.bandwidthNm >= 0) || !Number.isFinite(b.wavelengthNm)) {
-      throw new Error(`Band '${b.name}': wavelength ${b.wavelengthNm} nm / bandwidth ${b.bandwidthNm} nm; expected a finite wavelength and bandwidth >= 0`);
+      throw new Error(
+        `Band '${b.name}': wavelength ${b.wavelengthNm} nm / bandwidth ${b.bandwidthNm} nm; expected a finite wavelength and bandwidth >= 0`,
+      );
     }
     lo[i] = b.wavelengthNm - b.bandwidthNm / 2;
     hi[i] = b.wavelengthNm + b.bandwidthNm / 2;
     isSpectral[i] = 1;
   }
   return tf.tidy(() => {
-    const mu = tf.tensor2d(enc.spectral.rbfs.map((r) => r.muNm), [1, K]);
-    const sigma = tf.tensor2d(enc.spectral.rbfs.map((r) => r.sigmaNm), [1, K]);
+    const mu = tf.tensor2d(
+      enc.spectral.rbfs.map((r) => r.muNm),
+      [1, K],
+    );
+    const sigma = tf.tensor2d(
+      enc.spectral.rbfs.map((r) => r.sigmaNm),
+      [1, K],
+    );
     const loT = tf.tensor2d(lo, [nB, 1]);
     const hiT = tf.tensor2d(hi, [nB, 1]);
     const gauss = (l: tf.Tensor) => tf.exp(tf.mul(tf.square(tf.div(tf.sub(l, mu), sigma)), -0.5));
@@ -187,7 +195,10 @@ export function inputStage(batch: AtomBatch, cfg: ModelConfig, channelEmbed?: tf
           known[s] = 1;
         }
       }
-      const k = tf.tensor2d(Float32Array.from({ length: H }, (_, i) => (2 * Math.PI * (i + 1)) / 365), [1, H]);
+      const k = tf.tensor2d(
+        Float32Array.from({ length: H }, (_, i) => (2 * Math.PI * (i + 1)) / 365),
+        [1, H],
+      );
       const ang = tf.mul(tf.tensor2d(doy, [B, 1]), k);
       const perSample = tf.mul(tf.concat([tf.sin(ang), tf.cos(ang)], 1), tf.tensor2d(known, [B, 1]));
       parts.push(tf.reshape(tf.tile(tf.reshape(perSample, [B, 1, 2 * H]), [1, N, 1]), [M, 2 * H]));

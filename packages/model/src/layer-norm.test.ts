@@ -14,10 +14,11 @@ function referenceLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
 }
 
-
 describeOnCpuBackends('fused layerNorm', () => {
-
-  for (const shape of [[2, 5, 7], [6, 9]]) {
+  for (const shape of [
+    [2, 5, 7],
+    [6, 9],
+  ]) {
     it(`equals the moments + autograd LayerNorm, values and gradients, input [${shape}]`, () => {
       tf.tidy(() => {
         const d = shape[shape.length - 1]!;
@@ -26,9 +27,12 @@ describeOnCpuBackends('fused layerNorm', () => {
         const gamma = seededTensor([d], 2);
         const beta = seededTensor([d], 3);
         const R = seededTensor(shape, 4);
-        const fused = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(layerNorm(a, { gamma: g as tf.Tensor1D, beta: b as tf.Tensor1D }), R));
+        const fused = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(layerNorm(a, { gamma: g as tf.Tensor1D, beta: b as tf.Tensor1D }), R));
         const ref = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(referenceLayerNorm(a, g, b), R));
-        expect(maxAbsDiff(layerNorm(x, { gamma: gamma as tf.Tensor1D, beta: beta as tf.Tensor1D }), referenceLayerNorm(x, gamma, beta))).toBeLessThan(1e-5);
+        expect(
+          maxAbsDiff(layerNorm(x, { gamma: gamma as tf.Tensor1D, beta: beta as tf.Tensor1D }), referenceLayerNorm(x, gamma, beta)),
+        ).toBeLessThan(1e-5);
         const gf = tf.grads(fused)([x, gamma, beta]);
         const gr = tf.grads(ref)([x, gamma, beta]);
         expect(gf.map((g) => g.shape)).toEqual([shape, [d], [d]]);

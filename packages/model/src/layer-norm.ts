@@ -58,7 +58,9 @@ function nativeLayerNorm(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf
   if (f !== undefined) return f;
   f = tf.customGrad((xi, gi, bi, save) => {
     const gamma = gi as tf.Tensor;
-    const [y, xhat, r] = tf.engine().runKernel('AtomizerLayerNorm', { x: xi as tf.Tensor, gamma, beta: bi as tf.Tensor }, { epsilon: eps }) as tf.Tensor[];
+    const [y, xhat, r] = tf
+      .engine()
+      .runKernel('AtomizerLayerNorm', { x: xi as tf.Tensor, gamma, beta: bi as tf.Tensor }, { epsilon: eps }) as tf.Tensor[];
     (save as tf.GradSaveFunc)([xhat as tf.Tensor, r as tf.Tensor, gamma]);
     return {
       value: y as tf.Tensor,
@@ -79,7 +81,9 @@ function nativeLayerNorm(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf
 export function layerNorm(x: tf.Tensor, p: LayerNormParams, eps = 1e-5): tf.Tensor {
   const last = x.shape[x.rank - 1];
   if (p.gamma.shape[0] !== last || p.beta.shape[0] !== last) {
-    throw new Error(`layerNorm: input has ${String(last)} features (shape [${x.shape}]) but gamma/beta have [${p.gamma.shape}]/[${p.beta.shape}]`);
+    throw new Error(
+      `layerNorm: input has ${String(last)} features (shape [${x.shape}]) but gamma/beta have [${p.gamma.shape}]/[${p.beta.shape}]`,
+    );
   }
   if (nativeKernelsActive() && tf.getKernel('AtomizerLayerNorm', 'wasm') !== undefined) return nativeLayerNorm(eps)(x, p.gamma, p.beta);
   return fusedLayerNorm(eps)(x, p.gamma, p.beta);

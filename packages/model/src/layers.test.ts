@@ -20,12 +20,17 @@ function objective(out: tf.Tensor, seed: number): tf.Scalar {
 }
 
 describeOnCpuBackends('layers', () => {
-
   it('matMul custom gradient equals finite differences, rank 2 and batched rank 3', () => {
     tf.tidy(() => {
-      const r2 = checkGradients((a, b) => objective(matMul(a as tf.Tensor2D, b as tf.Tensor2D), 1), [seededTensor([3, 4], 2), seededTensor([4, 5], 3)]);
+      const r2 = checkGradients(
+        (a, b) => objective(matMul(a as tf.Tensor2D, b as tf.Tensor2D), 1),
+        [seededTensor([3, 4], 2), seededTensor([4, 5], 3)],
+      );
       expect(r2.worst, r2.where).toBeLessThan(TOL);
-      const r3 = checkGradients((a, b) => objective(matMul(a as tf.Tensor3D, b as tf.Tensor3D), 4), [seededTensor([2, 3, 4], 5), seededTensor([2, 4, 2], 6)]);
+      const r3 = checkGradients(
+        (a, b) => objective(matMul(a as tf.Tensor3D, b as tf.Tensor3D), 4),
+        [seededTensor([2, 3, 4], 5), seededTensor([2, 4, 2], 6)],
+      );
       expect(r3.worst, r3.where).toBeLessThan(TOL);
     });
   });
@@ -42,11 +47,10 @@ describeOnCpuBackends('layers', () => {
 
   it('linear (rank-3 input, bias) gradient', () => {
     tf.tidy(() => {
-      const r = checkGradients((x, w, b) => objective(linear(x!, w as tf.Tensor2D, b as tf.Tensor1D), 10), [
-        seededTensor([2, 3, 5], 11),
-        seededTensor([5, 4], 12),
-        seededTensor([4], 13),
-      ]);
+      const r = checkGradients(
+        (x, w, b) => objective(linear(x!, w as tf.Tensor2D, b as tf.Tensor1D), 10),
+        [seededTensor([2, 3, 5], 11), seededTensor([5, 4], 12), seededTensor([4], 13)],
+      );
       expect(r.worst, r.where).toBeLessThan(TOL);
       expect(() => linear(seededTensor([2, 6], 1), seededTensor([5, 4], 2) as tf.Tensor2D)).toThrow(/6 features/);
     });
@@ -96,11 +100,28 @@ describeOnCpuBackends('layers', () => {
         const mask = tf.tensor2d([1, 1, 1, 0, 0, 1, 1, 1, 1, 0], [B, N]);
         const bias = keyBias(mask);
         const inner = heads * 3;
-        const params = [seededTensor([4, inner], 41), seededTensor([6, inner], 42), seededTensor([6, inner], 43), seededTensor([inner, 4], 44), seededTensor([4], 45)];
+        const params = [
+          seededTensor([4, inner], 41),
+          seededTensor([6, inner], 42),
+          seededTensor([6, inner], 43),
+          seededTensor([inner, 4], 44),
+          seededTensor([4], 45),
+        ];
         const run = (xq: tf.Tensor, xkv: tf.Tensor, ps: tf.Tensor[]) =>
-          attention(xq as tf.Tensor3D, xkv as tf.Tensor3D, {
-            wq: ps[0] as tf.Tensor2D, wk: ps[1] as tf.Tensor2D, wv: ps[2] as tf.Tensor2D, wo: ps[3] as tf.Tensor2D, bo: ps[4] as tf.Tensor1D,
-          }, heads, 3, bias);
+          attention(
+            xq as tf.Tensor3D,
+            xkv as tf.Tensor3D,
+            {
+              wq: ps[0] as tf.Tensor2D,
+              wk: ps[1] as tf.Tensor2D,
+              wv: ps[2] as tf.Tensor2D,
+              wo: ps[3] as tf.Tensor2D,
+              bo: ps[4] as tf.Tensor1D,
+            },
+            heads,
+            3,
+            bias,
+          );
         const xq = seededTensor([B, 3, 4], 46);
         const xkv = seededTensor([B, N, 6], 47, 2);
         const r = checkGradients((q, kv, ...ps) => objective(run(q!, kv!, ps), 48), [xq, xkv, ...params]);
@@ -117,7 +138,8 @@ describeOnCpuBackends('layers', () => {
   it('attention pooling gradient', () => {
     tf.tidy(() => {
       const r = checkGradients(
-        (z, q, wk, wv) => objective(attentionPool(z as tf.Tensor3D, { query: q as tf.Tensor2D, wk: wk as tf.Tensor2D, wv: wv as tf.Tensor2D }), 50),
+        (z, q, wk, wv) =>
+          objective(attentionPool(z as tf.Tensor3D, { query: q as tf.Tensor2D, wk: wk as tf.Tensor2D, wv: wv as tf.Tensor2D }), 50),
         [seededTensor([2, 4, 5], 51), seededTensor([5, 1], 52), seededTensor([5, 5], 53), seededTensor([5, 5], 54)],
       );
       expect(r.worst, r.where).toBeLessThan(TOL);

@@ -18,7 +18,7 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor
   if (b !== undefined && b.shape[0] !== outDim) {
     throw new Error(`linear: bias has shape [${b.shape}], expected [${outDim}]`);
   }
-  const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
+  const x2 = x.rank === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [-1, inDim]) as tf.Tensor2D);
   let y: tf.Tensor2D = matMul(x2, w);
   if (b !== undefined) y = tf.add(y, b);
   return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outDim]);

@@ -1,12 +1,6 @@
 import * as tf from './tfjs.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  bceWithLogits,
-  classificationLoss,
-  labelsToTargetArray,
-  labelsToTargets,
-  softmaxCrossEntropy,
-} from './losses.js';
+import { bceWithLogits, classificationLoss, labelsToTargetArray, labelsToTargets, softmaxCrossEntropy } from './losses.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -37,8 +31,18 @@ describe('bceWithLogits', () => {
     // Entries: (x=2,t=1): log(1+e^-2) = 0.12692801; (x=-1,t=0): log(1+e^-1) = 0.31326169;
     // (x=100,t=0): 100 (+ log1p(e^-100) ~ 4e-44); (x=-100,t=1): max(-100,0) + 100 + ~0 = 100.
     // Mean over 4 entries = (0.12692801 + 0.31326169 + 200) / 4 = 50.11004743.
-    const loss = tf.tidy(() =>
-      bceWithLogits(tf.tensor2d([[2, -1], [100, -100]]), tf.tensor2d([[1, 0], [0, 1]])).dataSync()[0],
+    const loss = tf.tidy(
+      () =>
+        bceWithLogits(
+          tf.tensor2d([
+            [2, -1],
+            [100, -100],
+          ]),
+          tf.tensor2d([
+            [1, 0],
+            [0, 1],
+          ]),
+        ).dataSync()[0],
     );
     expect(loss).toBeCloseTo(50.11004743, 4);
     expect(Number.isFinite(loss)).toBe(true);
@@ -54,7 +58,11 @@ describe('bceWithLogits', () => {
       [0, 0.25, 1],
     ];
     const targets = tf.tensor2d(t0);
-    const g = tf.tidy(() => tf.grad((x: tf.Tensor) => bceWithLogits(x as tf.Tensor2D, targets))(tf.tensor2d(x0)).dataSync());
+    const g = tf.tidy(() =>
+      tf
+        .grad((x: tf.Tensor) => bceWithLogits(x as tf.Tensor2D, targets))(tf.tensor2d(x0))
+        .dataSync(),
+    );
     const sig = (v: number): number => 1 / (1 + Math.exp(-v));
     const analytic = x0.flat().map((x, i) => (sig(x) - (t0.flat()[i] as number)) / 6);
     // At x = 0, t = 1: (0.5 - 1) / 6, where autodiff of relu/abs would give -1/6.
@@ -79,18 +87,34 @@ describe('softmaxCrossEntropy', () => {
     // Row [1,2,3], label 2: logsumexp = 3 + log(1 + e^-1 + e^-2) = 3 + log(1.50321472) = 3.40760596,
     // loss = 3.40760596 - 3 = 0.40760596. Row [1000, 0], label 1: logsumexp ~ 1000, loss 1000 (no overflow).
     // Mean over the 2 rows = 500.20380298.
-    const loss = tf.tidy(() =>
-      softmaxCrossEntropy(tf.tensor2d([[1, 2, 3], [1000, 0, 0]]), tf.tensor1d([2, 1], 'int32')).dataSync()[0],
+    const loss = tf.tidy(
+      () =>
+        softmaxCrossEntropy(
+          tf.tensor2d([
+            [1, 2, 3],
+            [1000, 0, 0],
+          ]),
+          tf.tensor1d([2, 1], 'int32'),
+        ).dataSync()[0],
     );
     expect(loss).toBeCloseTo(500.20380298, 3);
   });
 
   it('gives the same value for class indices and one-hot targets', () => {
     const [a, b] = tf.tidy(() => {
-      const logits = tf.tensor2d([[0.2, -1, 3], [2, 2, -0.5]]);
+      const logits = tf.tensor2d([
+        [0.2, -1, 3],
+        [2, 2, -0.5],
+      ]);
       return [
         softmaxCrossEntropy(logits, tf.tensor1d([0, 2], 'int32')).dataSync()[0],
-        softmaxCrossEntropy(logits, tf.tensor2d([[1, 0, 0], [0, 0, 1]])).dataSync()[0],
+        softmaxCrossEntropy(
+          logits,
+          tf.tensor2d([
+            [1, 0, 0],
+            [0, 0, 1],
+          ]),
+        ).dataSync()[0],
       ];
     });
     expect(a).toBeCloseTo(b as number, 6);
@@ -103,7 +127,9 @@ describe('softmaxCrossEntropy', () => {
     ];
     const labels = tf.tensor1d([0, 2], 'int32');
     const g = tf.tidy(() =>
-      tf.grad((x: tf.Tensor) => softmaxCrossEntropy(x as tf.Tensor2D, labels))(tf.tensor2d(x0)).dataSync(),
+      tf
+        .grad((x: tf.Tensor) => softmaxCrossEntropy(x as tf.Tensor2D, labels))(tf.tensor2d(x0))
+        .dataSync(),
     );
     const expected = x0.flatMap((row, r) => {
       const z = row.reduce((s, v) => s + Math.exp(v), 0);

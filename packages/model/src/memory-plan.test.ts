@@ -42,7 +42,11 @@ describe('memory plan of a training step on the wasm heap', () => {
     const p = planStepMemory(modelConfig('paper'), 16, 2048);
     expect(p.checkpointLayers).toBe(true);
     expect(p.microBatch).toBe(8);
-    for (const [B, N] of [[3, 4096], [32, 2048], [64, 1024]] as const) {
+    for (const [B, N] of [
+      [3, 4096],
+      [32, 2048],
+      [64, 1024],
+    ] as const) {
       const q = planStepMemory(modelConfig('paper'), B, N);
       expect(q.bytes).toBeLessThanOrEqual(WASM_HEAP_BUDGET_BYTES);
       expect(Math.ceil(B / q.microBatch) * q.microBatch - B).toBeLessThan(Math.ceil(B / q.microBatch));
@@ -51,8 +55,12 @@ describe('memory plan of a training step on the wasm heap', () => {
 
   it('honours a given micro-batch, and refuses one that cannot fit, or a model whose one sample cannot, naming the limit', () => {
     expect(planStepMemory(modelConfig('paper'), 8, 1024, { microBatch: 2 })).toMatchObject({ microBatch: 2, checkpointLayers: true });
-    expect(() => planStepMemory(modelConfig('paper'), 64, 2048, { microBatch: 32 })).toThrow(/32 sample\(s\) at 2048 atoms needs about .* GiB .* of its 4 GiB heap; lower train.microBatch/);
+    expect(() => planStepMemory(modelConfig('paper'), 64, 2048, { microBatch: 32 })).toThrow(
+      /32 sample\(s\) at 2048 atoms needs about .* GiB .* of its 4 GiB heap; lower train.microBatch/,
+    );
     const huge = modelConfig('paper', { numLatents: 4096, latentDim: 1024 });
-    expect(() => planStepMemory(huge, 4, 512)).toThrow(/1 sample\(s\) at 512 atoms needs about [\d.]+ GiB of heap even with every layer recomputed, over the [\d.]+ GiB a CPU \(wasm\) worker can use of its 4 GiB heap; lower train.maxAtoms, or use a smaller model/);
+    expect(() => planStepMemory(huge, 4, 512)).toThrow(
+      /1 sample\(s\) at 512 atoms needs about [\d.]+ GiB of heap even with every layer recomputed, over the [\d.]+ GiB a CPU \(wasm\) worker can use of its 4 GiB heap; lower train.maxAtoms, or use a smaller model/,
+    );
   });
 });

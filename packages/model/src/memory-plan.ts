@@ -72,7 +72,12 @@ export function stepHeapBytes(cfg: ModelConfig, samples: number, atoms: number, 
  * The plan for a step of `samples` samples at `atoms` atoms within `budgetBytes`. With
  * `microBatch` given (the run's train.microBatch), only recomputation is decided.
  */
-export function planStepMemory(cfg: ModelConfig, samples: number, atoms: number, opts: { microBatch?: number; budgetBytes?: number } = {}): MemoryPlan {
+export function planStepMemory(
+  cfg: ModelConfig,
+  samples: number,
+  atoms: number,
+  opts: { microBatch?: number; budgetBytes?: number } = {},
+): MemoryPlan {
   const budgetBytes = opts.budgetBytes ?? WASM_HEAP_BUDGET_BYTES;
   const plainBytes = stepHeapBytes(cfg, samples, atoms, false);
   const fits = (m: number, ckpt: boolean) => stepHeapBytes(cfg, m, atoms, ckpt) <= budgetBytes;

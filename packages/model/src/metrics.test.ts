@@ -90,7 +90,16 @@ describe('multi-label metrics', () => {
 
   it('names the sample with an out-of-range label and the row with a wrong width', () => {
     expect(() => macroMeanAveragePrecision(mlScores, [[0], [3], [], []], 3)).toThrow(/Sample 1: label 3 is outside/);
-    expect(() => macroMeanAveragePrecision([[1, 2, 3], [1, 2]], [[0], [1]], 3)).toThrow(/Score row 1 has 2 values/);
+    expect(() =>
+      macroMeanAveragePrecision(
+        [
+          [1, 2, 3],
+          [1, 2],
+        ],
+        [[0], [1]],
+        3,
+      ),
+    ).toThrow(/Score row 1 has 2 values/);
   });
 });
 
@@ -134,7 +143,12 @@ describe('single-label metrics', () => {
   });
 
   it('classificationReport gives the same figures from logits', () => {
-    const r = classificationReport('single', slScores, slLabels.map((l) => [l]), 4);
+    const r = classificationReport(
+      'single',
+      slScores,
+      slLabels.map((l) => [l]),
+      4,
+    );
     if (r.task !== 'single') throw new Error('expected a single-label report');
     expect(r.accuracy).toBeCloseTo(4 / 6, 12);
     expect(r.macroF1.value).toBeCloseTo(59 / 90, 12);

@@ -28,7 +28,9 @@ describe('without the native addon', () => {
     const info = await selectBackend('auto', (m) => logs.push(m));
     if (info.name === 'tensorflow') return expect(info.native).toBe(false); // a machine with tfjs-node never gets to wasm
     expect(info).toMatchObject({ name: 'wasm', native: false });
-    expect(info.detail).toContain(`native kernels: off (no addon at ${missing}; to build it: apt-get install libopenblas-dev && npm rebuild @atomizer/wasm-native)`);
+    expect(info.detail).toContain(
+      `native kernels: off (no addon at ${missing}; to build it: apt-get install libopenblas-dev && npm rebuild @atomizer/wasm-native)`,
+    );
     expect(logs[0]).toMatch(/^tfjs backend: wasm \(WebAssembly, SIMD, single thread; native kernels: off \(no addon at /);
     expect(nativeKernelsActive()).toBe(false);
     expect(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc.name).toBe('batchMatMul'); // the stock kernel

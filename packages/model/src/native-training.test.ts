@@ -52,7 +52,10 @@ describe('training on the native wasm kernels', () => {
         expect(counts['Sum']?.native).toBeGreaterThan(0);
       }
       native.losses.forEach((l, i) => {
-        expect(Math.abs(l - (stock.losses[i] as number)) / (stock.losses[i] as number), `step ${i}: ${l} vs ${stock.losses[i]}`).toBeLessThanOrEqual(LOSS_TOLERANCE);
+        expect(
+          Math.abs(l - (stock.losses[i] as number)) / (stock.losses[i] as number),
+          `step ${i}: ${l} vs ${stock.losses[i]}`,
+        ).toBeLessThanOrEqual(LOSS_TOLERANCE);
       });
       expect(native.losses[STEPS - 1]).toBeLessThan(native.losses[0] as number); // it trains
       expect(new Set(native.tensors.slice(1)).size).toBe(1);

@@ -70,7 +70,15 @@ describe('Adam', () => {
   it('rejects wrong sizes, overlapping decay ranges and incomplete state', () => {
     const opt = new Adam(3);
     expect(() => opt.update(new Float32Array(3), new Float32Array(2), 0.1)).toThrow(/grads have 2 elements, optimizer has 3/);
-    expect(() => new Adam(10, { decayRanges: [{ offset: 0, length: 5 }, { offset: 4, length: 2 }] })).toThrow(/overlap at offset 4/);
+    expect(
+      () =>
+        new Adam(10, {
+          decayRanges: [
+            { offset: 0, length: 5 },
+            { offset: 4, length: 2 },
+          ],
+        }),
+    ).toThrow(/overlap at offset 4/);
     expect(() => new Adam(10, { decayRanges: [{ offset: 8, length: 5 }] })).toThrow(/outside the 10 parameters/);
     const state = opt.toTensors();
     delete state['adam.v'];

@@ -54,7 +54,15 @@ export interface AdamStep {
  * reducer threads run its source text (`applyAdamRange.toString()`), so a ranged step has
  * the bits of `update`.
  */
-export function applyAdamRange(s: AdamStep, params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, from: number, to: number): void {
+export function applyAdamRange(
+  s: AdamStep,
+  params: Float32Array,
+  grads: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  from: number,
+  to: number,
+): void {
   const b1 = s.beta1;
   const b2 = s.beta2;
   const eps = s.eps;
@@ -128,7 +136,10 @@ export class Adam {
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? (this.kind === 'adamw' ? 0.01 : 0);
-    for (const [name, v] of [['beta1', this.beta1], ['beta2', this.beta2]] as const) {
+    for (const [name, v] of [
+      ['beta1', this.beta1],
+      ['beta2', this.beta2],
+    ] as const) {
       if (!(v >= 0 && v < 1)) throw new Error(`Adam: ${name} must be in [0, 1), got ${v}`);
     }
     if (!(this.eps > 0)) throw new Error(`Adam: eps must be positive, got ${this.eps}`);
@@ -178,7 +189,8 @@ export class Adam {
 
   /** Record a step planned by `planStep` as taken (after every range was applied). */
   commitStep(s: AdamStep): void {
-    if (s.step !== this.state.step + 1) throw new Error(`Adam.commitStep: step ${s.step} planned, the optimizer is at step ${this.state.step}`);
+    if (s.step !== this.state.step + 1)
+      throw new Error(`Adam.commitStep: step ${s.step} planned, the optimizer is at step ${this.state.step}`);
     this.state.step = s.step;
   }
 
@@ -194,7 +206,8 @@ export class Adam {
 
   /** Replaces the state with a copy of `state` (sizes must match). */
   setState(state: AdamState): void {
-    if (!Number.isInteger(state.step) || state.step < 0) throw new Error(`Adam state: step must be a non-negative integer, got ${state.step}`);
+    if (!Number.isInteger(state.step) || state.step < 0)
+      throw new Error(`Adam state: step must be a non-negative integer, got ${state.step}`);
     if (state.m.length !== this.size || state.v.length !== this.size) {
       throw new Error(`Adam state: m/v have ${state.m.length}/${state.v.length} elements, optimizer has ${this.size}`);
     }
@@ -225,7 +238,9 @@ export class Adam {
     }
     if (step.dtype !== 'I64' || step.data.length !== 1) throw new Error(`Adam state: '${ADAM_STATE_NAMES.step}' must be one I64 value`);
     if (m.dtype !== 'F32' || v.dtype !== 'F32') {
-      throw new Error(`Adam state: '${ADAM_STATE_NAMES.m}' and '${ADAM_STATE_NAMES.v}' must be F32 (got ${m.dtype}, ${v.dtype}); lower precision would break exact resume`);
+      throw new Error(
+        `Adam state: '${ADAM_STATE_NAMES.m}' and '${ADAM_STATE_NAMES.v}' must be F32 (got ${m.dtype}, ${v.dtype}); lower precision would break exact resume`,
+      );
     }
     this.setState({ step: Number(step.data[0]), m: m.data, v: v.data });
   }

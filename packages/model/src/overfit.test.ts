@@ -37,7 +37,7 @@ describe('overfitting real BigEarthNet patches (small preset, wasm)', () => {
     const logits = predict(w, batch, cfg);
     let right = 0;
     labels.forEach((ls, b) => {
-      for (let c = 0; c < cfg.numClasses; c++) if (((logits[b * cfg.numClasses + c] as number) > 0) === ls.includes(c)) right++;
+      for (let c = 0; c < cfg.numClasses; c++) if ((logits[b * cfg.numClasses + c] as number) > 0 === ls.includes(c)) right++;
     });
     expect(right).toBeGreaterThanOrEqual(6 * 19 - 2);
   });

@@ -52,7 +52,13 @@ describe('ParamTable', () => {
   });
 
   it('rejects duplicate names, bad shapes and wrong flat sizes', () => {
-    expect(() => new ParamTable([{ name: 'a', shape: [1] }, { name: 'a', shape: [2] }])).toThrow(/'a' is listed twice/);
+    expect(
+      () =>
+        new ParamTable([
+          { name: 'a', shape: [1] },
+          { name: 'a', shape: [2] },
+        ]),
+    ).toThrow(/'a' is listed twice/);
     expect(() => new ParamTable([{ name: 'b', shape: [2, -1] }])).toThrow(/'b': shape \[2, -1\]/);
     const table = new ParamTable(specs);
     expect(() => table.views(new Float32Array(28))).toThrow(/28 elements, the parameter table needs 29/);

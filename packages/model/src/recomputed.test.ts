@@ -40,7 +40,8 @@ describe('activation checkpointing (wasm)', () => {
     const g = recomputed(f);
     const x = tf.tensor1d([0.1, 0.2, 0.3]);
     const y = tf.tensor1d([1, 2, 3]);
-    const outer = (h: (xs: tf.Tensor[]) => tf.Tensor) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.add(tf.square(h([a, b])), tf.sum(tf.exp(a))))([x, y]);
+    const outer = (h: (xs: tf.Tensor[]) => tf.Tensor) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.add(tf.square(h([a, b])), tf.sum(tf.exp(a))))([x, y]);
     const want = outer(f).map((t) => Array.from(t.dataSync()));
     const got = outer(g).map((t) => Array.from(t.dataSync()));
     expect(got).toEqual(want);

@@ -47,7 +47,9 @@ describe('safetensors', () => {
     const backing = Buffer.alloc(bytes.byteLength + 13, 0xab);
     backing.set(bytes, 13);
     const { tensors } = decodeSafetensors(backing.subarray(13), 'buffer.safetensors');
-    expect(Array.from(tensors['enc.weight']!.data as Float32Array)).toEqual(Array.from(Float32Array.of(0.1, -0.2, 1e-30, 3e38, Math.PI, -1)));
+    expect(Array.from(tensors['enc.weight']!.data as Float32Array)).toEqual(
+      Array.from(Float32Array.of(0.1, -0.2, 1e-30, 3e38, Math.PI, -1)),
+    );
     expect(Array.from(tensors.counts!.data as Int32Array)).toEqual([-1, 0, 2 ** 31 - 1]);
   });
 
@@ -100,7 +102,9 @@ describe('safetensors', () => {
     new DataView(bad.buffer).setBigUint64(0, BigInt(file.byteLength), true);
     expect(() => decodeSafetensors(bad, 'w.safetensors')).toThrow(/w.safetensors: header length \d+ goes beyond the file/);
     expect(() => decodeSafetensors(file.subarray(0, 5))).toThrow(/5 bytes; a safetensors file starts with an 8-byte header length/);
-    expect(() => decodeSafetensors(file.subarray(0, file.byteLength - 4))).toThrow(/'a': data_offsets \[0, 8\] are out of range \(data is 4 bytes\)/);
+    expect(() => decodeSafetensors(file.subarray(0, file.byteLength - 4))).toThrow(
+      /'a': data_offsets \[0, 8\] are out of range \(data is 4 bytes\)/,
+    );
   });
 
   it('rejects overlapping, holed, mis-sized and unknown-dtype tensors, naming them', () => {
@@ -117,15 +121,15 @@ describe('safetensors', () => {
         ),
       ),
     ).toThrow(/tensor 'b' \[4, 12\) overlaps tensor 'a'/);
-    expect(() =>
-      decodeSafetensors(handMade({ a: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, data)),
-    ).toThrow(/tensor 'a' starts at 8, leaving a hole after byte 0/);
-    expect(() =>
-      decodeSafetensors(handMade({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 16] } }, data)),
-    ).toThrow(/tensor 'a': 16 bytes, but F32 shape \[3\] needs 12/);
-    expect(() =>
-      decodeSafetensors(handMade({ q: { dtype: 'F8_E4M3', shape: [16], data_offsets: [0, 16] } }, data)),
-    ).toThrow(/tensor 'q': unknown dtype "F8_E4M3"/);
+    expect(() => decodeSafetensors(handMade({ a: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, data))).toThrow(
+      /tensor 'a' starts at 8, leaving a hole after byte 0/,
+    );
+    expect(() => decodeSafetensors(handMade({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 16] } }, data))).toThrow(
+      /tensor 'a': 16 bytes, but F32 shape \[3\] needs 12/,
+    );
+    expect(() => decodeSafetensors(handMade({ q: { dtype: 'F8_E4M3', shape: [16], data_offsets: [0, 16] } }, data))).toThrow(
+      /tensor 'q': unknown dtype "F8_E4M3"/,
+    );
     expect(() =>
       decodeSafetensors(handMade({ a: { dtype: 'U8', shape: [16], data_offsets: [0, 16] }, __metadata__: { n: 3 } }, data)),
     ).toThrow(/__metadata__ 'n' must be a string/);

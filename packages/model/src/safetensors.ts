@@ -1,9 +1,4 @@
-import {
-  bfloat16BitsToFloat32,
-  float16BitsToFloat32,
-  float32ToBFloat16Bits,
-  float32ToFloat16Bits,
-} from './half-float.js';
+import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBFloat16Bits, float32ToFloat16Bits } from './half-float.js';
 import { DTYPE_BYTES, TENSOR_DTYPES, checkTensor, numel, type HostTensor, type TensorDType, type TensorTable } from './tensor-table.js';
 
 // The safetensors layout (huggingface/safetensors, readable by its Python,

@@ -31,7 +31,9 @@ describe('cosineSchedule', () => {
     const noWarm = cosineSchedule({ peakLr: 2, totalSteps: 4, warmupSteps: 0 });
     // (1 + cos(pi t/4))/2 * 2 = 1 + cos(pi t / 4): 2, 1 + sqrt(2)/2, 1, 1 - sqrt(2)/2.
     expect([0, 1, 2, 3].map((t) => noWarm.lr(t))).toEqual([2, 1 + Math.SQRT1_2, 1, 1 - Math.SQRT1_2].map((v) => expect.closeTo(v, 12)));
-    expect(() => cosineSchedule({ peakLr: 1, totalSteps: 10, warmupSteps: 10 })).toThrow(/warmupSteps must be an integer in \[0, totalSteps = 10\)/);
+    expect(() => cosineSchedule({ peakLr: 1, totalSteps: 10, warmupSteps: 10 })).toThrow(
+      /warmupSteps must be an integer in \[0, totalSteps = 10\)/,
+    );
     expect(() => cosineSchedule({ peakLr: 1, totalSteps: 10, minLr: 2 })).toThrow(/minLr must be in \[0, peakLr = 1\]/);
     expect(() => s.lr(-1)).toThrow(/step must be a non-negative integer/);
   });

@@ -33,7 +33,8 @@ export interface LrSchedule {
 export function cosineSchedule(opts: CosineScheduleOptions): LrSchedule {
   const { peakLr, totalSteps } = opts;
   const minLr = opts.minLr ?? 0;
-  if (!Number.isInteger(totalSteps) || totalSteps < 1) throw new Error(`cosineSchedule: totalSteps must be a positive integer, got ${totalSteps}`);
+  if (!Number.isInteger(totalSteps) || totalSteps < 1)
+    throw new Error(`cosineSchedule: totalSteps must be a positive integer, got ${totalSteps}`);
   if (!(peakLr > 0) || !Number.isFinite(peakLr)) throw new Error(`cosineSchedule: peakLr must be a positive number, got ${peakLr}`);
   if (!(minLr >= 0 && minLr <= peakLr)) throw new Error(`cosineSchedule: minLr must be in [0, peakLr = ${peakLr}], got ${minLr}`);
   let warmupSteps: number;

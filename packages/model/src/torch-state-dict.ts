@@ -66,7 +66,8 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
 /** The flat weights of `cfg` as a PyTorch state_dict (F32 tensors, torch names and layouts). */
 export function torchStateDict(cfg: ModelConfig, weights: Float32Array): TensorTable {
   const table = paramTableOf(cfg);
-  if (weights.length !== table.size) throw new Error(`torchStateDict: ${weights.length} weights, expected ${table.size} for this model config`);
+  if (weights.length !== table.size)
+    throw new Error(`torchStateDict: ${weights.length} weights, expected ${table.size} for this model config`);
   const views = table.views(weights);
   const out: TensorTable = {};
   for (const e of table.entries) {

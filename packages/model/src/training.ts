@@ -127,14 +127,26 @@ export function gradients(
     if (micro >= B) {
       // One pass: its mean gradient as is (the float64 accumulator would return the same
       // bits, (w * g) / w, at the cost of two passes over every parameter).
-      const part = microBatchGradient(table, params, batch, labels, cfg, { training, seed: deriveSeed(seed, 0), inputEncoding: opts.inputEncoding, checkpointLayers: opts.checkpointLayers });
+      const part = microBatchGradient(table, params, batch, labels, cfg, {
+        training,
+        seed: deriveSeed(seed, 0),
+        inputEncoding: opts.inputEncoding,
+        checkpointLayers: opts.checkpointLayers,
+      });
       grads = part.grads;
       loss = part.loss ?? Number.NaN;
     } else {
       const acc = new GradientAccumulator(table.size);
       for (let start = 0, k = 0; start < B; start += micro, k++) {
         const end = Math.min(B, start + micro);
-        acc.add(microBatchGradient(table, params, sliceBatch(batch, start, end), labels.slice(start, end), cfg, { training, seed: deriveSeed(seed, k), inputEncoding: opts.inputEncoding, checkpointLayers: opts.checkpointLayers }));
+        acc.add(
+          microBatchGradient(table, params, sliceBatch(batch, start, end), labels.slice(start, end), cfg, {
+            training,
+            seed: deriveSeed(seed, k),
+            inputEncoding: opts.inputEncoding,
+            checkpointLayers: opts.checkpointLayers,
+          }),
+        );
       }
       ({ grads, loss } = acc.result());
     }

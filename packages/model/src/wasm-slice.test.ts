@@ -39,7 +39,11 @@ function run(): Results {
     ].map((parts) => parts.map((p) => Array.from(p.dataSync())));
     const unstacks = [tf.unstack(x, 0), tf.unstack(x, 1), tf.unstack(x, 2)].map((parts) => parts.map((p) => Array.from(p.dataSync())));
     const R = seededTensor([6, 2, 5], 21);
-    const grad = Array.from(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.slice(t, [0, 1, 5], [6, 2, 5]), R)))(x).dataSync());
+    const grad = Array.from(
+      tf
+        .grad((t: tf.Tensor) => tf.sum(tf.mul(tf.slice(t, [0, 1, 5], [6, 2, 5]), R)))(x)
+        .dataSync(),
+    );
     return { slices, splits, unstacks, grad };
   });
 }

@@ -22,7 +22,13 @@ interface SliceAttrs {
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 
 /** Copies the box [begin, begin + size) of a row-major `shape` array into `out`. */
-function copyBox(x: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, shape: readonly number[], begin: readonly number[], size: readonly number[], out: { set(a: ArrayLike<number>, offset: number): void }): void {
+function copyBox(
+  x: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> },
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  out: { set(a: ArrayLike<number>, offset: number): void },
+): void {
   const rank = shape.length;
   if (rank === 0) {
     out.set(x.subarray(0, 1), 0);

@@ -35,7 +35,9 @@ describe('killWithParent', () => {
       `const r = await m.startEmbeddedRedis();` +
       `console.log(JSON.stringify({ pid: r.process.pid, args: r.process.spawnargs }));` +
       `setInterval(() => undefined, 1000);`;
-    const parent = spawn(process.execPath, ['--import', TSX, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const parent = spawn(process.execPath, ['--import', TSX, '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const line = await new Promise<string>((resolve, reject) => {
       createInterface({ input: parent.stdout! }).once('line', resolve);
       parent.once('exit', (code) => reject(new Error(`parent exited with ${code} before starting redis-server`)));

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { FLAT_CHUNK_BYTES, FLAT_VERSION, decodeFlat, encodeFlat, encodeFlatChunks, flatChunkSha256, flatHeaderBytes, flatPayloadSha256, readFlatHeader } from './flat-file.js';
+import {
+  FLAT_CHUNK_BYTES,
+  FLAT_VERSION,
+  decodeFlat,
+  encodeFlat,
+  encodeFlatChunks,
+  flatChunkSha256,
+  flatHeaderBytes,
+  flatPayloadSha256,
+  readFlatHeader,
+} from './flat-file.js';
 import { sha256Hex } from './sha256.js';
 
 describe('flat file', () => {
@@ -57,7 +67,9 @@ describe('flat file version 2: the payload hashed in chunks', () => {
   /** A version 1 object as builds before issue 13 wrote it (payloadSha256 over the arrays' bytes). */
   function version1(meta: Record<string, unknown>, w: Float32Array): Uint8Array {
     const body = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
-    const header = new TextEncoder().encode(JSON.stringify({ meta, arrays: [{ name: 'w', dtype: 'f32', length: w.length }], payloadSha256: sha256Hex(body) }));
+    const header = new TextEncoder().encode(
+      JSON.stringify({ meta, arrays: [{ name: 'w', dtype: 'f32', length: w.length }], payloadSha256: sha256Hex(body) }),
+    );
     const head = (12 + header.length + 3) & ~3;
     const out = new Uint8Array(head + body.byteLength);
     out.set(new TextEncoder().encode('ATZF'), 0);
@@ -77,7 +89,10 @@ describe('flat file version 2: the payload hashed in chunks', () => {
     const headerEnd = flatHeaderBytes(prefix, 'k');
     const h = readFlatHeader(bytes.subarray(0, headerEnd), 'k');
     expect(h.version).toBe(FLAT_VERSION);
-    expect(h.arrays.map((a) => [a.name, a.dtype, a.length, a.byteLength])).toEqual([['w', 'f32', n, 4 * n], ['u', 'u8', 3, 3]]);
+    expect(h.arrays.map((a) => [a.name, a.dtype, a.length, a.byteLength])).toEqual([
+      ['w', 'f32', n, 4 * n],
+      ['u', 'u8', 3, 3],
+    ]);
     expect(h.arrays[0]!.offset).toBe(h.payloadOffset);
     expect(h.payloadEnd).toBe(bytes.byteLength);
     expect(h.chunks?.sha256).toHaveLength(2);

@@ -211,7 +211,12 @@ export function readFlatHeader(bytes: Uint8Array, source: string): FlatHeader {
   } catch (err) {
     return fail(`header is not JSON (${(err as Error).message})`);
   }
-  if (typeof header.meta !== 'object' || header.meta === null || !Array.isArray(header.arrays) || typeof header.payloadSha256 !== 'string') {
+  if (
+    typeof header.meta !== 'object' ||
+    header.meta === null ||
+    !Array.isArray(header.arrays) ||
+    typeof header.payloadSha256 !== 'string'
+  ) {
     fail('header lacks meta, arrays or payloadSha256');
   }
   const payloadOffset = align4(headerEnd);
@@ -219,18 +224,32 @@ export function readFlatHeader(bytes: Uint8Array, source: string): FlatHeader {
   let at = payloadOffset;
   for (const spec of header.arrays as Array<{ name?: unknown; dtype?: unknown; length?: unknown }>) {
     const { name, dtype, length } = spec;
-    if (typeof name !== 'string' || !Number.isSafeInteger(length) || (length as number) < 0) fail(`bad array entry ${JSON.stringify(spec)}`);
-    if (dtype !== 'f32' && dtype !== 'i32' && dtype !== 'u16' && dtype !== 'u8') return fail(`array ${String(name)}: unknown dtype ${String(dtype)}`);
+    if (typeof name !== 'string' || !Number.isSafeInteger(length) || (length as number) < 0)
+      fail(`bad array entry ${JSON.stringify(spec)}`);
+    if (dtype !== 'f32' && dtype !== 'i32' && dtype !== 'u16' && dtype !== 'u8')
+      return fail(`array ${String(name)}: unknown dtype ${String(dtype)}`);
     const byteLength = (length as number) * WIDTH[dtype];
     arrays.push({ name: name as string, dtype, length: length as number, offset: at, byteLength });
     at = align4(at + byteLength);
   }
-  const out: FlatHeader = { version, meta: header.meta as Record<string, unknown>, arrays, payloadSha256: header.payloadSha256 as string, payloadOffset, payloadEnd: at };
+  const out: FlatHeader = {
+    version,
+    meta: header.meta as Record<string, unknown>,
+    arrays,
+    payloadSha256: header.payloadSha256 as string,
+    payloadOffset,
+    payloadEnd: at,
+  };
   if (version >= 2) {
     const { chunkBytes, chunkSha256 } = header;
-    if (!Number.isSafeInteger(chunkBytes) || (chunkBytes as number) <= 0 || (chunkBytes as number) % 4 !== 0) fail(`chunkBytes is ${String(chunkBytes)}`);
+    if (!Number.isSafeInteger(chunkBytes) || (chunkBytes as number) <= 0 || (chunkBytes as number) % 4 !== 0)
+      fail(`chunkBytes is ${String(chunkBytes)}`);
     const want = Math.ceil((at - payloadOffset) / (chunkBytes as number));
-    if (!Array.isArray(chunkSha256) || chunkSha256.length !== want || chunkSha256.some((h) => typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h))) {
+    if (
+      !Array.isArray(chunkSha256) ||
+      chunkSha256.length !== want ||
+      chunkSha256.some((h) => typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h))
+    ) {
       fail(`chunkSha256 is not ${want} sha256 digests`);
     }
     if (rootOf(chunkSha256 as string[]) !== header.payloadSha256) fail('payloadSha256 is not the hash of the chunk digests');
@@ -272,7 +291,10 @@ export function decodeFlat(bytes: Uint8Array, source: string, options: DecodeOpt
     sha256.forEach((want, c) => {
       const from = h.payloadOffset + c * size;
       const actual = flatChunkSha256(bytes.subarray(from, Math.min(from + size, h.payloadEnd)));
-      if (actual !== want) fail(`payload chunk ${c} (bytes ${from}-${Math.min(from + size, h.payloadEnd)}) has sha256 ${actual}, the header says ${want}: corrupted object`);
+      if (actual !== want)
+        fail(
+          `payload chunk ${c} (bytes ${from}-${Math.min(from + size, h.payloadEnd)}) has sha256 ${actual}, the header says ${want}: corrupted object`,
+        );
     });
   }
   return { meta: h.meta, arrays, payloadSha256: h.payloadSha256 };

@@ -9,12 +9,7 @@
 //   @atomizer/protocol/embedded  an S3 server in this process on a folder (s3rver): the demo and tests
 
 // object store (interface, local folder, location parsing and opening, outage riding)
-export {
-  NotFoundError,
-  getIfExists,
-  isNotFoundError,
-  validateObjectKey,
-} from './object-store.js';
+export { NotFoundError, getIfExists, isNotFoundError, validateObjectKey } from './object-store.js';
 export type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 export { LocalStore } from './local-store.js';
 export type { S3ConnectionOptions, S3Credentials } from './s3-store.js';
@@ -27,15 +22,7 @@ export { DEFAULT_OUTAGE_BUDGET_S, OUTAGE_BUDGET_ENV, OutageError, OutageGuard, i
 export type { OutageGuardOptions } from './outage.js';
 
 // key layout
-export {
-  KEY_NUMBER_WIDTH,
-  datasetKeys,
-  formatKeyNumber,
-  newBuildId,
-  parseKeyNumber,
-  runKeys,
-  validateKeyName,
-} from './keys.js';
+export { KEY_NUMBER_WIDTH, datasetKeys, formatKeyNumber, newBuildId, parseKeyNumber, runKeys, validateKeyName } from './keys.js';
 export type { DatasetBuildKeys, DatasetKeys, RunKeys } from './keys.js';
 
 // hashing
@@ -99,15 +86,19 @@ export {
   roundJobId,
   trainJobId,
 } from './jobs.js';
-export type { AtomizerJob, EvalJob, EvalResultMeta, JobReply, PredictJob, PredictResultMeta, TrainJob, TrainResultMeta, WeightsMeta, WorkerStatus } from './jobs.js';
+export type {
+  AtomizerJob,
+  EvalJob,
+  EvalResultMeta,
+  JobReply,
+  PredictJob,
+  PredictResultMeta,
+  TrainJob,
+  TrainResultMeta,
+  WeightsMeta,
+  WorkerStatus,
+} from './jobs.js';
 
 // metrics.jsonl events and status.json
-export {
-  EvalEventSchema,
-  JobEventSchema,
-  MetricEventSchema,
-  RoundEventSchema,
-  RunStatusSchema,
-  parseMetricsJsonl,
-} from './metrics.js';
+export { EvalEventSchema, JobEventSchema, MetricEventSchema, RoundEventSchema, RunStatusSchema, parseMetricsJsonl } from './metrics.js';
 export type { EvalEvent, JobEvent, MetricEvent, RoundEvent, RunStatus } from './metrics.js';

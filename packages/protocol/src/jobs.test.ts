@@ -23,7 +23,17 @@ const job = {
 describe('jobs', () => {
   it('parses a train job and an eval job', () => {
     expect(parseJob(job).kind).toBe('train');
-    const ev = { ...job, kind: 'eval', job: 'e0', split: 'test', modality: 'mss-all', shardKey: 'datasets/d/shards/test/000000.bin', shardSha256: sha, start: 0, end: 16 } as Record<string, unknown>;
+    const ev = {
+      ...job,
+      kind: 'eval',
+      job: 'e0',
+      split: 'test',
+      modality: 'mss-all',
+      shardKey: 'datasets/d/shards/test/000000.bin',
+      shardSha256: sha,
+      start: 0,
+      end: 16,
+    } as Record<string, unknown>;
     delete ev.parts;
     delete ev.mode;
     delete ev.localSteps;
@@ -32,7 +42,9 @@ describe('jobs', () => {
   });
 
   it('names the job and the field that is wrong', () => {
-    expect(() => parseJob({ ...job, parts: [{ shard: 0, start: 4, end: 4 }] }, 'r1.r000002.j000001')).toThrow(/job r1\.r000002\.j000001 is malformed: parts\.0: end must be greater/);
+    expect(() => parseJob({ ...job, parts: [{ shard: 0, start: 4, end: 4 }] }, 'r1.r000002.j000001')).toThrow(
+      /job r1\.r000002\.j000001 is malformed: parts\.0: end must be greater/,
+    );
     expect(() => parseJob({ ...job, parts: [job.parts[0], job.parts[0]] }, 'j')).toThrow(/a sync job has exactly one part/);
     expect(() => parseJob({ ...job, weights: new Array(10).fill(0) }, 'j')).toThrow(/Unrecognized key/);
     expect(() => parseJob({ ...job, weightsSha256: 'xyz' }, 'j')).toThrow(/weightsSha256/);
@@ -48,7 +60,11 @@ describe('jobs', () => {
   it('builds deterministic ids without ":" and queue names', () => {
     expect(trainJobId('r1', 3, 12)).toBe('r1.r000003.j000012');
     expect(evalJobId('r1', 3, 'test-0')).toBe('r1.r000003.test-0');
-    expect(queueNames('atomizer', 2)).toEqual({ train: ['atomizer-train-0', 'atomizer-train-1'], eval: 'atomizer-eval', rounds: 'atomizer-rounds' });
+    expect(queueNames('atomizer', 2)).toEqual({
+      train: ['atomizer-train-0', 'atomizer-train-1'],
+      eval: 'atomizer-eval',
+      rounds: 'atomizer-rounds',
+    });
     expect(() => queueNames('a:b', 1)).toThrow(/':'/);
   });
 });

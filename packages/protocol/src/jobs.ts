@@ -38,7 +38,12 @@ export const TrainJobSchema = z
      * [start, end). Sync mode: one part. Local mode: one part per local step.
      */
     parts: z
-      .array(z.object({ shard: count, start: count, end: count }).strict().refine((p) => p.end > p.start, { message: 'end must be greater than start' }))
+      .array(
+        z
+          .object({ shard: count, start: count, end: count })
+          .strict()
+          .refine((p) => p.end > p.start, { message: 'end must be greater than start' }),
+      )
       .min(1)
       .max(256),
     mode: z.enum(['sync', 'local']),

@@ -109,7 +109,8 @@ export function datasetKeys(name: string): DatasetKeys {
     manifest: `${root}manifest.json`,
     buildsPrefix,
     build: (build) => {
-      if (!BUILD_ID.test(build)) throw new Error(`invalid build id ${JSON.stringify(build)}: expected <yyyymmddThhmmssmmm>Z-<8 hex digits> (newBuildId)`);
+      if (!BUILD_ID.test(build))
+        throw new Error(`invalid build id ${JSON.stringify(build)}: expected <yyyymmddThhmmssmmm>Z-<8 hex digits> (newBuildId)`);
       const buildRoot = `${buildsPrefix}${build}/`;
       const buildShards = (split: string): string => `${buildRoot}shards/${validateKeyName('split name', split)}/`;
       return {
@@ -183,6 +184,7 @@ export function runKeys(run: string): RunKeys {
     status: `${root}status.json`,
     configChanges: `${root}config-changes.jsonl`,
     predictPrefix: (id) => `${root}predict/${validateKeyName('predict id', id)}/`,
-    predictResult: (id, start, end) => `${root}predict/${validateKeyName('predict id', id)}/${formatKeyNumber('tile', start)}-${formatKeyNumber('tile', end)}.bin`,
+    predictResult: (id, start, end) =>
+      `${root}predict/${validateKeyName('predict id', id)}/${formatKeyNumber('tile', start)}-${formatKeyNumber('tile', end)}.bin`,
   };
 }

@@ -35,7 +35,9 @@ export class LocalStore implements ObjectStore {
   private path(key: string): string {
     validateObjectKey(key, this.describe());
     if (key.split('/').some((s) => s.startsWith(TEMP_MARKER))) {
-      throw new Error(`invalid object key ${JSON.stringify(key)} for ${this.describe()}: segments starting with ${TEMP_MARKER} are reserved`);
+      throw new Error(
+        `invalid object key ${JSON.stringify(key)} for ${this.describe()}: segments starting with ${TEMP_MARKER} are reserved`,
+      );
     }
     return join(this.root, ...key.split('/'));
   }

@@ -116,8 +116,20 @@ export const EvalEventSchema = z.looseObject({
 });
 
 export const CheckpointEventSchema = z.looseObject({ type: z.literal('checkpoint'), time, round: count, key: z.string() });
-export const RejectedEventSchema = z.looseObject({ type: z.literal('rejected'), time, round: count, job: z.union([count, z.string()]), reason: z.string() });
-export const RunEndEventSchema = z.looseObject({ type: z.literal('run-end'), time, round: count, state: z.enum(['done', 'failed', 'stopped']), message: z.string().optional() });
+export const RejectedEventSchema = z.looseObject({
+  type: z.literal('rejected'),
+  time,
+  round: count,
+  job: z.union([count, z.string()]),
+  reason: z.string(),
+});
+export const RunEndEventSchema = z.looseObject({
+  type: z.literal('run-end'),
+  time,
+  round: count,
+  state: z.enum(['done', 'failed', 'stopped']),
+  message: z.string().optional(),
+});
 
 export const MetricEventSchema = z.discriminatedUnion('type', [
   RunStartEventSchema,

@@ -186,10 +186,18 @@ describe.each(impls)('ObjectStore contract: $name', (impl) => {
     while (writing || reads < 10) {
       const [got, info] = await Promise.all([store.get('atomic/status.json'), store.head('atomic/status.json')]);
       reads++;
-      const whole = versions.find((v) => v.byteLength === got.byteLength && v[0] === got[0] && v[v.byteLength - 1] === got[got.byteLength - 1]);
+      const whole = versions.find(
+        (v) => v.byteLength === got.byteLength && v[0] === got[0] && v[v.byteLength - 1] === got[got.byteLength - 1],
+      );
       expect(whole, `read ${reads}: ${got.byteLength} bytes is no version that was written`).toBeDefined();
-      expect(got.every((b) => b === got[0]), `read ${reads}: mixed bytes`).toBe(true);
-      expect(versions.some((v) => v.byteLength === info!.size), `head ${reads}: size ${info!.size}`).toBe(true);
+      expect(
+        got.every((b) => b === got[0]),
+        `read ${reads}: mixed bytes`,
+      ).toBe(true);
+      expect(
+        versions.some((v) => v.byteLength === info!.size),
+        `head ${reads}: size ${info!.size}`,
+      ).toBe(true);
     }
     await writer;
     expect(reads).toBeGreaterThan(10);

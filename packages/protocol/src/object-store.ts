@@ -98,16 +98,12 @@ export function validateObjectKey(key: string, store: string): void {
 /** Check a byte range request; returns its length. */
 export function validateRange(key: string, start: number, endExclusive: number, store: string): number {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endExclusive) || start < 0 || endExclusive < start) {
-    throw new RangeError(
-      `invalid byte range [${start}, ${endExclusive}) for ${key} in ${store}: expected integers with 0 <= start <= end`,
-    );
+    throw new RangeError(`invalid byte range [${start}, ${endExclusive}) for ${key} in ${store}: expected integers with 0 <= start <= end`);
   }
   return endExclusive - start;
 }
 
 /** The error for a range reaching past the end of an object. */
 export function rangePastEndError(key: string, start: number, endExclusive: number, size: number, store: string): Error {
-  return new RangeError(
-    `byte range [${start}, ${endExclusive}) of ${key} in ${store} reaches past the end of the object (${size} bytes)`,
-  );
+  return new RangeError(`byte range [${start}, ${endExclusive}) of ${key} in ${store} reaches past the end of the object (${size} bytes)`);
 }

@@ -27,7 +27,11 @@ function fakeGuard(budgetMs: number) {
 describe('isTransientError', () => {
   it('says yes to connection-level failures, following causes', () => {
     expect(isTransientError(refused())).toBe(true);
-    expect(isTransientError(new Error('Reached the max retries per request limit (which is 3). Refer to "maxRetriesPerRequest" option for details.'))).toBe(true);
+    expect(
+      isTransientError(
+        new Error('Reached the max retries per request limit (which is 3). Refer to "maxRetriesPerRequest" option for details.'),
+      ),
+    ).toBe(true);
     expect(isTransientError(new Error('Connection is closed.'))).toBe(true);
     expect(isTransientError({ name: 'InternalError', $metadata: { httpStatusCode: 500 } })).toBe(true);
     expect(isTransientError({ name: 'SlowDown', $metadata: { httpStatusCode: 503 } })).toBe(true);
@@ -67,7 +71,9 @@ describe('OutageGuard', () => {
     const { guard } = fakeGuard(3000);
     const err = await guard.run(() => Promise.reject(refused())).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutageError);
-    expect((err as Error).message).toMatch(/^Redis at redis:\/\/x unreachable for 3 s, past the outage budget of 3 s \(last error: connect ECONNREFUSED/);
+    expect((err as Error).message).toMatch(
+      /^Redis at redis:\/\/x unreachable for 3 s, past the outage budget of 3 s \(last error: connect ECONNREFUSED/,
+    );
     // Still down: the next operation gets one try, not a new budget.
     let tries = 0;
     await expect(guard.run(() => (tries++, Promise.reject(refused()))).catch((e: unknown) => e)).resolves.toBeInstanceOf(OutageError);
@@ -96,7 +102,9 @@ describe('outageBudgetMs', () => {
   it('reads seconds from ATOMIZER_OUTAGE_BUDGET, defaults to 5 minutes, refuses nonsense', () => {
     expect(outageBudgetMs({})).toBe(300_000);
     expect(outageBudgetMs({ ATOMIZER_OUTAGE_BUDGET: '2.5' })).toBe(2500);
-    expect(() => outageBudgetMs({ ATOMIZER_OUTAGE_BUDGET: 'soon' })).toThrow(/ATOMIZER_OUTAGE_BUDGET=soon: expected a positive number of seconds/);
+    expect(() => outageBudgetMs({ ATOMIZER_OUTAGE_BUDGET: 'soon' })).toThrow(
+      /ATOMIZER_OUTAGE_BUDGET=soon: expected a positive number of seconds/,
+    );
     expect(() => outageBudgetMs({ ATOMIZER_OUTAGE_BUDGET: '0' })).toThrow(/positive/);
   });
 });

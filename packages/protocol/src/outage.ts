@@ -27,7 +27,10 @@ export class OutageError extends Error {
     readonly budgetMs: number,
     cause: unknown,
   ) {
-    super(`${what} unreachable for ${Math.round(downMs / 1000)} s, past the outage budget of ${Math.round(budgetMs / 1000)} s (last error: ${messageOf(cause)})`, { cause });
+    super(
+      `${what} unreachable for ${Math.round(downMs / 1000)} s, past the outage budget of ${Math.round(budgetMs / 1000)} s (last error: ${messageOf(cause)})`,
+      { cause },
+    );
     this.name = 'OutageError';
   }
 }
@@ -47,7 +50,15 @@ const TRANSIENT_CODES = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
-const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeTooSkewed', 'NetworkingError', 'SlowDown', 'ServiceUnavailable', 'InternalError']);
+const TRANSIENT_NAMES = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'NetworkingError',
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+]);
 const TRANSIENT_MESSAGE =
   /Connection is closed|max retries per request|socket hang up|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|connect ETIMEDOUT|LOADING Redis is loading|READONLY You can't write against a read only replica|Command timed out/i;
 
@@ -65,7 +76,14 @@ function messageOf(err: unknown): string {
 export function isTransientError(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
     if (typeof e !== 'object') return TRANSIENT_MESSAGE.test(String(e));
-    const o = e as { code?: unknown; name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number }; cause?: unknown; errors?: unknown };
+    const o = e as {
+      code?: unknown;
+      name?: unknown;
+      message?: unknown;
+      $metadata?: { httpStatusCode?: number };
+      cause?: unknown;
+      errors?: unknown;
+    };
     if (typeof o.code === 'string' && TRANSIENT_CODES.has(o.code)) return true;
     if (typeof o.name === 'string' && TRANSIENT_NAMES.has(o.name)) return true;
     const status = o.$metadata?.httpStatusCode;

@@ -46,7 +46,9 @@ describe('redis options', () => {
         /^Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ refused authentication \(WRONGPASS invalid username-password pair[^)]*\): check the password \(and user\) in the URL .* or REDIS_PASSWORD \(REDIS_USERNAME\)\.$/,
       );
       await expect(wrong).rejects.not.toThrow(/battery-staple|does not answer|Start one/);
-      await expect(checkRedis(r.url, 2000, {})).rejects.toThrow(/refused authentication \(NOAUTH Authentication required\.\): check the password/);
+      await expect(checkRedis(r.url, 2000, {})).rejects.toThrow(
+        /refused authentication \(NOAUTH Authentication required\.\): check the password/,
+      );
       await expect(checkRedis(`redis://bob:x@127.0.0.1:${r.port}`, 2000, {})).rejects.toThrow(/refused authentication \(WRONGPASS/);
       // The right password, from the URL or the environment: it answers.
       await expect(checkRedis(`redis://:correct-horse-9@127.0.0.1:${r.port}`, 2000, {})).resolves.toBeUndefined();

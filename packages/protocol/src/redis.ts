@@ -81,7 +81,8 @@ export function redisOptions(url: string, opts: RedisConnectOptions = {}): Redis
   const port = u.port === '' ? 6379 : Number(u.port);
   const dbPart = u.pathname.replace(/^\//, '');
   const db = dbPart === '' ? 0 : Number(dbPart);
-  if (!Number.isInteger(db) || db < 0) throw new Error(`invalid Redis URL ${redactRedisUrl(url)}: database must be a number, got '${dbPart}'`);
+  if (!Number.isInteger(db) || db < 0)
+    throw new Error(`invalid Redis URL ${redactRedisUrl(url)}: database must be a number, got '${dbPart}'`);
   const password = u.password !== '' ? decodeURIComponent(u.password) : env[REDIS_ENV.password];
   const username = u.username !== '' ? decodeURIComponent(u.username) : env[REDIS_ENV.username];
   const out: RedisOptions = {
@@ -141,7 +142,13 @@ export function isRedisAuthError(err: unknown): boolean {
  * answers but refuses the credentials, else that it does not answer.
  */
 export async function checkRedis(url: string, timeoutMs = 3000, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const client = new Redis({ ...redisOptions(url, { env }), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+  const client = new Redis({
+    ...redisOptions(url, { env }),
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+  });
   // The reply that failed authentication arrives here; connect() only says the connection closed.
   let authError: Error | undefined;
   client.on('error', (e: Error) => {
@@ -201,14 +208,17 @@ export function findRedisServer(): string | undefined {
   return undefined;
 }
 
-export const REDIS_INSTALL_HINT = 'install it with: sudo apt-get install -y redis-server (Debian/Ubuntu), or set REDIS_URL to a running Redis';
+export const REDIS_INSTALL_HINT =
+  'install it with: sudo apt-get install -y redis-server (Debian/Ubuntu), or set REDIS_URL to a running Redis';
 
 /**
  * A `redis-server` child on a free port, nothing kept on disk (tests and the
  * one-machine demo). BullMQ needs maxmemory-policy noeviction, which is the default.
  * `args` go to redis-server after ours (e.g. ['--requirepass', secret]).
  */
-export async function startEmbeddedRedis(opts: { binary?: string; port?: number; persistDir?: string; args?: readonly string[] } = {}): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis(
+  opts: { binary?: string; port?: number; persistDir?: string; args?: readonly string[] } = {},
+): Promise<EmbeddedRedis> {
   const binary = opts.binary ?? findRedisServer();
   if (binary === undefined) throw new Error(`redis-server was not found; ${REDIS_INSTALL_HINT}`);
   const port = opts.port ?? (await freePort());
@@ -219,7 +229,20 @@ export async function startEmbeddedRedis(opts: { binary?: string; port?: number;
   const durability = persist !== undefined ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   const child = spawn(
     binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...durability, '--dir', dir, '--maxmemory-policy', 'noeviction', ...(opts.args ?? [])],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      ...durability,
+      '--dir',
+      dir,
+      '--maxmemory-policy',
+      'noeviction',
+      ...(opts.args ?? []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // Stopped with us, even when we are SIGKILLed (a test run or demo killed outright left it running).

@@ -40,7 +40,10 @@ describe('ResilientStore', () => {
   it('rides out a store outage: a get and a streamed put issued while the server is down complete once it is back', async () => {
     const { s3, restart } = await server();
     const lines: string[] = [];
-    const store = new ResilientStore(s3.store(), new OutageGuard({ what: 'the store', budgetMs: 30_000, log: (l) => lines.push(l), maxDelayMs: 300 }));
+    const store = new ResilientStore(
+      s3.store(),
+      new OutageGuard({ what: 'the store', budgetMs: 30_000, log: (l) => lines.push(l), maxDelayMs: 300 }),
+    );
     await store.put('a.bin', new Uint8Array([1, 2, 3]));
     await s3.stop();
     const got = store.get('a.bin');
@@ -56,7 +59,10 @@ describe('ResilientStore', () => {
 
   it('past the budget: an OutageError that names the store and the budget', async () => {
     const { s3 } = await server();
-    const store = new ResilientStore(s3.store(), new OutageGuard({ what: 'the store s3://atomizer', budgetMs: 1000, log: () => undefined, maxDelayMs: 200 }));
+    const store = new ResilientStore(
+      s3.store(),
+      new OutageGuard({ what: 'the store s3://atomizer', budgetMs: 1000, log: () => undefined, maxDelayMs: 200 }),
+    );
     await s3.stop();
     const err = await store.list('runs/').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutageError);

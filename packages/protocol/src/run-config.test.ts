@@ -30,12 +30,16 @@ describe('run config', () => {
       /run\.yaml is invalid:[\s\S]*train\.mode[\s\S]*train\.rounds[\s\S]*bogus/,
     );
     expect(() => parseRunConfig({ run: 'a/b' })).toThrow(/run/);
-    expect(() => parseRunConfig({ dataset: { normalisation: 'per-scene' } }, 'run.yaml')).toThrow(/run\.yaml is invalid:[\s\S]*dataset\.normalisation: Invalid option: expected one of "train-split"\|"image", got "per-scene"/);
+    expect(() => parseRunConfig({ dataset: { normalisation: 'per-scene' } }, 'run.yaml')).toThrow(
+      /run\.yaml is invalid:[\s\S]*dataset\.normalisation: Invalid option: expected one of "train-split"\|"image", got "per-scene"/,
+    );
     expect(() => evalSplits(parseRunConfig({ eval: { splits: 'val,holdout' } }))).toThrow(/unknown split 'holdout'/);
   });
 
   it('refuses an unknown key at every level, naming its full path and the nearest valid key', () => {
-    expect(() => parseRunConfig({ train: { rouds: 5 } }, 'run.yaml')).toThrow('run.yaml is invalid:\n  train.rouds: unknown key; did you mean train.rounds?');
+    expect(() => parseRunConfig({ train: { rouds: 5 } }, 'run.yaml')).toThrow(
+      'run.yaml is invalid:\n  train.rouds: unknown key; did you mean train.rounds?',
+    );
     expect(() => parseRunConfig({ eval: { evrey: 2 }, rounds: { qourum: 0.5 }, dataset: { shardsize: 9 } })).toThrow(
       /dataset\.shardsize: unknown key; did you mean dataset\.shardSize\?[\s\S]*rounds\.qourum: unknown key; did you mean rounds\.quorum\?[\s\S]*eval\.evrey: unknown key; did you mean eval\.every\?/,
     );
@@ -47,10 +51,20 @@ describe('run config', () => {
   });
 
   it('reads a stored run back strictly too, naming the field under config', () => {
-    const stored = { format: 'atomizer-run/1', config: parseRunConfig({}), manifestKey: 'datasets/d/manifest.json', model: {}, modalities: { train: [], val: [], test: [] }, params: 1, created: 'now' };
+    const stored = {
+      format: 'atomizer-run/1',
+      config: parseRunConfig({}),
+      manifestKey: 'datasets/d/manifest.json',
+      model: {},
+      modalities: { train: [], val: [], test: [] },
+      params: 1,
+      created: 'now',
+    };
     expect(parseStoredRun(stored, 'runs/r/config.json').config.train.rounds).toBe(20);
     const typo = { ...stored, config: { ...stored.config, train: { ...stored.config.train, rouds: 5 } } };
-    expect(() => parseStoredRun(typo, 'runs/r/config.json')).toThrow('runs/r/config.json is not a valid stored run: config.train.rouds: unknown key; did you mean config.train.rounds?');
+    expect(() => parseStoredRun(typo, 'runs/r/config.json')).toThrow(
+      'runs/r/config.json is not a valid stored run: config.train.rouds: unknown key; did you mean config.train.rounds?',
+    );
   });
 
   it('getPath reads what setPath wrote, and undefined where a part is missing', () => {

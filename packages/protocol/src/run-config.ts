@@ -21,15 +21,15 @@ export const OUTER_KINDS = ['mean', 'momentum', 'nesterov'] as const;
 
 // Strict at every level: a key the schema does not know (a typo such as train.rouds) is an
 // error naming it and the nearest valid key, never silently dropped for a default.
-export const RunConfigSchema = z
-  .strictObject({
-    run: z
-      .string()
-      .default('')
-      .describe("run id (a store key segment); empty: '<dataset>-<yyyymmdd-hhmmss>'")
-      .refine((s) => s === '' || validateKeyName('run id', s) === s),
-    seed: nonNegativeInt.default(42).describe('seed of everything random: data order, crops, subsampling, dropout, init'),
-    dataset: z.strictObject({
+export const RunConfigSchema = z.strictObject({
+  run: z
+    .string()
+    .default('')
+    .describe("run id (a store key segment); empty: '<dataset>-<yyyymmdd-hhmmss>'")
+    .refine((s) => s === '' || validateKeyName('run id', s) === s),
+  seed: nonNegativeInt.default(42).describe('seed of everything random: data order, crops, subsampling, dropout, init'),
+  dataset: z
+    .strictObject({
       name: z.string().default('statlog').describe('dataset name in the store (datasets/<name>/)'),
       source: z
         .string()
@@ -40,14 +40,23 @@ export const RunConfigSchema = z
       normalisation: z
         .enum(['train-split', 'image'])
         .default('train-split')
-        .describe("per-band z-score, in training and evaluation alike: 'train-split' (the train split's statistics; a sensor training never saw uses its scene's own) or 'image' (each sample's own)"),
-    }).prefault({}),
-    model: z.strictObject({
+        .describe(
+          "per-band z-score, in training and evaluation alike: 'train-split' (the train split's statistics; a sensor training never saw uses its scene's own) or 'image' (each sample's own)",
+        ),
+    })
+    .prefault({}),
+  model: z
+    .strictObject({
       preset: z.string().default('tiny').describe('model preset: paper, small or tiny'),
       overrides: z.string().default('').describe('JSON object of model config overrides, e.g. {"depth":2}'),
-    }).prefault({}),
-    train: z.strictObject({
-      mode: z.enum(TRAIN_MODES).default('sync').describe('sync: one gradient per slice, Adam on the average; local: H local steps per slice, outer optimizer on the mean delta'),
+    })
+    .prefault({}),
+  train: z
+    .strictObject({
+      mode: z
+        .enum(TRAIN_MODES)
+        .default('sync')
+        .describe('sync: one gradient per slice, Adam on the average; local: H local steps per slice, outer optimizer on the mean delta'),
       rounds: positiveInt.default(20).describe('rounds to train'),
       slices: positiveInt.default(4).describe('jobs (slices) per round'),
       sliceSamples: positiveInt.default(16).describe('samples per slice'),
@@ -66,42 +75,67 @@ export const RunConfigSchema = z
         .min(0)
         .max(1)
         .default(0)
-        .describe('probability that a train sample is seen by a random virtual sensor: bands over random spans of the real ones (docs/training-recipe.md); 0: off'),
+        .describe(
+          'probability that a train sample is seen by a random virtual sensor: bands over random spans of the real ones (docs/training-recipe.md); 0: off',
+        ),
       dihedral: z.boolean().default(false).describe('random rotations by 90 degrees and mirrors of train samples'),
-      atomKeepMin: z.number().gt(0).max(1).default(1).describe('atom dropout: each train sample keeps a uniform fraction in [atomKeepMin, 1] of its atoms; 1: off'),
+      atomKeepMin: z
+        .number()
+        .gt(0)
+        .max(1)
+        .default(1)
+        .describe('atom dropout: each train sample keeps a uniform fraction in [atomKeepMin, 1] of its atoms; 1: off'),
       transport: z
         .enum(TRANSPORT_FORMATS)
         .default('f32')
-        .describe('number format of slice results and published weights in the store: bf16 or f16 halve the bytes (lossy, error in docs/benchmarks.md); f32 reproduces bit for bit'),
-      innerState: z.enum(['keep', 'reset']).default('keep').describe("local mode: keep each slot's inner AdamW state across rounds (DiLoCo) or reset it every round"),
+        .describe(
+          'number format of slice results and published weights in the store: bf16 or f16 halve the bytes (lossy, error in docs/benchmarks.md); f32 reproduces bit for bit',
+        ),
+      innerState: z
+        .enum(['keep', 'reset'])
+        .default('keep')
+        .describe("local mode: keep each slot's inner AdamW state across rounds (DiLoCo) or reset it every round"),
       outerKind: z.enum(OUTER_KINDS).default('mean').describe('outer optimizer in local mode: mean (FedAvg), momentum, nesterov (DiLoCo)'),
       outerLr: z.number().positive().default(1).describe('outer learning rate in local mode'),
       outerMomentum: z.number().min(0).lt(1).default(0.9).describe('outer momentum in local mode'),
-    }).prefault({}),
-    queues: z.strictObject({
+    })
+    .prefault({}),
+  queues: z
+    .strictObject({
       prefix: z.string().default('atomizer').describe('BullMQ queue name prefix'),
-      train: positiveInt.default(1).describe('train queues the slices are spread over (workers serving several queues may briefly hold one extra job)'),
-    }).prefault({}),
-    rounds: z.strictObject({
+      train: positiveInt
+        .default(1)
+        .describe('train queues the slices are spread over (workers serving several queues may briefly hold one extra job)'),
+    })
+    .prefault({}),
+  rounds: z
+    .strictObject({
       quorum: z.number().gt(0).max(1).default(1).describe('fraction of slices that closes a round once the deadline passed'),
       deadlineSeconds: z.number().positive().default(600).describe('seconds after which a round closes on the quorum'),
       attempts: positiveInt.default(3).describe('tries per slice before it counts as failed'),
-    }).prefault({}),
-    checkpoint: z.strictObject({
+    })
+    .prefault({}),
+  checkpoint: z
+    .strictObject({
       every: nonNegativeInt.default(5).describe('checkpoint every N rounds (and at the end); 0: only at the end'),
       keep: positiveInt.default(3).describe('checkpoints kept (older ones are deleted)'),
       keepResults: z
         .boolean()
         .default(false)
-        .describe("keep every round's slice results and published weights in the store (debugging); by default they are deleted once the round is committed"),
-    }).prefault({}),
-    eval: z.strictObject({
+        .describe(
+          "keep every round's slice results and published weights in the store (debugging); by default they are deleted once the round is committed",
+        ),
+    })
+    .prefault({}),
+  eval: z
+    .strictObject({
       every: nonNegativeInt.default(0).describe('evaluate every E rounds (and at the end); 0: only at the end'),
-      splits: z.string().default('test').describe("comma-separated splits to evaluate: val, test"),
+      splits: z.string().default('test').describe('comma-separated splits to evaluate: val, test'),
       maxSamples: positiveInt.default(2000).describe('samples per split and modality at most'),
       sliceSamples: positiveInt.default(250).describe('samples per eval job'),
-    }).prefault({}),
-  });
+    })
+    .prefault({}),
+});
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 export type RunConfigInput = z.input<typeof RunConfigSchema>;
@@ -112,14 +146,22 @@ export type RunConfigInput = z.input<typeof RunConfigSchema>;
  */
 export function parseRunConfig(input: unknown, source = 'run config'): RunConfig {
   const r = RunConfigSchema.safeParse(input ?? {}, { reportInput: true });
-  if (!r.success) throw new Error(`${source} is invalid:\n${issueLines(RunConfigSchema, r.error.issues).map((l) => `  ${l}`).join('\n')}`);
+  if (!r.success)
+    throw new Error(
+      `${source} is invalid:\n${issueLines(RunConfigSchema, r.error.issues)
+        .map((l) => `  ${l}`)
+        .join('\n')}`,
+    );
   return r.data;
 }
 
 /** The eval splits of a config, checked. */
 export function evalSplits(cfg: RunConfig): Array<'val' | 'test'> {
   const out: Array<'val' | 'test'> = [];
-  for (const s of cfg.eval.splits.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+  for (const s of cfg.eval.splits
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '')) {
     if (s !== 'val' && s !== 'test') throw new Error(`eval.splits: unknown split '${s}' (expected val and/or test)`);
     if (!out.includes(s)) out.push(s);
   }
@@ -144,7 +186,12 @@ const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCas
  * `launch` and `dashboard`, which are not run-config commands, so every command spells
  * these two the same way.
  */
-const FLAG_NAMES: Record<string, string> = { 'queues.prefix': '--queue-prefix', 'queues.train': '--train-queues', 'checkpoint.keepResults': '--keep-results', 'train.transport': '--transport' };
+const FLAG_NAMES: Record<string, string> = {
+  'queues.prefix': '--queue-prefix',
+  'queues.train': '--train-queues',
+  'checkpoint.keepResults': '--keep-results',
+  'train.transport': '--transport',
+};
 
 /** Every leaf of the run config with its flag: the single source of `atomizer train`'s config flags. */
 export function runConfigLeaves(): RunConfigLeaf[] {
@@ -161,7 +208,13 @@ export function runConfigLeaves(): RunConfigLeaf[] {
       let def: unknown = defaults;
       for (const p of path) def = (def as Record<string, unknown>)[p];
       const kind =
-        inner instanceof z.ZodNumber ? 'number' : inner instanceof z.ZodBoolean ? 'boolean' : inner instanceof z.ZodEnum ? 'enum' : 'string';
+        inner instanceof z.ZodNumber
+          ? 'number'
+          : inner instanceof z.ZodBoolean
+            ? 'boolean'
+            : inner instanceof z.ZodEnum
+              ? 'enum'
+              : 'string';
       out.push({
         path: path.join('.'),
         flag: FLAG_NAMES[path.join('.')] ?? `--${path.map(kebab).join('-')}`,

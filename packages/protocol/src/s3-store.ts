@@ -125,7 +125,9 @@ export class S3Store implements ObjectStore {
   private wrap(err: unknown, op: string, key: string): Error {
     const e = sdkError(err);
     if (e.name === 'NoSuchBucket') {
-      return new Error(`${op} ${key}: bucket ${this.bucket} does not exist at ${this.endpoint ?? 'AWS S3'}; create it first`, { cause: err });
+      return new Error(`${op} ${key}: bucket ${this.bucket} does not exist at ${this.endpoint ?? 'AWS S3'}; create it first`, {
+        cause: err,
+      });
     }
     if (err instanceof Error) {
       return new Error(`${op} ${key} in ${this.describe()} failed: ${err.name}: ${err.message}${hint(err)}`, { cause: err });
@@ -139,9 +141,7 @@ export class S3Store implements ObjectStore {
     const ContentType = opts?.contentType ?? 'application/octet-stream';
     try {
       if (body instanceof Uint8Array && body.byteLength <= this.partSize) {
-        await this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.byteLength, ContentType }),
-        );
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.byteLength, ContentType }));
         return;
       }
       // Streams (unknown length) and large buffers: multipart upload, at most
@@ -185,9 +185,7 @@ export class S3Store implements ObjectStore {
     let bytes: Uint8Array;
     let total: number | undefined;
     try {
-      const res = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${start}-${endExclusive - 1}` }),
-      );
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${start}-${endExclusive - 1}` }));
       if (res.Body === undefined) throw new Error('response has no body');
       bytes = await res.Body.transformToByteArray();
       const m = /\/(\d+)$/.exec(res.ContentRange ?? '');

@@ -66,7 +66,9 @@ function timeIt(label: string, atomsPerRound: number, fn: () => void): number {
   const perCpu = (atomsPerRound * rounds) / cpuSec;
   const best = atomsPerRound / (secs[0] as number);
   const m = (v: number) => (v / 1e6).toFixed(2).padStart(5);
-  console.log(`${label.padEnd(30)} ${m(perCpu)} M atoms/CPU-s | wall: best round ${m(best)} M atoms/s  (${atomsPerRound} atoms x ${rounds})`);
+  console.log(
+    `${label.padEnd(30)} ${m(perCpu)} M atoms/CPU-s | wall: best round ${m(best)} M atoms/s  (${atomsPerRound} atoms x ${rounds})`,
+  );
   return perCpu;
 }
 
@@ -92,4 +94,6 @@ timeIt('atomize + encode (all atoms)', totalFull, () => {
   for (const s of samples) encoder.encode(atomize(s, { stats }).atoms, out);
 });
 
-console.log(`encode target 2.00 M atoms/s per core: ${encodeRate >= 2e6 ? 'reached' : 'NOT reached'} (${(encodeRate / 1e6).toFixed(2)} M atoms per CPU-second; load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores)`);
+console.log(
+  `encode target 2.00 M atoms/s per core: ${encodeRate >= 2e6 ? 'reached' : 'NOT reached'} (${(encodeRate / 1e6).toFixed(2)} M atoms per CPU-second; load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores)`,
+);

@@ -6,7 +6,19 @@ import type { BandRaster, BandStats, Sample } from './types.js';
 function s2Band(name: string, size: number, gsdM: number, fill = (i: number) => 1000 + (i % 97)): BandRaster {
   const values = new Uint16Array(size * size);
   for (let i = 0; i < values.length; i++) values[i] = fill(i);
-  return { kind: 'spectral', wavelengthNm: 500, bandwidthNm: 20, name, sensor: 'sentinel-2a', gsdM, width: size, height: size, values, scale: 1, offset: 0 };
+  return {
+    kind: 'spectral',
+    wavelengthNm: 500,
+    bandwidthNm: 20,
+    name,
+    sensor: 'sentinel-2a',
+    gsdM,
+    width: size,
+    height: size,
+    values,
+    scale: 1,
+    offset: 0,
+  };
 }
 
 describe('atomize', () => {
@@ -59,7 +71,13 @@ describe('atomize', () => {
   });
 
   it("'image' z-scores each band with its own statistics in this sample (a constant band is only centred)", () => {
-    const band: BandRaster = { ...s2Band('B04', 2, 10), values: new Uint16Array([0, 100, 200, 300]), scale: 0.0001, offset: -0.1, nodata: 0 };
+    const band: BandRaster = {
+      ...s2Band('B04', 2, 10),
+      values: new Uint16Array([0, 100, 200, 300]),
+      scale: 0.0001,
+      offset: -0.1,
+      nodata: 0,
+    };
     const flat: BandRaster = { ...s2Band('B03', 2, 10), values: new Uint16Array([7, 7, 7, 7]) };
     const z = atomize({ id: 'p', bands: [band, flat], labels: [] }, { normalize: 'image' });
     // valid physical values -0.09, -0.08, -0.07 (0 is nodata): mean -0.08, population std 0.00816
@@ -68,7 +86,9 @@ describe('atomize', () => {
     expect(Array.from(z.atoms.value.slice(3))).toEqual([0, 0, 0, 0]);
     // No statistics needed, none used: the run's table changes nothing.
     const stats: BandStats = { key: 'sentinel-2a:B04', count: 4, mean: 5, std: 9, min: 0, max: 9 };
-    expect(Array.from(atomize({ id: 'p', bands: [band, flat], labels: [] }, { normalize: 'image', stats: { [stats.key]: stats } }).atoms.value)).toEqual(Array.from(z.atoms.value));
+    expect(
+      Array.from(atomize({ id: 'p', bands: [band, flat], labels: [] }, { normalize: 'image', stats: { [stats.key]: stats } }).atoms.value),
+    ).toEqual(Array.from(z.atoms.value));
   });
 
   it('drops NaN and nodata pixels and counts them per band; positions stay those of the kept pixels', () => {

@@ -46,7 +46,9 @@ function checkBand(band: BandRaster, b: number, where: string): void {
     throw new Error(`${what}: width and height must be non-negative integers, got ${band.width}x${band.height}`);
   }
   if (band.values.length !== band.width * band.height) {
-    throw new Error(`${what}: has ${band.values.length} values; expected width*height = ${band.width}*${band.height} = ${band.width * band.height}`);
+    throw new Error(
+      `${what}: has ${band.values.length} values; expected width*height = ${band.width}*${band.height} = ${band.width * band.height}`,
+    );
   }
   if (!(band.gsdM > 0) || !Number.isFinite(band.gsdM)) {
     throw new Error(`${what}: gsdM must be a positive number of metres, got ${band.gsdM}`);
@@ -84,7 +86,9 @@ export function atomize(sample: Sample, opts: AtomizeOptions = {}): AtomizeResul
     if (normalize === 'zscore') {
       const st = bandStatsFor(opts.stats ?? {}, band, catalog, where);
       if (!Number.isFinite(st.mean) || !(st.std >= 0) || !Number.isFinite(st.std)) {
-        throw new Error(`${where}: statistics of band '${st.key}' are invalid (mean=${st.mean}, std=${st.std}); expected finite mean and std >= 0`);
+        throw new Error(
+          `${where}: statistics of band '${st.key}' are invalid (mean=${st.mean}, std=${st.std}); expected finite mean and std >= 0`,
+        );
       }
       mean = st.mean;
       // A constant band (std 0) is only centred rather than divided by zero.

@@ -4,7 +4,20 @@ import { SeededRng } from './rng.js';
 import type { BandRaster, Sample } from './types.js';
 
 function band(name: string, values: BandRaster['values'], extra: Partial<BandRaster> = {}): BandRaster {
-  return { kind: 'spectral', wavelengthNm: 500, bandwidthNm: 10, name, sensor: 'sentinel-2a', gsdM: 10, width: values.length, height: 1, values, scale: 1, offset: 0, ...extra } as BandRaster;
+  return {
+    kind: 'spectral',
+    wavelengthNm: 500,
+    bandwidthNm: 10,
+    name,
+    sensor: 'sentinel-2a',
+    gsdM: 10,
+    width: values.length,
+    height: 1,
+    values,
+    scale: 1,
+    offset: 0,
+    ...extra,
+  } as BandRaster;
 }
 
 describe('BandStatsAccumulator', () => {

@@ -110,7 +110,8 @@ export function describeNormalization(stats: readonly BandStats[]): string {
   if (stats.length === 0) return 'no normalisation: no band statistics (physical values used as they are)';
   const pixels = stats.reduce((s, b) => s + b.count, 0);
   const range = (b: BandStats) => `${b.key} ${fmt(b.mean)}±${fmt(b.std)}`;
-  const shown = stats.length <= 4 ? stats.map(range).join(', ') : `${stats.slice(0, 3).map(range).join(', ')}, ... (${stats.length - 3} more)`;
+  const shown =
+    stats.length <= 4 ? stats.map(range).join(', ') : `${stats.slice(0, 3).map(range).join(', ')}, ... (${stats.length - 3} more)`;
   return `per-band z-score (physical - mean) / std, population std over ${pixels.toLocaleString('en-US')} valid pixels of ${stats.length} bands, missing excluded: ${shown}`;
 }
 

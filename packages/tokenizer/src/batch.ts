@@ -17,9 +17,7 @@ export interface MakeBatchOptions {
 
 /** Identity of a band table entry: every field the encodings read, plus the name. */
 function bandKey(b: AtomBand): string {
-  return b.kind === 'spectral'
-    ? `s|${b.name}|${b.gsdM}|${b.wavelengthNm}|${b.bandwidthNm}`
-    : `c|${b.name}|${b.gsdM}|${b.channelKind}`;
+  return b.kind === 'spectral' ? `s|${b.name}|${b.gsdM}|${b.wavelengthNm}|${b.bandwidthNm}` : `c|${b.name}|${b.gsdM}|${b.channelKind}`;
 }
 
 export function makeBatch(atomSets: readonly AtomSet[], opts: MakeBatchOptions = {}): AtomBatch {
@@ -41,7 +39,9 @@ export function makeBatch(atomSets: readonly AtomSet[], opts: MakeBatchOptions =
     }
     atomSets.forEach((s, i) => {
       if (s.length > (opts.maxAtoms as number)) {
-        throw new Error(`makeBatch: atom set ${i} has ${s.length} atoms, more than maxAtoms=${opts.maxAtoms}; subsample it first (subsampleAtoms)`);
+        throw new Error(
+          `makeBatch: atom set ${i} has ${s.length} atoms, more than maxAtoms=${opts.maxAtoms}; subsample it first (subsampleAtoms)`,
+        );
       }
     });
     N = opts.maxAtoms;

@@ -23,9 +23,7 @@ export function sharedDataDir(): string {
     if (parent === dir) break;
     dir = parent;
   }
-  throw new Error(
-    'Cannot find the bundled data folder (shared/data next to the checkout). Set ATOMIZER_DATA to its path.',
-  );
+  throw new Error('Cannot find the bundled data folder (shared/data next to the checkout). Set ATOMIZER_DATA to its path.');
 }
 
 /** A path inside the bundled data folder. */

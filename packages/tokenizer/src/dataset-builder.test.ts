@@ -78,7 +78,11 @@ async function buildAndVerify(store: ObjectStore): Promise<void> {
   expect(stored).toEqual(result.manifest);
   expect(stored.task).toBe('multi');
   expect(stored.classes).toHaveLength(19);
-  expect(stored.modalities?.test.map((m) => (typeof m === 'string' ? m : m.name))).toEqual(['s2-swir-only', 's2-all-20m', 's2-rededge-crop']);
+  expect(stored.modalities?.test.map((m) => (typeof m === 'string' ? m : m.name))).toEqual([
+    's2-swir-only',
+    's2-all-20m',
+    's2-rededge-crop',
+  ]);
 
   // Splits follow the hash of the patch name; shards hold ceil(n/3) per split.
   const expected = { train: [] as string[], val: [] as string[], test: [] as string[] };
@@ -138,7 +142,9 @@ describe('buildDataset', () => {
     await buildAndVerify(store);
     expect(store.puts.at(-1)).toBe('datasets/ben-tiny/manifest.json');
     // Besides the manifest: the shards and the attempt's heartbeat, nothing else.
-    expect(store.puts.filter((k) => k.includes('/shards/'))).toHaveLength(store.puts.filter((k) => !k.endsWith('/attempt.json')).length - 1);
+    expect(store.puts.filter((k) => k.includes('/shards/'))).toHaveLength(
+      store.puts.filter((k) => !k.endsWith('/attempt.json')).length - 1,
+    );
   });
 
   it('shards into S3 (s3rver) the same way', async () => {
@@ -159,16 +165,28 @@ describe('buildDataset', () => {
     expect(r.manifest.task).toBe('single');
     expect(r.manifest.classes).toHaveLength(6);
     expect(r.totalAtoms).toBe(6435 * 36);
-    expect(r.manifest.stats.bands.map((b) => b.key).sort()).toEqual(['landsat-mss:MSS4', 'landsat-mss:MSS5', 'landsat-mss:MSS6', 'landsat-mss:MSS7']);
+    expect(r.manifest.stats.bands.map((b) => b.key).sort()).toEqual([
+      'landsat-mss:MSS4',
+      'landsat-mss:MSS5',
+      'landsat-mss:MSS6',
+      'landsat-mss:MSS7',
+    ]);
   });
 
   it('shuffles each split into its shards when asked: same samples, same split, seeded order', async () => {
     const ids = async (seed: number | undefined): Promise<string[]> => {
       const store = new LocalStore(await tempDir());
-      const r = await buildDataset({ dataset: `statlog:${STATLOG}`, out: store, name: 's', shardSize: 500, ...(seed !== undefined ? { shuffle: { seed } } : {}) });
+      const r = await buildDataset({
+        dataset: `statlog:${STATLOG}`,
+        out: store,
+        name: 's',
+        shardSize: 500,
+        ...(seed !== undefined ? { shuffle: { seed } } : {}),
+      });
       expect(r.manifest.splits.train.samples).toBe(4435);
       const out: string[] = [];
-      for (const sh of r.manifest.shards.train) for (const smp of await ShardReader.fromBytes(await store.get(sh.key)).readAll()) out.push(smp.id);
+      for (const sh of r.manifest.shards.train)
+        for (const smp of await ShardReader.fromBytes(await store.get(sh.key)).readAll()) out.push(smp.id);
       return out;
     };
     const plain = await ids(undefined);
@@ -187,10 +205,23 @@ describe('buildDataset', () => {
   it("gives a simulated sensor's bands the scene's own statistics: every sample in that view, beside the train split's", async () => {
     const store = new LocalStore(await tempDir());
     const tm = { name: 'tm-from-s2', simulate: { sensor: 'landsat-5-tm', bits: 8, gain: 0.0025, offset: 0 } };
-    const r = await buildDataset({ dataset: `bigearthnet:${S2_ROOT}`, out: store, name: 'sim', shardSize: 4, modalities: { train: ['s2-all'], test: [tm] } });
+    const r = await buildDataset({
+      dataset: `bigearthnet:${S2_ROOT}`,
+      out: store,
+      name: 'sim',
+      shardSize: 4,
+      modalities: { train: ['s2-all'], test: [tm] },
+    });
     const keys = r.manifest.stats.bands.map((b) => b.key);
     const tmKeys = keys.filter((k) => k.startsWith('landsat-5-tm:'));
-    expect(tmKeys).toEqual(['landsat-5-tm:B1', 'landsat-5-tm:B2', 'landsat-5-tm:B3', 'landsat-5-tm:B4', 'landsat-5-tm:B5', 'landsat-5-tm:B7']);
+    expect(tmKeys).toEqual([
+      'landsat-5-tm:B1',
+      'landsat-5-tm:B2',
+      'landsat-5-tm:B3',
+      'landsat-5-tm:B4',
+      'landsat-5-tm:B5',
+      'landsat-5-tm:B7',
+    ]);
     const all = r.manifest.splits.train.samples + r.manifest.splits.val.samples + r.manifest.splits.test.samples;
     const blue = r.manifest.stats.bands.find((b) => b.key === 'landsat-5-tm:B1')!;
     expect(blue.count).toBe(all * 40 * 40); // 120 x 120 at 10 m -> 40 x 40 at 30 m, every split
@@ -198,13 +229,21 @@ describe('buildDataset', () => {
     expect(s2Blue.reduce((n, b) => n + b.count, 0)).toBe(r.manifest.splits.train.samples * 120 * 120); // the train split only
     expect(blue.mean).toBeGreaterThan(0);
     for (const b of s2Blue) expect(Math.abs(blue.mean - b.mean)).toBeLessThan(b.std); // the same ground, the same blue
-    expect(r.manifest.stats.normalisation).toMatch(/simulated sensors' bands \(landsat-5-tm\): the scene's own statistics, over all \d+ samples/);
+    expect(r.manifest.stats.normalisation).toMatch(
+      /simulated sensors' bands \(landsat-5-tm\): the scene's own statistics, over all \d+ samples/,
+    );
   });
 
   it('rejects overlapping modality lists before writing anything', async () => {
     const store = new LocalStore(await tempDir());
     await expect(
-      buildDataset({ dataset: `bigearthnet:${S2_ROOT}`, out: store, name: 'x', shardSize: 4, modalities: { train: ['s2-all'], test: ['s2-all'] } }),
+      buildDataset({
+        dataset: `bigearthnet:${S2_ROOT}`,
+        out: store,
+        name: 'x',
+        shardSize: 4,
+        modalities: { train: ['s2-all'], test: ['s2-all'] },
+      }),
     ).rejects.toThrow(/'s2-all' is in both the train and the test lists/);
     expect(await store.list('')).toEqual([]);
   });
@@ -213,7 +252,9 @@ describe('buildDataset', () => {
 describe('dataset specs', () => {
   it('parses <kind>:<path> and explains bad specs', () => {
     expect(parseDatasetSpec(`statlog:${STATLOG}`)).toMatchObject({ kind: 'statlog', path: STATLOG });
-    expect(() => parseDatasetSpec(`landsat:${STATLOG}`)).toThrow(/unknown dataset kind 'landsat'.*expected one of bigearthnet, statlog, geotiff, scene/);
+    expect(() => parseDatasetSpec(`landsat:${STATLOG}`)).toThrow(
+      /unknown dataset kind 'landsat'.*expected one of bigearthnet, statlog, geotiff, scene/,
+    );
     expect(() => parseDatasetSpec('bigearthnet:/no/such/folder')).toThrow(/\/no\/such\/folder does not exist/);
     expect(() => parseDatasetSpec('just-a-path')).toThrow(/<kind>:<path>/);
   });

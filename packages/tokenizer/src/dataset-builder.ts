@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { datasetKeys, type ObjectStore } from '@atomizer/protocol';
 import { BandStatsAccumulator, describeNormalization } from './band-stats.js';
-import { MANIFEST_FORMAT_VERSION, parseManifest, serializeManifest, type Manifest, type ManifestInput, type ManifestShard } from './manifest.js';
+import {
+  MANIFEST_FORMAT_VERSION,
+  parseManifest,
+  serializeManifest,
+  type Manifest,
+  type ManifestInput,
+  type ManifestShard,
+} from './manifest.js';
 import { resolveModalityLists, type ModalityLists, type ModalityListsConfig } from './modality-lists.js';
 import { READER_KINDS, parseReaderSpec, readDataset, type ReaderKind, type ReaderSpec } from './readers/dataset.js';
 import { SeededRng } from './rng.js';
@@ -190,7 +197,9 @@ async function stageAndPublish(
   opts.onProgress?.({ samples, ...progressTotal(), shards: shardCount, bytes });
   if (samples === 0) throw new Error(`dataset ${spec.kind}:${spec.path} holds no samples; nothing written`);
   if (counts.train === 0) {
-    throw new Error(`dataset ${spec.kind}:${spec.path}: no sample fell in the train split, so no band statistics; use more samples or other split fractions`);
+    throw new Error(
+      `dataset ${spec.kind}:${spec.path}: no sample fell in the train split, so no band statistics; use more samples or other split fractions`,
+    );
   }
 
   const trainStats = stats.result();
@@ -215,7 +224,11 @@ async function stageAndPublish(
   // Validated by the same schema readers use, then published last: the one write that makes the build visible.
   const text = serializeManifest(manifestInput);
   const manifest = parseManifest(text, manifestKey);
-  await build.publish(manifestKey, new TextEncoder().encode(text), SPLIT_NAMES.flatMap((s) => manifest.shards[s].map((e) => e.key)));
+  await build.publish(
+    manifestKey,
+    new TextEncoder().encode(text),
+    SPLIT_NAMES.flatMap((s) => manifest.shards[s].map((e) => e.key)),
+  );
   return { manifest, atoms, bytes };
 }
 

@@ -36,7 +36,10 @@ export const EncodingConfigSchema = z.object({
     .object({
       /** `max`: max of each Gaussian over the band interval (paper code); `integral`: its mean over the interval (follow-up paper). */
       mode: z.enum(['max', 'integral']).default('max'),
-      rbfs: z.array(SpectralRbfSchema).min(1).default(DEFAULT_SPECTRAL_RBFS.map((r) => ({ ...r }))),
+      rbfs: z
+        .array(SpectralRbfSchema)
+        .min(1)
+        .default(DEFAULT_SPECTRAL_RBFS.map((r) => ({ ...r }))),
     })
     .default({ mode: 'max', rbfs: DEFAULT_SPECTRAL_RBFS.map((r) => ({ ...r })) }),
   /** FF(x / scale) and FF(y / scale), positions in metres from the image centre. */

@@ -21,12 +21,7 @@ export type {
 export { sharedDataDir, dataPath } from './data-dir.js';
 
 // encoding config
-export {
-  DEFAULT_SPECTRAL_RBFS,
-  EncodingConfigSchema,
-  defaultEncodingConfig,
-  tokenLayout,
-} from './encoding-config.js';
+export { DEFAULT_SPECTRAL_RBFS, EncodingConfigSchema, defaultEncodingConfig, tokenLayout } from './encoding-config.js';
 export type { EncodingConfig, EncodingConfigInput, TokenLayout } from './encoding-config.js';
 
 // rng (the project's one seeded PRNG)
@@ -34,15 +29,7 @@ export { SeededRng, deriveSeed } from './rng.js';
 export type { SeededRngState } from './rng.js';
 
 // modalities (docs/model.md section 5): transforms, registry with sweeps, disjoint lists
-export {
-  ModalitySchema,
-  applyModality,
-  isDistribution,
-  cropBand,
-  cropBands,
-  parseModality,
-  sensorMatches,
-} from './modality.js';
+export { ModalitySchema, applyModality, isDistribution, cropBand, cropBands, parseModality, sensorMatches } from './modality.js';
 export { downsampleBand, resampleBand } from './resample.js';
 export { SimulationSchema, simulateSensor, spectralWeights } from './sensor-simulation.js';
 export type { Simulation, SimulationCatalog } from './sensor-simulation.js';
@@ -102,14 +89,7 @@ export {
   umToNm,
   validateSensor,
 } from './sensors/index.js';
-export type {
-  BandMatch,
-  SensorDefinition,
-  SensorFromStacOptions,
-  StacAsset,
-  StacAssetBands,
-  StacItem,
-} from './sensors/index.js';
+export type { BandMatch, SensorDefinition, SensorFromStacOptions, StacAsset, StacAssetBands, StacItem } from './sensors/index.js';
 
 // dataset builder: reader -> shards + train-split band statistics -> manifest.json (written last)
 export { DATASET_KINDS, buildDataset, parseDatasetSpec } from './dataset-builder.js';
@@ -118,13 +98,7 @@ export { BUILD_HEARTBEAT_MS, BUILD_STALE_MS, StagedBuild, sweepBuilds } from './
 export type { StagedBuildOptions, SweepResult } from './staged-build.js';
 
 // splits (one place for train/val/test, their fractions and the hash split)
-export {
-  DEFAULT_GROUP_SPLIT_FRACTIONS,
-  DEFAULT_SPLIT_FRACTIONS,
-  SPLIT_NAMES,
-  checkSplitFractions,
-  splitByHash,
-} from './split.js';
+export { DEFAULT_GROUP_SPLIT_FRACTIONS, DEFAULT_SPLIT_FRACTIONS, SPLIT_NAMES, checkSplitFractions, splitByHash } from './split.js';
 export type { SplitFractions, SplitName } from './split.js';
 export type { BuildDatasetOptions, BuildDatasetResult, BuildProgress, DatasetKind, DatasetSpec } from './dataset-builder.js';
 

@@ -79,7 +79,9 @@ describe('manifest', () => {
       'datasets/ben-tiny/shards/train/000000.bin',
       'datasets/ben-tiny/shards/train/000001.bin',
     ]);
-    expect(await store.list(keys.root)).toEqual([keys.manifest, ...SPLIT_NAMES.flatMap((s) => manifest.shards[s].map((e) => e.key))].sort());
+    expect(await store.list(keys.root)).toEqual(
+      [keys.manifest, ...SPLIT_NAMES.flatMap((s) => manifest.shards[s].map((e) => e.key))].sort(),
+    );
     const back: Sample[] = [];
     for (const split of SPLIT_NAMES) {
       for (const entry of manifest.shards[split]) {
@@ -110,19 +112,53 @@ describe('manifest', () => {
     };
     const src = 'datasets/err/manifest.json';
     expect(() => parseManifest('{not json', src)).toThrow(/datasets\/err\/manifest\.json: manifest is not valid JSON/);
-    expect(() => parseManifest(bad((m) => delete m.task), src)).toThrow(/datasets\/err\/manifest\.json: manifest field task:/);
-    expect(() => parseManifest(bad((m) => (m.task = 'regression')), src)).toThrow(/manifest field task:/);
     expect(() =>
-      parseManifest(bad((m) => ((m.shards as { train: { sha256: string }[] }).train[1]!.sha256 = 'abc')), src),
+      parseManifest(
+        bad((m) => delete m.task),
+        src,
+      ),
+    ).toThrow(/datasets\/err\/manifest\.json: manifest field task:/);
+    expect(() =>
+      parseManifest(
+        bad((m) => (m.task = 'regression')),
+        src,
+      ),
+    ).toThrow(/manifest field task:/);
+    expect(() =>
+      parseManifest(
+        bad((m) => ((m.shards as { train: { sha256: string }[] }).train[1]!.sha256 = 'abc')),
+        src,
+      ),
     ).toThrow(/manifest field shards\.train\[1\]\.sha256: expected 64 lowercase hex digits/);
-    expect(() => parseManifest(bad((m) => ((m.splits as { train: { samples: number } }).train.samples = 4)), src)).toThrow(
-      /manifest field splits\.train\.samples: says 4 samples but the train shards hold 3/,
-    );
-    expect(() => parseManifest(bad((m) => (m.classes = ['a', 'b', 'a'])), src)).toThrow(/manifest field classes\[2\]: duplicate class name "a"/);
-    expect(() => parseManifest(bad((m) => (m.version = 2)), src)).toThrow(/manifest field version/);
-    expect(() => parseManifest(bad((m) => (m.created = 'yesterday')), src)).toThrow(/manifest field created/);
     expect(() =>
-      parseManifest(bad((m) => ((m.stats as { bands: { std: number }[] }).bands[0]!.std = -1)), src),
+      parseManifest(
+        bad((m) => ((m.splits as { train: { samples: number } }).train.samples = 4)),
+        src,
+      ),
+    ).toThrow(/manifest field splits\.train\.samples: says 4 samples but the train shards hold 3/);
+    expect(() =>
+      parseManifest(
+        bad((m) => (m.classes = ['a', 'b', 'a'])),
+        src,
+      ),
+    ).toThrow(/manifest field classes\[2\]: duplicate class name "a"/);
+    expect(() =>
+      parseManifest(
+        bad((m) => (m.version = 2)),
+        src,
+      ),
+    ).toThrow(/manifest field version/);
+    expect(() =>
+      parseManifest(
+        bad((m) => (m.created = 'yesterday')),
+        src,
+      ),
+    ).toThrow(/manifest field created/);
+    expect(() =>
+      parseManifest(
+        bad((m) => ((m.stats as { bands: { std: number }[] }).bands[0]!.std = -1)),
+        src,
+      ),
     ).toThrow(/manifest field stats\.bands\[0\]\.std/);
   });
 });

@@ -74,13 +74,15 @@ export const ManifestSchema = z
         });
       }
       m.shards[split].forEach((s, i) => {
-        if (seenKeys.has(s.key)) ctx.addIssue({ code: 'custom', path: ['shards', split, i, 'key'], message: `shard ${s.key} is listed twice` });
+        if (seenKeys.has(s.key))
+          ctx.addIssue({ code: 'custom', path: ['shards', split, i, 'key'], message: `shard ${s.key} is listed twice` });
         seenKeys.add(s.key);
       });
     }
     const seenStats = new Set<string>();
     m.stats.bands.forEach((b, i) => {
-      if (seenStats.has(b.key)) ctx.addIssue({ code: 'custom', path: ['stats', 'bands', i, 'key'], message: `duplicate statistics for ${b.key}` });
+      if (seenStats.has(b.key))
+        ctx.addIssue({ code: 'custom', path: ['stats', 'bands', i, 'key'], message: `duplicate statistics for ${b.key}` });
       seenStats.add(b.key);
     });
   });

@@ -65,17 +65,20 @@ describe('modality lists', () => {
   it('treats a simulated sensor as a view of its own: unseen beside any-band training, refused when trained on', () => {
     const anyS2 = { name: 's2-any', minBands: 1, resolutionRange: [0.1, 1] };
     const tm = { name: 'tm', simulate: { sensor: 'landsat-5-tm', bits: 8, gain: 0.0025, offset: 0 } };
-    const lists = resolveModalityLists({ train: [anyS2], test: [tm, { ...tm, name: 'tm-60m', simulate: { ...tm.simulate, gsdM: 60 } }] }, { catalog });
-    expect(lists.test.map((m) => seenTag(m, lists, catalog))).toEqual(['unseen', 'unseen']);
-    expect(() => resolveModalityLists({ train: [anyS2, { ...tm, minBands: 1 }], test: [{ ...tm, name: 'tm-rgb', bands: ['rgb'] }] }, { catalog })).toThrow(
-      /test modality 'tm-rgb' lies inside the training support of 'tm' \(simulated landsat-5-tm, bands all \(any 1\+\)/,
+    const lists = resolveModalityLists(
+      { train: [anyS2], test: [tm, { ...tm, name: 'tm-60m', simulate: { ...tm.simulate, gsdM: 60 } }] },
+      { catalog },
     );
+    expect(lists.test.map((m) => seenTag(m, lists, catalog))).toEqual(['unseen', 'unseen']);
+    expect(() =>
+      resolveModalityLists({ train: [anyS2, { ...tm, minBands: 1 }], test: [{ ...tm, name: 'tm-rgb', bands: ['rgb'] }] }, { catalog }),
+    ).toThrow(/test modality 'tm-rgb' lies inside the training support of 'tm' \(simulated landsat-5-tm, bands all \(any 1\+\)/);
     expect(() => resolveModalityLists({ train: [anyS2], test: [tm, { ...tm, name: 'tm-again' }] }, { catalog })).toThrow(
       /'tm-again' \(test list\) is the same transform as 'tm' \(test list\)/,
     );
-    expect(() => resolveModalityLists({ train: [anyS2], test: [{ name: 'bad', simulate: { sensor: 'landsat-8', gian: 1 } }] }, { catalog })).toThrow(
-      /test\.0\.simulate: Unrecognized key: "gian"/,
-    );
+    expect(() =>
+      resolveModalityLists({ train: [anyS2], test: [{ name: 'bad', simulate: { sensor: 'landsat-8', gian: 1 } }] }, { catalog }),
+    ).toThrow(/test\.0\.simulate: Unrecognized key: "gian"/);
   });
 
   it('rejects a duplicate within a list and an invalid config', () => {

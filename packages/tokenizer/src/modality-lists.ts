@@ -87,7 +87,9 @@ export function insideSupport(m: Modality, train: Modality, catalog?: BandNameRe
     if (tb !== '*' && mb.length < Math.min(train.minBands, tb.length)) return false;
     if (tb === '*' && mb.length < train.minBands) return false;
   }
-  return within(m.resolutionFactor, train.resolutionFactor, train.resolutionRange) && within(m.sizeFactor, train.sizeFactor, train.sizeRange);
+  return (
+    within(m.resolutionFactor, train.resolutionFactor, train.resolutionRange) && within(m.sizeFactor, train.sizeFactor, train.sizeRange)
+  );
 }
 
 /** The first train modality whose support holds `m`, if any. */
@@ -99,7 +101,11 @@ export function supportHolding(m: Modality, lists: Pick<ModalityLists, 'train'>,
 export function describeSupport(t: Modality): string {
   const parts = t.simulate !== undefined ? [`simulated ${t.simulate.sensor}`] : [];
   parts.push(`bands ${t.bands?.join('+') ?? 'all'}${t.minBands !== undefined ? ` (any ${t.minBands}+)` : ''}`);
-  parts.push(t.resolutionRange !== undefined ? `resolution factor ${t.resolutionRange[0]}-${t.resolutionRange[1]}` : `resolution factor ${t.resolutionFactor}`);
+  parts.push(
+    t.resolutionRange !== undefined
+      ? `resolution factor ${t.resolutionRange[0]}-${t.resolutionRange[1]}`
+      : `resolution factor ${t.resolutionFactor}`,
+  );
   parts.push(t.sizeRange !== undefined ? `size factor ${t.sizeRange[0]}-${t.sizeRange[1]}` : `size factor ${t.sizeFactor}`);
   return parts.join(', ');
 }
@@ -154,9 +160,7 @@ export function resolveModalityLists(
   const source = opts.source ?? 'modalities';
   const parsed = ModalityListsConfigSchema.safeParse(config);
   if (!parsed.success) {
-    const issues = parsed.error.issues
-      .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`)
-      .join('; ');
+    const issues = parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
     throw new Error(`${source}: invalid modality lists: ${issues}`);
   }
   const registry = opts.registry ?? ModalityRegistry.default();

@@ -85,7 +85,9 @@ export function parseSweepName(name: string): { base: string; resolutionFactor?:
     else out.sizeFactor = value;
   }
   if (consumed !== suffix.length) {
-    throw new Error(`modality '${name}': cannot read the suffix '${suffix}'; expected @res<f> and/or @size<f> with f in (0, 1], e.g. s2-all@res0.5`);
+    throw new Error(
+      `modality '${name}': cannot read the suffix '${suffix}'; expected @res<f> and/or @size<f> with f in (0, 1], e.g. s2-all@res0.5`,
+    );
   }
   return out;
 }

@@ -37,7 +37,11 @@ describe('band subset', () => {
     expect(rgbn.bands.map((b) => b.name).sort()).toEqual(['B02', 'B03', 'B04', 'B08']);
     expect(rgbn.bands.every((b) => b.width === 120 && b.height === 120 && b.gsdM === 10)).toBe(true);
     expect(band(rgbn, 'B03').values).toBe(band(s2, 'B03').values); // untouched bands are not copied
-    expect(applyModality(s2, registry.get('s2-swir-only'), evalOpts).bands.map((b) => b.name).sort()).toEqual(['B11', 'B12']);
+    expect(
+      applyModality(s2, registry.get('s2-swir-only'), evalOpts)
+        .bands.map((b) => b.name)
+        .sort(),
+    ).toEqual(['B11', 'B12']);
     expect(applyModality(s2, registry.get('s2-all'), evalOpts).bands).toHaveLength(12);
     expect(applyModality(s2, registry.get('native'), evalOpts).bands).toHaveLength(12);
   });
@@ -71,7 +75,9 @@ describe('band subset', () => {
     const asL9: Sample = { ...s2, bands: s2.bands.map((b) => ({ ...b, sensor: 'landsat-9' })) };
     const oli = applyModality(asL9, m({ name: 'oli-native', sensor: 'landsat-oli' }), evalOpts);
     expect(oli.bands.length).toBe(12);
-    expect(() => applyModality(s2, m({ name: 'oli-native', sensor: 'landsat-oli' }), evalOpts)).toThrow(/sensor 'landsat-oli'.*sentinel-2b/);
+    expect(() => applyModality(s2, m({ name: 'oli-native', sensor: 'landsat-oli' }), evalOpts)).toThrow(
+      /sensor 'landsat-oli'.*sentinel-2b/,
+    );
   });
 });
 
@@ -109,7 +115,13 @@ describe('resolution factor', () => {
     expect(atoms.length).toBe(20_000);
     const b02 = atoms.bands.findIndex((b) => b.name === 'B02');
     expect(atoms.bands[b02]?.gsdM).toBe(20);
-    const xs = [...new Set(Array.from({ length: atoms.length }, (_, i) => i).filter((i) => atoms.band[i] === b02).map((i) => atoms.x[i]!))].sort((a, b) => a - b);
+    const xs = [
+      ...new Set(
+        Array.from({ length: atoms.length }, (_, i) => i)
+          .filter((i) => atoms.band[i] === b02)
+          .map((i) => atoms.x[i]!),
+      ),
+    ].sort((a, b) => a - b);
     // 60 columns at 20 m: centres -590, -570, ..., 590 (docs/model.md section 1: offsets from the image centre).
     expect(xs).toHaveLength(60);
     expect(xs[0]).toBeCloseTo(-590, 4);
@@ -121,8 +133,17 @@ describe('resolution factor', () => {
     // 3 pixels [a b c] at factor 2/3 -> 2 outputs, each 1.5 input pixels wide:
     // out0 = (a*1 + b*0.5) / 1.5, out1 = (b*0.5 + c*1) / 1.5.
     const b: BandRaster = {
-      kind: 'spectral', wavelengthNm: 500, bandwidthNm: 10, name: 'X', sensor: 'test', gsdM: 10,
-      width: 3, height: 1, values: new Uint16Array([30, 60, 120]), scale: 1, offset: 0,
+      kind: 'spectral',
+      wavelengthNm: 500,
+      bandwidthNm: 10,
+      name: 'X',
+      sensor: 'test',
+      gsdM: 10,
+      width: 3,
+      height: 1,
+      values: new Uint16Array([30, 60, 120]),
+      scale: 1,
+      offset: 0,
     };
     const out = downsampleBand(b, 2 / 3);
     expect([out.width, out.height]).toEqual([2, 1]);
@@ -145,8 +166,18 @@ describe('resolution factor', () => {
 
   it('leaves nodata and NaN out of the average; an all-missing output is NaN', () => {
     const u16: BandRaster = {
-      kind: 'spectral', wavelengthNm: 500, bandwidthNm: 10, name: 'X', sensor: 'test', gsdM: 10,
-      width: 4, height: 2, values: new Uint16Array([1, 0, 0, 0, 3, 5, 0, 0]), scale: 2, offset: 1, nodata: 0,
+      kind: 'spectral',
+      wavelengthNm: 500,
+      bandwidthNm: 10,
+      name: 'X',
+      sensor: 'test',
+      gsdM: 10,
+      width: 4,
+      height: 2,
+      values: new Uint16Array([1, 0, 0, 0, 3, 5, 0, 0]),
+      scale: 2,
+      offset: 1,
+      nodata: 0,
     };
     const out = downsampleBand(u16, 0.5);
     // left 2x2: stored 1, 3, 5 valid -> physical 3, 7, 11 -> mean 7; right 2x2 all nodata.

@@ -11,42 +11,45 @@ import type { BandRaster, BandSpec, RasterArray, Sample } from './types.js';
 // atoms' positions from the new grids, so a downsampled band's atoms sit on
 // a sparser grid without any extra work here.
 
-export const ModalitySchema = z.object({
-  name: z
-    .string()
-    .min(1)
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._@:+-]*$/, 'letters, digits and . _ @ : + - only'),
-  description: z.string().optional(),
-  /** Present the image as another sensor would see it (sensor-simulation.ts), before the band subset, crop and resolution below. */
-  simulate: SimulationSchema.optional(),
-  /** Keep only bands of this sensor (catalogue id or alias; 'sentinel-2' also matches 'sentinel-2a'/'-2b'). A sample without any is rejected. */
-  sensor: z.string().min(1).optional(),
-  /** Band names or sensor group names ('rgb', 'rededge', '10m' ...), resolved through the catalogue. Absent: every band. */
-  bands: z.array(z.string().min(1)).min(1).optional(),
-  /** f in (0, 1]: each band is area-averaged to round(w*f) x round(h*f); its GSD becomes about gsd/f. */
-  resolutionFactor: z.number().gt(0).lte(1).default(1),
-  /** s in (0, 1]: keep a window of round(s*side) pixels, centred (eval) or seeded-random (train). */
-  sizeFactor: z.number().gt(0).lte(1).default(1),
-  // A training distribution (docs/training-recipe.md): in train mode each sample draws its own
-  // view from these; evaluation presents the canonical view (the bands and factors above).
-  /** Train: a random subset of the selected bands, of uniform size in [minBands, all]. Absent: always all of them. */
-  minBands: z.number().int().min(1).optional(),
-  /** Train: the resolution factor drawn uniformly from [lo, hi] (resolutionFactor must lie inside). */
-  resolutionRange: z.tuple([z.number().gt(0).lte(1), z.number().gt(0).lte(1)]).optional(),
-  /** Train: the size factor drawn uniformly from [lo, hi] (sizeFactor must lie inside). */
-  sizeRange: z.tuple([z.number().gt(0).lte(1), z.number().gt(0).lte(1)]).optional(),
-}).superRefine((m, ctx) => {
-  for (const [range, factor, field] of [
-    [m.resolutionRange, m.resolutionFactor, 'resolutionRange'],
-    [m.sizeRange, m.sizeFactor, 'sizeRange'],
-  ] as const) {
-    if (range === undefined) continue;
-    if (range[0] > range[1]) ctx.addIssue({ code: 'custom', path: [field], message: `[lo, hi] with lo <= hi, got [${range.join(', ')}]` });
-    else if (factor < range[0] - 1e-12 || factor > range[1] + 1e-12) {
-      ctx.addIssue({ code: 'custom', path: [field], message: `the canonical factor ${factor} must lie inside [${range.join(', ')}]` });
+export const ModalitySchema = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._@:+-]*$/, 'letters, digits and . _ @ : + - only'),
+    description: z.string().optional(),
+    /** Present the image as another sensor would see it (sensor-simulation.ts), before the band subset, crop and resolution below. */
+    simulate: SimulationSchema.optional(),
+    /** Keep only bands of this sensor (catalogue id or alias; 'sentinel-2' also matches 'sentinel-2a'/'-2b'). A sample without any is rejected. */
+    sensor: z.string().min(1).optional(),
+    /** Band names or sensor group names ('rgb', 'rededge', '10m' ...), resolved through the catalogue. Absent: every band. */
+    bands: z.array(z.string().min(1)).min(1).optional(),
+    /** f in (0, 1]: each band is area-averaged to round(w*f) x round(h*f); its GSD becomes about gsd/f. */
+    resolutionFactor: z.number().gt(0).lte(1).default(1),
+    /** s in (0, 1]: keep a window of round(s*side) pixels, centred (eval) or seeded-random (train). */
+    sizeFactor: z.number().gt(0).lte(1).default(1),
+    // A training distribution (docs/training-recipe.md): in train mode each sample draws its own
+    // view from these; evaluation presents the canonical view (the bands and factors above).
+    /** Train: a random subset of the selected bands, of uniform size in [minBands, all]. Absent: always all of them. */
+    minBands: z.number().int().min(1).optional(),
+    /** Train: the resolution factor drawn uniformly from [lo, hi] (resolutionFactor must lie inside). */
+    resolutionRange: z.tuple([z.number().gt(0).lte(1), z.number().gt(0).lte(1)]).optional(),
+    /** Train: the size factor drawn uniformly from [lo, hi] (sizeFactor must lie inside). */
+    sizeRange: z.tuple([z.number().gt(0).lte(1), z.number().gt(0).lte(1)]).optional(),
+  })
+  .superRefine((m, ctx) => {
+    for (const [range, factor, field] of [
+      [m.resolutionRange, m.resolutionFactor, 'resolutionRange'],
+      [m.sizeRange, m.sizeFactor, 'sizeRange'],
+    ] as const) {
+      if (range === undefined) continue;
+      if (range[0] > range[1])
+        ctx.addIssue({ code: 'custom', path: [field], message: `[lo, hi] with lo <= hi, got [${range.join(', ')}]` });
+      else if (factor < range[0] - 1e-12 || factor > range[1] + 1e-12) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `the canonical factor ${factor} must lie inside [${range.join(', ')}]` });
+      }
     }
-  }
-});
+  });
 
 export type Modality = z.infer<typeof ModalitySchema>;
 export type ModalityInput = z.input<typeof ModalitySchema>;
@@ -59,9 +62,7 @@ export function parseModality(input: unknown, source = 'modality'): Modality {
     typeof input === 'object' && input !== null && typeof (input as { name?: unknown }).name === 'string'
       ? ` '${(input as { name: string }).name}'`
       : '';
-  const issues = r.error.issues
-    .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`)
-    .join('; ');
+  const issues = r.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
   throw new Error(`${source}: invalid modality${name}: ${issues}`);
 }
 
@@ -114,7 +115,8 @@ export function applyModality(sample: Sample, modality: Modality, opts: ApplyMod
   // Draw order (fixed, so a seed gives the same view everywhere): band subset, size, resolution.
   if (draws && modality.minBands !== undefined) bands = randomBandSubset(bands, modality.minBands, rng);
   const sizeFactor = draws && modality.sizeRange !== undefined ? drawIn(modality.sizeRange, rng) : modality.sizeFactor;
-  const resolutionFactor = draws && modality.resolutionRange !== undefined ? drawIn(modality.resolutionRange, rng) : modality.resolutionFactor;
+  const resolutionFactor =
+    draws && modality.resolutionRange !== undefined ? drawIn(modality.resolutionRange, rng) : modality.resolutionFactor;
   if (sizeFactor < 1) {
     if (opts.mode === 'train' && opts.rng === undefined) {
       throw new Error(`modality '${modality.name}': a random crop (train mode, sizeFactor ${sizeFactor}) needs a seeded rng`);

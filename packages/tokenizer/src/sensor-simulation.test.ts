@@ -51,7 +51,11 @@ describe('simulateSensor', () => {
     // TM red (630-690 nm) overlaps S2 B04 (649.5-680.5) only: each pixel is the mean of a 3x3 block of B04.
     const red = band(tm, 'B3');
     const b04 = band(s2, 'B04');
-    for (const [ox, oy] of [[0, 0], [17, 5], [39, 39]] as const) {
+    for (const [ox, oy] of [
+      [0, 0],
+      [17, 5],
+      [39, 39],
+    ] as const) {
       let sum = 0;
       for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) sum += phys(b04, (oy * 3 + dy) * 120 + ox * 3 + dx);
       expect(Math.abs(phys(red, oy * 40 + ox) - sum / 9)).toBeLessThanOrEqual(0.0025 / 2 + 1e-9);
@@ -65,7 +69,10 @@ describe('simulateSensor', () => {
     expect([nir.width, nir.height, nir.gsdM]).toEqual([20, 20, 60]);
     expect(nir.values).toBeInstanceOf(Uint16Array);
     const src = ['B08', 'B8A', 'B09'].map((n) => band(s2, n));
-    const s2Bands = src.map((b) => ({ wavelengthNm: (b as { wavelengthNm: number }).wavelengthNm, bandwidthNm: (b as { bandwidthNm: number }).bandwidthNm }));
+    const s2Bands = src.map((b) => ({
+      wavelengthNm: (b as { wavelengthNm: number }).wavelengthNm,
+      bandwidthNm: (b as { bandwidthNm: number }).bandwidthNm,
+    }));
     const mss7 = catalog.resolveBand('landsat-mss', 'MSS7');
     if (mss7.kind !== 'spectral') throw new Error('test: MSS7 is spectral');
     const w = spectralWeights(mss7, s2Bands);
@@ -80,22 +87,32 @@ describe('simulateSensor', () => {
   });
 
   it('clamps to the digital-number range and keeps 0 for pixels with no valid source', () => {
-    const bright: Sample = { ...s2, bands: s2.bands.map((b) => ({ ...b, values: new Float32Array(b.values.length).fill(0.9), scale: 1, offset: 0 })) };
+    const bright: Sample = {
+      ...s2,
+      bands: s2.bands.map((b) => ({ ...b, values: new Float32Array(b.values.length).fill(0.9), scale: 1, offset: 0 })),
+    };
     (bright.bands[1]!.values as Float32Array)[0] = Number.NaN; // B02, pixel (0,0)
     const tm = simulateSensor(bright, spec({ sensor: 'landsat-5-tm', bands: ['B1'], bits: 6, gain: 0.01, offset: 0, gsdM: 10 }), catalog);
     const blue = band(tm, 'B1');
     expect(blue.values[1]).toBe(63); // 0.9 / 0.01 = 90 > 2^6 - 1
     // B1 (450-520) also overlaps B01 (coastal, 432.5-453.5: 3.5 nm), so pixel 0 still has a value.
     expect(blue.values[0]).toBe(63);
-    const nan: Sample = { ...bright, bands: bright.bands.map((b) => ({ ...b, values: new Float32Array(b.values.length).fill(Number.NaN) })) };
-    expect([...band(simulateSensor(nan, spec({ sensor: 'landsat-8', bands: ['B4'] }), catalog), 'B4').values.slice(0, 4)]).toEqual([0, 0, 0, 0]);
+    const nan: Sample = {
+      ...bright,
+      bands: bright.bands.map((b) => ({ ...b, values: new Float32Array(b.values.length).fill(Number.NaN) })),
+    };
+    expect([...band(simulateSensor(nan, spec({ sensor: 'landsat-8', bands: ['B4'] }), catalog), 'B4').values.slice(0, 4)]).toEqual([
+      0, 0, 0, 0,
+    ]);
   });
 
   it('refuses a band no source band overlaps, a channel band and a source without spectral bands, naming them', () => {
     expect(() => simulateSensor(s2, spec({ sensor: 'landsat-5-tm', bands: ['B6'] }), catalog)).toThrow(
       /no source band overlaps landsat-5-tm:B6 \(10400-12500 nm\).*leave B6 out/,
     );
-    expect(() => simulateSensor(s2, spec({ sensor: 'sentinel-1', bands: ['VV'] }), catalog)).toThrow(/sentinel-1:VV is a .* channel, not a spectral band/);
+    expect(() => simulateSensor(s2, spec({ sensor: 'sentinel-1', bands: ['VV'] }), catalog)).toThrow(
+      /sentinel-1:VV is a .* channel, not a spectral band/,
+    );
     const sar: Sample = { ...s2, bands: [] };
     expect(() => simulateSensor(sar, spec({ sensor: 'landsat-8' }), catalog)).toThrow(/has no spectral band to simulate from/);
     expect(() => simulateSensor(s2, spec({ sensor: 'no-such-sensor' }), catalog)).toThrow(/no-such-sensor/);
@@ -105,7 +122,12 @@ describe('simulateSensor', () => {
 
 describe('a modality that simulates a sensor', () => {
   it('presents the image as that sensor, then subsets, crops and downsamples its bands', () => {
-    const m = parseModality({ name: 'tm-rgb-60m', simulate: { sensor: 'landsat-5-tm', bits: 8, gain: 0.0025, offset: 0 }, bands: ['rgb'], resolutionFactor: 0.5 });
+    const m = parseModality({
+      name: 'tm-rgb-60m',
+      simulate: { sensor: 'landsat-5-tm', bits: 8, gain: 0.0025, offset: 0 },
+      bands: ['rgb'],
+      resolutionFactor: 0.5,
+    });
     const view = applyModality(s2, m, { mode: 'eval', catalog });
     expect(view.bands.map((b) => `${b.sensor}:${b.name}`)).toEqual(['landsat-5-tm:B1', 'landsat-5-tm:B2', 'landsat-5-tm:B3']);
     expect(view.bands.every((b) => b.width === 20 && b.gsdM === 60)).toBe(true);

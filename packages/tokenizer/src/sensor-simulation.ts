@@ -101,14 +101,20 @@ function targetBands(spec: Simulation, sources: readonly SpectralRaster[], catal
   const covered = (b: BandSpec): boolean => b.kind === 'spectral' && sources.some((s) => overlapNm(s, b) > 0);
   if (spec.bands === undefined) {
     const bands = sensor.bands.filter(covered);
-    if (bands.length === 0) throw new Error(`${where}: the source's bands (${sources.map(interval).join(', ')}) overlap no band of ${sensor.id}`);
+    if (bands.length === 0)
+      throw new Error(`${where}: the source's bands (${sources.map(interval).join(', ')}) overlap no band of ${sensor.id}`);
     return bands;
   }
   const bands = catalog.resolveGroup(spec.sensor, spec.bands);
   for (const b of bands) {
-    if (b.kind !== 'spectral') throw new Error(`${where}: band ${sensor.id}:${b.name} is a ${b.channelKind} channel, not a spectral band; only spectral bands can be simulated`);
+    if (b.kind !== 'spectral')
+      throw new Error(
+        `${where}: band ${sensor.id}:${b.name} is a ${b.channelKind} channel, not a spectral band; only spectral bands can be simulated`,
+      );
     if (!covered(b)) {
-      throw new Error(`${where}: no source band overlaps ${sensor.id}:${b.name} (${interval(b)}); the source covers ${sources.map(interval).join(', ')}: leave ${b.name} out of simulate.bands`);
+      throw new Error(
+        `${where}: no source band overlaps ${sensor.id}:${b.name} (${interval(b)}); the source covers ${sources.map(interval).join(', ')}: leave ${b.name} out of simulate.bands`,
+      );
     }
   }
   return bands;

@@ -51,10 +51,7 @@ export function crc32Of(bytes: Uint8Array): number {
  * JSON has no NaN or infinities; nodata values often are NaN (float rasters). They are
  * written as strings and read back as numbers.
  */
-const NumberOrSpecial = z.union([
-  z.number(),
-  z.enum(['NaN', 'Infinity', '-Infinity']).transform((s) => Number(s)),
-]);
+const NumberOrSpecial = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']).transform((s) => Number(s))]);
 
 export function encodeSpecialNumber(n: number): number | 'NaN' | 'Infinity' | '-Infinity' {
   if (Number.isNaN(n)) return 'NaN';
@@ -182,7 +179,12 @@ function truncatedError(name: string, actual: number, expected: number | undefin
  */
 export function decodeTrailer(tail: Uint8Array, fileSize: number, name: string, expectedBytes?: number): ShardTrailer {
   if (expectedBytes !== undefined && fileSize !== expectedBytes) {
-    throw truncatedError(name, fileSize, expectedBytes, fileSize < expectedBytes ? 'shorter than the manifest says' : 'longer than the manifest says');
+    throw truncatedError(
+      name,
+      fileSize,
+      expectedBytes,
+      fileSize < expectedBytes ? 'shorter than the manifest says' : 'longer than the manifest says',
+    );
   }
   if (fileSize < SHARD_PREFIX_BYTES + SHARD_TRAILER_BYTES || tail.byteLength < SHARD_TRAILER_BYTES) {
     throw truncatedError(name, fileSize, expectedBytes, `a shard is at least ${SHARD_PREFIX_BYTES + SHARD_TRAILER_BYTES} bytes`);
@@ -215,7 +217,9 @@ export function decodeTrailer(tail: Uint8Array, fileSize: number, name: string, 
 export function decodeFooter(bytes: Uint8Array, trailer: ShardTrailer, name: string): ShardFooter {
   const crc = crc32Of(bytes);
   if (crc !== trailer.footerCrc32) {
-    throw new Error(`${name}: shard index is corrupt: CRC32 ${crc.toString(16)} != ${trailer.footerCrc32.toString(16)} recorded in the trailer`);
+    throw new Error(
+      `${name}: shard index is corrupt: CRC32 ${crc.toString(16)} != ${trailer.footerCrc32.toString(16)} recorded in the trailer`,
+    );
   }
   let json: unknown;
   try {
@@ -231,7 +235,9 @@ export function decodeFooter(bytes: Uint8Array, trailer: ShardTrailer, name: str
   }
   parsed.data.bands.forEach((b, i) => {
     if (!isDType(b.dtype)) {
-      throw new Error(`${name}: unsupported dtype "${b.dtype}" in band table entry ${i} (${b.sensor}:${b.name}); supported: ${DTYPES.join(', ')}`);
+      throw new Error(
+        `${name}: unsupported dtype "${b.dtype}" in band table entry ${i} (${b.sensor}:${b.name}); supported: ${DTYPES.join(', ')}`,
+      );
     }
   });
   const footer = parsed.data as ShardFooter;
@@ -247,7 +253,9 @@ export function decodeFooter(bytes: Uint8Array, trailer: ShardTrailer, name: str
       expected += paddedRasterBytes(band);
     }
     if (s.length !== expected || s.offset % SHARD_ALIGN !== 0 || s.offset < SHARD_PREFIX_BYTES || s.offset + s.length > footerStart) {
-      throw new Error(`${name}: sample ${i} (${s.id}): record [${s.offset}, +${s.length}) is inconsistent with its bands or the file layout`);
+      throw new Error(
+        `${name}: sample ${i} (${s.id}): record [${s.offset}, +${s.length}) is inconsistent with its bands or the file layout`,
+      );
     }
   });
   return footer;

@@ -53,7 +53,20 @@ function counting(store: ObjectStore): ObjectStore & { ranged: number; ranges: [
 }
 
 function band(values: RasterArray, width: number, height: number, name: string): BandRaster {
-  return { kind: 'spectral', wavelengthNm: 500 + width, bandwidthNm: 10, name, sensor: 'test-sensor', gsdM: 30, width, height, values, scale: 0.5, offset: -3, nodata: -1 };
+  return {
+    kind: 'spectral',
+    wavelengthNm: 500 + width,
+    bandwidthNm: 10,
+    name,
+    sensor: 'test-sensor',
+    gsdM: 30,
+    width,
+    height,
+    values,
+    scale: 0.5,
+    offset: -3,
+    nodata: -1,
+  };
 }
 
 describe('ShardReader round trips', () => {
@@ -99,15 +112,60 @@ describe('ShardReader round trips', () => {
       id: 'all-dtypes',
       labels: [0, 3],
       bands: [
-        band(fill(new Uint8Array(n), (i) => 255 - i), 3, 5, 'u8'),
-        band(fill(new Int8Array(n), (i) => -128 + i), 3, 5, 'i8'),
-        band(fill(new Uint16Array(n), (i) => 65535 - i), 3, 5, 'u16'),
-        band(fill(new Int16Array(n), (i) => -32768 + i * 1000), 3, 5, 'i16'),
-        band(fill(new Uint32Array(n), (i) => 4294967295 - i), 3, 5, 'u32'),
-        band(fill(new Int32Array(n), (i) => -2147483648 + i), 3, 5, 'i32'),
-        band(fill(new Float32Array(n), (i) => (i === 4 ? Number.NaN : i / 3)), 3, 5, 'f32'),
-        band(fill(new Float64Array(n), (i) => (i === 2 ? -Infinity : Math.PI * i)), 3, 5, 'f64'),
-        band(fill(new Uint8Array(1), () => 7), 1, 1, 'u8-1x1'),
+        band(
+          fill(new Uint8Array(n), (i) => 255 - i),
+          3,
+          5,
+          'u8',
+        ),
+        band(
+          fill(new Int8Array(n), (i) => -128 + i),
+          3,
+          5,
+          'i8',
+        ),
+        band(
+          fill(new Uint16Array(n), (i) => 65535 - i),
+          3,
+          5,
+          'u16',
+        ),
+        band(
+          fill(new Int16Array(n), (i) => -32768 + i * 1000),
+          3,
+          5,
+          'i16',
+        ),
+        band(
+          fill(new Uint32Array(n), (i) => 4294967295 - i),
+          3,
+          5,
+          'u32',
+        ),
+        band(
+          fill(new Int32Array(n), (i) => -2147483648 + i),
+          3,
+          5,
+          'i32',
+        ),
+        band(
+          fill(new Float32Array(n), (i) => (i === 4 ? Number.NaN : i / 3)),
+          3,
+          5,
+          'f32',
+        ),
+        band(
+          fill(new Float64Array(n), (i) => (i === 2 ? -Infinity : Math.PI * i)),
+          3,
+          5,
+          'f64',
+        ),
+        band(
+          fill(new Uint8Array(1), () => 7),
+          1,
+          1,
+          'u8-1x1',
+        ),
       ],
     };
     const { data } = await writeShard([sample]);
@@ -165,10 +223,16 @@ describe.each([
     const { data, bytes } = await writeShard(s2.slice(0, 2));
     const key = 'datasets/ben/shards/val/000001.bin';
     await store.put(key, data.subarray(0, bytes - 1000));
-    const withManifest = await ShardReader.open(store, key, { expectedBytes: bytes }).then(() => new Error('opened'), (e: unknown) => e as Error);
+    const withManifest = await ShardReader.open(store, key, { expectedBytes: bytes }).then(
+      () => new Error('opened'),
+      (e: unknown) => e as Error,
+    );
     expect(withManifest.message).toContain(key);
     expect(withManifest.message).toContain(`expected ${bytes} bytes, got ${bytes - 1000} bytes`);
-    const without = await ShardReader.open(store, key).then(() => new Error('opened'), (e: unknown) => e as Error);
+    const without = await ShardReader.open(store, key).then(
+      () => new Error('opened'),
+      (e: unknown) => e as Error,
+    );
     expect(without.message).toMatch(/truncated or corrupt shard: got \d+ bytes \(it does not end with the "ATOMSHRD" trailer\)/);
     await expect(ShardReader.open(store, 'datasets/ben/shards/val/missing.bin')).rejects.toBeInstanceOf(NotFoundError);
   });
@@ -232,7 +296,10 @@ describe('ShardReader errors', () => {
     const out = new Uint8Array(total);
     out.set(good.subarray(0, footerStart));
     out.set(fb, footerStart);
-    out.set(encodeTrailer({ footerLength: fb.byteLength, footerCrc32: crc32Of(fb), totalLength: total, sampleCount: 2, version: 1 }), footerStart + fb.byteLength);
+    out.set(
+      encodeTrailer({ footerLength: fb.byteLength, footerCrc32: crc32Of(fb), totalLength: total, sampleCount: 2, version: 1 }),
+      footerStart + fb.byteLength,
+    );
     expect(() => ShardReader.fromBytes(out, { name: 'd.bin' })).toThrow(
       /d\.bin: unsupported dtype "complex64" in band table entry 3 \(sentinel-2a:B04\); supported: uint8, int8/,
     );

@@ -107,7 +107,9 @@ export class ShardReader {
     if (this.verify) {
       const crc = crc32Of(record);
       if (crc !== e.crc32) {
-        throw new Error(`${this.name}: sample ${i} (${e.id}) is corrupt: record CRC32 ${crc.toString(16)}, index says ${e.crc32.toString(16)}`);
+        throw new Error(
+          `${this.name}: sample ${i} (${e.id}) is corrupt: record CRC32 ${crc.toString(16)}, index says ${e.crc32.toString(16)}`,
+        );
       }
     }
     // Views need the element alignment the file guarantees relative to its start; a

@@ -35,7 +35,21 @@ function tiny(id: string, values: BandRaster['values'] = new Uint16Array([1, 2, 
   return {
     id,
     labels: [1],
-    bands: [{ kind: 'spectral', wavelengthNm: 665, bandwidthNm: 30, name: 'red', sensor: 's', gsdM: 10, width: 2, height: 2, values, scale: 1, offset: 0 }],
+    bands: [
+      {
+        kind: 'spectral',
+        wavelengthNm: 665,
+        bandwidthNm: 30,
+        name: 'red',
+        sensor: 's',
+        gsdM: 10,
+        width: 2,
+        height: 2,
+        values,
+        scale: 1,
+        offset: 0,
+      },
+    ],
   };
 }
 

@@ -5,15 +5,7 @@ import type { ObjectStore } from '@atomizer/protocol';
 import { Sha256 } from '@atomizer/protocol';
 import type { ShardBand, ShardFooter, ShardSampleEntry } from './shard-format.js';
 import { DTYPES, dtypeOf } from './raster-dtype.js';
-import {
-  SHARD_ALIGN,
-  SHARD_FORMAT_VERSION,
-  alignUp,
-  crc32Of,
-  encodePrefix,
-  encodeSpecialNumber,
-  encodeTrailer,
-} from './shard-format.js';
+import { SHARD_ALIGN, SHARD_FORMAT_VERSION, alignUp, crc32Of, encodePrefix, encodeSpecialNumber, encodeTrailer } from './shard-format.js';
 import type { BandRaster, Sample } from './types.js';
 
 /** Where a streaming ShardWriter sends its bytes, in order. */
@@ -52,13 +44,22 @@ function bandEntry(b: BandRaster, where: string): ShardBand {
     const type = (b.values as unknown as { constructor?: { name?: string } })?.constructor?.name ?? typeof b.values;
     throw new Error(`${where}: unsupported dtype: values are a ${type}; supported: ${DTYPES.join(', ')} typed arrays`);
   }
-  for (const [field, v] of [['width', b.width], ['height', b.height]] as const) {
+  for (const [field, v] of [
+    ['width', b.width],
+    ['height', b.height],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new Error(`${where}: ${field} must be a positive integer, got ${v}`);
   }
   if (b.values.length !== b.width * b.height) {
-    throw new Error(`${where}: values has ${b.values.length} elements, expected width*height = ${b.width}*${b.height} = ${b.width * b.height}`);
+    throw new Error(
+      `${where}: values has ${b.values.length} elements, expected width*height = ${b.width}*${b.height} = ${b.width * b.height}`,
+    );
   }
-  for (const [field, v] of [['gsdM', b.gsdM], ['scale', b.scale], ['offset', b.offset]] as const) {
+  for (const [field, v] of [
+    ['gsdM', b.gsdM],
+    ['scale', b.scale],
+    ['offset', b.offset],
+  ] as const) {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${where}: ${field} must be a finite number, got ${v}`);
   }
   if (typeof b.name !== 'string' || b.name === '' || typeof b.sensor !== 'string') {
@@ -246,7 +247,10 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 }
 
 /** One-shot: the shard of these samples as bytes. */
-export async function writeShard(samples: Iterable<Sample> | AsyncIterable<Sample>, name?: string): Promise<ShardWriteResult & { data: Uint8Array }> {
+export async function writeShard(
+  samples: Iterable<Sample> | AsyncIterable<Sample>,
+  name?: string,
+): Promise<ShardWriteResult & { data: Uint8Array }> {
   const writer = new ShardWriter(name !== undefined ? { name } : {});
   for await (const s of samples) await writer.add(s);
   const res = await writer.finish();

@@ -6,7 +6,15 @@ import type { AtomBand, AtomSet } from './types.js';
 const B02: AtomBand = { kind: 'spectral', name: 'B02', gsdM: 10, wavelengthNm: 492.4, bandwidthNm: 66 };
 const B8A: AtomBand = { kind: 'spectral', name: 'B8A', gsdM: 20, wavelengthNm: 864.7, bandwidthNm: 21 };
 const VV: AtomBand = { kind: 'channel', name: 'VV', gsdM: 10, channelKind: 'sar-vv' };
-const atoms: AtomSet = { length: 2, value: new Float32Array([1, 2]), band: new Uint16Array([0, 2]), x: new Float32Array(2), y: new Float32Array(2), bands: [B02, VV, B8A], doy: 5 };
+const atoms: AtomSet = {
+  length: 2,
+  value: new Float32Array([1, 2]),
+  band: new Uint16Array([0, 2]),
+  x: new Float32Array(2),
+  y: new Float32Array(2),
+  bands: [B02, VV, B8A],
+  doy: 5,
+};
 
 describe('spectralAugment', () => {
   it('same seed, same augmentation; another seed, another one', () => {

@@ -75,12 +75,7 @@ export interface SpectralBand {
  * phi(wavelength, bandwidth): K values (one per RBF of `spectral.rbfs`),
  * written to out[offset ..] (a new Float64Array when `out` is omitted).
  */
-export function spectralEncoding(
-  band: SpectralBand,
-  spectral: SpectralConfig,
-  out?: FloatArray,
-  offset = 0,
-): FloatArray {
+export function spectralEncoding(band: SpectralBand, spectral: SpectralConfig, out?: FloatArray, offset = 0): FloatArray {
   const { wavelengthNm: wl, bandwidthNm: bw } = band;
   const what = band.name === undefined ? 'spectral band' : `band '${band.name}'`;
   if (!(wl > 0) || !Number.isFinite(wl)) {

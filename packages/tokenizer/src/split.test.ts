@@ -22,7 +22,9 @@ describe('splits', () => {
     expect(SPLIT_NAMES).toEqual(['train', 'val', 'test']);
     expect(() => checkSplitFractions(DEFAULT_SPLIT_FRACTIONS)).not.toThrow();
     expect(() => checkSplitFractions(DEFAULT_GROUP_SPLIT_FRACTIONS)).not.toThrow();
-    expect(() => checkSplitFractions({ train: 1.2, val: -0.1, test: -0.1 })).toThrow(/non-negative and sum to 1, got train 1.2, val -0.1, test -0.1/);
+    expect(() => checkSplitFractions({ train: 1.2, val: -0.1, test: -0.1 })).toThrow(
+      /non-negative and sum to 1, got train 1.2, val -0.1, test -0.1/,
+    );
     expect(() => checkSplitFractions({ train: 0.5, val: 0.2, test: 0.2 })).toThrow(/sum to 1/);
     expect(() => checkSplitFractions({ train: Number.NaN, val: 0, test: 1 })).toThrow(/sum to 1/);
   });

@@ -29,7 +29,9 @@ export const DEFAULT_GROUP_SPLIT_FRACTIONS: SplitFractions = { train: 0.7, val: 
 export function checkSplitFractions(fractions: SplitFractions): void {
   const sum = fractions.train + fractions.val + fractions.test;
   if (!SPLIT_NAMES.every((s) => fractions[s] >= 0) || !(Math.abs(sum - 1) <= 1e-9)) {
-    throw new Error(`split fractions must be non-negative and sum to 1, got train ${fractions.train}, val ${fractions.val}, test ${fractions.test}`);
+    throw new Error(
+      `split fractions must be non-negative and sum to 1, got train ${fractions.train}, val ${fractions.val}, test ${fractions.test}`,
+    );
   }
 }
 

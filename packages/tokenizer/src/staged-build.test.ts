@@ -97,7 +97,17 @@ describe('atomic sharding', () => {
     // A crashed attempt: heartbeat an hour old, two shards staged.
     const crashed = keys.build(newBuildId(hourAgo));
     const marker = (b: string, updated: Date) =>
-      new TextEncoder().encode(JSON.stringify({ format: 'atomizer-build-attempt', build: b, state: 'running', host: 'h', pid: 1, started: hourAgo.toISOString(), updated: updated.toISOString() }));
+      new TextEncoder().encode(
+        JSON.stringify({
+          format: 'atomizer-build-attempt',
+          build: b,
+          state: 'running',
+          host: 'h',
+          pid: 1,
+          started: hourAgo.toISOString(),
+          updated: updated.toISOString(),
+        }),
+      );
     await store.put(crashed.attempt, marker(crashed.build, hourAgo));
     await putShard(store, crashed.shard('train', 0), [sample]);
     await putShard(store, crashed.shard('train', 1), [sample]);
@@ -108,7 +118,20 @@ describe('atomic sharding', () => {
     // Killed a moment ago on this host (Ctrl-C): the heartbeat is fresh, but its process is gone.
     const killed = keys.build(newBuildId(new Date(Date.now() - 30_000)));
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid as number;
-    await store.put(killed.attempt, new TextEncoder().encode(JSON.stringify({ format: 'atomizer-build-attempt', build: killed.build, state: 'running', host: hostname(), pid: deadPid, started: hourAgo.toISOString(), updated: new Date().toISOString() })));
+    await store.put(
+      killed.attempt,
+      new TextEncoder().encode(
+        JSON.stringify({
+          format: 'atomizer-build-attempt',
+          build: killed.build,
+          state: 'running',
+          host: hostname(),
+          pid: deadPid,
+          started: hourAgo.toISOString(),
+          updated: new Date().toISOString(),
+        }),
+      ),
+    );
     await putShard(store, killed.shard('val', 0), [sample]);
     // A crash of the layout before builds: a shard no manifest lists.
     await putShard(store, keys.shard('train', 0), [sample]);
@@ -160,7 +183,9 @@ describe('atomic sharding', () => {
     await putShard(store, b, [sample]);
     await store.delete(b);
     await expect(build.publish(keys.manifest, new TextEncoder().encode('{}'), [a, b])).rejects.toThrow(
-      new RegExp(`^1 staged shards of ${build.keys.root} disappeared before publishing \\(first: ${b}\\).*Nothing was published: shard again$`),
+      new RegExp(
+        `^1 staged shards of ${build.keys.root} disappeared before publishing \\(first: ${b}\\).*Nothing was published: shard again$`,
+      ),
     );
     expect(await store.exists(keys.manifest)).toBe(false);
     await build.abort();
@@ -171,7 +196,8 @@ describe('atomic sharding', () => {
     const store = new LocalStore(await tempDir());
     let clock = Date.parse('2026-01-01T00:00:00Z');
     const build = await StagedBuild.start(store, 'd', { heartbeatMs: 20, now: () => new Date(clock) });
-    const read = async () => JSON.parse(new TextDecoder().decode(await store.get(build.keys.attempt))) as { state: string; updated: string; started: string };
+    const read = async () =>
+      JSON.parse(new TextDecoder().decode(await store.get(build.keys.attempt))) as { state: string; updated: string; started: string };
     expect(await read()).toMatchObject({ state: 'running', started: '2026-01-01T00:00:00.000Z', updated: '2026-01-01T00:00:00.000Z' });
     clock += 60_000;
     await new Promise((r) => setTimeout(r, 200));
@@ -191,7 +217,20 @@ describe('atomic sharding', () => {
     const published = keys.build(newBuildId(new Date(Date.now() - 7200_000)));
     await putShard(store, published.shard('train', 0), [sample]);
     const failed = keys.build(newBuildId(new Date(Date.now() - 3600_000)));
-    await store.put(failed.attempt, new TextEncoder().encode(JSON.stringify({ format: 'atomizer-build-attempt', build: failed.build, state: 'failed', host: 'h', pid: 2, started: new Date().toISOString(), updated: new Date().toISOString() })));
+    await store.put(
+      failed.attempt,
+      new TextEncoder().encode(
+        JSON.stringify({
+          format: 'atomizer-build-attempt',
+          build: failed.build,
+          state: 'failed',
+          host: 'h',
+          pid: 2,
+          started: new Date().toISOString(),
+          updated: new Date().toISOString(),
+        }),
+      ),
+    );
     await putShard(store, failed.shard('train', 0), [sample]);
     await putShard(store, keys.shard('val', 0), [sample]);
     await store.put(keys.manifest, new TextEncoder().encode('{"shards": {"train": [{"key": "trunc'));
@@ -201,11 +240,20 @@ describe('atomic sharding', () => {
     expect(await store.list(keys.root)).toEqual([published.shard('train', 0), keys.manifest, keys.shard('val', 0)].sort());
 
     // Readable again, listing the published build: that one stays, the old-layout shard goes.
-    const manifest = JSON.parse(serializeManifest({
-      format: 'atomizer-dataset', version: 1, name: 'd', task: 'single', classes: [], splits: { train: { samples: 1 }, val: { samples: 0 }, test: { samples: 0 } },
-      stats: { normalisation: 'zscore', bands: [] }, shards: { train: [{ key: published.shard('train', 0), samples: 1, bytes: 1, sha256: '0'.repeat(64) }], val: [], test: [] },
-      source: 'test', created: new Date().toISOString(),
-    })) as unknown;
+    const manifest = JSON.parse(
+      serializeManifest({
+        format: 'atomizer-dataset',
+        version: 1,
+        name: 'd',
+        task: 'single',
+        classes: [],
+        splits: { train: { samples: 1 }, val: { samples: 0 }, test: { samples: 0 } },
+        stats: { normalisation: 'zscore', bands: [] },
+        shards: { train: [{ key: published.shard('train', 0), samples: 1, bytes: 1, sha256: '0'.repeat(64) }], val: [], test: [] },
+        source: 'test',
+        created: new Date().toISOString(),
+      }),
+    ) as unknown;
     await store.put(keys.manifest, new TextEncoder().encode(JSON.stringify(manifest)));
     expect(await sweepBuilds(store, 'd')).toEqual({ builds: [], legacyShards: 1 });
     expect(await store.list(keys.root)).toEqual([published.shard('train', 0), keys.manifest].sort());

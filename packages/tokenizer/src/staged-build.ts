@@ -87,7 +87,11 @@ async function listedShards(store: ObjectStore, keys: DatasetKeys): Promise<Set<
  * are read before the manifest, so a build that publishes meanwhile is either still seen
  * alive or already referenced.
  */
-export async function sweepBuilds(store: ObjectStore, name: string, opts: StagedBuildOptions & { keep?: string } = {}): Promise<SweepResult> {
+export async function sweepBuilds(
+  store: ObjectStore,
+  name: string,
+  opts: StagedBuildOptions & { keep?: string } = {},
+): Promise<SweepResult> {
   const keys = datasetKeys(name);
   const now = (opts.now ?? (() => new Date()))().getTime();
   const staleMs = opts.staleMs ?? BUILD_STALE_MS;
@@ -132,7 +136,8 @@ export async function sweepBuilds(store: ObjectStore, name: string, opts: Staged
         result.legacyShards++;
       }
     }
-    if (result.legacyShards > 0) opts.log?.(`removed ${result.legacyShards} shards under ${keys.root}shards/ that the manifest no longer lists`);
+    if (result.legacyShards > 0)
+      opts.log?.(`removed ${result.legacyShards} shards under ${keys.root}shards/ that the manifest no longer lists`);
   }
   return result;
 }
@@ -233,7 +238,9 @@ export class StagedBuild {
       for (const key of await this.store.list(this.keys.root)) if (key !== this.keys.attempt) await this.store.delete(key);
       await this.store.delete(this.keys.attempt);
     } catch (err) {
-      this.opts.log?.(`could not remove the staged shards under ${this.keys.root} (${(err as Error).message}); the next sharding of ${this.name} removes them`);
+      this.opts.log?.(
+        `could not remove the staged shards under ${this.keys.root} (${(err as Error).message}); the next sharding of ${this.name} removes them`,
+      );
     }
   }
 }

@@ -80,7 +80,9 @@ describe('band statistics lookup with sensor families', () => {
     );
     // Landsat 8 with Sentinel-2 statistics: its family has none.
     const l8 = await readBandFiles([dataPath('landsat_satellite_pkg', 'LC08_L1TP_195025_20130707_20170503_01_T1_B2.TIF')]);
-    expect(() => atomize(l8, { stats })).toThrow(/no statistics for band 'landsat-8:B2'.*nor for band B2 of another sensor of its family 'landsat-oli'/);
+    expect(() => atomize(l8, { stats })).toThrow(
+      /no statistics for band 'landsat-8:B2'.*nor for band B2 of another sensor of its family 'landsat-oli'/,
+    );
     // A sensor the catalogue does not know.
     expect(() => atomize(asSensor(s2b[0]!, 'my-drone'), { stats })).toThrow(/'my-drone:B01'.*sensor my-drone is not in the catalogue/);
   });
@@ -103,8 +105,11 @@ describe('band statistics lookup with sensor families', () => {
     const sd = Math.sqrt(z.value.reduce((s, v) => s + (v - mean) ** 2, 0) / z.length);
     expect(mean).toBeCloseTo(0, 5);
     expect(sd).toBeCloseTo(1, 5);
-    expect(() => parseSensorDefinition({ id: 'x', name: 'x', family: 'a:b', bands: [{ name: 'B1', wavelengthNm: 500, bandwidthNm: 10, gsdM: 1 }] }, 'x.yaml')).toThrow(
-      /x\.yaml: family: expected an id without spaces or ':'/,
-    );
+    expect(() =>
+      parseSensorDefinition(
+        { id: 'x', name: 'x', family: 'a:b', bands: [{ name: 'B1', wavelengthNm: 500, bandwidthNm: 10, gsdM: 1 }] },
+        'x.yaml',
+      ),
+    ).toThrow(/x\.yaml: family: expected an id without spaces or ':'/);
   });
 });

@@ -5,7 +5,15 @@ import type { AtomSet } from './types.js';
 
 /** Atom i carries value i, so a subset shows which atoms it kept. */
 function numbered(n: number): AtomSet {
-  const set: AtomSet = { length: n, value: new Float32Array(n), band: new Uint16Array(n), x: new Float32Array(n), y: new Float32Array(n), bands: [{ kind: 'channel', name: 'VV', gsdM: 10, channelKind: 'sar-vv' }], doy: 42 };
+  const set: AtomSet = {
+    length: n,
+    value: new Float32Array(n),
+    band: new Uint16Array(n),
+    x: new Float32Array(n),
+    y: new Float32Array(n),
+    bands: [{ kind: 'channel', name: 'VV', gsdM: 10, channelKind: 'sar-vv' }],
+    doy: 42,
+  };
   for (let i = 0; i < n; i++) {
     set.value[i] = i;
     set.x[i] = i * 10;

@@ -65,7 +65,15 @@ function maxDiff(tokens: Float32Array, atoms: AtomSet, c: EncodingConfig, rowOff
 
 describe('encodeTokens', () => {
   it('assembles a hand-computed token: value 0 at the image centre, B02 at 10 m, day 91.25', () => {
-    const atoms: AtomSet = { length: 1, value: new Float32Array([0]), band: new Uint16Array([0]), x: new Float32Array([0]), y: new Float32Array([0]), bands: [B02], doy: 91.25 };
+    const atoms: AtomSet = {
+      length: 1,
+      value: new Float32Array([0]),
+      band: new Uint16Array([0]),
+      x: new Float32Array([0]),
+      y: new Float32Array([0]),
+      bands: [B02],
+      doy: 91.25,
+    };
     const t = encodeTokens(atoms, cfg);
     expect(L.dim).toBe(84);
     expect(t).toHaveLength(84);
@@ -84,7 +92,15 @@ describe('encodeTokens', () => {
   });
 
   it('x = 400 m is u = 1 of the position features: sin(0.75 pi k), k = 1..8', () => {
-    const atoms: AtomSet = { length: 1, value: new Float32Array([0]), band: new Uint16Array([0]), x: new Float32Array([400]), y: new Float32Array([-200]), bands: [B02], doy: Number.NaN };
+    const atoms: AtomSet = {
+      length: 1,
+      value: new Float32Array([0]),
+      band: new Uint16Array([0]),
+      x: new Float32Array([400]),
+      y: new Float32Array([-200]),
+      bands: [B02],
+      doy: Number.NaN,
+    };
     const t = encodeTokens(atoms, cfg);
     for (let k = 1; k <= 8; k++) {
       expect(t[L.x.offset + k - 1]).toBeCloseTo(Math.sin(0.75 * Math.PI * k), 6);
@@ -110,7 +126,15 @@ describe('encodeTokens', () => {
   });
 
   it('channel bands get zeros in the spectral slot, even in a reused dirty buffer', () => {
-    const atoms: AtomSet = { length: 2, value: new Float32Array([1, 2]), band: new Uint16Array([0, 1]), x: new Float32Array(2), y: new Float32Array(2), bands: [VV, B02], doy: 10 };
+    const atoms: AtomSet = {
+      length: 2,
+      value: new Float32Array([1, 2]),
+      band: new Uint16Array([0, 1]),
+      x: new Float32Array(2),
+      y: new Float32Array(2),
+      bands: [VV, B02],
+      doy: 10,
+    };
     const out = new Float32Array(2 * L.dim).fill(9);
     encodeTokens(atoms, cfg, out);
     expect(Array.from(out.subarray(L.spectral.offset, L.spectral.offset + 16))).toEqual(new Array<number>(16).fill(0));

@@ -20,7 +20,13 @@ beforeAll(async () => {
   s2 = await readBigEarthNetPatch(dataPath('bigearthnet_tiny', 's2', 'S2B_MSIL2A_20170924T093019_43_47'));
 });
 
-const rgbnAny = parseModality({ name: 'rgbn-any', sensor: 'sentinel-2', bands: ['B02', 'B03', 'B04', 'B08'], minBands: 1, resolutionRange: [0.5, 1] });
+const rgbnAny = parseModality({
+  name: 'rgbn-any',
+  sensor: 'sentinel-2',
+  bands: ['B02', 'B03', 'B04', 'B08'],
+  minBands: 1,
+  resolutionRange: [0.5, 1],
+});
 
 describe('training distributions', () => {
   it('draws band subsets of every size from minBands to all, and resolution factors inside the range', () => {
@@ -52,7 +58,9 @@ describe('training distributions', () => {
   });
 
   it('refuses a range that does not hold the canonical factor, or is reversed', () => {
-    expect(() => parseModality({ name: 'x', resolutionRange: [0.5, 0.8] })).toThrow(/resolutionRange: the canonical factor 1 must lie inside/);
+    expect(() => parseModality({ name: 'x', resolutionRange: [0.5, 0.8] })).toThrow(
+      /resolutionRange: the canonical factor 1 must lie inside/,
+    );
     expect(() => parseModality({ name: 'x', sizeRange: [1, 0.5] })).toThrow(/sizeRange: \[lo, hi\] with lo <= hi/);
   });
 
@@ -70,26 +78,49 @@ describe('training distributions', () => {
 
   it('refuses a test modality inside the training support, naming both', () => {
     expect(() =>
-      resolveModalityLists({ train: [rgbnAny], test: [{ name: 'rgb-coarse', sensor: 'sentinel-2', bands: ['B02', 'B03', 'B04'], resolutionFactor: 0.7 }] }, { catalog }),
-    ).toThrow(/test modality 'rgb-coarse' lies inside the training support of 'rgbn-any' \(bands B02\+B03\+B04\+B08 \(any 1\+\), resolution factor 0.5-1/);
-    const ok = resolveModalityLists({ train: [rgbnAny], test: [{ name: 'rgb-coarse', sensor: 'sentinel-2', bands: ['B02', 'B03', 'B04'], resolutionFactor: 0.33 }] }, { catalog });
+      resolveModalityLists(
+        { train: [rgbnAny], test: [{ name: 'rgb-coarse', sensor: 'sentinel-2', bands: ['B02', 'B03', 'B04'], resolutionFactor: 0.7 }] },
+        { catalog },
+      ),
+    ).toThrow(
+      /test modality 'rgb-coarse' lies inside the training support of 'rgbn-any' \(bands B02\+B03\+B04\+B08 \(any 1\+\), resolution factor 0.5-1/,
+    );
+    const ok = resolveModalityLists(
+      { train: [rgbnAny], test: [{ name: 'rgb-coarse', sensor: 'sentinel-2', bands: ['B02', 'B03', 'B04'], resolutionFactor: 0.33 }] },
+      { catalog },
+    );
     expect(ok.test[0]!.name).toBe('rgb-coarse');
   });
 });
 
 describe('spatial augmentation and atom dropout', () => {
   it('maps positions by the 8 symmetries of the square, values and bands untouched', () => {
-    const atoms = atomize(applyModality(s2, parseModality({ name: 'b', sensor: 'sentinel-2', bands: ['B02'] }), { mode: 'eval', catalog })).atoms;
+    const atoms = atomize(
+      applyModality(s2, parseModality({ name: 'b', sensor: 'sentinel-2', bands: ['B02'] }), { mode: 'eval', catalog }),
+    ).atoms;
     const i = 5; // an off-centre atom of the first row
     const [x, y] = [atoms.x[i]!, atoms.y[i]!];
-    const expected: Array<[number, number]> = [[x, y], [-y, x], [-x, -y], [y, -x], [-x, y], [-y, -x], [x, -y], [y, x]];
+    const expected: Array<[number, number]> = [
+      [x, y],
+      [-y, x],
+      [-x, -y],
+      [y, -x],
+      [-x, y],
+      [-y, -x],
+      [x, -y],
+      [y, x],
+    ];
     for (let k = 0; k < 8; k++) {
       const t = dihedralAtoms(atoms, k);
       expect([t.x[i], t.y[i]]).toEqual(expected[k]!.map((v) => Math.fround(v) + 0));
       expect(t.value).toBe(atoms.value);
     }
     // The set of positions of a square grid is the same under every symmetry.
-    const key = (a: typeof atoms) => [...a.x].map((v, j) => `${v},${a.y[j]}`).sort().join(';');
+    const key = (a: typeof atoms) =>
+      [...a.x]
+        .map((v, j) => `${v},${a.y[j]}`)
+        .sort()
+        .join(';');
     expect(key(dihedralAtoms(atoms, 3))).toBe(key(atoms));
     expect(() => dihedralAtoms(atoms, 8)).toThrow(/0\.\.7/);
   });
@@ -97,7 +128,14 @@ describe('spatial augmentation and atom dropout', () => {
   it('trainAtoms keeps a fraction in [atomKeepMin, 1] and is the same for the same seed', () => {
     const acc = new BandStatsAccumulator();
     acc.add(s2);
-    const recipe: TrainRecipe = { stats: new Map(acc.result().map((b) => [b.key, b])), virtualSensor: 0, spectralJitterNm: 0, dihedral: true, atomKeepMin: 0.5, maxAtoms: 1_000_000 };
+    const recipe: TrainRecipe = {
+      stats: new Map(acc.result().map((b) => [b.key, b])),
+      virtualSensor: 0,
+      spectralJitterNm: 0,
+      dihedral: true,
+      atomKeepMin: 0.5,
+      maxAtoms: 1_000_000,
+    };
     const full = atomize(s2).atoms.length;
     for (let s = 0; s < 10; s++) {
       const a = trainAtoms(s2, undefined, recipe, new SeededRng(s))!;

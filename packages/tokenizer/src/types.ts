@@ -6,15 +6,7 @@
 //   Sample -> shard writer -> shard bytes -> shard reader -> Sample
 
 /** Typed arrays a band's values may be stored in (its on-disk dtype). */
-export type RasterArray =
-  | Uint8Array
-  | Int8Array
-  | Uint16Array
-  | Int16Array
-  | Uint32Array
-  | Int32Array
-  | Float32Array
-  | Float64Array;
+export type RasterArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
 
 export type DType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'float64';
 
@@ -23,9 +15,7 @@ export type DType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' |
  * bands (SAR polarisations, elevation) carry a kind that the model maps to a
  * learned vector in place of the spectral encoding (docs/model.md section 2.5).
  */
-export type BandPhysics =
-  | { kind: 'spectral'; wavelengthNm: number; bandwidthNm: number }
-  | { kind: 'channel'; channelKind: string };
+export type BandPhysics = { kind: 'spectral'; wavelengthNm: number; bandwidthNm: number } | { kind: 'channel'; channelKind: string };
 
 /** A band as the sensor catalogue describes it. */
 export type BandSpec = BandPhysics & {

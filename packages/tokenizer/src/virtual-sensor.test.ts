@@ -14,7 +14,12 @@ let s2: Sample; // BigEarthNet patch: 12 bands on 10, 20 and 60 m grids
 let stats: Map<string, BandStats>;
 beforeAll(async () => {
   s2 = await readBigEarthNetPatch(dataPath('bigearthnet_tiny', 's2', 'S2B_MSIL2A_20170924T093019_43_47'));
-  stats = new Map(new BandStatsAccumulator().add(s2).result().map((b) => [b.key, b]));
+  stats = new Map(
+    new BandStatsAccumulator()
+      .add(s2)
+      .result()
+      .map((b) => [b.key, b]),
+  );
 });
 
 const spectral = (s: Sample) => s.bands.flatMap((b) => (b.kind === 'spectral' ? [b] : []));

@@ -39,7 +39,12 @@ const upper = (b: SpectralRaster): number => b.wavelengthNm + b.bandwidthNm / 2;
  * bands), on the grid of its finest spectral band. Draws from `rng` only.
  * A sample without spectral bands is returned as it is.
  */
-export function randomVirtualSensor(sample: Sample, stats: BandStatsTable, rng: SeededRng, catalog: SensorCatalog = builtinCatalog()): VirtualView {
+export function randomVirtualSensor(
+  sample: Sample,
+  stats: BandStatsTable,
+  rng: SeededRng,
+  catalog: SensorCatalog = builtinCatalog(),
+): VirtualView {
   const sources = sample.bands.filter((b): b is SpectralRaster => b.kind === 'spectral').sort((a, b) => lower(a) - lower(b));
   if (sources.length === 0) return { sample, stats };
   const where = `virtual sensor from sample ${sample.source ?? sample.id}`;

@@ -64,7 +64,20 @@ export async function readS2Patch(folder: string, classes: string[]): Promise<Sa
   const bands: BandRaster[] = [];
   for (const [band, [wl, bw, gsd]] of Object.entries(S2A)) {
     const { values, width, height } = await readBand(join(folder, `${name}_${band}.tif`));
-    bands.push({ kind: 'spectral', wavelengthNm: wl, bandwidthNm: bw, name: band, sensor: 'sentinel-2a', gsdM: gsd, width, height, values, scale: 1e-4, offset: 0, nodata: 0 });
+    bands.push({
+      kind: 'spectral',
+      wavelengthNm: wl,
+      bandwidthNm: bw,
+      name: band,
+      sensor: 'sentinel-2a',
+      gsdM: gsd,
+      width,
+      height,
+      values,
+      scale: 1e-4,
+      offset: 0,
+      nodata: 0,
+    });
   }
   return { id: name, bands, labels: labelIndices(meta.labels, classes), time: timeOf(meta.acquisition_date ?? ''), source: folder };
 }
@@ -76,7 +89,19 @@ export async function readS1Patch(folder: string, classes: string[]): Promise<Sa
   const bands: BandRaster[] = [];
   for (const pol of ['VV', 'VH']) {
     const { values, width, height } = await readBand(join(folder, `${name}_${pol}.tif`));
-    bands.push({ kind: 'channel', channelKind: `sar-${pol.toLowerCase()}`, name: pol, sensor: 'sentinel-1', gsdM: 10, width, height, values, scale: 1, offset: 0, nodata: Number.NaN });
+    bands.push({
+      kind: 'channel',
+      channelKind: `sar-${pol.toLowerCase()}`,
+      name: pol,
+      sensor: 'sentinel-1',
+      gsdM: 10,
+      width,
+      height,
+      values,
+      scale: 1,
+      offset: 0,
+      nodata: Number.NaN,
+    });
   }
   return { id: name, bands, labels: labelIndices(meta.labels, classes), source: folder };
 }

@@ -12,7 +12,17 @@ import { fromFile } from 'geotiff';
 import { dtypeOf } from '../src/raster-dtype.js';
 import { geoTagsOf } from '../src/readers/geo-tags.js';
 import type { RasterArray } from '../src/types.js';
-import { checkTileSize, decimate2x, encodeTiles, even, ifdSize, imageEntries, writeIfd, type GeoTags, type InterleavedRaster } from '../src/writers/tiff-encoding.js';
+import {
+  checkTileSize,
+  decimate2x,
+  encodeTiles,
+  even,
+  ifdSize,
+  imageEntries,
+  writeIfd,
+  type GeoTags,
+  type InterleavedRaster,
+} from '../src/writers/tiff-encoding.js';
 
 export { decimate2x, type GeoTags, type InterleavedRaster };
 

@@ -37,7 +37,11 @@ if (process.env.ATOMIZER_NATIVE_BUILD === '0') unavailable('build skipped (ATOMI
 // works offline.
 const args = ['rebuild'];
 const prefix = join(dirname(process.execPath), '..');
-if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h')) && existsSync(join(prefix, 'include', 'node', 'common.gypi'))) {
+if (
+  !process.env.npm_config_nodedir &&
+  existsSync(join(prefix, 'include', 'node', 'node_api.h')) &&
+  existsSync(join(prefix, 'include', 'node', 'common.gypi'))
+) {
   args.push(`--nodedir=${prefix}`);
 }
 

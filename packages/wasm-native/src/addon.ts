@@ -11,14 +11,49 @@ import { fileURLToPath } from 'node:url';
 
 /** What the C addon exports (native/atomizer_native.c documents each call). Offsets are bytes into `heap`. */
 export interface NativeAddon {
-  gemm(heap: Uint8Array, aOff: number, bOff: number, cOff: number, batch: number, aStride: number, bStride: number, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
+  gemm(
+    heap: Uint8Array,
+    aOff: number,
+    bOff: number,
+    cOff: number,
+    batch: number,
+    aStride: number,
+    bStride: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): void;
   transpose(heap: Uint8Array, xOff: number, yOff: number, batch: number, rows: number, cols: number): void;
   permuteRows(heap: Uint8Array, xOff: number, yOff: number, inner: number, rank: number, ...dimsThenStrides: number[]): void;
   reduce(heap: Uint8Array, xOff: number, yOff: number, outer: number, red: number, inner: number, op: number): void;
   binary(heap: Uint8Array, op: number, aOff: number, bOff: number, yOff: number, ...dimsThenStrides: number[]): void;
   unary(heap: Uint8Array, op: number, xOff: number, yOff: number, n: number): void;
-  layerNorm(heap: Uint8Array, xOff: number, gOff: number, bOff: number, yOff: number, xhatOff: number, rOff: number, rows: number, cols: number, epsBits: number): void;
-  layerNormGrad(heap: Uint8Array, dyOff: number, xhatOff: number, rOff: number, gOff: number, dxOff: number, dgOff: number, dbOff: number, rows: number, cols: number): void;
+  layerNorm(
+    heap: Uint8Array,
+    xOff: number,
+    gOff: number,
+    bOff: number,
+    yOff: number,
+    xhatOff: number,
+    rOff: number,
+    rows: number,
+    cols: number,
+    epsBits: number,
+  ): void;
+  layerNormGrad(
+    heap: Uint8Array,
+    dyOff: number,
+    xhatOff: number,
+    rOff: number,
+    gOff: number,
+    dxOff: number,
+    dgOff: number,
+    dbOff: number,
+    rows: number,
+    cols: number,
+  ): void;
   setThreads(n: number): void;
   info(): { config: string; corename: string; threads: number };
 }

@@ -30,7 +30,11 @@ const SHIFTS = Array.from({ length: 16 }, (_, i) => i);
  * misaligned against each other too), the outputs are read back. Returns the first
  * difference from the unshifted run, or null when every run gave the same bits.
  */
-function mismatchOverShifts(inputs: Float32Array[], outputs: number[], call: (heap: Uint8Array, inOff: number[], outOff: number[]) => void): string | null {
+function mismatchOverShifts(
+  inputs: Float32Array[],
+  outputs: number[],
+  call: (heap: Uint8Array, inOff: number[], outOff: number[]) => void,
+): string | null {
   let ref: Uint32Array[] | undefined;
   for (const shift of SHIFTS) {
     const sizes = [...inputs.map((x) => x.length), ...outputs];
@@ -46,7 +50,9 @@ function mismatchOverShifts(inputs: Float32Array[], outputs: number[], call: (he
     heap.fill([0xff, 0, 0x3c, 0x80][shift % 4] as number);
     inputs.forEach((x, i) => new Float32Array(heap.buffer, offs[i], x.length).set(x));
     call(heap, offs.slice(0, inputs.length), offs.slice(inputs.length));
-    const got = outputs.map((n, o) => new Uint32Array(heap.buffer.slice(offs[inputs.length + o] as number, (offs[inputs.length + o] as number) + 4 * n)));
+    const got = outputs.map(
+      (n, o) => new Uint32Array(heap.buffer.slice(offs[inputs.length + o] as number, (offs[inputs.length + o] as number) + 4 * n)),
+    );
     if (ref === undefined) {
       ref = got;
       continue;
@@ -88,7 +94,8 @@ describe.runIf(load.ok)(`native kernels give the same bits wherever their operan
     ];
     // and small random ones (the tiny preset's products: heads of 4, latents of 8, 24 x 36 atoms)
     const rng = new SeededRng(11);
-    for (let i = 0; i < 24; i++) cases.push([1 + rng.int(3), 1 + rng.int(40), 1 + rng.int(40), 1 + rng.int(40), rng.next() < 0.5, rng.next() < 0.5, rng.next() < 0.3]);
+    for (let i = 0; i < 24; i++)
+      cases.push([1 + rng.int(3), 1 + rng.int(40), 1 + rng.int(40), 1 + rng.int(40), rng.next() < 0.5, rng.next() < 0.5, rng.next() < 0.3]);
     for (const [batch, m, n, k, ta, tb, bcast] of cases) {
       const a = values((bcast ? 1 : batch) * m * k, 1);
       const b = values((bcast ? 1 : batch) * k * n, 2);
@@ -114,7 +121,9 @@ describe.runIf(load.ok)(`native kernels give the same bits wherever their operan
       ] as Array<[number, number, number]>) {
         const x = values(outer * red * inner, 3);
         expect(
-          mismatchOverShifts([x], [outer * inner], (heap, [xo], [yo]) => addon.reduce(heap, xo as number, yo as number, outer, red, inner, op)),
+          mismatchOverShifts([x], [outer * inner], (heap, [xo], [yo]) =>
+            addon.reduce(heap, xo as number, yo as number, outer, red, inner, op),
+          ),
           `reduce op ${op} [${outer},${red},${inner}]`,
         ).toBeNull();
       }
@@ -135,7 +144,9 @@ describe.runIf(load.ok)(`native kernels give the same bits wherever their operan
         const b = values(nb, 5);
         const size = dims.reduce((p, d) => p * d, 1);
         expect(
-          mismatchOverShifts([a, b], [size], (heap, [ao, bo], [yo]) => addon.binary(heap, op, ao as number, bo as number, yo as number, ...dims, ...as, ...bs)),
+          mismatchOverShifts([a, b], [size], (heap, [ao, bo], [yo]) =>
+            addon.binary(heap, op, ao as number, bo as number, yo as number, ...dims, ...as, ...bs),
+          ),
           `binary op ${op} dims [${dims}]`,
         ).toBeNull();
       }
@@ -146,13 +157,21 @@ describe.runIf(load.ok)(`native kernels give the same bits wherever their operan
     for (const op of [0, 1]) {
       for (const n of [8 * 32 * 257, 7, 33]) {
         const x = values(n, 6, 4);
-        expect(mismatchOverShifts([x], [n], (heap, [xo], [yo]) => addon.unary(heap, op, xo as number, yo as number, n)), `unary op ${op} n ${n}`).toBeNull();
+        expect(
+          mismatchOverShifts([x], [n], (heap, [xo], [yo]) => addon.unary(heap, op, xo as number, yo as number, n)),
+          `unary op ${op} n ${n}`,
+        ).toBeNull();
       }
     }
     const x = values(8 * 129 * 37, 8);
-    expect(mismatchOverShifts([x], [x.length], (heap, [xo], [yo]) => addon.transpose(heap, xo as number, yo as number, 8, 129, 37)), 'transpose').toBeNull();
     expect(
-      mismatchOverShifts([x], [x.length], (heap, [xo], [yo]) => addon.permuteRows(heap, xo as number, yo as number, 37, 2, 129, 8, 37, 129 * 37)),
+      mismatchOverShifts([x], [x.length], (heap, [xo], [yo]) => addon.transpose(heap, xo as number, yo as number, 8, 129, 37)),
+      'transpose',
+    ).toBeNull();
+    expect(
+      mismatchOverShifts([x], [x.length], (heap, [xo], [yo]) =>
+        addon.permuteRows(heap, xo as number, yo as number, 37, 2, 129, 8, 37, 129 * 37),
+      ),
       'permuteRows',
     ).toBeNull();
   });
@@ -179,7 +198,18 @@ describe.runIf(load.ok)(`native kernels give the same bits wherever their operan
       const r = values(rows, 14, 2);
       expect(
         mismatchOverShifts([dy, xhat, r, g], [rows * cols, cols, cols], (heap, [dyo, ho, ro, go], [dxo, dgo, dbo]) =>
-          addon.layerNormGrad(heap, dyo as number, ho as number, ro as number, go as number, dxo as number, dgo as number, dbo as number, rows, cols),
+          addon.layerNormGrad(
+            heap,
+            dyo as number,
+            ho as number,
+            ro as number,
+            go as number,
+            dxo as number,
+            dgo as number,
+            dbo as number,
+            rows,
+            cols,
+          ),
         ),
         `layerNormGrad [${rows},${cols}]`,
       ).toBeNull();
@@ -193,4 +223,3 @@ describe.skipIf(load.ok)('without the addon', () => {
     expect(process.env.ATOMIZER_NATIVE_REQUIRED, `native addon required but unusable: ${reason}`).not.toBe('1');
   });
 });
-

@@ -27,7 +27,13 @@ function dim(lo: number, hi: number): number {
 }
 
 /** Runs `f` with the native `kernel`, then with the stock one; same shape and values within `tol` (relative to the largest value). */
-function compare(addon: NativeAddon, kernel: NativeKernelName, f: () => tf.Tensor, label: string, opts: { tol?: number; native?: boolean; reference?: () => tf.Tensor } = {}): void {
+function compare(
+  addon: NativeAddon,
+  kernel: NativeKernelName,
+  f: () => tf.Tensor,
+  label: string,
+  opts: { tol?: number; native?: boolean; reference?: () => tf.Tensor } = {},
+): void {
   const h = registerNativeKernels(addon, [kernel]);
   let nat: { shape: number[]; values: Float32Array | Int32Array | Uint8Array };
   try {
@@ -68,8 +74,16 @@ describe('shape planning', () => {
     expect(reductionBlock([2, 1, 4], [0, 1])).toEqual({ outer: 1, red: 2, inner: 4 });
   });
   it('collapses broadcasts to at most 4 dims with stride 0 where broadcast', () => {
-    expect(broadcastPlan([8, 1024, 84], [84], [8, 1024, 84])).toEqual({ dims: [1, 1, 8192, 84], aStrides: [0, 0, 84, 1], bStrides: [0, 0, 0, 1] });
-    expect(broadcastPlan([8, 32, 1], [8, 32, 64], [8, 32, 64])).toEqual({ dims: [1, 1, 256, 64], aStrides: [0, 0, 1, 0], bStrides: [0, 0, 64, 1] });
+    expect(broadcastPlan([8, 1024, 84], [84], [8, 1024, 84])).toEqual({
+      dims: [1, 1, 8192, 84],
+      aStrides: [0, 0, 84, 1],
+      bStrides: [0, 0, 0, 1],
+    });
+    expect(broadcastPlan([8, 32, 1], [8, 32, 64], [8, 32, 64])).toEqual({
+      dims: [1, 1, 256, 64],
+      aStrides: [0, 0, 1, 0],
+      bStrides: [0, 0, 64, 1],
+    });
     expect(broadcastPlan([], [3, 4], [3, 4])).toEqual({ dims: [1, 1, 1, 12], aStrides: [0, 0, 0, 0], bStrides: [0, 0, 0, 1] });
     expect(broadcastPlan([2, 1, 2, 1, 2], [1, 2, 1, 2, 1], [2, 2, 2, 2, 2])).toBeNull();
   });
@@ -92,16 +106,31 @@ describe.runIf(load.ok)(`native kernels vs the stock wasm kernels${skipReason}`,
         [[3], [3]],
         [[1], [4]],
         [[4], [1]],
-        [[2, 1], [1, 3]],
+        [
+          [2, 1],
+          [1, 3],
+        ],
         [[5], []],
         [[], [2, 3]],
       ];
       const [ba, bb] = shapes[i % shapes.length] as [number[], number[]];
-      cases.push([[...ba, m, k], [...bb, k, n]]);
+      cases.push([
+        [...ba, m, k],
+        [...bb, k, n],
+      ]);
     }
-    cases.push([[0, 4, 5], [0, 5, 6]]); // empty batch
-    cases.push([[1, 1], [1, 1]]);
-    cases.push([[300, 70], [70, 130]]);
+    cases.push([
+      [0, 4, 5],
+      [0, 5, 6],
+    ]); // empty batch
+    cases.push([
+      [1, 1],
+      [1, 1],
+    ]);
+    cases.push([
+      [300, 70],
+      [70, 130],
+    ]);
     for (const [sa, sb] of cases) {
       for (const ta of [false, true]) {
         for (const tb of [false, true]) {
@@ -115,8 +144,11 @@ describe.runIf(load.ok)(`native kernels vs the stock wasm kernels${skipReason}`,
           // whole side of batch 1): the reference of that case is the stock product of the inputs
           // broadcast explicitly.
           const batch = tf.backend_util.assertAndGetBroadcastShape(sa.slice(0, -2), sb.slice(0, -2));
-          const reference = () => tf.matMul(tf.broadcastTo(a, [...batch, ...shapeA.slice(-2)]), tf.broadcastTo(b, [...batch, ...shapeB.slice(-2)]), ta, tb);
-          compare(addon, 'BatchMatMul', () => tf.matMul(a, b, ta, tb), `[${shapeA}]${ta ? 'T' : ''} x [${shapeB}]${tb ? 'T' : ''}`, { reference });
+          const reference = () =>
+            tf.matMul(tf.broadcastTo(a, [...batch, ...shapeA.slice(-2)]), tf.broadcastTo(b, [...batch, ...shapeB.slice(-2)]), ta, tb);
+          compare(addon, 'BatchMatMul', () => tf.matMul(a, b, ta, tb), `[${shapeA}]${ta ? 'T' : ''} x [${shapeB}]${tb ? 'T' : ''}`, {
+            reference,
+          });
           a.dispose();
           b.dispose();
         }
@@ -150,7 +182,10 @@ describe.runIf(load.ok)(`native kernels vs the stock wasm kernels${skipReason}`,
       const r = cs.length;
       const fast = r <= 1 || (r === 2 && cp[0] === 1) || (r === 3 && cp[0] === 0 && cp[1] === 2) || cp[r - 1] === r - 1;
       // runKernel: the transpose op returns a clone for rank 1 without calling the kernel.
-      compare(addon, 'Transpose', () => tf.engine().runKernel('Transpose', { x }, { perm }) as tf.Tensor, `[${shape}] perm ${perm}`, { tol: 0, native: fast });
+      compare(addon, 'Transpose', () => tf.engine().runKernel('Transpose', { x }, { perm }) as tf.Tensor, `[${shape}] perm ${perm}`, {
+        tol: 0,
+        native: fast,
+      });
       x.dispose();
     }
     const big = randomTensor([1024, 84]);
@@ -302,7 +337,14 @@ describe.runIf(load.ok)(`native kernels vs the stock wasm kernels${skipReason}`,
       expect(worst / scale, `${label}: max difference ${worst}`).toBeLessThanOrEqual(2e-5);
     };
     try {
-      for (const shape of [[8, 32, 64], [5, 84], [1, 7], [3, 1], [0, 16], [2, 3, 4, 5]]) {
+      for (const shape of [
+        [8, 32, 64],
+        [5, 84],
+        [1, 7],
+        [3, 1],
+        [0, 16],
+        [2, 3, 4, 5],
+      ]) {
         const cols = shape[shape.length - 1] as number;
         tf.tidy(() => {
           const x = tf.add(tf.mul(randomTensor(shape), 3), 0.5);
@@ -312,7 +354,9 @@ describe.runIf(load.ok)(`native kernels vs the stock wasm kernels${skipReason}`,
           const [y, xhat, r] = tf.engine().runKernel('AtomizerLayerNorm', { x, gamma: g, beta: b }, { epsilon: eps }) as tf.Tensor[];
           close(y as tf.Tensor, reference(x, g, b), `y [${shape}]`);
           expect(r?.shape).toEqual([...shape.slice(0, -1), 1]);
-          const [dx, dg, db] = tf.engine().runKernel('AtomizerLayerNormGrad', { dy, xhat: xhat as tf.Tensor, r: r as tf.Tensor, gamma: g }, {}) as tf.Tensor[];
+          const [dx, dg, db] = tf
+            .engine()
+            .runKernel('AtomizerLayerNormGrad', { dy, xhat: xhat as tf.Tensor, r: r as tf.Tensor, gamma: g }, {}) as tf.Tensor[];
           const want = tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(reference(xi, gi, bi), dy)))([x, g, b]);
           close(dx as tf.Tensor, want[0] as tf.Tensor, `dx [${shape}]`);
           if (shape[0] === 0) {
@@ -350,4 +394,3 @@ describe.skipIf(load.ok)('without the addon', () => {
     expect(process.env.ATOMIZER_NATIVE_REQUIRED, `native addon required but unusable: ${reason}`).not.toBe('1');
   });
 });
-

@@ -180,12 +180,21 @@ function transpose(addon: NativeAddon, stock: Kernel, args: KernelArgs): tf.Tens
   const yOff = offsetOf(backend, out);
   if (r <= 1) heap.copyWithin(yOff, xOff, xOff + 4 * n);
   else if (r === 2) addon.transpose(heap, xOff, yOff, 1, shape[0] as number, shape[1] as number);
-  else if (r === 3 && p[0] === 0 && p[1] === 2) addon.transpose(heap, xOff, yOff, shape[0] as number, shape[1] as number, shape[2] as number);
+  else if (r === 3 && p[0] === 0 && p[1] === 2)
+    addon.transpose(heap, xOff, yOff, shape[0] as number, shape[1] as number, shape[2] as number);
   else {
     // The last axis stays last: copy contiguous rows in output order.
     const strides = stridesOf(shape);
     const outer = p.slice(0, -1);
-    addon.permuteRows(heap, xOff, yOff, shape[r - 1] as number, outer.length, ...outer.map((q) => shape[q] as number), ...outer.map((q) => strides[q] as number));
+    addon.permuteRows(
+      heap,
+      xOff,
+      yOff,
+      shape[r - 1] as number,
+      outer.length,
+      ...outer.map((q) => shape[q] as number),
+      ...outer.map((q) => strides[q] as number),
+    );
   }
   return out;
 }
@@ -238,7 +247,11 @@ function reduction(op: number, addon: NativeAddon, stock: Kernel, args: KernelAr
  * Collapses a broadcast of `a` and `b` to `out` into at most 4 dims: [d0..d3] of the
  * dense output with a's and b's element strides (0 where broadcast). Null when it needs more.
  */
-export function broadcastPlan(aShape: readonly number[], bShape: readonly number[], outShape: readonly number[]): { dims: number[]; aStrides: number[]; bStrides: number[] } | null {
+export function broadcastPlan(
+  aShape: readonly number[],
+  bShape: readonly number[],
+  outShape: readonly number[],
+): { dims: number[]; aStrides: number[]; bStrides: number[] } | null {
   const r = outShape.length;
   const pa = [...new Array<number>(r - aShape.length).fill(1), ...aShape];
   const pb = [...new Array<number>(r - bShape.length).fill(1), ...bShape];
@@ -290,7 +303,16 @@ function binary(op: number, addon: NativeAddon, stock: Kernel, args: KernelArgs)
   const backend = args.backend as BackendWasm;
   const out = backend.makeOutput(outShape, 'float32');
   if (size(outShape) === 0) return out;
-  addon.binary(heapOf(backend), op, offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out), ...plan.dims, ...plan.aStrides, ...plan.bStrides);
+  addon.binary(
+    heapOf(backend),
+    op,
+    offsetOf(backend, a),
+    offsetOf(backend, b),
+    offsetOf(backend, out),
+    ...plan.dims,
+    ...plan.aStrides,
+    ...plan.bStrides,
+  );
   return out;
 }
 
@@ -330,15 +352,36 @@ function layerNormKernel(addon: NativeAddon, args: KernelArgs): tf.TensorInfo[] 
   const beta = args.inputs['beta'] as tf.TensorInfo;
   const eps = (args.attrs as unknown as { epsilon: number }).epsilon;
   const cols = x.shape[x.shape.length - 1] ?? 0;
-  if (x.dtype !== 'float32' || gamma.dtype !== 'float32' || beta.dtype !== 'float32' || x.shape.length < 1 || cols < 1 || size(gamma.shape) !== cols || size(beta.shape) !== cols) {
-    throw new Error(`AtomizerLayerNorm: float32 x [..., C] with gamma and beta of C elements expected; got x [${x.shape}] ${x.dtype}, gamma [${gamma.shape}], beta [${beta.shape}]`);
+  if (
+    x.dtype !== 'float32' ||
+    gamma.dtype !== 'float32' ||
+    beta.dtype !== 'float32' ||
+    x.shape.length < 1 ||
+    cols < 1 ||
+    size(gamma.shape) !== cols ||
+    size(beta.shape) !== cols
+  ) {
+    throw new Error(
+      `AtomizerLayerNorm: float32 x [..., C] with gamma and beta of C elements expected; got x [${x.shape}] ${x.dtype}, gamma [${gamma.shape}], beta [${beta.shape}]`,
+    );
   }
   const backend = args.backend as BackendWasm;
   const y = backend.makeOutput(x.shape, 'float32');
   const xhat = backend.makeOutput(x.shape, 'float32');
   const r = backend.makeOutput([...x.shape.slice(0, -1), 1], 'float32');
   const rows = size(x.shape) / cols;
-  addon.layerNorm(heapOf(backend), offsetOf(backend, x), offsetOf(backend, gamma), offsetOf(backend, beta), offsetOf(backend, y), offsetOf(backend, xhat), offsetOf(backend, r), rows, cols, bitsOf(eps));
+  addon.layerNorm(
+    heapOf(backend),
+    offsetOf(backend, x),
+    offsetOf(backend, gamma),
+    offsetOf(backend, beta),
+    offsetOf(backend, y),
+    offsetOf(backend, xhat),
+    offsetOf(backend, r),
+    rows,
+    cols,
+    bitsOf(eps),
+  );
   return [y, xhat, r];
 }
 
@@ -350,13 +393,26 @@ function layerNormGradKernel(addon: NativeAddon, args: KernelArgs): tf.TensorInf
   const cols = dy.shape[dy.shape.length - 1] ?? 0;
   const rows = cols > 0 ? size(dy.shape) / cols : 0;
   if (!tf.util.arraysEqual(dy.shape, xhat.shape) || size(r.shape) !== rows || size(gamma.shape) !== cols || cols < 1) {
-    throw new Error(`AtomizerLayerNormGrad: dy and xhat [..., C], r of the rows, gamma of C expected; got dy [${dy.shape}], xhat [${xhat.shape}], r [${r.shape}], gamma [${gamma.shape}]`);
+    throw new Error(
+      `AtomizerLayerNormGrad: dy and xhat [..., C], r of the rows, gamma of C expected; got dy [${dy.shape}], xhat [${xhat.shape}], r [${r.shape}], gamma [${gamma.shape}]`,
+    );
   }
   const backend = args.backend as BackendWasm;
   const dx = backend.makeOutput(dy.shape, 'float32');
   const dg = backend.makeOutput([cols], 'float32');
   const db = backend.makeOutput([cols], 'float32');
-  addon.layerNormGrad(heapOf(backend), offsetOf(backend, dy), offsetOf(backend, xhat), offsetOf(backend, r), offsetOf(backend, gamma), offsetOf(backend, dx), offsetOf(backend, dg), offsetOf(backend, db), rows, cols);
+  addon.layerNormGrad(
+    heapOf(backend),
+    offsetOf(backend, dy),
+    offsetOf(backend, xhat),
+    offsetOf(backend, r),
+    offsetOf(backend, gamma),
+    offsetOf(backend, dx),
+    offsetOf(backend, dg),
+    offsetOf(backend, db),
+    rows,
+    cols,
+  );
   return [dx, dg, db];
 }
 
@@ -393,12 +449,16 @@ export interface InstalledKernels {
  * (the stock kernel stays the fallback of each). `only` limits the set (benchmarks
  * measure them step by step). Requires @tensorflow/tfjs-backend-wasm to be imported.
  */
-export function registerNativeKernels(addon: NativeAddon, only: readonly (NativeKernelName | FusedKernelName)[] = [...NATIVE_KERNELS, ...FUSED_KERNELS]): InstalledKernels {
+export function registerNativeKernels(
+  addon: NativeAddon,
+  only: readonly (NativeKernelName | FusedKernelName)[] = [...NATIVE_KERNELS, ...FUSED_KERNELS],
+): InstalledKernels {
   const stock = new Map<NativeKernelName, tf.KernelConfig>();
   const fused = only.filter((n): n is FusedKernelName => (FUSED_KERNELS as readonly string[]).includes(n));
   for (const name of only.filter((n): n is NativeKernelName => !(FUSED_KERNELS as readonly string[]).includes(n))) {
     const k = tf.getKernel(name, 'wasm');
-    if (k === undefined) throw new Error(`wasm-native: the wasm kernel ${name} is not registered (import @tensorflow/tfjs-backend-wasm first)`);
+    if (k === undefined)
+      throw new Error(`wasm-native: the wasm kernel ${name} is not registered (import @tensorflow/tfjs-backend-wasm first)`);
     stock.set(name, k);
   }
   const calls = new Map<string, { calls: number; stock: number }>();
@@ -420,7 +480,10 @@ export function registerNativeKernels(addon: NativeAddon, only: readonly (Native
   for (const name of fused) {
     const c = { calls: 0, stock: 0 };
     calls.set(name, c);
-    const fn = name === 'AtomizerLayerNorm' ? (args: KernelArgs) => layerNormKernel(addon, args) : (args: KernelArgs) => layerNormGradKernel(addon, args);
+    const fn =
+      name === 'AtomizerLayerNorm'
+        ? (args: KernelArgs) => layerNormKernel(addon, args)
+        : (args: KernelArgs) => layerNormGradKernel(addon, args);
     if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({
       kernelName: name,

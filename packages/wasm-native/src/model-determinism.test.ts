@@ -53,11 +53,26 @@ async function bigEarthNetCase(): Promise<Case> {
 async function statlogCase(): Promise<Case> {
   const items = await readStatlog(dataPath('statlog', 'statlog_landsat_satellite.csv'));
   const all = items.slice(0, 60).map((it) => it.sample);
-  return { cfg: modelConfig('tiny', { numClasses: 6 }), ...batchOf(all, 24, (i) => 36 - (i % 5), 7), other: batchOf(all.slice(24), 30, () => 36, 8) };
+  return {
+    cfg: modelConfig('tiny', { numClasses: 6 }),
+    ...batchOf(all, 24, (i) => 36 - (i % 5), 7),
+    other: batchOf(all.slice(24), 30, () => 36, 8),
+  };
 }
 
 /** Heap shifts before each gradient: sizes (floats) of dummy tensors kept alive during it. */
-const SHIFTS: readonly (readonly number[])[] = [[], [1], [300_001], [7, 150_003], [1_000_005], [3, 5, 77_777], [2], [5, 3, 1], [123_457], [33, 65_537]];
+const SHIFTS: readonly (readonly number[])[] = [
+  [],
+  [1],
+  [300_001],
+  [7, 150_003],
+  [1_000_005],
+  [3, 5, 77_777],
+  [2],
+  [5, 3, 1],
+  [123_457],
+  [33, 65_537],
+];
 
 /** The first gradient that differs from the unshifted one, described; null when all have the same bits. */
 function mismatchOverShifts(c: Case, w: Float32Array): string | null {
@@ -98,7 +113,8 @@ describe('a model gradient on the native kernels', () => {
     const info = await selectBackend('wasm', undefined, {});
     if (!load.ok) {
       expect(info.native).toBe(false);
-      if (!nativeDisabledByEnv()) expect(process.env.ATOMIZER_NATIVE_REQUIRED, `native addon required but unusable: ${load.reason}`).not.toBe('1');
+      if (!nativeDisabledByEnv())
+        expect(process.env.ATOMIZER_NATIVE_REQUIRED, `native addon required but unusable: ${load.reason}`).not.toBe('1');
       return;
     }
     expect(info.native, info.detail).toBe(true);

@@ -27,7 +27,11 @@ describe('fallback when the addon is absent or unusable', () => {
   it('ATOMIZER_NATIVE=0 disables it', () => {
     const before = stockKernels();
     const s = enableNativeKernels({ env: { ATOMIZER_NATIVE: '0' } });
-    expect(s).toMatchObject({ enabled: false, reason: 'disabled by ATOMIZER_NATIVE=0', detail: 'native kernels: off (disabled by ATOMIZER_NATIVE=0)' });
+    expect(s).toMatchObject({
+      enabled: false,
+      reason: 'disabled by ATOMIZER_NATIVE=0',
+      detail: 'native kernels: off (disabled by ATOMIZER_NATIVE=0)',
+    });
     expect(nativeKernelsEnabled()).toBe(false);
     expect(stockKernels()).toEqual(before);
   });
@@ -53,7 +57,9 @@ describe('fallback when the addon is absent or unusable', () => {
   });
 
   it('refuses a thread count that is not a positive integer', () => {
-    expect(() => enableNativeKernels({ env: { ATOMIZER_NATIVE_THREADS: 'two' } })).toThrow(/ATOMIZER_NATIVE_THREADS\) must be a positive integer, got 'two'/);
+    expect(() => enableNativeKernels({ env: { ATOMIZER_NATIVE_THREADS: 'two' } })).toThrow(
+      /ATOMIZER_NATIVE_THREADS\) must be a positive integer, got 'two'/,
+    );
     expect(() => enableNativeKernels({ threads: 0 })).toThrow(/positive integer/);
   });
 });
@@ -90,4 +96,3 @@ describe.runIf(load.ok)(`with the addon${skipReason}`, () => {
     disableNativeKernels();
   });
 });
-

@@ -1,5 +1,12 @@
 import { loadAddon, type NativeAddon } from './addon.js';
-import { FUSED_KERNELS, NATIVE_KERNELS, registerNativeKernels, type FusedKernelName, type InstalledKernels, type NativeKernelName } from './kernels.js';
+import {
+  FUSED_KERNELS,
+  NATIVE_KERNELS,
+  registerNativeKernels,
+  type FusedKernelName,
+  type InstalledKernels,
+  type NativeKernelName,
+} from './kernels.js';
 
 export interface NativeOptions {
   /** OpenBLAS threads for this process; default ATOMIZER_NATIVE_THREADS, else 1 (one worker per core). */
@@ -25,9 +32,13 @@ export type NativeStatus =
 let installed: { status: NativeStatus & { enabled: true }; handle: InstalledKernels; addon: NativeAddon } | undefined;
 
 function threadCount(opts: NativeOptions, env: NodeJS.ProcessEnv): number {
-  const raw = opts.threads ?? (env.ATOMIZER_NATIVE_THREADS !== undefined && env.ATOMIZER_NATIVE_THREADS !== '' ? Number(env.ATOMIZER_NATIVE_THREADS) : 1);
+  const raw =
+    opts.threads ??
+    (env.ATOMIZER_NATIVE_THREADS !== undefined && env.ATOMIZER_NATIVE_THREADS !== '' ? Number(env.ATOMIZER_NATIVE_THREADS) : 1);
   if (!Number.isInteger(raw) || raw < 1) {
-    throw new Error(`wasm-native: threads (option or ATOMIZER_NATIVE_THREADS) must be a positive integer, got '${String(opts.threads ?? env.ATOMIZER_NATIVE_THREADS)}'`);
+    throw new Error(
+      `wasm-native: threads (option or ATOMIZER_NATIVE_THREADS) must be a positive integer, got '${String(opts.threads ?? env.ATOMIZER_NATIVE_THREADS)}'`,
+    );
   }
   return raw;
 }
@@ -60,7 +71,11 @@ export function enableNativeKernels(opts: NativeOptions = {}): NativeStatus {
   load.addon.setThreads(threads);
   const blas = load.addon.info();
   const handle = registerNativeKernels(load.addon, opts.kernels ?? [...NATIVE_KERNELS, ...FUSED_KERNELS]);
-  installed = { status: { enabled: true, detail: detailOf(blas, handle.kernels.length, load.build), build: load.build, blas, kernels: handle.kernels }, handle, addon: load.addon };
+  installed = {
+    status: { enabled: true, detail: detailOf(blas, handle.kernels.length, load.build), build: load.build, blas, kernels: handle.kernels },
+    handle,
+    addon: load.addon,
+  };
   return installed.status;
 }
 

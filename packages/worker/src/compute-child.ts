@@ -25,7 +25,9 @@ process.on('message', (raw: unknown) => {
       try {
         if (msg.openblasThreads !== undefined) process.env.OPENBLAS_NUM_THREADS ??= String(msg.openblasThreads);
         const stub = msg.compute === 'stub';
-        const info = stub ? { name: STUB_BACKEND, native: false, detail: 'no model: pseudo-gradients (--compute stub)' } : await selectBackend(msg.backend as BackendChoice, () => undefined);
+        const info = stub
+          ? { name: STUB_BACKEND, native: false, detail: 'no model: pseudo-gradients (--compute stub)' }
+          : await selectBackend(msg.backend as BackendChoice, () => undefined);
         const backend = info.native ? 'wasm+native' : info.name;
         opts = {
           store: await openStore(msg.store),

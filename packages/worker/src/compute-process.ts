@@ -55,7 +55,12 @@ export class ComputeProcess {
   private child: ChildProcess | undefined;
   private ready: Promise<{ backend: string; detail: string }> | undefined;
   private current:
-    | { id: string; resolve: (r: JobReply) => void; reject: (e: Error) => void; onProgress: ((stage: string, detail?: Record<string, unknown>) => void) | undefined }
+    | {
+        id: string;
+        resolve: (r: JobReply) => void;
+        reject: (e: Error) => void;
+        onProgress: ((stage: string, detail?: Record<string, unknown>) => void) | undefined;
+      }
     | undefined;
   backend = 'unknown';
 

@@ -1,6 +1,16 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Adam, gradients, localSteps, paramTableOf, planStepMemory, predict, classificationLoss, labelsToTargets, type MemoryPlan } from '@atomizer/model';
+import {
+  Adam,
+  gradients,
+  localSteps,
+  paramTableOf,
+  planStepMemory,
+  predict,
+  classificationLoss,
+  labelsToTargets,
+  type MemoryPlan,
+} from '@atomizer/model';
 import {
   WeightsMetaSchema,
   decodeFlat,
@@ -221,7 +231,8 @@ async function shardSamples(cache: JobCache, job: ShardJob, r: SampleRange, coun
   const bytes = await cache.shard(r.shardKey, r.shardSha256, counters);
   const reader = cache.reader(bytes, r.shardKey, r.shardSha256);
   const n = reader.header.samples.length;
-  if (r.end > n) throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: samples [${r.start}, ${r.end}) but ${r.shardKey} holds ${n}`);
+  if (r.end > n)
+    throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: samples [${r.start}, ${r.end}) but ${r.shardKey} holds ${n}`);
   const out: Sample[] = [];
   for (let i = r.start; i < r.end; i++) out.push(await reader.get(i));
   return out;
@@ -232,7 +243,9 @@ function trainRanges(job: TrainJob, ctx: RunContext): SampleRange[] {
   return job.parts.map((p, h) => {
     const shard = ctx.manifest.shards.train[p.shard];
     if (shard === undefined) {
-      throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: part ${h} names train shard ${p.shard}, the manifest lists ${ctx.manifest.shards.train.length}`);
+      throw new PermanentJobError(
+        `job ${job.run}/${job.round}/${job.job}: part ${h} names train shard ${p.shard}, the manifest lists ${ctx.manifest.shards.train.length}`,
+      );
     }
     return { shardKey: shard.key, shardSha256: shard.sha256, start: p.start, end: p.end };
   });
@@ -268,13 +281,16 @@ export async function runJob(job: AtomizerJob, cache: JobCache, opts: ComputeOpt
   const t0 = performance.now();
   opts.onProgress?.('fetch');
   const ctx = await cache.context(job.configKey);
-  if (ctx.config.run !== job.run) throw new PermanentJobError(`job for run ${job.run} names the config of run ${ctx.config.run} (${job.configKey})`);
+  if (ctx.config.run !== job.run)
+    throw new PermanentJobError(`job for run ${job.run} names the config of run ${ctx.config.run} (${job.configKey})`);
   if (job.kind === 'predict') return predictJob(job, ctx, cache, opts);
   if (job.kind === 'train') {
     // Weights, shards and the slot's inner state travel at the same time; the state not at
     // all when this process left exactly the one the job names.
     const kept =
-      job.mode === 'local' && job.innerStateKey !== undefined && job.innerStateSha256 !== undefined ? cache.innerState(job.innerStateKey, job.innerStateSha256) : undefined;
+      job.mode === 'local' && job.innerStateKey !== undefined && job.innerStateSha256 !== undefined
+        ? cache.innerState(job.innerStateKey, job.innerStateSha256)
+        : undefined;
     const [weights, parts, innerState] = await Promise.all([
       cache.roundWeights(job, ctx, counters),
       (async () => {
@@ -339,13 +355,25 @@ async function trainJob(
   const bytes = encodeFlat({ ...meta, ...transportMeta(transport) }, { update: encodeTransport(update, transport) });
   opts.onProgress?.('upload');
   // The inner state first or together: the result is what the coordinator waits for.
-  const [uploadMs] = await Promise.all([upload(opts, job.resultKey, bytes), innerOut !== undefined ? opts.store.put(innerOut.key, innerOut.bytes) : undefined]);
+  const [uploadMs] = await Promise.all([
+    upload(opts, job.resultKey, bytes),
+    innerOut !== undefined ? opts.store.put(innerOut.key, innerOut.bytes) : undefined,
+  ]);
   // Stored, so the slot's next job may take it from here if it lands on this process.
   const innerStateSha256 = innerOut !== undefined ? flatPayloadSha256(innerOut.bytes, innerOut.key) : undefined;
-  if (innerOut !== undefined && innerStateSha256 !== undefined) cache.keepInnerState(innerOut.key, innerStateSha256, innerOut.state, job.innerStateKey);
+  if (innerOut !== undefined && innerStateSha256 !== undefined)
+    cache.keepInnerState(innerOut.key, innerStateSha256, innerOut.state, job.innerStateKey);
   return {
     reply: {
-      ...jobReply(job, opts, { samples: samplesUsed, loss, atoms, times: [t0, t1, t2, t3], uploadMs, bytesIn: counters.bytesIn, bytesOut: bytes.byteLength + (innerOut?.bytes.byteLength ?? 0) }),
+      ...jobReply(job, opts, {
+        samples: samplesUsed,
+        loss,
+        atoms,
+        times: [t0, t1, t2, t3],
+        uploadMs,
+        bytesIn: counters.bytesIn,
+        bytesOut: bytes.byteLength + (innerOut?.bytes.byteLength ?? 0),
+      }),
       ...(innerStateSha256 !== undefined ? { innerStateSha256 } : {}),
       ...(job.mode === 'local' && job.innerStateKey !== undefined ? { innerStateFromMemory } : {}),
     },
@@ -356,7 +384,15 @@ async function trainJob(
 function jobReply(
   job: ShardJob,
   opts: ComputeOptions,
-  f: { samples: number; loss: number; atoms: number; times: [number, number, number, number]; uploadMs: number; bytesIn: number; bytesOut: number },
+  f: {
+    samples: number;
+    loss: number;
+    atoms: number;
+    times: [number, number, number, number];
+    uploadMs: number;
+    bytesIn: number;
+    bytesOut: number;
+  },
 ): JobReply {
   const [t0, t1, t2, t3] = f.times;
   return {
@@ -390,13 +426,22 @@ interface TrainStep {
 }
 
 /** The model's gradient (sync) or local steps' delta (local) for one train job. */
-function modelTrainStep(job: TrainJob, ctx: RunContext, weights: Float32Array, parts: Sample[][], innerState: InnerState | undefined, opts: ComputeOptions): TrainStep {
+function modelTrainStep(
+  job: TrainJob,
+  ctx: RunContext,
+  weights: Float32Array,
+  parts: Sample[][],
+  innerState: InnerState | undefined,
+  opts: ComputeOptions,
+): TrainStep {
   // Part h (one per local step) draws its views and atoms from deriveSeed(seed, h); part 0 from the seed itself.
   const batches = parts.map((samples, h) => {
     const b = buildTrainBatch(samples, ctx, h === 0 ? job.seed : deriveSeed(job.seed, h));
     if (b === undefined) {
       const p = job.parts[h]!;
-      throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: no sample of train shard ${p.shard} [${p.start}, ${p.end}) keeps an atom in the train modalities`);
+      throw new PermanentJobError(
+        `job ${job.run}/${job.round}/${job.job}: no sample of train shard ${p.shard} [${p.start}, ${p.end}) keeps an atom in the train modalities`,
+      );
     }
     return b;
   });
@@ -405,7 +450,15 @@ function modelTrainStep(job: TrainJob, ctx: RunContext, weights: Float32Array, p
   const t2 = performance.now();
   opts.onProgress?.('compute', { samples: batches.reduce((n, b) => n + b.labels.length, 0), atoms });
   const train = ctx.config.train;
-  const gopts = { seed: job.seed, ...stepMemory(job, ctx, batches.map((b) => b.batch), opts) };
+  const gopts = {
+    seed: job.seed,
+    ...stepMemory(
+      job,
+      ctx,
+      batches.map((b) => b.batch),
+      opts,
+    ),
+  };
   let update: Float32Array;
   let loss: number;
   let gradNorm = 0;
@@ -425,15 +478,27 @@ function modelTrainStep(job: TrainJob, ctx: RunContext, weights: Float32Array, p
       }
       inner.setState(innerState);
     }
-    const r = localSteps(weights, batches.map((b) => ({ batch: b.batch, labels: b.labels })), job.localSteps, inner, job.lr, ctx.model, {
-      ...gopts,
-      ...(train.clipNorm > 0 ? { clipNorm: train.clipNorm } : {}),
-    });
+    const r = localSteps(
+      weights,
+      batches.map((b) => ({ batch: b.batch, labels: b.labels })),
+      job.localSteps,
+      inner,
+      job.lr,
+      ctx.model,
+      {
+        ...gopts,
+        ...(train.clipNorm > 0 ? { clipNorm: train.clipNorm } : {}),
+      },
+    );
     update = r.delta;
     loss = r.loss;
     if (job.innerStateOutKey !== undefined) {
       const st = inner.getState();
-      innerOut = { key: job.innerStateOutKey, bytes: encodeFlat({ kind: 'inner-state', run: job.run, round: job.round, job: job.job, step: st.step }, { m: st.m, v: st.v }), state: st };
+      innerOut = {
+        key: job.innerStateOutKey,
+        bytes: encodeFlat({ kind: 'inner-state', run: job.run, round: job.round, job: job.job, step: st.step }, { m: st.m, v: st.v }),
+        state: st,
+      };
     }
   }
   return { update, loss, gradNorm, atoms, samplesUsed, innerOut, t2 };
@@ -448,7 +513,12 @@ const plansLogged = new Set<string>();
  * config and the batch alone, so every worker takes the same. Elsewhere: train.microBatch.
  * A plan that differs from the plain step is logged once per run and shape.
  */
-function stepMemory(job: TrainJob, ctx: RunContext, batches: readonly AtomBatch[], opts: ComputeOptions): { microBatch?: number; checkpointLayers?: boolean } {
+function stepMemory(
+  job: TrainJob,
+  ctx: RunContext,
+  batches: readonly AtomBatch[],
+  opts: ComputeOptions,
+): { microBatch?: number; checkpointLayers?: boolean } {
   const given = ctx.config.train.microBatch;
   if (tf.getBackend() !== 'wasm') return given > 0 ? { microBatch: given } : {};
   const samples = Math.max(...batches.map((b) => b.batchSize));
@@ -477,7 +547,15 @@ function stubTrainStep(job: TrainJob, ctx: RunContext, parts: Sample[][], opts: 
   const samplesUsed = parts.reduce((n, p) => n + p.length, 0);
   const t2 = performance.now();
   opts.onProgress?.('compute', { samples: samplesUsed, atoms: 0 });
-  return { update: stubUpdate(job, paramTableOf(ctx.model).size), loss: stubLoss(job), gradNorm: 0, atoms: 0, samplesUsed, innerOut: undefined, t2 };
+  return {
+    update: stubUpdate(job, paramTableOf(ctx.model).size),
+    loss: stubLoss(job),
+    gradNorm: 0,
+    atoms: 0,
+    samplesUsed,
+    innerOut: undefined,
+    t2,
+  };
 }
 
 async function evalJob(
@@ -536,7 +614,17 @@ async function evalJob(
   };
   const bytes = encodeFlat(meta, { scores, labels: Int32Array.from(labels), labelOffsets: Int32Array.from(offsets) });
   const uploadMs = await upload(opts, job.resultKey, bytes);
-  return { reply: jobReply(job, opts, { samples: n, loss, atoms: built?.atoms ?? 0, times: [t0, t1, t2, t3], uploadMs, bytesIn: counters.bytesIn, bytesOut: bytes.byteLength }) };
+  return {
+    reply: jobReply(job, opts, {
+      samples: n,
+      loss,
+      atoms: built?.atoms ?? 0,
+      times: [t0, t1, t2, t3],
+      uploadMs,
+      bytesIn: counters.bytesIn,
+      bytesOut: bytes.byteLength,
+    }),
+  };
 }
 
 /** A stable short id for a cache folder of a store location. */

@@ -25,7 +25,9 @@ export function mapMetadata(classes: readonly string[], probabilities: boolean, 
   classes.forEach((c, i) => {
     items[`CLASS_${i}`] = c;
   });
-  const bands = probabilities ? classes.map((c) => ({ description: c, scale: 1 / PROBABILITY_SCALE, offset: 0 })) : [{ description: 'class' }];
+  const bands = probabilities
+    ? classes.map((c) => ({ description: c, scale: 1 / PROBABILITY_SCALE, offset: 0 }))
+    : [{ description: 'class' }];
   return formatGdalMetadata(items, bands);
 }
 
@@ -40,7 +42,14 @@ export function argmax(scores: Float32Array, at: number, n: number): number {
  * Probabilities of one row of logits as uint8 (value = round(p * 254)) into
  * `out` at `outAt`: softmax for single-label, a sigmoid per class for multi-label.
  */
-export function encodeProbabilities(logits: Float32Array, at: number, n: number, task: 'single' | 'multi', out: Uint8Array, outAt: number): void {
+export function encodeProbabilities(
+  logits: Float32Array,
+  at: number,
+  n: number,
+  task: 'single' | 'multi',
+  out: Uint8Array,
+  outAt: number,
+): void {
   if (task === 'multi') {
     for (let c = 0; c < n; c++) out[outAt + c] = Math.round(PROBABILITY_SCALE / (1 + Math.exp(-(logits[at + c] as number))));
     return;

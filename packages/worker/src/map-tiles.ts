@@ -34,7 +34,17 @@ export interface MapGeometry {
 export function mapGeometry(W: number, H: number, patch: number, tileSize: number): MapGeometry {
   const across = Math.ceil(W / tileSize);
   const down = Math.ceil(H / tileSize);
-  return { W, H, kw: Math.min(patch, W), kh: Math.min(patch, H), halo: Math.floor(patch / 2), tileSize, across, down, tiles: across * down };
+  return {
+    W,
+    H,
+    kw: Math.min(patch, W),
+    kh: Math.min(patch, H),
+    halo: Math.floor(patch / 2),
+    tileSize,
+    across,
+    down,
+    tiles: across * down,
+  };
 }
 
 /** Tile t (row-major) as [x0, y0, cols, rows] of the map. */
@@ -58,7 +68,10 @@ export function tileWindow(g: MapGeometry, t: number): [number, number, number, 
 }
 
 /** The normalisation a map is predicted with: the run's statistics, each band of the table's replaced by its [key, mean, std]. */
-export function statsWithTable(runStats: ReadonlyMap<string, BandStats>, table: ReadonlyArray<readonly [string, number, number]>): Map<string, BandStats> {
+export function statsWithTable(
+  runStats: ReadonlyMap<string, BandStats>,
+  table: ReadonlyArray<readonly [string, number, number]>,
+): Map<string, BandStats> {
   const out = new Map(runStats);
   for (const [key, mean, std] of table) out.set(key, { key, count: 1, mean, std, min: Number.NaN, max: Number.NaN });
   return out;
@@ -133,7 +146,13 @@ export function predictTile(p: TilePredictor, t: number, win: Sample): Predicted
       blocks.push({ bx, by, bw, bh, cx: ox + bx + Math.floor((bw - 1) / 2), cy: oy + by + Math.floor((bh - 1) / 2) });
     }
   }
-  const out: PredictedTile = { values: new Uint8Array(cols * rows * spp).fill(MAP_NODATA), pixels: new Array<number>(C).fill(0), nodata: 0, patches: 0, atoms: 0 };
+  const out: PredictedTile = {
+    values: new Uint8Array(cols * rows * spp).fill(MAP_NODATA),
+    pixels: new Array<number>(C).fill(0),
+    nodata: 0,
+    patches: 0,
+    atoms: 0,
+  };
   const paint = (blk: (typeof blocks)[number], logits: Float32Array | undefined, at: number) => {
     const px = new Uint8Array(spp).fill(MAP_NODATA);
     if (logits !== undefined) {

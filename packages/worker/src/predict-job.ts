@@ -22,11 +22,16 @@ async function jobWeights(job: PredictJob, ctx: RunContext, cache: JobCache, cou
   if (p === undefined) {
     p = (async () => {
       const bytes = await getIfExists(cache.store, job.checkpointKey);
-      if (bytes === undefined) throw new PermanentJobError(`predict job ${job.predict} of run ${job.run}: checkpoint ${job.checkpointKey} is not in the store (deleted by retention?); predict again with a kept checkpoint`);
+      if (bytes === undefined)
+        throw new PermanentJobError(
+          `predict job ${job.predict} of run ${job.run}: checkpoint ${job.checkpointKey} is not in the store (deleted by retention?); predict again with a kept checkpoint`,
+        );
       counters.bytesIn += bytes.byteLength;
       const sha = sha256Hex(bytes);
       if (sha !== job.checkpointSha256) {
-        throw new PermanentJobError(`predict job ${job.predict} of run ${job.run}: checkpoint ${job.checkpointKey} has sha256 ${sha}, the job expects ${job.checkpointSha256} (overwritten since the prediction started); predict again`);
+        throw new PermanentJobError(
+          `predict job ${job.predict} of run ${job.run}: checkpoint ${job.checkpointKey} has sha256 ${sha}, the job expects ${job.checkpointSha256} (overwritten since the prediction started); predict again`,
+        );
       }
       try {
         return checkpointWeights(bytes, job.checkpointKey, ctx);
@@ -54,7 +59,9 @@ export async function predictJob(job: PredictJob, ctx: RunContext, cache: JobCac
   });
   try {
     if (scene.width !== job.width || scene.height !== job.height) {
-      throw new PermanentJobError(`${what}: the scene is ${scene.width}x${scene.height} pixels here, ${job.width}x${job.height} when the prediction started; predict again`);
+      throw new PermanentJobError(
+        `${what}: the scene is ${scene.width}x${scene.height} pixels here, ${job.width}x${job.height} when the prediction started; predict again`,
+      );
     }
     const g = mapGeometry(scene.width, scene.height, job.patch, job.tileSize);
     if (job.end > g.tiles) throw new PermanentJobError(`${what}: the map has ${g.tiles} tiles`);

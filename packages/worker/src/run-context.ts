@@ -63,7 +63,11 @@ export function modelConfigSha256(cfg: ModelConfig): string {
     Array.isArray(v)
       ? v.map(sort)
       : v !== null && typeof v === 'object'
-        ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]))
+        ? Object.fromEntries(
+            Object.keys(v as object)
+              .sort()
+              .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+          )
         : v;
   return sha256Hex(new TextEncoder().encode(JSON.stringify(sort(cfg))));
 }
@@ -76,12 +80,14 @@ export function runContext(storedJson: unknown, manifest: Manifest, source: stri
   }
   const stored = parsed.data;
   const m = ModelConfigSchema.safeParse(stored.model);
-  if (!m.success) throw new Error(`${source}: model config invalid: ${m.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!m.success)
+    throw new Error(`${source}: model config invalid: ${m.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const model = m.data;
   if (paramCount(model) !== stored.params) {
     throw new Error(`${source}: the model config has ${paramCount(model)} parameters but the run says ${stored.params}`);
   }
-  const list = (name: 'train' | 'val' | 'test'): Modality[] => stored.modalities[name].map((x, i) => parseModality(x, `${source} modalities.${name}[${i}]`));
+  const list = (name: 'train' | 'val' | 'test'): Modality[] =>
+    stored.modalities[name].map((x, i) => parseModality(x, `${source} modalities.${name}[${i}]`));
   return {
     stored,
     config: stored.config,

@@ -41,7 +41,9 @@ function smallDisk(dir: string, capacity: number, code: 'ENOSPC' | 'EDQUOT' = 'E
       if (data.byteLength > free) {
         disk.fullWrites++;
         await writeFile(path, data.subarray(0, Math.max(0, free)));
-        throw code === 'ENOSPC' ? enospc() : Object.assign(new Error('EDQUOT: disk quota exceeded, write'), { errno: -122, code: 'EDQUOT', syscall: 'write' });
+        throw code === 'ENOSPC'
+          ? enospc()
+          : Object.assign(new Error('EDQUOT: disk quota exceeded, write'), { errno: -122, code: 'EDQUOT', syscall: 'write' });
       }
       await writeFile(path, data);
     },
@@ -127,7 +129,12 @@ describe('ShardDiskCache', () => {
     const dir = await tempDir();
     const disk = smallDisk(dir, 2_100_000, 'EDQUOT');
     const warnings: string[] = [];
-    const cache = new ShardDiskCache({ dir, maxBytes: 1e9, fs: { writeFile: disk.writeFile!, freeBytes: () => Promise.reject(new Error('no statfs')) }, warn: (m) => warnings.push(m) });
+    const cache = new ShardDiskCache({
+      dir,
+      maxBytes: 1e9,
+      fs: { writeFile: disk.writeFile!, freeBytes: () => Promise.reject(new Error('no statfs')) },
+      warn: (m) => warnings.push(m),
+    });
     const [a, b, c] = [shard(1_000_000), shard(1_000_000), shard(1_000_000)];
     for (const s of [a, b]) expect(await cache.write(s.sha256, s.bytes)).toBe(true);
     await age(join(dir, `${a.sha256}.bin`), 100);

@@ -266,7 +266,9 @@ export class ShardDiskCache {
     const free = await this.fs.freeBytes(this.dir).catch(() => undefined);
     const freeText = free === undefined ? 'free space unknown' : `${formatSize(free)} free`;
     const code = errorCode(err) ?? (err instanceof Error ? err.message : String(err));
-    const why = isDiskFullError(err) ? `is full (${code}, ${freeText}, a shard needs ${formatSize(needed)}, eviction did not make room)` : `cannot be written (${code}, ${freeText})`;
+    const why = isDiskFullError(err)
+      ? `is full (${code}, ${freeText}, a shard needs ${formatSize(needed)}, eviction did not make room)`
+      : `cannot be written (${code}, ${freeText})`;
     this.warnFn(
       `warning: shard cache ${this.dir} ${why}: shards are served from the store without caching; free space there or give the worker another --cache-dir (warned once per process)`,
     );

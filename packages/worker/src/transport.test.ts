@@ -25,7 +25,9 @@ describe('transport formats', () => {
   });
 
   it('refuses an array of another format or length, naming it', () => {
-    expect(() => decodeTransport(new Uint16Array(7), undefined, 7, 'runs/r/results/1/0.bin')).toThrow(/runs\/r\/results\/1\/0.bin: expected 7 float32 values, got 7 u16/);
+    expect(() => decodeTransport(new Uint16Array(7), undefined, 7, 'runs/r/results/1/0.bin')).toThrow(
+      /runs\/r\/results\/1\/0.bin: expected 7 float32 values, got 7 u16/,
+    );
     expect(() => decodeTransport(values, 'bf16', 7, 'k')).toThrow(/expected 7 bf16 values \(u16 bit patterns\), got 7 float32/);
     expect(() => decodeTransport(new Uint16Array(6), 'f16', 7, 'k')).toThrow(/got 6 u16/);
     expect(() => decodeTransport(undefined, undefined, 7, 'k')).toThrow(/got no array/);

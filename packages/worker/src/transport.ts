@@ -23,13 +23,20 @@ export function transportMeta(format: TransportFormat): { transport?: TransportF
  * float32 values of a stored array whose header names `format` (undefined: f32). Refused,
  * naming `what`, when the array is not of that format or not `length` long.
  */
-export function decodeTransport(array: FlatArray | undefined, format: TransportFormat | undefined, length: number, what: string): Float32Array {
+export function decodeTransport(
+  array: FlatArray | undefined,
+  format: TransportFormat | undefined,
+  length: number,
+  what: string,
+): Float32Array {
   const f = format ?? 'f32';
   if (f === 'f32') {
-    if (!(array instanceof Float32Array) || array.length !== length) throw new Error(`${what}: expected ${length} float32 values, got ${describe(array)}`);
+    if (!(array instanceof Float32Array) || array.length !== length)
+      throw new Error(`${what}: expected ${length} float32 values, got ${describe(array)}`);
     return array;
   }
-  if (!(array instanceof Uint16Array) || array.length !== length) throw new Error(`${what}: expected ${length} ${f} values (u16 bit patterns), got ${describe(array)}`);
+  if (!(array instanceof Uint16Array) || array.length !== length)
+    throw new Error(`${what}: expected ${length} ${f} values (u16 bit patterns), got ${describe(array)}`);
   return f === 'bf16' ? bfloat16BitsToFloat32(array) : float16BitsToFloat32(array);
 }
 

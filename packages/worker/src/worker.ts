@@ -65,7 +65,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   redisOptions(opts.redisUrl); // fail early on a malformed URL
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const concurrency = opts.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`worker: concurrency must be a positive integer, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error(`worker: concurrency must be a positive integer, got ${concurrency}`);
   const id = opts.id ?? `${hostname()}-${process.pid}`;
   const cacheDir = opts.cacheDir ?? join(tmpdir(), 'atomizer-cache', cacheFolderName(opts.store));
   const pool = Array.from(
@@ -84,7 +85,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   );
   const started = await Promise.all(pool.map((p) => p.start()));
   const backend = started[0]?.backend ?? 'unknown';
-  log(`worker ${id}: backend ${backend} (${started[0]?.detail ?? ''}), queues ${opts.queues.join(', ')}, concurrency ${concurrency}, Redis ${redactRedisUrl(opts.redisUrl)}`);
+  log(
+    `worker ${id}: backend ${backend} (${started[0]?.detail ?? ''}), queues ${opts.queues.join(', ')}, concurrency ${concurrency}, Redis ${redactRedisUrl(opts.redisUrl)}`,
+  );
 
   const status: WorkerStatus = {
     id,
@@ -98,7 +101,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     started: new Date().toISOString(),
     updated: new Date().toISOString(),
   };
-  const guard = new OutageGuard({ what: `worker ${id}: Redis at ${redactRedisUrl(opts.redisUrl)}`, budgetMs: opts.outageBudgetMs ?? outageBudgetMs(), log });
+  const guard = new OutageGuard({
+    what: `worker ${id}: Redis at ${redactRedisUrl(opts.redisUrl)}`,
+    budgetMs: opts.outageBudgetMs ?? outageBudgetMs(),
+    log,
+  });
   const onError = (err: Error): void => {
     if (isTransientError(err)) guard.markDown(err);
     else log(`worker ${id}: Redis: ${err.message}`);
@@ -207,7 +214,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     const drainMs = failure !== undefined ? 3000 : (opts.drainMs ?? 60_000);
     log(`worker ${id}: ${reason}; finishing the current job (at most ${drainMs / 1000} s)`);
     const graceful = Promise.all(workers.map((w) => w.close()));
-    const timedOut = await within(graceful.then(() => false), drainMs, true);
+    const timedOut = await within(
+      graceful.then(() => false),
+      drainMs,
+      true,
+    );
     if (timedOut) {
       log(`worker ${id}: the current job did not finish in time; releasing it (it will be retried)`);
       await Promise.all(pool.map((p) => p.stop(1000)));
@@ -219,7 +230,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     }
     await Promise.all(pool.map((p) => p.stop()));
     clearInterval(timer);
-    await within(redis.del(`${WORKER_KEY_PREFIX}${id}`).catch(() => undefined), 2000, undefined);
+    await within(
+      redis.del(`${WORKER_KEY_PREFIX}${id}`).catch(() => undefined),
+      2000,
+      undefined,
+    );
     redis.disconnect();
     log(`worker ${id}: stopped after ${status.jobsDone} jobs`);
     resolveClosed();

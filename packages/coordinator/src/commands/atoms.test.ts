@@ -23,7 +23,15 @@ describe('atomizer atoms', () => {
     expect(report.bands).toHaveLength(12);
     const b02 = report.bands.find((b) => b.name === 'B02');
     // docs/sensors.md, Sentinel-2A B02: 492.4 nm, 66 nm, 10 m.
-    expect(b02).toMatchObject({ sensor: 'sentinel-2a', wavelengthNm: 492.4, bandwidthNm: 66, gsdM: 10, width: 120, height: 120, atoms: 14_400 });
+    expect(b02).toMatchObject({
+      sensor: 'sentinel-2a',
+      wavelengthNm: 492.4,
+      bandwidthNm: 66,
+      gsdM: 10,
+      width: 120,
+      height: 120,
+      atoms: 14_400,
+    });
     expect(report.bands.reduce((n, b) => n + b.atoms, 0)).toBe(80_000);
   });
 

@@ -68,9 +68,7 @@ export async function atomsReport(path: string, opts: AtomsReading): Promise<Ato
       name: b.name,
       sensor: b.sensor,
       kind: b.kind,
-      ...(b.kind === 'spectral'
-        ? { wavelengthNm: b.wavelengthNm, bandwidthNm: b.bandwidthNm }
-        : { channelKind: b.channelKind }),
+      ...(b.kind === 'spectral' ? { wavelengthNm: b.wavelengthNm, bandwidthNm: b.bandwidthNm } : { channelKind: b.channelKind }),
       gsdM: b.gsdM,
       width: b.width,
       height: b.height,

@@ -7,7 +7,10 @@ import { Option } from 'commander';
 // (report, shard, export ...) must not load.
 
 /** `--backend <name>`, default auto; `what` says whose backend it is when not this process's. */
-export function backendOption(what = 'TensorFlow.js backend (auto picks the fastest available)', dflt: string | undefined = 'auto'): Option {
+export function backendOption(
+  what = 'TensorFlow.js backend (auto picks the fastest available)',
+  dflt: string | undefined = 'auto',
+): Option {
   const opt = new Option('--backend <name>', what).choices([...BACKEND_CHOICES]);
   return dflt !== undefined ? opt.default(dflt) : opt;
 }

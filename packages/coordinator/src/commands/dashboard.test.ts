@@ -32,7 +32,9 @@ describe('atomizer dashboard', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+\/? does not answer/);
 
-    const open = await runCli(['dashboard', '--redis', redisServer.url, '--s3', join(dir, 'store'), '--host', '0.0.0.0'], { ATOMIZER_DASHBOARD_TOKEN: '' });
+    const open = await runCli(['dashboard', '--redis', redisServer.url, '--s3', join(dir, 'store'), '--host', '0.0.0.0'], {
+      ATOMIZER_DASHBOARD_TOKEN: '',
+    });
     expect(open.code).toBe(1);
     expect(open.stderr).toMatch(/refusing to serve the dashboard on 0\.0\.0\.0 without a token/);
   });

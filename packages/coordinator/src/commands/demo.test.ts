@@ -12,7 +12,20 @@ import { runCli } from './run-cli.js';
 // shuts everything down. The full-length run is measured in docs/benchmarks.md.
 describe('atomizer demo', () => {
   it('trains on Statlog with 2 workers, reports seen and unseen modalities with the baseline, and stops everything it started', async () => {
-    const r = await runCli(['demo', '--json', '--port', '0', '--train-rounds', '3', '--train-mode', 'sync', '--eval-max-samples', '300', '--eval-slice-samples', '150']);
+    const r = await runCli([
+      'demo',
+      '--json',
+      '--port',
+      '0',
+      '--train-rounds',
+      '3',
+      '--train-mode',
+      'sync',
+      '--eval-max-samples',
+      '300',
+      '--eval-slice-samples',
+      '150',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as {
       state: string;
@@ -21,7 +34,15 @@ describe('atomizer demo', () => {
       dashboard: string;
       redis: string;
       reference: { accuracy: number };
-      results: Array<{ split: string; modality: string; seen: string; samples: number; accuracy: number; macroF1: number; baselineAccuracy: number }>;
+      results: Array<{
+        split: string;
+        modality: string;
+        seen: string;
+        samples: number;
+        accuracy: number;
+        macroF1: number;
+        baselineAccuracy: number;
+      }>;
     };
     expect(out).toMatchObject({ state: 'done', rounds: 3, workers: 2, reference: { accuracy: 0.906 } });
     const seen = out.results.filter((x) => x.seen === 'seen');
@@ -43,12 +64,43 @@ describe('atomizer demo', () => {
   it('--store keeps the run in a folder that atomizer eval then scores', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'atomizer-demo-store-'));
     try {
-      const r = await runCli(['demo', '--json', '--port', '0', '--store', dir, '--no-baseline', '--train-rounds', '2', '--train-mode', 'sync', '--eval-max-samples', '100', '--eval-slice-samples', '100']);
+      const r = await runCli([
+        'demo',
+        '--json',
+        '--port',
+        '0',
+        '--store',
+        dir,
+        '--no-baseline',
+        '--train-rounds',
+        '2',
+        '--train-mode',
+        'sync',
+        '--eval-max-samples',
+        '100',
+        '--eval-slice-samples',
+        '100',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout) as { run: string; state: string; store: string };
       expect(out).toMatchObject({ state: 'done', store: dir });
       const statlog = `statlog:${dataPath('statlog', 'statlog_landsat_satellite.csv')}`;
-      const ev = await runCli(['eval', '--run', out.run, '--s3', dir, '--dataset', statlog, '--modality', 'mss-grn', '--max-samples', '50', '--backend', 'wasm', '--json']);
+      const ev = await runCli([
+        'eval',
+        '--run',
+        out.run,
+        '--s3',
+        dir,
+        '--dataset',
+        statlog,
+        '--modality',
+        'mss-grn',
+        '--max-samples',
+        '50',
+        '--backend',
+        'wasm',
+        '--json',
+      ]);
       expect(ev.code, ev.stderr).toBe(0);
       const scored = JSON.parse(ev.stdout) as { run: string; modalities: Array<{ modality: string; samples: number; accuracy: number }> };
       expect(scored.run).toBe(out.run);

@@ -5,13 +5,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { selectBackend } from '@atomizer/model';
 import { openStore, type ObjectStore, type RunConfig } from '@atomizer/protocol';
-import {
-  REDIS_INSTALL_HINT,
-  checkRedis,
-  findRedisServer,
-  redactRedisUrl,
-  startEmbeddedRedis,
-} from '@atomizer/protocol/redis';
+import { REDIS_INSTALL_HINT, checkRedis, findRedisServer, redactRedisUrl, startEmbeddedRedis } from '@atomizer/protocol/redis';
 import { startEmbeddedS3 } from '@atomizer/protocol/embedded';
 import { Command, Option } from 'commander';
 import { startDashboard, type Dashboard } from '../dashboard/index.js';
@@ -44,7 +38,6 @@ export function ensureRedisServer(say: Out): string {
   return ensureDebianProgram({ pkg: 'redis-server', find: findRedisServer, hint: REDIS_INSTALL_HINT }, say);
 }
 
-
 export interface DemoOptions {
   config: string;
   preset?: string;
@@ -62,7 +55,8 @@ export interface DemoOptions {
 export async function demoRunConfig(opts: DemoOptions, command: Command, warn: (line: string) => void): Promise<RunConfig> {
   let config = opts.config;
   if (opts.preset !== undefined) {
-    if (command.getOptionValueSource('config') === 'cli' && opts.config !== opts.preset) throw new Error('give the run config once: --config (--preset is its old name)');
+    if (command.getOptionValueSource('config') === 'cli' && opts.config !== opts.preset)
+      throw new Error('give the run config once: --config (--preset is its old name)');
     warn('atomizer: demo --preset is now --config (same values); --preset will be removed');
     config = opts.preset;
   }
@@ -81,7 +75,10 @@ export function demoCommand(): Command {
     .option('--no-baseline', 'skip the fixed-slot baseline')
     .addOption(jsonOption('print the results as one JSON object (logs go to stderr)'))
     .option('--keep', 'leave the dashboard (and the services behind it) up until Ctrl-C')
-    .option('--store <dir>', 'keep the run: use this folder as the object store (workers read it too) and leave it there, for atomizer eval / report');
+    .option(
+      '--store <dir>',
+      'keep the run: use this folder as the object store (workers read it too) and leave it there, for atomizer eval / report',
+    );
   addRunConfigOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -154,7 +151,18 @@ Examples:
       cleanups.push(async () => void workerLog.end());
       const sup = new Supervisor({
         slots: workerSlots({ workers: opts.workers }, 'demo'),
-        workerArgs: ['--redis', redisUrl, '--s3', location, '--backend', opts.backend, '--queue-prefix', config.queues.prefix, '--train-queues', String(config.queues.train)],
+        workerArgs: [
+          '--redis',
+          redisUrl,
+          '--s3',
+          location,
+          '--backend',
+          opts.backend,
+          '--queue-prefix',
+          config.queues.prefix,
+          '--train-queues',
+          String(config.queues.train),
+        ],
         env: workerEnv,
         log: (m) => workerLog.write(`${m}\n`),
         output: (id, line) => workerLog.write(`[${id}] ${line}\n`),
@@ -174,7 +182,12 @@ Examples:
       out(`dashboard: ${dashboard.url}`);
       out();
       // Train
-      const executor = await BullMQExecutor.open({ redisUrl, run: config.run, queues: queuesOf({ queuePrefix: config.queues.prefix, trainQueues: config.queues.train }), log });
+      const executor = await BullMQExecutor.open({
+        redisUrl,
+        run: config.run,
+        queues: queuesOf({ queuePrefix: config.queues.prefix, trainQueues: config.queues.train }),
+        log,
+      });
       cleanups.push(() => executor.close());
       const reporter = roundReporter(config.train.rounds, 1);
       let result: TrainResult;
@@ -221,22 +234,53 @@ Examples:
         );
       } else {
         out();
-        out(`run ${result.run}: ${result.state} after ${result.round} rounds (${config.train.mode} mode, ${opts.workers} workers), final train loss ${formatNumber(result.loss)}`);
-        out(`evaluation on ${[...new Set(rows.map((r) => r.split))].join('+')} (seen = a modality trained on; unseen = never in training):`);
+        out(
+          `run ${result.run}: ${result.state} after ${result.round} rounds (${config.train.mode} mode, ${opts.workers} workers), final train loss ${formatNumber(result.loss)}`,
+        );
+        out(
+          `evaluation on ${[...new Set(rows.map((r) => r.split))].join('+')} (seen = a modality trained on; unseen = never in training):`,
+        );
         const f = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(3));
         out(
           formatTable(
-            ['split', 'modality', 'seen', 'samples', 'accuracy', 'macro F1', ...(rows.some((r) => r.mAP !== undefined) ? ['mAP'] : []), 'baseline acc', 'baseline F1'],
-            rows.map((r) => [r.split, r.modality, r.seen, r.samples, f(r.accuracy), f(r.macroF1), ...(rows.some((x) => x.mAP !== undefined) ? [f(r.mAP)] : []), f(r.baselineAccuracy), f(r.baselineMacroF1)]),
+            [
+              'split',
+              'modality',
+              'seen',
+              'samples',
+              'accuracy',
+              'macro F1',
+              ...(rows.some((r) => r.mAP !== undefined) ? ['mAP'] : []),
+              'baseline acc',
+              'baseline F1',
+            ],
+            rows.map((r) => [
+              r.split,
+              r.modality,
+              r.seen,
+              r.samples,
+              f(r.accuracy),
+              f(r.macroF1),
+              ...(rows.some((x) => x.mAP !== undefined) ? [f(r.mAP)] : []),
+              f(r.baselineAccuracy),
+              f(r.baselineMacroF1),
+            ]),
           ),
         );
-        out('baseline: a plain MLP with fixed input slots (a missing band zero-filled, a new band in its spectral neighbour\'s slot)');
-        if (statlog) out(`reference: best published on this split ${STATLOG_BEST_PUBLISHED.accuracy} (${STATLOG_BEST_PUBLISHED.method}, all four bands)`);
+        out("baseline: a plain MLP with fixed input slots (a missing band zero-filled, a new band in its spectral neighbour's slot)");
+        if (statlog)
+          out(
+            `reference: best published on this split ${STATLOG_BEST_PUBLISHED.accuracy} (${STATLOG_BEST_PUBLISHED.method}, all four bands)`,
+          );
         // Without --keep everything stops now: no link to a dashboard that is about to go away.
         if (opts.store !== undefined) {
-          out(`the run is kept in ${location}: atomizer eval --run ${result.run} --s3 ${location} --dataset <kind:path>; atomizer report --run ${result.run} --s3 ${location}`);
+          out(
+            `the run is kept in ${location}: atomizer eval --run ${result.run} --s3 ${location} --dataset <kind:path>; atomizer report --run ${result.run} --s3 ${location}`,
+          );
         }
-        out(`demo done in ${seconds.toFixed(1)} s${opts.keep === true ? `; dashboard ${dashboard.url} (kept up: Ctrl-C to stop)` : ' (--keep leaves the dashboard up)'}`);
+        out(
+          `demo done in ${seconds.toFixed(1)} s${opts.keep === true ? `; dashboard ${dashboard.url} (kept up: Ctrl-C to stop)` : ' (--keep leaves the dashboard up)'}`,
+        );
       }
       if (opts.keep === true && !interrupted) {
         await sup.stop(10_000);

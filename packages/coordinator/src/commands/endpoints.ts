@@ -1,4 +1,12 @@
-import { DEFAULT_OUTAGE_BUDGET_S, OUTAGE_BUDGET_ENV, ResilientStore, openStore, parseRunConfig, queueNames, type ObjectStore } from '@atomizer/protocol';
+import {
+  DEFAULT_OUTAGE_BUDGET_S,
+  OUTAGE_BUDGET_ENV,
+  ResilientStore,
+  openStore,
+  parseRunConfig,
+  queueNames,
+  type ObjectStore,
+} from '@atomizer/protocol';
 import { DEFAULT_REDIS_URL, checkRedis } from '@atomizer/protocol/redis';
 import { Option, type Command } from 'commander';
 import { positiveInt, positiveSeconds } from './option-values.js';
@@ -35,14 +43,21 @@ export function addEndpointOptions(
 ): Command {
   if (outage) {
     cmd.addOption(
-      new Option('--outage-budget <s>', 'how long a Redis or S3 outage is ridden out (retries with backoff) before the command stops with the reason, seconds')
+      new Option(
+        '--outage-budget <s>',
+        'how long a Redis or S3 outage is ridden out (retries with backoff) before the command stops with the reason, seconds',
+      )
         .env(OUTAGE_BUDGET_ENV)
         .default(DEFAULT_OUTAGE_BUDGET_S)
         .argParser(positiveSeconds('--outage-budget')),
     );
   }
   if (redis) {
-    cmd.addOption(new Option('--redis <url>', 'Redis URL (redis:// or rediss:// for TLS; password also from REDIS_PASSWORD)').env(ENDPOINT_ENV.redis).default(DEFAULT_REDIS_URL));
+    cmd.addOption(
+      new Option('--redis <url>', 'Redis URL (redis:// or rediss:// for TLS; password also from REDIS_PASSWORD)')
+        .env(ENDPOINT_ENV.redis)
+        .default(DEFAULT_REDIS_URL),
+    );
   }
   cmd
     .addOption(
@@ -55,7 +70,12 @@ export function addEndpointOptions(
     // The run config's queue layout, with its defaults: the workers serve what train uses.
     const { queues: dflt } = parseRunConfig({});
     cmd.addOption(new Option('--queue-prefix <prefix>', 'BullMQ queue name prefix').default(dflt.prefix));
-    if (queues === true) cmd.addOption(new Option('--train-queues <k>', 'train queues the slices are spread over').default(dflt.train).argParser(positiveInt('--train-queues')));
+    if (queues === true)
+      cmd.addOption(
+        new Option('--train-queues <k>', 'train queues the slices are spread over')
+          .default(dflt.train)
+          .argParser(positiveInt('--train-queues')),
+      );
   }
   return cmd;
 }

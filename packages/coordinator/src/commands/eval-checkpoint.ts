@@ -80,7 +80,16 @@ export interface ModalityEval {
 export interface EvalCheckpointResult {
   run: string;
   checkpoint: { round: number; key: string; sha256: string; verified: boolean };
-  dataset: { spec: string; kind: string; path: string; split: SplitChoice; samples: number; tiles?: { pixels: number; images: number }; task: 'single' | 'multi' | 'none'; classes: string[] };
+  dataset: {
+    spec: string;
+    kind: string;
+    path: string;
+    split: SplitChoice;
+    samples: number;
+    tiles?: { pixels: number; images: number };
+    task: 'single' | 'multi' | 'none';
+    classes: string[];
+  };
   /** 'metrics' when labels map onto the run's classes, else 'histogram' (with the reason in notes). */
   mode: 'metrics' | 'histogram';
   model: { task: 'single' | 'multi'; classes: string[]; params: number };
@@ -108,7 +117,9 @@ export async function checkDatasetSpec(spec: string): Promise<ReaderSpec> {
     try {
       await stat(p);
     } catch {
-      throw new Error(`--dataset ${spec}: the ${what === 'path' ? 'dataset path' : `${what} file`} ${p} does not exist; give an existing file or folder (e.g. statlog:../shared/data/statlog/statlog_landsat_satellite.csv)`);
+      throw new Error(
+        `--dataset ${spec}: the ${what === 'path' ? 'dataset path' : `${what} file`} ${p} does not exist; give an existing file or folder (e.g. statlog:../shared/data/statlog/statlog_landsat_satellite.csv)`,
+      );
     }
   }
   return parsed;
@@ -143,12 +154,15 @@ function isIdentity(m: Modality): boolean {
 export function seenOf(m: Modality, view: Sample, ctx: RunContext): { seen: 'seen' | 'unseen'; reason: string } {
   const sensors = trainingSensors(ctx);
   const novel = [...new Set(view.bands.map((b) => b.sensor))].filter((s) => !sensors.has(s));
-  if (novel.length > 0) return { seen: 'unseen', reason: `sensor ${novel.join(', ')} never in training (run trained on ${[...sensors].join(', ')})` };
+  if (novel.length > 0)
+    return { seen: 'unseen', reason: `sensor ${novel.join(', ')} never in training (run trained on ${[...sensors].join(', ')})` };
   if (ctx.modalities.train.length === 0) {
-    return isIdentity(m) ? { seen: 'seen', reason: 'every band as trained (run has no modality lists)' } : { seen: 'unseen', reason: 'a transform the run never applied' };
+    return isIdentity(m)
+      ? { seen: 'seen', reason: 'every band as trained (run has no modality lists)' }
+      : { seen: 'unseen', reason: 'a transform the run never applied' };
   }
   const tag = seenTag(m, ctx.modalities);
-  return { seen: tag, reason: tag === 'seen' ? 'in the run\'s train modalities' : 'not in the run\'s train modalities' };
+  return { seen: tag, reason: tag === 'seen' ? "in the run's train modalities" : "not in the run's train modalities" };
 }
 
 function resolveModalityArg(ctx: RunContext, arg: string): Modality {
@@ -177,7 +191,9 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
   const statsChoice = opts.stats ?? 'auto';
   checkStatsChoice(ctx, statsChoice);
   const ck = await loadRunCheckpoint(store, ctx, opts.checkpoint ?? 'latest');
-  log(`run ${opts.run}: checkpoint round ${ck.round} (${ck.key}, sha256 ${ck.verified ? 'verified against latest.json' : 'not in latest.json, unverified'})`);
+  log(
+    `run ${opts.run}: checkpoint round ${ck.round} (${ck.key}, sha256 ${ck.verified ? 'verified against latest.json' : 'not in latest.json, unverified'})`,
+  );
 
   // 2. The dataset, lazily: the first sample checks the modalities before the rest is read.
   const source = readDataset(spec);
@@ -203,14 +219,19 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
         const m = resolveModalityArg(ctx, arg);
         const why = whyNotApplicable(m, first, ctx);
         if (why !== undefined) {
-          throw new Error(`--modality ${arg}: ${why}; the dataset's bands are ${first.bands.map((b) => `${b.sensor}:${b.name}`).join(', ')} (name bands of these, or a modality of their sensor)`);
+          throw new Error(
+            `--modality ${arg}: ${why}; the dataset's bands are ${first.bands.map((b) => `${b.sensor}:${b.name}`).join(', ')} (name bands of these, or a modality of their sensor)`,
+          );
         }
         return m;
       });
     }
     const { modalities: applicable, notes: left } = applicableModalities([...ctx.modalities.train, ...ctx.modalities.test], first, ctx);
     notes.push(...left);
-    if (applicable.length === 0) notes.push(`none of the run's train/test modalities applies to ${first.bands[0]?.sensor ?? 'this sensor'}: evaluated as 'native' (every band as read)`);
+    if (applicable.length === 0)
+      notes.push(
+        `none of the run's train/test modalities applies to ${first.bands[0]?.sensor ?? 'this sensor'}: evaluated as 'native' (every band as read)`,
+      );
     return applicable.length > 0 ? applicable : [NATIVE];
   };
   for await (const item of source) {
@@ -234,7 +255,9 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
   let samples = bySplit;
   if (samples.length === 0) {
     if (opts.splitExplicit === true || all.length === 0) {
-      throw new Error(`--dataset ${opts.dataset}: no sample in the ${wanted} split${all.length === 0 && images === 0 ? ' (the dataset is empty)' : ''}; pick another --split (train, val, test or all)`);
+      throw new Error(
+        `--dataset ${opts.dataset}: no sample in the ${wanted} split${all.length === 0 && images === 0 ? ' (the dataset is empty)' : ''}; pick another --split (train, val, test or all)`,
+      );
     }
     split = 'all';
     samples = all;
@@ -259,7 +282,7 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
     if (!map.some((x) => x !== undefined)) {
       throw new Error(
         `${opts.dataset}: the dataset's classes (${dsClasses.join(', ')}) share none with run ${opts.run}'s classes (${runClasses.join(', ')}); ` +
-          'rename the classes in the labels to the run\'s names, or score it without labels for a class histogram',
+          "rename the classes in the labels to the run's names, or score it without labels for a class histogram",
       );
     }
     const unknown = new Set(dsClasses.flatMap((_, i) => (map[i] === undefined ? [i] : [])));
@@ -271,21 +294,27 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
         `dataset classes ${[...unknown].map((i) => dsClasses[i]).join(', ')} are not among the run's classes: ` +
           (source.task === 'single' ? `their ${before - samples.length} samples are left out` : 'their labels are left out'),
       );
-      if (samples.length === 0) throw new Error(`${opts.dataset}: no sample is labelled with a class the run knows (${runClasses.join(', ')})`);
+      if (samples.length === 0)
+        throw new Error(`${opts.dataset}: no sample is labelled with a class the run knows (${runClasses.join(', ')})`);
     }
   }
   // Run class indices scored (in the run's order) and each one's column in the restricted scores.
   const scored = runClasses.flatMap((_, i) => (map.includes(i) ? [i] : []));
   if (mode === 'metrics' && scored.length < runClasses.length) {
-    notes.push(`scored over the ${scored.length} classes the dataset and the run share (${scored.map((i) => runClasses[i]).join(', ')}): predictions restricted to them`);
+    notes.push(
+      `scored over the ${scored.length} classes the dataset and the run share (${scored.map((i) => runClasses[i]).join(', ')}): predictions restricted to them`,
+    );
   }
 
   // 4. Normalisation, the backend, then predictions per modality.
   const backend = typeof opts.backend === 'function' ? await opts.backend() : (opts.backend ?? 'unknown');
   // Simulated sensors' bands exist only in their views: their statistics come from those views.
-  const simulatedViews = modalities.filter((m) => m.simulate !== undefined).flatMap((m) => samples.map((s) => applyModality(s, m, { mode: 'eval' })));
+  const simulatedViews = modalities
+    .filter((m) => m.simulate !== undefined)
+    .flatMap((m) => samples.map((s) => applyModality(s, m, { mode: 'eval' })));
   const strategy = ctx.config.dataset.normalisation;
-  const norm = strategy === 'image' ? { stats: ctx.stats, table: [], notes: [] } : normalisationFor([...samples, ...simulatedViews], ctx, statsChoice);
+  const norm =
+    strategy === 'image' ? { stats: ctx.stats, table: [], notes: [] } : normalisationFor([...samples, ...simulatedViews], ctx, statsChoice);
   notes.push(...norm.notes);
   const evalCtx: RunContext = { ...ctx, stats: norm.stats };
   const C = ctx.model.numClasses;

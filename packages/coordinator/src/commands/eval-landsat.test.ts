@@ -34,7 +34,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'atomizer-eval-landsat-'));
   store = new LocalStore(join(dir, 'store'));
   const modalities = join(dir, 'modalities.yaml');
-  await writeFile(modalities, ['train: [s2-rgbn-10m, s2-all]', 'val: []', 'test:', '  - name: landsat8-oli', '    simulate: { sensor: landsat-8 }'].join('\n'));
+  await writeFile(
+    modalities,
+    ['train: [s2-rgbn-10m, s2-all]', 'val: []', 'test:', '  - name: landsat8-oli', '    simulate: { sensor: landsat-8 }'].join('\n'),
+  );
   const config = parseRunConfig({
     run: RUN,
     dataset: { name: 'sen2-small', source: SEN2, shardSize: 1000, modalities },
@@ -74,8 +77,12 @@ describe('atomizer eval on the real Landsat-8 LANDFIRE scene', () => {
     const r = await evalCheckpoint(opts({}).o);
     expect(r.modalities.map((m) => [m.modality, m.seen])).toEqual([['native', 'unseen']]);
     const notes = r.notes.join('\n');
-    expect(notes).toMatch(/left out the run's modalities landsat8-oli: they simulate landsat-8 from imagery of the sensor the run trained on \(sentinel-2a\), and this imagery is landsat-8/);
-    expect(notes).toMatch(/landsat-8:B4, landsat-8:B5, landsat-8:B6 normalised with this dataset's own statistics, not the run's: not in the units of the run's statistics/);
+    expect(notes).toMatch(
+      /left out the run's modalities landsat8-oli: they simulate landsat-8 from imagery of the sensor the run trained on \(sentinel-2a\), and this imagery is landsat-8/,
+    );
+    expect(notes).toMatch(
+      /landsat-8:B4, landsat-8:B5, landsat-8:B6 normalised with this dataset's own statistics, not the run's: not in the units of the run's statistics/,
+    );
     expect(r.normalisation.map((n) => [n.band, n.source])).toEqual([
       ['landsat-8:B4', 'dataset'],
       ['landsat-8:B5', 'dataset'],
@@ -87,7 +94,9 @@ describe('atomizer eval on the real Landsat-8 LANDFIRE scene', () => {
     expect(m.samples).toBeGreaterThan(400);
     expect(m.confusion!.flat().reduce((a, b) => a + b, 0)).toBe(m.samples);
     expect(m.seenReason).toBe('sensor landsat-8 never in training (run trained on sentinel-2a)');
-    expect(formatEvalResult(r)).toMatch(/normalisation per band \(--stats auto\):\n.*\n {2}landsat-8:B4 +this dataset's own statistics +landsat-8:B4 \(this dataset, \d+ values; the run's landsat-8:B4 is in other units\)/);
+    expect(formatEvalResult(r)).toMatch(
+      /normalisation per band \(--stats auto\):\n.*\n {2}landsat-8:B4 +this dataset's own statistics +landsat-8:B4 \(this dataset, \d+ values; the run's landsat-8:B4 is in other units\)/,
+    );
   }, 120_000);
 
   it("in surface reflectance (the description's scale/offset): the run's Landsat-8 statistics, no units note", async () => {
@@ -112,7 +121,9 @@ describe('atomizer eval on the real Landsat-8 LANDFIRE scene', () => {
 
   it('the simulated modality named explicitly: refused before the model runs, saying why', async () => {
     const { o, started } = opts({ modalities: ['landsat8-oli'] });
-    await expect(evalCheckpoint(o)).rejects.toThrow(/^--modality landsat8-oli: modality 'landsat8-oli' simulates landsat-8 from imagery of the sensor the run trained on \(sentinel-2a\), and this imagery is landsat-8: .*; the dataset's bands are landsat-8:B4, landsat-8:B5, landsat-8:B6/);
+    await expect(evalCheckpoint(o)).rejects.toThrow(
+      /^--modality landsat8-oli: modality 'landsat8-oli' simulates landsat-8 from imagery of the sensor the run trained on \(sentinel-2a\), and this imagery is landsat-8: .*; the dataset's bands are landsat-8:B4, landsat-8:B5, landsat-8:B6/,
+    );
     expect(started()).toBe(false);
   });
 
@@ -132,12 +143,16 @@ describe('atomizer eval on the real Landsat-8 LANDFIRE scene', () => {
     await expect(access(out)).rejects.toThrow();
     // A run whose stored config names a strategy this version does not know.
     const other = new LocalStore(join(dir, 'unknown-strategy'));
-    const stored = JSON.parse(new TextDecoder().decode(await store.get(runKeys(RUN).config))) as { config: { dataset: { normalisation: string } } };
+    const stored = JSON.parse(new TextDecoder().decode(await store.get(runKeys(RUN).config))) as {
+      config: { dataset: { normalisation: string } };
+    };
     stored.config.dataset.normalisation = 'per-scene';
     await other.put(runKeys(RUN).config, new TextEncoder().encode(JSON.stringify(stored)));
     for (const k of await store.list('datasets/')) await other.put(k, await store.get(k));
     const { o, started } = opts({ store: other });
-    await expect(evalCheckpoint(o)).rejects.toThrow(/^runs\/xs\/config\.json: not a valid stored run: config\.dataset\.normalisation: .*"train-split"\|"image"$/);
+    await expect(evalCheckpoint(o)).rejects.toThrow(
+      /^runs\/xs\/config\.json: not a valid stored run: config\.dataset\.normalisation: .*"train-split"\|"image"$/,
+    );
     expect(started()).toBe(false);
   }, 120_000);
 });

@@ -41,7 +41,9 @@ beforeAll(async () => {
     eval: { every: 4, maxSamples: 64, sliceSamples: 32 },
   });
   await train({ store, executor: new InProcessExecutor(store, 'wasm'), config });
-  events = parseMetricsJsonl(new TextDecoder().decode(await store.get(runKeys(RUN).metrics))).filter((e): e is EvalEvent => e.type === 'eval');
+  events = parseMetricsJsonl(new TextDecoder().decode(await store.get(runKeys(RUN).metrics))).filter(
+    (e): e is EvalEvent => e.type === 'eval',
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -66,9 +68,12 @@ function opts(extra: Partial<EvalCheckpointOptions> = {}): { o: EvalCheckpointOp
   };
 }
 
-describe('atomizer eval on the run\'s own data', () => {
+describe("atomizer eval on the run's own data", () => {
   it("a simulated sensor given inline: its bands standardised with its own view's statistics, tagged unseen", async () => {
-    const tm = JSON.stringify({ name: 'tm-from-mss', simulate: { sensor: 'landsat-5-tm', bands: ['B2', 'B3', 'B4'], gsdM: 80, bits: 8, gain: 0.5, offset: 0 } });
+    const tm = JSON.stringify({
+      name: 'tm-from-mss',
+      simulate: { sensor: 'landsat-5-tm', bands: ['B2', 'B3', 'B4'], gsdM: 80, bits: 8, gain: 0.5, offset: 0 },
+    });
     const r = await evalCheckpoint(opts({ maxSamples: 64, modalities: [tm] }).o);
     expect(r.normalisation.filter((n) => n.band.startsWith('landsat-5-tm:')).map((n) => [n.band, n.source])).toEqual([
       ['landsat-5-tm:B2', 'dataset'],
@@ -77,7 +82,6 @@ describe('atomizer eval on the run\'s own data', () => {
     ]);
     expect(r.modalities).toEqual([expect.objectContaining({ modality: 'tm-from-mss', seen: 'unseen', samples: 64 })]);
   });
-
 
   it('reports what the trainer reported for the latest checkpoint (same samples, modalities, tags, metrics)', async () => {
     const r = await evalCheckpoint(opts({ maxSamples: 64 }).o);
@@ -140,15 +144,19 @@ describe('atomizer eval on other sensors', () => {
     expect(formatEvalResult(r)).toMatch(/landsat-7:B1\s+this dataset's own statistics/);
   });
 
-  it('a labelled Sentinel-2 scene whose classes share none with the run\'s: refused before the model runs, naming both class lists', async () => {
+  it("a labelled Sentinel-2 scene whose classes share none with the run's: refused before the model runs, naming both class lists", async () => {
     const { o, started } = opts({ dataset: SEN2, split: 'all', maxSamples: 40 });
-    await expect(evalCheckpoint(o)).rejects.toThrow(/dataset's classes \(dryout, forest, village, water\) share none with run ev's classes \(red soil, /);
+    await expect(evalCheckpoint(o)).rejects.toThrow(
+      /dataset's classes \(dryout, forest, village, water\) share none with run ev's classes \(red soil, /,
+    );
     expect(started()).toBe(false);
   });
 
-  it('a labelled scene of another sensor whose classes are partly the run\'s: metrics and a confusion matrix over the shared classes', async () => {
+  it("a labelled scene of another sensor whose classes are partly the run's: metrics and a confusion matrix over the shared classes", async () => {
     // The Sentinel-2 polygons with two classes renamed to Statlog's: water -> 'red soil', forest -> 'cotton crop'.
-    const geo = JSON.parse(await readFile(dataPath('rstoolbox-sen2', 'sen2_polygons.geojson'), 'utf8')) as { features: Array<{ properties: { class: string } }> };
+    const geo = JSON.parse(await readFile(dataPath('rstoolbox-sen2', 'sen2_polygons.geojson'), 'utf8')) as {
+      features: Array<{ properties: { class: string } }>;
+    };
     const rename: Record<string, string> = { water: 'red soil', forest: 'cotton crop' };
     for (const f of geo.features) f.properties.class = rename[f.properties.class] ?? f.properties.class;
     const labels = join(dir, 'renamed.geojson');
@@ -157,7 +165,9 @@ describe('atomizer eval on other sensors', () => {
     const r = await evalCheckpoint(opts({ dataset: spec, split: 'all', maxSamples: 400 }).o);
     expect(r.mode).toBe('metrics');
     expect(r.scoredClasses).toEqual(['red soil', 'cotton crop']);
-    expect(r.notes.join('\n')).toMatch(/dataset classes (dryout, village|village, dryout) are not among the run's classes: their \d+ samples are left out/);
+    expect(r.notes.join('\n')).toMatch(
+      /dataset classes (dryout, village|village, dryout) are not among the run's classes: their \d+ samples are left out/,
+    );
     const m = r.modalities[0]!;
     expect(m.seen).toBe('unseen');
     const c = m.confusion!;
@@ -195,11 +205,27 @@ describe('atomizer eval on other sensors', () => {
 
 describe('atomizer eval: bad input stops before the model runs', () => {
   const cases: Array<[string, Partial<EvalCheckpointOptions>, RegExp]> = [
-    ['a dataset path that does not exist', { dataset: 'statlog:/no/such/statlog.csv' }, /dataset path \/no\/such\/statlog\.csv does not exist/],
-    ['a scene whose labels file does not exist', { dataset: `scene:${dataPath('rstoolbox-sen2', 'sen2.tif')}?labels=/no/labels.geojson` }, /labels file \/no\/labels\.geojson does not exist/],
-    ['a modality naming an unknown band', { modalities: ['{"name":"x","sensor":"landsat-mss","bands":["MSS9"]}'] }, /--modality .*unknown band 'MSS9'.*landsat-mss:MSS4/],
+    [
+      'a dataset path that does not exist',
+      { dataset: 'statlog:/no/such/statlog.csv' },
+      /dataset path \/no\/such\/statlog\.csv does not exist/,
+    ],
+    [
+      'a scene whose labels file does not exist',
+      { dataset: `scene:${dataPath('rstoolbox-sen2', 'sen2.tif')}?labels=/no/labels.geojson` },
+      /labels file \/no\/labels\.geojson does not exist/,
+    ],
+    [
+      'a modality naming an unknown band',
+      { modalities: ['{"name":"x","sensor":"landsat-mss","bands":["MSS9"]}'] },
+      /--modality .*unknown band 'MSS9'.*landsat-mss:MSS4/,
+    ],
     ['a modality name the registry does not know', { modalities: ['no-such-modality'] }, /--modality no-such-modality: .*no-such-modality/],
-    ['a checkpoint that is missing', { checkpoint: '3' }, /checkpoints\/000003\/state\.safetensors of run 'ev' is not in the store; checkpoints kept: rounds 4, 8/],
+    [
+      'a checkpoint that is missing',
+      { checkpoint: '3' },
+      /checkpoints\/000003\/state\.safetensors of run 'ev' is not in the store; checkpoints kept: rounds 4, 8/,
+    ],
     ['a checkpoint argument that is not a round', { checkpoint: 'best' }, /--checkpoint takes 'latest' or a round number, got 'best'/],
     ['a run id not in the store', { run: 'nope' }, /run 'nope' is not in the store .*runs there: ev/],
   ];
@@ -213,10 +239,15 @@ describe('atomizer eval: bad input stops before the model runs', () => {
 
   it('a checkpoint from another model config', async () => {
     const key = runKeys(RUN).checkpoint(50, 'state.safetensors');
-    await store.put(key, saveCheckpoint({ weights: {}, optimizerState: {}, meta: { run: RUN, round: '50', 'model.sha256': 'f'.repeat(64) } }));
+    await store.put(
+      key,
+      saveCheckpoint({ weights: {}, optimizerState: {}, meta: { run: RUN, round: '50', 'model.sha256': 'f'.repeat(64) } }),
+    );
     try {
       const { o, started } = opts({ checkpoint: '50' });
-      await expect(evalCheckpoint(o)).rejects.toThrow(/checkpoint runs\/ev\/checkpoints\/000050\/state\.safetensors is from another model config than run 'ev'/);
+      await expect(evalCheckpoint(o)).rejects.toThrow(
+        /checkpoint runs\/ev\/checkpoints\/000050\/state\.safetensors is from another model config than run 'ev'/,
+      );
       expect(started()).toBe(false);
     } finally {
       await store.delete(key);
@@ -231,11 +262,28 @@ describe('atomizer eval: bad input stops before the model runs', () => {
     const bytes = await other.get(key);
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
     await other.put(key, bytes);
-    await expect(evalCheckpoint({ ...opts().o, store: other })).rejects.toThrow(/does not match the sha256 in runs\/ev\/checkpoints\/latest\.json/);
+    await expect(evalCheckpoint({ ...opts().o, store: other })).rejects.toThrow(
+      /does not match the sha256 in runs\/ev\/checkpoints\/latest\.json/,
+    );
   });
 
   it('the command: --json prints one object; an S3 endpoint that does not answer exits 1 saying so', async () => {
-    const ok = await runCli(['eval', '--run', RUN, '--s3', join(dir, 'store'), '--dataset', STATLOG, '--modality', 'mss-all', '--max-samples', '32', '--backend', 'wasm', '--json']);
+    const ok = await runCli([
+      'eval',
+      '--run',
+      RUN,
+      '--s3',
+      join(dir, 'store'),
+      '--dataset',
+      STATLOG,
+      '--modality',
+      'mss-all',
+      '--max-samples',
+      '32',
+      '--backend',
+      'wasm',
+      '--json',
+    ]);
     expect(ok.code).toBe(0);
     const r = JSON.parse(ok.stdout) as { modalities: Array<{ modality: string; samples: number; accuracy: number }> };
     expect(r.modalities).toHaveLength(1);
@@ -256,13 +304,21 @@ describe("a run normalised per image (dataset.normalisation 'image')", () => {
     const imgStore = new LocalStore(join(dir, 'image-store'));
     const config = parseRunConfig({
       run: 'img',
-      dataset: { name: 'statlog', source: STATLOG, shardSize: 1000, modalities: join(presetsDir(), 'statlog-modalities.yaml'), normalisation: 'image' },
+      dataset: {
+        name: 'statlog',
+        source: STATLOG,
+        shardSize: 1000,
+        modalities: join(presetsDir(), 'statlog-modalities.yaml'),
+        normalisation: 'image',
+      },
       model: { preset: 'tiny' },
       train: { rounds: 3, slices: 1, sliceSamples: 32, lr: 3e-3, warmupRounds: 1, maxAtoms: 36 },
       eval: { every: 3, maxSamples: 48, sliceSamples: 48 },
     });
     await train({ store: imgStore, executor: new InProcessExecutor(imgStore, 'wasm'), config });
-    const trainer = parseMetricsJsonl(new TextDecoder().decode(await imgStore.get(runKeys('img').metrics))).filter((e): e is EvalEvent => e.type === 'eval' && e.round === 3);
+    const trainer = parseMetricsJsonl(new TextDecoder().decode(await imgStore.get(runKeys('img').metrics))).filter(
+      (e): e is EvalEvent => e.type === 'eval' && e.round === 3,
+    );
     const r = await evalCheckpoint({ ...opts({ maxSamples: 48 }).o, store: imgStore, run: 'img' });
     expect(r.normalisationStrategy).toBe('image');
     expect(r.normalisation).toEqual([]);
@@ -281,4 +337,3 @@ describe("a run normalised per image (dataset.normalisation 'image')", () => {
     }
   }, 120_000);
 });
-

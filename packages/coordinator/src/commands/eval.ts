@@ -30,21 +30,30 @@ const pct = (x: number | undefined): number => (x === undefined ? Number.NaN : x
 /** The result as text: what was scored, how bands were normalised, one row per modality. */
 export function formatEvalResult(r: EvalCheckpointResult): string {
   const lines: string[] = [];
-  lines.push(`run ${r.run}, checkpoint round ${r.checkpoint.round} (${r.checkpoint.key}; sha256 ${r.checkpoint.verified ? 'verified against latest.json' : 'unverified: not the latest checkpoint'})`);
-  const tiles = r.dataset.tiles !== undefined ? `, ${r.dataset.tiles.images} image(s) cut into ${r.dataset.tiles.pixels}x${r.dataset.tiles.pixels}-pixel tiles` : '';
-  lines.push(`dataset ${r.dataset.spec}: ${r.dataset.samples} samples of split ${r.dataset.split}${tiles}; model ${r.model.task}-label, ${r.model.classes.length} classes, ${r.model.params.toLocaleString('en-US')} parameters; backend ${r.backend}`);
-  if (r.normalisationStrategy === 'image') lines.push("normalisation: each band z-scored with each sample's own statistics (the run's dataset.normalisation 'image')");
+  lines.push(
+    `run ${r.run}, checkpoint round ${r.checkpoint.round} (${r.checkpoint.key}; sha256 ${r.checkpoint.verified ? 'verified against latest.json' : 'unverified: not the latest checkpoint'})`,
+  );
+  const tiles =
+    r.dataset.tiles !== undefined
+      ? `, ${r.dataset.tiles.images} image(s) cut into ${r.dataset.tiles.pixels}x${r.dataset.tiles.pixels}-pixel tiles`
+      : '';
+  lines.push(
+    `dataset ${r.dataset.spec}: ${r.dataset.samples} samples of split ${r.dataset.split}${tiles}; model ${r.model.task}-label, ${r.model.classes.length} classes, ${r.model.params.toLocaleString('en-US')} parameters; backend ${r.backend}`,
+  );
+  if (r.normalisationStrategy === 'image')
+    lines.push("normalisation: each band z-scored with each sample's own statistics (the run's dataset.normalisation 'image')");
   else lines.push(`normalisation per band (--stats ${r.stats}):`);
   const srcText = { run: "run's manifest", family: 'sensor family (from the manifest)', dataset: "this dataset's own statistics" } as const;
-  if (r.normalisation.length > 0) lines.push(
-    formatTable(
-      ['band', 'statistics from', 'key', 'mean', 'std'],
-      r.normalisation.map((n) => [n.band, srcText[n.source], n.stats, n.mean, n.std]),
-    )
-      .split('\n')
-      .map((l) => `  ${l}`)
-      .join('\n'),
-  );
+  if (r.normalisation.length > 0)
+    lines.push(
+      formatTable(
+        ['band', 'statistics from', 'key', 'mean', 'std'],
+        r.normalisation.map((n) => [n.band, srcText[n.source], n.stats, n.mean, n.std]),
+      )
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n'),
+    );
   for (const n of r.notes) lines.push(`note: ${n}`);
   lines.push('');
   if (r.mode === 'metrics') {
@@ -59,7 +68,12 @@ export function formatEvalResult(r: EvalCheckpointResult): string {
     for (const m of r.modalities) {
       if (m.confusion === undefined) continue;
       lines.push('', `confusion matrix, ${m.modality} (rows: true class, columns: predicted):`);
-      lines.push(formatTable(['true \\ predicted', ...classes], m.confusion.map((row, i) => [classes[i] ?? `#${i}`, ...row])));
+      lines.push(
+        formatTable(
+          ['true \\ predicted', ...classes],
+          m.confusion.map((row, i) => [classes[i] ?? `#${i}`, ...row]),
+        ),
+      );
     }
   } else {
     lines.push('predicted classes (counts):');
@@ -81,13 +95,22 @@ export function evalCommand(): Command {
     .addOption(runOption('the run whose stored config and checkpoint to use'))
     .addOption(checkpointOption())
     .addOption(datasetOption('dataset to score, as atomizer shard takes it'))
-    .option('--modality <name|json...>', "modalities: registry names, names of the run's lists, or inline JSON (default: the run's train + test modalities that apply to the dataset's sensor, else 'native')")
-    .addOption(new Option('--split <split>', "split of the dataset to score (default test; unlabelled imagery has one split and is scored whole)").choices(['train', 'val', 'test', 'all']))
+    .option(
+      '--modality <name|json...>',
+      "modalities: registry names, names of the run's lists, or inline JSON (default: the run's train + test modalities that apply to the dataset's sensor, else 'native')",
+    )
+    .addOption(
+      new Option(
+        '--split <split>',
+        'split of the dataset to score (default test; unlabelled imagery has one split and is scored whole)',
+      ).choices(['train', 'val', 'test', 'all']),
+    )
     .addOption(new Option('--max-samples <n>', 'score at most the first N samples (0: all)').argParser(nonNegativeInt('--max-samples')))
     .addOption(
-      new Option('--tile <pixels>', "whole images (geotiff, stac): tile side in pixels of the finest band (0: the whole image is one sample; default: the footprint of the run's training samples)").argParser(
-        nonNegativeInt('--tile'),
-      ),
+      new Option(
+        '--tile <pixels>',
+        "whole images (geotiff, stac): tile side in pixels of the finest band (0: the whole image is one sample; default: the footprint of the run's training samples)",
+      ).argParser(nonNegativeInt('--tile')),
     )
     .addOption(statsOption())
     .addOption(backendOption())
@@ -128,7 +151,10 @@ Examples:
 }
 
 /** What eval does, from its options: what it scores, on which backend, printed how (the store from the endpoint options). */
-export function evalSettings(opts: EvalCliOptions, command: Command): { scoring: Omit<EvalCheckpointOptions, 'store' | 'backend' | 'log'>; backend: BackendChoice; json: boolean } {
+export function evalSettings(
+  opts: EvalCliOptions,
+  command: Command,
+): { scoring: Omit<EvalCheckpointOptions, 'store' | 'backend' | 'log'>; backend: BackendChoice; json: boolean } {
   return {
     scoring: {
       run: opts.run,

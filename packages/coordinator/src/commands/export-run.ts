@@ -77,14 +77,22 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportRunResult
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   if (existing !== undefined && existing.length > 0) {
-    throw new Error(`--out ${opts.out} already exists and is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); give a new folder or remove it`);
+    throw new Error(
+      `--out ${opts.out} already exists and is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); give a new folder or remove it`,
+    );
   }
   await checkStore(opts.store);
   const ctx = await openRun(opts.store, opts.run);
   const ck = await loadRunCheckpoint(opts.store, ctx, opts.checkpoint ?? 'latest');
   const cfg = ctx.model;
   const classes = [...ctx.manifest.classes];
-  const provenance = { run: opts.run, round: String(ck.round), checkpoint: ck.key, 'checkpoint.sha256': ck.sha256, format: TORCH_EXPORT_FORMAT };
+  const provenance = {
+    run: opts.run,
+    round: String(ck.round),
+    checkpoint: ck.key,
+    'checkpoint.sha256': ck.sha256,
+    format: TORCH_EXPORT_FORMAT,
+  };
   const config = {
     format: TORCH_EXPORT_FORMAT,
     run: opts.run,
@@ -123,5 +131,13 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportRunResult
     await rm(staging, { recursive: true, force: true });
     throw err;
   }
-  return { run: opts.run, checkpoint: { round: ck.round, key: ck.key, sha256: ck.sha256, verified: ck.verified }, out, format, files: files.map(([n]) => n), params: config.params, classes };
+  return {
+    run: opts.run,
+    checkpoint: { round: ck.round, key: ck.key, sha256: ck.sha256, verified: ck.verified },
+    out,
+    format,
+    files: files.map(([n]) => n),
+    params: config.params,
+    classes,
+  };
 }

@@ -2,7 +2,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TORCH_EXPORT_FORMAT, TORCH_MODULE_PATH, decodeSafetensors, encodeSafetensors, initParams, modelConfig, paramTableOf, predict, selectBackend, torchStateDict } from '@atomizer/model';
+import {
+  TORCH_EXPORT_FORMAT,
+  TORCH_MODULE_PATH,
+  decodeSafetensors,
+  encodeSafetensors,
+  initParams,
+  modelConfig,
+  paramTableOf,
+  predict,
+  selectBackend,
+  torchStateDict,
+} from '@atomizer/model';
 import { LocalStore, parseRunConfig } from '@atomizer/protocol';
 import {
   BandStatsAccumulator,
@@ -109,11 +120,21 @@ async function torchLogits(batch: AtomBatch, name: string, exportDir = exported)
   const d = join(dir, `batch-${name}`);
   await mkdir(d, { recursive: true });
   const files: Record<string, string> = {};
-  for (const [k, a] of [['value', batch.value], ['x', batch.x], ['y', batch.y], ['mask', batch.mask], ['band', batch.band], ['doy', batch.doy]] as const) {
+  for (const [k, a] of [
+    ['value', batch.value],
+    ['x', batch.x],
+    ['y', batch.y],
+    ['mask', batch.mask],
+    ['band', batch.band],
+    ['doy', batch.doy],
+  ] as const) {
     files[k] = join(d, `${k}.raw`);
     await writeFile(files[k]!, bytesOf(a));
   }
-  await writeFile(join(d, 'spec.json'), JSON.stringify({ batchSize: batch.batchSize, maxAtoms: batch.maxAtoms, bands: batch.bands, files }));
+  await writeFile(
+    join(d, 'spec.json'),
+    JSON.stringify({ batchSize: batch.batchSize, maxAtoms: batch.maxAtoms, bands: batch.bands, files }),
+  );
   await writeFile(join(d, 'runner.py'), RUNNER);
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(PYTHON, [join(d, 'runner.py'), exportDir, join(d, 'spec.json')], {
@@ -159,13 +180,20 @@ async function bigEarthNetBatch(): Promise<AtomBatch> {
   for (const s of samples) acc.add(s);
   const stats = new Map(acc.result().map((st) => [st.key, st]));
   const sizes = [300, 500, 420, 137];
-  return makeBatch(samples.map((s, i) => subsampleAtoms(atomize(s, { stats, normalize: 'zscore' }).atoms, sizes[i]!, SeededRng.derive(3, i))));
+  return makeBatch(
+    samples.map((s, i) => subsampleAtoms(atomize(s, { stats, normalize: 'zscore' }).atoms, sizes[i]!, SeededRng.derive(3, i))),
+  );
 }
 
 describe('atomizer export (PyTorch)', () => {
   it('writes the four files; the state_dict is the checkpoint transposed into nn.Linear layouts', async () => {
     expect((await readdir(exported)).sort()).toEqual(['README.md', 'atomizer_model.py', 'config.json', 'model.safetensors']);
-    const cfg = JSON.parse(await readFile(join(exported, 'config.json'), 'utf8')) as { format: string; classes: string[]; model: unknown; normalisation: { bands: unknown[] } };
+    const cfg = JSON.parse(await readFile(join(exported, 'config.json'), 'utf8')) as {
+      format: string;
+      classes: string[];
+      model: unknown;
+      normalisation: { bands: unknown[] };
+    };
     expect(cfg.format).toBe('atomizer-torch/1');
     expect(cfg.classes).toEqual(ctx.manifest.classes);
     expect(cfg.model).toEqual(JSON.parse(JSON.stringify(ctx.model)));
@@ -185,7 +213,10 @@ describe('atomizer export (PyTorch)', () => {
 
   it('PyTorch logits equal the TypeScript logits on real Statlog atoms and a BigEarthNet S1 + S2 batch', async () => {
     requireTorch();
-    for (const [name, batch] of [['statlog', await statlogBatch()], ['bigearthnet-s1s2', await bigEarthNetBatch()]] as const) {
+    for (const [name, batch] of [
+      ['statlog', await statlogBatch()],
+      ['bigearthnet-s1s2', await bigEarthNetBatch()],
+    ] as const) {
       const t = await torchLogits(batch, name);
       expect(t.shape).toEqual([batch.batchSize, ctx.model.numClasses]);
       // Both TypeScript token paths (host TokenEncoder, device input stage) against torch.
@@ -194,7 +225,9 @@ describe('atomizer export (PyTorch)', () => {
       const dHost = maxAbsDiff(host, t.logits);
       const dDevice = maxAbsDiff(device, t.logits);
       const scale = Math.max(...host.map(Math.abs));
-      console.log(`[export] ${name}: max |logit| ${scale.toFixed(3)}, max |torch - ts| host ${dHost.toExponential(2)}, device ${dDevice.toExponential(2)}`);
+      console.log(
+        `[export] ${name}: max |logit| ${scale.toFixed(3)}, max |torch - ts| host ${dHost.toExponential(2)}, device ${dDevice.toExponential(2)}`,
+      );
       // Float32 rounding only (see docs/model.md, "The model in PyTorch", for the measured figures).
       expect(dHost).toBeLessThan(1e-5);
       expect(dDevice).toBeLessThan(1e-5);
@@ -220,7 +253,10 @@ describe('atomizer export (PyTorch)', () => {
     const variant = join(dir, 'variant');
     await mkdir(variant);
     await writeFile(join(variant, 'model.safetensors'), encodeSafetensors(torchStateDict(cfg, w)));
-    await writeFile(join(variant, 'config.json'), JSON.stringify({ format: TORCH_EXPORT_FORMAT, model: cfg, classes: ['a', 'b', 'c', 'd', 'e'] }));
+    await writeFile(
+      join(variant, 'config.json'),
+      JSON.stringify({ format: TORCH_EXPORT_FORMAT, model: cfg, classes: ['a', 'b', 'c', 'd', 'e'] }),
+    );
     await copyFile(TORCH_MODULE_PATH, join(variant, 'atomizer_model.py'));
     const batch = await bigEarthNetBatch();
     const t = await torchLogits(batch, 'variant', variant);
@@ -230,13 +266,15 @@ describe('atomizer export (PyTorch)', () => {
     const dHost = maxAbsDiff(host, t.logits);
     const dDevice = maxAbsDiff(device, t.logits);
     const dTs = maxAbsDiff(host, device);
-    console.log(`[export] variant: max |logit| ${scale.toFixed(3)}, max |torch - ts| host ${dHost.toExponential(2)}, device ${dDevice.toExponential(2)}; ts host - device ${dTs.toExponential(2)}`);
+    console.log(
+      `[export] variant: max |logit| ${scale.toFixed(3)}, max |torch - ts| host ${dHost.toExponential(2)}, device ${dDevice.toExponential(2)}; ts host - device ${dTs.toExponential(2)}`,
+    );
     expect(scale).toBeGreaterThan(1);
     expect(dHost).toBeLessThan(1e-5);
     expect(dDevice).toBeLessThan(1e-5);
   }, 60_000);
 
-  it('the comparison can fail: another checkpoint\'s weights give other logits', async () => {
+  it("the comparison can fail: another checkpoint's weights give other logits", async () => {
     requireTorch();
     const batch = await statlogBatch();
     const t = await torchLogits(batch, 'statlog-again');
@@ -254,7 +292,9 @@ describe('atomizer export (PyTorch)', () => {
     const r = JSON.parse(ok.stdout) as { checkpoint: { round: number }; files: string[] };
     expect(r.checkpoint.round).toBe(4);
     expect(await readFile(join(out, 'model.safetensors'))).toEqual(await readFile(join(exported, 'model.safetensors')));
-    await expect(exportRun({ store, run: RUN, out })).rejects.toThrow(/^--out .*cli-out already exists and is not empty \(README\.md, atomizer_model\.py, config\.json, \.\.\.\); give a new folder or remove it$/);
+    await expect(exportRun({ store, run: RUN, out })).rejects.toThrow(
+      /^--out .*cli-out already exists and is not empty \(README\.md, atomizer_model\.py, config\.json, \.\.\.\); give a new folder or remove it$/,
+    );
     await expect(exportRun({ store, run: 'nope', out: join(dir, 'x') })).rejects.toThrow(/run 'nope' is not in the store .*runs there: ex/);
     const bad = await runCli(['export', '--run', RUN, '--s3', join(dir, 'store'), '--out', join(dir, 'y'), '--format', 'onnx']);
     expect(bad.code).not.toBe(0);

@@ -101,7 +101,8 @@ function leafCase(leaf: RunConfigLeaf, current: RunConfig): Case {
   const w = needs[leaf.path];
   return w !== undefined ? { args, with: w } : args;
 }
-const runConfigCases = (current: RunConfig): Record<string, Case> => Object.fromEntries(runConfigLeaves().map((l) => [l.flag, leafCase(l, current)]));
+const runConfigCases = (current: RunConfig): Record<string, Case> =>
+  Object.fromEntries(runConfigLeaves().map((l) => [l.flag, leafCase(l, current)]));
 
 const TABLES: Record<string, CommandTable> = {
   demo: {
@@ -126,7 +127,12 @@ const TABLES: Record<string, CommandTable> = {
   atoms: {
     base: ['patch-folder'],
     effect: (o) => atomsSettings(o),
-    cases: { '--sensor': ['--sensor', 'landsat-7'], '--bands': ['--bands', 'B1,B2'], '--modality': ['--modality', 's2-rgbn-10m'], '--json': ['--json'] },
+    cases: {
+      '--sensor': ['--sensor', 'landsat-7'],
+      '--bands': ['--bands', 'B1,B2'],
+      '--modality': ['--modality', 's2-rgbn-10m'],
+      '--json': ['--json'],
+    },
   },
   shard: {
     base: ['--dataset', `statlog:${join(dir, 'data.csv')}`, '--out', '/tmp/shards'],
@@ -146,7 +152,12 @@ const TABLES: Record<string, CommandTable> = {
   model: {
     base: [],
     effect: (o) => modelSettings(o as ModelCliOptions, warn),
-    cases: { '--model-preset': ['--model-preset', 'paper'], '--preset': ['--preset', 'paper'], '--backend': ['--backend', 'cpu'], '--json': ['--json'] },
+    cases: {
+      '--model-preset': ['--model-preset', 'paper'],
+      '--preset': ['--preset', 'paper'],
+      '--backend': ['--backend', 'cpu'],
+      '--json': ['--json'],
+    },
   },
   train: {
     base: [],
@@ -154,7 +165,20 @@ const TABLES: Record<string, CommandTable> = {
       checkTrainOptions(o as TrainCliOptions, cmd);
       const config = await resolveTrainConfig(o);
       refuseUnusedOptions(cmd, config, runConfigRules());
-      return { config, ...endpoints(o), ...(({ resume, executor, backend, json, dashboard, port, host, token }) => ({ resume, executor, backend, json, dashboard, port, host, token }))(o) };
+      return {
+        config,
+        ...endpoints(o),
+        ...(({ resume, executor, backend, json, dashboard, port, host, token }) => ({
+          resume,
+          executor,
+          backend,
+          json,
+          dashboard,
+          port,
+          host,
+          token,
+        }))(o),
+      };
     },
     cases: {
       ...runConfigCases(parseRunConfig({})),
@@ -189,7 +213,10 @@ const TABLES: Record<string, CommandTable> = {
   },
   launch: {
     base: [],
-    effect: (o, cmd) => ({ plan: launchPlan(o as unknown as LaunchOptions, cmd.getOptionValueSource('workers') === 'cli'), ...endpoints(o) }),
+    effect: (o, cmd) => ({
+      plan: launchPlan(o as unknown as LaunchOptions, cmd.getOptionValueSource('workers') === 'cli'),
+      ...endpoints(o),
+    }),
     cases: {
       ...endpointCases({ queues: true }),
       '--gpus': ['--gpus', '0,1'],
@@ -244,7 +271,13 @@ const TABLES: Record<string, CommandTable> = {
   export: {
     base: ['--run', 'r', '--out', 'torch'],
     effect: (o) => ({ ...exportSettings(o as unknown as ExportCliOptions), ...endpoints(o) }),
-    cases: { ...endpointCases({ redis: false }), '--run': ['--run', 'other'], '--checkpoint': ['--checkpoint', '5'], '--out': ['--out', 'other'], '--json': ['--json'] },
+    cases: {
+      ...endpointCases({ redis: false }),
+      '--run': ['--run', 'other'],
+      '--checkpoint': ['--checkpoint', '5'],
+      '--out': ['--out', 'other'],
+      '--json': ['--json'],
+    },
   },
   report: {
     base: ['--run', 'r'],
@@ -289,21 +322,25 @@ describe('every flag of every command changes what it does', () => {
   });
 
   for (const { name } of COMMANDS) {
-    it(name, async () => {
-      const table = TABLES[name] as CommandTable;
-      const cases: Record<string, Case> = { ...table.cases };
-      const cmd = await loadCommand(COMMANDS.find((c) => c.name === name)!);
-      const flags = cmd.options.map((o) => o.long as string);
-      // A flag without a case, or a case for a flag the command does not have, is an error here.
-      expect(Object.keys(cases).sort(), `the options of atomizer ${name}`).toEqual([...flags].sort());
-      for (const [flag, c] of Object.entries(cases)) {
-        const [args, needs] = Array.isArray(c) ? [c, []] : [c.args, c.with];
-        expect(args[0], 'a case gives its own flag').toBe(flag);
-        const without = await effectOf(name, [...table.base, ...needs]);
-        const withFlag = await effectOf(name, [...table.base, ...needs, ...args]);
-        expect(withFlag, `atomizer ${name} ${[...needs, ...args].join(' ')}`).not.toEqual(without);
-      }
-    }, 60_000);
+    it(
+      name,
+      async () => {
+        const table = TABLES[name] as CommandTable;
+        const cases: Record<string, Case> = { ...table.cases };
+        const cmd = await loadCommand(COMMANDS.find((c) => c.name === name)!);
+        const flags = cmd.options.map((o) => o.long as string);
+        // A flag without a case, or a case for a flag the command does not have, is an error here.
+        expect(Object.keys(cases).sort(), `the options of atomizer ${name}`).toEqual([...flags].sort());
+        for (const [flag, c] of Object.entries(cases)) {
+          const [args, needs] = Array.isArray(c) ? [c, []] : [c.args, c.with];
+          expect(args[0], 'a case gives its own flag').toBe(flag);
+          const without = await effectOf(name, [...table.base, ...needs]);
+          const withFlag = await effectOf(name, [...table.base, ...needs, ...args]);
+          expect(withFlag, `atomizer ${name} ${[...needs, ...args].join(' ')}`).not.toEqual(without);
+        }
+      },
+      60_000,
+    );
   }
 });
 
@@ -314,12 +351,28 @@ describe('an option the other options leave unused is refused', () => {
     ['train', ['--port', '0'], '--port is used only with --dashboard'],
     ['train', ['--token', 'fourteen-chars-x'], '--token is used only with --dashboard'],
     ['train', ['--train-local-steps', '8'], '--train-local-steps is used only in local mode (--train-mode local)'],
-    ['train', ['--train-mode', 'local', '--train-outer-momentum', '0.5'], '--train-outer-momentum is used only in local mode with a momentum outer optimizer'],
-    ['demo', ['--train-augment', 'false', '--train-augment-jitter-nm', '5'], '--train-augment-jitter-nm is used only with spectral augmentation (--train-augment)'],
+    [
+      'train',
+      ['--train-mode', 'local', '--train-outer-momentum', '0.5'],
+      '--train-outer-momentum is used only in local mode with a momentum outer optimizer',
+    ],
+    [
+      'demo',
+      ['--train-augment', 'false', '--train-augment-jitter-nm', '5'],
+      '--train-augment-jitter-nm is used only with spectral augmentation (--train-augment)',
+    ],
     ['demo', ['--train-mode', 'sync', '--train-outer-lr', '0.5'], '--train-outer-lr is used only in local mode (--train-mode local)'],
     ['report', ['--run', 'r', '--format', 'md', '--inline'], '--inline is used only with --format html'],
-    ['predict', ['--run', 'r', '--input', 'scene.tif', '--out', 'map.tif', '--windows-per-job', '3'], '--windows-per-job is used only with --redis'],
-    ['predict', ['--run', 'r', '--input', 'scene.tif', '--out', 'map.tif', '--queue-prefix', 'lab'], '--queue-prefix is used only with --redis'],
+    [
+      'predict',
+      ['--run', 'r', '--input', 'scene.tif', '--out', 'map.tif', '--windows-per-job', '3'],
+      '--windows-per-job is used only with --redis',
+    ],
+    [
+      'predict',
+      ['--run', 'r', '--input', 'scene.tif', '--out', 'map.tif', '--queue-prefix', 'lab'],
+      '--queue-prefix is used only with --redis',
+    ],
     ['launch', ['--gpus', '0', '--workers', '2'], 'give either --gpus or --workers, not both'],
   ])('atomizer %s %j', async (name, args, message) => {
     await expect(effectOf(name, args)).rejects.toThrow(message);
@@ -339,7 +392,9 @@ describe('one default per concept', () => {
   it('the model preset, shard size and queue layout default to the run config defaults in every command', async () => {
     const dflt = parseRunConfig({});
     expect(((await effectOf('model', [])) as { preset: string }).preset).toBe(dflt.model.preset);
-    expect(((await effectOf('shard', TABLES.shard!.base)) as { building: { shardSize: number } }).building.shardSize).toBe(dflt.dataset.shardSize);
+    expect(((await effectOf('shard', TABLES.shard!.base)) as { building: { shardSize: number } }).building.shardSize).toBe(
+      dflt.dataset.shardSize,
+    );
     const worker = (await effectOf('worker', [])) as { worker: { queues: string[] } };
     expect(worker.worker.queues).toEqual([`${dflt.queues.prefix}-train-0`, `${dflt.queues.prefix}-eval`]);
   });

@@ -72,7 +72,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'report',
-    summary: "Write a run's report: summary, evaluation table and PNG plots (loss/lr, seen vs unseen accuracy, throughput) as HTML or Markdown",
+    summary:
+      "Write a run's report: summary, evaluation table and PNG plots (loss/lr, seen vs unseen accuracy, throughput) as HTML or Markdown",
     load: async () => (await import('./report.js')).reportCommand(),
   },
   // watching a run: training page, bull-board, Prometheus

@@ -22,12 +22,24 @@ export interface LaunchOptions extends EndpointOptions {
  * URL (it may hold a password) goes to the workers through their environment, not their
  * command line, which any user of the machine can read (ps).
  */
-export function launchPlan(opts: LaunchOptions, workersGiven: boolean): Pick<SupervisorOptions, 'slots' | 'workerArgs' | 'env'> & { backend: string } {
+export function launchPlan(
+  opts: LaunchOptions,
+  workersGiven: boolean,
+): Pick<SupervisorOptions, 'slots' | 'workerArgs' | 'env'> & { backend: string } {
   if (opts.gpus !== undefined && workersGiven) throw new Error('give either --gpus or --workers, not both');
   const slots = workerSlots({ ...(opts.gpus !== undefined ? { gpus: opts.gpus } : {}), workers: opts.workers }, hostname());
   const backend = opts.backend ?? (opts.gpus !== undefined ? 'tensorflow-gpu' : 'auto');
   const workerArgs = [
-    '--s3', opts.s3, '--queue-prefix', opts.queuePrefix, '--train-queues', String(opts.trainQueues), '--backend', backend, '--lock-seconds', String(opts.lockSeconds),
+    '--s3',
+    opts.s3,
+    '--queue-prefix',
+    opts.queuePrefix,
+    '--train-queues',
+    String(opts.trainQueues),
+    '--backend',
+    backend,
+    '--lock-seconds',
+    String(opts.lockSeconds),
     ...(opts.outageBudget !== undefined ? ['--outage-budget', String(opts.outageBudget)] : []),
     ...(opts.s3Endpoint !== undefined ? ['--s3-endpoint', opts.s3Endpoint] : []),
     ...(opts.queues !== undefined ? ['--queues', opts.queues] : []),
@@ -62,7 +74,9 @@ Examples:
       await checkStore(store);
       const { slots, backend } = plan;
       const sup = new Supervisor({ slots, workerArgs: plan.workerArgs, env: plan.env });
-      process.stderr.write(`launch: ${slots.length} worker(s) (${slots.map((s) => s.id).join(', ')}), backend ${backend}, Redis ${redactRedisUrl(opts.redis)}\n`);
+      process.stderr.write(
+        `launch: ${slots.length} worker(s) (${slots.map((s) => s.id).join(', ')}), backend ${backend}, Redis ${redactRedisUrl(opts.redis)}\n`,
+      );
       sup.start();
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => () => {

@@ -21,8 +21,16 @@ const band = (sensor: string, name: string, wavelengthNm: number): BandRaster =>
   scale: 1,
   offset: 0,
 });
-const s2 = (sensor = 'sentinel-2a'): Sample => ({ id: 's2', labels: [0], bands: [band(sensor, 'B04', 665), band(sensor, 'B08', 842), band(sensor, 'B11', 1610)] });
-const l8: Sample = { id: 'l8', labels: [0], bands: [band('landsat-8', 'B4', 655), band('landsat-8', 'B5', 865), band('landsat-8', 'B6', 1609)] };
+const s2 = (sensor = 'sentinel-2a'): Sample => ({
+  id: 's2',
+  labels: [0],
+  bands: [band(sensor, 'B04', 665), band(sensor, 'B08', 842), band(sensor, 'B11', 1610)],
+});
+const l8: Sample = {
+  id: 'l8',
+  labels: [0],
+  bands: [band('landsat-8', 'B4', 655), band('landsat-8', 'B5', 865), band('landsat-8', 'B6', 1609)],
+};
 
 const registry = ModalityRegistry.default();
 const oli = parseModality({ name: 'landsat8-oli', simulate: { sensor: 'landsat-8' } });
@@ -38,7 +46,7 @@ describe('modality applicability', () => {
     expect([...trainingSensors(ctx)]).toEqual(['sentinel-2a']);
   });
 
-  it('a simulating modality applies to imagery of the run\'s sensor and its family (Sentinel-2B), not to a real Landsat-8 scene', () => {
+  it("a simulating modality applies to imagery of the run's sensor and its family (Sentinel-2B), not to a real Landsat-8 scene", () => {
     expect(whyNotApplicable(oli, s2(), ctx)).toBeUndefined();
     expect(whyNotApplicable(oli, s2('sentinel-2b'), ctx)).toBeUndefined();
     expect(whyNotApplicable(oli, l8, ctx)).toBe(
@@ -48,14 +56,20 @@ describe('modality applicability', () => {
   });
 
   it('a modality of another sensor: the reason applyModality gives', () => {
-    expect(whyNotApplicable(registry.get('s2-rgbn-10m'), l8, ctx)).toMatch(/presents images of sensor 'sentinel-2', but sample l8 has bands of landsat-8 only/);
+    expect(whyNotApplicable(registry.get('s2-rgbn-10m'), l8, ctx)).toMatch(
+      /presents images of sensor 'sentinel-2', but sample l8 has bands of landsat-8 only/,
+    );
     expect(whyNotApplicable(registry.get('native'), l8, ctx)).toBeUndefined();
   });
 
-  it("the default list on a real Landsat-8 scene: the simulated ones left out in one note naming them, the rest as before", () => {
+  it('the default list on a real Landsat-8 scene: the simulated ones left out in one note naming them, the rest as before', () => {
     const r = applicableModalities([...ctx.modalities.train, ...ctx.modalities.test], l8, ctx);
     expect(r.modalities).toEqual([]);
-    expect(r.notes).toEqual([expect.stringMatching(/^left out the run's modalities landsat8-oli, landsat5-tm: they simulate landsat-8, landsat-5-tm from imagery of the sensor the run trained on \(sentinel-2a\), and this imagery is landsat-8/)]);
+    expect(r.notes).toEqual([
+      expect.stringMatching(
+        /^left out the run's modalities landsat8-oli, landsat5-tm: they simulate landsat-8, landsat-5-tm from imagery of the sensor the run trained on \(sentinel-2a\), and this imagery is landsat-8/,
+      ),
+    ]);
     const own = applicableModalities([...ctx.modalities.train, ...ctx.modalities.test], s2(), ctx);
     expect(own.modalities.map((m) => m.name)).toEqual(['s2-rgbn-10m', 'landsat8-oli', 'landsat5-tm']);
     expect(own.notes).toEqual([]);

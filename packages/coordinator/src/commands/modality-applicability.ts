@@ -67,7 +67,11 @@ export function whyNotApplicable(m: Modality, sample: Sample, ctx: RunContext): 
 }
 
 /** The candidates that apply to `sample`, in order (possibly none); a note names the simulated ones left out and why. */
-export function applicableModalities(candidates: readonly Modality[], sample: Sample, ctx: RunContext): { modalities: Modality[]; notes: string[] } {
+export function applicableModalities(
+  candidates: readonly Modality[],
+  sample: Sample,
+  ctx: RunContext,
+): { modalities: Modality[]; notes: string[] } {
   const modalities: Modality[] = [];
   const simulated: Modality[] = [];
   let mismatch: { trained: string[]; foreign: string[] } | undefined;
@@ -81,6 +85,8 @@ export function applicableModalities(candidates: readonly Modality[], sample: Sa
   const notes =
     mismatch === undefined
       ? []
-      : [`left out the run's modalities ${simulated.map((m) => m.name).join(', ')}: they simulate ${[...new Set(simulated.map((m) => m.simulate?.sensor))].join(', ')} ${simulationReason(mismatch)}`];
+      : [
+          `left out the run's modalities ${simulated.map((m) => m.name).join(', ')}: they simulate ${[...new Set(simulated.map((m) => m.simulate?.sensor))].join(', ')} ${simulationReason(mismatch)}`,
+        ];
   return { modalities, notes };
 }

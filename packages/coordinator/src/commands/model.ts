@@ -81,10 +81,14 @@ export interface ModelCliOptions {
 }
 
 /** The preset and backend `atomizer model` reports on: --model-preset as train spells it (--preset, its old name, warned), else the run config default. */
-export function modelSettings(opts: ModelCliOptions, warn: (line: string) => void): { preset: string; backend: BackendChoice; json: boolean } {
+export function modelSettings(
+  opts: ModelCliOptions,
+  warn: (line: string) => void,
+): { preset: string; backend: BackendChoice; json: boolean } {
   const given = opts[leafKey(runConfigLeaf('model.preset'))] as string | undefined;
   if (opts.preset !== undefined) {
-    if (given !== undefined && given !== opts.preset) throw new Error('give the model preset once: --model-preset (--preset is its old name)');
+    if (given !== undefined && given !== opts.preset)
+      throw new Error('give the model preset once: --model-preset (--preset is its old name)');
     warn('atomizer: model --preset is now --model-preset, as train and demo spell it; --preset will be removed');
   }
   return { preset: given ?? opts.preset ?? parseRunConfig({}).model.preset, backend: opts.backend, json: opts.json === true };

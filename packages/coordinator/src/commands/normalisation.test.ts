@@ -22,12 +22,27 @@ const band = (sensor: string, name: string, values: number[], scale = 1, offset 
   offset,
 });
 const DN = [8000, 9000, 10000, 11000];
-const l8 = (scale = 1, offset = 0): Sample => ({ id: 'l8', labels: [0], bands: [band('landsat-8', 'B4', DN, scale, offset), band('landsat-8', 'B5', DN.map((v) => v + 4000), scale, offset)] });
+const l8 = (scale = 1, offset = 0): Sample => ({
+  id: 'l8',
+  labels: [0],
+  bands: [
+    band('landsat-8', 'B4', DN, scale, offset),
+    band(
+      'landsat-8',
+      'B5',
+      DN.map((v) => v + 4000),
+      scale,
+      offset,
+    ),
+  ],
+});
 const stat = (key: string, mean: number, std: number): BandStats => ({ key, count: 100, mean, std, min: 0, max: 1 });
 const ctxOf = (normalisation: 'train-split' | 'image' = 'train-split') =>
   ({
     config: { run: 'sen2-x', dataset: { normalisation } },
-    stats: new Map([stat('landsat-8:B4', 0.16, 0.06), stat('landsat-8:B5', 0.34, 0.12), stat('sentinel-2b:B04', 0.15, 0.05)].map((s) => [s.key, s])),
+    stats: new Map(
+      [stat('landsat-8:B4', 0.16, 0.06), stat('landsat-8:B5', 0.34, 0.12), stat('sentinel-2b:B04', 0.15, 0.05)].map((s) => [s.key, s]),
+    ),
   }) as unknown as RunContext;
 
 describe('which statistics normalise each band (--stats)', () => {
@@ -40,7 +55,9 @@ describe('which statistics normalise each band (--stats)', () => {
     expect(r.table[0]!.stats).toBe("landsat-8:B4 (this dataset, 4 values; the run's landsat-8:B4 is in other units)");
     expect(r.stats.get('landsat-8:B4')!.mean).toBe(9500);
     expect(r.notes).toHaveLength(1);
-    expect(r.notes[0]).toMatch(/^landsat-8:B4, landsat-8:B5 normalised with this dataset's own statistics, not the run's: not in the units of the run's statistics \(landsat-8:B4: mean 9500 is .*\); give the bands' scale\/offset .* or --stats run to force the run's$/);
+    expect(r.notes[0]).toMatch(
+      /^landsat-8:B4, landsat-8:B5 normalised with this dataset's own statistics, not the run's: not in the units of the run's statistics \(landsat-8:B4: mean 9500 is .*\); give the bands' scale\/offset .* or --stats run to force the run's$/,
+    );
   });
 
   it("auto: the same bands in reflectance (scale/offset) use the run's, no note", () => {
@@ -74,7 +91,7 @@ describe('which statistics normalise each band (--stats)', () => {
     expect(normalisationFor([s2a], ctxOf()).table.map((t) => [t.source, t.stats])).toEqual([['family', 'sentinel-2b:B04']]);
   });
 
-  it('the builder asks for a pass over the whole imagery when a band is in other units, for dataset, and not when the run\'s fit', () => {
+  it("the builder asks for a pass over the whole imagery when a band is in other units, for dataset, and not when the run's fit", () => {
     const need = (choice: 'auto' | 'run' | 'dataset', s: Sample) => {
       const b = new NormalisationBuilder(ctxOf(), choice);
       b.add(s);
@@ -86,7 +103,7 @@ describe('which statistics normalise each band (--stats)', () => {
     expect(need('dataset', l8(2.75e-5, -0.2))).toBe(true);
   });
 
-  it("a run normalised per image takes no explicit --stats: one line naming the run and what to do", () => {
+  it('a run normalised per image takes no explicit --stats: one line naming the run and what to do', () => {
     expect(() => checkStatsChoice(ctxOf('image'), 'auto')).not.toThrow();
     expect(() => checkStatsChoice(ctxOf('train-split'), 'dataset')).not.toThrow();
     expect(() => checkStatsChoice(ctxOf('image'), 'dataset')).toThrow(

@@ -23,7 +23,10 @@ export type StatsChoice = (typeof STATS_CHOICES)[number];
 
 /** The --stats option of eval and predict (an unknown value: commander's one-line error listing the choices). */
 export function statsOption(): Option {
-  return new Option('--stats <source>', "statistics that normalise the bands: auto (the run's, a band in other units this imagery's own), run (always the run's where it has them), dataset (this imagery's own for every band)")
+  return new Option(
+    '--stats <source>',
+    "statistics that normalise the bands: auto (the run's, a band in other units this imagery's own), run (always the run's where it has them), dataset (this imagery's own for every band)",
+  )
     .choices([...STATS_CHOICES])
     .default('auto');
 }
@@ -139,7 +142,11 @@ export class NormalisationBuilder {
 }
 
 /** Which statistics normalise each band of the samples (see the file comment). */
-export function normalisationFor(samples: readonly Sample[], ctx: RunContext, choice: StatsChoice = 'auto'): { stats: Map<string, BandStats>; table: BandNormalisation[]; notes: string[] } {
+export function normalisationFor(
+  samples: readonly Sample[],
+  ctx: RunContext,
+  choice: StatsChoice = 'auto',
+): { stats: Map<string, BandStats>; table: BandNormalisation[]; notes: string[] } {
   const b = new NormalisationBuilder(ctx, choice);
   for (const s of samples) b.add(s);
   return b.result();

@@ -34,7 +34,8 @@ export function positiveSeconds(name: string): (v: string) => number {
 export function tcpPort(name: string): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${name} must be an integer 0-65535 (0: a free port), got '${v}'`);
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      throw new InvalidArgumentError(`${name} must be an integer 0-65535 (0: a free port), got '${v}'`);
     return n;
   };
 }

@@ -91,7 +91,13 @@ export class PredictDispatch {
         entries.map((e) => ({
           name: `predict ${e.job.predict} tiles ${e.job.start}-${e.job.end - 1}`,
           data: e.job,
-          opts: { jobId: e.id, attempts, backoff: { type: 'exponential' as const, delay: 500 }, removeOnComplete: { count: 5000 }, removeOnFail: { count: 5000 } },
+          opts: {
+            jobId: e.id,
+            attempts,
+            backoff: { type: 'exponential' as const, delay: 500 },
+            removeOnComplete: { count: 5000 },
+            removeOnFail: { count: 5000 },
+          },
         })),
       ),
     );
@@ -120,10 +126,15 @@ export class PredictDispatch {
       if (state === 'completed' && bj !== undefined) return bj.returnvalue as JobReply;
       const what = `predict job ${e.id} (tiles ${e.job.start}-${e.job.end - 1} of ${e.job.input})`;
       if (state === 'failed') {
-        throw new Error(`${what} failed after ${bj?.attemptsMade ?? attempts} attempt(s): ${(bj?.failedReason ?? 'no reason recorded').split('\n')[0]}; fix the cause and predict again`);
+        throw new Error(
+          `${what} failed after ${bj?.attemptsMade ?? attempts} attempt(s): ${(bj?.failedReason ?? 'no reason recorded').split('\n')[0]}; fix the cause and predict again`,
+        );
       }
       if (state === 'unknown' || bj === undefined) {
-        if (e.requeued >= attempts) throw new Error(`${what} vanished from Redis ${e.requeued + 1} times; check that nothing empties the queue ${this.opts.queue}, and predict again`);
+        if (e.requeued >= attempts)
+          throw new Error(
+            `${what} vanished from Redis ${e.requeued + 1} times; check that nothing empties the queue ${this.opts.queue}, and predict again`,
+          );
         e.requeued++;
         this.opts.log(`${what} vanished from Redis; enqueued again`);
         await this.add([e]);
@@ -144,7 +155,16 @@ export class PredictDispatch {
   /** Never waits on an unreachable Redis for long (closeWithin, as the executor closes). */
   async close(): Promise<void> {
     this.waits.wake();
-    await Promise.all([closeWithin(() => this.events.close(), () => this.events.disconnect()), closeWithin(() => this.queue.close(), () => this.queue.disconnect())]);
+    await Promise.all([
+      closeWithin(
+        () => this.events.close(),
+        () => this.events.disconnect(),
+      ),
+      closeWithin(
+        () => this.queue.close(),
+        () => this.queue.disconnect(),
+      ),
+    ]);
     this.redis.disconnect();
   }
 }

@@ -24,7 +24,11 @@ const SAME_GRID = 0.02;
  * left after the overview read (its training ranges dropped: predicting presents the canonical
  * view). Undefined when the bands were read at different levels (read at full resolution instead).
  */
-export function modalityOnGrid(m: Modality, scene: Pick<SceneWindows, 'bandScales'>, factor: number | undefined): { modality: Modality; scale: number } | undefined {
+export function modalityOnGrid(
+  m: Modality,
+  scene: Pick<SceneWindows, 'bandScales'>,
+  factor: number | undefined,
+): { modality: Modality; scale: number } | undefined {
   if (factor === undefined) return { modality: m, scale: 1 };
   const scales = scene.bandScales.map((s) => (s.x + s.y) / 2);
   const lo = Math.min(...scales);
@@ -33,5 +37,8 @@ export function modalityOnGrid(m: Modality, scene: Pick<SceneWindows, 'bandScale
   const scale = (lo + hi) / 2;
   const left = factor / scale;
   const { resolutionRange: _range, ...rest } = m;
-  return { modality: parseModality({ ...rest, resolutionFactor: left > 1 - SAME_GRID ? 1 : left }, `modality ${m.name} on the grid read`), scale };
+  return {
+    modality: parseModality({ ...rest, resolutionFactor: left > 1 - SAME_GRID ? 1 : left }, `modality ${m.name} on the grid read`),
+    scale,
+  };
 }

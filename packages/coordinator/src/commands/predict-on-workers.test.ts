@@ -8,6 +8,8 @@ describe('where workers read the scene', () => {
     expect(workerInput('s3://bucket/scenes/a.tif', false)).toBe('s3://bucket/scenes/a.tif');
     expect(workerInput('/mnt/shared/a.tif', false)).toBe('/mnt/shared/a.tif');
     expect(workerInput('scenes/a.tif', true)).toBe(resolve('scenes/a.tif'));
-    expect(() => workerInput('scenes/a.tif', false)).toThrow(/^--input scenes\/a\.tif: workers open the scene themselves and cannot resolve a relative path of this machine; give an http\(s\):\/\/ or s3:\/\/ URL, an absolute path/);
+    expect(() => workerInput('scenes/a.tif', false)).toThrow(
+      /^--input scenes\/a\.tif: workers open the scene themselves and cannot resolve a relative path of this machine; give an http\(s\):\/\/ or s3:\/\/ URL, an absolute path/,
+    );
   });
 });

@@ -79,14 +79,24 @@ export async function predictOnWorkers(o: {
     ...(w.outageBudgetMs !== undefined ? { outageBudgetMs: w.outageBudgetMs } : {}),
     ...(w.pollMs !== undefined ? { pollMs: w.pollMs } : {}),
   });
-  const out: WorkerPrediction = { id, queue: w.queue, jobs: jobs.length, windowsPerJob: w.windowsPerJob, workers: [], pixels: new Array<number>(o.classes).fill(0), nodata: 0 };
+  const out: WorkerPrediction = {
+    id,
+    queue: w.queue,
+    jobs: jobs.length,
+    windowsPerJob: w.windowsPerJob,
+    workers: [],
+    pixels: new Array<number>(o.classes).fill(0),
+    nodata: 0,
+  };
   const by = new Set<string>();
   let failed = true;
   try {
     const serving = await dispatch.workersServing();
     o.log(
       `prediction ${id}: ${jobs.length} job(s) of ${w.windowsPerJob} tile(s) on queue ${w.queue}; ` +
-        (serving.length > 0 ? `${serving.length} worker(s) serve it (${serving.join(', ')})` : `no worker serves it yet: start some (atomizer worker); waiting`),
+        (serving.length > 0
+          ? `${serving.length} worker(s) serve it (${serving.join(', ')})`
+          : `no worker serves it yet: start some (atomizer worker); waiting`),
     );
     await dispatch.enqueue(jobs);
     for (let i = 0; i < jobs.length; i++) {
@@ -103,13 +113,17 @@ export async function predictOnWorkers(o: {
           ? `it holds tiles ${meta.data.start}-${meta.data.end - 1} of prediction ${meta.data.predict}`
           : meta.data.checkpointSha256 !== tpl.checkpointSha256
             ? `it was predicted with checkpoint sha256 ${meta.data.checkpointSha256}`
-            : !(tiles instanceof Uint8Array) || meta.data.tileBytes.join(',') !== want.join(',') || tiles.length !== want.reduce((a, b) => a + b, 0)
+            : !(tiles instanceof Uint8Array) ||
+                meta.data.tileBytes.join(',') !== want.join(',') ||
+                tiles.length !== want.reduce((a, b) => a + b, 0)
               ? `its tiles are not the ${want.length} tile(s) of ${want.join(', ')} bytes expected`
               : meta.data.pixels.length !== o.classes
                 ? `it counts ${meta.data.pixels.length} classes, the run has ${o.classes}`
                 : undefined;
       if (why !== undefined || !meta.success || !(tiles instanceof Uint8Array)) {
-        throw new Error(`${job.resultKey}: not the result of predict job tiles ${job.start}-${job.end - 1}: ${why}; workers of another version? update them and predict again`);
+        throw new Error(
+          `${job.resultKey}: not the result of predict job tiles ${job.start}-${job.end - 1}: ${why}; workers of another version? update them and predict again`,
+        );
       }
       let at = 0;
       for (let t = job.start; t < job.end; t++) {

@@ -132,7 +132,8 @@ async function checkPaths(input: string, out: string): Promise<void> {
   if (!/^\.tiff?$/i.test(extname(out))) throw new Error(`--out ${out}: the map is a GeoTIFF; give a path ending in .tif`);
   if (!isRemote(input) && resolve(out) === resolve(input)) throw new Error(`--out ${out} is the input; give another path`);
   const dir = await stat(dirname(resolve(out))).catch(() => undefined);
-  if (dir === undefined || !dir.isDirectory()) throw new Error(`--out ${out}: folder ${dirname(resolve(out))} does not exist; create it first`);
+  if (dir === undefined || !dir.isDirectory())
+    throw new Error(`--out ${out}: folder ${dirname(resolve(out))} does not exist; create it first`);
 }
 
 /** The scene opened on one grid, with the patch size and tiles on it and its first tile's window. */
@@ -156,7 +157,8 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
   const tileSize = opts.tileSize ?? 256;
   const batchSize = Math.max(1, opts.batchSize ?? 512);
   if (!Number.isInteger(stride) || stride < 1) throw new Error(`--stride must be a positive integer, got ${stride}`);
-  if (!Number.isInteger(tileSize) || tileSize < 16 || tileSize % 16 !== 0) throw new Error(`--tile-size must be a multiple of 16, got ${tileSize}`);
+  if (!Number.isInteger(tileSize) || tileSize < 16 || tileSize % 16 !== 0)
+    throw new Error(`--tile-size must be a multiple of 16, got ${tileSize}`);
 
   // 1. Cheap checks first: paths (where workers will read the scene), the store, the run, the checkpoint.
   await checkPaths(opts.input, opts.out);
@@ -167,11 +169,15 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
   const statsChoice = opts.stats ?? 'auto';
   checkStatsChoice(ctx, statsChoice);
   const ck = await loadRunCheckpoint(opts.store, ctx, opts.checkpoint ?? 'latest');
-  log(`run ${opts.run}: checkpoint round ${ck.round} (${ck.key}, sha256 ${ck.verified ? 'verified against latest.json' : 'not in latest.json, unverified'})`);
+  log(
+    `run ${opts.run}: checkpoint round ${ck.round} (${ck.key}, sha256 ${ck.verified ? 'verified against latest.json' : 'not in latest.json, unverified'})`,
+  );
   const classes = [...ctx.manifest.classes];
   const C = ctx.model.numClasses;
-  if (!probabilities && C > MAX_MAP_CLASSES) throw new Error(`run ${opts.run} has ${C} classes, more than a uint8 class map holds (${MAX_MAP_CLASSES}); use --probabilities`);
-  if (!probabilities && ctx.model.task === 'multi') notes.push('multi-label run: each pixel holds its most probable class; --probabilities gives every class');
+  if (!probabilities && C > MAX_MAP_CLASSES)
+    throw new Error(`run ${opts.run} has ${C} classes, more than a uint8 class map holds (${MAX_MAP_CLASSES}); use --probabilities`);
+  if (!probabilities && ctx.model.task === 'multi')
+    notes.push('multi-label run: each pixel holds its most probable class; --probabilities gives every class');
 
   // 2. The modality named on the command line decides the grid before anything is read.
   let asked: Modality | undefined;
@@ -193,7 +199,10 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
       let patch = opts.patch;
       if (patch === undefined) {
         const foot = await trainingFootprintM(opts.store, ctx);
-        if (foot === undefined || fineGsd === undefined) throw new Error(`${opts.input}: cannot size patches (${foot === undefined ? 'the run has no stored training sample' : 'the scene has no georeferencing'}); give --patch <pixels>`);
+        if (foot === undefined || fineGsd === undefined)
+          throw new Error(
+            `${opts.input}: cannot size patches (${foot === undefined ? 'the run has no stored training sample' : 'the scene has no georeferencing'}); give --patch <pixels>`,
+          );
         patch = Math.max(1, Math.round(foot / fineGsd));
       }
       if (!Number.isInteger(patch) || patch < 1) throw new Error(`--patch must be a positive integer, got ${patch}`);
@@ -212,21 +221,27 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
     let modality: Modality;
     if (asked !== undefined) {
       modality = asked;
-      const refused = (why: string) => new Error(`--modality ${opts.modality}: ${why}; the scene's bands are ${grid.scene.bandNames.join(', ')}`);
+      const refused = (why: string) =>
+        new Error(`--modality ${opts.modality}: ${why}; the scene's bands are ${grid.scene.bandNames.join(', ')}`);
       const why = whyNotApplicable(modality, grid.first, ctx);
       if (why !== undefined) throw refused(why);
     } else {
       const applicable = applicableModalities(ctx.modalities.train, grid.first, ctx);
       notes.push(...applicable.notes);
       modality = applicable.modalities[0] ?? NATIVE;
-      if (modality === NATIVE) notes.push(`none of the run's train modalities applies to ${grid.scene.bandNames.join(', ')}: predicted with every band as read ('native')`);
-      else notes.push(`modality ${modality.name}: the run's first train modality that applies to the scene (choose another with --modality)`);
+      if (modality === NATIVE)
+        notes.push(
+          `none of the run's train modalities applies to ${grid.scene.bandNames.join(', ')}: predicted with every band as read ('native')`,
+        );
+      else
+        notes.push(`modality ${modality.name}: the run's first train modality that applies to the scene (choose another with --modality)`);
     }
     // The modality's grid: an overview when it is coarser (opened again when the default modality asks for it).
     let onGrid = modalityOnGrid(modality, grid.scene, grid.factor);
     if (readFactorOf(modality) !== grid.factor || onGrid === undefined) {
       const factor = onGrid === undefined ? undefined : readFactorOf(modality);
-      if (onGrid === undefined) notes.push('the bands have overviews at different levels: read at full resolution and averaged by the modality');
+      if (onGrid === undefined)
+        notes.push('the bands have overviews at different levels: read at full resolution and averaged by the modality');
       await grid.scene.close();
       grid = await openGrid(factor);
       onGrid = modalityOnGrid(modality, grid.scene, factor)!;
@@ -268,8 +283,11 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
     }
     const normalisation = table.map((n) => [n.band, n.mean, n.std] as [string, number, number]);
     const evalCtx: RunContext = { ...ctx, stats: statsWithTable(ctx.stats, normalisation) };
-    const backend = opts.workers !== undefined ? 'workers' : typeof opts.backend === 'function' ? await opts.backend() : (opts.backend ?? 'unknown');
-    log(`${scene.id}: ${W}x${H} pixels, ${scene.bandNames.length} bands; ${patch}x${patch}-pixel patches every ${stride} pixel(s), modality ${modality.name} (${tag.seen}); ${g.tiles} window(s) of ${tileSize} + ${g.halo} overlap`);
+    const backend =
+      opts.workers !== undefined ? 'workers' : typeof opts.backend === 'function' ? await opts.backend() : (opts.backend ?? 'unknown');
+    log(
+      `${scene.id}: ${W}x${H} pixels, ${scene.bandNames.length} bands; ${patch}x${patch}-pixel patches every ${stride} pixel(s), modality ${modality.name} (${tag.seen}); ${g.tiles} window(s) of ${tileSize} + ${g.halo} overlap`,
+    );
 
     // 5. Windows -> tiles of the map, in order, into the COG writer.
     const spp = probabilities ? C : 1;
@@ -280,7 +298,15 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
       samplesPerPixel: spp,
       dtype: 'uint8',
       tileSize,
-      tags: { ...scene.tags, gdalNodata: String(MAP_NODATA), gdalMetadata: mapMetadata(classes, probabilities, { ATOMIZER_RUN: opts.run, ATOMIZER_CHECKPOINT: String(ck.round), ATOMIZER_MODALITY: modality.name }) },
+      tags: {
+        ...scene.tags,
+        gdalNodata: String(MAP_NODATA),
+        gdalMetadata: mapMetadata(classes, probabilities, {
+          ATOMIZER_RUN: opts.run,
+          ATOMIZER_CHECKPOINT: String(ck.round),
+          ATOMIZER_MODALITY: modality.name,
+        }),
+      },
     });
     writer = cog;
     const write = async (t: number, values: Uint8Array): Promise<void> => {
@@ -291,7 +317,17 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
     let nodataPixels = 0;
     let onWorkers: WorkerPrediction | undefined;
     if (opts.workers === undefined) {
-      const predictor: TilePredictor = { g, bandGrids: scene.bandGrids, modality: onGrid.modality, ctx: evalCtx, weights: ck.weights, round: ck.round, stride, batchSize, probabilities };
+      const predictor: TilePredictor = {
+        g,
+        bandGrids: scene.bandGrids,
+        modality: onGrid.modality,
+        ctx: evalCtx,
+        weights: ck.weights,
+        round: ck.round,
+        stride,
+        batchSize,
+        probabilities,
+      };
       for (let t = 0; t < g.tiles; t++) {
         const tile = predictTile(predictor, t, t === 0 ? first : await scene.readWindow(...tileWindow(g, t)));
         tile.pixels.forEach((n, c) => (counts[c]! += n));
@@ -342,7 +378,14 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
     const result: PredictSceneResult = {
       run: opts.run,
       checkpoint: { round: ck.round, key: ck.key, sha256: ck.sha256, verified: ck.verified },
-      input: { path: displayLocation(opts.input), files: scene.files.map(displayLocation), width: W, height: H, bands: scene.bandNames, ...(scene.geo?.crs.epsg !== undefined ? { epsg: scene.geo.crs.epsg } : {}) },
+      input: {
+        path: displayLocation(opts.input),
+        files: scene.files.map(displayLocation),
+        width: W,
+        height: H,
+        bands: scene.bandNames,
+        ...(scene.geo?.crs.epsg !== undefined ? { epsg: scene.geo.crs.epsg } : {}),
+      },
       ...(grid.factor !== undefined ? { resolution: { factor: grid.factor, read: onGrid.scale } } : {}),
       output: {
         path: layout.path,
@@ -361,7 +404,17 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
       stride,
       halo: g.halo,
       backend,
-      ...(onWorkers !== undefined ? { workers: { id: onWorkers.id, queue: onWorkers.queue, jobs: onWorkers.jobs, windowsPerJob: onWorkers.windowsPerJob, workers: onWorkers.workers } } : {}),
+      ...(onWorkers !== undefined
+        ? {
+            workers: {
+              id: onWorkers.id,
+              queue: onWorkers.queue,
+              jobs: onWorkers.jobs,
+              windowsPerJob: onWorkers.windowsPerJob,
+              workers: onWorkers.workers,
+            },
+          }
+        : {}),
       normalisationStrategy: strategy,
       stats: statsChoice,
       normalisation: table,

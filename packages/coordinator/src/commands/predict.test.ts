@@ -47,14 +47,20 @@ let whole: PredictSceneResult;
 let wholeMap: Uint8Array;
 let crop: string;
 
-const inside = (r: { x0: number; y0: number; x1: number; y1: number }, x: number, y: number) => x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1;
+const inside = (r: { x0: number; y0: number; x1: number; y1: number }, x: number, y: number) =>
+  x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1;
 
 async function bandsOf(path: string): Promise<Uint8Array[]> {
   const image = await (await fromFile(path)).getImage(0);
   return (await image.readRasters({ interleave: false })) as unknown as Uint8Array[];
 }
 
-function gdalinfo(path: string): { coordinateSystem: { wkt: string }; geoTransform: number[]; metadata: Record<string, Record<string, string>>; bands: Array<Record<string, unknown>> } {
+function gdalinfo(path: string): {
+  coordinateSystem: { wkt: string };
+  geoTransform: number[];
+  metadata: Record<string, Record<string, string>>;
+  bands: Array<Record<string, unknown>>;
+} {
   return JSON.parse(execFileSync('gdalinfo', ['-json', path], { encoding: 'utf8' })) as ReturnType<typeof gdalinfo>;
 }
 
@@ -62,7 +68,15 @@ function gdalinfo(path: string): { coordinateSystem: { wkt: string }; geoTransfo
  * A window of sen2.tif as a float32 COG of `tile`-pixel tiles with its georeferencing shifted to
  * the window, NaN where `nan(x, y, band)` says (window pixels).
  */
-async function writeCog(path: string, x0: number, y0: number, w: number, h: number, tile: number, nan: (x: number, y: number, band: number) => boolean = () => false): Promise<void> {
+async function writeCog(
+  path: string,
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  tile: number,
+  nan: (x: number, y: number, band: number) => boolean = () => false,
+): Promise<void> {
   const image = await (await fromFile(SCENE)).getImage(0);
   const bands = (await image.readRasters({ window: [x0, y0, x0 + w, y0 + h], interleave: false })) as unknown as Float32Array[];
   const tags = await geoTagsOf(image);
@@ -145,8 +159,16 @@ describe('atomizer predict: a map of the Sentinel-2 scene', () => {
     // Held-out polygons (the run's test split) on the map, against eval on the test split.
     const scene = await readSceneLabels({ scene: SCENE, sensor: 's2a', labels: POLYGONS, patchSize: 5 }); // as the dataset spec reads it
     const test = scene.items.filter((p) => p.split === 'test');
-    const heldOut = test.filter((p) => whole.classes[wholeMap[p.row * 247 + p.col]!] === scene.classes[p.sample.labels[0]!]).length / test.length;
-    const evTest = await evalCheckpoint({ store, run: RUN, dataset: SEN2, split: 'test', modalities: [whole.modality.name], backend: 'wasm' });
+    const heldOut =
+      test.filter((p) => whole.classes[wholeMap[p.row * 247 + p.col]!] === scene.classes[p.sample.labels[0]!]).length / test.length;
+    const evTest = await evalCheckpoint({
+      store,
+      run: RUN,
+      dataset: SEN2,
+      split: 'test',
+      modalities: [whole.modality.name],
+      backend: 'wasm',
+    });
     expect(heldOut).toBeCloseTo(evTest.modalities[0]!.accuracy!, 10);
     console.log(
       `predict sen2.tif: ${whole.seconds.toFixed(1)} s; agreement with the polygons ${agreement.toFixed(4)} (${agree}/${labelled}), eval ${accuracy.toFixed(4)}; held-out polygons ${heldOut.toFixed(4)} (${test.length} pixels)`,
@@ -154,15 +176,26 @@ describe('atomizer predict: a map of the Sentinel-2 scene', () => {
     expect(Object.values(whole.pixels).reduce((a, b) => a + b, 0) + whole.nodataPixels).toBe(247 * 237);
   });
 
-  it('opens in GDAL with the input\'s CRS and geotransform, as a COG with overviews, nodata and the class names', () => {
+  it("opens in GDAL with the input's CRS and geotransform, as a COG with overviews, nodata and the class names", () => {
     const map = gdalinfo(whole.output.path);
     const input = gdalinfo(SCENE);
     expect(map.coordinateSystem.wkt).toBe(input.coordinateSystem.wkt);
     expect(map.geoTransform).toEqual(input.geoTransform);
     expect(map.metadata.IMAGE_STRUCTURE).toMatchObject({ LAYOUT: 'COG', COMPRESSION: 'DEFLATE' });
-    expect(map.metadata['']).toMatchObject({ CLASSES: 'dryout,forest,village,water', CLASS_0: 'dryout', CLASS_3: 'water', ATOMIZER_RUN: RUN });
+    expect(map.metadata['']).toMatchObject({
+      CLASSES: 'dryout,forest,village,water',
+      CLASS_0: 'dryout',
+      CLASS_3: 'water',
+      ATOMIZER_RUN: RUN,
+    });
     expect(map.bands).toHaveLength(1);
-    expect(map.bands[0]).toMatchObject({ type: 'Byte', block: [128, 128], noDataValue: MAP_NODATA, description: 'class', overviews: [{ size: [124, 119] }] });
+    expect(map.bands[0]).toMatchObject({
+      type: 'Byte',
+      block: [128, 128],
+      noDataValue: MAP_NODATA,
+      description: 'class',
+      overviews: [{ size: [124, 119] }],
+    });
   });
 });
 
@@ -177,7 +210,11 @@ describe('atomizer predict: windows, nodata, probabilities', () => {
     for (let y = 2; y < CROP - 2; y++) {
       for (let x = 2; x < CROP - 2; x++) {
         // Patches touching the NaN areas see other atoms than on the whole scene.
-        if (inside({ x0: HOLE.x0 - 2, y0: HOLE.y0 - 2, x1: HOLE.x1 + 2, y1: HOLE.y1 + 2 }, x, y) || inside({ x0: PART.x0 - 2, y0: PART.y0 - 2, x1: PART.x1 + 2, y1: PART.y1 + 2 }, x, y)) continue;
+        if (
+          inside({ x0: HOLE.x0 - 2, y0: HOLE.y0 - 2, x1: HOLE.x1 + 2, y1: HOLE.y1 + 2 }, x, y) ||
+          inside({ x0: PART.x0 - 2, y0: PART.y0 - 2, x1: PART.x1 + 2, y1: PART.y1 + 2 }, x, y)
+        )
+          continue;
         compared++;
         if (a[y * CROP + x] !== wholeMap[(CY + y) * 247 + CX + x]) differ++;
       }
@@ -185,14 +222,15 @@ describe('atomizer predict: windows, nodata, probabilities', () => {
     expect(compared).toBeGreaterThan(8000);
     expect(differ).toBe(0);
     // Nodata exactly where every band is missing; a pixel missing one band is still mapped.
-    for (let y = 0; y < CROP; y++) for (let x = 0; x < CROP; x++) expect(a[y * CROP + x] === MAP_NODATA, `(${x}, ${y})`).toBe(inside(HOLE, x, y));
+    for (let y = 0; y < CROP; y++)
+      for (let x = 0; x < CROP; x++) expect(a[y * CROP + x] === MAP_NODATA, `(${x}, ${y})`).toBe(inside(HOLE, x, y));
     expect(small.nodataPixels).toBe(100);
     const info = gdalinfo(small.output.path);
     expect(info.geoTransform).toEqual(gdalinfo(crop).geoTransform);
     expect(info.bands[0]).toMatchObject({ block: [32, 32], overviews: [{ size: [48, 48] }, { size: [24, 24] }] });
   });
 
-  it('--probabilities: one band per class (p x 254), its top class the map\'s, nodata in every band', async () => {
+  it("--probabilities: one band per class (p x 254), its top class the map's, nodata in every band", async () => {
     const r = await run({ input: crop, out: join(dir, 'crop-p.tif'), probabilities: true, stride: 2 });
     const map = await run({ input: crop, out: join(dir, 'crop-s2.tif'), stride: 2 });
     expect(r.output).toMatchObject({ encoding: 'probabilities', scale: 254, nodata: MAP_NODATA });
@@ -242,7 +280,9 @@ describe('atomizer predict: a coarser modality reads the overview', () => {
         return { r, bytes: http.bytesServed() - before, reach };
       };
       // The COG writer stores the smallest overview first and the full resolution last.
-      const fullTiles = Array.from((await (await (await fromFile(cog)).getImage(0)).getFileDirectory().loadValue('TileOffsets')) as ArrayLike<number>);
+      const fullTiles = Array.from(
+        (await (await (await fromFile(cog)).getImage(0)).getFileDirectory().loadValue('TileOffsets')) as ArrayLike<number>,
+      );
       const fullStart = Math.min(...fullTiles);
       const full = await fetched('s2-rgbn-10m', 'full-res.tif');
       const coarse = await fetched('s2-rgbn-10m@res0.5', 'coarse.tif');
@@ -278,7 +318,24 @@ describe('atomizer predict: a coarser modality reads the overview', () => {
 describe('atomizer predict: the command', () => {
   it('--json prints the summary (classes, pixels per class, seconds, output path)', async () => {
     const out = join(dir, 'cli.tif');
-    const r = await runCli(['predict', '--run', RUN, '--s3', join(dir, 'store'), '--input', crop, '--sensor', 's2a', '--out', out, '--stride', '4', '--backend', 'wasm', '--json']);
+    const r = await runCli([
+      'predict',
+      '--run',
+      RUN,
+      '--s3',
+      join(dir, 'store'),
+      '--input',
+      crop,
+      '--sensor',
+      's2a',
+      '--out',
+      out,
+      '--stride',
+      '4',
+      '--backend',
+      'wasm',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as PredictSceneResult;
     expect(s.classes).toEqual(['dryout', 'forest', 'village', 'water']);
@@ -290,7 +347,10 @@ describe('atomizer predict: the command', () => {
   it('refuses bad input before anything is written, in one line naming it', async () => {
     const out = join(dir, 'bad.tif');
     const cases: Array<[Partial<PredictSceneOptions>, RegExp]> = [
-      [{ input: '/no/such.tif' }, /^--input \/no\/such\.tif does not exist; give a GeoTIFF, a folder of one scene's band files or a STAC Item/],
+      [
+        { input: '/no/such.tif' },
+        /^--input \/no\/such\.tif does not exist; give a GeoTIFF, a folder of one scene's band files or a STAC Item/,
+      ],
       [{ out: '/no/such/dir/map.tif' }, /^--out \/no\/such\/dir\/map\.tif: folder \/no\/such\/dir does not exist; create it first/],
       [{ out: join(dir, 'map.png') }, /the map is a GeoTIFF; give a path ending in \.tif/],
       [{ run: 'nope' }, /run 'nope' is not in the store .*runs there: pr/],

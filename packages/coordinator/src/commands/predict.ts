@@ -45,12 +45,19 @@ export function formatPredictResult(r: PredictSceneResult): string {
   const lines = [
     `run ${r.run}, checkpoint round ${r.checkpoint.round}; ${r.input.path}: ${r.input.width}x${r.input.height} pixels, ${r.input.bands.length} bands${r.input.epsg !== undefined ? `, EPSG:${r.input.epsg}` : ''}`,
     `modality ${r.modality.name} (${r.modality.seen}: ${r.modality.reason}); ${r.patch}x${r.patch}-pixel patches every ${r.stride} pixel(s); windows of ${r.output.tileSize} pixels + ${r.halo} overlap`,
-    ...(r.workers !== undefined ? [`on workers: prediction ${r.workers.id}, ${r.workers.jobs} job(s) of ${r.workers.windowsPerJob} window(s) on queue ${r.workers.queue}, computed by ${r.workers.workers.join(', ')}`] : []),
+    ...(r.workers !== undefined
+      ? [
+          `on workers: prediction ${r.workers.id}, ${r.workers.jobs} job(s) of ${r.workers.windowsPerJob} window(s) on queue ${r.workers.queue}, computed by ${r.workers.workers.join(', ')}`,
+        ]
+      : []),
     ...r.notes.map((n) => `note: ${n}`),
     '',
     formatTable(
       ['class id', 'class', 'pixels', 'share'],
-      [...r.classes.map((c, i) => [i, c, r.pixels[c] ?? 0, `${(((r.pixels[c] ?? 0) / total) * 100).toFixed(1)}%`]), [MAP_NODATA, '(nodata)', r.nodataPixels, `${((r.nodataPixels / total) * 100).toFixed(1)}%`]],
+      [
+        ...r.classes.map((c, i) => [i, c, r.pixels[c] ?? 0, `${(((r.pixels[c] ?? 0) / total) * 100).toFixed(1)}%`]),
+        [MAP_NODATA, '(nodata)', r.nodataPixels, `${((r.nodataPixels / total) * 100).toFixed(1)}%`],
+      ],
     ),
     '',
     `wrote ${r.output.path} (${r.output.encoding === 'class' ? 'class ids' : `per-class probabilities x ${PROBABILITY_SCALE}`}, uint8, nodata ${MAP_NODATA}, ${r.output.tileSize}-pixel tiles, ${r.output.overviews.length} overview(s), ${r.output.bytes.toLocaleString('en-US')} bytes) in ${r.seconds.toFixed(1)} s`,
@@ -61,7 +68,12 @@ export function formatPredictResult(r: PredictSceneResult): string {
 /** A progress bar on a terminal; nothing otherwise (the summary follows). */
 function progressBar(): { update(phase: string, done: number, total: number): void; stop(): void } {
   if (process.stderr.isTTY !== true) return { update: () => undefined, stop: () => undefined };
-  const bar = new SingleBar({ format: 'predict {phase} [{bar}] {value}/{total} windows | {eta_formatted} left', stream: process.stderr, hideCursor: true, clearOnComplete: false });
+  const bar = new SingleBar({
+    format: 'predict {phase} [{bar}] {value}/{total} windows | {eta_formatted} left',
+    stream: process.stderr,
+    hideCursor: true,
+    clearOnComplete: false,
+  });
   let phase = '';
   return {
     update(p, done, total) {
@@ -84,9 +96,16 @@ export function predictCommand(): Command {
   // Predict jobs go to the run's eval queue: the queue prefix, not the train queues.
   addEndpointOptions(cmd, { queues: 'prefix', redis: false })
     .addOption(
-      new Option('--redis [url]', `predict on the workers serving the run's eval queue (one job per --windows-per-job windows) instead of in this process; without a URL: ${ENDPOINT_ENV.redis}, else ${DEFAULT_REDIS_URL}`),
+      new Option(
+        '--redis [url]',
+        `predict on the workers serving the run's eval queue (one job per --windows-per-job windows) instead of in this process; without a URL: ${ENDPOINT_ENV.redis}, else ${DEFAULT_REDIS_URL}`,
+      ),
     )
-    .addOption(new Option('--windows-per-job <n>', 'with --redis: map tiles (windows) per worker job').default(8).argParser(positiveInt('--windows-per-job')))
+    .addOption(
+      new Option('--windows-per-job <n>', 'with --redis: map tiles (windows) per worker job')
+        .default(8)
+        .argParser(positiveInt('--windows-per-job')),
+    )
     .addOption(runOption('the run whose stored config and checkpoint to use'))
     .addOption(checkpointOption())
     .requiredOption(
@@ -94,17 +113,39 @@ export function predictCommand(): Command {
       "the scene: a GeoTIFF, a folder of one scene's band files, or a STAC Item (.json); GeoTIFFs and items may be http(s):// or s3://bucket/key URLs (read by byte ranges, cached: docs/datasets.md). With --redis the workers read it: a URL, or an absolute path on storage every worker mounts (a relative path only with a local-folder store)",
     )
     .requiredOption('--out <map.tif>', 'the map to write (a COG; written under a temporary name and renamed when complete)')
-    .option('--probabilities', `one band per class, the probability x ${PROBABILITY_SCALE} as uint8 (softmax; sigmoid per class for a multi-label run) instead of one class id per pixel`)
+    .option(
+      '--probabilities',
+      `one band per class, the probability x ${PROBABILITY_SCALE} as uint8 (softmax; sigmoid per class for a multi-label run) instead of one class id per pixel`,
+    )
     .addOption(sensorOption())
     .addOption(bandsOption())
-    .option('--modality <name|json>', "modality to predict with: one of the run's lists, a registry name or inline JSON (default: the run's first train modality that applies, else every band)")
-    .addOption(new Option('--patch <pixels>', "patch side in pixels of the finest band (default: the run's training footprint)").argParser(positiveInt('--patch')))
+    .option(
+      '--modality <name|json>',
+      "modality to predict with: one of the run's lists, a registry name or inline JSON (default: the run's first train modality that applies, else every band)",
+    )
+    .addOption(
+      new Option('--patch <pixels>', "patch side in pixels of the finest band (default: the run's training footprint)").argParser(
+        positiveInt('--patch'),
+      ),
+    )
     .addOption(statsOption())
-    .addOption(new Option('--stride <pixels>', 'one patch per stride x stride block (1: a patch per pixel)').default(1).argParser(positiveInt('--stride')))
-    .addOption(new Option('--tile-size <pixels>', 'COG tile side and processing window, a multiple of 16').default(256).argParser(positiveInt('--tile-size')))
+    .addOption(
+      new Option('--stride <pixels>', 'one patch per stride x stride block (1: a patch per pixel)')
+        .default(1)
+        .argParser(positiveInt('--stride')),
+    )
+    .addOption(
+      new Option('--tile-size <pixels>', 'COG tile side and processing window, a multiple of 16')
+        .default(256)
+        .argParser(positiveInt('--tile-size')),
+    )
     .addOption(new Option('--batch-size <n>', 'patches per forward pass').default(512).argParser(positiveInt('--batch-size')))
     .addOption(backendOption("TensorFlow.js backend (auto picks the fastest available); with --redis the workers' own"))
-    .addOption(jsonOption('print the summary as one JSON object (classes, pixels per class, seconds, output path; with --redis the prediction id, jobs and workers)'))
+    .addOption(
+      jsonOption(
+        'print the summary as one JSON object (classes, pixels per class, seconds, output path; with --redis the prediction id, jobs and workers)',
+      ),
+    )
     .addHelpText(
       'after',
       `
@@ -173,7 +214,12 @@ const PREDICT_OPTION_RULES: ReadonlyArray<OptionRule<PredictCliOptions>> = [
 export function predictSettings(
   opts: PredictCliOptions,
   command: Command,
-): { mapping: Omit<PredictSceneOptions, 'store' | 'backend' | 'log' | 'onProgress'>; redisUrl?: string; backend: BackendChoice; json: boolean } {
+): {
+  mapping: Omit<PredictSceneOptions, 'store' | 'backend' | 'log' | 'onProgress'>;
+  redisUrl?: string;
+  backend: BackendChoice;
+  json: boolean;
+} {
   refuseUnusedOptions(command, opts, PREDICT_OPTION_RULES);
   const redisUrl = opts.redis === true ? (process.env[ENDPOINT_ENV.redis] ?? DEFAULT_REDIS_URL) : opts.redis;
   return {

@@ -47,7 +47,12 @@ const CONFIG = {
 };
 
 /** A Vega-Lite spec (fixed size, fit) -> PNG bytes of exactly PLOT_WIDTH*scale x PLOT_HEIGHT*scale pixels. */
-export async function renderPng(spec: Record<string, unknown>, width = PLOT_WIDTH, height = PLOT_HEIGHT, scale = PLOT_SCALE): Promise<{ png: Uint8Array; width: number; height: number; svg: string }> {
+export async function renderPng(
+  spec: Record<string, unknown>,
+  width = PLOT_WIDTH,
+  height = PLOT_HEIGHT,
+  scale = PLOT_SCALE,
+): Promise<{ png: Uint8Array; width: number; height: number; svg: string }> {
   const full = { ...spec, width, height, autosize: { type: 'fit', contains: 'padding' }, config: CONFIG } as unknown as TopLevelSpec;
   const view = new vega.View(vega.parse(compile(full).spec), { renderer: 'none' });
   let svg: string;
@@ -73,27 +78,43 @@ async function plot(file: string, title: string, alt: string, spec: Record<strin
 /** Loss (left axis) and learning rate (right axis) over rounds. */
 export function lossLrPlot(rounds: readonly RoundEvent[]): Promise<Plot> {
   const values = rounds.map((r) => ({ round: r.round, loss: r.loss, lr: r.lr }));
-  return plot('loss-lr.png', 'Training loss and learning rate per round', 'Line chart: mean training loss per round (faint) and its moving average (left axis), and the learning rate (dashed, right axis), against the round number.', {
-    data: { values },
-    encoding: { x: ROUND_AXIS },
-    layer: [
-      {
-        layer: [
-          { mark: { type: 'line', color: '#1f77b4', strokeWidth: 1, opacity: 0.35 }, encoding: { y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { zero: false }, axis: { titleColor: '#1f77b4' } } } },
-          {
-            transform: [{ window: [{ op: 'mean', field: 'loss', as: 'smooth' }], frame: [-smoothHalfWidth(rounds.length), smoothHalfWidth(rounds.length)], sort: [{ field: 'round' }] }],
-            mark: { type: 'line', color: '#1f77b4', strokeWidth: 2 },
-            encoding: { y: { field: 'smooth', type: 'quantitative' } },
-          },
-        ],
-      },
-      {
-        mark: { type: 'line', color: '#ff7f0e', strokeDash: [5, 3], strokeWidth: 1.5 },
-        encoding: { y: { field: 'lr', type: 'quantitative', title: 'learning rate', axis: { titleColor: '#ff7f0e', format: '.1e' } } },
-      },
-    ],
-    resolve: { scale: { y: 'independent' } },
-  });
+  return plot(
+    'loss-lr.png',
+    'Training loss and learning rate per round',
+    'Line chart: mean training loss per round (faint) and its moving average (left axis), and the learning rate (dashed, right axis), against the round number.',
+    {
+      data: { values },
+      encoding: { x: ROUND_AXIS },
+      layer: [
+        {
+          layer: [
+            {
+              mark: { type: 'line', color: '#1f77b4', strokeWidth: 1, opacity: 0.35 },
+              encoding: {
+                y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { zero: false }, axis: { titleColor: '#1f77b4' } },
+              },
+            },
+            {
+              transform: [
+                {
+                  window: [{ op: 'mean', field: 'loss', as: 'smooth' }],
+                  frame: [-smoothHalfWidth(rounds.length), smoothHalfWidth(rounds.length)],
+                  sort: [{ field: 'round' }],
+                },
+              ],
+              mark: { type: 'line', color: '#1f77b4', strokeWidth: 2 },
+              encoding: { y: { field: 'smooth', type: 'quantitative' } },
+            },
+          ],
+        },
+        {
+          mark: { type: 'line', color: '#ff7f0e', strokeDash: [5, 3], strokeWidth: 1.5 },
+          encoding: { y: { field: 'lr', type: 'quantitative', title: 'learning rate', axis: { titleColor: '#ff7f0e', format: '.1e' } } },
+        },
+      ],
+      resolve: { scale: { y: 'independent' } },
+    },
+  );
 }
 
 /** The metric an eval event is ranked by: accuracy (single-label) or mAP (multi-label). */
@@ -116,17 +137,22 @@ export function evalBarsPlot(evals: readonly EvalEvent[]): Promise<Plot> {
   }
   const order = [...new Set(sorted.map(label))];
   const round = Math.max(...evals.map((e) => e.round));
-  return plot('eval-modalities.png', `Evaluation per modality, seen vs unseen (round ${round})`, 'Grouped bars: per modality, accuracy (or mAP) and macro F1; blue bars are modalities seen in training, orange ones unseen.', {
-    data: { values },
-    mark: { type: 'bar' },
-    encoding: {
-      x: { field: 'modality', type: 'nominal', sort: order, title: null, axis: { labelAngle: -30 } },
-      xOffset: { field: 'metric', type: 'nominal' },
-      y: { field: 'value', type: 'quantitative', title: 'score', scale: { domain: [0, 1] } },
-      color: { field: 'seen', type: 'nominal', scale: { domain: ['seen', 'unseen'], range: ['#1f77b4', '#ff7f0e'] }, title: 'modality' },
-      opacity: { field: 'metric', type: 'ordinal', scale: { range: [1, 0.5] }, title: 'metric' },
+  return plot(
+    'eval-modalities.png',
+    `Evaluation per modality, seen vs unseen (round ${round})`,
+    'Grouped bars: per modality, accuracy (or mAP) and macro F1; blue bars are modalities seen in training, orange ones unseen.',
+    {
+      data: { values },
+      mark: { type: 'bar' },
+      encoding: {
+        x: { field: 'modality', type: 'nominal', sort: order, title: null, axis: { labelAngle: -30 } },
+        xOffset: { field: 'metric', type: 'nominal' },
+        y: { field: 'value', type: 'quantitative', title: 'score', scale: { domain: [0, 1] } },
+        color: { field: 'seen', type: 'nominal', scale: { domain: ['seen', 'unseen'], range: ['#1f77b4', '#ff7f0e'] }, title: 'modality' },
+        opacity: { field: 'metric', type: 'ordinal', scale: { range: [1, 0.5] }, title: 'metric' },
+      },
     },
-  });
+  );
 }
 
 /** Accuracy (or mAP) per modality over the evaluated rounds; unseen dashed. */
@@ -134,35 +160,72 @@ export function evalHistoryPlot(evals: readonly EvalEvent[]): Promise<Plot> {
   const splits = new Set(evals.map((e) => e.split));
   const values = evals.flatMap((e) => {
     const h = headlineMetric(e);
-    return h === undefined ? [] : [{ round: e.round, modality: `${splits.size > 1 ? `${e.split}/${e.modality}` : e.modality} (${e.seen})`, seen: e.seen, value: h.value, metric: h.name }];
+    return h === undefined
+      ? []
+      : [
+          {
+            round: e.round,
+            modality: `${splits.size > 1 ? `${e.split}/${e.modality}` : e.modality} (${e.seen})`,
+            seen: e.seen,
+            value: h.value,
+            metric: h.name,
+          },
+        ];
   });
   const metric = values[0]?.metric ?? 'accuracy';
-  return plot('eval-history.png', `${metric} per modality over rounds`, `Line chart: ${metric} of each evaluated modality against the round; dashed lines are modalities never seen in training.`, {
-    data: { values },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: ROUND_AXIS,
-      y: { field: 'value', type: 'quantitative', title: metric, scale: { domain: [0, 1] } },
-      color: { field: 'modality', type: 'nominal', title: 'modality (dashed: unseen)' },
-      strokeDash: { field: 'seen', type: 'nominal', scale: { domain: ['seen', 'unseen'], range: [[1, 0], [5, 3]] }, legend: null },
+  return plot(
+    'eval-history.png',
+    `${metric} per modality over rounds`,
+    `Line chart: ${metric} of each evaluated modality against the round; dashed lines are modalities never seen in training.`,
+    {
+      data: { values },
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: ROUND_AXIS,
+        y: { field: 'value', type: 'quantitative', title: metric, scale: { domain: [0, 1] } },
+        color: { field: 'modality', type: 'nominal', title: 'modality (dashed: unseen)' },
+        strokeDash: {
+          field: 'seen',
+          type: 'nominal',
+          scale: {
+            domain: ['seen', 'unseen'],
+            range: [
+              [1, 0],
+              [5, 3],
+            ],
+          },
+          legend: null,
+        },
+      },
     },
-  });
+  );
 }
 
 /** Samples per second per round. */
 export function throughputPlot(rounds: readonly RoundEvent[]): Promise<Plot> {
-  return plot('throughput.png', 'Throughput: samples per second per round', 'Line chart: training samples per second of round wall time, per round (faint) and its moving average.', {
-    data: { values: rounds.map((r) => ({ round: r.round, sps: r.samplesPerSecond })) },
-    encoding: { x: ROUND_AXIS, y: { field: 'sps', type: 'quantitative', title: 'samples / s' } },
-    layer: [
-      { mark: { type: 'line', color: '#2ca02c', strokeWidth: 1, opacity: 0.35, point: rounds.length <= 60 } },
-      {
-        transform: [{ window: [{ op: 'mean', field: 'sps', as: 'smooth' }], frame: [-smoothHalfWidth(rounds.length), smoothHalfWidth(rounds.length)], sort: [{ field: 'round' }] }],
-        mark: { type: 'line', color: '#2ca02c', strokeWidth: 2 },
-        encoding: { y: { field: 'smooth', type: 'quantitative' } },
-      },
-    ],
-  });
+  return plot(
+    'throughput.png',
+    'Throughput: samples per second per round',
+    'Line chart: training samples per second of round wall time, per round (faint) and its moving average.',
+    {
+      data: { values: rounds.map((r) => ({ round: r.round, sps: r.samplesPerSecond })) },
+      encoding: { x: ROUND_AXIS, y: { field: 'sps', type: 'quantitative', title: 'samples / s' } },
+      layer: [
+        { mark: { type: 'line', color: '#2ca02c', strokeWidth: 1, opacity: 0.35, point: rounds.length <= 60 } },
+        {
+          transform: [
+            {
+              window: [{ op: 'mean', field: 'sps', as: 'smooth' }],
+              frame: [-smoothHalfWidth(rounds.length), smoothHalfWidth(rounds.length)],
+              sort: [{ field: 'round' }],
+            },
+          ],
+          mark: { type: 'line', color: '#2ca02c', strokeWidth: 2 },
+          encoding: { y: { field: 'smooth', type: 'quantitative' } },
+        },
+      ],
+    },
+  );
 }
 
 /** Round wall time vs the slowest worker's compute time (the gap is queueing, S3 and aggregation). */
@@ -171,13 +234,23 @@ export function roundTimePlot(rounds: readonly RoundEvent[]): Promise<Plot> {
     { round: r.round, series: 'round wall time', ms: r.wallMs },
     { round: r.round, series: 'slowest worker compute', ms: r.slowestComputeMs },
   ]);
-  return plot('round-time.png', 'Round wall time vs compute time', 'Line chart: per round, the wall time and the slowest worker\'s compute time in milliseconds; the gap is overhead (queueing, transfers, aggregation).', {
-    data: { values },
-    mark: { type: 'line' },
-    encoding: {
-      x: ROUND_AXIS,
-      y: { field: 'ms', type: 'quantitative', title: 'milliseconds' },
-      color: { field: 'series', type: 'nominal', scale: { domain: ['round wall time', 'slowest worker compute'], range: ['#d62728', '#9467bd'] }, title: null },
+  return plot(
+    'round-time.png',
+    'Round wall time vs compute time',
+    "Line chart: per round, the wall time and the slowest worker's compute time in milliseconds; the gap is overhead (queueing, transfers, aggregation).",
+    {
+      data: { values },
+      mark: { type: 'line' },
+      encoding: {
+        x: ROUND_AXIS,
+        y: { field: 'ms', type: 'quantitative', title: 'milliseconds' },
+        color: {
+          field: 'series',
+          type: 'nominal',
+          scale: { domain: ['round wall time', 'slowest worker compute'], range: ['#d62728', '#9467bd'] },
+          title: null,
+        },
+      },
     },
-  });
+  );
 }

@@ -27,7 +27,12 @@ beforeAll(async () => {
   store = new LocalStore(join(dir, 'store'));
   const config = parseRunConfig({
     run: RUN,
-    dataset: { name: 'statlog', source: `statlog:${dataPath('statlog', 'statlog_landsat_satellite.csv')}`, shardSize: 1000, modalities: join(presetsDir(), 'statlog-modalities.yaml') },
+    dataset: {
+      name: 'statlog',
+      source: `statlog:${dataPath('statlog', 'statlog_landsat_satellite.csv')}`,
+      shardSize: 1000,
+      modalities: join(presetsDir(), 'statlog-modalities.yaml'),
+    },
     model: { preset: 'tiny' },
     train: { rounds: 6, slices: 2, sliceSamples: 32, lr: 3e-3, warmupRounds: 1, maxAtoms: 36 },
     checkpoint: { every: 3, keep: 1 },
@@ -55,7 +60,8 @@ describe('atomizer report', () => {
       expect([f, png.width, png.height]).toEqual([f, PLOT_WIDTH * PLOT_SCALE, PLOT_HEIGHT * PLOT_SCALE]);
       // Not a blank canvas: a plot draws pixels of several colours.
       const colours = new Set<number>();
-      for (let i = 0; i < png.data.length; i += png.channels * 97) colours.add((png.data[i]! << 16) | (png.data[i + 1]! << 8) | png.data[i + 2]!);
+      for (let i = 0; i < png.data.length; i += png.channels * 97)
+        colours.add((png.data[i]! << 16) | (png.data[i + 1]! << 8) | png.data[i + 2]!);
       expect(colours.size).toBeGreaterThan(3);
     }
     // The evaluation table: 9 modalities of the last evaluated round, seen and unseen.
@@ -103,7 +109,11 @@ describe('atomizer report', () => {
     const out = join(dir, 'cli-json');
     const r = await runCli(['report', '--run', RUN, '--s3', join(dir, 'store'), '--out', out, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { run: string; file: string; plots: Array<{ file: string; width: number; height: number; title: string }> };
+    const j = JSON.parse(r.stdout) as {
+      run: string;
+      file: string;
+      plots: Array<{ file: string; width: number; height: number; title: string }>;
+    };
     expect(j.run).toBe(RUN);
     expect(j.file).toBe(join(out, 'index.html'));
     expect(j.plots.map((p) => basename(p.file)).sort()).toEqual([...PLOTS].sort());

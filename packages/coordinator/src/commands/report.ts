@@ -1,13 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import {
-  type EvalEvent,
-  type MetricEvent,
-  type ObjectStore,
-  type RoundEvent,
-  type RunStatus,
-  type StoredRun,
-} from '@atomizer/protocol';
+import { type EvalEvent, type MetricEvent, type ObjectStore, type RoundEvent, type RunStatus, type StoredRun } from '@atomizer/protocol';
 import { Command, Option } from 'commander';
 import { RunStore, runNotInStoreError } from '../run-store.js';
 import { addEndpointOptions, checkStore, storeFrom, type EndpointOptions } from './endpoints.js';
@@ -42,7 +35,8 @@ export async function readRunArtifacts(store: ObjectStore, run: string): Promise
   }
   if (stored === undefined) throw await runNotInStoreError(store, run);
   const events = await rs.metrics();
-  if (events === undefined) throw new Error(`run '${run}' has no ${rs.keys.metrics} yet: it has not started a round; report it once it has`);
+  if (events === undefined)
+    throw new Error(`run '${run}' has no ${rs.keys.metrics} yet: it has not started a round; report it once it has`);
   return { run, stored, status: await rs.status(), events };
 }
 
@@ -100,15 +94,29 @@ export function summaryTable(a: RunArtifacts, d: ReportData): Table {
   const computeShare = d.rounds.map((r) => (r.wallMs > 0 ? r.slowestComputeMs / r.wallMs : Number.NaN)).filter(Number.isFinite);
   const rows: Cell[][] = [
     ['dataset', `${cfg.dataset.name} (${a.stored.manifestKey})`],
-    ['model', `${cfg.model.preset}${cfg.model.overrides !== '' ? ` ${cfg.model.overrides}` : ''}, ${a.stored.params.toLocaleString('en-US')} parameters`],
-    ['training', `${cfg.train.mode}, ${cfg.train.slices} slices x ${cfg.train.sliceSamples} samples, peak lr ${cfg.train.lr}, seed ${cfg.seed}`],
+    [
+      'model',
+      `${cfg.model.preset}${cfg.model.overrides !== '' ? ` ${cfg.model.overrides}` : ''}, ${a.stored.params.toLocaleString('en-US')} parameters`,
+    ],
+    [
+      'training',
+      `${cfg.train.mode}, ${cfg.train.slices} slices x ${cfg.train.sliceSamples} samples, peak lr ${cfg.train.lr}, seed ${cfg.seed}`,
+    ],
     ['modalities', `train ${listNames(a.stored.modalities.train)}; test ${listNames(a.stored.modalities.test)}`],
-    ['state', a.status === undefined ? '(no status.json)' : `${a.status.state} at round ${a.status.round} of ${a.status.rounds}${a.status.message !== undefined ? ` (${a.status.message})` : ''}`],
+    [
+      'state',
+      a.status === undefined
+        ? '(no status.json)'
+        : `${a.status.state} at round ${a.status.round} of ${a.status.rounds}${a.status.message !== undefined ? ` (${a.status.message})` : ''}`,
+    ],
   ];
   if (first !== undefined && last !== undefined) {
     rows.push(['loss', `${formatNumber(first.loss)} (round ${first.round}) -> ${formatNumber(last.loss)} (round ${last.round})`]);
     rows.push(['samples / s', `median ${formatNumber(median(d.rounds.map((r) => r.samplesPerSecond)))} over ${d.rounds.length} rounds`]);
-    rows.push(['round time', `median wall ${formatNumber(median(d.rounds.map((r) => r.wallMs)))} ms, slowest compute ${formatNumber(median(d.rounds.map((r) => r.slowestComputeMs)))} ms (median compute share ${(100 * median(computeShare)).toFixed(1)}%)`]);
+    rows.push([
+      'round time',
+      `median wall ${formatNumber(median(d.rounds.map((r) => r.wallMs)))} ms, slowest compute ${formatNumber(median(d.rounds.map((r) => r.slowestComputeMs)))} ms (median compute share ${(100 * median(computeShare)).toFixed(1)}%)`,
+    ]);
   }
   return { header: ['', ''], rows };
 }
@@ -130,7 +138,12 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 
 function htmlTable(t: Table, headless = false): string {
   const head = headless ? '' : `<thead><tr>${t.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>`;
-  const body = t.rows.map((r) => `<tr>${r.map((c, i) => (headless && i === 0 ? `<th>${esc(cell(c))}</th>` : `<td${typeof c === 'number' ? ' class="n"' : ''}>${esc(cell(c))}</td>`)).join('')}</tr>`).join('\n');
+  const body = t.rows
+    .map(
+      (r) =>
+        `<tr>${r.map((c, i) => (headless && i === 0 ? `<th>${esc(cell(c))}</th>` : `<td${typeof c === 'number' ? ' class="n"' : ''}>${esc(cell(c))}</td>`)).join('')}</tr>`,
+    )
+    .join('\n');
   return `<table>${head}<tbody>\n${body}\n</tbody></table>`;
 }
 
@@ -179,7 +192,9 @@ export async function writeReport(a: RunArtifacts, opts: WriteReportOptions): Pr
       '',
       mdTable({ header: ['run', a.run], rows: summary.rows }),
       '',
-      evalRound !== undefined ? `## Evaluation at round ${evalRound}\n\n${mdTable(evals)}\n` : '## Evaluation\n\n(no evaluation logged yet)\n',
+      evalRound !== undefined
+        ? `## Evaluation at round ${evalRound}\n\n${mdTable(evals)}\n`
+        : '## Evaluation\n\n(no evaluation logged yet)\n',
       '## Plots',
       '',
       ...plots.flatMap((p) => [`### ${p.title}`, '', `![${p.alt}](${p.file})`, '']),
@@ -251,7 +266,9 @@ Examples:
       const artifacts = await readRunArtifacts(store, opts.run);
       const written = await writeReport(artifacts, writing);
       if (json) {
-        process.stdout.write(`${JSON.stringify({ run: opts.run, file: written.file, plots: written.plots.map((p) => ({ file: p.file, width: p.width, height: p.height, title: p.title })) })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ run: opts.run, file: written.file, plots: written.plots.map((p) => ({ file: p.file, width: p.width, height: p.height, title: p.title })) })}\n`,
+        );
         return;
       }
       process.stdout.write(`${written.file}\n${written.plots.map((p) => `  ${p.file} (${p.width}x${p.height}): ${p.title}`).join('\n')}\n`);
@@ -259,10 +276,15 @@ Examples:
   return cmd;
 }
 
-const REPORT_OPTION_RULES: ReadonlyArray<OptionRule<ReportCliOptions>> = [{ option: 'inline', applies: (o) => o.format === 'html', when: 'with --format html' }];
+const REPORT_OPTION_RULES: ReadonlyArray<OptionRule<ReportCliOptions>> = [
+  { option: 'inline', applies: (o) => o.format === 'html', when: 'with --format html' },
+];
 
 /** What report writes, from its options (the store from the endpoint options); --inline without HTML is refused. */
 export function reportSettings(opts: ReportCliOptions, command: Command): { writing: WriteReportOptions; json: boolean } {
   refuseUnusedOptions(command, opts, REPORT_OPTION_RULES);
-  return { writing: { out: opts.out ?? `report-${opts.run}`, format: opts.format, ...(opts.inline === true ? { inline: true } : {}) }, json: opts.json === true };
+  return {
+    writing: { out: opts.out ?? `report-${opts.run}`, format: opts.format, ...(opts.inline === true ? { inline: true } : {}) },
+    json: opts.json === true,
+  };
 }

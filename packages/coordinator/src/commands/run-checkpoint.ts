@@ -29,7 +29,9 @@ export async function loadRunCheckpoint(
   let round: number;
   if (which === 'latest') {
     if (latest === undefined) {
-      throw new Error(`run '${run}' has no checkpoint yet (${keys.latestCheckpoint} missing): let it reach a checkpoint (checkpoint.every) or name one with --checkpoint <round>`);
+      throw new Error(
+        `run '${run}' has no checkpoint yet (${keys.latestCheckpoint} missing): let it reach a checkpoint (checkpoint.every) or name one with --checkpoint <round>`,
+      );
     }
     ({ key, round } = latest);
   } else {
@@ -42,13 +44,17 @@ export async function loadRunCheckpoint(
     const have = await rs.checkpointRounds();
     throw new Error(
       `checkpoint ${key} of run '${run}' is not in the store; ` +
-        (have.length > 0 ? `checkpoints kept: rounds ${have.join(', ')} (use --checkpoint <round> or latest)` : 'the run has no checkpoint kept'),
+        (have.length > 0
+          ? `checkpoints kept: rounds ${have.join(', ')} (use --checkpoint <round> or latest)`
+          : 'the run has no checkpoint kept'),
     );
   }
   const sha256 = sha256Hex(bytes);
   const verified = latest !== undefined && latest.key === key;
   if (verified && sha256 !== latest!.sha256) {
-    throw new Error(`checkpoint ${key} does not match the sha256 in ${keys.latestCheckpoint} (${sha256} vs ${latest!.sha256}): it was overwritten or damaged; pick another --checkpoint <round>`);
+    throw new Error(
+      `checkpoint ${key} does not match the sha256 in ${keys.latestCheckpoint} (${sha256} vs ${latest!.sha256}): it was overwritten or damaged; pick another --checkpoint <round>`,
+    );
   }
   const weights = checkpointWeights(bytes, key, ctx);
   return { weights, round, key, sha256, verified };
@@ -63,4 +69,3 @@ export async function trainingFootprintM(store: ObjectStore, ctx: RunContext): P
   const fine = s.bands.reduce((a, b) => (b.gsdM < a.gsdM ? b : a));
   return Math.max(fine.width, fine.height) * fine.gsdM;
 }
-

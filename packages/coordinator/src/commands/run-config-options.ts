@@ -26,7 +26,8 @@ export async function readRunConfigFile(nameOrPath: string): Promise<Record<stri
   } catch (err) {
     throw new Error(`${path}: not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'} (${(err as Error).message})`);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${path}: a run config must be a mapping of sections (dataset, model, train, ...)`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error(`${path}: a run config must be a mapping of sections (dataset, model, train, ...)`);
   const cfg = raw as { dataset?: { modalities?: unknown; source?: unknown } };
   if (typeof cfg.dataset?.modalities === 'string' && cfg.dataset.modalities !== '' && !isAbsolute(cfg.dataset.modalities)) {
     cfg.dataset.modalities = resolve(dirname(path), cfg.dataset.modalities);

@@ -16,7 +16,17 @@ describe('atomizer shard', () => {
   it('shards BigEarthNet S2 tiny into a folder and prints the manifest summary', async () => {
     const out = await mkdtemp(join(tmpdir(), 'atomizer-shard-cli-'));
     dirs.push(out);
-    const r = await runCli(['shard', '--dataset', `bigearthnet:${dataPath('bigearthnet_tiny', 's2')}`, '--out', out, '--name', 'ben', '--shard-size', '5']);
+    const r = await runCli([
+      'shard',
+      '--dataset',
+      `bigearthnet:${dataPath('bigearthnet_tiny', 's2')}`,
+      '--out',
+      out,
+      '--name',
+      'ben',
+      '--shard-size',
+      '5',
+    ]);
     expect(r.code).toBe(0);
     const manifest = parseManifest(await readFile(join(out, 'datasets', 'ben', 'manifest.json'), 'utf8'), 'test');
     const [train, val, test] = [manifest.splits.train.samples, manifest.splits.val.samples, manifest.splits.test.samples];
@@ -40,7 +50,14 @@ describe('atomizer shard', () => {
   it('--json prints one object: the manifest as written, where it is, atoms and bytes', async () => {
     const out = await mkdtemp(join(tmpdir(), 'atomizer-shard-cli-'));
     dirs.push(out);
-    const r = await runCli(['shard', '--dataset', `statlog:${dataPath('statlog', 'statlog_landsat_satellite.csv')}`, '--out', out, '--json']);
+    const r = await runCli([
+      'shard',
+      '--dataset',
+      `statlog:${dataPath('statlog', 'statlog_landsat_satellite.csv')}`,
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { manifestKey: string; totalAtoms: number; bytes: number; manifest: unknown };
     const written = parseManifest(await readFile(join(out, j.manifestKey), 'utf8'), 'test');
@@ -84,7 +101,17 @@ describe('atomizer shard', () => {
     expect(r.stderr).toMatch(/[1-9]\d* shards/); // shards were staged before the bad file
     expect(await new LocalStore(store).list('')).toEqual([]);
 
-    const ok = await runCli(['shard', '--dataset', `bigearthnet:${dataPath('bigearthnet_tiny', 's2')}`, '--out', store, '--name', 'ben', '--shard-size', '2']);
+    const ok = await runCli([
+      'shard',
+      '--dataset',
+      `bigearthnet:${dataPath('bigearthnet_tiny', 's2')}`,
+      '--out',
+      store,
+      '--name',
+      'ben',
+      '--shard-size',
+      '2',
+    ]);
     expect(ok.code, ok.stderr).toBe(0);
     const manifest = parseManifest(await readFile(join(store, 'datasets', 'ben', 'manifest.json'), 'utf8'), 'test');
     const listed = [...manifest.shards.train, ...manifest.shards.val, ...manifest.shards.test].map((e) => e.key);
@@ -97,7 +124,17 @@ describe('atomizer shard', () => {
     dirs.push(out);
     const lists = join(out, 'modalities.yaml');
     await writeFile(lists, 'train: [s2-all]\nval: [s2-rgb]\ntest: [s2-swir-only, s2-all@res0.5]\n');
-    const r = await runCli(['shard', '--dataset', `bigearthnet:${dataPath('bigearthnet_tiny', 's2')}`, '--out', out, '--name', 'ben', '--modalities', lists]);
+    const r = await runCli([
+      'shard',
+      '--dataset',
+      `bigearthnet:${dataPath('bigearthnet_tiny', 's2')}`,
+      '--out',
+      out,
+      '--name',
+      'ben',
+      '--modalities',
+      lists,
+    ]);
     expect(r.code).toBe(0);
     const manifest = parseManifest(await readFile(join(out, 'datasets', 'ben', 'manifest.json'), 'utf8'), 'test');
     const names = (l: unknown[] | undefined) => (l ?? []).map((m) => (typeof m === 'string' ? m : (m as { name: string }).name));
@@ -105,7 +142,17 @@ describe('atomizer shard', () => {
     expect(names(manifest.modalities?.test)).toEqual(['s2-swir-only', 's2-all@res0.5']);
 
     await writeFile(lists, 'train: [s2-all-20m]\ntest: [s2-all@res0.5]\n');
-    const bad = await runCli(['shard', '--dataset', `bigearthnet:${dataPath('bigearthnet_tiny', 's2')}`, '--out', out, '--name', 'ben2', '--modalities', lists]);
+    const bad = await runCli([
+      'shard',
+      '--dataset',
+      `bigearthnet:${dataPath('bigearthnet_tiny', 's2')}`,
+      '--out',
+      out,
+      '--name',
+      'ben2',
+      '--modalities',
+      lists,
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/same transform as 's2-all-20m'/);
   });

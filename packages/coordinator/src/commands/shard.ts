@@ -21,14 +21,12 @@ import { formatBytes, formatNumber, formatTable } from './table.js';
  */
 export function progressReporter(label: string): { update(p: BuildProgress): void; stop(): void } {
   if (process.stderr.isTTY === true) {
-    const bar = new SingleBar(
-      {
-        format: `${label} [{bar}] {value}/{total} samples | {split} | {shards} shards | {size}`,
-        stream: process.stderr,
-        hideCursor: true,
-        clearOnComplete: false,
-      },
-    );
+    const bar = new SingleBar({
+      format: `${label} [{bar}] {value}/{total} samples | {split} | {shards} shards | {size}`,
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: false,
+    });
     let started = false;
     return {
       update(p) {
@@ -87,7 +85,7 @@ export function formatBuildSummary(r: BuildDatasetResult): string {
     `total ${formatBytes(r.bytes)} for ${formatNumber(r.totalAtoms)} atoms: ${r.bytesPerAtom.toFixed(3)} bytes/atom`,
     `modalities: ${modalities}`,
     `normalisation: ${m.stats.normalisation}`,
-    "band statistics (train split, physical values; workers z-score with them):",
+    'band statistics (train split, physical values; workers z-score with them):',
     formatTable(['band', 'count', 'mean', 'std', 'min', 'max'], statsRows),
   ].join('\n');
 }
@@ -118,11 +116,18 @@ export interface ShardOptions {
 }
 
 /** The --*-modalities options as modality lists (checked by the builder), or undefined when none is given. */
-export function modalityListsFromOptions(opts: Pick<ShardOptions, 'trainModalities' | 'valModalities' | 'testModalities'>): ModalityListsConfig | undefined {
-  const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+export function modalityListsFromOptions(
+  opts: Pick<ShardOptions, 'trainModalities' | 'valModalities' | 'testModalities'>,
+): ModalityListsConfig | undefined {
+  const list = (v: string | undefined) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   const [train, val, test] = [list(opts.trainModalities), list(opts.valModalities), list(opts.testModalities)];
   if (train.length + val.length + test.length === 0) return undefined;
-  if (train.length === 0) throw new Error('--val-modalities / --test-modalities need --train-modalities too (the modalities seen in training)');
+  if (train.length === 0)
+    throw new Error('--val-modalities / --test-modalities need --train-modalities too (the modalities seen in training)');
   return { train, val, test };
 }
 
@@ -131,11 +136,19 @@ export function shardCommand(): Command {
     .addOption(datasetOption('what to read'))
     .requiredOption('--out <location>', 'a folder, or s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL)')
     .option('--name <name>', 'dataset name (default: from the dataset path)')
-    .option('--shard-size <n>', 'samples per shard (the run config default)', positiveInt('--shard-size'), parseRunConfig({}).dataset.shardSize)
+    .option(
+      '--shard-size <n>',
+      'samples per shard (the run config default)',
+      positiveInt('--shard-size'),
+      parseRunConfig({}).dataset.shardSize,
+    )
     .option('--train-modalities <names>', 'comma-separated modalities recorded for training (e.g. s2-all,s2-rgbn-10m)')
     .option('--val-modalities <names>', 'comma-separated validation modalities')
     .option('--test-modalities <names>', 'comma-separated test modalities, never seen in training (e.g. s2-swir-only,s2-all@res0.5)')
-    .option('--modalities <file>', 'train/val/test modality lists from a JSON or YAML file (names or inline definitions; instead of the three options above)')
+    .option(
+      '--modalities <file>',
+      'train/val/test modality lists from a JSON or YAML file (names or inline definitions; instead of the three options above)',
+    )
     .addOption(jsonOption('print one JSON object: the manifest, where it is, atoms and bytes (progress goes to stderr)'))
     .addHelpText(
       'after',
@@ -163,7 +176,12 @@ datasets/<name>/manifest.json last; a sharding that fails leaves no shard and no
       const progress = progressReporter(`shard ${building.name}`);
       let result: BuildDatasetResult;
       try {
-        result = await buildDataset({ ...building, out: store, onProgress: (p) => progress.update(p), log: (m) => process.stderr.write(`${m}\n`) });
+        result = await buildDataset({
+          ...building,
+          out: store,
+          onProgress: (p) => progress.update(p),
+          log: (m) => process.stderr.write(`${m}\n`),
+        });
       } finally {
         progress.stop();
       }
@@ -172,12 +190,15 @@ datasets/<name>/manifest.json last; a sharding that fails leaves no shard and no
 }
 
 /** What shard builds, from its options: the dataset read, where to (a store location), printed how. */
-export async function shardSettings(opts: ShardOptions): Promise<{ building: Omit<BuildDatasetOptions, 'out' | 'onProgress' | 'log'>; out: string; json: boolean }> {
+export async function shardSettings(
+  opts: ShardOptions,
+): Promise<{ building: Omit<BuildDatasetOptions, 'out' | 'onProgress' | 'log'>; out: string; json: boolean }> {
   const spec = parseDatasetSpec(opts.dataset);
   if (opts.modalities !== undefined && (opts.trainModalities ?? opts.valModalities ?? opts.testModalities) !== undefined) {
     throw new Error('give the modality lists either as --modalities <file> or as --train/--val/--test-modalities, not both');
   }
-  const modalities: ModalityListsConfig | undefined = opts.modalities !== undefined ? await loadModalityListsFile(opts.modalities) : modalityListsFromOptions(opts);
+  const modalities: ModalityListsConfig | undefined =
+    opts.modalities !== undefined ? await loadModalityListsFile(opts.modalities) : modalityListsFromOptions(opts);
   return {
     building: {
       dataset: spec,

@@ -21,7 +21,9 @@ export function runOption(what: string, optional?: string): Option {
 
 /** `--checkpoint <latest|round>`: which checkpoint of the run. */
 export function checkpointOption(): Option {
-  return new Option('--checkpoint <latest|round>', "'latest' (sha256 checked against checkpoints/latest.json) or a round number").default('latest');
+  return new Option('--checkpoint <latest|round>', "'latest' (sha256 checked against checkpoints/latest.json) or a round number").default(
+    'latest',
+  );
 }
 
 /** `--config <file>`: a run config file or a bundled preset; `dflt` when the command has one. */
@@ -45,7 +47,10 @@ export function sensorOption(): Option {
 
 /** `--bands <names>`: band names in file order, comma-separated, for files that do not name them. */
 export function bandsOption(): Option {
-  return new Option('--bands <names>', 'band names in file order, comma-separated, when the file does not name them (e.g. B1,B2,B3,B4,B5,B7)');
+  return new Option(
+    '--bands <names>',
+    'band names in file order, comma-separated, when the file does not name them (e.g. B1,B2,B3,B4,B5,B7)',
+  );
 }
 
 /** The comma-separated list of --bands / --queues as names. */
@@ -58,7 +63,9 @@ export function nameList(v: string): string[] {
 
 /** `--port <n>`: the dashboard's TCP port; `when` says when it applies (e.g. 'with --dashboard'). */
 export function portOption(when?: string): Option {
-  return new Option('--port <n>', `${when !== undefined ? `${when}: ` : ''}dashboard TCP port (0: a free one)`).default(8080).argParser(tcpPort('--port'));
+  return new Option('--port <n>', `${when !== undefined ? `${when}: ` : ''}dashboard TCP port (0: a free one)`)
+    .default(8080)
+    .argParser(tcpPort('--port'));
 }
 
 /** `--host <address>`: the dashboard's interface. */
@@ -71,15 +78,22 @@ export function hostOption(when?: string): Option {
 
 /** `--workers <n>`: CPU worker processes on this machine. */
 export function workersOption(when?: string): Option {
-  return new Option('--workers <n>', `worker processes${when !== undefined ? ` ${when}` : ''}`).default(2).argParser(positiveInt('--workers'));
+  return new Option('--workers <n>', `worker processes${when !== undefined ? ` ${when}` : ''}`)
+    .default(2)
+    .argParser(positiveInt('--workers'));
 }
 
 /** `--queues <names>`: the queues a worker serves. */
 export function queuesOption(): Option {
-  return new Option('--queues <names>', 'comma-separated queues each worker serves (default: every train queue and the eval queue of --queue-prefix)');
+  return new Option(
+    '--queues <names>',
+    'comma-separated queues each worker serves (default: every train queue and the eval queue of --queue-prefix)',
+  );
 }
 
 /** `--lock-seconds <s>`: a worker's job lock. */
 export function lockSecondsOption(): Option {
-  return new Option('--lock-seconds <s>', "job lock duration: a dead worker's job is retried after about this long").default(30).argParser(positiveSeconds('--lock-seconds'));
+  return new Option('--lock-seconds <s>', "job lock duration: a dead worker's job is retried after about this long")
+    .default(30)
+    .argParser(positiveSeconds('--lock-seconds'));
 }

@@ -3,7 +3,17 @@ import { ResilientStore, parseRunConfig, type MetricEvent, type ObjectStore, typ
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { startDashboard, type Dashboard } from '../dashboard/index.js';
-import { BullMQExecutor, InProcessExecutor, planResumeChanges, recordResumeChanges, train, withRunId, type Executor, type ResumePlan, type TrainResult } from '../engine/index.js';
+import {
+  BullMQExecutor,
+  InProcessExecutor,
+  planResumeChanges,
+  recordResumeChanges,
+  train,
+  withRunId,
+  type Executor,
+  type ResumePlan,
+  type TrainResult,
+} from '../engine/index.js';
 import { lastEvalRows } from '../baselines.js';
 import { RunStore } from '../run-store.js';
 import { backendOption } from './backend-option.js';
@@ -38,7 +48,11 @@ export async function trainRunConfig(opts: Record<string, unknown>, store: Objec
 export function roundReporter(total: number, startRound: number): { onEvent(e: MetricEvent, s: RunStatus): void; stop(): void } {
   const tty = process.stderr.isTTY === true;
   const bar = tty
-    ? new SingleBar({ format: 'round {value}/{total} [{bar}] loss {loss} | lr {lr} | {sps} samples/s | ETA {eta_formatted}', stream: process.stderr, hideCursor: true })
+    ? new SingleBar({
+        format: 'round {value}/{total} [{bar}] loss {loss} | lr {lr} | {sps} samples/s | ETA {eta_formatted}',
+        stream: process.stderr,
+        hideCursor: true,
+      })
     : undefined;
   let started = false;
   return {
@@ -71,7 +85,16 @@ export function formatEvalTable(result: Pick<TrainResult, 'evals'>): string {
   if (rows.length === 0) return '(no evaluation)';
   return formatTable(
     ['split', 'modality', 'seen', 'samples', 'accuracy', 'macro F1', 'mAP', 'loss'],
-    rows.map((e) => [e.split, e.modality, e.seen, e.samples, e.accuracy ?? Number.NaN, e.macroF1 ?? Number.NaN, e.mAP ?? Number.NaN, e.loss]),
+    rows.map((e) => [
+      e.split,
+      e.modality,
+      e.seen,
+      e.samples,
+      e.accuracy ?? Number.NaN,
+      e.macroF1 ?? Number.NaN,
+      e.mAP ?? Number.NaN,
+      e.loss,
+    ]),
   );
 }
 
@@ -90,7 +113,11 @@ export interface TrainCliOptions extends EndpointOptions {
 
 /** Options train uses only with others: refused when given without them. */
 const TRAIN_OPTION_RULES: ReadonlyArray<OptionRule<TrainCliOptions>> = [
-  { option: 'backend', applies: (o) => o.executor === 'in-process', when: 'with --executor in-process (the workers choose their own backend)' },
+  {
+    option: 'backend',
+    applies: (o) => o.executor === 'in-process',
+    when: 'with --executor in-process (the workers choose their own backend)',
+  },
   { option: 'redis', applies: (o) => o.executor !== 'in-process', when: 'with --executor bullmq (in-process runs need no Redis)' },
   { option: 'port', applies: (o) => o.dashboard === true, when: 'with --dashboard' },
   { option: 'host', applies: (o) => o.dashboard === true, when: 'with --dashboard' },
@@ -110,9 +137,17 @@ export function trainCommand(): Command {
       '--resume',
       'continue the run --run <id> from its latest checkpoint (same or different number of workers); flags and --config values that differ from the run are applied if a running run can take them (more rounds, learning-rate schedule, eval/checkpoint cadence, quorum, deadline) and refused otherwise',
     )
-    .addOption(new Option('--executor <kind>', 'bullmq: workers in other processes; in-process: one process, no Redis').choices(['bullmq', 'in-process']).default('bullmq'))
+    .addOption(
+      new Option('--executor <kind>', 'bullmq: workers in other processes; in-process: one process, no Redis')
+        .choices(['bullmq', 'in-process'])
+        .default('bullmq'),
+    )
     .addOption(backendOption('with --executor in-process: TensorFlow.js backend of this process'))
-    .addOption(jsonOption('print the outcome as one JSON object: run, state, round, loss, the last evaluation rows (logs and progress go to stderr)'))
+    .addOption(
+      jsonOption(
+        'print the outcome as one JSON object: run, state, round, loss, the last evaluation rows (logs and progress go to stderr)',
+      ),
+    )
     .option('--dashboard', 'also serve the dashboard for this run (training page, bull-board, /metrics)')
     .addOption(portOption('with --dashboard'))
     .addOption(hostOption('with --dashboard'))
@@ -135,7 +170,9 @@ Examples:
       const store = await storeFrom(opts);
       if (opts.executor !== 'in-process') await checkEndpoints(opts, store);
       if (opts.dashboard === true && opts.executor === 'in-process') {
-        throw new Error('--dashboard needs Redis (the default --executor bullmq); for an in-process run, start atomizer dashboard separately');
+        throw new Error(
+          '--dashboard needs Redis (the default --executor bullmq); for an in-process run, start atomizer dashboard separately',
+        );
       }
       const first = await trainRunConfig(opts, store);
       refuseUnusedOptions(command, first.config, runConfigRules());
@@ -146,7 +183,12 @@ Examples:
         executor = new InProcessExecutor(store, info.name);
       } else {
         const q = queuesOf({ queuePrefix: config.queues.prefix, trainQueues: config.queues.train });
-        executor = await BullMQExecutor.open({ redisUrl: opts.redis, run: config.run, queues: q, log: (m) => process.stderr.write(`${m}\n`) });
+        executor = await BullMQExecutor.open({
+          redisUrl: opts.redis,
+          run: config.run,
+          queues: q,
+          log: (m) => process.stderr.write(`${m}\n`),
+        });
       }
       let dashboard: Dashboard | undefined;
       try {
@@ -169,7 +211,8 @@ Examples:
           // is now (a predecessor may have written one while we waited), then record them.
           const { config: now, plan } = await trainRunConfig(opts, store);
           config = now;
-          if (plan !== undefined) await recordResumeChanges(new RunStore(store, config.run), plan, { log: (m) => process.stderr.write(`${m}\n`) });
+          if (plan !== undefined)
+            await recordResumeChanges(new RunStore(store, config.run), plan, { log: (m) => process.stderr.write(`${m}\n`) });
         }
       } catch (err) {
         await dashboard?.close();
@@ -199,7 +242,9 @@ Examples:
         });
         reporter.stop();
         if (opts.json === true) {
-          process.stdout.write(`${JSON.stringify({ run: result.run, state: result.state, round: result.round, loss: result.loss, results: lastEvalRows(result.evals) })}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ run: result.run, state: result.state, round: result.round, loss: result.loss, results: lastEvalRows(result.evals) })}\n`,
+          );
         } else {
           process.stdout.write(`\nrun ${result.run}: ${result.state} at round ${result.round}, loss ${formatNumber(result.loss)}\n`);
           process.stdout.write(`${formatEvalTable(result)}\n`);

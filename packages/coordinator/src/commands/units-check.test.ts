@@ -10,7 +10,7 @@ const st = (mean: number, std: number, count = 1000): BandStats => ({ key: 'land
 const run = st(0.1609, 0.0598);
 
 describe('units check', () => {
-  it('DN against reflectance: far outside the run\'s units, saying how far', () => {
+  it("DN against reflectance: far outside the run's units, saying how far", () => {
     expect(unitsMismatch(run, st(9361.6, 1450.8))).toBe("mean 9362 is 1.6e+5 of the run's stds (0.0598) from the run's mean 0.161");
   });
 

@@ -26,10 +26,12 @@ export function unitsMismatch(run: BandStats, own: BandStats): string | undefine
   if (own.count === 0) return undefined;
   if (run.std > 0) {
     const z = Math.abs(own.mean - run.mean) / run.std;
-    if (z > MAX_Z) return `mean ${fmt(own.mean)} is ${z.toExponential(1)} of the run's stds (${fmt(run.std)}) from the run's mean ${fmt(run.mean)}`;
+    if (z > MAX_Z)
+      return `mean ${fmt(own.mean)} is ${z.toExponential(1)} of the run's stds (${fmt(run.std)}) from the run's mean ${fmt(run.mean)}`;
   }
   const r = rms(run);
   const ratio = r > 0 ? rms(own) / r : Infinity;
-  if (ratio > MAX_RATIO || ratio < 1 / MAX_RATIO) return `values of magnitude ${fmt(rms(own))} against the run's ${fmt(r)} (x ${ratio.toExponential(1)})`;
+  if (ratio > MAX_RATIO || ratio < 1 / MAX_RATIO)
+    return `values of magnitude ${fmt(rms(own))} against the run's ${fmt(r)} (x ${ratio.toExponential(1)})`;
   return undefined;
 }

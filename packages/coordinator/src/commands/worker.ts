@@ -46,15 +46,26 @@ export function workerCommand(): Command {
     .addOption(queuesOption())
     .addOption(backendOption())
     .addOption(
-      new Option('--compute <mode>', "model: train and evaluate the run's model; stub: no model, a deterministic pseudo-gradient of the run's size (scale simulations, npm run bench:scale)")
+      new Option(
+        '--compute <mode>',
+        "model: train and evaluate the run's model; stub: no model, a deterministic pseudo-gradient of the run's size (scale simulations, npm run bench:scale)",
+      )
         .choices([...COMPUTE_MODES])
         .default('model'),
     )
-    .addOption(new Option('--concurrency <n>', 'jobs at once (one compute process each)').default(1).argParser(positiveInt('--concurrency')))
+    .addOption(
+      new Option('--concurrency <n>', 'jobs at once (one compute process each)').default(1).argParser(positiveInt('--concurrency')),
+    )
     .option('--cache-dir <dir>', 'shard cache folder (default: <tmp>/atomizer-cache/<store hash>)')
-    .addOption(new Option('--cache-bytes <n>', 'shard cache size bound in bytes').default(2 * 1024 ** 3).argParser(positiveInt('--cache-bytes')))
+    .addOption(
+      new Option('--cache-bytes <n>', 'shard cache size bound in bytes').default(2 * 1024 ** 3).argParser(positiveInt('--cache-bytes')),
+    )
     .addOption(lockSecondsOption())
-    .addOption(new Option('--drain-seconds <s>', 'on SIGTERM, how long to let the current job finish before releasing it').default(60).argParser(positiveSeconds('--drain-seconds')))
+    .addOption(
+      new Option('--drain-seconds <s>', 'on SIGTERM, how long to let the current job finish before releasing it')
+        .default(60)
+        .argParser(positiveSeconds('--drain-seconds')),
+    )
     .option('--id <id>', 'worker id shown on the dashboard (default: <host>-<pid>)')
     .addHelpText(
       'after',

@@ -63,7 +63,10 @@ export function authMiddleware(token: string | undefined): (req: Request, res: R
     return (req, res, next) => {
       const host = (req.headers.host ?? '').replace(/:\d+$/, '');
       if (!isLoopbackHost(host)) {
-        res.status(403).type('text/plain').send(`dashboard: host '${host}' refused (served on loopback only; start it with --host and --token to share it)\n`);
+        res
+          .status(403)
+          .type('text/plain')
+          .send(`dashboard: host '${host}' refused (served on loopback only; start it with --host and --token to share it)\n`);
         return;
       }
       next();

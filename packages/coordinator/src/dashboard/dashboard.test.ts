@@ -115,7 +115,11 @@ describe('dashboard API', () => {
     metrics = await json<RunMetrics>(`${d.url}api/metrics`);
     expect(metrics.rounds).toHaveLength(12);
     expect(metrics.end?.state).toBe('done');
-    expect(metrics.incidents.find((i) => i.kind === 'rejected')).toMatchObject({ round: 6, job: 1, reason: expect.stringContaining('NaN') });
+    expect(metrics.incidents.find((i) => i.kind === 'rejected')).toMatchObject({
+      round: 6,
+      job: 1,
+      reason: expect.stringContaining('NaN'),
+    });
     const latest = metrics.evals.find((r) => r.split === 'val' && r.modality === 'mss-grn');
     expect(latest?.round).toBe(11);
     expect(latest?.previous).toBeCloseTo(0.86 * (1 - Math.exp(-10 / 6)), 12);
@@ -196,7 +200,10 @@ describe('dashboard /metrics', () => {
     expect(value('atomizer_samples_per_second', { run: 'prom' })).toBeCloseTo(run.samplesPerSecondAt(4), 9);
     expect(value('atomizer_round_seconds', { run: 'prom' })).toBeCloseTo((2400 + 300 * Math.sin(4)) / 1000, 9);
     expect(value('atomizer_workers_alive', { state: 'all' })).toBe(2);
-    expect(value('atomizer_eval_accuracy', { split: 'val', modality: 'mss-gr-nir2', seen: 'unseen' })).toBeCloseTo(0.78 * (1 - Math.exp(-5 / 6)), 9);
+    expect(value('atomizer_eval_accuracy', { split: 'val', modality: 'mss-gr-nir2', seen: 'unseen' })).toBeCloseTo(
+      0.78 * (1 - Math.exp(-5 / 6)),
+      9,
+    );
     expect(value('atomizer_run_info', { run: 'prom', state: 'running' })).toBe(1);
   });
 });
@@ -208,13 +215,19 @@ describe('dashboard bull-board', () => {
     await addJobs('atomizer-train-1', 2);
     await addJobs('other-train-0', 1); // another prefix: not this run's
     const d = await dashboard(store);
-    type Board = { queues: Array<{ name: string; readOnlyMode: boolean; counts: Record<string, number>; jobs: Array<{ id: string; data: unknown }> }> };
+    type Board = {
+      queues: Array<{ name: string; readOnlyMode: boolean; counts: Record<string, number>; jobs: Array<{ id: string; data: unknown }> }>;
+    };
     let board = await json<Board>(`${d.url}queues/api/queues?activeQueue=atomizer-train-0&status=latest&page=1&jobsPerPage=10`);
     expect(board.queues.map((q) => q.name).sort()).toEqual(['atomizer-train-0', 'atomizer-train-1']);
     const train0 = board.queues.find((q) => q.name === 'atomizer-train-0');
     expect(train0?.readOnlyMode).toBe(true);
     expect(train0?.counts.waiting).toBe(3);
-    expect(train0?.jobs.map((j) => j.data).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([{ job: 0 }, { job: 1 }, { job: 2 }]);
+    expect(train0?.jobs.map((j) => j.data).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
+      { job: 0 },
+      { job: 1 },
+      { job: 2 },
+    ]);
 
     await addJobs('atomizer-rounds', 1);
     await d.source.refresh();
@@ -256,7 +269,17 @@ describe('dashboard access', () => {
     const token = 'correct-horse-battery';
     const d = await dashboard(s3.store('auth'), { host: '127.0.0.2', token });
     expect(d.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+\/$/);
-    for (const path of ['', 'api/status', 'api/metrics', 'api/events', 'metrics', 'queues', 'queues/api/queues', 'static/app.js', 'vendor/uplot/uPlot.iife.min.js']) {
+    for (const path of [
+      '',
+      'api/status',
+      'api/metrics',
+      'api/events',
+      'metrics',
+      'queues',
+      'queues/api/queues',
+      'static/app.js',
+      'vendor/uplot/uPlot.iife.min.js',
+    ]) {
       const res = await fetch(`${d.url}${path}`, { redirect: 'manual' });
       expect(res.status, path).toBe(401);
       const wrong = await fetch(`${d.url}${path}`, { headers: { authorization: 'Bearer wrong-token-123' }, redirect: 'manual' });
@@ -317,10 +340,12 @@ function parsePrometheus(text: string): PromSample[] {
     if (m === null) throw new Error(`/metrics line ${i + 1} is not a Prometheus sample: ${line}`);
     const name = m[1] ?? '';
     const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] ?? ''] = (l[2] ?? '').replace(/\\(.)/g, '$1');
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1] ?? ''] = (l[2] ?? '').replace(/\\(.)/g, '$1');
     const value = Number(m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : m[3]);
     if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`/metrics line ${i + 1}: bad value ${m[3]}`);
-    if (![...typed].some((t) => name === t || name.startsWith(`${t}_`))) throw new Error(`/metrics line ${i + 1}: ${name} has no # TYPE line`);
+    if (![...typed].some((t) => name === t || name.startsWith(`${t}_`)))
+      throw new Error(`/metrics line ${i + 1}: ${name} has no # TYPE line`);
     out.push({ name, labels, value });
   }
   return out;

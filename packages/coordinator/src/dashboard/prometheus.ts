@@ -59,7 +59,11 @@ export function dashboardRegistry(source: DashboardSource): Registry {
   });
   runGauge('atomizer_loss', 'Training loss of the last round', () => lastRound()?.loss ?? status()?.loss);
   runGauge('atomizer_learning_rate', 'Learning rate of the last round', () => lastRound()?.lr ?? status()?.lr);
-  runGauge('atomizer_samples_per_second', 'Training samples per second of the last round', () => lastRound()?.samplesPerSecond ?? status()?.samplesPerSecond);
+  runGauge(
+    'atomizer_samples_per_second',
+    'Training samples per second of the last round',
+    () => lastRound()?.samplesPerSecond ?? status()?.samplesPerSecond,
+  );
   runGauge('atomizer_eta_seconds', 'Estimated seconds until the run ends', () => source.current.progress?.etaSeconds ?? undefined);
   runGauge('atomizer_incidents', 'Rejected, late and failed slices seen (most recent 50)', () => source.currentMetrics?.incidents.length);
 
@@ -75,7 +79,11 @@ export function dashboardRegistry(source: DashboardSource): Registry {
       for (const st of ['starting', 'idle', 'busy', 'stopping']) this.set({ state: st }, alive.filter((w) => w.state === st).length);
     },
   });
-  const evalGauge = (name: string, help: string, pick: (r: { accuracy?: number; macroF1?: number; mAP?: number }) => number | undefined): void => {
+  const evalGauge = (
+    name: string,
+    help: string,
+    pick: (r: { accuracy?: number; macroF1?: number; mAP?: number }) => number | undefined,
+  ): void => {
     new Gauge({
       name,
       help,

@@ -74,7 +74,12 @@ describe('MetricsFollower', () => {
 
 describe('summarizeMetrics', () => {
   it('keeps one point per round (a re-run round replaces the earlier one) and lists incidents newest first', () => {
-    const m = summarizeMetrics('r', [round(0, 2), round(1, 1.5), round(1, 1.4), { type: 'rejected', time: '2030-01-01T00:00:09Z', round: 1, job: 0, reason: 'NaN in update' }]);
+    const m = summarizeMetrics('r', [
+      round(0, 2),
+      round(1, 1.5),
+      round(1, 1.4),
+      { type: 'rejected', time: '2030-01-01T00:00:09Z', round: 1, job: 0, reason: 'NaN in update' },
+    ]);
     expect(m.rounds.map((r) => [r.round, r.loss])).toEqual([
       [0, 2],
       [1, 1.4],

@@ -228,7 +228,11 @@ export function summarizeMetrics(run: string, events: readonly MetricEvent[], wa
     run,
     rounds: [...rounds.values()].sort((a, b) => a.round - b.round),
     evals: [...evals.values()].sort(
-      (a, b) => splitOrder(a.split) - splitOrder(b.split) || a.split.localeCompare(b.split) || (a.seen === b.seen ? 0 : a.seen === 'seen' ? -1 : 1) || a.modality.localeCompare(b.modality),
+      (a, b) =>
+        splitOrder(a.split) - splitOrder(b.split) ||
+        a.split.localeCompare(b.split) ||
+        (a.seen === b.seen ? 0 : a.seen === 'seen' ? -1 : 1) ||
+        a.modality.localeCompare(b.modality),
     ),
     incidents: [...incidents.values()].sort((a, b) => b.round - a.round || Date.parse(b.time) - Date.parse(a.time)).slice(0, maxIncidents),
     checkpoints,

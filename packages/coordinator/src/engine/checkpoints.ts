@@ -24,9 +24,20 @@ export interface TrainState {
  * latest.json's sha256 and the run's model config; the optimizer state is loaded into
  * `opt`), fresh weights otherwise.
  */
-export async function startState(runStore: RunStore, prepared: PreparedRun, table: ParamTable, opt: OptimizerState, resume: boolean, log: (m: string) => void): Promise<TrainState> {
+export async function startState(
+  runStore: RunStore,
+  prepared: PreparedRun,
+  table: ParamTable,
+  opt: OptimizerState,
+  resume: boolean,
+  log: (m: string) => void,
+): Promise<TrainState> {
   const { run, ctx } = prepared;
-  const fresh = (): TrainState => ({ weights: inSharedMemory(initParams(ctx.model, ctx.config.seed)), cursor: { epoch: 0, position: 0 }, startRound: 1 });
+  const fresh = (): TrainState => ({
+    weights: inSharedMemory(initParams(ctx.model, ctx.config.seed)),
+    cursor: { epoch: 0, position: 0 },
+    startRound: 1,
+  });
   if (!resume) return fresh();
   const keys = runStore.keys;
   const latest = await runStore.latest('delete it to resume from an older checkpoint by hand');

@@ -19,7 +19,9 @@ describe('diffGivenConfig', () => {
   });
 
   it('checks the given values like any config (an unknown key is an error naming it)', () => {
-    expect(() => diffGivenConfig(stored, { train: { rouds: 45 } }, 'run.yaml')).toThrow(/run\.yaml is invalid:\n {2}train\.rouds: unknown key; did you mean train\.rounds\?/);
+    expect(() => diffGivenConfig(stored, { train: { rouds: 45 } }, 'run.yaml')).toThrow(
+      /run\.yaml is invalid:\n {2}train\.rouds: unknown key; did you mean train\.rounds\?/,
+    );
   });
 });
 
@@ -43,7 +45,9 @@ describe('checkResumeChanges', () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toMatch(/^cannot resume run 'r' with seed 42 -> 7, model\.preset "small" -> "tiny", train\.mode "sync" -> "local": these change what the run trains; start a new run/);
+    expect(message).toMatch(
+      /^cannot resume run 'r' with seed 42 -> 7, model\.preset "small" -> "tiny", train\.mode "sync" -> "local": these change what the run trains; start a new run/,
+    );
     expect(message).not.toContain('\n');
     expect(message).not.toMatch(/train\.rounds 40/); // the safe change is not named as refused
   });

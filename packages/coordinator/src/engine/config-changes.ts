@@ -11,7 +11,7 @@ import { getPath, parseRunConfig, runConfigLeaves, setPath, type RunConfig } fro
 /** The run-config keys a resume may change, each with why it is safe. */
 export const RESUME_SAFE_KEYS: Readonly<Record<string, string>> = {
   'train.rounds': 'the schedule length: more rounds train on from the checkpoint (never fewer than are done)',
-  'train.lr': 'learning-rate schedule: the coordinator computes each round\'s rate and sends it with the jobs',
+  'train.lr': "learning-rate schedule: the coordinator computes each round's rate and sends it with the jobs",
   'train.minLr': 'learning-rate schedule',
   'train.warmupRounds': 'learning-rate schedule',
   'train.outerLr': 'learning rate of the outer step, which the coordinator takes (local mode)',

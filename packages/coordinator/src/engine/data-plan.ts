@@ -46,7 +46,12 @@ export function epochOrder(count: number, seed: number, epoch: number): number[]
 }
 
 /** The next `count` units from `cursor` (crossing into the next epoch as needed) and the cursor after them. */
-export function takeSlices(units: readonly SliceUnit[], cursor: DataCursor, count: number, seed: number): { slices: SliceUnit[]; cursor: DataCursor } {
+export function takeSlices(
+  units: readonly SliceUnit[],
+  cursor: DataCursor,
+  count: number,
+  seed: number,
+): { slices: SliceUnit[]; cursor: DataCursor } {
   if (units.length === 0) throw new Error('the train split has no samples to train on');
   const slices: SliceUnit[] = [];
   let { epoch, position } = cursor;

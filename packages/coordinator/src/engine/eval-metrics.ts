@@ -10,5 +10,7 @@ export type EvalScores = { accuracy: number; macroF1: number } | { mAP: number; 
 export function evalScores(task: 'single' | 'multi', scores: ScoreRows, labels: LabelSets, classes: number): EvalScores | undefined {
   if (labels.length === 0) return undefined;
   const rep = classificationReport(task, scores, labels, classes);
-  return rep.task === 'single' ? { accuracy: rep.accuracy, macroF1: rep.macroF1.value } : { mAP: rep.macroMAP.value, macroF1: rep.macroF1.value };
+  return rep.task === 'single'
+    ? { accuracy: rep.accuracy, macroF1: rep.macroF1.value }
+    : { mAP: rep.macroMAP.value, macroF1: rep.macroF1.value };
 }

@@ -12,7 +12,14 @@ import type { PreparedRun } from './run-setup.js';
 type Log = (msg: string, fields?: Record<string, unknown>) => void;
 
 /** Evaluation jobs for every eval split x (train modalities, tagged seen + the split's own list). */
-export async function evaluate(prepared: PreparedRun, executor: Executor, store: ObjectStore, round: number, weightsSha256: string, log: Log): Promise<EvalEvent[]> {
+export async function evaluate(
+  prepared: PreparedRun,
+  executor: Executor,
+  store: ObjectStore,
+  round: number,
+  weightsSha256: string,
+  log: Log,
+): Promise<EvalEvent[]> {
   const { ctx, run } = prepared;
   const cfg = ctx.config;
   const keys = runKeys(run);
@@ -77,7 +84,17 @@ export async function evaluate(prepared: PreparedRun, executor: Executor, store:
       lossSum += r.meta.loss * r.meta.samples;
       skipped += r.meta.skipped;
     }
-    const base = { type: 'eval' as const, time: new Date().toISOString(), round, split: p.split, modality: p.modality.name, seen: p.seen, samples: labels.length, skipped, loss: labels.length > 0 ? lossSum / labels.length : 0 };
+    const base = {
+      type: 'eval' as const,
+      time: new Date().toISOString(),
+      round,
+      split: p.split,
+      modality: p.modality.name,
+      seen: p.seen,
+      samples: labels.length,
+      skipped,
+      loss: labels.length > 0 ? lossSum / labels.length : 0,
+    };
     if (labels.length === 0) {
       events.push(base);
       return;

@@ -105,7 +105,12 @@ export class InProcessExecutor implements Executor {
   }
 
   private opts() {
-    return { store: this.store, backend: this.compute === 'stub' ? STUB_BACKEND : this.backend, worker: 'coordinator', compute: this.compute };
+    return {
+      store: this.store,
+      backend: this.compute === 'stub' ? STUB_BACKEND : this.backend,
+      worker: 'coordinator',
+      compute: this.compute,
+    };
   }
 
   async trainRound(_round: number, jobs: TrainJob[], _policy: RoundPolicy, check: TrainCheck, hooks?: RoundHooks): Promise<RoundOutcome> {
@@ -122,7 +127,11 @@ export class InProcessExecutor implements Executor {
         out.failed.push({ job: job.job, reason: (err as Error).message });
       }
     }
-    const bad = (await hooks?.settle?.(out.accepted.map((r) => r.job), true)) ?? [];
+    const bad =
+      (await hooks?.settle?.(
+        out.accepted.map((r) => r.job),
+        true,
+      )) ?? [];
     out.rejected.push(...bad);
     out.accepted = out.accepted.filter((r) => !bad.some((b) => b.job === r.job));
     if (out.failed.length > 0 || out.rejected.length > 0) {
@@ -218,11 +227,15 @@ export class BullMQExecutor implements Executor {
       this.events.push(ev);
     }
     // The round (flow parent) completes once its slices are done: visible in bull-board.
-    this.roundWorker = new Worker(opts.queues.rounds, async (job: Job) => ({ round: (job.data as { round: number }).round, done: new Date().toISOString() }), {
-      connection: blocking,
-      concurrency: 4,
-      removeOnComplete: { count: 1000 },
-    });
+    this.roundWorker = new Worker(
+      opts.queues.rounds,
+      async (job: Job) => ({ round: (job.data as { round: number }).round, done: new Date().toISOString() }),
+      {
+        connection: blocking,
+        concurrency: 4,
+        removeOnComplete: { count: 1000 },
+      },
+    );
     this.roundWorker.on('error', onError);
     for (const q of this.queues.values()) q.on('error', onError);
     this.flow.on('error', onError);
@@ -277,7 +290,9 @@ export class BullMQExecutor implements Executor {
       const jobs = await this.r(() => q.getJobs(['wait', 'delayed', 'prioritized', 'waiting-children']));
       for (const j of jobs) {
         if ((j.data as { run?: string } | undefined)?.run === this.opts.run) {
-          await this.r(() => j.remove()).then(() => removed++).catch(() => undefined);
+          await this.r(() => j.remove())
+            .then(() => removed++)
+            .catch(() => undefined);
         }
       }
     }
@@ -298,7 +313,12 @@ export class BullMQExecutor implements Executor {
   }
 
   private jobOpts(attempts: number) {
-    return { attempts, backoff: { type: 'exponential' as const, delay: 500 }, removeOnComplete: { count: 5000 }, removeOnFail: { count: 5000 } };
+    return {
+      attempts,
+      backoff: { type: 'exponential' as const, delay: 500 },
+      removeOnComplete: { count: 5000 },
+      removeOnFail: { count: 5000 },
+    };
   }
 
   async trainRound(round: number, jobs: TrainJob[], policy: RoundPolicy, check: TrainCheck, hooks?: RoundHooks): Promise<RoundOutcome> {
@@ -335,18 +355,20 @@ export class BullMQExecutor implements Executor {
     const { rounds } = this.opts.queues;
     const suffix = `s${this.session}`;
     // Repeating the add after a lost reply adds nothing: BullMQ keeps the first job of an id.
-    await this.r(() => this.flow.add({
-      name: `round ${round}`,
-      queueName: rounds,
-      data: { run: this.opts.run, round, slices: jobs.length },
-      opts: { jobId: `${roundJobId(this.opts.run, round)}.${suffix}`, removeOnComplete: { count: 1000 } },
-      children: slices.map((s) => ({
-        name: `train r${round} j${s.job.job}`,
-        queueName: s.queue,
-        data: s.job,
-        opts: { jobId: s.bullId, ...this.jobOpts(policy.attempts), ignoreDependencyOnFailure: true },
-      })),
-    }));
+    await this.r(() =>
+      this.flow.add({
+        name: `round ${round}`,
+        queueName: rounds,
+        data: { run: this.opts.run, round, slices: jobs.length },
+        opts: { jobId: `${roundJobId(this.opts.run, round)}.${suffix}`, removeOnComplete: { count: 1000 } },
+        children: slices.map((s) => ({
+          name: `train r${round} j${s.job.job}`,
+          queueName: s.queue,
+          data: s.job,
+          opts: { jobId: s.bullId, ...this.jobOpts(policy.attempts), ignoreDependencyOnFailure: true },
+        })),
+      }),
+    );
     const accepted = new Map<number, AcceptedTrainResult>();
     const failed: SliceProblem[] = [];
     const rejected: SliceProblem[] = [];
@@ -366,7 +388,12 @@ export class BullMQExecutor implements Executor {
         s.state = 'pending';
         s.bullId = `${trainJobId(s.job.run, round, s.job.job)}.${suffix}.t${s.tries}`;
         checkJobSize(s.job, s.bullId);
-        await this.r(() => this.queue(s.queue).add(`train r${round} j${s.job.job} (try ${s.tries})`, s.job, { jobId: s.bullId, ...this.jobOpts(policy.attempts) }));
+        await this.r(() =>
+          this.queue(s.queue).add(`train r${round} j${s.job.job} (try ${s.tries})`, s.job, {
+            jobId: s.bullId,
+            ...this.jobOpts(policy.attempts),
+          }),
+        );
       }
     };
     /** Refuse what the fold found bad; true when something was. */
@@ -424,7 +451,9 @@ export class BullMQExecutor implements Executor {
       await Promise.all(slices.filter((s) => s.state === 'pending').map(inspect));
       await settled(false);
       if (vanished.length > 0) {
-        this.log(`round ${round}: ${vanished.length} job(s) vanished from Redis (slices ${vanished.sort((a, b) => a - b).join(', ')}); enqueued again`);
+        this.log(
+          `round ${round}: ${vanished.length} job(s) vanished from Redis (slices ${vanished.sort((a, b) => a - b).join(', ')}); enqueued again`,
+        );
       }
       const pending = slices.filter((s) => s.state === 'pending');
       if (failed.length > jobs.length - need) {
@@ -439,7 +468,8 @@ export class BullMQExecutor implements Executor {
       if (Date.now() >= deadline) {
         if (accepted.size >= need) {
           if (await settled(true)) continue;
-          for (const s of pending) await this.r(() => Job.fromId(this.queue(s.queue), s.bullId).then((j) => j?.remove())).catch(() => undefined);
+          for (const s of pending)
+            await this.r(() => Job.fromId(this.queue(s.queue), s.bullId).then((j) => j?.remove())).catch(() => undefined);
           return { accepted: sortByJob(accepted), late: pending.map((s) => s.job.job), failed, rejected };
         }
         if (!warned) {
@@ -457,7 +487,15 @@ export class BullMQExecutor implements Executor {
     const ids = jobs.map((job) => `${evalJobId(job.run, round, job.job)}.s${this.session}`);
     jobs.forEach((job, i) => checkJobSize(job, ids[i]!));
     const bulk = (which: number[]) =>
-      this.r(() => q.addBulk(which.map((i) => ({ name: `eval r${round} ${jobs[i]!.job}`, data: jobs[i]!, opts: { jobId: ids[i]!, ...this.jobOpts(attempts) } }))));
+      this.r(() =>
+        q.addBulk(
+          which.map((i) => ({
+            name: `eval r${round} ${jobs[i]!.job}`,
+            data: jobs[i]!,
+            opts: { jobId: ids[i]!, ...this.jobOpts(attempts) },
+          })),
+        ),
+      );
     await bulk(jobs.map((_, i) => i));
     const out: EvalOutcome = { accepted: [], failed: [] };
     const pending = new Set(jobs.map((_, i) => i));
@@ -494,10 +532,26 @@ export class BullMQExecutor implements Executor {
     await this.runLease?.release();
     await Promise.all([
       // close(true) would return the close already in progress (BullMQ 6): cut the connection instead.
-      closeWithin(() => this.roundWorker.close(), () => this.roundWorker.disconnect()),
-      ...this.events.map((e) => closeWithin(() => e.close(), () => e.disconnect())),
-      closeWithin(() => this.flow.close(), () => this.flow.disconnect()),
-      ...[...this.queues.values()].map((q) => closeWithin(() => q.close(), () => q.disconnect())),
+      closeWithin(
+        () => this.roundWorker.close(),
+        () => this.roundWorker.disconnect(),
+      ),
+      ...this.events.map((e) =>
+        closeWithin(
+          () => e.close(),
+          () => e.disconnect(),
+        ),
+      ),
+      closeWithin(
+        () => this.flow.close(),
+        () => this.flow.disconnect(),
+      ),
+      ...[...this.queues.values()].map((q) =>
+        closeWithin(
+          () => q.close(),
+          () => q.disconnect(),
+        ),
+      ),
     ]);
     this.redis.disconnect();
   }

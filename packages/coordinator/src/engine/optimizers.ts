@@ -13,7 +13,8 @@ export interface OptimizerState {
 
 /** `shared`: AdamW's moments in shared memory, for the range reducers to step (sync mode). */
 export function makeOptimizers(cfg: RunConfig, size: number, decay: ParamRange[], shared = false): OptimizerState {
-  if (cfg.train.mode === 'sync') return { adam: new Adam(size, { kind: 'adamw', weightDecay: cfg.train.weightDecay, decayRanges: decay, shared }) };
+  if (cfg.train.mode === 'sync')
+    return { adam: new Adam(size, { kind: 'adamw', weightDecay: cfg.train.weightDecay, decayRanges: decay, shared }) };
   return { outer: new OuterOptimizer(size, { kind: cfg.train.outerKind, lr: cfg.train.outerLr, momentum: cfg.train.outerMomentum }) };
 }
 
@@ -45,7 +46,8 @@ export async function optimizerStep(
   reducers?: RangeReducers,
 ): Promise<number> {
   let norm: number;
-  const nonFinite = (i: number): Error => new Error(`round ${round}: the update made weight ${i} non-finite; the stored weights of round ${round - 1} are kept`);
+  const nonFinite = (i: number): Error =>
+    new Error(`round ${round}: the update made weight ${i} non-finite; the stored weights of round ${round - 1} are kept`);
   if (opt.adam !== undefined) {
     norm = cfg.train.clipNorm > 0 ? clipByGlobalNorm(mean, cfg.train.clipNorm).norm : globalNorm(mean);
     if (reducers !== undefined && weights.buffer instanceof SharedArrayBuffer && opt.adam.moments().m.buffer instanceof SharedArrayBuffer) {

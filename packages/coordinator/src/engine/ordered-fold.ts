@@ -65,7 +65,16 @@ export class OrderedFold {
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
   private inFlightBytes = 0;
-  readonly stats: FoldStats = { foldMs: 0, rereads: 0, peakHeldBytes: 0, folded: 0, rebuilds: 0, reducerRestarts: 0, bytesRead: 0, closedAt: undefined };
+  readonly stats: FoldStats = {
+    foldMs: 0,
+    rereads: 0,
+    peakHeldBytes: 0,
+    folded: 0,
+    rebuilds: 0,
+    reducerRestarts: 0,
+    bytesRead: 0,
+    closedAt: undefined,
+  };
   private readonly everFolded = new Set<number>();
   /** Per range, chunk buffers back from its thread, reused for the next reads. */
   private readonly pools: ArrayBuffer[][] = [];
@@ -106,11 +115,14 @@ export class OrderedFold {
   /** The sample-weighted mean, once the sum holds exactly `accepted` (after a final settle that refused nothing). */
   async finish(accepted: readonly number[]): Promise<AccumulatedGradient> {
     const problems = await this.settle(accepted, true);
-    if (problems.length > 0) throw new RoundFailedError(`round ${this.opts.round}: ${problems.map((p) => `job ${p.job}: ${p.reason}`).join('; ')}`);
+    if (problems.length > 0)
+      throw new RoundFailedError(`round ${this.opts.round}: ${problems.map((p) => `job ${p.job}: ${p.reason}`).join('; ')}`);
     const want = [...accepted].sort((a, b) => a - b);
     const got = [...this.folded].sort((a, b) => a - b);
     if (want.length !== got.length || want.some((j, i) => j !== got[i])) {
-      throw new RoundFailedError(`round ${this.opts.round}: the sum holds jobs ${got.join(',') || 'none'} but the round accepted ${want.join(',') || 'none'}`);
+      throw new RoundFailedError(
+        `round ${this.opts.round}: the sum holds jobs ${got.join(',') || 'none'} but the round accepted ${want.join(',') || 'none'}`,
+      );
     }
     // GradientAccumulator's totals, in job-id order.
     let total = 0;
@@ -176,10 +188,14 @@ export class OrderedFold {
             this.stats.reducerRestarts++;
             const retries = this.opts.reducerRetries ?? 2;
             if (this.stats.reducerRestarts > retries) {
-              this.failure = new RoundFailedError(`round ${this.opts.round}: ${err.message} while folding job ${job}; ${this.stats.reducerRestarts} reducer failures this round, more than the ${retries} it rides out`);
+              this.failure = new RoundFailedError(
+                `round ${this.opts.round}: ${err.message} while folding job ${job}; ${this.stats.reducerRestarts} reducer failures this round, more than the ${retries} it rides out`,
+              );
               return;
             }
-            this.opts.log?.(`round ${this.opts.round}: ${err.message} while folding job ${job}; started again, the sum is rebuilt from job 0`);
+            this.opts.log?.(
+              `round ${this.opts.round}: ${err.message} while folding job ${job}; started again, the sum is rebuilt from job 0`,
+            );
             continue;
           }
           // The result itself: refused, its slice retried by the executor.
@@ -206,7 +222,9 @@ export class OrderedFold {
       const a = flat.arrays.update!;
       const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
       this.stats.bytesRead += bytes.byteLength;
-      await settleAll(ranges.map((_, r) => this.reducers().fold(r, { ...base, data: bytes.slice(), first: 0, sha: null, what: `${key} (version 1)` })));
+      await settleAll(
+        ranges.map((_, r) => this.reducers().fold(r, { ...base, data: bytes.slice(), first: 0, sha: null, what: `${key} (version 1)` })),
+      );
       return;
     }
     const cb = L.chunks.bytes;
@@ -225,13 +243,24 @@ export class OrderedFold {
             const start = L.payloadOffset + c * cb;
             const end = L.payloadOffset + Math.min(payloadBytes, (c + 1) * cb);
             const spare = pool.pop();
-            const data = await store.getRange(key, start, end, spare !== undefined && spare.byteLength >= end - start ? new Uint8Array(spare) : undefined);
+            const data = await store.getRange(
+              key,
+              start,
+              end,
+              spare !== undefined && spare.byteLength >= end - start ? new Uint8Array(spare) : undefined,
+            );
             const n = data.byteLength; // the buffer is handed to the thread (detached here)
             this.stats.bytesRead += n;
             this.inFlightBytes += n;
             this.stats.peakHeldBytes = Math.max(this.stats.peakHeldBytes, this.inFlightBytes);
             const p = this.reducers()
-              .fold(r, { ...base, data, first: (c * cb) / width, sha: L.chunks!.sha256[c]!, what: `${key} chunk ${c} (bytes ${start}-${end})` })
+              .fold(r, {
+                ...base,
+                data,
+                first: (c * cb) / width,
+                sha: L.chunks!.sha256[c]!,
+                what: `${key} chunk ${c} (bytes ${start}-${end})`,
+              })
               .then((reply) => {
                 // Back from the thread: the next chunk of this range is read into it (no fresh memory to fault in).
                 if (reply.data !== undefined && pool.length < readAhead + 1) pool.push(reply.data);

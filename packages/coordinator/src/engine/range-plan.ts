@@ -33,7 +33,8 @@ export const MAX_RANGES = 8;
 export function planRanges(params: number, results: number, opts: { cores?: number; alignTo: number }): RangePlan {
   if (!Number.isSafeInteger(params) || params < 1) throw new Error(`planRanges: params must be a positive integer, got ${params}`);
   if (!Number.isSafeInteger(results) || results < 1) throw new Error(`planRanges: results must be a positive integer, got ${results}`);
-  if (!Number.isSafeInteger(opts.alignTo) || opts.alignTo < 1) throw new Error(`planRanges: alignTo must be a positive integer, got ${opts.alignTo}`);
+  if (!Number.isSafeInteger(opts.alignTo) || opts.alignTo < 1)
+    throw new Error(`planRanges: alignTo must be a positive integer, got ${opts.alignTo}`);
   const cores = Math.max(1, opts.cores ?? availableParallelism());
   const chunks = Math.ceil(params / opts.alignTo);
   let r: number;

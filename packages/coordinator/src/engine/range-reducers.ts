@@ -111,7 +111,18 @@ export class RangeReducers {
     const data = c.data.byteOffset === 0 && c.data.buffer instanceof ArrayBuffer ? c.data.buffer : c.data.slice().buffer;
     return this.ask(
       r,
-      { op: 'fold', data, byteLength: c.data.byteLength, first: c.first, end: c.end, fmt: c.fmt, w: c.w, sha: c.sha, key: c.key, what: c.what },
+      {
+        op: 'fold',
+        data,
+        byteLength: c.data.byteLength,
+        first: c.first,
+        end: c.end,
+        fmt: c.fmt,
+        w: c.w,
+        sha: c.sha,
+        key: c.key,
+        what: c.what,
+      },
       [data],
     );
   }

@@ -6,7 +6,11 @@
 import { OutageGuard, isTransientError } from '@atomizer/protocol';
 import { redactRedisUrl } from '@atomizer/protocol/redis';
 
-export function redisOutage(redisUrl: string, log: (line: string) => void, budgetMs?: number): { guard: OutageGuard; onError: (err: Error) => void } {
+export function redisOutage(
+  redisUrl: string,
+  log: (line: string) => void,
+  budgetMs?: number,
+): { guard: OutageGuard; onError: (err: Error) => void } {
   const guard = new OutageGuard({ what: `Redis at ${redactRedisUrl(redisUrl)}`, log, ...(budgetMs !== undefined ? { budgetMs } : {}) });
   const onError = (err: Error): void => {
     if (isTransientError(err)) guard.markDown(err);

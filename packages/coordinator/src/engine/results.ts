@@ -72,12 +72,21 @@ export async function readHeaderOf(store: ObjectStore, key: string): Promise<{ h
   return { header: readFlatHeader(bytes, key), size: info.size };
 }
 
-export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawReply: unknown, params: number): Promise<Checked<AcceptedTrainResult>> {
+export async function checkTrainResult(
+  store: ObjectStore,
+  job: TrainJob,
+  rawReply: unknown,
+  params: number,
+): Promise<Checked<AcceptedTrainResult>> {
   const r = JobReplySchema.safeParse(rawReply);
-  if (!r.success) return { ok: false, reason: `reply malformed: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+  if (!r.success)
+    return { ok: false, reason: `reply malformed: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
   const reply = r.data;
   if (reply.run !== job.run || reply.round !== job.round || reply.job !== job.job) {
-    return { ok: false, reason: `reply is for run ${reply.run} round ${reply.round} job ${reply.job}, expected round ${job.round} job ${job.job}` };
+    return {
+      ok: false,
+      reason: `reply is for run ${reply.run} round ${reply.round} job ${reply.job}, expected round ${job.round} job ${job.job}`,
+    };
   }
   if (reply.resultKey !== job.resultKey) return { ok: false, reason: `reply names result ${reply.resultKey}, expected ${job.resultKey}` };
   let header: FlatHeader;
@@ -88,13 +97,23 @@ export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawRep
     return { ok: false, reason: (err as Error).message };
   }
   const m = TrainResultMetaSchema.safeParse(header.meta);
-  if (!m.success) return { ok: false, reason: `${job.resultKey}: header malformed: ${m.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+  if (!m.success)
+    return {
+      ok: false,
+      reason: `${job.resultKey}: header malformed: ${m.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    };
   const meta = m.data;
   if (meta.run !== job.run || meta.round !== job.round || meta.job !== job.job) {
-    return { ok: false, reason: `${job.resultKey}: result is for run ${meta.run} round ${meta.round} job ${meta.job}, expected round ${job.round} job ${job.job} (wrong round)` };
+    return {
+      ok: false,
+      reason: `${job.resultKey}: result is for run ${meta.run} round ${meta.round} job ${meta.job}, expected round ${job.round} job ${job.job} (wrong round)`,
+    };
   }
   if (meta.weightsSha256 !== job.weightsSha256) {
-    return { ok: false, reason: `${job.resultKey}: computed from weights ${meta.weightsSha256.slice(0, 12)}…, not this round's ${job.weightsSha256.slice(0, 12)}…` };
+    return {
+      ok: false,
+      reason: `${job.resultKey}: computed from weights ${meta.weightsSha256.slice(0, 12)}…, not this round's ${job.weightsSha256.slice(0, 12)}…`,
+    };
   }
   if (meta.mode !== job.mode) return { ok: false, reason: `${job.resultKey}: a ${meta.mode} result for a ${job.mode} job` };
   const fmt = meta.transport ?? 'f32';
@@ -104,9 +123,11 @@ export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawRep
     const got = update === undefined ? 'no array' : `${update.length} ${update.dtype} values named ${update.name}`;
     return { ok: false, reason: `${job.resultKey}: expected ${params} ${fmt} values (${dtype}) as its first array 'update', got ${got}` };
   }
-  if (size < header.payloadEnd) return { ok: false, reason: `${job.resultKey}: ${size} bytes, its header describes ${header.payloadEnd}: truncated object` };
+  if (size < header.payloadEnd)
+    return { ok: false, reason: `${job.resultKey}: ${size} bytes, its header describes ${header.payloadEnd}: truncated object` };
   if (!Number.isFinite(meta.loss)) return { ok: false, reason: `${job.resultKey}: loss is ${meta.loss}` };
-  if (meta.samples !== reply.samples) return { ok: false, reason: `${job.resultKey}: header says ${meta.samples} samples, reply ${reply.samples}` };
+  if (meta.samples !== reply.samples)
+    return { ok: false, reason: `${job.resultKey}: header says ${meta.samples} samples, reply ${reply.samples}` };
   const layout: ResultLayout = {
     fmt,
     length: params,
@@ -117,9 +138,15 @@ export async function checkTrainResult(store: ObjectStore, job: TrainJob, rawRep
   return { ok: true, value: { job: job.job, reply, meta, payloadSha256: header.payloadSha256, layout } };
 }
 
-export async function checkEvalResult(store: ObjectStore, job: EvalJob, rawReply: unknown, classes: number): Promise<Checked<AcceptedEvalResult>> {
+export async function checkEvalResult(
+  store: ObjectStore,
+  job: EvalJob,
+  rawReply: unknown,
+  classes: number,
+): Promise<Checked<AcceptedEvalResult>> {
   const r = JobReplySchema.safeParse(rawReply);
-  if (!r.success) return { ok: false, reason: `reply malformed: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+  if (!r.success)
+    return { ok: false, reason: `reply malformed: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
   let flat;
   try {
     flat = decodeFlat(await store.get(job.resultKey), job.resultKey);
@@ -130,7 +157,10 @@ export async function checkEvalResult(store: ObjectStore, job: EvalJob, rawReply
   if (!m.success) return { ok: false, reason: `${job.resultKey}: header malformed` };
   const meta = m.data;
   if (meta.round !== job.round || meta.job !== job.job || meta.weightsSha256 !== job.weightsSha256) {
-    return { ok: false, reason: `${job.resultKey}: result is for round ${meta.round} job ${meta.job}, expected round ${job.round} job ${job.job}` };
+    return {
+      ok: false,
+      reason: `${job.resultKey}: result is for round ${meta.round} job ${meta.job}, expected round ${job.round} job ${job.job}`,
+    };
   }
   const scores = flat.arrays.scores;
   const labels = flat.arrays.labels;

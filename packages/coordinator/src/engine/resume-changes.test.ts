@@ -29,7 +29,12 @@ async function storedRun(name: string): Promise<RunStore> {
     created: '2026-12-01T00:00:00.000Z',
   };
   await runStore.writeConfig(stored);
-  await runStore.writeLatest({ round: 40, key: runStore.keys.checkpoint(40, 'state.safetensors'), sha256: '0'.repeat(64), time: stored.created });
+  await runStore.writeLatest({
+    round: 40,
+    key: runStore.keys.checkpoint(40, 'state.safetensors'),
+    sha256: '0'.repeat(64),
+    time: stored.created,
+  });
   return runStore;
 }
 
@@ -44,7 +49,11 @@ describe('applyResumeChanges', () => {
     const runStore = await storedRun('safe');
     const lines: string[] = [];
     const now = new Date('2026-12-04T10:00:00.000Z');
-    const next = await applyResumeChanges(runStore, { given: { run: 'r', train: { rounds: 45, lr: 1e-4 } }, log: (m) => lines.push(m), now });
+    const next = await applyResumeChanges(runStore, {
+      given: { run: 'r', train: { rounds: 45, lr: 1e-4 } },
+      log: (m) => lines.push(m),
+      now,
+    });
     expect(next?.config.train.rounds).toBe(45);
     expect(lines).toEqual([
       'run r: applying 2 config changes from round 41 (recorded in runs/r/config-changes.jsonl):',
@@ -55,7 +64,14 @@ describe('applyResumeChanges', () => {
     expect(stored?.config.train).toMatchObject({ rounds: 45, lr: 1e-4 });
     expect(stored?.created).toBe('2026-12-01T00:00:00.000Z');
     expect(await runStore.configChanges()).toEqual([
-      { time: now.toISOString(), round: 40, changes: [{ field: 'train.rounds', from: 40, to: 45 }, { field: 'train.lr', from: 1e-3, to: 1e-4 }] },
+      {
+        time: now.toISOString(),
+        round: 40,
+        changes: [
+          { field: 'train.rounds', from: 40, to: 45 },
+          { field: 'train.lr', from: 1e-3, to: 1e-4 },
+        ],
+      },
     ]);
     // Given again: nothing differs any more, nothing is written or recorded.
     const before = await snapshot(runStore);
@@ -64,7 +80,10 @@ describe('applyResumeChanges', () => {
     // A second resume with a change appends a second record.
     await applyResumeChanges(runStore, { given: { rounds: { quorum: 0.5 } } });
     expect((await runStore.configChanges()).map((r) => r.changes)).toEqual([
-      [{ field: 'train.rounds', from: 40, to: 45 }, { field: 'train.lr', from: 1e-3, to: 1e-4 }],
+      [
+        { field: 'train.rounds', from: 40, to: 45 },
+        { field: 'train.lr', from: 1e-3, to: 1e-4 },
+      ],
       [{ field: 'rounds.quorum', from: 1, to: 0.5 }],
     ]);
   });
@@ -75,7 +94,9 @@ describe('applyResumeChanges', () => {
     await expect(applyResumeChanges(runStore, { given: { model: { preset: 'small' }, train: { rounds: 45 } } })).rejects.toThrow(
       /^cannot resume run 'r' with model\.preset "tiny" -> "small": it changes what the run trains; start a new run/,
     );
-    await expect(applyResumeChanges(runStore, { given: { train: { rounds: 30 } } })).rejects.toThrow(/train\.rounds 30: 40 rounds are already done/);
+    await expect(applyResumeChanges(runStore, { given: { train: { rounds: 30 } } })).rejects.toThrow(
+      /train\.rounds 30: 40 rounds are already done/,
+    );
     expect(await snapshot(runStore)).toEqual(before);
     expect(await runStore.configChanges()).toEqual([]);
   });

@@ -42,13 +42,19 @@ export async function planResumeChanges(runStore: RunStore, opts: ResumeChangesO
 }
 
 /** Write a plan's changes (config.json, then a record in config-changes.jsonl) and print them; only the run's lease holder calls this. */
-export async function recordResumeChanges(runStore: RunStore, plan: ResumePlan, opts: Pick<ResumeChangesOptions, 'log' | 'now'> = {}): Promise<void> {
+export async function recordResumeChanges(
+  runStore: RunStore,
+  plan: ResumePlan,
+  opts: Pick<ResumeChangesOptions, 'log' | 'now'> = {},
+): Promise<void> {
   const { changes, round } = plan;
   if (changes.length === 0) return;
   await runStore.writeConfig(plan.run);
   await runStore.appendConfigChange({ time: (opts.now ?? new Date()).toISOString(), round, changes });
   const log = opts.log ?? (() => undefined);
-  log(`run ${runStore.run}: applying ${changes.length} config change${changes.length === 1 ? '' : 's'} from round ${round + 1} (recorded in ${runStore.keys.configChanges}):`);
+  log(
+    `run ${runStore.run}: applying ${changes.length} config change${changes.length === 1 ? '' : 's'} from round ${round + 1} (recorded in ${runStore.keys.configChanges}):`,
+  );
   for (const c of changes) log(`  ${formatChange(c)}`);
 }
 

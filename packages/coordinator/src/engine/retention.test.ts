@@ -7,7 +7,10 @@ const keys = runKeys('r');
 describe('retention', () => {
   it('sync: a committed round spends its results, the previous round folder again, and the weights it read; keepResults keeps them', () => {
     const cfg = parseRunConfig({ run: 'r' });
-    expect(spentAfterRound(cfg, keys, 5, 1, [])).toEqual({ prefixes: [keys.resultsPrefix(5), keys.resultsPrefix(4)], keys: [keys.weights(4)] });
+    expect(spentAfterRound(cfg, keys, 5, 1, [])).toEqual({
+      prefixes: [keys.resultsPrefix(5), keys.resultsPrefix(4)],
+      keys: [keys.weights(4)],
+    });
     // The first round of a session has no earlier folder of its own to sweep.
     expect(spentAfterRound(cfg, keys, 3, 3, []).prefixes).toEqual([keys.resultsPrefix(3)]);
     expect(spentAfterEvaluation(cfg, keys, 5)).toEqual({ prefixes: [keys.resultsPrefix(5)], keys: [] });

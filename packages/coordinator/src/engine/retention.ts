@@ -17,7 +17,13 @@ export interface Spent {
  * Spent after `round` was committed. The previous round's results folder again: a late
  * result may have been written after its sweep.
  */
-export function spentAfterRound(cfg: RunConfig, keys: RunKeys, round: number, startRound: number, checkpointRounds: readonly number[]): Spent {
+export function spentAfterRound(
+  cfg: RunConfig,
+  keys: RunKeys,
+  round: number,
+  startRound: number,
+  checkpointRounds: readonly number[],
+): Spent {
   const spent: Spent = { prefixes: [], keys: [] };
   if (!cfg.checkpoint.keepResults) {
     spent.prefixes.push(keys.resultsPrefix(round));

@@ -52,7 +52,11 @@ export interface RoundFigures {
 /** This process's CPU since `since` and its memory now and at its peak. */
 export function coordinatorUsage(since: NodeJS.CpuUsage): { cpuMs: number; rssMB: number; peakRssMB: number } {
   const cpu = process.cpuUsage(since);
-  return { cpuMs: (cpu.user + cpu.system) / 1000, rssMB: process.memoryUsage.rss() / 2 ** 20, peakRssMB: process.resourceUsage().maxRSS / 1024 };
+  return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    rssMB: process.memoryUsage.rss() / 2 ** 20,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+  };
 }
 
 export function roundEvent(f: RoundFigures, outcome: RoundOutcome): RoundEvent {

@@ -30,7 +30,9 @@ describe('RunLease', () => {
     const t0 = Date.now();
     const err = await RunLease.acquire(client(), 'r1', { guard: guard(), ttlMs: 1500, holder: 'host-b:2' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LeaseHeldError);
-    expect((err as Error).message).toMatch(/^run r1 is being trained by coordinator host-a:1 \(token 1, since .*\), which keeps renewing its lease/);
+    expect((err as Error).message).toMatch(
+      /^run r1 is being trained by coordinator host-a:1 \(token 1, since .*\), which keeps renewing its lease/,
+    );
     // Refused as soon as a renewal is seen (every third of the TTL), not after a fixed wait.
     expect(Date.now() - t0).toBeLessThan(1500);
     await first.fence();
@@ -40,10 +42,15 @@ describe('RunLease', () => {
     await second.release();
   });
 
-  it('takes over once a dead holder\'s lease lapses', async () => {
+  it("takes over once a dead holder's lease lapses", async () => {
     const redis = client();
     // A holder that died: its lease stays until its TTL ends, never renewed.
-    await redis.set(leaseKey('r2'), JSON.stringify({ token: 7, holder: 'gone:9', since: new Date().toISOString(), nonce: 'x' }), 'PX', 1200);
+    await redis.set(
+      leaseKey('r2'),
+      JSON.stringify({ token: 7, holder: 'gone:9', since: new Date().toISOString(), nonce: 'x' }),
+      'PX',
+      1200,
+    );
     const t0 = Date.now();
     const lease = await RunLease.acquire(client(), 'r2', { guard: guard(), ttlMs: 1500, holder: 'next:1', waitMs: 5000 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);

@@ -96,7 +96,12 @@ export class RunLease {
     const log = opts.log ?? (() => undefined);
     const g = opts.guard;
     const token = await g.run(() => redis.incr(tokenKey(run)));
-    const value: LeaseValue = { token, holder: opts.holder ?? `${hostname()}:${process.pid}`, since: new Date().toISOString(), nonce: randomBytes(6).toString('hex') };
+    const value: LeaseValue = {
+      token,
+      holder: opts.holder ?? `${hostname()}:${process.pid}`,
+      since: new Date().toISOString(),
+      nonce: randomBytes(6).toString('hex'),
+    };
     const raw = JSON.stringify(value);
     const deadline = Date.now() + waitMs;
     let said = false;
@@ -119,7 +124,9 @@ export class RunLease {
       }
       if (!said) {
         said = true;
-        log(`run ${run} is held by ${describeHolder(held)} (lease lapses in ${Math.max(0, Math.ceil(pttl / 1000))} s unless renewed); waiting to see whether it is alive`);
+        log(
+          `run ${run} is held by ${describeHolder(held)} (lease lapses in ${Math.max(0, Math.ceil(pttl / 1000))} s unless renewed); waiting to see whether it is alive`,
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -131,7 +138,15 @@ export class RunLease {
 
   private async renew(): Promise<void> {
     if (this.released || this.lostTo !== undefined) return;
-    const [code, other] = (await this.redis.eval(RENEW, 2, leaseKey(this.run), tokenKey(this.run), this.raw, String(this.ttlMs), String(this.token))) as [number, string];
+    const [code, other] = (await this.redis.eval(
+      RENEW,
+      2,
+      leaseKey(this.run),
+      tokenKey(this.run),
+      this.raw,
+      String(this.ttlMs),
+      String(this.token),
+    )) as [number, string];
     if (code === 2) this.log(`run ${this.run}: lease taken again after it lapsed (Redis was unreachable or restarted empty)`);
     if (code === 0) {
       this.lostTo = describeHolder(other);
@@ -150,7 +165,9 @@ export class RunLease {
   assertHeld(): void {
     if (this.released) throw new LeaseLostError(`run ${this.run}: this coordinator released its lease`);
     if (this.lostTo !== undefined) {
-      throw new LeaseLostError(`run ${this.run} was taken over by ${this.lostTo} while this coordinator could not renew its lease; it stops without writing`);
+      throw new LeaseLostError(
+        `run ${this.run} was taken over by ${this.lostTo} while this coordinator could not renew its lease; it stops without writing`,
+      );
     }
   }
 

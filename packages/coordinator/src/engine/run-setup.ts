@@ -1,13 +1,5 @@
 import { paramCount, planStepMemory } from '@atomizer/model';
-import {
-  datasetKeys,
-  getIfExists,
-  parseStoredRun,
-  runKeys,
-  type ObjectStore,
-  type RunConfig,
-  type StoredRun,
-} from '@atomizer/protocol';
+import { datasetKeys, getIfExists, parseStoredRun, runKeys, type ObjectStore, type RunConfig, type StoredRun } from '@atomizer/protocol';
 import {
   buildDataset,
   loadModalityListsFile,
@@ -59,7 +51,11 @@ async function readJson(store: ObjectStore, key: string): Promise<unknown | unde
 }
 
 /** The dataset's manifest, sharding it from `dataset.source` first when the store lacks it. */
-export async function ensureDataset(store: ObjectStore, config: RunConfig, opts: PrepareOptions = {}): Promise<{ manifest: Manifest; manifestKey: string }> {
+export async function ensureDataset(
+  store: ObjectStore,
+  config: RunConfig,
+  opts: PrepareOptions = {},
+): Promise<{ manifest: Manifest; manifestKey: string }> {
   const log = opts.log ?? (() => undefined);
   const manifestKey = datasetKeys(config.dataset.name).manifest;
   const existing = await readJson(store, manifestKey);
@@ -82,7 +78,13 @@ export async function ensureDataset(store: ObjectStore, config: RunConfig, opts:
     // a run of consecutive samples of a shard, so shuffle on the way in.
     shuffle: { seed: config.seed },
     ...(modalities !== undefined
-      ? { modalities: { train: modalities.train.map((m) => ({ ...m })), val: modalities.val.map((m) => ({ ...m })), test: modalities.test.map((m) => ({ ...m })) } }
+      ? {
+          modalities: {
+            train: modalities.train.map((m) => ({ ...m })),
+            val: modalities.val.map((m) => ({ ...m })),
+            test: modalities.test.map((m) => ({ ...m })),
+          },
+        }
       : {}),
     ...(opts.onShardProgress !== undefined ? { onProgress: opts.onShardProgress } : {}),
   });
@@ -133,7 +135,8 @@ export async function prepareRun(store: ObjectStore, input: RunConfig, opts: Pre
     }
     const parsed = parseStoredRun(json, keys.config);
     const manifestJson = await readJson(store, parsed.manifestKey);
-    if (manifestJson === undefined) throw new Error(`cannot resume run '${input.run}': its dataset manifest ${parsed.manifestKey} is gone from the store`);
+    if (manifestJson === undefined)
+      throw new Error(`cannot resume run '${input.run}': its dataset manifest ${parsed.manifestKey} is gone from the store`);
     const manifest = parseManifest(JSON.stringify(manifestJson), parsed.manifestKey);
     const ctx = runContext(parsed, manifest, keys.config);
     return { run: input.run, stored: parsed, ctx, manifestKey: parsed.manifestKey, configKey: keys.config, lists: ctx.modalities };
@@ -144,7 +147,8 @@ export async function prepareRun(store: ObjectStore, input: RunConfig, opts: Pre
   if ((await readJson(store, keys.config)) !== undefined) {
     throw new Error(`run '${run}' already exists in the store (${keys.config}): continue it with --resume, or pick another --run`);
   }
-  if (config.dataset.modalities !== '') checkModalityBands(await loadModalityListsFile(config.dataset.modalities), config.dataset.modalities);
+  if (config.dataset.modalities !== '')
+    checkModalityBands(await loadModalityListsFile(config.dataset.modalities), config.dataset.modalities);
   const { manifest, manifestKey } = await ensureDataset(store, config, opts);
   const lists = await runModalityLists(config, manifest);
   checkModalityBands(lists, config.dataset.modalities !== '' ? config.dataset.modalities : manifestKey);
@@ -153,7 +157,9 @@ export async function prepareRun(store: ObjectStore, input: RunConfig, opts: Pre
   // worker in a loop: refused now, naming the limit (memory-plan.ts). Larger steps that fit
   // when recomputed or micro-batched are planned by the workers themselves.
   try {
-    planStepMemory(model, config.train.sliceSamples, config.train.maxAtoms, { microBatch: config.train.microBatch > 0 ? config.train.microBatch : undefined });
+    planStepMemory(model, config.train.sliceSamples, config.train.maxAtoms, {
+      microBatch: config.train.microBatch > 0 ? config.train.microBatch : undefined,
+    });
   } catch (err) {
     throw new Error(`run '${run}': ${(err as Error).message}`);
   }

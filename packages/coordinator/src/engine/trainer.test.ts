@@ -57,22 +57,33 @@ describe('train (in-process executor, real Statlog)', () => {
     expect(keys.filter((k) => k.includes('/weights/'))).toEqual([runKeys('a').weights(6)]);
   });
 
-  it('refuses, before anything is written, a model whose one sample cannot fit a CPU worker\'s 4 GiB wasm heap', async () => {
+  it("refuses, before anything is written, a model whose one sample cannot fit a CPU worker's 4 GiB wasm heap", async () => {
     const store = new LocalStore(join(dir, 'store'));
-    const cfg = base('too-big', { model: { preset: 'paper', overrides: '{"numLatents":4096,"latentDim":1024}' }, train: { rounds: 1, slices: 1, sliceSamples: 4, maxAtoms: 36 } });
+    const cfg = base('too-big', {
+      model: { preset: 'paper', overrides: '{"numLatents":4096,"latentDim":1024}' },
+      train: { rounds: 1, slices: 1, sliceSamples: 4, maxAtoms: 36 },
+    });
     await expect(train({ store, executor: new InProcessExecutor(store), config: cfg })).rejects.toThrow(
       /run 'too-big': a training step of 1 sample\(s\) at 36 atoms needs about [\d.]+ GiB of heap even with every layer recomputed, over the [\d.]+ GiB a CPU \(wasm\) worker can use/,
     );
     expect(await store.list('runs/too-big/')).toEqual([]);
   });
 
-  it('--keep-results keeps every round\'s results and published weights, and the same weights', async () => {
+  it("--keep-results keeps every round's results and published weights, and the same weights", async () => {
     const store = new LocalStore(join(dir, 'store-keep'));
-    const kept = await train({ store, executor: new InProcessExecutor(store), config: base('a', { checkpoint: { every: 2, keep: 2, keepResults: true } }) });
+    const kept = await train({
+      store,
+      executor: new InProcessExecutor(store),
+      config: base('a', { checkpoint: { every: 2, keep: 2, keepResults: true } }),
+    });
     const keys = await store.list('runs/a/');
     expect(keys.filter((k) => k.startsWith('runs/a/results/000003/'))).toHaveLength(2);
     expect(keys.filter((k) => k.includes('/weights/'))).toHaveLength(7); // rounds 0..5 published, 6 for the evaluation
-    const plain = await train({ store: new LocalStore(join(dir, 'store-plain')), executor: new InProcessExecutor(new LocalStore(join(dir, 'store-plain'))), config: base('a') });
+    const plain = await train({
+      store: new LocalStore(join(dir, 'store-plain')),
+      executor: new InProcessExecutor(new LocalStore(join(dir, 'store-plain'))),
+      config: base('a'),
+    });
     expect(Buffer.from(kept.weights.buffer).equals(Buffer.from(plain.weights.buffer))).toBe(true);
   });
 
@@ -101,16 +112,40 @@ describe('train (in-process executor, real Statlog)', () => {
 
   it('local mode (DiLoCo): each slot keeps its inner AdamW state across rounds, and a resumed run ends bit-equal', async () => {
     const store = new LocalStore(join(dir, 'store'));
-    const local = (run: string) => base(run, { train: { mode: 'local', localSteps: 3, rounds: 4, slices: 2, sliceSamples: 16, lr: 3e-3, maxAtoms: 36, outerKind: 'nesterov', outerLr: 0.7 }, checkpoint: { every: 2, keep: 1 } });
+    const local = (run: string) =>
+      base(run, {
+        train: {
+          mode: 'local',
+          localSteps: 3,
+          rounds: 4,
+          slices: 2,
+          sliceSamples: 16,
+          lr: 3e-3,
+          maxAtoms: 36,
+          outerKind: 'nesterov',
+          outerLr: 0.7,
+        },
+        checkpoint: { every: 2, keep: 1 },
+      });
     const full = await train({ store, executor: new InProcessExecutor(store), config: local('local-full') });
     expect(full.state).toBe('done');
     // Round 4's states (the last checkpoint resumes from them) are kept; earlier rounds' are deleted.
     const inner = (await store.list('runs/local-full/inner/')).sort();
     expect(inner).toEqual(['runs/local-full/inner/000004/000000.bin', 'runs/local-full/inner/000004/000001.bin']);
-    const reset = await train({ store, executor: new InProcessExecutor(store), config: { ...local('local-reset'), train: { ...local('x').train, innerState: 'reset' } } });
+    const reset = await train({
+      store,
+      executor: new InProcessExecutor(store),
+      config: { ...local('local-reset'), train: { ...local('x').train, innerState: 'reset' } },
+    });
     expect(Buffer.from(reset.weights.buffer).equals(Buffer.from(full.weights.buffer))).toBe(false);
     const ac = new AbortController();
-    await train({ store, executor: new InProcessExecutor(store), config: local('local-part'), signal: ac.signal, onEvent: (e) => e.type === 'round' && e.round === 2 && ac.abort() });
+    await train({
+      store,
+      executor: new InProcessExecutor(store),
+      config: local('local-part'),
+      signal: ac.signal,
+      onEvent: (e) => e.type === 'round' && e.round === 2 && ac.abort(),
+    });
     const resumed = await train({ store, executor: new InProcessExecutor(store), config: local('local-part'), resume: true });
     expect(Buffer.from(resumed.weights.buffer).equals(Buffer.from(full.weights.buffer))).toBe(true);
   });
@@ -128,19 +163,31 @@ describe('train (in-process executor, real Statlog)', () => {
     const tampering = (inner: Executor, sha?: string): Executor => ({
       name: inner.name,
       trainRound: (round, jobs, policy, check, hooks) =>
-        inner.trainRound(round, sha === undefined ? jobs : jobs.map((j): TrainJob => (j.innerStateSha256 === undefined ? j : { ...j, innerStateSha256: sha })), policy, check, hooks),
+        inner.trainRound(
+          round,
+          sha === undefined ? jobs : jobs.map((j): TrainJob => (j.innerStateSha256 === undefined ? j : { ...j, innerStateSha256: sha })),
+          policy,
+          check,
+          hooks,
+        ),
       evaluate: (round, jobs, attempts, check) => inner.evaluate(round, jobs, attempts, check),
       fence: () => inner.fence(),
       assertOwner: () => inner.assertOwner(),
       close: () => inner.close(),
     });
-    const local = (run: string) => base(run, { train: { mode: 'local', localSteps: 2, rounds: 3, slices: 2, sliceSamples: 16, lr: 3e-3, maxAtoms: 36 }, checkpoint: { every: 0 } });
+    const local = (run: string) =>
+      base(run, {
+        train: { mode: 'local', localSteps: 2, rounds: 3, slices: 2, sliceSamples: 16, lr: 3e-3, maxAtoms: 36 },
+        checkpoint: { every: 0 },
+      });
     const innerGets = (store: CountingStore, run: string) => store.gets.filter((k) => k.startsWith(`runs/${run}/inner/`)).length;
     const store = new CountingStore(join(dir, 'store-counting'));
     const kept = await train({ store, executor: new InProcessExecutor(store), config: local('mem') });
     // Rounds 2 and 3 each name both slots' states: all four come from memory.
     expect(innerGets(store, 'mem')).toBe(0);
-    const jobs = parseMetricsJsonl(new TextDecoder().decode(await store.get(runKeys('mem').metrics))).filter((e) => e.type === 'job' && e.round > 1);
+    const jobs = parseMetricsJsonl(new TextDecoder().decode(await store.get(runKeys('mem').metrics))).filter(
+      (e) => e.type === 'job' && e.round > 1,
+    );
     expect(jobs.map((e) => (e as { innerStateFromMemory?: boolean }).innerStateFromMemory)).toEqual([true, true, true, true]);
     // A job naming another state than the one in memory: the worker reads the store instead.
     const read = await train({ store, executor: tampering(new InProcessExecutor(store), 'f'.repeat(64)), config: local('read') });

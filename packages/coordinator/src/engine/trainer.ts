@@ -199,13 +199,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         } catch (err) {
           throw new RoundFailedError(`round ${round}: aggregation failed: ${(err as Error).message}`);
         }
-          const tStep = performance.now();
+        const tStep = performance.now();
         const closeFoldMs = tStep - tAgg;
         const gradNorm = await optimizerStep(cfg, opt, weights, mean.grads, lr, round, reducers);
         const stepMs = performance.now() - tStep;
         cursor = taken.cursor;
         // What each slot left this round (a worker that still holds it skips the download next round).
-        innerShas = new Map(outcome.accepted.flatMap((r) => (r.reply.innerStateSha256 !== undefined ? [[r.job, r.reply.innerStateSha256] as const] : [])));
+        innerShas = new Map(
+          outcome.accepted.flatMap((r) => (r.reply.innerStateSha256 !== undefined ? [[r.job, r.reply.innerStateSha256] as const] : [])),
+        );
         const aggregateMs = performance.now() - tAgg;
         const now = new Date().toISOString();
         for (const e of jobEvents(round, outcome, now)) emit(e);
@@ -236,11 +238,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const backends = event.backends ?? [];
         if (backends.length > 1 && !warnedBackends) {
           warnedBackends = true;
-          log(`round ${round}: workers on different backends (${backends.join(', ')}): results agree to ~1e-7, not bit for bit; runs are reproducible only on one backend`);
+          log(
+            `round ${round}: workers on different backends (${backends.join(', ')}): results agree to ~1e-7, not bit for bit; runs are reproducible only on one backend`,
+          );
         }
         emit(event);
         if (outcome.late.length > 0 || outcome.failed.length > 0) {
-          log(`round ${round}: closed on quorum with ${outcome.accepted.length}/${S} slices; late ${outcome.late.join(', ') || '-'}; failed ${outcome.failed.map((f) => `${f.job} (${f.reason})`).join(', ') || '-'}`);
+          log(
+            `round ${round}: closed on quorum with ${outcome.accepted.length}/${S} slices; late ${outcome.late.join(', ') || '-'}; failed ${outcome.failed.map((f) => `${f.job} (${f.reason})`).join(', ') || '-'}`,
+          );
         }
         const elapsed = (performance.now() - t0) / 1000;
         Object.assign(status, {
@@ -276,12 +282,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           deleteLater(spentAfterEvaluation(cfg, keys, round));
           status.state = 'running';
         }
-        if (checkpointNow) await flush(); // a checkpoint's rounds are always in metrics.jsonl
+        if (checkpointNow)
+          await flush(); // a checkpoint's rounds are always in metrics.jsonl
         else deferred.push(() => flush(false));
         if (stopping && !last) {
           await deferred.settle();
           status.state = 'stopped';
-          emit({ type: 'run-end', time: new Date().toISOString(), round, state: 'stopped', message: 'stopped on request; continue with --resume' });
+          emit({
+            type: 'run-end',
+            time: new Date().toISOString(),
+            round,
+            state: 'stopped',
+            message: 'stopped on request; continue with --resume',
+          });
           await flush();
           return { run, state: 'stopped', round, weights, loss: lastLoss, evals, prepared };
         }
@@ -296,7 +309,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         throw new Error(`${(err as Error).message} (${(lost as Error).message})`, { cause: err });
       }
       const from = checkpointRounds.at(-1);
-      const resumeHint = from !== undefined ? `--resume continues from the checkpoint of round ${from}` : '--resume starts the run over (no checkpoint yet)';
+      const resumeHint =
+        from !== undefined ? `--resume continues from the checkpoint of round ${from}` : '--resume starts the run over (no checkpoint yet)';
       const message =
         err instanceof RoundFailedError
           ? `${err.message}. Nothing of round ${round} reached the weights; fix the cause, then ${resumeHint}`

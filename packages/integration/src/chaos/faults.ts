@@ -99,8 +99,11 @@ export const FAULTS: Fault[] = [
       const down = Date.now();
       const code = await withTimeout(ctx.coordinator.exited, (SHORT_BUDGET_S + 30) * 1000, 'the coordinator past its outage budget');
       const st = await ctx.status();
-      ctx.notes.push(`coordinator exited ${code} after ${((Date.now() - down) / 1000).toFixed(1)} s; status ${st?.state}: ${st?.message ?? ''}`);
-      if (code === 0 || st?.state !== 'failed' || !/--resume/.test(st.message ?? '')) throw new Error(`expected a failed status naming --resume, got exit ${code}, ${st?.state}: ${st?.message}`);
+      ctx.notes.push(
+        `coordinator exited ${code} after ${((Date.now() - down) / 1000).toFixed(1)} s; status ${st?.state}: ${st?.message ?? ''}`,
+      );
+      if (code === 0 || st?.state !== 'failed' || !/--resume/.test(st.message ?? ''))
+        throw new Error(`expected a failed status naming --resume, got exit ${code}, ${st?.state}: ${st?.message}`);
       await sleep(Math.max(0, 15_000 - (Date.now() - down)));
       ctx.cluster.redis = await startEmbeddedRedis({ port });
       ctx.coordinator = ctx.startCoordinator(['--resume']);
@@ -116,7 +119,11 @@ export const FAULTS: Fault[] = [
       redis.kill('SIGSTOP');
       const paused = Date.now();
       try {
-        const code = await withTimeout(ctx.coordinator.exited, (SHORT_BUDGET_S + 30) * 1000, 'the coordinator with Redis paused past its budget');
+        const code = await withTimeout(
+          ctx.coordinator.exited,
+          (SHORT_BUDGET_S + 30) * 1000,
+          'the coordinator with Redis paused past its budget',
+        );
         const st = await ctx.status();
         ctx.notes.push(`coordinator exited ${code} after ${((Date.now() - paused) / 1000).toFixed(1)} s; status ${st?.state}`);
         if (code === 0 || st?.state !== 'failed') throw new Error(`expected a failed run, got exit ${code}, ${st?.state}: ${st?.message}`);
@@ -128,7 +135,8 @@ export const FAULTS: Fault[] = [
   },
   {
     name: 'worker-past-budget',
-    description: 'workers with an outage budget of 3 s, Redis down 12 s: each worker exits 1 naming the outage; restarted (as launch would), they and the coordinator (default budget) end the run',
+    description:
+      'workers with an outage budget of 3 s, Redis down 12 s: each worker exits 1 naming the outage; restarted (as launch would), they and the coordinator (default budget) end the run',
     async prepare(ctx) {
       for (const id of CHAOS_WORKERS) {
         await ctx.workers.get(id)?.kill('SIGTERM');
@@ -140,10 +148,15 @@ export const FAULTS: Fault[] = [
       const port = ctx.cluster.redis.port;
       await ctx.cluster.redis.stop();
       const down = Date.now();
-      const codes = await withTimeout(Promise.all(CHAOS_WORKERS.map((id) => ctx.workers.get(id)!.exited)), 40_000, 'the workers past their outage budget');
+      const codes = await withTimeout(
+        Promise.all(CHAOS_WORKERS.map((id) => ctx.workers.get(id)!.exited)),
+        40_000,
+        'the workers past their outage budget',
+      );
       ctx.notes.push(`workers exited ${codes.join(', ')} after ${((Date.now() - down) / 1000).toFixed(1)} s`);
       const said = CHAOS_WORKERS.every((id) => /past the outage budget/.test(ctx.workers.get(id)!.output()));
-      if (codes.some((c) => c !== 1) || !said) throw new Error(`expected every worker to exit 1 naming the outage budget, got ${codes.join(', ')}`);
+      if (codes.some((c) => c !== 1) || !said)
+        throw new Error(`expected every worker to exit 1 naming the outage budget, got ${codes.join(', ')}`);
       await sleep(Math.max(0, 12_000 - (Date.now() - down)));
       ctx.cluster.redis = await startEmbeddedRedis({ port });
       for (const id of CHAOS_WORKERS) await ctx.startWorker(id);

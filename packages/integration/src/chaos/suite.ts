@@ -69,7 +69,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         const r = await runTrial(cluster, fault, t, reference, workers);
         mine.push(r);
         trials.push(r);
-        log(`chaos: ${fault.name} trial ${t}/${opts.trials}: ${r.completed ? 'completed' : 'NOT completed'}, ${r.identical ? 'identical' : 'NOT identical'}, ${r.seconds.toFixed(1)} s${r.notes.length > 0 ? `; ${r.notes.join('; ')}` : ''}`);
+        log(
+          `chaos: ${fault.name} trial ${t}/${opts.trials}: ${r.completed ? 'completed' : 'NOT completed'}, ${r.identical ? 'identical' : 'NOT identical'}, ${r.seconds.toFixed(1)} s${r.notes.length > 0 ? `; ${r.notes.join('; ')}` : ''}`,
+        );
       }
       summaries.push({
         name: fault.name,

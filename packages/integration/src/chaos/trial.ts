@@ -96,7 +96,10 @@ export async function checkpointFingerprint(store: ObjectStore, run: string, rou
   const cp = loadCheckpoint(await store.get(key), key);
   const h = new Sha256();
   const enc = new TextEncoder();
-  for (const [part, table] of [['weights', cp.weights], ['optimizer', cp.optimizerState]] as const) {
+  for (const [part, table] of [
+    ['weights', cp.weights],
+    ['optimizer', cp.optimizerState],
+  ] as const) {
     for (const name of Object.keys(table).sort()) {
       const t = table[name]!;
       h.update(enc.encode(`${part}/${name}:${t.dtype}:${t.shape.join('x')};`));
@@ -143,7 +146,10 @@ export function childPids(pid: number): number[] {
 export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no end within ${ms / 1000} s`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no end within ${ms / 1000} s`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -160,7 +166,13 @@ export async function ensureWorkers(cluster: Cluster, workers: Map<string, Worke
 }
 
 /** One trial of one fault; the workers map is shared across trials (killed ones are restarted). */
-export async function runTrial(cluster: Cluster, fault: Fault, trial: number, reference: (rounds: number) => Promise<string>, workers: Map<string, WorkerProc>): Promise<TrialResult> {
+export async function runTrial(
+  cluster: Cluster,
+  fault: Fault,
+  trial: number,
+  reference: (rounds: number) => Promise<string>,
+  workers: Map<string, WorkerProc>,
+): Promise<TrialResult> {
   const t0 = Date.now();
   const run = `chaos-${fault.name}-${trial}-${randomBytes(3).toString('hex')}`;
   const cfg = chaosConfig(run, fault.rounds);
@@ -188,7 +200,8 @@ export async function runTrial(cluster: Cluster, fault: Fault, trial: number, re
       return w!;
     },
   };
-  const startCoordinator = (extra: string[]): Proc => atomizer(cluster, ['train', '--run', run, '--redis', cluster.redis.url, '--s3', cluster.location, ...extra]);
+  const startCoordinator = (extra: string[]): Proc =>
+    atomizer(cluster, ['train', '--run', run, '--redis', cluster.redis.url, '--s3', cluster.location, ...extra]);
   try {
     await fault.prepare?.(setup);
   } catch (err) {
@@ -207,7 +220,10 @@ export async function runTrial(cluster: Cluster, fault: Fault, trial: number, re
         const st = await readStatus(cluster, run);
         if (st !== undefined && st.round >= r) return;
         const c = ctx.coordinator.child;
-        if (c.exitCode !== null || c.signalCode !== null) throw new Error(`the coordinator exited (${c.exitCode ?? c.signalCode}) before round ${r}:\n${ctx.coordinator.output().slice(-3000)}`);
+        if (c.exitCode !== null || c.signalCode !== null)
+          throw new Error(
+            `the coordinator exited (${c.exitCode ?? c.signalCode}) before round ${r}:\n${ctx.coordinator.output().slice(-3000)}`,
+          );
         if (Date.now() > deadline) throw new Error(`round ${r} not reached within ${TRIAL_TIMEOUT_MS / 1000} s`);
         await sleep(50);
       }
@@ -239,12 +255,22 @@ export async function runTrial(cluster: Cluster, fault: Fault, trial: number, re
     const code = await withTimeout(ctx.coordinator.exited, TRIAL_TIMEOUT_MS, `run ${run}`);
     const st = await readStatus(cluster, run);
     completed = code === 0 && st?.state === 'done' && st.round === cfg.train.rounds;
-    if (!completed) notes.push(`coordinator exit ${code}, status ${st?.state} at round ${st?.round}: ${ctx.coordinator.output().slice(-2000)}`);
+    if (!completed)
+      notes.push(`coordinator exit ${code}, status ${st?.state} at round ${st?.round}: ${ctx.coordinator.output().slice(-2000)}`);
     if (completed) identical = (await checkpointFingerprint(cluster.store, run, cfg.train.rounds)) === (await reference(cfg.train.rounds));
     if (completed && !identical) notes.push('final checkpoint differs from the uninterrupted run');
     // What the coordinator said about the fault (outages, jobs enqueued again, the lease, resumes).
-    const said = ctx.coordinator.output().split('\n').filter((l) => /connection lost|back after|vanished|lease|resuming after|unreachable/.test(l));
-    if (said.length > 0) notes.push(`coordinator: ${said.slice(0, 6).map((l) => l.trim()).join(' | ')}`);
+    const said = ctx.coordinator
+      .output()
+      .split('\n')
+      .filter((l) => /connection lost|back after|vanished|lease|resuming after|unreachable/.test(l));
+    if (said.length > 0)
+      notes.push(
+        `coordinator: ${said
+          .slice(0, 6)
+          .map((l) => l.trim())
+          .join(' | ')}`,
+      );
   } catch (err) {
     notes.push((err as Error).message);
   } finally {

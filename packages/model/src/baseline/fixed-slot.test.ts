@@ -11,13 +11,7 @@ import {
 } from '@atomizer/tokenizer';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../backend.js';
-import {
-  evaluateFixedSlotBaseline,
-  fillSlots,
-  fixedSlotLayout,
-  slotPlacement,
-  trainFixedSlotBaseline,
-} from './fixed-slot.js';
+import { evaluateFixedSlotBaseline, fillSlots, fixedSlotLayout, slotPlacement, trainFixedSlotBaseline } from './fixed-slot.js';
 
 const catalog = SensorCatalog.default();
 const registry = ModalityRegistry.default();
@@ -53,7 +47,24 @@ const stats: Record<string, BandStats> = Object.fromEntries(
 const handMade: Sample = {
   id: 'hand-made',
   labels: [0],
-  bands: [band('MSS4', nine((i) => 10 + i)), band('MSS5', nine((i) => 20 + i)), band('MSS6', nine((i) => 30 + i)), band('MSS7', nine((i) => 40 + 2 * i))],
+  bands: [
+    band(
+      'MSS4',
+      nine((i) => 10 + i),
+    ),
+    band(
+      'MSS5',
+      nine((i) => 20 + i),
+    ),
+    band(
+      'MSS6',
+      nine((i) => 30 + i),
+    ),
+    band(
+      'MSS7',
+      nine((i) => 40 + 2 * i),
+    ),
+  ],
 };
 const trainMods = ['mss-grn', 'mss-gr', 'mss-rn'].map((n) => registry.get(n));
 

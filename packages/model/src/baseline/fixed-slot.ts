@@ -67,7 +67,11 @@ const sameBand = (a: { sensor: string; name: string }, b: { sensor: string; name
  * train views (the MLP's input has one size; a coarser view, train or test, is
  * resampled onto it by area overlap as fillSlots does for every band).
  */
-export function fixedSlotLayout(samples: readonly Sample[], trainModalities: readonly Modality[], catalog?: SensorCatalog): FixedSlotLayout {
+export function fixedSlotLayout(
+  samples: readonly Sample[],
+  trainModalities: readonly Modality[],
+  catalog?: SensorCatalog,
+): FixedSlotLayout {
   if (samples.length === 0) throw new Error('fixed-slot baseline: no training samples');
   if (trainModalities.length === 0) throw new Error('fixed-slot baseline: no train modalities');
   const slots: FixedSlot[] = [];
@@ -163,7 +167,10 @@ export function fillSlots(
   const placement = slotPlacement(layout, view.bands);
   for (const { band: bi, slot } of placement.placed) {
     const band = view.bands[bi] as BandRaster;
-    const st = stats === 'image' ? new BandStatsAccumulator().addBand(band).result()[0]! : bandStatsFor(stats, band, catalog, `fixed-slot baseline (${view.source ?? view.id})`);
+    const st =
+      stats === 'image'
+        ? new BandStatsAccumulator().addBand(band).result()[0]!
+        : bandStatsFor(stats, band, catalog, `fixed-slot baseline (${view.source ?? view.id})`);
     const inv = st.std > 0 ? 1 / st.std : 1;
     const { width: w, height: h, values, scale, offset } = band;
     const nodata = band.nodata;

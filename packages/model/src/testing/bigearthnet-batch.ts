@@ -45,7 +45,13 @@ export async function bigEarthNetBatch(count: number, atoms: number | readonly n
   const acc = new BandStatsAccumulator();
   for (const s of all) acc.add(s);
   const stats = new Map(acc.result().map((st) => [st.key, st]));
-  const sets = samples.map((s, i) => subsampleAtoms(atomize(s, { stats, normalize: 'zscore' }).atoms, typeof atoms === 'number' ? atoms : (atoms[i] ?? 0), SeededRng.derive(seed, i)));
+  const sets = samples.map((s, i) =>
+    subsampleAtoms(
+      atomize(s, { stats, normalize: 'zscore' }).atoms,
+      typeof atoms === 'number' ? atoms : (atoms[i] ?? 0),
+      SeededRng.derive(seed, i),
+    ),
+  );
   return { batch: makeBatch(sets), labels: samples.map((s) => [...s.labels]), samples };
 }
 
@@ -64,6 +70,8 @@ export async function bigEarthNetS1S2Batch(atoms: readonly number[], seed = 1): 
   const acc = new BandStatsAccumulator();
   for (const s of samples) acc.add(s);
   const stats = new Map(acc.result().map((st) => [st.key, st]));
-  const sets = samples.map((s, i) => subsampleAtoms(atomize(s, { stats, normalize: 'zscore' }).atoms, atoms[i]!, SeededRng.derive(seed, i)));
+  const sets = samples.map((s, i) =>
+    subsampleAtoms(atomize(s, { stats, normalize: 'zscore' }).atoms, atoms[i]!, SeededRng.derive(seed, i)),
+  );
   return { batch: makeBatch(sets), labels: samples.map((s) => [...s.labels]), samples };
 }

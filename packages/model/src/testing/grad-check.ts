@@ -18,7 +18,10 @@ export interface GradCheckResult {
 export function seededTensor(shape: number[], seed: number, scale = 1): tf.Tensor {
   const rng = new SeededRng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale),
+    shape,
+  );
 }
 
 /**
@@ -34,7 +37,11 @@ export function checkGradients(
   const perInput = opts.perInput ?? 12;
   const floor = opts.floor ?? 1e-3;
   const rng = new SeededRng(opts.seed ?? 7);
-  const analytic = tf.tidy(() => tf.grads((...xs: tf.Tensor[]) => f(...xs))(inputs).map((g) => g.dataSync() as Float32Array));
+  const analytic = tf.tidy(() =>
+    tf
+      .grads((...xs: tf.Tensor[]) => f(...xs))(inputs)
+      .map((g) => g.dataSync() as Float32Array),
+  );
   const values = inputs.map((x) => x.dataSync().slice() as Float32Array);
   const evalAt = (which: number, coord: number, delta: number): number =>
     tf.tidy(() => {

@@ -14,7 +14,9 @@ const ANY_BAND_TOKEN = /^B\d{1,2}A?$/i;
 
 /** File name without directory and extension(s): `S2A_..._B02.tif` -> `S2A_..._B02`. */
 export function stem(path: string): string {
-  return basename(path).replace(/\.(tif|tiff|TIF|TIFF)$/, '').replace(/\.(ovr|aux)$/i, '');
+  return basename(path)
+    .replace(/\.(tif|tiff|TIF|TIFF)$/, '')
+    .replace(/\.(ovr|aux)$/i, '');
 }
 
 /**

@@ -32,7 +32,20 @@ describe('listBigEarthNetPatches', () => {
 });
 
 describe('readBigEarthNetPatch on every real patch', () => {
-  const GSD: Record<string, number> = { B01: 60, B09: 60, B02: 10, B03: 10, B04: 10, B08: 10, B05: 20, B06: 20, B07: 20, B8A: 20, B11: 20, B12: 20 };
+  const GSD: Record<string, number> = {
+    B01: 60,
+    B09: 60,
+    B02: 10,
+    B03: 10,
+    B04: 10,
+    B08: 10,
+    B05: 20,
+    B06: 20,
+    B07: 20,
+    B8A: 20,
+    B11: 20,
+    B12: 20,
+  };
 
   it('S2: 12 uint16 bands at native size (4x120x120 + 6x60x60 + 2x20x20 = 80,000 values), GSD 10/20/60 m', async () => {
     const s2 = patches.filter((p) => p.includes('/s2/'));
@@ -134,7 +147,7 @@ describe('broken patch folders', () => {
     return dst;
   };
 
-  it('one band replaced by another patch\'s band: Error names the file and both bounds', async () => {
+  it("one band replaced by another patch's band: Error names the file and both bounds", async () => {
     const dst = await copyPatch('swapped');
     const other = 'S2A_MSIL2A_20170617T113321_4_55';
     await copyFile(join(ROOT, 's2', other, `${other}_B03.tif`), join(dst, `${S2_PATCH}_B03.tif`));

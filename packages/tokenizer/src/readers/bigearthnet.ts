@@ -67,7 +67,10 @@ function parseMetadata(text: string, file: string): PatchMetadata {
 }
 
 /** A BigEarthNet patch folder's band files (checked present) and the options readBandFiles reads them with (sensor, S2 reflectance scale). */
-export async function bigEarthNetPatchFiles(folder: string, opts: BigEarthNetOptions = {}): Promise<{ dir: string; patch: string; entries: string[]; files: string[]; options: BandFilesOptions }> {
+export async function bigEarthNetPatchFiles(
+  folder: string,
+  opts: BigEarthNetOptions = {},
+): Promise<{ dir: string; patch: string; entries: string[]; files: string[]; options: BandFilesOptions }> {
   const dir = resolve(folder);
   const patch = basename(dir);
   const catalog = opts.catalog ?? builtinCatalog();
@@ -87,9 +90,17 @@ export async function bigEarthNetPatchFiles(folder: string, opts: BigEarthNetOpt
   const files = wanted.map((b) => `${patch}_${b}.tif`);
   const missing = files.filter((f) => !present.has(f));
   if (missing.length > 0) {
-    throw new Error(`${dir}: missing band file(s) ${missing.join(', ')}; a BigEarthNet ${isS1 ? 'S1' : 'S2'} patch has ${wanted.join(', ')}`);
+    throw new Error(
+      `${dir}: missing band file(s) ${missing.join(', ')}; a BigEarthNet ${isS1 ? 'S1' : 'S2'} patch has ${wanted.join(', ')}`,
+    );
   }
-  return { dir, patch, entries, files: files.map((f) => join(dir, f)), options: { sensor: sensor.id, catalog, id: patch, ...(isS1 ? {} : { scale: S2_REFLECTANCE_SCALE }) } };
+  return {
+    dir,
+    patch,
+    entries,
+    files: files.map((f) => join(dir, f)),
+    options: { sensor: sensor.id, catalog, id: patch, ...(isS1 ? {} : { scale: S2_REFLECTANCE_SCALE }) },
+  };
 }
 
 /**

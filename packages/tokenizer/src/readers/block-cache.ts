@@ -84,7 +84,9 @@ export class BlockCache {
       await rm(temp, { force: true }).catch(() => undefined);
       if (!warnedDirs.has(this.dir)) {
         warnedDirs.add(this.dir);
-        this.warn(`block cache ${this.dir}: cannot write (${(err as Error).message}); remote imagery is read without a cache (set ATOMIZER_CACHE_DIR to a writable folder)`);
+        this.warn(
+          `block cache ${this.dir}: cannot write (${(err as Error).message}); remote imagery is read without a cache (set ATOMIZER_CACHE_DIR to a writable folder)`,
+        );
       }
       this.broken = true;
       return;
@@ -147,7 +149,10 @@ export function defaultBlockCache(): BlockCache | false {
     throw new Error(`ATOMIZER_CACHE_MAX_MB=${rawMax} is not a number of megabytes; give e.g. 1024, or 0 to turn the cache off`);
   }
   if (maxMb === 0) return false;
-  const root = process.env.ATOMIZER_CACHE_DIR !== undefined && process.env.ATOMIZER_CACHE_DIR !== '' ? process.env.ATOMIZER_CACHE_DIR : join(tmpdir(), 'atomizer-cache');
+  const root =
+    process.env.ATOMIZER_CACHE_DIR !== undefined && process.env.ATOMIZER_CACHE_DIR !== ''
+      ? process.env.ATOMIZER_CACHE_DIR
+      : join(tmpdir(), 'atomizer-cache');
   const dir = join(root, 'blocks');
   const id = `${dir}\n${maxMb}`;
   let cache = caches.get(id);

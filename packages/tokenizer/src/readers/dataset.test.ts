@@ -117,7 +117,7 @@ describe('readSampleAt', () => {
     expect(s.bands[0]!.sensor).toBe('sentinel-2b');
   });
 
-  it('a folder of one scene\'s band files (copied to a temp dir)', async () => {
+  it("a folder of one scene's band files (copied to a temp dir)", async () => {
     const dir = join(tmp, 'l8');
     await import('node:fs/promises').then((fs) => fs.mkdir(dir));
     for (const b of ['B2', 'B3', 'B4', 'BQA']) {

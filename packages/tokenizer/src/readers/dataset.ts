@@ -53,7 +53,13 @@ export interface DatasetSource extends AsyncIterable<DatasetItem> {
 }
 
 const NUMERIC = new Set(['nomenclature', 'patchSize', 'stride', 'maxPerGroup', 'seed', 'blockSize', 'resolutionFactor', 'scale', 'offset']);
-const QUERY_ALIASES: Record<string, string> = { k: 'patchSize', field: 'classField', classes: 'classTable', id: 'idField', resolution: 'resolutionFactor' };
+const QUERY_ALIASES: Record<string, string> = {
+  k: 'patchSize',
+  field: 'classField',
+  classes: 'classTable',
+  id: 'idField',
+  resolution: 'resolutionFactor',
+};
 
 /**
  * Parse `<kind>:<path>[?key=value&...]` (e.g.
@@ -136,7 +142,8 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
       source.classes = bigEarthNetClasses(spec.nomenclature ?? 19);
       gen = async function* () {
         const patches = await listBigEarthNetPatches(spec.path);
-        if (patches.length === 0) throw new Error(`${spec.path}: no BigEarthNet patch folders found (folders holding <patch>_labels_metadata.json)`);
+        if (patches.length === 0)
+          throw new Error(`${spec.path}: no BigEarthNet patch folders found (folders holding <patch>_labels_metadata.json)`);
         source.total = patches.length;
         for (const p of patches) {
           yield { sample: await readBigEarthNetPatch(p, definedOnly({ nomenclature: spec.nomenclature, ...catalogOpt })), split: 'train' };
@@ -155,7 +162,14 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
       break;
     }
     case 'geotiff': {
-      const opts = definedOnly({ sensor: spec.sensor, bands: spec.bands, resolutionFactor: spec.resolutionFactor, scale: spec.scale, offset: spec.offset, ...catalogOpt });
+      const opts = definedOnly({
+        sensor: spec.sensor,
+        bands: spec.bands,
+        resolutionFactor: spec.resolutionFactor,
+        scale: spec.scale,
+        offset: spec.offset,
+        ...catalogOpt,
+      });
       gen = unlabelled(
         () => imageGroups(spec.path),
         (g) => (g.length === 1 ? readGeoTiff(g[0] as string, opts) : readBandFiles(g, opts)),
@@ -166,12 +180,18 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
       source.task = 'single';
       gen = async function* () {
         const ext = extname(spec.path).toLowerCase();
-        const described = ext === '.json' || ext === '.yaml' || ext === '.yml' ? await readSceneDescription(spec.path) : { scene: spec.path };
-        const opts = definedOnly({ ...described, ...spec, ...catalogOpt, scene: described.scene ?? spec.path }) as SceneLabelOptions & { kind?: string; path?: string };
+        const described =
+          ext === '.json' || ext === '.yaml' || ext === '.yml' ? await readSceneDescription(spec.path) : { scene: spec.path };
+        const opts = definedOnly({ ...described, ...spec, ...catalogOpt, scene: described.scene ?? spec.path }) as SceneLabelOptions & {
+          kind?: string;
+          path?: string;
+        };
         delete opts.kind;
         delete opts.path;
         if (opts.labels === undefined) {
-          throw new Error(`dataset scene:${spec.path}: no labels given; pass labels=<polygons.geojson | labels.tif> (and classTable=<csv> for a label raster)`);
+          throw new Error(
+            `dataset scene:${spec.path}: no labels given; pass labels=<polygons.geojson | labels.tif> (and classTable=<csv> for a label raster)`,
+          );
         }
         const result = await readSceneLabels(opts);
         source.classes = result.classes;
@@ -243,7 +263,8 @@ export async function readSampleAt(path: string, opts: ReadSampleOptions = {}): 
   const full = resolve(path);
   const info = await stat(full).catch(() => undefined);
   if (info === undefined) throw new Error(`${path}: no such file or folder`);
-  if (!info.isDirectory() && /\.json$/i.test(full)) return readStacItem(full, definedOnly({ catalog: opts.catalog, resolutionFactor: opts.resolutionFactor }));
+  if (!info.isDirectory() && /\.json$/i.test(full))
+    return readStacItem(full, definedOnly({ catalog: opts.catalog, resolutionFactor: opts.resolutionFactor }));
   if (info.isDirectory()) {
     const patches = await listBigEarthNetPatches(full).catch(() => []);
     if (patches.length === 1 && patches[0] === full) {
@@ -252,14 +273,19 @@ export async function readSampleAt(path: string, opts: ReadSampleOptions = {}): 
     const groups = await imageGroups(full);
     if (groups.length !== 1) {
       throw new Error(
-        `${path}: holds ${groups.length} images (${groups.map((g) => stem(g[0] as string)).slice(0, 5).join(', ')}${groups.length > 5 ? ', ...' : ''}); point at one file or at a folder of one scene's band files`,
+        `${path}: holds ${groups.length} images (${groups
+          .map((g) => stem(g[0] as string))
+          .slice(0, 5)
+          .join(', ')}${groups.length > 5 ? ', ...' : ''}); point at one file or at a folder of one scene's band files`,
       );
     }
     const g = groups[0] as string[];
     return g.length === 1 ? readGeoTiff(g[0] as string, opts) : readBandFiles(g, opts);
   }
   if (!/\.tiff?$/i.test(full)) {
-    throw new Error(`${path}: not a GeoTIFF (.tif), a STAC Item (.json) nor a folder; expected a .tif, a STAC Item, a band-file folder or a BigEarthNet patch folder`);
+    throw new Error(
+      `${path}: not a GeoTIFF (.tif), a STAC Item (.json) nor a folder; expected a .tif, a STAC Item, a band-file folder or a BigEarthNet patch folder`,
+    );
   }
   return readGeoTiff(full, opts);
 }

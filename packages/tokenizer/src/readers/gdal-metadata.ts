@@ -61,7 +61,8 @@ function escapeXml(s: string): string {
 export function formatGdalMetadata(dataset: Readonly<Record<string, string>>, bands: readonly GdalBandMetadata[] = []): string {
   const items: string[] = Object.entries(dataset).map(([k, v]) => `  <Item name="${escapeXml(k)}">${escapeXml(v)}</Item>`);
   bands.forEach((b, i) => {
-    if (b.description !== undefined) items.push(`  <Item name="DESCRIPTION" sample="${i}" role="description">${escapeXml(b.description)}</Item>`);
+    if (b.description !== undefined)
+      items.push(`  <Item name="DESCRIPTION" sample="${i}" role="description">${escapeXml(b.description)}</Item>`);
     if (b.scale !== undefined) items.push(`  <Item name="SCALE" sample="${i}" role="scale">${b.scale}</Item>`);
     if (b.offset !== undefined) items.push(`  <Item name="OFFSET" sample="${i}" role="offset">${b.offset}</Item>`);
   });

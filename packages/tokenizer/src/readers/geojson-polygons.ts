@@ -75,7 +75,11 @@ export function parsePolygons(text: string, source: string, classField = 'class'
   const seenIds = new Set<string>();
   fc.features.forEach((f: unknown, i: number) => {
     const where = `${source}: features[${i}]`;
-    const feat = f as { properties?: Record<string, unknown> | null; geometry?: { type?: unknown; coordinates?: unknown } | null; id?: unknown };
+    const feat = f as {
+      properties?: Record<string, unknown> | null;
+      geometry?: { type?: unknown; coordinates?: unknown } | null;
+      id?: unknown;
+    };
     const props = feat.properties ?? {};
     const cls = props[classField];
     if (typeof cls !== 'string' && typeof cls !== 'number') {

@@ -12,14 +12,7 @@ import { parseGdalMetadata, type GdalBandMetadata } from './gdal-metadata.js';
 import { openGeoTiffSource, type GeoTiffOpenOptions } from './geotiff-source.js';
 import { openRasterSource } from './raster-source.js';
 import { isRemote } from './remote-location.js';
-import {
-  gsdFromPixelSize,
-  pixelSizeMetres,
-  transformBBox,
-  type BBox,
-  type CrsInfo,
-  type GeoTransform,
-} from './geo-transform.js';
+import { gsdFromPixelSize, pixelSizeMetres, transformBBox, type BBox, type CrsInfo, type GeoTransform } from './geo-transform.js';
 
 /** Georeferencing of one raster grid. */
 export interface RasterGeo {
@@ -92,7 +85,9 @@ export function imageDType(image: GeoTIFFImage, path: string): DType {
   };
   const dtype = table[`${format}:${bits}`];
   if (dtype === undefined) {
-    throw new Error(`${path}: unsupported sample format ${format} with ${bits} bits per sample; expected 8/16/32-bit integers or 32/64-bit floats`);
+    throw new Error(
+      `${path}: unsupported sample format ${format} with ${bits} bits per sample; expected 8/16/32-bit integers or 32/64-bit floats`,
+    );
   }
   return dtype;
 }
@@ -132,7 +127,12 @@ export function crsOf(image: GeoTIFFImage): CrsInfo {
   // 32767 means "user-defined" in GeoTIFF: no EPSG code.
   const pick = (v: unknown) => (typeof v === 'number' && v > 0 && v !== 32767 ? v : undefined);
   const epsg = geographic ? pick(geog) : (pick(projected) ?? undefined);
-  const name = typeof keys.GTCitationGeoKey === 'string' ? keys.GTCitationGeoKey : typeof keys.GeogCitationGeoKey === 'string' ? keys.GeogCitationGeoKey : undefined;
+  const name =
+    typeof keys.GTCitationGeoKey === 'string'
+      ? keys.GTCitationGeoKey
+      : typeof keys.GeogCitationGeoKey === 'string'
+        ? keys.GeogCitationGeoKey
+        : undefined;
   const crs: CrsInfo = { geographic };
   if (epsg !== undefined) crs.epsg = epsg;
   if (name !== undefined) crs.name = name;
@@ -152,7 +152,9 @@ export function transformOf(image: GeoTIFFImage, path: string): GeoTransform | u
   if (mt !== undefined && mt.length >= 16) {
     const [a, b, , d, e, f, , h] = mt as [number, number, number, number, number, number, number, number];
     if (b !== 0 || e !== 0) {
-      throw new Error(`${path}: rotated georeferencing (ModelTransformation with rotation terms) is not supported; expected a north-up raster`);
+      throw new Error(
+        `${path}: rotated georeferencing (ModelTransformation with rotation terms) is not supported; expected a north-up raster`,
+      );
     }
     t = { originX: d, originY: h, pixelWidth: a, pixelHeight: f };
   } else {
@@ -202,7 +204,8 @@ async function decodedOf(
   // NaN as GDAL_NODATA needs no field: NaN values are missing atoms anyway.
   if (nodata !== null && !Number.isNaN(nodata)) out.nodata = nodata;
   const transform = transformOf(full, name);
-  if (transform !== undefined) out.geo = rasterGeo(scale === undefined ? transform : scaleTransform(transform, scale), crsOf(full), width, height);
+  if (transform !== undefined)
+    out.geo = rasterGeo(scale === undefined ? transform : scaleTransform(transform, scale), crsOf(full), width, height);
   return out;
 }
 

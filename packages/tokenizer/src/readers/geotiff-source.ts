@@ -52,7 +52,10 @@ export function chooseOverview(images: ReadonlyArray<{ index: number; width: num
 }
 
 /** The reduced-resolution images of a TIFF (NewSubfileType bit 1, not a mask), with their sizes. */
-async function overviewsOf(tiff: GeoTIFF, full: GeoTIFFImage): Promise<Array<{ index: number; width: number; height: number; image: GeoTIFFImage }>> {
+async function overviewsOf(
+  tiff: GeoTIFF,
+  full: GeoTIFFImage,
+): Promise<Array<{ index: number; width: number; height: number; image: GeoTIFFImage }>> {
   const out = [{ index: 0, width: full.getWidth(), height: full.getHeight(), image: full }];
   const count = await tiff.getImageCount();
   for (let i = 1; i < count; i++) {

@@ -11,7 +11,17 @@ import type { DType, RasterArray } from '../types.js';
 import type { GeoTags } from '../writers/tiff-encoding.js';
 import { parseGdalMetadata, type GdalBandMetadata } from './gdal-metadata.js';
 import { geoTagsOf } from './geo-tags.js';
-import { checkComplete, crsOf, imageDType, invalid, rasterGeo, scaleTransform, transformOf, type OverviewInfo, type RasterGeo } from './geotiff-file.js';
+import {
+  checkComplete,
+  crsOf,
+  imageDType,
+  invalid,
+  rasterGeo,
+  scaleTransform,
+  transformOf,
+  type OverviewInfo,
+  type RasterGeo,
+} from './geotiff-file.js';
 import { openGeoTiffSource, type GeoTiffOpenOptions } from './geotiff-source.js';
 
 export interface GeoTiffWindowReader {

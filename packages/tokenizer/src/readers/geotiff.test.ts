@@ -115,7 +115,9 @@ describe('readBandFiles', () => {
   it('a band suffix no sensor knows (_B99.tif) is an Error naming the file, band and sensor', async () => {
     const bad = join(tmp, `${BEN_PATCH}_B99.tif`);
     await copyFile(BEN_B02, bad);
-    await expect(readBandFiles([BEN_B02, bad])).rejects.toThrow(new RegExp(`${BEN_PATCH}_B99\\.tif: band 'B99' is not a band of sensor sentinel-2a`));
+    await expect(readBandFiles([BEN_B02, bad])).rejects.toThrow(
+      new RegExp(`${BEN_PATCH}_B99\\.tif: band 'B99' is not a band of sensor sentinel-2a`),
+    );
   });
 
   it('band files of different footprints: Error names both files and their bounds', async () => {
@@ -135,7 +137,9 @@ describe('bad GeoTIFF bytes', () => {
     const bytes = await readFile(BEN_B02);
     const half = join(tmp, 'half.tif');
     await writeFile(half, bytes.subarray(0, Math.floor(bytes.length / 2)));
-    await expect(readGeoTiff(half, { sensor: 'sentinel-2a', bands: ['B02'] })).rejects.toThrow(/half\.tif: not a valid or complete GeoTIFF/);
+    await expect(readGeoTiff(half, { sensor: 'sentinel-2a', bands: ['B02'] })).rejects.toThrow(
+      /half\.tif: not a valid or complete GeoTIFF/,
+    );
   });
 
   it('random bytes are reported as not a valid GeoTIFF, naming the file', async () => {
@@ -205,8 +209,13 @@ describe('helpers', () => {
   <Item name="OFFSET" sample="1" role="offset">-0.1</Item>
   <Item name="DESCRIPTION" sample="1" role="description">nir &amp; more</Item>
 </GDALMetadata>`;
-    expect(parseGdalMetadata(xml, 2, 'f.tif')).toEqual([{ description: 'B1', scale: 0.0001 }, { description: 'nir & more', offset: -0.1 }]);
-    expect(() => parseGdalMetadata('<Item sample="0" role="scale">abc</Item>', 1, 'f.tif')).toThrow(/f\.tif: GDAL_METADATA scale of band 1 is 'abc'/);
+    expect(parseGdalMetadata(xml, 2, 'f.tif')).toEqual([
+      { description: 'B1', scale: 0.0001 },
+      { description: 'nir & more', offset: -0.1 },
+    ]);
+    expect(() => parseGdalMetadata('<Item sample="0" role="scale">abc</Item>', 1, 'f.tif')).toThrow(
+      /f\.tif: GDAL_METADATA scale of band 1 is 'abc'/,
+    );
   });
 
   it('the LANDFIRE label raster decodes as int16 with its nodata 32767, in the same CRS as the scene', async () => {

@@ -7,7 +7,15 @@ import type { AcquisitionTime, BandRaster, BandSpec, RasterArray, Sample, Sensor
 import type { SensorCatalog } from '../sensors/index.js';
 import { timeFromName } from './acquisition-time.js';
 import { builtinCatalog } from '../sensors/index.js';
-import { bandNameFromFileName, bandPhysics, resolveBandFor, sceneIdFromFileName, sensorFromBandNames, sensorFromName, stem } from './band-naming.js';
+import {
+  bandNameFromFileName,
+  bandPhysics,
+  resolveBandFor,
+  sceneIdFromFileName,
+  sensorFromBandNames,
+  sensorFromName,
+  stem,
+} from './band-naming.js';
 import { bboxMaxDifference, formatBBox, type BBox, type CrsInfo } from './geo-transform.js';
 import { countMissing, decodeGeoTiffFile, type DecodedGeoTiff } from './geotiff-file.js';
 import { resampleBand } from '../resample.js';
@@ -89,7 +97,11 @@ export interface BandScaling {
  * own override (`over`, per band), else the options' for every band, else the
  * file's GDAL metadata, else 1 and 0.
  */
-export function bandScaling(over: BandScaling | undefined, opts: { scale?: number; offset?: number }, meta: { scale?: number; offset?: number }): { scale: number; offset: number } {
+export function bandScaling(
+  over: BandScaling | undefined,
+  opts: { scale?: number; offset?: number },
+  meta: { scale?: number; offset?: number },
+): { scale: number; offset: number } {
   return { scale: over?.scale ?? opts.scale ?? meta.scale ?? 1, offset: over?.offset ?? opts.offset ?? meta.offset ?? 0 };
 }
 
@@ -118,7 +130,9 @@ function checkMissing(missing: Record<string, number>, nodata: number | undefine
   if (opts.allowMissing !== false) return;
   for (const [band, n] of Object.entries(missing)) {
     if (n > 0) {
-      throw new Error(`${where}: band ${band} has ${n} missing values (NaN${nodata !== undefined ? ` or nodata ${nodata}` : ''}); expected none (allowMissing: false)`);
+      throw new Error(
+        `${where}: band ${band} has ${n} missing values (NaN${nodata !== undefined ? ` or nodata ${nodata}` : ''}); expected none (allowMissing: false)`,
+      );
     }
   }
 }
@@ -210,7 +224,11 @@ function targetGrid(tiff: DecodedGeoTiff, factor: number | undefined): { width: 
 }
 
 /** Give a sample read from files its acquisition time and footprint (bbox, CRS), where known. */
-export function placeSample(sample: GeoSample, time: AcquisitionTime | undefined, geo: { bbox?: BBox; crs?: CrsInfo } | undefined): GeoSample {
+export function placeSample(
+  sample: GeoSample,
+  time: AcquisitionTime | undefined,
+  geo: { bbox?: BBox; crs?: CrsInfo } | undefined,
+): GeoSample {
   if (time !== undefined) sample.time = time;
   if (geo?.bbox !== undefined) sample.geo.bbox = geo.bbox;
   if (geo?.crs !== undefined) sample.geo.crs = geo.crs;
@@ -226,7 +244,10 @@ export type BandFilesOptions = Omit<GeoTiffReadOptions, 'bands'> & {
  * The sensor and catalogue band of each band file (named by its file-name
  * suffix or `opts.bands`), and the order of the files in the sensor's band order.
  */
-export function bandFileSpecs(paths: readonly string[], opts: BandFilesOptions = {}): { sensor: Sensor; specs: BandSpec[]; order: number[]; names: string[] } {
+export function bandFileSpecs(
+  paths: readonly string[],
+  opts: BandFilesOptions = {},
+): { sensor: Sensor; specs: BandSpec[]; order: number[]; names: string[] } {
   if (paths.length === 0) throw new Error('readBandFiles: no band files given');
   const catalog = opts.catalog ?? builtinCatalog();
   const first = paths[0] as string;
@@ -236,7 +257,9 @@ export function bandFileSpecs(paths: readonly string[], opts: BandFilesOptions =
   const names = paths.map((p, i) => {
     const n = opts.bands?.[i] ?? bandNameFromFileName(p);
     if (n === undefined) {
-      throw new Error(`${p}: cannot tell the band from the file name; expected a suffix like _B04.tif, _B8A.tif or _VV.tif (or pass band names)`);
+      throw new Error(
+        `${p}: cannot tell the band from the file name; expected a suffix like _B04.tif, _B8A.tif or _VV.tif (or pass band names)`,
+      );
     }
     return n;
   });
@@ -325,7 +348,8 @@ export function checkSameFootprint(tiffs: readonly Footprint[]): void {
   if (geos.every((g) => g === undefined)) return;
   let coarsest = 0;
   for (const t of tiffs) {
-    if (t.geo === undefined) throw new Error(`${t.path}: no georeferencing, but ${ref.path} has some; band files of one sample must all be georeferenced`);
+    if (t.geo === undefined)
+      throw new Error(`${t.path}: no georeferencing, but ${ref.path} has some; band files of one sample must all be georeferenced`);
     coarsest = Math.max(coarsest, Math.abs(t.geo.transform.pixelWidth), Math.abs(t.geo.transform.pixelHeight));
   }
   const refGeo = ref.geo!;
@@ -333,7 +357,9 @@ export function checkSameFootprint(tiffs: readonly Footprint[]): void {
   for (const t of tiffs.slice(1)) {
     const g = t.geo!;
     if (g.crs.epsg !== refGeo.crs.epsg) {
-      throw new Error(`${t.path}: CRS EPSG:${g.crs.epsg ?? '?'} differs from EPSG:${refGeo.crs.epsg ?? '?'} of ${ref.path}; band files of one sample must share a CRS`);
+      throw new Error(
+        `${t.path}: CRS EPSG:${g.crs.epsg ?? '?'} differs from EPSG:${refGeo.crs.epsg ?? '?'} of ${ref.path}; band files of one sample must share a CRS`,
+      );
     }
     const diff = bboxMaxDifference(g.bbox, refGeo.bbox);
     if (diff > tolerance) {

@@ -80,7 +80,10 @@ describe('labels in another CRS than the scene are reprojected to it', () => {
   });
 
   it('WGS 84 without a crs member (RFC 7946 default): identical patches', async () => {
-    const r = await labelsFrom('wgs84-no-crs.geojson', mapped((p) => p, undefined));
+    const r = await labelsFrom(
+      'wgs84-no-crs.geojson',
+      mapped((p) => p, undefined),
+    );
     expect(flips(base, r)).toBe(0);
     expect(r.counts).toEqual(base.counts);
   });
@@ -88,8 +91,14 @@ describe('labels in another CRS than the scene are reprojected to it', () => {
   it('UTM 21S (EPSG:32721) and Web Mercator (EPSG:3857): the same samples and classes, no edge flip', async () => {
     const utm = proj4('EPSG:4326', UTM_21S);
     const merc = proj4('EPSG:4326', WEB_MERCATOR);
-    const rUtm = await labelsFrom('utm21s.geojson', mapped((p) => utm.forward(p), 'urn:ogc:def:crs:EPSG::32721'));
-    const rMerc = await labelsFrom('webmercator.geojson', mapped((p) => merc.forward(p), 'EPSG:3857'));
+    const rUtm = await labelsFrom(
+      'utm21s.geojson',
+      mapped((p) => utm.forward(p), 'urn:ogc:def:crs:EPSG::32721'),
+    );
+    const rMerc = await labelsFrom(
+      'webmercator.geojson',
+      mapped((p) => merc.forward(p), 'EPSG:3857'),
+    );
     // Measured: 0 flips for both. proj4's forward + inverse round trip moves a vertex by
     // < 2e-14 degrees (2 nm) against 10 m pixels, and edges are straight in the scene CRS
     // either way, so a flip could only come from the round trip: no tolerance is needed.
@@ -175,7 +184,9 @@ describe('CRS of a GeoJSON file', () => {
   });
 
   it('the table covers UTM zones, WGS 84, Web Mercator and national grids', async () => {
-    for (const code of [4326, 3857, 32601, 32660, 32701, 32760, 25832, 26912, 27700, 2154, 28992, 2056, 3035, 31467, 5070, 3577, 2193, 3006]) {
+    for (const code of [
+      4326, 3857, 32601, 32660, 32701, 32760, 25832, 26912, 27700, 2154, 28992, 2056, 3035, 31467, 5070, 3577, 2193, 3006,
+    ]) {
       expect(await projDefinition(code), `EPSG:${code}`).toMatch(/^\+proj=/);
     }
   });

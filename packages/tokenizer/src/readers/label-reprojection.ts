@@ -47,7 +47,9 @@ export function polygonFileEpsg(file: PolygonFile, source: string): number {
   }
   const epsg = epsgOfCrsName(file.crs);
   if (epsg === undefined) {
-    throw new Error(`${source}: unknown CRS '${file.crs}' in the 'crs' member; name an EPSG code (e.g. "urn:ogc:def:crs:EPSG::32633") or reproject the labels to the scene's CRS`);
+    throw new Error(
+      `${source}: unknown CRS '${file.crs}' in the 'crs' member; name an EPSG code (e.g. "urn:ogc:def:crs:EPSG::32633") or reproject the labels to the scene's CRS`,
+    );
   }
   return epsg;
 }
@@ -55,20 +57,28 @@ export function polygonFileEpsg(file: PolygonFile, source: string): number {
 async function definitionOrThrow(epsg: number, what: string): Promise<string> {
   const def = await projDefinition(epsg);
   if (def === undefined) {
-    throw new Error(`${what} EPSG:${epsg} has no projection definition in proj4-list; reproject the labels to the scene's CRS (e.g. ogr2ogr -t_srs) and retry`);
+    throw new Error(
+      `${what} EPSG:${epsg} has no projection definition in proj4-list; reproject the labels to the scene's CRS (e.g. ogr2ogr -t_srs) and retry`,
+    );
   }
   return def;
 }
-
 
 /**
  * The file's polygons in EPSG:`toEpsg` (the scene's CRS). Unchanged when the file
  * is already in it; `source` names the labels file and `target` the scene in errors.
  */
-export async function reprojectPolygons(file: PolygonFile, toEpsg: number | undefined, source: string, target: string): Promise<LabelledPolygon[]> {
+export async function reprojectPolygons(
+  file: PolygonFile,
+  toEpsg: number | undefined,
+  source: string,
+  target: string,
+): Promise<LabelledPolygon[]> {
   const fromEpsg = polygonFileEpsg(file, source);
   if (toEpsg === undefined) {
-    throw new Error(`${target}: the scene's GeoKeys name no EPSG code, so the labels (${source}, EPSG:${fromEpsg}) cannot be placed on it; give a scene with an EPSG CRS`);
+    throw new Error(
+      `${target}: the scene's GeoKeys name no EPSG code, so the labels (${source}, EPSG:${fromEpsg}) cannot be placed on it; give a scene with an EPSG CRS`,
+    );
   }
   if (fromEpsg === toEpsg) return file.polygons;
   const from = await definitionOrThrow(fromEpsg, `${source}: the labels' CRS`);
@@ -80,7 +90,9 @@ export async function reprojectPolygons(file: PolygonFile, toEpsg: number | unde
         ring.map(([x, y]) => {
           const [px, py] = conv.forward([x, y]);
           if (px === undefined || py === undefined || !Number.isFinite(px) || !Number.isFinite(py)) {
-            throw new Error(`${source}: polygon ${poly.id} (features[${i}]) has position [${x}, ${y}] that EPSG:${fromEpsg} -> EPSG:${toEpsg} cannot project; check the file's CRS`);
+            throw new Error(
+              `${source}: polygon ${poly.id} (features[${i}]) has position [${x}, ${y}] that EPSG:${fromEpsg} -> EPSG:${toEpsg} cannot project; check the file's CRS`,
+            );
           }
           return [px, py] as [number, number];
         }),

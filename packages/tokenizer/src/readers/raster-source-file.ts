@@ -33,7 +33,10 @@ export async function openFileSource(location: string, opts: { whole?: boolean }
       let done = 0;
       while (done < n) {
         const { bytesRead } = await handle.read(out, done, n - done, offset + done);
-        if (bytesRead === 0) throw new Error(`${location}: file ended at byte ${offset + done} while reading ${n} bytes at ${offset}; was it truncated while being read?`);
+        if (bytesRead === 0)
+          throw new Error(
+            `${location}: file ended at byte ${offset + done} while reading ${n} bytes at ${offset}; was it truncated while being read?`,
+          );
         done += bytesRead;
       }
       return out;

@@ -36,7 +36,8 @@ class PermanentError extends Error {}
 function networkError(url: string, err: unknown): Error {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   const name = displayLocation(url);
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return new Error(`${name}: no answer within the timeout; check the server, or raise ATOMIZER_HTTP_TIMEOUT_S`);
+  if (e.name === 'TimeoutError' || e.name === 'AbortError')
+    return new Error(`${name}: no answer within the timeout; check the server, or raise ATOMIZER_HTTP_TIMEOUT_S`);
   // The cause's message may quote the URL: never let it carry credentials.
   const why = (e.cause?.code ?? e.cause?.message ?? e.message ?? String(err)).split(url).join(name).split('\n')[0];
   return new Error(`${name}: cannot reach the server (${why}); check the host name, the port and the network`);
@@ -60,8 +61,10 @@ function requestTarget(url: string): { href: string; headers: Record<string, str
 function statusError(url: string, res: Response): Error {
   const what = `${displayLocation(url)}: HTTP ${res.status}${res.statusText !== '' ? ` ${res.statusText}` : ''}`;
   if (res.status === 404 || res.status === 410) return new PermanentError(`${what}; check the URL (no such file on the server)`);
-  if (res.status === 401 || res.status === 403) return new PermanentError(`${what}; the server refuses access: use a public or presigned URL`);
-  if (res.status === 416) return new PermanentError(`${what}; the server refused the byte range: the file may have changed while being read`);
+  if (res.status === 401 || res.status === 403)
+    return new PermanentError(`${what}; the server refuses access: use a public or presigned URL`);
+  if (res.status === 416)
+    return new PermanentError(`${what}; the server refused the byte range: the file may have changed while being read`);
   if (res.status < 500) return new PermanentError(`${what}; check the URL`);
   return new Error(`${what}; the server failed, try again later`);
 }
@@ -102,9 +105,12 @@ export async function openHttpSource(url: string, opts: HttpSourceOptions = {}):
       await res.body?.cancel();
     }
     if (!res.ok) throw statusError(url, res);
-    const total = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '')?.[1] ?? (res.status === 200 ? res.headers.get('content-length') : null);
+    const total =
+      /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '')?.[1] ?? (res.status === 200 ? res.headers.get('content-length') : null);
     if (total === null || total === undefined || !/^\d+$/.test(total)) {
-      throw new PermanentError(`${name}: the server does not say the file's size (no Content-Length); it cannot be read by ranges: download it and give the local path`);
+      throw new PermanentError(
+        `${name}: the server does not say the file's size (no Content-Length); it cannot be read by ranges: download it and give the local path`,
+      );
     }
     const validator = res.headers.get('etag') ?? res.headers.get('last-modified') ?? '';
     return { size: Number(total), version: `${url}\n${validator}\n${total}` };
@@ -118,10 +124,14 @@ export async function openHttpSource(url: string, opts: HttpSourceOptions = {}):
     try {
       bytes = new Uint8Array(await res.arrayBuffer());
     } catch (err) {
-      throw new Error(`${name}: the connection dropped while reading ${expected} bytes at offset ${offset} (${(err as Error).message}); try again, or check the server`);
+      throw new Error(
+        `${name}: the connection dropped while reading ${expected} bytes at offset ${offset} (${(err as Error).message}); try again, or check the server`,
+      );
     }
     if (bytes.length < expected) {
-      throw new Error(`${name}: the connection dropped after ${bytes.length} of ${expected} bytes at offset ${offset}; try again, or check the server`);
+      throw new Error(
+        `${name}: the connection dropped after ${bytes.length} of ${expected} bytes at offset ${offset}; try again, or check the server`,
+      );
     }
     return bytes;
   };
@@ -164,7 +174,9 @@ export async function openHttpSource(url: string, opts: HttpSourceOptions = {}):
         const start = /bytes\s+(\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1];
         if (start !== undefined && Number(start) !== offset) {
           await res.body?.cancel();
-          throw new PermanentError(`${name}: asked for bytes from ${offset}, the server sent bytes from ${start}; the server mishandles ranges`);
+          throw new PermanentError(
+            `${name}: asked for bytes from ${offset}, the server sent bytes from ${start}; the server mishandles ranges`,
+          );
         }
         return (await readBody(res, end - offset, offset)).subarray(0, end - offset);
       });

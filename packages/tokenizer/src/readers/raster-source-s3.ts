@@ -15,7 +15,9 @@ export interface S3SourceOptions {
 /** One line naming the URL, whatever the store said (its messages name the store, not the object's URL). */
 function s3Error(url: string, what: string, err: unknown): Error {
   const msg = err instanceof Error ? err.message : String(err);
-  return new Error(`${displayLocation(url)}: ${what} failed (${msg.split('\n')[0]}); check the bucket, the key, AWS_ENDPOINT_URL and the credentials`);
+  return new Error(
+    `${displayLocation(url)}: ${what} failed (${msg.split('\n')[0]}); check the bucket, the key, AWS_ENDPOINT_URL and the credentials`,
+  );
 }
 
 export async function openS3Source(url: string, opts: S3SourceOptions = {}): Promise<RasterSource> {
@@ -51,7 +53,8 @@ export async function openS3Source(url: string, opts: S3SourceOptions = {}): Pro
       try {
         return await store.getRange(loc.prefix, offset, end);
       } catch (err) {
-        if (isNotFoundError(err)) throw new Error(`${displayLocation(url)}: the object disappeared while being read; check the bucket and the key`);
+        if (isNotFoundError(err))
+          throw new Error(`${displayLocation(url)}: the object disappeared while being read; check the bucket and the key`);
         throw s3Error(url, `reading bytes ${offset}-${end - 1}`, err);
       }
     },

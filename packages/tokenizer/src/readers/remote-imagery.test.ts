@@ -37,7 +37,15 @@ const freshCache = () => new BlockCache({ dir: join(tmp, `cache-${++caches}`), m
 /** sen2.tif as a tiled COG with overviews, written tile by tile with CogWriter. */
 async function writeCog(path: string): Promise<void> {
   const src = await openGeoTiffWindows(SEN2);
-  const w = await CogWriter.create({ path, width: src.width, height: src.height, samplesPerPixel: src.bandCount, dtype: src.dtype, tileSize: TILE, tags: src.tags });
+  const w = await CogWriter.create({
+    path,
+    width: src.width,
+    height: src.height,
+    samplesPerPixel: src.bandCount,
+    dtype: src.dtype,
+    tileSize: TILE,
+    tags: src.tags,
+  });
   for (let ty = 0; ty * TILE < src.height; ty++) {
     for (let tx = 0; tx * TILE < src.width; tx++) {
       const cols = Math.min(TILE, src.width - tx * TILE);
@@ -128,7 +136,7 @@ describe('GeoTIFF windows over HTTP and S3', () => {
     expect(http.bytesServed() - again).toBe(0);
   });
 
-  it('a coarse grid reads the overview closest to, not coarser than, the factor: fewer bytes, the overview\'s pixels', async () => {
+  it("a coarse grid reads the overview closest to, not coarser than, the factor: fewer bytes, the overview's pixels", async () => {
     const url = `${http.url}/scenes/sen2-cog.tif`;
     let before = http.bytesServed();
     const full = await decodeGeoTiffFile(url, { cache: freshCache() });
@@ -136,7 +144,9 @@ describe('GeoTIFF windows over HTTP and S3', () => {
     before = http.bytesServed();
     const coarse = await decodeGeoTiffFile(url, { cache: freshCache(), resolutionFactor: 0.3 });
     const coarseBytes = http.bytesServed() - before;
-    console.log(`whole scene: ${fullBytes} bytes at full resolution, ${coarseBytes} bytes for factor 0.3 (overview ${coarse.width}x${coarse.height})`);
+    console.log(
+      `whole scene: ${fullBytes} bytes at full resolution, ${coarseBytes} bytes for factor 0.3 (overview ${coarse.width}x${coarse.height})`,
+    );
     // 0.3 of 247 is 74 pixels: the 124-pixel (0.5) overview, not the 62-pixel (0.25) one.
     expect([coarse.width, coarse.height]).toEqual([124, 119]);
     expect(coarse.overview?.index).toBe(1);
@@ -145,7 +155,11 @@ describe('GeoTIFF windows over HTTP and S3', () => {
     expect(coarse.geo!.bbox[0]).toBeCloseTo(full.geo!.bbox[0], 12);
     // The overview is the COG writer's decimation: every other pixel of the full image.
     const b = 3;
-    for (const [x, y] of [[0, 0], [10, 7], [123, 118]] as const) {
+    for (const [x, y] of [
+      [0, 0],
+      [10, 7],
+      [123, 118],
+    ] as const) {
       expect(coarse.bands[b]![y * 124 + x]).toBe(full.bands[b]![2 * y * 247 + 2 * x]);
     }
     const windows = await openGeoTiffWindows(url, { cache: freshCache(), resolutionFactor: 0.25 });
@@ -168,7 +182,15 @@ describe('GeoTIFF windows over HTTP and S3', () => {
     expect(chooseOverview(images, 0.25)).toBe(2);
     expect(chooseOverview(images, 0.01)).toBe(3);
     // An overview rounded down a pixel (odd sizes) still counts as 1/2.
-    expect(chooseOverview([{ index: 0, width: 247, height: 237 }, { index: 1, width: 123, height: 118 }], 0.5)).toBe(1);
+    expect(
+      chooseOverview(
+        [
+          { index: 0, width: 247, height: 237 },
+          { index: 1, width: 123, height: 118 },
+        ],
+        0.5,
+      ),
+    ).toBe(1);
   });
 
   it('a scene opened over S3 for predict-style windows equals the local scene', async () => {
@@ -223,7 +245,7 @@ describe('a dataset or scene read on a coarser grid', () => {
     }
   });
 
-  it('a scene opened by windows with a resolution factor is on the overview\'s grid', async () => {
+  it("a scene opened by windows with a resolution factor is on the overview's grid", async () => {
     const scene = await openSceneWindows(`${http.url}/scenes/sen2-cog.tif`, { sensor: 's2a', resolutionFactor: 0.25 });
     expect([scene.width, scene.height]).toEqual([62, 60]);
     const local = await decodeGeoTiffFile(cogPath, { resolutionFactor: 0.25 });
@@ -243,7 +265,9 @@ describe('remote errors are one line naming the URL', () => {
   });
 
   it('a missing S3 object', async () => {
-    await expect(decodeGeoTiffFile(`s3://${s3.bucket}/scenes/absent.tif`)).rejects.toThrow(/^s3:\/\/atomizer\/scenes\/absent\.tif: no such object; check the bucket and the key$/);
+    await expect(decodeGeoTiffFile(`s3://${s3.bucket}/scenes/absent.tif`)).rejects.toThrow(
+      /^s3:\/\/atomizer\/scenes\/absent\.tif: no such object; check the bucket and the key$/,
+    );
   });
 
   it('an unreachable host', async () => {
@@ -260,7 +284,9 @@ describe('remote errors are one line naming the URL', () => {
     const local = await openGeoTiffWindows(cogPath);
     expectSamePixels(await r.readWindow(5, 5, 40, 40), await local.readWindow(5, 5, 40, 40));
     await Promise.all([r.close(), local.close()]);
-    expect(warnings).toEqual([`${url}: the server ignores HTTP range requests; reading the whole file (${cogSize} bytes) once and keeping it in memory`]);
+    expect(warnings).toEqual([
+      `${url}: the server ignores HTTP range requests; reading the whole file (${cogSize} bytes) once and keeping it in memory`,
+    ]);
     expect(http.bytesServed() - before).toBe(cogSize);
     await expect(openGeoTiffWindows(url, { cache: freshCache(), noRangeMaxBytes: 1000 })).rejects.toThrow(
       new RegExp(`^${url.replace(/[.]/g, '\\.')}: the server ignores HTTP range requests and the file has ${cogSize} bytes .*download it`),
@@ -270,16 +296,21 @@ describe('remote errors are one line naming the URL', () => {
   it('a connection that drops mid-read (retried twice, then named)', async () => {
     const url = `${http.url}/drop/scenes/sen2-cog.tif`;
     const err = await decodeGeoTiffFile(url, { cache: freshCache() }).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(new RegExp(`^${url.replace(/[.]/g, '\\.')}: the connection dropped .*bytes at offset 0.*; try again, or check the server$`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^${url.replace(/[.]/g, '\\.')}: the connection dropped .*bytes at offset 0.*; try again, or check the server$`),
+    );
     expect((err as Error).message).not.toContain('\n');
     expect(http.requests.filter((r) => r.path === '/drop/scenes/sen2-cog.tif' && r.method === 'GET')).toHaveLength(3);
   });
 
   it('credentials in a URL are never printed', async () => {
     const port = await closedPort();
-    const err = await decodeGeoTiffFile(`http://user:hunter2@127.0.0.1:${port}/scene.tif?X-Amz-Signature=abc123&x=1`, { cache: false }).catch((e: Error) => e);
+    const err = await decodeGeoTiffFile(`http://user:hunter2@127.0.0.1:${port}/scene.tif?X-Amz-Signature=abc123&x=1`, {
+      cache: false,
+    }).catch((e: Error) => e);
     expect((err as Error).message).not.toMatch(/hunter2|abc123/);
-    expect((err as Error).message).toBe(`http://127.0.0.1:${port}/scene.tif?X-Amz-Signature=***&x=1: cannot reach the server (ECONNREFUSED); check the host name, the port and the network`);
+    expect((err as Error).message).toBe(
+      `http://127.0.0.1:${port}/scene.tif?X-Amz-Signature=***&x=1: cannot reach the server (ECONNREFUSED); check the host name, the port and the network`,
+    );
   });
 });
-

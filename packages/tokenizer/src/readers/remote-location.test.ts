@@ -5,7 +5,9 @@ describe('remote locations', () => {
   it('tells local paths, file://, http(s):// and s3:// apart; other schemes are an Error naming them', () => {
     expect(['/d/a.tif', 'file:///d/a.tif', 'https://h/a.tif', 'S3://b/k.tif'].map(locationKind)).toEqual(['file', 'file', 'http', 's3']);
     expect(['/d/a.tif', 'http://h/a', 's3://b/k'].map(isRemote)).toEqual([false, true, true]);
-    expect(() => locationKind('ftp://h/a.tif')).toThrow(/^ftp:\/\/h\/a\.tif: unsupported scheme; expected a local path, file:\/\/, http\(s\):\/\/ or s3:\/\/bucket\/key$/);
+    expect(() => locationKind('ftp://h/a.tif')).toThrow(
+      /^ftp:\/\/h\/a\.tif: unsupported scheme; expected a local path, file:\/\/, http\(s\):\/\/ or s3:\/\/bucket\/key$/,
+    );
   });
 
   it('resolves hrefs against an item URL or file', () => {

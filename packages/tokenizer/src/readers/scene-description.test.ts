@@ -27,7 +27,12 @@ afterAll(async () => {
 /** Physical mean per band key of every patch of a description written with these extra lines. */
 async function means(lines: string[], scene = `scene: [${FILES.join(', ')}]`): Promise<Record<string, number>> {
   const desc = join(tmp, `d${Math.random().toString(36).slice(2)}.yaml`);
-  await writeFile(desc, [scene, `labels: ${L8('storml_evt.tif')}`, 'classTable: legend.csv', 'sensor: landsat-8', 'patchSize: 1', 'stride: 3', ...lines].join('\n'));
+  await writeFile(
+    desc,
+    [scene, `labels: ${L8('storml_evt.tif')}`, 'classTable: legend.csv', 'sensor: landsat-8', 'patchSize: 1', 'stride: 3', ...lines].join(
+      '\n',
+    ),
+  );
   const acc = new BandStatsAccumulator();
   const items: DatasetItem[] = [];
   for await (const item of readDataset(`scene:${desc}`)) items.push(item);
@@ -65,14 +70,27 @@ describe('scale and offset in a scene description', () => {
   }, 60_000);
 
   it('a list of the wrong length: one line naming the file, the count and what to give', async () => {
-    await expect(means(['scale: [1, 2]'])).rejects.toThrow(/^.*sr_b4_20200829\.tif.*: 2 per-band scale\/offset entries for 3 bands; give one per band, in file order$/);
+    await expect(means(['scale: [1, 2]'])).rejects.toThrow(
+      /^.*sr_b4_20200829\.tif.*: 2 per-band scale\/offset entries for 3 bands; give one per band, in file order$/,
+    );
   });
 
   it('bad fields: one line naming the description file and the field', () => {
-    expect(() => sceneDescriptionOptions({ scene: 'x.tif', scale: 'big' }, '/d/s.yaml')).toThrow(/^\/d\/s\.yaml: field 'scale' must be a number, got "big"$/);
-    expect(() => sceneDescriptionOptions({ scene: [{ path: 'a.tif', gain: 2 }] }, '/d/s.yaml')).toThrow(/^\/d\/s\.yaml: scene\[0\] has unknown field\(s\) gain; a scene file entry takes path, scale, offset, nodata$/);
-    expect(() => sceneDescriptionOptions({ scene: [{ path: 'a.tif', scale: 2 }], scale: [1] }, '/d/s.yaml')).toThrow(/scale is given both as a list and per scene file; keep one/);
-    expect(() => sceneDescriptionOptions({ scene: ['a.tif', 'b.tif'], scale: [1], offset: [0, 1] }, '/d/s.yaml')).toThrow(/offset lists 2 values, another per-band field 1/);
-    expect(sceneDescriptionOptions({ scene: ['a.tif', { path: 'b.tif', offset: -0.2 }] }, '/d/s.yaml')).toEqual({ scene: ['/d/a.tif', '/d/b.tif'], bandMeta: [undefined, { offset: -0.2 }] });
+    expect(() => sceneDescriptionOptions({ scene: 'x.tif', scale: 'big' }, '/d/s.yaml')).toThrow(
+      /^\/d\/s\.yaml: field 'scale' must be a number, got "big"$/,
+    );
+    expect(() => sceneDescriptionOptions({ scene: [{ path: 'a.tif', gain: 2 }] }, '/d/s.yaml')).toThrow(
+      /^\/d\/s\.yaml: scene\[0\] has unknown field\(s\) gain; a scene file entry takes path, scale, offset, nodata$/,
+    );
+    expect(() => sceneDescriptionOptions({ scene: [{ path: 'a.tif', scale: 2 }], scale: [1] }, '/d/s.yaml')).toThrow(
+      /scale is given both as a list and per scene file; keep one/,
+    );
+    expect(() => sceneDescriptionOptions({ scene: ['a.tif', 'b.tif'], scale: [1], offset: [0, 1] }, '/d/s.yaml')).toThrow(
+      /offset lists 2 values, another per-band field 1/,
+    );
+    expect(sceneDescriptionOptions({ scene: ['a.tif', { path: 'b.tif', offset: -0.2 }] }, '/d/s.yaml')).toEqual({
+      scene: ['/d/a.tif', '/d/b.tif'],
+      bandMeta: [undefined, { offset: -0.2 }],
+    });
   });
 });

@@ -29,7 +29,8 @@ export async function readSceneDescription(path: string): Promise<Partial<SceneL
   } catch (err) {
     throw new Error(`${path}: cannot read scene description (${err instanceof Error ? err.message : String(err)})`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${path}: expected an object with scene, labels, ...`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`${path}: expected an object with scene, labels, ...`);
   return sceneDescriptionOptions(parsed as Record<string, unknown>, path);
 }
 
@@ -40,7 +41,8 @@ export function sceneDescriptionOptions(o: Record<string, unknown>, path: string
     return isAbsolute(p) ? p : join(dirname(path), p);
   };
   const num = (v: unknown, field: string): number => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${path}: field '${field}' must be a number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new Error(`${path}: field '${field}' must be a number, got ${JSON.stringify(v)}`);
     return v;
   };
   const out: Record<string, unknown> = { ...o };
@@ -50,7 +52,8 @@ export function sceneDescriptionOptions(o: Record<string, unknown>, path: string
   let perBand: Array<BandScaling | undefined> | undefined;
   const entryScaling = (e: Record<string, unknown>, field: string): BandScaling | undefined => {
     const unknown = Object.keys(e).filter((k) => k !== 'path' && !(SCALING_FIELDS as readonly string[]).includes(k));
-    if (unknown.length > 0) throw new Error(`${path}: ${field} has unknown field(s) ${unknown.join(', ')}; a scene file entry takes path, scale, offset, nodata`);
+    if (unknown.length > 0)
+      throw new Error(`${path}: ${field} has unknown field(s) ${unknown.join(', ')}; a scene file entry takes path, scale, offset, nodata`);
     const s: BandScaling = {};
     for (const f of SCALING_FIELDS) if (e[f] !== undefined) s[f] = num(e[f], `${field}.${f}`);
     return Object.keys(s).length > 0 ? s : undefined;
@@ -71,7 +74,8 @@ export function sceneDescriptionOptions(o: Record<string, unknown>, path: string
     // One (multi-band) file: its scale/offset apply to every band.
     if (f.scaling?.scale !== undefined) out.scale = f.scaling.scale;
     if (f.scaling?.offset !== undefined) out.offset = f.scaling.offset;
-    if (f.scaling?.nodata !== undefined) throw new Error(`${path}: scene.nodata applies per band; give it per band file, or fix the file's nodata tag`);
+    if (f.scaling?.nodata !== undefined)
+      throw new Error(`${path}: scene.nodata applies per band; give it per band file, or fix the file's nodata tag`);
   }
   for (const field of ['scale', 'offset'] as const) {
     const v = o[field];
@@ -86,7 +90,10 @@ export function sceneDescriptionOptions(o: Record<string, unknown>, path: string
     }
     const list = v.map((x, i) => num(x, `${field}[${i}]`));
     perBand ??= list.map(() => undefined);
-    if (list.length !== perBand.length) throw new Error(`${path}: ${field} lists ${list.length} values, another per-band field ${perBand.length}; give one per band in file order`);
+    if (list.length !== perBand.length)
+      throw new Error(
+        `${path}: ${field} lists ${list.length} values, another per-band field ${perBand.length}; give one per band in file order`,
+      );
     perBand = perBand.map((b, i) => ({ ...b, [field]: list[i] }));
   }
   if (perBand !== undefined) out.bandMeta = perBand;

@@ -95,7 +95,14 @@ describe('sen2 scene + 25 GeoJSON polygons', () => {
 
 describe('GeoJSON polygons with a class table', () => {
   it('takes the classes from the table in id order and maps each polygon by name', async () => {
-    const same = await readSceneLabels({ scene: SEN2, sensor: 'sentinel-2a', labels: POLYS, classTable: dataPath('rstoolbox-sen2', 'sen2_classes.csv'), patchSize: 5, seed: 7 });
+    const same = await readSceneLabels({
+      scene: SEN2,
+      sensor: 'sentinel-2a',
+      labels: POLYS,
+      classTable: dataPath('rstoolbox-sen2', 'sen2_classes.csv'),
+      patchSize: 5,
+      seed: 7,
+    });
     expect(same.classes).toEqual(['dryout', 'forest', 'village', 'water']);
     expect(same.items.map((i) => [i.row, i.col, i.sample.labels[0]])).toEqual(poly.items.map((i) => [i.row, i.col, i.sample.labels[0]]));
     // Another id order: the same pixels get the same class names under the table's order.
@@ -168,7 +175,9 @@ describe('label rasters', () => {
       splitOf.set(i.group, i.split);
     }
     expect(crossing).toBe(0);
-    expect(r.items.every((i) => i.sample.bands.map((b) => b.name).join() === 'B4,B5,B6' && i.sample.bands[0]!.values instanceof Uint16Array)).toBe(true);
+    expect(
+      r.items.every((i) => i.sample.bands.map((b) => b.name).join() === 'B4,B5,B6' && i.sample.bands[0]!.values instanceof Uint16Array),
+    ).toBe(true);
     expect(new Set(splitOf.values()).size).toBe(3);
   });
 
@@ -195,7 +204,14 @@ describe('a class table that merges ids (a legend)', () => {
     const legend = join(dir, 'legend.csv');
     // Every conifer type as 'forest', open water as 'water'; grass, shrub and rock left out.
     await writeFile(legend, 'id,class\n7046,forest\n7050,forest\n7055,forest\n7056,forest\n7292,water\n');
-    const r = await readSceneLabels({ scene: LF_SCENE, sensor: 'landsat-8', labels: LF('storml_evt.tif'), classTable: legend, patchSize: 3, stride: 1 });
+    const r = await readSceneLabels({
+      scene: LF_SCENE,
+      sensor: 'landsat-8',
+      labels: LF('storml_evt.tif'),
+      classTable: legend,
+      patchSize: 3,
+      stride: 1,
+    });
     expect(r.classes).toEqual(['forest', 'water']);
     const evt = await decodeGeoTiffFile(LF('storml_evt.tif'));
     const ids = Array.from(evt.bands[0]!);
@@ -205,8 +221,24 @@ describe('a class table that merges ids (a legend)', () => {
     for (const i of r.items) perClass[i.sample.labels[0]!]!++;
     expect(perClass[1]).toBe(count([7292]));
     // One group per connected area of a merged class: fewer groups than with the ids apart.
-    const apart = await readSceneLabels({ scene: LF_SCENE, sensor: 'landsat-8', labels: LF('storml_evt.tif'), classTable: LF('LF20_EVT_220.csv'), patchSize: 3, stride: 1 });
-    const forestGroups = (res: SceneLabelResult) => new Set(res.items.filter((i) => res.classes[i.sample.labels[0]!] === 'forest' || /Spruce|Subalpine Woodland|Lodgepole/.test(res.classes[i.sample.labels[0]!]!)).map((i) => i.group)).size;
+    const apart = await readSceneLabels({
+      scene: LF_SCENE,
+      sensor: 'landsat-8',
+      labels: LF('storml_evt.tif'),
+      classTable: LF('LF20_EVT_220.csv'),
+      patchSize: 3,
+      stride: 1,
+    });
+    const forestGroups = (res: SceneLabelResult) =>
+      new Set(
+        res.items
+          .filter(
+            (i) =>
+              res.classes[i.sample.labels[0]!] === 'forest' ||
+              /Spruce|Subalpine Woodland|Lodgepole/.test(res.classes[i.sample.labels[0]!]!),
+          )
+          .map((i) => i.group),
+      ).size;
     expect(forestGroups(r)).toBeLessThan(forestGroups(apart));
   });
 });
@@ -214,7 +246,9 @@ describe('a class table that merges ids (a legend)', () => {
 describe('errors and helpers', () => {
   it('a label raster without a class table, and an even patch size, are Errors', async () => {
     await expect(readSceneLabels({ scene: SEN2, sensor: 'sentinel-2a', labels: LABELS })).rejects.toThrow(/needs a class table/);
-    await expect(readSceneLabels({ scene: SEN2, sensor: 'sentinel-2a', labels: POLYS, patchSize: 4 })).rejects.toThrow(/patchSize must be an odd/);
+    await expect(readSceneLabels({ scene: SEN2, sensor: 'sentinel-2a', labels: POLYS, patchSize: 4 })).rejects.toThrow(
+      /patchSize must be an odd/,
+    );
   });
 
   it('class tables with and without a header', () => {

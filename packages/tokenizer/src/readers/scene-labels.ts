@@ -102,7 +102,9 @@ function sceneGrid(scene: GeoSample, where: string): Grid {
   if (first === undefined) throw new Error(`${where}: scene has no bands`);
   for (const b of scene.bands) {
     if (b.width !== first.width || b.height !== first.height) {
-      throw new Error(`${where}: scene bands must share one grid; ${b.name} is ${b.width}x${b.height} but ${first.name} is ${first.width}x${first.height}`);
+      throw new Error(
+        `${where}: scene bands must share one grid; ${b.name} is ${b.width}x${b.height} but ${first.name} is ${first.width}x${first.height}`,
+      );
     }
   }
   const bb = scene.geo.bbox;
@@ -186,7 +188,8 @@ async function polygonClassesFromTable(
   const table = await readClassTable(tablePath);
   const idOfName = new Map<string, number>();
   for (const [id, name] of table) if (!idOfName.has(name)) idOfName.set(name, id);
-  const idOf = (cls: string): number | undefined => idOfName.get(cls) ?? (/^-?\d+$/.test(cls) && table.has(Number(cls)) ? Number(cls) : undefined);
+  const idOf = (cls: string): number | undefined =>
+    idOfName.get(cls) ?? (/^-?\d+$/.test(cls) && table.has(Number(cls)) ? Number(cls) : undefined);
   const unknown = [...new Set(polygons.map((p) => p.className))].filter((c) => idOf(c) === undefined).sort();
   if (unknown.length > 0) {
     throw new Error(
@@ -212,7 +215,9 @@ async function pixelsFromPolygons(
   // Labels in another CRS than the scene are reprojected to it (label-reprojection.ts).
   const polygons = await reprojectPolygons(file, scene.geo.crs?.epsg, opts.labels, scene.source ?? String(opts.scene));
   const { classes, classIndex } =
-    opts.classTable !== undefined ? await polygonClassesFromTable(polygons, opts.labels, opts.classTable, opts.classField ?? 'class') : polygonClasses(polygons);
+    opts.classTable !== undefined
+      ? await polygonClassesFromTable(polygons, opts.labels, opts.classTable, opts.classField ?? 'class')
+      : polygonClasses(polygons);
   const owner = new Int32Array(grid.width * grid.height).fill(-1);
   const pixels: LabelledPixel[] = [];
   const groupClass = new Map<string, number>();
@@ -258,7 +263,9 @@ async function pixelsFromRaster(
   if (lab.bands.length !== 1) throw new Error(`${opts.labels}: label raster has ${lab.bands.length} bands; expected 1 band of class ids`);
   if (lab.geo === undefined) throw new Error(`${opts.labels}: label raster has no georeferencing; it cannot be placed on the scene`);
   if (lab.geo.crs.epsg !== scene.geo.crs?.epsg) {
-    throw new Error(`${opts.labels}: label raster CRS EPSG:${lab.geo.crs.epsg ?? '?'} differs from the scene's EPSG:${scene.geo.crs?.epsg ?? '?'}`);
+    throw new Error(
+      `${opts.labels}: label raster CRS EPSG:${lab.geo.crs.epsg ?? '?'} differs from the scene's EPSG:${scene.geo.crs?.epsg ?? '?'}`,
+    );
   }
   const values = lab.bands[0] as RasterArray;
   const { width: lw, height: lh } = lab;
@@ -354,7 +361,8 @@ function cutBand(band: BandRaster, r0: number, c0: number, k: number): BandRaste
 /** Read a scene and its labels and cut labelled KxK patches, split by group. */
 export async function readSceneLabels(opts: SceneLabelOptions): Promise<SceneLabelResult> {
   const k = opts.patchSize ?? 5;
-  if (!Number.isInteger(k) || k < 1 || k % 2 === 0) throw new Error(`patchSize must be an odd positive integer (the patch is centred on a pixel), got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k % 2 === 0)
+    throw new Error(`patchSize must be an odd positive integer (the patch is centred on a pixel), got ${k}`);
   const stride = opts.stride ?? 1;
   if (!Number.isInteger(stride) || stride < 1) throw new Error(`stride must be a positive integer, got ${stride}`);
   const seed = opts.seed ?? 42;
@@ -378,7 +386,9 @@ export async function readSceneLabels(opts: SceneLabelOptions): Promise<SceneLab
     : await readGeoTiff(opts.scene, { ...readOpts, ...(opts.bands !== undefined ? { bands: opts.bands } : {}) });
   const where = scene.source ?? String(opts.scene);
   if (opts.bandMeta !== undefined && opts.bandMeta.length !== scene.bands.length) {
-    throw new Error(`${where}: ${opts.bandMeta.length} per-band scale/offset entries for ${scene.bands.length} bands; give one per band, in file order`);
+    throw new Error(
+      `${where}: ${opts.bandMeta.length} per-band scale/offset entries for ${scene.bands.length} bands; give one per band, in file order`,
+    );
   }
   const grid = sceneGrid(scene, where);
   const counts: SceneLabelResult['counts'] = {

@@ -38,7 +38,11 @@ describe('openSceneWindows', () => {
     expect(scene.bandNames).toEqual(whole.bands.map((b) => `${b.sensor}:${b.name}`));
     expect(scene.geo?.crs.epsg).toBe(4326);
     expect(scene.tags.modelPixelScale).toBeDefined();
-    for (const [x0, y0, w, h] of [[0, 0, 247, 237], [30, 200, 17, 37], [246, 236, 1, 1]] as const) {
+    for (const [x0, y0, w, h] of [
+      [0, 0, 247, 237],
+      [30, 200, 17, 37],
+      [246, 236, 1, 1],
+    ] as const) {
       const win = await scene.readWindow(x0, y0, w, h);
       expect(win.bands.map(strip)).toEqual(expectedWindow(whole, 247, 237, x0, y0, w, h).map(strip));
     }
@@ -61,7 +65,11 @@ describe('openSceneWindows', () => {
   });
 
   it('names what is wrong with a path', async () => {
-    await expect(openSceneWindows('/no/such.tif')).rejects.toThrow(/\/no\/such\.tif: no such file or folder; give a GeoTIFF, a folder of one scene's band files or a STAC Item/);
-    await expect(openSceneWindows(dataPath('rstoolbox-sen2', 'sen2_polygons.geojson'))).rejects.toThrow(/not a GeoTIFF \(\.tif\), a STAC Item \(\.json\) nor a folder/);
+    await expect(openSceneWindows('/no/such.tif')).rejects.toThrow(
+      /\/no\/such\.tif: no such file or folder; give a GeoTIFF, a folder of one scene's band files or a STAC Item/,
+    );
+    await expect(openSceneWindows(dataPath('rstoolbox-sen2', 'sen2_polygons.geojson'))).rejects.toThrow(
+      /not a GeoTIFF \(\.tif\), a STAC Item \(\.json\) nor a folder/,
+    );
   });
 });

@@ -65,8 +65,10 @@ async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: s
   const bare = path.replace(/[?#].*$/, '');
   const full = remote ? path : resolve(path);
   const info = remote ? { isDirectory: () => false } : await stat(full).catch(() => undefined);
-  if (info === undefined) throw new Error(`${path}: no such file or folder; give a GeoTIFF, a folder of one scene's band files or a STAC Item (.json)`);
-  if (remote && !/\.(json|tiff?)$/i.test(bare)) throw new Error(`${displayLocation(path)}: a URL must name a GeoTIFF (.tif) or a STAC Item (.json)`);
+  if (info === undefined)
+    throw new Error(`${path}: no such file or folder; give a GeoTIFF, a folder of one scene's band files or a STAC Item (.json)`);
+  if (remote && !/\.(json|tiff?)$/i.test(bare))
+    throw new Error(`${displayLocation(path)}: a URL must name a GeoTIFF (.tif) or a STAC Item (.json)`);
   const catalogOpt = opts.catalog !== undefined ? { catalog: opts.catalog } : {};
   // A coarser grid reads each file's overview closest to, not coarser than, the factor (no further resampling here).
   const windowOpts = opts.resolutionFactor !== undefined ? { resolutionFactor: opts.resolutionFactor } : {};
@@ -104,11 +106,17 @@ async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: s
   } else if (info.isDirectory()) {
     const groups = await imageGroups(full);
     if (groups.length !== 1) {
-      throw new Error(`${path}: holds ${groups.length} images (${groups.map((g) => stem(g[0] as string)).slice(0, 5).join(', ')}); point at one file or at a folder of one scene's band files`);
+      throw new Error(
+        `${path}: holds ${groups.length} images (${groups
+          .map((g) => stem(g[0] as string))
+          .slice(0, 5)
+          .join(', ')}); point at one file or at a folder of one scene's band files`,
+      );
     }
     files = groups[0] as string[];
   } else {
-    if (!/\.tiff?$/i.test(remote ? bare : full)) throw new Error(`${path}: not a GeoTIFF (.tif), a STAC Item (.json) nor a folder; give one of those`);
+    if (!/\.tiff?$/i.test(remote ? bare : full))
+      throw new Error(`${path}: not a GeoTIFF (.tif), a STAC Item (.json) nor a folder; give one of those`);
     files = [full];
   }
   if (files.length === 1) {
@@ -116,7 +124,14 @@ async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: s
     const { sensor, specs } = geoTiffBandSpecs(reader, opts);
     return {
       id: stem((files[0] as string).replace(/[?#].*$/, '')),
-      bands: specs.map((spec, i) => ({ spec, sensor, reader, index: i, scale: reader.metadata[i]?.scale ?? 1, offset: reader.metadata[i]?.offset ?? 0 })),
+      bands: specs.map((spec, i) => ({
+        spec,
+        sensor,
+        reader,
+        index: i,
+        scale: reader.metadata[i]?.scale ?? 1,
+        offset: reader.metadata[i]?.offset ?? 0,
+      })),
     };
   }
   const { sensor, specs, order } = bandFileSpecs(files, bandOpts);
@@ -127,7 +142,14 @@ async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: s
     bands: order.map((i) => {
       const reader = readers[i] as GeoTiffWindowReader;
       const m = reader.metadata[0] ?? {};
-      return { spec: specs[i] as BandSpec, sensor, reader, index: 0, scale: bandOpts.scale ?? m.scale ?? 1, offset: bandOpts.offset ?? m.offset ?? 0 };
+      return {
+        spec: specs[i] as BandSpec,
+        sensor,
+        reader,
+        index: 0,
+        scale: bandOpts.scale ?? m.scale ?? 1,
+        offset: bandOpts.offset ?? m.offset ?? 0,
+      };
     }),
   };
 }
@@ -159,7 +181,10 @@ export async function openSceneWindows(path: string, opts: ReadSampleOptions = {
         throw new Error(`${path}: window ${w}x${h} at (${x0}, ${y0}) is not inside the ${width}x${height} scene`);
       }
       // One read per file: every band of a multi-band file comes from the same window.
-      const cache = new Map<GeoTiffWindowReader, Promise<{ values: Awaited<ReturnType<GeoTiffWindowReader['readWindow']>>; span: [number, number, number, number] }>>();
+      const cache = new Map<
+        GeoTiffWindowReader,
+        Promise<{ values: Awaited<ReturnType<GeoTiffWindowReader['readWindow']>>; span: [number, number, number, number] }>
+      >();
       const read = (r: GeoTiffWindowReader) => {
         let p = cache.get(r);
         if (p === undefined) {

@@ -114,7 +114,7 @@ afterAll(async () => {
 });
 
 describe('readStacItem', () => {
-  it('STAC 1.0 Landsat 8 item: bands B1..B7 with the item\'s wavelengths (nm), 30 m, 41x41, time from properties.datetime', async () => {
+  it("STAC 1.0 Landsat 8 item: bands B1..B7 with the item's wavelengths (nm), 30 m, 41x41, time from properties.datetime", async () => {
     const s = await readStacItem(l8ItemPath);
     expect(s.id).toBe(L8_ID);
     expect(s.bands.map((b) => b.name)).toEqual(['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7']);
@@ -140,14 +140,16 @@ describe('readStacItem', () => {
     expect(atoms.length).toBe(7 * 41 * 41);
   });
 
-  it('the item\'s sensor borrows Landsat 8 statistics through its family (same band names)', async () => {
+  it("the item's sensor borrows Landsat 8 statistics through its family (same band names)", async () => {
     const s = await readStacItem(l8ItemPath);
     const acc = new BandStatsAccumulator();
     acc.add(await readBandFiles(['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7'].map(l8File)));
     const stats = new Map(acc.result().map((st) => [st.key, st]));
     expect(stats.has('landsat-8:B4')).toBe(true);
     // The item's sensor is in no catalogue until added: then its family (landsat-oli) is known.
-    expect(() => atomize(s, { stats })).toThrow(/sensor landsat_8-oli-tirs is not in the catalogue.*add it to the catalogue given to atomize/);
+    expect(() => atomize(s, { stats })).toThrow(
+      /sensor landsat_8-oli-tirs is not in the catalogue.*add it to the catalogue given to atomize/,
+    );
     const catalog = SensorCatalog.default();
     const sensor = catalog.add(sensorFromStacItem(await loadStacItem(l8ItemPath)));
     expect(sensor.family).toBe('landsat-oli');
@@ -183,7 +185,9 @@ describe('readStacItem', () => {
   it('unreadable schemes, missing files and items without band metadata are Errors saying what to do', async () => {
     const remote = join(tmp, 'remote.json');
     await writeFile(remote, JSON.stringify(landsat8Item((b) => `ftp://example.org/l8/${L8_ID}_${b}.TIF`)));
-    await expect(readStacItem(remote)).rejects.toThrow(/asset 'coastal' href ftp:.* uses a scheme this reader does not read; expected a local path, file:\/\/, http\(s\):\/\/ or s3:/);
+    await expect(readStacItem(remote)).rejects.toThrow(
+      /asset 'coastal' href ftp:.* uses a scheme this reader does not read; expected a local path, file:\/\/, http\(s\):\/\/ or s3:/,
+    );
     const missing = join(tmp, 'missing.json');
     await writeFile(missing, JSON.stringify(landsat8Item((b) => join(tmp, `${b}.TIF`))));
     await expect(readStacItem(missing)).rejects.toThrow(/asset 'coastal' file .*B1\.TIF does not exist/);
@@ -201,7 +205,10 @@ describe('stac dataset kind and readSampleAt', () => {
     const dir = join(tmp, 'items');
     await mkdir(dir);
     await writeFile(join(dir, 'a-l8.json'), JSON.stringify(landsat8Item(l8File)));
-    await writeFile(join(dir, 'b-landfire.json'), JSON.stringify(landfireItem((n) => dataPath('landsat8_landfire_gdalraster', `sr_b${n}_20200829.tif`))));
+    await writeFile(
+      join(dir, 'b-landfire.json'),
+      JSON.stringify(landfireItem((n) => dataPath('landsat8_landfire_gdalraster', `sr_b${n}_20200829.tif`))),
+    );
     const src = readDataset(`stac:${dir}`);
     const items = [];
     for await (const item of src) items.push(item);
@@ -224,7 +231,9 @@ describe('a STAC Item read by windows', () => {
       expect(scene.bandNames).toEqual(whole.bands.map((b) => `${b.sensor}:${b.name}`));
       const win = await scene.readWindow(10, 20, 30, 15);
       const crop = whole.bands.map((b) => cropBand(b, 10, 20, 30, 15));
-      expect(win.bands.map((b) => ({ ...b, values: Array.from(b.values) }))).toEqual(crop.map((b) => ({ ...b, values: Array.from(b.values) })));
+      expect(win.bands.map((b) => ({ ...b, values: Array.from(b.values) }))).toEqual(
+        crop.map((b) => ({ ...b, values: Array.from(b.values) })),
+      );
     } finally {
       await scene.close();
     }

@@ -53,7 +53,9 @@ function assetLocation(href: string, asset: string, itemLocation: string): strin
   try {
     locationKind(resolved);
   } catch {
-    throw new Error(`${displayLocation(itemLocation)}: asset '${asset}' href ${displayLocation(href)} uses a scheme this reader does not read; expected a local path, file://, http(s):// or s3://bucket/key`);
+    throw new Error(
+      `${displayLocation(itemLocation)}: asset '${asset}' href ${displayLocation(href)} uses a scheme this reader does not read; expected a local path, file://, http(s):// or s3://bucket/key`,
+    );
   }
   return resolved;
 }
@@ -67,7 +69,8 @@ function itemTime(item: StacItem, itemPath: string): AcquisitionTime | undefined
     const v = item.properties[field];
     if (typeof v !== 'string') continue;
     const t = parseAcquisitionTime(v, `${itemPath}: properties.${field}`);
-    if (t === undefined) throw new Error(`${itemPath}: properties.${field} '${v}' is not an RFC 3339 date-time (e.g. 2013-07-07T10:17:42Z)`);
+    if (t === undefined)
+      throw new Error(`${itemPath}: properties.${field} '${v}' is not an RFC 3339 date-time (e.g. 2013-07-07T10:17:42Z)`);
     return t;
   }
   return undefined;
@@ -91,11 +94,19 @@ function assetScaling(item: StacItem, asset: string, i: number): { scale?: numbe
   const a = item.assets[asset] as Obj;
   const raster = Array.isArray(a['raster:bands']) ? (a['raster:bands'] as unknown[])[i] : undefined;
   const band = Array.isArray(a.bands) ? (a.bands as unknown[])[i] : undefined;
-  const scale = num(isObj(raster) ? raster.scale : undefined) ?? num(isObj(band) ? band['raster:scale'] : undefined) ?? num(a['raster:scale']);
-  const offset = num(isObj(raster) ? raster.offset : undefined) ?? num(isObj(band) ? band['raster:offset'] : undefined) ?? num(a['raster:offset']);
+  const scale =
+    num(isObj(raster) ? raster.scale : undefined) ?? num(isObj(band) ? band['raster:scale'] : undefined) ?? num(a['raster:scale']);
+  const offset =
+    num(isObj(raster) ? raster.offset : undefined) ?? num(isObj(band) ? band['raster:offset'] : undefined) ?? num(a['raster:offset']);
   const nodata =
-    nodataValue(isObj(raster) ? raster.nodata : undefined) ?? nodataValue(isObj(band) ? (band.nodata ?? band['raster:nodata']) : undefined) ?? nodataValue(a.nodata ?? a['raster:nodata']);
-  return { ...(scale !== undefined ? { scale } : {}), ...(offset !== undefined ? { offset } : {}), ...(nodata !== undefined ? { nodata } : {}) };
+    nodataValue(isObj(raster) ? raster.nodata : undefined) ??
+    nodataValue(isObj(band) ? (band.nodata ?? band['raster:nodata']) : undefined) ??
+    nodataValue(a.nodata ?? a['raster:nodata']);
+  return {
+    ...(scale !== undefined ? { scale } : {}),
+    ...(offset !== undefined ? { offset } : {}),
+    ...(nodata !== undefined ? { nodata } : {}),
+  };
 }
 
 /** The Items of a STAC document: an Item, or an ItemCollection's features (each checked, errors naming the feature). */
@@ -115,7 +126,8 @@ export async function loadStacDocument(location: string): Promise<{ items: StacI
     throw new Error(`${name}: not valid JSON: ${(e as Error).message}`);
   }
   if (isObj(json) && json.type === 'FeatureCollection') {
-    if (!Array.isArray(json.features)) throw new Error(`${name}: an ItemCollection without a features array; expected "features": [<STAC Item>, ...]`);
+    if (!Array.isArray(json.features))
+      throw new Error(`${name}: an ItemCollection without a features array; expected "features": [<STAC Item>, ...]`);
     if (json.features.length === 0) throw new Error(`${name}: an ItemCollection with no items`);
     const items = json.features.map((f, i) => {
       const id = isObj(f) && typeof f.id === 'string' ? ` (${f.id})` : '';
@@ -152,7 +164,12 @@ async function singleItem(location: string): Promise<StacItem> {
   const { items } = await loadStacDocument(location);
   if (items.length !== 1) {
     throw new Error(
-      `${displayLocation(location)}: an ItemCollection of ${items.length} items (${items.slice(0, 5).map((i) => i.id).join(', ')}${items.length > 5 ? ', ...' : ''}); one scene is read here: give one Item, or read the collection as a dataset (stac:<collection>)`,
+      `${displayLocation(location)}: an ItemCollection of ${items.length} items (${items
+        .slice(0, 5)
+        .map((i) => i.id)
+        .join(
+          ', ',
+        )}${items.length > 5 ? ', ...' : ''}); one scene is read here: give one Item, or read the collection as a dataset (stac:<collection>)`,
     );
   }
   return items[0] as StacItem;
@@ -213,11 +230,19 @@ export async function stacItemAssetFiles(
       if (info === undefined) throw new Error(`${sourceName}: asset '${a.asset}' file ${file} does not exist`);
     }
     // Remote assets are checked when opened (a 404 is an Error naming the URL).
-    files.push({ asset: a.asset, file, bands: [...a.bands], scaling: a.bands.map((_, i) => assetScaling(item, a.asset, i)), repeated: new Set(a.bands.filter((b) => taken.has(b))) });
+    files.push({
+      asset: a.asset,
+      file,
+      bands: [...a.bands],
+      scaling: a.bands.map((_, i) => assetScaling(item, a.asset, i)),
+      repeated: new Set(a.bands.filter((b) => taken.has(b))),
+    });
     for (const b of a.bands) taken.add(b);
   }
   if (files.length === 0) {
-    throw new Error(`${sourceName}: no GeoTIFF asset with band metadata to read${skipped.length > 0 ? ` (not GeoTIFF: ${skipped.join(', ')})` : ''}`);
+    throw new Error(
+      `${sourceName}: no GeoTIFF asset with band metadata to read${skipped.length > 0 ? ` (not GeoTIFF: ${skipped.join(', ')})` : ''}`,
+    );
   }
   const time = itemTime(item, sourceName);
   return { item, sensor, catalog, files, ...(time !== undefined ? { time } : {}) };

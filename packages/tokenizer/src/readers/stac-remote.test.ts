@@ -43,11 +43,23 @@ function item(id: string, hrefOf: (n: number) => string, bands = BANDS): Record<
       'raster:bands': [{ spatial_resolution: 30, scale: SCALE, offset: OFFSET, ...(n === 4 ? { nodata: B4_NODATA } : {}) }],
     };
   }
-  return { type: 'Feature', stac_version: '1.0.0', id, geometry: null, properties: { datetime: '2020-08-29T18:30:00Z', platform: 'landsat-8', instruments: ['oli'] }, assets };
+  return {
+    type: 'Feature',
+    stac_version: '1.0.0',
+    id,
+    geometry: null,
+    properties: { datetime: '2020-08-29T18:30:00Z', platform: 'landsat-8', instruments: ['oli'] },
+    assets,
+  };
 }
 
 /** B4 relative to the item's URL, B5 on S3, B6 an absolute http URL. */
-const mixedHrefs = (n: number) => (n === 4 ? '../files/sr_b4_20200829.tif' : n === 5 ? `s3://${s3.bucket}/landfire/sr_b5_20200829.tif` : `${http.url}/files/sr_b6_20200829.tif`);
+const mixedHrefs = (n: number) =>
+  n === 4
+    ? '../files/sr_b4_20200829.tif'
+    : n === 5
+      ? `s3://${s3.bucket}/landfire/sr_b5_20200829.tif`
+      : `${http.url}/files/sr_b6_20200829.tif`;
 const json = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
 
 beforeAll(async () => {
@@ -66,10 +78,19 @@ beforeAll(async () => {
   await s3.store().put('items/landfire-s3.json', json(item('storml_s3', (n) => `../landfire/sr_b${n}_20200829.tif`)));
   http.put(
     '/items/collection.json',
-    json({ type: 'FeatureCollection', features: [item('scene-a', mixedHrefs), item('scene-b', (n) => `${http.url}/files/sr_b${n}_20200829.tif`)] }),
+    json({
+      type: 'FeatureCollection',
+      features: [item('scene-a', mixedHrefs), item('scene-b', (n) => `${http.url}/files/sr_b${n}_20200829.tif`)],
+    }),
   );
-  http.put('/items/mixed.json', json({ type: 'FeatureCollection', features: [item('scene-a', mixedHrefs), item('scene-c', mixedHrefs, BANDS.slice(0, 2))] }));
-  http.put('/items/broken.json', json({ type: 'FeatureCollection', features: [item('scene-a', mixedHrefs), { type: 'Feature', id: 'scene-x', properties: {} }] }));
+  http.put(
+    '/items/mixed.json',
+    json({ type: 'FeatureCollection', features: [item('scene-a', mixedHrefs), item('scene-c', mixedHrefs, BANDS.slice(0, 2))] }),
+  );
+  http.put(
+    '/items/broken.json',
+    json({ type: 'FeatureCollection', features: [item('scene-a', mixedHrefs), { type: 'Feature', id: 'scene-x', properties: {} }] }),
+  );
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
@@ -79,16 +100,25 @@ afterAll(async () => {
 });
 
 describe('STAC items where they live', () => {
-  it('an item served over HTTP with a relative, an s3:// and an http asset: the files\' pixels, raster:bands scale/offset and nodata applied', async () => {
+  it("an item served over HTTP with a relative, an s3:// and an http asset: the files' pixels, raster:bands scale/offset and nodata applied", async () => {
     const s = await readStacItem(`${http.url}/items/landfire.json`);
     expect(s.id).toBe('storml_sr_20200829');
     expect(s.bands.map((b) => b.name)).toEqual(['SR_B4', 'SR_B5', 'SR_B6']);
-    expect(s.geo.files).toEqual([`${http.url}/files/sr_b4_20200829.tif`, `s3://${s3.bucket}/landfire/sr_b5_20200829.tif`, `${http.url}/files/sr_b6_20200829.tif`]);
+    expect(s.geo.files).toEqual([
+      `${http.url}/files/sr_b4_20200829.tif`,
+      `s3://${s3.bucket}/landfire/sr_b5_20200829.tif`,
+      `${http.url}/files/sr_b6_20200829.tif`,
+    ]);
     for (const [i, [n]] of BANDS.entries()) {
       const local = await decodeGeoTiffFile(lf(n));
       const band = s.bands[i]!;
       expect([band.width, band.height, band.scale, band.offset]).toEqual([149, 112, SCALE, OFFSET]);
-      expect(Buffer.compare(Buffer.from(band.values.buffer, band.values.byteOffset, band.values.byteLength), Buffer.from(local.bands[0]!.buffer))).toBe(0);
+      expect(
+        Buffer.compare(
+          Buffer.from(band.values.buffer, band.values.byteOffset, band.values.byteLength),
+          Buffer.from(local.bands[0]!.buffer),
+        ),
+      ).toBe(0);
       // B4's nodata is the item's, overriding the file's GDAL_NODATA 0; the others keep the file's.
       expect(band.nodata).toBe(n === 4 ? B4_NODATA : local.nodata);
       expect(s.geo.missingByBand[band.name]).toBe(countMissing(local.bands[0]!, n === 4 ? B4_NODATA : local.nodata));
@@ -127,8 +157,14 @@ describe('STAC items where they live', () => {
     await expect(first(`stac:${http.url}/items/mixed.json`)).rejects.toThrow(
       /^http:\/\/127\.0\.0\.1:\d+\/items\/mixed\.json: the ItemCollection mixes sensors: item scene-a is .* \(SR_B4, SR_B5, SR_B6\) but item scene-c is .* \(SR_B4, SR_B5\); split it into one collection per sensor$/,
     );
-    await expect(first(`stac:${http.url}/items/broken.json`)).rejects.toThrow(/^http:\/\/127\.0\.0\.1:\d+\/items\/broken\.json features\[1\] \(scene-x\)/);
-    await expect(readStacItem(`${http.url}/items/absent.json`)).rejects.toThrow(/^http:\/\/127\.0\.0\.1:\d+\/items\/absent\.json: HTTP 404 Not Found; check the URL/);
-    await expect(openSceneWindows(`${http.url}/items/collection.json`)).rejects.toThrow(/collection\.json: an ItemCollection of 2 items \(scene-a, scene-b\); one scene is read here/);
+    await expect(first(`stac:${http.url}/items/broken.json`)).rejects.toThrow(
+      /^http:\/\/127\.0\.0\.1:\d+\/items\/broken\.json features\[1\] \(scene-x\)/,
+    );
+    await expect(readStacItem(`${http.url}/items/absent.json`)).rejects.toThrow(
+      /^http:\/\/127\.0\.0\.1:\d+\/items\/absent\.json: HTTP 404 Not Found; check the URL/,
+    );
+    await expect(openSceneWindows(`${http.url}/items/collection.json`)).rejects.toThrow(
+      /collection\.json: an ItemCollection of 2 items \(scene-a, scene-b\); one scene is read here/,
+    );
   });
 });

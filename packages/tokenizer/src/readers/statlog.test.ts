@@ -24,7 +24,8 @@ describe('readStatlog', () => {
   });
 
   it('class counts match the UCI documentation of the standard split', () => {
-    const count = (split: string) => STATLOG_CLASSES.map((_, c) => items.filter((i) => i.split === split && i.sample.labels[0] === c).length);
+    const count = (split: string) =>
+      STATLOG_CLASSES.map((_, c) => items.filter((i) => i.split === split && i.sample.labels[0] === c).length);
     // UCI Statlog (Landsat Satellite) doc: train 1072/479/961/415/470/1038, test 461/224/397/211/237/470.
     expect(count('train')).toEqual([1072, 479, 961, 415, 470, 1038]);
     expect(count('test')).toEqual([461, 224, 397, 211, 237, 470]);

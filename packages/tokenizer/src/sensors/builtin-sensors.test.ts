@@ -17,7 +17,12 @@ function expectSpectral(sensor: string, [band, centre, width, gsd]: Row): void {
 
 describe('built-in sensors (docs/sensors.md)', () => {
   it('holds every sensor of docs/sensors.md under the agreed ids', () => {
-    expect(catalog.list().map((s) => s.id).sort()).toEqual(
+    expect(
+      catalog
+        .list()
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(
       [
         'landsat-4-tm',
         'landsat-5-tm',

@@ -165,7 +165,11 @@ describe('SensorCatalog groups', () => {
     expect(ben).toHaveLength(12);
     expect(ben).not.toContain('B10');
     // Every 10/20/60 m group member has that GSD.
-    for (const [g, gsd] of [['10m', 10], ['20m', 20], ['60m', 60]] as const) {
+    for (const [g, gsd] of [
+      ['10m', 10],
+      ['20m', 20],
+      ['60m', 60],
+    ] as const) {
       for (const b of catalog.resolveGroup('s2a', [g])) expect(b.gsdM, `${g} ${b.name}`).toBe(gsd);
     }
   });

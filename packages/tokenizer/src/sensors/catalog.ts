@@ -85,8 +85,7 @@ export class SensorCatalog {
    * Returns the stored (normalised, frozen) sensor.
    */
   add(sensor: Sensor, sourceName?: string): Sensor {
-    const idForMessage =
-      typeof (sensor as { id?: unknown }).id === 'string' ? `sensor '${(sensor as { id: string }).id}'` : 'sensor';
+    const idForMessage = typeof (sensor as { id?: unknown }).id === 'string' ? `sensor '${(sensor as { id: string }).id}'` : 'sensor';
     const checked = validateSensor(sensor, sourceName ?? idForMessage);
     const keys = [checked.id, ...checked.aliases];
     const own = new Set<string>();
@@ -155,7 +154,9 @@ export class SensorCatalog {
   resolveGroup(sensor: string | Sensor, groupOrBandNames: readonly string[]): BandSpec[] {
     const ix = this.indexOf(sensor);
     if (groupOrBandNames.length === 0) {
-      throw new Error(`no bands requested for sensor ${ix.sensor.id}: give group names (${Object.keys(ix.sensor.groups).join(', ')}) or band names`);
+      throw new Error(
+        `no bands requested for sensor ${ix.sensor.id}: give group names (${Object.keys(ix.sensor.groups).join(', ')}) or band names`,
+      );
     }
     const out: BandSpec[] = [];
     const seen = new Set<BandSpec>();
@@ -217,9 +218,8 @@ export class SensorCatalog {
       .map((m) => m.sensor.id)
       .filter((id, i, all) => id !== ix.sensor.id && all.indexOf(id) === i);
     return (
-      `unknown band '${band}' for sensor ${ix.sensor.id} (${ix.sensor.name}); its bands: ${ix.sensor.bands
-        .map((b) => b.name)
-        .join(', ')}` + (elsewhere.length > 0 ? ` ('${band}' is a band of ${elsewhere.join(', ')})` : '')
+      `unknown band '${band}' for sensor ${ix.sensor.id} (${ix.sensor.name}); its bands: ${ix.sensor.bands.map((b) => b.name).join(', ')}` +
+      (elsewhere.length > 0 ? ` ('${band}' is a band of ${elsewhere.join(', ')})` : '')
     );
   }
 }

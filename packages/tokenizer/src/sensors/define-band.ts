@@ -19,13 +19,7 @@ function extraFields(extras: BandExtras): Pick<BandSpec, 'aliases' | 'commonName
 }
 
 /** A band with a spectral response: centre wavelength and full width, both in nanometres. */
-export function spectralBand(
-  name: string,
-  wavelengthNm: number,
-  bandwidthNm: number,
-  gsdM: number,
-  extras: BandExtras = {},
-): BandSpec {
+export function spectralBand(name: string, wavelengthNm: number, bandwidthNm: number, gsdM: number, extras: BandExtras = {}): BandSpec {
   return {
     kind: 'spectral',
     name,

@@ -63,12 +63,7 @@ function oliTirs(id: string, name: string, aliases: string[], mission: string): 
   };
 }
 
-export const LANDSAT_8 = oliTirs(
-  'landsat-8',
-  'Landsat 8 OLI/TIRS',
-  ['landsat8', 'l8', 'LC08', 'LC8', 'LANDSAT_8'],
-  'Landsat 8',
-);
+export const LANDSAT_8 = oliTirs('landsat-8', 'Landsat 8 OLI/TIRS', ['landsat8', 'l8', 'LC08', 'LC8', 'LANDSAT_8'], 'Landsat 8');
 export const LANDSAT_9 = oliTirs(
   'landsat-9',
   'Landsat 9 OLI-2/TIRS-2',
@@ -77,13 +72,7 @@ export const LANDSAT_9 = oliTirs(
 );
 
 /** TM (Landsat 4/5) and ETM+ (Landsat 7) share bands 1-7; ETM+ has a narrower NIR, finer thermal and a pan band. */
-function tmLike(opts: {
-  id: string;
-  name: string;
-  aliases: string[];
-  etm: boolean;
-  family?: string;
-}): Sensor {
+function tmLike(opts: { id: string; name: string; aliases: string[]; etm: boolean; family?: string }): Sensor {
   const { etm } = opts;
   const b = (n: number) => [`B0${n}`, `SR_B${n}`];
   const bands = [
@@ -103,7 +92,8 @@ function tmLike(opts: {
     }),
     spectralBand('B7', 2215, 270, 30, { commonName: 'swir22', aliases: [...b(7), 'swir22'], description: 'SWIR 2 2.08-2.35 um' }),
   ];
-  if (etm) bands.push(spectralBand('B8', 710, 380, 15, { commonName: 'pan', aliases: ['B08', 'pan'], description: 'panchromatic 0.52-0.90 um' }));
+  if (etm)
+    bands.push(spectralBand('B8', 710, 380, 15, { commonName: 'pan', aliases: ['B08', 'pan'], description: 'panchromatic 0.52-0.90 um' }));
   return {
     id: opts.id,
     name: opts.name,

@@ -10,7 +10,11 @@ export const PLANETSCOPE_SUPERDOVE: Sensor = {
   name: 'PlanetScope SuperDove (8 bands)',
   aliases: ['planetscope', 'superdove', 'psb.sd', 'planetscope-8band', 'ps-superdove'],
   bands: [
-    spectralBand('B1', 441.5, 21, 3, { commonName: 'coastal', aliases: ['coastal_blue', 'coastal'], description: 'coastal blue 431-452 nm' }),
+    spectralBand('B1', 441.5, 21, 3, {
+      commonName: 'coastal',
+      aliases: ['coastal_blue', 'coastal'],
+      description: 'coastal blue 431-452 nm',
+    }),
     spectralBand('B2', 490, 50, 3, { commonName: 'blue', aliases: ['blue'], description: 'blue 465-515 nm' }),
     spectralBand('B3', 531, 36, 3, { aliases: ['green_i'], description: 'green I 513-549 nm' }),
     spectralBand('B4', 565, 36, 3, { commonName: 'green', aliases: ['green_ii', 'green'], description: 'green II 547-583 nm' }),

@@ -89,15 +89,15 @@ describe('sensor definition files', () => {
 
   it('NaN (YAML .nan), zero and missing numbers name the field', () => {
     const src = 'sensors/my.yaml';
-    expect(() => parseSensorDefinition('id: x\nname: X\nbands:\n  - {name: a, wavelengthNm: .nan, bandwidthNm: 10, gsdM: 1}\n', src)).toThrow(
-      'sensors/my.yaml: bands[0].wavelengthNm: expected a positive number, got NaN',
-    );
+    expect(() =>
+      parseSensorDefinition('id: x\nname: X\nbands:\n  - {name: a, wavelengthNm: .nan, bandwidthNm: 10, gsdM: 1}\n', src),
+    ).toThrow('sensors/my.yaml: bands[0].wavelengthNm: expected a positive number, got NaN');
     expect(() => parseSensorDefinition('id: x\nname: X\nbands:\n  - {name: a, wavelengthNm: 500, bandwidthNm: 0, gsdM: 1}\n', src)).toThrow(
       'sensors/my.yaml: bands[0].bandwidthNm: expected a positive number, got 0',
     );
-    expect(() => parseSensorDefinition({ id: 'x', name: 'X', bands: [{ name: 'a', wavelengthNm: 500, bandwidthNm: 10, gsdM: Number.NaN }] }, src)).toThrow(
-      'bands[0].gsdM: expected a positive number, got NaN',
-    );
+    expect(() =>
+      parseSensorDefinition({ id: 'x', name: 'X', bands: [{ name: 'a', wavelengthNm: 500, bandwidthNm: 10, gsdM: Number.NaN }] }, src),
+    ).toThrow('bands[0].gsdM: expected a positive number, got NaN');
     expect(() => parseSensorDefinition({ id: 'x', name: 'X', bands: [{ name: 'a', wavelengthNm: 500, gsdM: 1 }] }, src)).toThrow(
       /bands\[0\]\.bandwidthNm: expected a positive number .* alongside wavelengthNm/,
     );
@@ -111,15 +111,18 @@ describe('sensor definition files', () => {
 
   it('catches unit mix-ups, mixed forms, typos and empty band lists', () => {
     const src = 'u.json';
-    expect(() => parseSensorDefinition({ id: 'x', name: 'X', bands: [{ name: 'a', wavelengthNm: 0.49, bandwidthNm: 0.06, gsdM: 1 }] }, src)).toThrow(
-      /bands\[0\]\.wavelengthNm: expected nanometres, got 0.49 \(micrometres\?/,
-    );
     expect(() =>
-      parseSensorDefinition({ id: 'x', name: 'X', bands: [{ name: 'a', wavelengthNm: 490, bandwidthNm: 60, channelKind: 'dem', gsdM: 1 }] }, src),
+      parseSensorDefinition({ id: 'x', name: 'X', bands: [{ name: 'a', wavelengthNm: 0.49, bandwidthNm: 0.06, gsdM: 1 }] }, src),
+    ).toThrow(/bands\[0\]\.wavelengthNm: expected nanometres, got 0.49 \(micrometres\?/);
+    expect(() =>
+      parseSensorDefinition(
+        { id: 'x', name: 'X', bands: [{ name: 'a', wavelengthNm: 490, bandwidthNm: 60, channelKind: 'dem', gsdM: 1 }] },
+        src,
+      ),
     ).toThrow(/bands\[0\]: give only one of/);
-    expect(() => parseSensorDefinition({ id: 'x', name: 'X', bands: [{ name: 'a', wavelength_nm: 490, bandwidthNm: 60, gsdM: 1 }] }, src)).toThrow(
-      /bands\[0\]: Unrecognized key: "wavelength_nm"/,
-    );
+    expect(() =>
+      parseSensorDefinition({ id: 'x', name: 'X', bands: [{ name: 'a', wavelength_nm: 490, bandwidthNm: 60, gsdM: 1 }] }, src),
+    ).toThrow(/bands\[0\]: Unrecognized key: "wavelength_nm"/);
     expect(() => parseSensorDefinition({ id: 'x', name: 'X', bands: [] }, src)).toThrow('u.json: bands: expected at least one band');
     expect(() => parseSensorDefinition('[1, 2]', src)).toThrow(/u.json: expected a sensor definition object/);
     expect(() => parseSensorDefinition('{"id": ', src)).toThrow(/u.json: not valid JSON/);

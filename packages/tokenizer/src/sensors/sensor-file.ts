@@ -56,7 +56,11 @@ const FileBandSchema = z
         [c, a],
       ] as const) {
         if (b[have] !== undefined && b[missing] === undefined) {
-          ctx.addIssue({ code: 'custom', path: [missing], message: `expected a positive number (${what}) alongside ${have}, got undefined` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [missing],
+            message: `expected a positive number (${what}) alongside ${have}, got undefined`,
+          });
         }
       }
     };

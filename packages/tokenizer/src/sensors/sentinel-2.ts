@@ -8,8 +8,7 @@ import { spectralBand } from './define-band.js';
 // also cover the Earth Search asset keys (rededge1..3, nir08 ...) and the
 // unpadded names (B2) used by GDAL/RStoolbox files such as sen2.tif.
 
-const SOURCE =
-  'ESA Sentinel-2 spectral response functions S2-SRF, COPE-GSEG-EOPG-TN-15-0007 (via docs/sensors.md); S2B widths as S2A';
+const SOURCE = 'ESA Sentinel-2 spectral response functions S2-SRF, COPE-GSEG-EOPG-TN-15-0007 (via docs/sensors.md); S2B widths as S2A';
 
 interface S2Row {
   name: string;

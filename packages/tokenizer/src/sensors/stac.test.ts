@@ -19,10 +19,19 @@ function earthSearchS2(): Record<string, unknown> {
   return {
     type: 'Feature',
     stac_version: '1.0.0',
-    stac_extensions: ['https://stac-extensions.github.io/eo/v1.1.0/schema.json', 'https://stac-extensions.github.io/raster/v1.1.0/schema.json'],
+    stac_extensions: [
+      'https://stac-extensions.github.io/eo/v1.1.0/schema.json',
+      'https://stac-extensions.github.io/raster/v1.1.0/schema.json',
+    ],
     id: 'S2A_32TNS_20230617_0_L2A',
     geometry: null,
-    properties: { datetime: '2023-06-17T10:26:03Z', platform: 'sentinel-2a', constellation: 'sentinel-2', instruments: ['msi'], 'eo:cloud_cover': 3.1 },
+    properties: {
+      datetime: '2023-06-17T10:26:03Z',
+      platform: 'sentinel-2a',
+      constellation: 'sentinel-2',
+      instruments: ['msi'],
+      'eo:cloud_cover': 3.1,
+    },
     assets: {
       blue: {
         href: `${S2_BASE}/B02.tif`,
@@ -74,7 +83,12 @@ function earthSearchS2(): Record<string, unknown> {
         gsd: 10,
         'eo:bands': [{ name: 'B02', common_name: 'blue', center_wavelength: 0.49, full_width_half_max: 0.098 }],
       },
-      scl: { href: `${S2_BASE}/SCL.tif`, type: COG, roles: ['data'], 'raster:bands': [{ nodata: 0, spatial_resolution: 20, data_type: 'uint8' }] },
+      scl: {
+        href: `${S2_BASE}/SCL.tif`,
+        type: COG,
+        roles: ['data'],
+        'raster:bands': [{ nodata: 0, spatial_resolution: 20, data_type: 'uint8' }],
+      },
       thumbnail: { href: `${S2_BASE}/thumbnail.jpg`, type: 'image/jpeg', roles: ['thumbnail'] },
     },
   };
@@ -123,11 +137,34 @@ function stac11(): Record<string, unknown> {
       B02: {
         href: 'B02.tif',
         type: COG,
-        bands: [{ name: 'B02', 'eo:common_name': 'blue', 'eo:center_wavelength': 0.4923, 'eo:full_width_half_max': 0.066, 'raster:spatial_resolution': 10 }],
+        bands: [
+          {
+            name: 'B02',
+            'eo:common_name': 'blue',
+            'eo:center_wavelength': 0.4923,
+            'eo:full_width_half_max': 0.066,
+            'raster:spatial_resolution': 10,
+          },
+        ],
       },
       // STAC 1.1 best practice: fields shared by the asset's one band sit on the asset.
-      B11: { href: 'B11.tif', type: COG, 'eo:center_wavelength': 1.6104, 'eo:full_width_half_max': 0.091, 'eo:common_name': 'swir16', gsd: 20, bands: [{ name: 'B11' }] },
-      nir08: { href: 'B8A.tif', type: COG, 'eo:center_wavelength': 0.864, 'eo:full_width_half_max': 0.021, 'eo:common_name': 'nir08', 'raster:spatial_resolution': 20 },
+      B11: {
+        href: 'B11.tif',
+        type: COG,
+        'eo:center_wavelength': 1.6104,
+        'eo:full_width_half_max': 0.091,
+        'eo:common_name': 'swir16',
+        gsd: 20,
+        bands: [{ name: 'B11' }],
+      },
+      nir08: {
+        href: 'B8A.tif',
+        type: COG,
+        'eo:center_wavelength': 0.864,
+        'eo:full_width_half_max': 0.021,
+        'eo:common_name': 'nir08',
+        'raster:spatial_resolution': 20,
+      },
       scl: { href: 'SCL.tif', type: COG, bands: [{ nodata: 0, data_type: 'uint8' }] },
     },
   };

@@ -75,7 +75,14 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : und
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const firstDefined = <T>(...vs: Array<T | undefined>): T | undefined => vs.find((v) => v !== undefined);
 
-const EO_KEYS = ['center_wavelength', 'full_width_half_max', 'common_name', 'eo:center_wavelength', 'eo:full_width_half_max', 'eo:common_name'];
+const EO_KEYS = [
+  'center_wavelength',
+  'full_width_half_max',
+  'common_name',
+  'eo:center_wavelength',
+  'eo:full_width_half_max',
+  'eo:common_name',
+];
 
 interface RawBand {
   /** Asset key, or undefined for a band listed only at item level. */
@@ -101,7 +108,9 @@ function rawBands(item: StacItem, only: string[] | undefined, where: string): Ra
   const props = item.properties;
   const itemEo = Array.isArray(props['eo:bands']) ? (props['eo:bands'] as unknown[]) : undefined;
   const itemBands = Array.isArray(props.bands) ? (props.bands as unknown[]) : undefined;
-  const itemPols = Array.isArray(props['sar:polarizations']) ? (props['sar:polarizations'] as unknown[]).filter((p) => typeof p === 'string') : [];
+  const itemPols = Array.isArray(props['sar:polarizations'])
+    ? (props['sar:polarizations'] as unknown[]).filter((p) => typeof p === 'string')
+    : [];
   const byName = new Map<string, Obj>();
   for (const b of [...(itemEo ?? []), ...(itemBands ?? [])]) {
     if (isObj(b) && typeof b.name === 'string') byName.set(b.name, b);
@@ -132,7 +141,9 @@ function rawBands(item: StacItem, only: string[] | undefined, where: string): Ra
           const ref = typeof entry.name === 'string' ? byName.get(entry.name) : undefined;
           band = { ...(ref ?? {}), ...entry };
         } else {
-          throw new Error(`${where}: asset '${key}' ${eoList !== undefined ? 'eo:bands' : 'bands'}[${i}]: expected an object, got ${JSON.stringify(entry)}`);
+          throw new Error(
+            `${where}: asset '${key}' ${eoList !== undefined ? 'eo:bands' : 'bands'}[${i}]: expected an object, got ${JSON.stringify(entry)}`,
+          );
         }
         out.push({ asset: key, index: i, count: list.length, band: { ...assetLevel, ...band }, eoList: eoList !== undefined });
       });
@@ -166,13 +177,18 @@ function toBandSpec(r: RawBand, item: StacItem, opts: SensorFromStacOptions, whe
   const asset = r.asset !== undefined ? item.assets[r.asset] : undefined;
   const props = item.properties;
   const label = `${r.asset !== undefined ? `asset '${r.asset}'` : 'item'} band ${typeof b.name === 'string' ? `'${b.name}'` : `#${r.index + 1}`}`;
-  const pols = Array.isArray(b['sar:polarizations']) ? (b['sar:polarizations'] as unknown[]).filter((p): p is string => typeof p === 'string') : [];
+  const pols = Array.isArray(b['sar:polarizations'])
+    ? (b['sar:polarizations'] as unknown[]).filter((p): p is string => typeof p === 'string')
+    : [];
   const isSar = pols.length === 1;
   const isOptical = r.eoList || EO_KEYS.some((k) => b[k] !== undefined);
   if (!isSar && !isOptical) return undefined; // e.g. a STAC 1.1 raster-only band (SCL, AOT)
 
-  const rasterBand = asset !== undefined && Array.isArray(asset['raster:bands']) ? (asset['raster:bands'] as unknown[])[r.index] : undefined;
-  const sarSpacing = [num(props['sar:pixel_spacing_range']), num(props['sar:pixel_spacing_azimuth'])].filter((v): v is number => v !== undefined);
+  const rasterBand =
+    asset !== undefined && Array.isArray(asset['raster:bands']) ? (asset['raster:bands'] as unknown[])[r.index] : undefined;
+  const sarSpacing = [num(props['sar:pixel_spacing_range']), num(props['sar:pixel_spacing_azimuth'])].filter(
+    (v): v is number => v !== undefined,
+  );
   const gsd = firstDefined(
     num(b.gsd),
     num(b['raster:spatial_resolution']),
@@ -240,7 +256,11 @@ const samePhysics = (a: BandSpec, b: BandSpec): boolean =>
     ? a.wavelengthNm === b.wavelengthNm && a.bandwidthNm === b.bandwidthNm
     : a.kind === 'channel' && b.kind === 'channel' && a.channelKind === b.channelKind);
 
-const slug = (s: string) => s.trim().toLowerCase().replace(/[\s:/]+/g, '-');
+const slug = (s: string) =>
+  s
+    .trim()
+    .toLowerCase()
+    .replace(/[\s:/]+/g, '-');
 
 /**
  * A Sensor from a STAC Item's band metadata (micrometres converted to nm).

@@ -22,11 +22,9 @@ export function showValue(v: unknown): string {
 
 /** A finite number > 0. z.number() already rejects NaN/Infinity; the message says what was wrong. */
 export const positiveNumber = () =>
-  z
-    .number({ error: (iss) => `expected a positive number, got ${showValue(iss.input)}` })
-    .refine((v) => Number.isFinite(v) && v > 0, {
-      error: (iss) => `expected a positive number, got ${showValue(iss.input)}`,
-    });
+  z.number({ error: (iss) => `expected a positive number, got ${showValue(iss.input)}` }).refine((v) => Number.isFinite(v) && v > 0, {
+    error: (iss) => `expected a positive number, got ${showValue(iss.input)}`,
+  });
 
 export const nonEmptyString = () =>
   z
@@ -150,10 +148,7 @@ export function validateSensor(input: unknown, sourceName: string): Sensor {
     groups[group] = members.map((m, k) => {
       const name = canonical(m);
       if (name === undefined) {
-        return fail(
-          `groups.${group}[${k}]`,
-          `unknown band '${m}'; bands of ${s.id}: ${s.bands.map((b) => b.name).join(', ')}`,
-        );
+        return fail(`groups.${group}[${k}]`, `unknown band '${m}'; bands of ${s.id}: ${s.bands.map((b) => b.name).join(', ')}`);
       }
       return name;
     });
@@ -172,5 +167,13 @@ export function validateSensor(input: unknown, sourceName: string): Sensor {
       ? { kind: 'spectral', wavelengthNm: b.wavelengthNm, bandwidthNm: b.bandwidthNm, ...common }
       : { kind: 'channel', channelKind: b.channelKind, ...common };
   });
-  return { id: s.id, name: s.name, aliases: [...s.aliases], ...(s.family !== undefined ? { family: s.family } : {}), bands, groups, source: s.source };
+  return {
+    id: s.id,
+    name: s.name,
+    aliases: [...s.aliases],
+    ...(s.family !== undefined ? { family: s.family } : {}),
+    bands,
+    groups,
+    source: s.source,
+  };
 }

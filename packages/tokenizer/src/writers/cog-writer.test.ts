@@ -31,7 +31,8 @@ async function writeMap(o: Omit<CogWriterOptions, 'dtype' | 'samplesPerPixel'>):
       const cols = Math.min(t, o.width - tx * t);
       const rows = Math.min(t, o.height - ty * t);
       const data = new Uint8Array(cols * rows * 2);
-      for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) for (let s = 0; s < 2; s++) data[(y * cols + x) * 2 + s] = value(tx * t + x, ty * t + y, s);
+      for (let y = 0; y < rows; y++)
+        for (let x = 0; x < cols; x++) for (let s = 0; s < 2; s++) data[(y * cols + x) * 2 + s] = value(tx * t + x, ty * t + y, s);
       await w.writeTile(tx, ty, data);
     }
   }
@@ -46,11 +47,26 @@ describe('CogWriter', () => {
     const path = join(dir, 'map.tif');
     const W = 300;
     const H = 170;
-    await writeMap({ path, width: W, height: H, tileSize: 64, tags: { ...tags, gdalMetadata: formatGdalMetadata({ CLASS_0: 'dryout' }, [{ description: 'class' }, { description: 'b', scale: 0.5 }]) } });
+    await writeMap({
+      path,
+      width: W,
+      height: H,
+      tileSize: 64,
+      tags: {
+        ...tags,
+        gdalMetadata: formatGdalMetadata({ CLASS_0: 'dryout' }, [{ description: 'class' }, { description: 'b', scale: 0.5 }]),
+      },
+    });
     const tiff = await fromArrayBuffer((await readFile(path)).buffer as ArrayBuffer);
     expect(await tiff.getImageCount()).toBe(4); // 300x170 -> 150x85 -> 75x43 -> 38x22 (fits one 64-pixel tile)
     const full = await tiff.getImage(0);
-    expect([full.getWidth(), full.getHeight(), full.getTileWidth(), full.getTileHeight(), full.getSamplesPerPixel()]).toEqual([W, H, 64, 64, 2]);
+    expect([full.getWidth(), full.getHeight(), full.getTileWidth(), full.getTileHeight(), full.getSamplesPerPixel()]).toEqual([
+      W,
+      H,
+      64,
+      64,
+      2,
+    ]);
     expect(full.getFileDirectory().getValue('Compression')).toBe(8);
     const px = (await full.readRasters({ interleave: false })) as unknown as Uint8Array[];
     let bad = 0;
@@ -66,7 +82,11 @@ describe('CogWriter', () => {
       expect(ov.getFileDirectory().getValue('NewSubfileType')).toBe(1);
       expect(ov.getGDALNoData()).toBe(255);
     }
-    expect(dims).toEqual([[150, 85], [75, 43], [38, 22]]);
+    expect(dims).toEqual([
+      [150, 85],
+      [75, 43],
+      [38, 22],
+    ]);
     const ov1 = (await (await tiff.getImage(1)).readRasters({ interleave: false })) as unknown as Uint8Array[];
     expect(ov1[0]![10 * 150 + 7]).toBe(value(14, 20, 0)); // nearest: pixel (2x, 2y)
     // Same CRS and geotransform as sen2.tif (same origin and pixel size: the grid is copied).
@@ -84,7 +104,9 @@ describe('CogWriter', () => {
     await writeMap({ path, width: 200, height: 90, tileSize: 32, tags: {} });
     const bytes = await readFile(path);
     const text = bytes.subarray(8, 200).toString('latin1');
-    expect(text).toMatch(/^GDAL_STRUCTURAL_METADATA_SIZE=\d{6} bytes\nLAYOUT=IFDS_BEFORE_DATA\nBLOCK_ORDER=ROW_MAJOR\nBLOCK_LEADER=SIZE_AS_UINT4\nBLOCK_TRAILER=LAST_4_BYTES_REPEATED\n/);
+    expect(text).toMatch(
+      /^GDAL_STRUCTURAL_METADATA_SIZE=\d{6} bytes\nLAYOUT=IFDS_BEFORE_DATA\nBLOCK_ORDER=ROW_MAJOR\nBLOCK_LEADER=SIZE_AS_UINT4\nBLOCK_TRAILER=LAST_4_BYTES_REPEATED\n/,
+    );
     const tiff = await fromArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
     const n = await tiff.getImageCount();
     const view = new DataView(bytes.buffer, bytes.byteOffset);
@@ -92,7 +114,11 @@ describe('CogWriter', () => {
     for (let at = view.getUint32(4, true); at !== 0; at = view.getUint32(at + 2 + 12 * view.getUint16(at, true), true)) ifds.push(at);
     expect(ifds).toHaveLength(n);
     const firstData = Math.min(
-      ...(await Promise.all(Array.from({ length: n }, async (_, i) => Math.min(...Array.from((await (await tiff.getImage(i)).getFileDirectory().loadValue('TileOffsets')) as ArrayLike<number>))))),
+      ...(await Promise.all(
+        Array.from({ length: n }, async (_, i) =>
+          Math.min(...Array.from((await (await tiff.getImage(i)).getFileDirectory().loadValue('TileOffsets')) as ArrayLike<number>)),
+        ),
+      )),
     );
     expect(Math.max(...ifds)).toBeLessThan(firstData);
     const fd = (await tiff.getImage(0)).getFileDirectory();
@@ -125,7 +151,11 @@ describe('CogWriter', () => {
     await expect(w.finish()).rejects.toThrow(/1 of 4 tiles written; the map is incomplete/);
     await w.abort();
     expect((await readdir(dir)).filter((f) => f.startsWith('bad.tif'))).toEqual([]);
-    await expect(CogWriter.create({ path, width: 40, height: 40, tileSize: 40, dtype: 'uint8', samplesPerPixel: 1, tags: {} })).rejects.toThrow(/tile size 40: expected a positive multiple of 16/);
-    await expect(CogWriter.create({ path: '/no/such/dir/m.tif', width: 4, height: 4, dtype: 'uint8', samplesPerPixel: 1, tags: {} })).rejects.toThrow(/\/no\/such\/dir\/m\.tif: cannot write the output map next to it/);
+    await expect(
+      CogWriter.create({ path, width: 40, height: 40, tileSize: 40, dtype: 'uint8', samplesPerPixel: 1, tags: {} }),
+    ).rejects.toThrow(/tile size 40: expected a positive multiple of 16/);
+    await expect(
+      CogWriter.create({ path: '/no/such/dir/m.tif', width: 4, height: 4, dtype: 'uint8', samplesPerPixel: 1, tags: {} }),
+    ).rejects.toThrow(/\/no\/such\/dir\/m\.tif: cannot write the output map next to it/);
   });
 });

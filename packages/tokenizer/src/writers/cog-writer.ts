@@ -98,7 +98,13 @@ export class CogWriter {
     this.tilesDown = Math.ceil(opts.height / this.tileSize);
     const w = Math.ceil(opts.width / 2);
     const h = Math.ceil(opts.height / 2);
-    this.half = { data: allocRaster(opts.dtype, w * h * opts.samplesPerPixel), width: w, height: h, samplesPerPixel: opts.samplesPerPixel, dtype: opts.dtype };
+    this.half = {
+      data: allocRaster(opts.dtype, w * h * opts.samplesPerPixel),
+      width: w,
+      height: h,
+      samplesPerPixel: opts.samplesPerPixel,
+      dtype: opts.dtype,
+    };
   }
 
   /** Start a COG at opts.path (nothing is written there until finish()). */
@@ -132,7 +138,8 @@ export class CogWriter {
     }
     const cols = Math.min(t, width - tx * t);
     const rows = Math.min(t, height - ty * t);
-    if (data.length !== cols * rows * spp) throw new Error(`${this.opts.path}: tile (${tx}, ${ty}) has ${data.length} values, expected ${cols}x${rows}x${spp}`);
+    if (data.length !== cols * rows * spp)
+      throw new Error(`${this.opts.path}: tile (${tx}, ${ty}) has ${data.length} values, expected ${cols}x${rows}x${spp}`);
     const tile = encodeTile({ data, width: cols, height: rows, samplesPerPixel: spp, dtype }, t, 0, 0, 1, 0, this.compression);
     const f = framed(tile);
     await this.side.write(f, 0, f.length, this.sideBytes);
@@ -204,7 +211,9 @@ export class CogWriter {
     const size = base + this.sideBytes;
     if (size > MAX_CLASSIC_TIFF) {
       await rm(this.sidePath, { force: true });
-      throw new Error(`${path}: the map would take ${size} bytes, over the 4 GiB a classic TIFF addresses; predict a smaller area (BigTIFF output is not written)`);
+      throw new Error(
+        `${path}: the map would take ${size} bytes, over the 4 GiB a classic TIFF addresses; predict a smaller area (BigTIFF output is not written)`,
+      );
     }
     const head = new Uint8Array(base);
     const view = new DataView(head.buffer);

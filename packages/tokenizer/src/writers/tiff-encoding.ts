@@ -59,20 +59,29 @@ export const DTYPE_FORMAT: Readonly<Record<DType, { bytes: number; sampleFormat:
 /** A little-endian sample writer for one dtype (TIFF "II" byte order applies to image data too). */
 function sampleSetter(dtype: DType): (view: DataView, at: number, v: number) => void {
   switch (dtype) {
-    case 'uint8': return (d, at, v) => d.setUint8(at, v);
-    case 'int8': return (d, at, v) => d.setInt8(at, v);
-    case 'uint16': return (d, at, v) => d.setUint16(at, v, true);
-    case 'int16': return (d, at, v) => d.setInt16(at, v, true);
-    case 'uint32': return (d, at, v) => d.setUint32(at, v, true);
-    case 'int32': return (d, at, v) => d.setInt32(at, v, true);
-    case 'float32': return (d, at, v) => d.setFloat32(at, v, true);
-    case 'float64': return (d, at, v) => d.setFloat64(at, v, true);
+    case 'uint8':
+      return (d, at, v) => d.setUint8(at, v);
+    case 'int8':
+      return (d, at, v) => d.setInt8(at, v);
+    case 'uint16':
+      return (d, at, v) => d.setUint16(at, v, true);
+    case 'int16':
+      return (d, at, v) => d.setInt16(at, v, true);
+    case 'uint32':
+      return (d, at, v) => d.setUint32(at, v, true);
+    case 'int32':
+      return (d, at, v) => d.setInt32(at, v, true);
+    case 'float32':
+      return (d, at, v) => d.setFloat32(at, v, true);
+    case 'float64':
+      return (d, at, v) => d.setFloat64(at, v, true);
   }
 }
 
 /** Check a tile side: a positive multiple of 16 (TIFF 6.0 Section 15). */
 export function checkTileSize(tile: number): void {
-  if (!Number.isInteger(tile) || tile <= 0 || tile % 16 !== 0) throw new Error(`tile size ${tile}: expected a positive multiple of 16 (TIFF 6.0 Section 15)`);
+  if (!Number.isInteger(tile) || tile <= 0 || tile % 16 !== 0)
+    throw new Error(`tile size ${tile}: expected a positive multiple of 16 (TIFF 6.0 Section 15)`);
 }
 
 /**
@@ -80,7 +89,15 @@ export function checkTileSize(tile: number): void {
  * below the image) of plane `plane` (planar 2) or of every sample (planar 1),
  * optionally deflated.
  */
-export function encodeTile(r: InterleavedRaster, tile: number, tx: number, ty: number, planar: 1 | 2, plane: number, compression: TiffCompression): Uint8Array {
+export function encodeTile(
+  r: InterleavedRaster,
+  tile: number,
+  tx: number,
+  ty: number,
+  planar: 1 | 2,
+  plane: number,
+  compression: TiffCompression,
+): Uint8Array {
   const { bytes: bps } = DTYPE_FORMAT[r.dtype];
   const set = sampleSetter(r.dtype);
   const spp = r.samplesPerPixel;
@@ -106,7 +123,8 @@ export function encodeTiles(r: InterleavedRaster, tile: number, planar: 1 | 2, c
   const planes = planar === 1 ? 1 : r.samplesPerPixel;
   const tiles: Uint8Array[] = [];
   for (let plane = 0; plane < planes; plane++) {
-    for (let ty = 0; ty < down; ty++) for (let tx = 0; tx < across; tx++) tiles.push(encodeTile(r, tile, tx, ty, planar, plane, compression));
+    for (let ty = 0; ty < down; ty++)
+      for (let tx = 0; tx < across; tx++) tiles.push(encodeTile(r, tile, tx, ty, planar, plane, compression));
   }
   return tiles;
 }

@@ -65,7 +65,13 @@ function makeChart(id, label, color, opts = {}) {
       scales: { x: { time: false }, y: opts.y || {} },
       axes: [
         { label: 'round', stroke: '#6b7487', grid: { stroke: '#eef1f5' }, ticks: { stroke: '#e3e7ee' }, size: 36 },
-        { stroke: '#6b7487', grid: { stroke: '#eef1f5' }, ticks: { stroke: '#e3e7ee' }, size: 60, values: (u, vals) => vals.map((v) => (opts.tick ? opts.tick(v) : fmt(v, 3))) },
+        {
+          stroke: '#6b7487',
+          grid: { stroke: '#eef1f5' },
+          ticks: { stroke: '#e3e7ee' },
+          size: 60,
+          values: (u, vals) => vals.map((v) => (opts.tick ? opts.tick(v) : fmt(v, 3))),
+        },
       ],
       series: [{}, { label, stroke: color, width: 2, fill: `${color}1f`, points: { show: false } }],
     },
@@ -91,7 +97,12 @@ function renderStatus(s) {
   const stateName = st ? st.state : 'waiting';
   state.textContent = stateName;
   state.className = `badge ${stateName}`;
-  setText('run-meta', st ? `${st.dataset} \u00b7 ${st.mode} \u00b7 ${fmt(st.params)} parameters${st.message ? ` \u00b7 ${st.message}` : ''}` : 'waiting for runs/<run>/status.json');
+  setText(
+    'run-meta',
+    st
+      ? `${st.dataset} \u00b7 ${st.mode} \u00b7 ${fmt(st.params)} parameters${st.message ? ` \u00b7 ${st.message}` : ''}`
+      : 'waiting for runs/<run>/status.json',
+  );
 
   const p = s.progress;
   setText('round', p ? String(p.round) : '0');
@@ -196,7 +207,11 @@ function renderMetrics(m) {
           { class: 'score' },
           h('span', { class: 'meter' }, h('span', { style: `width:${r.accuracy !== undefined ? (100 * r.accuracy).toFixed(1) : 0}%` })),
           h('span', { class: 'acc' }, pct(r.accuracy)),
-          h('span', { class: `trend ${trend === undefined ? '' : trend >= 0 ? 'up' : 'down'}` }, trend === undefined ? '' : `${trend >= 0 ? '+' : ''}${(100 * trend).toFixed(1)}`),
+          h(
+            'span',
+            { class: `trend ${trend === undefined ? '' : trend >= 0 ? 'up' : 'down'}` },
+            trend === undefined ? '' : `${trend >= 0 ? '+' : ''}${(100 * trend).toFixed(1)}`,
+          ),
         ),
       ),
       h('td', { class: 'num' }, pct(r.macroF1)),
@@ -211,7 +226,12 @@ function renderMetrics(m) {
   const seen = m.evals.filter((r) => r.seen === 'seen' && r.accuracy !== undefined);
   const unseen = m.evals.filter((r) => r.seen === 'unseen' && r.accuracy !== undefined);
   const mean = (rows) => rows.reduce((s, r) => s + r.accuracy, 0) / rows.length;
-  setText('eval-note', m.evals.length ? `mean accuracy: seen ${seen.length ? pct(mean(seen)) : '\u2014'}, unseen ${unseen.length ? pct(mean(unseen)) : '\u2014'}` : '');
+  setText(
+    'eval-note',
+    m.evals.length
+      ? `mean accuracy: seen ${seen.length ? pct(mean(seen)) : '\u2014'}, unseen ${unseen.length ? pct(mean(unseen)) : '\u2014'}`
+      : '',
+  );
 
   const incidentRows = m.incidents.map((i) =>
     h(
@@ -220,7 +240,16 @@ function renderMetrics(m) {
       h('td', { class: 'num' }, String(i.round)),
       h('td', {}, h('span', { class: `tag ${i.kind}` }, i.kind)),
       h('td', { class: 'mono' }, String(i.job)),
-      h('td', {}, i.reason || (i.kind === 'late' ? 'arrived after the round closed (quorum and deadline)' : i.kind === 'failed' ? 'the job failed (retried up to the limit)' : '')),
+      h(
+        'td',
+        {},
+        i.reason ||
+          (i.kind === 'late'
+            ? 'arrived after the round closed (quorum and deadline)'
+            : i.kind === 'failed'
+              ? 'the job failed (retried up to the limit)'
+              : ''),
+      ),
       h('td', { class: 'muted' }, new Date(i.time).toLocaleTimeString()),
     ),
   );

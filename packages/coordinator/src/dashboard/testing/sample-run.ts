@@ -90,7 +90,10 @@ export class SampleRun {
   /** config.json, run-start, status 'running', heartbeats. */
   async begin(): Promise<void> {
     const keys = runKeys(this.run);
-    await this.opts.store.put(keys.config, Buffer.from(JSON.stringify({ run: this.run, queues: { prefix: this.opts.queuePrefix ?? 'atomizer', train: 2 } })));
+    await this.opts.store.put(
+      keys.config,
+      Buffer.from(JSON.stringify({ run: this.run, queues: { prefix: this.opts.queuePrefix ?? 'atomizer', train: 2 } })),
+    );
     this.push({
       type: 'run-start',
       time: this.time(),
