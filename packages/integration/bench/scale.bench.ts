@@ -5,7 +5,7 @@
 // `atomizer train` as its own OS process, whose round events report its CPU and peak RSS.
 //
 //   npm run bench:scale -- [--workers 1,2,4,8,16,32,64] [--params small,paper] [--rounds 3]
-//                          [--processes 16] [--paper-busy 6] [--store folder|s3] [--json]
+//                          [--processes 16] [--paper-busy 6] [--store folder|s3] [--pin] [--json]
 //
 // N is the slice count of a round (one result per simulated worker). The worker
 // processes are started once and serve every run: min(largest N, --processes) of them,
@@ -22,6 +22,7 @@ import { parseRunConfig, runKeys, type RoundEvent, type RunStatus } from '@atomi
 import { connectRedis, redisOptions } from '@atomizer/protocol/redis';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { atomizer, metricsOf, queuesOf, startCluster, startWorkers, STATLOG_SOURCE, type WorkerProc } from '../src/harness.js';
+import { checkTwoCores, pinProcess } from './cpu-pinning.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     processes: { type: 'string', default: '16' },
     'paper-busy': { type: 'string', default: '6' },
     store: { type: 'string', default: 'folder' },
+    pin: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -89,7 +91,17 @@ async function redisCommands(url: string): Promise<number> {
   }
 }
 
+if (values.pin) checkTwoCores();
 const cluster = await startCluster({ store: values.store });
+if (values.pin) {
+  // The cluster layout in small: Redis, the store and the coordinator (forked from this
+  // process) on core 0, every stub worker on core 1, as GPU hosts would not share the
+  // coordinator's cores.
+  const redisPid = cluster.redis.process.pid;
+  if (redisPid === undefined) throw new Error('--pin: the redis-server child has no pid');
+  pinProcess(redisPid, '0');
+  pinProcess(process.pid, '0');
+}
 const rows: ScaleRow[] = [];
 try {
   const maxN = Math.min(Math.max(...Ns), Number(values.processes));
@@ -99,7 +111,10 @@ try {
   const workers: WorkerProc[] = [];
   for (let i = 0; i < maxN; i += 2) {
     const ids = Array.from({ length: Math.min(2, maxN - i) }, (_, k) => `stub-${i + k}`);
+    // Pinned: forked while this process sits on core 1, so the workers inherit it.
+    if (values.pin) pinProcess(process.pid, '1');
     workers.push(...(await startWorkers(cluster, ids, ['--compute', 'stub', '--lock-seconds', '600'])));
+    if (values.pin) pinProcess(process.pid, '0');
     say(`  ${workers.length} up`);
   }
   for (const preset of presets) {
@@ -174,11 +189,12 @@ const machine = {
   memoryGB: Math.round(totalmem() / 2 ** 30),
   node: process.version,
   store: values.store,
+  layout: values.pin ? 'pinned: coordinator, store and Redis on core 0, stub workers on core 1' : 'unpinned',
 };
 if (values.json) {
   process.stdout.write(`${JSON.stringify({ machine, rows })}\n`);
 } else {
-  say(`\n${machine.cpus} x ${machine.cpu}, ${machine.memoryGB} GB, Node ${machine.node}, store ${machine.store}`);
+  say(`\n${machine.cpus} x ${machine.cpu}, ${machine.memoryGB} GB, Node ${machine.node}, store ${machine.store}, ${machine.layout}`);
   const head = [
     'P',
     'N',
