@@ -1,13 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { killWithParent } from '@atomizer/protocol';
 import { terminate } from '@atomizer/worker';
 
 // Worker supervision for `atomizer launch` and the demo: one `atomizer worker`
 // process per GPU (CUDA_VISIBLE_DEVICES=<gpu>, allow-growth) or per CPU slot,
 // restarted with exponential backoff when one dies, every start and exit
 // logged. Stopping sends SIGTERM (finish or release the current job) and
-// SIGKILL after a grace period.
+// SIGKILL after a grace period. A worker never outlives the process that
+// started it: if that process dies (even by SIGKILL, or a signal sent to `npx`
+// only), a watchdog gives each worker the same SIGTERM, then SIGKILL.
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const CLI = fileURLToPath(new URL(`./cli${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url));
@@ -37,6 +40,9 @@ export interface SupervisorOptions {
   /** Where worker output goes: 'inherit' (launch) or a line callback (demo). */
   output?: 'inherit' | ((id: string, line: string) => void);
 }
+
+/** How long a stopped worker may take to finish or release its job before SIGKILL. */
+const STOP_GRACE_MS = 70_000;
 
 interface Running {
   slot: WorkerSlot;
@@ -99,6 +105,7 @@ export class Supervisor {
         });
       }
     }
+    if (child.pid !== undefined) killWithParent(child, { graceMs: STOP_GRACE_MS });
     r.child = child;
     r.startedAt = Date.now();
     this.log(`launch: worker ${r.slot.id} started (pid ${child.pid}${r.slot.gpu !== undefined ? `, GPU ${r.slot.gpu}` : ', CPU'})`);
@@ -114,7 +121,7 @@ export class Supervisor {
   }
 
   /** SIGTERM every worker (they finish or release their job), SIGKILL after `graceMs`. */
-  async stop(graceMs = 70_000): Promise<void> {
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.stopping = true;
     await Promise.all(
       this.running.map(async (r) => {

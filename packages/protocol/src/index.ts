@@ -21,6 +21,10 @@ export { ResilientStore } from './resilient-store.js';
 export { DEFAULT_OUTAGE_BUDGET_S, OUTAGE_BUDGET_ENV, OutageError, OutageGuard, isTransientError, outageBudgetMs } from './outage.js';
 export type { OutageGuardOptions } from './outage.js';
 
+// child processes that must not outlive this one (a watchdog stops them even after SIGKILL)
+export { killWithParent } from './child-guard.js';
+export type { ChildGuard } from './child-guard.js';
+
 // key layout
 export { KEY_NUMBER_WIDTH, datasetKeys, formatKeyNumber, newBuildId, parseKeyNumber, runKeys, validateKeyName } from './keys.js';
 export type { DatasetBuildKeys, DatasetKeys, RunKeys } from './keys.js';
