@@ -235,11 +235,11 @@ async function stageAndPublish(
   return { manifest, atoms, bytes };
 }
 
-/** The readers' notes on units (Landsat MTL applied) as the manifest's source records them: each, or their count past 3. */
+/** The readers' notes on units (Landsat MTL applied) as the manifest's source records them: the first 3, then how many more. */
 function unitsRecord(notes: readonly string[]): string {
   if (notes.length === 0) return '';
   if (notes.length <= 3) return ` (${notes.join('; ')})`;
-  return ` (Landsat Level-1 MTL applied to ${notes.length} scenes: TOA reflectance and brightness temperature (K); first: ${notes[0]})`;
+  return ` (${notes.slice(0, 3).join('; ')}; and ${notes.length - 3} more)`;
 }
 
 /** Build shards + manifest for one dataset; see the file comment. */
