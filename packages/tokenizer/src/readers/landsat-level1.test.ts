@@ -207,11 +207,20 @@ describe('errors: one line naming the files and the key', () => {
   });
 
   it('a band the MTL lacks, an MTL of another level, a missing MTL file', async () => {
-    // Landsat 7's MTL given for Landsat 8 band files: B9 is not in it.
-    await expect(readBandFiles([L8('B9')], { mtl: L7_MTL })).rejects.toThrow(
-      new RegExp(
-        `^${L8('B9')}: band 9 is not in ${L7_MTL} \\(its bands: 1, 2, 3, 4, 5, 6_VCID_1, 6_VCID_2, 7, 8\\); expected the scene's MTL$`,
-      ),
+    // Landsat 7's MTL given for a band file of another name: B9 is not in it.
+    const b9 = join(tmp, 'scene_B9.TIF');
+    await symlink(L8('B9'), b9);
+    await expect(readBandFiles([b9], { sensor: 'landsat-8', mtl: L7_MTL })).rejects.toThrow(
+      new RegExp(`^${b9}: band 9 is not in ${L7_MTL} \\(its bands: 1, 2, 3, 4, 5, 6_VCID_1, 6_VCID_2, 7, 8\\); expected the scene's MTL$`),
+    );
+    // Landsat 7's MTL given for a folder holding a Landsat 8 scene too: refused, not applied with the wrong gains.
+    const both = readDataset(`geotiff:${PKG}?mtl=${L7_MTL}`);
+    await expect(
+      (async () => {
+        for await (const _ of both) void _;
+      })(),
+    ).rejects.toThrow(
+      new RegExp(`^${L8('B1')}: product ${L8_ID} is not the product of ${L7_MTL} \\(${L7_ID}\\); give each scene its own MTL$`),
     );
     const l2 = join(tmp, 'l2_MTL.txt');
     await writeFile(l2, c2MtlText().replace('PROCESSING_LEVEL = "L1TP"', 'PROCESSING_LEVEL = "L2SP"'));
@@ -221,9 +230,9 @@ describe('errors: one line naming the files and the key', () => {
     );
     const broken = join(tmp, 'broken');
     await import('node:fs/promises').then((fs) => fs.mkdir(broken));
-    await symlink(L8('B4'), join(broken, `${L8_ID}_B4.TIF`));
-    await writeFile(join(broken, `${L8_ID}_MTL.txt`), c2MtlText({ drop: 'REFLECTANCE_MULT_BAND_4' }));
-    await expect(readSampleAt(join(broken, `${L8_ID}_B4.TIF`))).rejects.toThrow(
+    await symlink(L8('B4'), join(broken, `${C2_ID}_B4.TIF`));
+    await writeFile(join(broken, `${C2_ID}_MTL.txt`), c2MtlText({ drop: 'REFLECTANCE_MULT_BAND_4' }));
+    await expect(readSampleAt(join(broken, `${C2_ID}_B4.TIF`))).rejects.toThrow(
       /_MTL\.txt: REFLECTANCE_MULT_BAND_4 is missing, and band 4 has no K1_CONSTANT_BAND_4 either/,
     );
   });

@@ -64,6 +64,11 @@ export async function level1Calibration(input: Level1Input): Promise<Level1Calib
     const name = fileName(file);
     if (quality.has(name))
       throw new Error(`${file}: listed in ${path} as a quality layer (bit mask), not imagery; it is not read as a band`);
+    const product = LANDSAT_PRODUCT.exec(name)?.[0];
+    if (product !== undefined && product !== mtl.productId.toLowerCase())
+      throw new Error(
+        `${file}: product ${product.toUpperCase()} is not the product of ${path} (${mtl.productId}); give each scene its own MTL`,
+      );
     const given = input.given[i];
     if (given !== undefined)
       throw new Error(
@@ -85,6 +90,9 @@ export async function level1Calibration(input: Level1Input): Promise<Level1Calib
     bands,
   };
 }
+
+/** A Landsat product id at the start of a file name (lower case): lc08_l1tp_195025_20130707_20170503_01_t1. */
+const LANDSAT_PRODUCT = /^l[a-z]\d{2}_l\w{3}_\d{6}_\d{8}_\d{8}_\d{2}_[a-z]\w/;
 
 function fileName(path: string): string {
   return (
