@@ -10,7 +10,7 @@
 // naming both: one source of units per band.
 
 import { stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { bandNameFromFileName, sceneIdFromFileName, stem } from './band-naming.js';
 import type { BandScaling } from './geotiff.js';
 import { readLandsatMtl } from './landsat-mtl.js';
@@ -95,12 +95,7 @@ export async function level1Calibration(input: Level1Input): Promise<Level1Calib
 const LANDSAT_PRODUCT = /^l[a-z]\d{2}_l\w{3}_\d{6}_\d{8}_\d{8}_\d{2}_[a-z]\w/;
 
 function fileName(path: string): string {
-  return (
-    path
-      .replace(/[?#].*$/, '')
-      .split(/[\\/]/)
-      .pop() ?? path
-  ).toLowerCase();
+  return basename(path.replace(/[?#].*$/, '')).toLowerCase();
 }
 
 /** The MTL path for a scene whose first band file is `first`, by the `mtl` option (see the file comment). */
