@@ -165,6 +165,61 @@ describe('Landsat Level-1 in physical units, the MTL found beside the band files
   });
 });
 
+describe('a labelled Level-1 scene (scene description listing the band files)', () => {
+  it('patches in TOA reflectance with the MTL beside the files, in DN with mtl: off; the note once', async () => {
+    const files = ['B2', 'B3', 'B4', 'B5'].map(L8);
+    const { geo } = await readBandFiles(files, { mtl: 'off' });
+    const [x0, y0, x1, y1] = geo.bbox!;
+    const half = (a: number, b: number) => (a + b) / 2;
+    const ring = (xa: number, xb: number) => [
+      [
+        [xa, y0],
+        [xb, y0],
+        [xb, y1],
+        [xa, y1],
+        [xa, y0],
+      ],
+    ];
+    const labels = join(tmp, 'halves.geojson');
+    await writeFile(
+      labels,
+      JSON.stringify({
+        type: 'FeatureCollection',
+        crs: { type: 'name', properties: { name: 'EPSG:32632' } },
+        features: [
+          {
+            type: 'Feature',
+            properties: { class: 'west', poly_id: 1 },
+            geometry: { type: 'Polygon', coordinates: ring(x0, half(x0, x1)) },
+          },
+          {
+            type: 'Feature',
+            properties: { class: 'east', poly_id: 2 },
+            geometry: { type: 'Polygon', coordinates: ring(half(x0, x1), x1) },
+          },
+        ],
+      }),
+    );
+    const desc = (extra: string[]) => {
+      const p = join(tmp, `l1-scene-${extra.length}.yaml`);
+      return writeFile(p, [`scene: [${files.join(', ')}]`, `labels: ${labels}`, 'patchSize: 3', 'stride: 8', ...extra].join('\n')).then(
+        () => p,
+      );
+    };
+    const toa = readDataset(`scene:${await desc([])}`);
+    const items = [];
+    for await (const it of toa) items.push(it);
+    expect(items.length).toBeGreaterThan(10);
+    expect(toa.notes).toHaveLength(1);
+    expect(toa.notes[0]).toMatch(/B2, B3, B4, B5 as top-of-atmosphere reflectance \(sun elevation 59\.00 deg\)$/);
+    const b4 = items[0]!.sample.bands[2]!;
+    expect([b4.name, b4.nodata, physical(b4, 0) > 0, physical(b4, 0) < 0.3]).toEqual(['B4', 0, true, true]);
+    const dn = readDataset(`scene:${await desc(['mtl: off'])}`);
+    for await (const it of dn) expect(it.sample.bands[2]!.scale).toBe(1);
+    expect(dn.notes).toEqual([]);
+  });
+});
+
 describe('a Collection 2 scene (the C2 MTL fixture beside links to the real band files)', () => {
   it('read in TOA reflectance as the Collection 1 MTL reads it, QA_PIXEL never a band', async () => {
     const dir = join(tmp, 'c2');
