@@ -77,6 +77,10 @@ async function openBands(
   const info = remote ? { isDirectory: () => false } : await stat(full).catch(() => undefined);
   if (info === undefined)
     throw new Error(`${path}: no such file or folder; give a GeoTIFF, a folder of one scene's band files or a STAC Item (.json)`);
+  if (remote && isMtlPath(bare))
+    throw new Error(
+      `${displayLocation(path)}: a Landsat MTL is read beside its band files in a local folder; give the band files' URLs one by one, or a local copy of the scene`,
+    );
   if (remote && !/\.(json|tiff?)$/i.test(bare))
     throw new Error(`${displayLocation(path)}: a URL must name a GeoTIFF (.tif) or a STAC Item (.json)`);
   const catalogOpt = opts.catalog !== undefined ? { catalog: opts.catalog } : {};
@@ -141,7 +145,7 @@ async function openBands(
       names: specs.map((s) => s.name),
       given: specs.map((_, i) => givenScaling(undefined, {}, reader.metadata[i] ?? {})),
       ...mtl,
-    });
+    }).catch(closing([reader]));
     return {
       id: stem((files[0] as string).replace(/[?#].*$/, '')),
       bands: specs.map((spec, i) => ({
@@ -165,7 +169,7 @@ async function openBands(
     names: specs.map((s) => s.name),
     given: readers.map((r) => givenScaling(undefined, bandOpts, r.metadata[0] ?? {})),
     ...mtl,
-  });
+  }).catch(closing(readers));
   return {
     id: stem(files[0] as string),
     bands: order.map((i) => {
@@ -182,6 +186,14 @@ async function openBands(
       };
     }),
     ...(l1 !== undefined ? { radiometry: l1.radiometry } : {}),
+  };
+}
+
+/** A rejection handler that closes the readers opened so far, then rethrows. */
+function closing(readers: readonly GeoTiffWindowReader[]): (err: unknown) => Promise<never> {
+  return async (err) => {
+    await Promise.all(readers.map((r) => r.close()));
+    throw err;
   };
 }
 
