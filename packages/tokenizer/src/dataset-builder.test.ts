@@ -157,6 +157,20 @@ describe('buildDataset', () => {
     }
   });
 
+  it('a Landsat Level-1 scene: the MTL applied is logged and kept in the manifest source; the shards hold TOA reflectance', async () => {
+    const mtl = dataPath('landsat_satellite_pkg', 'LC08_L1TP_195025_20130707_20170503_01_T1_MTL.txt');
+    const store = new LocalStore(await tempDir());
+    const logged: string[] = [];
+    const r = await buildDataset({ dataset: `geotiff:${mtl}`, out: store, name: 'l1', shardSize: 10, log: (m) => logged.push(m) });
+    const note = logged.find((m) => m.startsWith('note: Landsat Level-1 MTL'));
+    expect(note).toMatch(/B10, B11 as brightness temperature \(K\)$/);
+    expect(r.manifest.source).toBe(`geotiff:${mtl} (${note!.slice('note: '.length)})`);
+    const b4 = r.manifest.stats.bands.find((b) => b.key === 'landsat-8:B4')!;
+    expect([b4.min > 0, b4.max < 0.3]).toEqual([true, true]);
+    const b10 = r.manifest.stats.bands.find((b) => b.key === 'landsat-8:B10')!;
+    expect([b10.min > 290, b10.max < 310]).toEqual([true, true]);
+  });
+
   it('keeps the official Statlog split and its class list', async () => {
     const store = new LocalStore(await tempDir());
     const r = await buildDataset({ dataset: `statlog:${STATLOG}`, out: store, name: 'statlog', shardSize: 2000 });

@@ -174,7 +174,10 @@ async function stageAndPublish(
 
   const source = readDataset(spec);
   const progressTotal = () => (source.total !== undefined ? { total: source.total } : {});
+  let noted = 0;
   for await (const item of source.items) {
+    // What the reader did to the units (a Landsat MTL applied), said once per scene.
+    while (noted < source.notes.length) opts.log?.(`note: ${source.notes[noted++]}`);
     // BigEarthNet folders carry no official split here (the reader says
     // 'train' for all): split by hash of the patch name.
     const split: SplitName = spec.kind === 'bigearthnet' ? splitByHash(item.sample.id, fractions) : item.split;
@@ -218,7 +221,7 @@ async function stageAndPublish(
     // Full definitions, not just names: a reader of the manifest needs no registry.
     ...(lists !== undefined ? { modalities: { train: lists.train, val: lists.val, test: lists.test } } : {}),
     shards,
-    source: `${spec.kind}:${resolve(spec.path)}${spec.kind === 'bigearthnet' ? ' (split by patch-name hash)' : ''}`,
+    source: `${spec.kind}:${resolve(spec.path)}${spec.kind === 'bigearthnet' ? ' (split by patch-name hash)' : ''}${unitsRecord(source.notes)}`,
     created: new Date().toISOString(),
   };
   // Validated by the same schema readers use, then published last: the one write that makes the build visible.
@@ -230,6 +233,13 @@ async function stageAndPublish(
     SPLIT_NAMES.flatMap((s) => manifest.shards[s].map((e) => e.key)),
   );
   return { manifest, atoms, bytes };
+}
+
+/** The readers' notes on units (Landsat MTL applied) as the manifest's source records them: the first 3, then how many more. */
+function unitsRecord(notes: readonly string[]): string {
+  if (notes.length === 0) return '';
+  if (notes.length <= 3) return ` (${notes.join('; ')})`;
+  return ` (${notes.slice(0, 3).join('; ')}; and ${notes.length - 3} more)`;
 }
 
 /** Build shards + manifest for one dataset; see the file comment. */

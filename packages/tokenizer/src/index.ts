@@ -150,6 +150,10 @@ export {
   isRemote,
   resolveHref,
   loadStacDocument,
+  isMtlPath,
+  parseLandsatMtl,
+  readLandsatMtl,
+  level1Note,
 } from './readers/index.js';
 export type {
   BBox,
@@ -179,6 +183,8 @@ export type {
   GeoTiffOpenOptions,
   OpenedGeoTiff,
   StacItemRef,
+  LandsatMtl,
+  Level1Radiometry,
 } from './readers/index.js';
 
 // writers (src/writers/): tiled GeoTIFF pieces and a streaming Cloud-Optimized GeoTIFF writer

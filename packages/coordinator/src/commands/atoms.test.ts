@@ -48,6 +48,17 @@ describe('atomizer atoms', () => {
     expect(half.bands.find((b) => b.name === 'B01')?.gsdM).toBe(120);
   });
 
+  it('a Landsat Level-1 MTL: its band files in physical units, a note naming the MTL and the sun elevation', async () => {
+    const mtl = dataPath('landsat_satellite_pkg', 'LE07_L1TP_195025_20010730_20170204_01_T1_MTL.txt');
+    const r = await runCli(['atoms', mtl]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      `note: Landsat Level-1 MTL ${mtl} applied to LE07_L1TP_195025_20010730_20170204_01_T1: B1, B2, B3, B4, B5, B7, B8 as top-of-atmosphere reflectance (sun elevation 53.88 deg); B6 as brightness temperature (K)`,
+    );
+    // 7 bands of 41x41 and the pan band of 82x82, none missing.
+    expect(r.stdout).toContain(`atoms: ${(7 * 41 * 41 + 82 * 82).toLocaleString('en-US')} (none missing)`);
+  });
+
   it('fails with one line and exit code 1 on an unknown modality; a missing path is named', async () => {
     const bad = await runCli(['atoms', PATCH, '--modality', 's2-nope']);
     expect(bad.code).toBe(1);

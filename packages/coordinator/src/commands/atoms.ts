@@ -5,6 +5,7 @@ import {
   applyModality,
   atomize,
   defaultEncodingConfig,
+  level1Note,
   readSampleAt,
   tokenLayout,
   type Sample,
@@ -19,6 +20,8 @@ export interface AtomsReport {
   id: string;
   modality?: string;
   time?: string;
+  /** Set when a Landsat Level-1 MTL converted the bands to physical units: which, at which sun elevation. */
+  radiometry?: string;
   labels: number[];
   bands: Array<{
     name: string;
@@ -51,15 +54,18 @@ export interface AtomsReading {
 
 export async function atomsReport(path: string, opts: AtomsReading): Promise<AtomsReport> {
   if (!existsSync(path)) {
-    throw new Error(`${path} does not exist; give a BigEarthNet patch folder, a GeoTIFF, a folder of band files, or a STAC Item (.json)`);
+    throw new Error(
+      `${path} does not exist; give a BigEarthNet patch folder, a GeoTIFF, a folder of band files, a Landsat MTL (_MTL.txt) or a STAC Item (.json)`,
+    );
   }
   const catalog = SensorCatalog.default();
   // Resolve the modality before reading, so a typo fails fast.
   const modality = opts.modality === undefined ? undefined : ModalityRegistry.default().get(opts.modality);
-  let sample: Sample = await readSampleAt(path, {
+  const read = await readSampleAt(path, {
     ...(opts.sensor !== undefined ? { sensor: opts.sensor } : {}),
     ...(opts.bands !== undefined && opts.bands.length > 0 ? { bands: opts.bands } : {}),
   });
+  let sample: Sample = read;
   if (modality !== undefined) sample = applyModality(sample, modality, { mode: 'eval', catalog });
   const { atoms, missing, missingByBand } = atomize(sample, { normalize: 'none' });
   const bandRows = sample.bands.map((b) => {
@@ -81,6 +87,7 @@ export async function atomsReport(path: string, opts: AtomsReading): Promise<Ato
     id: sample.id,
     ...(modality !== undefined ? { modality: modality.name } : {}),
     ...(sample.time !== undefined ? { time: sample.time.iso } : {}),
+    ...(read.geo.radiometry !== undefined ? { radiometry: level1Note(read.geo.radiometry) } : {}),
     labels: sample.labels,
     bands: bandRows,
     atoms: atoms.length,
@@ -103,6 +110,7 @@ export function formatAtomsReport(r: AtomsReport): string {
   const lines = [
     `${r.id}  (${r.source})${r.modality !== undefined ? `  modality ${r.modality}` : ''}`,
     r.time !== undefined ? `acquired ${r.time}` : 'acquisition time unknown',
+    ...(r.radiometry !== undefined ? [`note: ${r.radiometry}`] : []),
     '',
     formatTable(['band', 'sensor', 'wavelength nm', 'bandwidth nm', 'GSD m', 'width', 'height', 'atoms'], rows),
     '',
@@ -115,7 +123,10 @@ export function formatAtomsReport(r: AtomsReport): string {
 
 export function atomsCommand(): Command {
   return new Command('atoms')
-    .argument('<path>', 'a BigEarthNet patch folder, a GeoTIFF, a folder of band files, or a STAC Item (.json) with local GeoTIFF assets')
+    .argument(
+      '<path>',
+      'a BigEarthNet patch folder, a GeoTIFF, a folder of band files, a Landsat Level-1 MTL (_MTL.txt: its band files in TOA reflectance), or a STAC Item (.json) with local GeoTIFF assets',
+    )
     .addOption(sensorOption())
     .addOption(bandsOption())
     .option('--modality <name>', 'present the image as this modality first (e.g. s2-rgbn-10m, s2-all@res0.5)')

@@ -109,9 +109,9 @@ export interface EvalCheckpointResult {
 export async function checkDatasetSpec(spec: string): Promise<ReaderSpec> {
   const parsed = parseReaderSpec(spec);
   const files: Array<[string, string]> = [['path', parsed.path]];
-  for (const f of ['labels', 'classTable'] as const) {
+  for (const f of ['labels', 'classTable', 'mtl'] as const) {
     const v = (parsed as unknown as Record<string, unknown>)[f];
-    if (typeof v === 'string') files.push([f, v]);
+    if (typeof v === 'string' && !(f === 'mtl' && (v === 'off' || v === 'auto'))) files.push([f, v]);
   }
   for (const [what, p] of files) {
     try {
@@ -251,6 +251,8 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<EvalC
     }
     if (bySplit.length >= max) break;
   }
+  // What reading did to the units (a Landsat Level-1 MTL applied), first.
+  notes.unshift(...source.notes);
   let split: SplitChoice = wanted;
   let samples = bySplit;
   if (samples.length === 0) {

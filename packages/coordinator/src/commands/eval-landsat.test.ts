@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLandsatLandfireScene } from '../../bench/landsat8-landfire.js';
 import { InProcessExecutor, train } from '../engine/index.js';
 import { evalCheckpoint, type EvalCheckpointOptions } from './eval-checkpoint.js';
+import { predictScene } from './predict-scene.js';
 import { formatEvalResult } from './eval.js';
 import { runCli } from './run-cli.js';
 
@@ -19,8 +20,14 @@ import { runCli } from './run-cli.js';
 // holds Landsat-8 reflectance statistics of the simulated view), as the
 // sen2-sensors preset is. The figures are not the point (docs/benchmarks.md);
 // which modalities apply and which statistics normalise the bands are.
+// The same run also reads the real Landsat-8 Level-1 scene of
+// landsat_satellite_pkg (DN, with its MTL): through the MTL its bands are TOA
+// reflectance, in the units of the run's Landsat-8 reflectance statistics.
 
 const L8 = (f: string) => dataPath('landsat8_landfire_gdalraster', f);
+const L1_ID = 'LC08_L1TP_195025_20130707_20170503_01_T1';
+const L1_MTL = dataPath('landsat_satellite_pkg', `${L1_ID}_MTL.txt`);
+const L1_NOTE = `Landsat Level-1 MTL ${L1_MTL} applied to ${L1_ID}: B1, B2, B3, B4, B5, B6, B7, B8, B9 as top-of-atmosphere reflectance (sun elevation 59.00 deg); B10, B11 as brightness temperature (K)`;
 const SEN2 = `scene:${dataPath('rstoolbox-sen2', 'sen2.tif')}?labels=${dataPath('rstoolbox-sen2', 'sen2_polygons.geojson')}&sensor=s2a&k=5&maxPerGroup=12`;
 const RUN = 'xs';
 
@@ -154,5 +161,40 @@ describe('atomizer eval on the real Landsat-8 LANDFIRE scene', () => {
       /^runs\/xs\/config\.json: not a valid stored run: config\.dataset\.normalisation: .*"train-split"\|"image"$/,
     );
     expect(started()).toBe(false);
+  }, 120_000);
+});
+
+describe('a real Landsat-8 Level-1 scene (DN) read through its MTL by eval and predict', () => {
+  const reflective = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7'].map((b) => `landsat-8:${b}`);
+
+  it("eval: TOA reflectance on the run's Landsat-8 statistics, a note naming the MTL and the sun elevation; mtl=off: DN, in other units", async () => {
+    const r = await evalCheckpoint(opts({ dataset: `geotiff:${L1_MTL}` }).o);
+    expect(r.notes[0]).toBe(L1_NOTE);
+    const bySource = new Map(r.normalisation.map((n) => [n.band, n]));
+    // The run knows Landsat-8 reflectance (its simulated test view): the TOA bands are in its units.
+    for (const b of reflective) expect([b, bySource.get(b)?.source]).toEqual([b, 'run']);
+    expect(r.notes.join('\n')).not.toMatch(/units/);
+    // The thermal bands are in kelvin, on the scene's own statistics (no run statistics for them).
+    expect(bySource.get('landsat-8:B10')?.source).toBe('dataset');
+    expect(bySource.get('landsat-8:B10')!.mean).toBeGreaterThan(290);
+    expect(bySource.get('landsat-8:B10')!.mean).toBeLessThan(310);
+    expect(formatEvalResult(r)).toContain(`note: ${L1_NOTE}`);
+
+    const dn = await evalCheckpoint(opts({ dataset: `geotiff:${L1_MTL}?mtl=off` }).o);
+    expect(dn.notes.join('\n')).not.toMatch(/Level-1 MTL .* applied/);
+    const dnSource = new Map(dn.normalisation.map((n) => [n.band, n]));
+    for (const b of reflective) expect([b, dnSource.get(b)?.source]).toEqual([b, 'dataset']);
+    expect(dn.notes.join('\n')).toMatch(/not in the units of the run's statistics.*a Landsat Level-1 scene's MTL/);
+  }, 120_000);
+
+  it('predict --input <MTL>: the map of the scene read in TOA reflectance, the same note', async () => {
+    const out = join(dir, 'l1-map.tif');
+    const r = await predictScene({ store, run: RUN, input: L1_MTL, out, backend: 'wasm' });
+    expect(r.notes[0]).toBe(L1_NOTE);
+    expect([r.input.width, r.input.height]).toEqual([82, 82]);
+    expect(r.normalisation.filter((n) => reflective.includes(n.band)).map((n) => n.source)).toEqual(reflective.map(() => 'run'));
+    const cli = await runCli(['predict', '--run', RUN, '--s3', join(dir, 'store'), '--input', L1_MTL, '--out', join(dir, 'l1-cli.tif')]);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain(`note: ${L1_NOTE}`);
   }, 120_000);
 });

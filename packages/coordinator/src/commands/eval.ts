@@ -124,7 +124,11 @@ sensor of the same family borrows the family's, any other band this dataset's ow
 run's statistics (DN against reflectance) uses this dataset's own, with a note;
 --stats run forces the run's, --stats dataset uses this dataset's own for every
 band. Give files without scale metadata their units in a scene description
-(scale/offset, docs/datasets.md). A modality that simulates a sensor from the
+(scale/offset, docs/datasets.md). Landsat Level-1 band files are read in TOA
+reflectance (thermal bands: brightness temperature, K) when their MTL is beside
+them (same product id), or given as ?mtl=<file> or as the path itself
+(geotiff:<..._MTL.txt>); a note names the MTL and the sun elevation; ?mtl=off
+keeps the DN. A modality that simulates a sensor from the
 run's imagery does not apply to imagery of another sensor. A sensor never in training is tagged unseen. Labels are
 matched to the run's classes by name: metrics (and a confusion matrix) over the
 classes both share, predictions restricted to them; samples of other classes are
@@ -133,7 +137,8 @@ left out. Unlabelled imagery gives a predicted-class histogram.
 Examples:
   $ atomizer eval --run statlog-20261127-101500 --dataset statlog:../shared/data/statlog/statlog_landsat_satellite.csv --s3 /tmp/atomizer-store
   $ atomizer eval --run statlog-20261127-101500 --checkpoint 500 --modality mss-all --json --dataset statlog:../shared/data/statlog/statlog_landsat_satellite.csv
-  $ atomizer eval --run statlog-20261127-101500 --dataset 'geotiff:../shared/data/landsat7_stars/L7_ETMs.tif?sensor=landsat-7&bands=B1,B2,B3,B4,B5,B7'`,
+  $ atomizer eval --run statlog-20261127-101500 --dataset 'geotiff:../shared/data/landsat7_stars/L7_ETMs.tif?sensor=landsat-7&bands=B1,B2,B3,B4,B5,B7'
+  $ atomizer eval --run sen2-sensors-20261204-101500 --dataset geotiff:../shared/data/landsat_satellite_pkg/LC08_L1TP_195025_20130707_20170503_01_T1_MTL.txt`,
     )
     .action(async (opts: EvalCliOptions, command: Command) => {
       const { scoring, backend, json } = evalSettings(opts, command);

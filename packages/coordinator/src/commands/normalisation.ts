@@ -135,7 +135,7 @@ export class NormalisationBuilder {
         : [
             `${[...mismatched.keys()].join(', ')} normalised with this dataset's own statistics, not the run's: not in the units of the run's statistics (` +
               [...mismatched].map(([k, why]) => `${k}: ${why}`).join('; ') +
-              "); give the bands' scale/offset (a scene description's scale/offset, STAC raster:bands) to read them in the run's units, or --stats run to force the run's",
+              "); give the bands' scale/offset (a scene description's scale/offset, STAC raster:bands, a Landsat Level-1 scene's MTL beside its band files or mtl=<file>) to read them in the run's units, or --stats run to force the run's",
           ];
     return { stats, table, notes };
   }

@@ -22,6 +22,7 @@ import {
   applyModality,
   displayLocation,
   isRemote,
+  level1Note,
   openSceneWindows,
   type Modality,
   type Sample,
@@ -216,6 +217,8 @@ export async function predictScene(opts: PredictSceneOptions): Promise<PredictSc
 
   // 3. The scene, by windows, on the grid the modality asks for.
   let grid = await openGrid(asked !== undefined ? readFactorOf(asked) : undefined);
+  // A Landsat Level-1 scene read in physical units through its MTL: say which file, at which sun elevation.
+  if (grid.scene.radiometry !== undefined) notes.push(level1Note(grid.scene.radiometry));
   let writer: CogWriter | undefined;
   try {
     let modality: Modality;

@@ -110,7 +110,7 @@ export function predictCommand(): Command {
     .addOption(checkpointOption())
     .requiredOption(
       '--input <path-or-url>',
-      "the scene: a GeoTIFF, a folder of one scene's band files, or a STAC Item (.json); GeoTIFFs and items may be http(s):// or s3://bucket/key URLs (read by byte ranges, cached: docs/datasets.md). With --redis the workers read it: a URL, or an absolute path on storage every worker mounts (a relative path only with a local-folder store)",
+      "the scene: a GeoTIFF, a folder of one scene's band files, a Landsat Level-1 MTL (_MTL.txt: the band files it lists, in TOA reflectance), or a STAC Item (.json); GeoTIFFs and items may be http(s):// or s3://bucket/key URLs (read by byte ranges, cached: docs/datasets.md). With --redis the workers read it: a URL, or an absolute path on storage every worker mounts (a relative path only with a local-folder store)",
     )
     .requiredOption('--out <map.tif>', 'the map to write (a COG; written under a temporary name and renamed when complete)')
     .option(
@@ -156,6 +156,9 @@ so tile edges do not show and memory is bounded by a window. Bands are
 normalised as atomizer eval normalises them (--stats as there). A modality of a coarser grid
 (resolutionFactor < 1) reads the file's overview closest to, not coarser than,
 that factor (a COG's overviews: a fraction of the bytes) and maps on its grid.
+Landsat Level-1 band files are read in TOA reflectance (thermal bands:
+brightness temperature, K) when their MTL is beside them (same product id) or
+is the --input; a note names the MTL and the sun elevation.
 
 With --redis the windows are predicted by workers (atomizer worker serving the
 run's eval queue, --queue-prefix), --windows-per-job windows per job, each job
@@ -175,6 +178,7 @@ scale 1/${PROBABILITY_SCALE}.
 Examples:
   $ atomizer predict --run sen2-scene-20261204-101500 --input ../shared/data/rstoolbox-sen2/sen2.tif --out sen2-map.tif --s3 /tmp/atomizer-store
   $ atomizer predict --run sen2-scene-20261204-101500 --input scene.json --out probs.tif --probabilities --json
+  $ atomizer predict --run sen2-sensors-20261204-101500 --input ../shared/data/landsat_satellite_pkg/LC08_L1TP_195025_20130707_20170503_01_T1_MTL.txt --out l8-map.tif
   $ atomizer predict --run sen2-scene-20261204-101500 --input https://example.org/cogs/scene.tif --out map.tif --sensor s2a
   $ atomizer predict --run sen2-scene-20261204-101500 --input s3://atomizer/scenes/sen2.tif --out map.tif --redis redis://10.0.0.5:6379`,
     )

@@ -165,7 +165,10 @@ A --modalities file (YAML or JSON):
   test: [s2-swir-only, { name: s2-nir-40m, sensor: sentinel-2, bands: [B08, B8A], resolutionFactor: 0.25 }]
 
 Reader options go after '?' in the dataset: sensor=<id>&bands=B1,B2 (geotiff, scene), labels=<file>,
-k=<patch size>, classTable=<csv> (scene), nomenclature=43 (bigearthnet).
+k=<patch size>, classTable=<csv> (scene), nomenclature=43 (bigearthnet), mtl=<file>|off (geotiff, scene).
+Landsat Level-1 band files are read in TOA reflectance (thermal bands: brightness temperature, K) when
+their <product id>_MTL.txt (or _MTL.json) is beside them, or given as mtl=<file> or as the path itself
+(geotiff:<..._MTL.txt>); mtl=off keeps the DN. The manifest's source says which MTL was applied.
 BigEarthNet folders are split by a hash of the patch name (60/20/20); Statlog keeps its train/test rows.
 Stages shards under datasets/<name>/builds/<build>/shards/<split>/<id>.bin and publishes them by writing
 datasets/<name>/manifest.json last; a sharding that fails leaves no shard and no manifest behind.`,

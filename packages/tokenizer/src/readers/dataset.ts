@@ -3,7 +3,7 @@
 // and `readSampleAt(path)` for `atomizer atoms <path>` (whatever one path is).
 
 import { readdir, stat } from 'node:fs/promises';
-import { extname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import type { SplitName } from '../split.js';
 import type { Sample } from '../types.js';
 import { bandNameFromFileName, isQualityBand, sceneIdFromFileName, stem } from './band-naming.js';
@@ -15,6 +15,8 @@ import { readSceneLabels, type SceneLabelOptions } from './scene-labels.js';
 import { readStacItem, stacItemFiles } from './stac-item.js';
 import { STATLOG_CLASSES, readStatlog } from './statlog.js';
 import { displayLocation, isRemote } from './remote-location.js';
+import { level1Note } from './landsat-level1.js';
+import { isMtlPath, readLandsatMtl } from './landsat-mtl.js';
 
 export const READER_KINDS = ['bigearthnet', 'statlog', 'geotiff', 'scene', 'stac'] as const;
 export type ReaderKind = (typeof READER_KINDS)[number];
@@ -49,6 +51,8 @@ export interface DatasetSource extends AsyncIterable<DatasetItem> {
   total?: number;
   /** multi: multi-label (BigEarthNet); single: one label per sample; none: unlabelled imagery. */
   task: 'multi' | 'single' | 'none';
+  /** What the reading did to the units, once per scene (a Landsat MTL applied): filled as items are read. */
+  notes: string[];
   items: AsyncIterable<DatasetItem>;
 }
 
@@ -123,17 +127,26 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
     path: spec.path,
     classes: undefined,
     task: 'none',
+    notes: [],
     items: { [Symbol.asyncIterator]: () => gen()[Symbol.asyncIterator]() },
     [Symbol.asyncIterator]: () => source.items[Symbol.asyncIterator](),
   };
   let gen: () => AsyncIterable<DatasetItem>;
+  const noteRadiometry = (r: GeoSample['geo']['radiometry']) => {
+    const note = r !== undefined ? level1Note(r) : undefined;
+    if (note !== undefined && !source.notes.includes(note)) source.notes.push(note);
+  };
   // Unlabelled imagery: no classes, one sample per unit the lister finds, all 'train'.
   const unlabelled = <T>(list: () => Promise<T[]>, read: (unit: T) => Promise<Sample>) => {
     source.classes = [];
     return async function* (): AsyncGenerator<DatasetItem> {
       const units = await list();
       source.total = units.length;
-      for (const u of units) yield { sample: await read(u), split: 'train' };
+      for (const u of units) {
+        const sample = await read(u);
+        noteRadiometry((sample as Partial<GeoSample>).geo?.radiometry);
+        yield { sample, split: 'train' };
+      }
     };
   };
   switch (spec.kind) {
@@ -168,6 +181,8 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
         resolutionFactor: spec.resolutionFactor,
         scale: spec.scale,
         offset: spec.offset,
+        // An MTL given as the path is the MTL of its band files.
+        mtl: spec.mtl ?? (isMtlPath(spec.path) ? spec.path : undefined),
         ...catalogOpt,
       });
       gen = unlabelled(
@@ -194,6 +209,7 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
           );
         }
         const result = await readSceneLabels(opts);
+        noteRadiometry(result.radiometry);
         source.classes = result.classes;
         source.total = result.items.length;
         for (const item of result.items) yield { sample: item.sample, split: item.split };
@@ -221,18 +237,16 @@ export function readDataset(specIn: string | ReaderSpec): DatasetSource {
  * The .tif files of a folder grouped into samples: band files
  * (`<scene>_B4.TIF` ...) sharing a scene name form one sample (quality bands
  * such as BQA skipped); any other .tif is a sample of its own. A file path is
- * one group.
+ * one group; a Landsat MTL file (`..._MTL.txt|json`) is the group of the band
+ * files it lists (mtlSceneFiles).
  */
 export async function imageGroups(path: string): Promise<string[][]> {
   // A URL names one file (remote folders cannot be listed).
   if (isRemote(path)) return [[path]];
   const info = await stat(path).catch(() => undefined);
   if (info === undefined) throw new Error(`${path}: no such file or folder`);
-  if (!info.isDirectory()) return [[path]];
-  const all = (await readdir(path)).filter((f) => /\.tiff?$/i.test(f)).sort();
-  // Landsat 7 band 6 comes twice, low gain (B6_VCID_1) and high gain
-  // (B6_VCID_2), both the same catalogue band B6: a folder read keeps VCID_1.
-  const files = all.filter((f) => !/_B6_VCID_2\.tiff?$/i.test(f) || !all.includes(f.replace(/VCID_2/i, 'VCID_1')));
+  if (!info.isDirectory()) return isMtlPath(path) ? [await mtlSceneFiles(path)] : [[path]];
+  const files = withoutDuplicateThermal((await readdir(path)).filter((f) => /\.tiff?$/i.test(f)).sort());
   const groups = new Map<string, string[]>();
   for (const f of files) {
     const band = bandNameFromFileName(f);
@@ -246,8 +260,34 @@ export async function imageGroups(path: string): Promise<string[][]> {
   return [...groups.values()];
 }
 
+/**
+ * Landsat 7 band 6 comes twice, low gain (B6_VCID_1) and high gain
+ * (B6_VCID_2), both the same catalogue band B6: a scene read keeps VCID_1.
+ */
+function withoutDuplicateThermal(files: string[]): string[] {
+  return files.filter((f) => !/_B6_VCID_2\.tiff?$/i.test(f) || !files.includes(f.replace(/VCID_2/i, 'VCID_1')));
+}
+
+/** The band files a Landsat MTL lists (beside it), as a folder read takes them: no quality layer, one of B6_VCID_1/2. */
+async function mtlSceneFiles(path: string): Promise<string[]> {
+  const mtl = await readLandsatMtl(path);
+  const listed = [...mtl.bands.values()].flatMap((b) => (b.file !== undefined ? [{ key: b.key, file: b.file }] : []));
+  if (listed.length === 0) throw new Error(`${path}: lists no band file (FILE_NAME_BAND_<n>); expected a Level-1 MTL`);
+  const keep = new Set(withoutDuplicateThermal(listed.map((b) => b.file)));
+  const files: string[] = [];
+  for (const b of listed.filter((x) => keep.has(x.file))) {
+    const file = join(dirname(path), b.file);
+    if ((await stat(file).catch(() => undefined)) === undefined)
+      throw new Error(
+        `${path}: FILE_NAME_BAND_${b.key} is ${b.file}, which is not beside it; expected the scene's band files in the MTL's folder`,
+      );
+    files.push(file);
+  }
+  return files;
+}
+
 /** Options of readSampleAt: the reader options that apply to one image. */
-export type ReadSampleOptions = Pick<ReaderSpec, 'sensor' | 'bands' | 'nomenclature' | 'catalog' | 'resolutionFactor'>;
+export type ReadSampleOptions = Pick<ReaderSpec, 'sensor' | 'bands' | 'nomenclature' | 'catalog' | 'resolutionFactor' | 'mtl'>;
 
 /**
  * Read whatever one path is: a BigEarthNet patch folder, a folder of one
@@ -263,6 +303,11 @@ export async function readSampleAt(path: string, opts: ReadSampleOptions = {}): 
   const full = resolve(path);
   const info = await stat(full).catch(() => undefined);
   if (info === undefined) throw new Error(`${path}: no such file or folder`);
+  if (!info.isDirectory() && isMtlPath(full)) {
+    const g = (await imageGroups(full))[0] as string[];
+    const withMtl = { ...opts, mtl: opts.mtl ?? full };
+    return g.length === 1 ? readGeoTiff(g[0] as string, withMtl) : readBandFiles(g, withMtl);
+  }
   if (!info.isDirectory() && /\.json$/i.test(full))
     return readStacItem(full, definedOnly({ catalog: opts.catalog, resolutionFactor: opts.resolutionFactor }));
   if (info.isDirectory()) {
@@ -284,7 +329,7 @@ export async function readSampleAt(path: string, opts: ReadSampleOptions = {}): 
   }
   if (!/\.tiff?$/i.test(full)) {
     throw new Error(
-      `${path}: not a GeoTIFF (.tif), a STAC Item (.json) nor a folder; expected a .tif, a STAC Item, a band-file folder or a BigEarthNet patch folder`,
+      `${path}: not a GeoTIFF (.tif), a STAC Item (.json), a Landsat MTL nor a folder; expected a .tif, a STAC Item, a Landsat _MTL.txt, a band-file folder or a BigEarthNet patch folder`,
     );
   }
   return readGeoTiff(full, opts);

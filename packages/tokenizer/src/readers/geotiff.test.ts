@@ -88,7 +88,9 @@ describe('readBandFiles', () => {
     const red = s.bands.find((b) => b.name === 'B4')!;
     expect([red.width, red.height, red.gsdM]).toEqual([41, 41, 30]);
     expect(red.values).toBeInstanceOf(Int16Array);
-    expect(red.nodata).toBe(-32768);
+    // Level-1 fill 0: the MTL beside the files applies (landsat-level1.test.ts); the file's own nodata tag is -32768.
+    expect(red.nodata).toBe(0);
+    expect((await readBandFiles([L8('B4')], { mtl: 'off' })).bands[0]!.nodata).toBe(-32768);
     // 2013-07-07: 31+28+31+30+31+30 days before July, +7.
     expect(s.time).toEqual({ iso: '2013-07-07T00:00:00Z', year: 2013, doy: 188 });
     expect(s.geo.crs?.epsg).toBe(32632);

@@ -20,6 +20,8 @@ import { bboxMaxDifference, formatBBox, type BBox, type CrsInfo } from './geo-tr
 import { countMissing, decodeGeoTiffFile, type DecodedGeoTiff } from './geotiff-file.js';
 import { resampleBand } from '../resample.js';
 import type { GdalBandMetadata } from './gdal-metadata.js';
+import { givenScaling, level1Calibration, type Level1Calibration, type Level1Radiometry } from './landsat-level1.js';
+import { calibrateBand } from './landsat-toa.js';
 
 /** Where a sample lies and what it is missing: the side information readers report with a Sample. */
 export interface SampleGeo {
@@ -30,6 +32,8 @@ export interface SampleGeo {
   missingByBand: Record<string, number>;
   /** The file(s) read. */
   files: string[];
+  /** Set when a Landsat Level-1 MTL converted the bands to physical units (landsat-level1.ts). */
+  radiometry?: Level1Radiometry;
 }
 
 /** A Sample plus its georeferencing; assignable to Sample. */
@@ -64,6 +68,13 @@ export interface GeoTiffReadOptions {
    * (NaN values are missing anyway).
    */
   bandMeta?: Array<BandScaling | undefined>;
+  /**
+   * Landsat Level-1 MTL (landsat-level1.ts): undefined or 'auto' applies
+   * `<scene id>_MTL.txt|json` beside the file when there is one, 'off' none,
+   * a path that file: reflective bands in TOA reflectance, thermal bands in
+   * brightness temperature (K).
+   */
+  mtl?: string;
 }
 
 export function pickSensor(
@@ -121,6 +132,25 @@ export function makeBand(
   return band;
 }
 
+/**
+ * Band `i`'s values, scale, offset and nodata as read: calibrated by a Landsat
+ * MTL when one applies (landsat-toa.ts), else stored with the override's, the
+ * options' or the file's scale and offset (bandScaling).
+ */
+export function scaledValues(
+  values: RasterArray,
+  i: number,
+  l1: Level1Calibration | undefined,
+  over: BandScaling | undefined,
+  opts: { scale?: number; offset?: number },
+  meta: { scale?: number; offset?: number },
+  fileNodata: number | undefined,
+): { values: RasterArray; scale: number; offset: number; nodata: number | undefined } {
+  const c = l1?.bands[i];
+  if (c !== undefined) return calibrateBand(values, c);
+  return { values, ...bandScaling(over, opts, meta), nodata: overriddenNodata(over, fileNodata) };
+}
+
 /** A band's nodata: its override unless absent or NaN (NaN values are missing anyway), else the file's. */
 function overriddenNodata(over: BandScaling | undefined, file: number | undefined): number | undefined {
   return over?.nodata !== undefined && !Number.isNaN(over.nodata) ? over.nodata : file;
@@ -165,7 +195,7 @@ function bandNamesOf(tiff: GeoTiffHeader, opts: GeoTiffReadOptions): string[] {
 }
 
 /** The sensor and the catalogue band of each band of a multi-band file, from its header (as readGeoTiff names them). */
-export function geoTiffBandSpecs(tiff: GeoTiffHeader, opts: GeoTiffReadOptions): { sensor: Sensor; specs: BandSpec[] } {
+export function geoTiffBandSpecs(tiff: GeoTiffHeader, opts: GeoTiffReadOptions): { sensor: Sensor; specs: BandSpec[]; names: string[] } {
   const catalog = opts.catalog ?? builtinCatalog();
   const path = tiff.path;
   const names = bandNamesOf(tiff, opts);
@@ -176,22 +206,26 @@ export function geoTiffBandSpecs(tiff: GeoTiffHeader, opts: GeoTiffReadOptions):
     if (seen.has(s.name)) throw new Error(`${path}: band ${s.name} appears twice (names: ${names.join(', ')})`);
     seen.add(s.name);
   }
-  return { sensor, specs };
+  return { sensor, specs, names };
 }
 
 /** Read one (multi-band) GeoTIFF as a Sample. */
 export async function readGeoTiff(path: string, opts: GeoTiffReadOptions = {}): Promise<GeoSample> {
   const tiff = await decodeGeoTiffFile(path, opts.resolutionFactor !== undefined ? { resolutionFactor: opts.resolutionFactor } : {});
-  const { sensor, specs } = geoTiffBandSpecs({ path, bandCount: tiff.bands.length, metadata: tiff.metadata }, opts);
+  const { sensor, specs, names } = geoTiffBandSpecs({ path, bandCount: tiff.bands.length, metadata: tiff.metadata }, opts);
+  const l1 = await level1Calibration({
+    files: specs.map(() => path),
+    rawNames: names,
+    names: specs.map((s) => s.name),
+    given: specs.map((_, i) => givenScaling(opts.bandMeta?.[i], opts, tiff.metadata[i] ?? {})),
+    ...(opts.mtl !== undefined ? { mtl: opts.mtl } : {}),
+  });
   const missingByBand: Record<string, number> = {};
   const bands = specs.map((spec, i) => {
-    const meta = tiff.metadata[i] ?? {};
     const over = opts.bandMeta?.[i];
-    const nodata = overriddenNodata(over, tiff.nodata);
-    const values = tiff.bands[i] as RasterArray;
-    missingByBand[spec.name] = countMissing(values, nodata);
-    const { scale, offset } = bandScaling(over, opts, meta);
-    return makeBand(spec, sensor, values, tiff.width, tiff.height, tiff.geo?.gsdM ?? spec.gsdM, scale, offset, nodata);
+    const r = scaledValues(tiff.bands[i] as RasterArray, i, l1, over, opts, tiff.metadata[i] ?? {}, tiff.nodata);
+    missingByBand[spec.name] = countMissing(r.values, r.nodata);
+    return makeBand(spec, sensor, r.values, tiff.width, tiff.height, tiff.geo?.gsdM ?? spec.gsdM, r.scale, r.offset, r.nodata);
   });
   const target = targetGrid(tiff, opts.resolutionFactor);
   if (target !== undefined) {
@@ -207,7 +241,7 @@ export async function readGeoTiff(path: string, opts: GeoTiffReadOptions = {}): 
     bands,
     labels: opts.labels ?? [],
     source: path,
-    geo: { missingByBand, files: [path] },
+    geo: { missingByBand, files: [path], ...(l1 !== undefined ? { radiometry: l1.radiometry } : {}) },
   };
   return placeSample(sample, opts.time ?? timeFromName(path), tiff.geo);
 }
@@ -290,17 +324,21 @@ export async function readBandFiles(paths: readonly string[], opts: BandFilesOpt
     if (t.bands.length !== 1) throw new Error(`${t.path}: ${t.bands.length} bands in a band file; expected exactly 1`);
   }
   checkSameFootprint(tiffs);
+  const l1 = await level1Calibration({
+    files: paths,
+    rawNames: names,
+    names: specs.map((s) => s.name),
+    given: tiffs.map((t, i) => givenScaling(opts.bandMeta?.[i], opts, t.metadata[0] ?? {})),
+    ...(opts.mtl !== undefined ? { mtl: opts.mtl } : {}),
+  });
 
   const missingByBand: Record<string, number> = {};
   const bands = order.map((i) => {
     const t = tiffs[i] as DecodedGeoTiff;
     const spec = specs[i] as BandSpec;
-    const values = t.bands[0] as RasterArray;
-    const over = opts.bandMeta?.[i];
-    const nodata = overriddenNodata(over, t.nodata);
-    missingByBand[spec.name] = countMissing(values, nodata);
-    const { scale, offset } = bandScaling(over, opts, t.metadata[0] ?? {});
-    const band = makeBand(spec, sensor, values, t.width, t.height, t.geo?.gsdM ?? spec.gsdM, scale, offset, nodata);
+    const v = scaledValues(t.bands[0] as RasterArray, i, l1, opts.bandMeta?.[i], opts, t.metadata[0] ?? {}, t.nodata);
+    missingByBand[spec.name] = countMissing(v.values, v.nodata);
+    const band = makeBand(spec, sensor, v.values, t.width, t.height, t.geo?.gsdM ?? spec.gsdM, v.scale, v.offset, v.nodata);
     const target = targetGrid(t, opts.resolutionFactor);
     if (target === undefined) return band;
     const r = resampleBand(band, target.width, target.height);
@@ -314,7 +352,7 @@ export async function readBandFiles(paths: readonly string[], opts: BandFilesOpt
     bands,
     labels: opts.labels ?? [],
     source: paths.length === 1 ? first : `${first} (+${paths.length - 1} band files)`,
-    geo: { missingByBand, files: [...paths] },
+    geo: { missingByBand, files: [...paths], ...(l1 !== undefined ? { radiometry: l1.radiometry } : {}) },
   };
   return placeSample(sample, opts.time ?? timeFromName(first), finest.geo);
 }

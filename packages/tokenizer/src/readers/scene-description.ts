@@ -12,6 +12,9 @@
 //   scene:                    # or per band file
 //     - { path: sr_b4.tif, scale: 0.0000275, offset: -0.2 }
 //     - ...
+//
+// Landsat Level-1 band files are converted by their MTL (landsat-level1.ts),
+// found beside them, or named: `mtl: LC08_..._MTL.txt` (`mtl: off`: DN).
 
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -98,6 +101,8 @@ export function sceneDescriptionOptions(o: Record<string, unknown>, path: string
   }
   if (perBand !== undefined) out.bandMeta = perBand;
   if (o.labels !== undefined) out.labels = rel(o.labels, 'labels');
+  // A Landsat Level-1 MTL: a path relative to the description, or auto/off (geotiff.ts).
+  if (o.mtl !== undefined) out.mtl = o.mtl === 'auto' || o.mtl === 'off' ? o.mtl : rel(o.mtl, 'mtl');
   if (o.classTable !== undefined) out.classTable = rel(o.classTable, 'classTable');
   return out as Partial<SceneLabelOptions>;
 }

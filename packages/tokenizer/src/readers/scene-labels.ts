@@ -15,6 +15,7 @@ import { reprojectPolygons } from './label-reprojection.js';
 import { pixelCentre, worldToPixel, type GeoTransform } from './geo-transform.js';
 import { decodeGeoTiffFile } from './geotiff-file.js';
 import { readBandFiles, readGeoTiff, type BandScaling, type GeoSample } from './geotiff.js';
+import type { Level1Radiometry } from './landsat-level1.js';
 
 export interface SceneLabelOptions {
   /** One multi-band GeoTIFF, or one file per band (all on one grid). */
@@ -27,6 +28,8 @@ export interface SceneLabelOptions {
   offset?: number;
   /** Per band (one per file for band files, one per band of a multi-band file): scale, offset, nodata over `scale`/`offset` and the files' (as a STAC item's raster:bands). */
   bandMeta?: Array<BandScaling | undefined>;
+  /** Landsat Level-1 MTL: 'auto' (default: beside the band files), 'off' or a path (geotiff.ts GeoTiffReadOptions.mtl). */
+  mtl?: string;
   /** GeoJSON polygons (.geojson/.json) or a label raster (.tif). */
   labels: string;
   /** GeoJSON: the class property (default 'class'). */
@@ -66,6 +69,8 @@ export interface LabelledPatch {
 
 export interface SceneLabelResult {
   classes: string[];
+  /** Set when a Landsat Level-1 MTL converted the scene's bands to physical units. */
+  radiometry?: Level1Radiometry;
   items: LabelledPatch[];
   /** Split of every group that has labelled pixels on the scene. */
   groupSplits: Map<string, SplitName>;
@@ -372,6 +377,7 @@ export async function readSceneLabels(opts: SceneLabelOptions): Promise<SceneLab
     ...(opts.scale !== undefined ? { scale: opts.scale } : {}),
     ...(opts.offset !== undefined ? { offset: opts.offset } : {}),
     ...(opts.bandMeta !== undefined ? { bandMeta: opts.bandMeta } : {}),
+    ...(opts.mtl !== undefined ? { mtl: opts.mtl } : {}),
   };
   const ext = extname(opts.labels).toLowerCase();
   const fromRaster = ext === '.tif' || ext === '.tiff';
@@ -452,5 +458,5 @@ export async function readSceneLabels(opts: SceneLabelOptions): Promise<SceneLab
       counts.patches[split]++;
     }
   });
-  return { classes, items, groupSplits, counts };
+  return { classes, items, groupSplits, counts, ...(scene.geo.radiometry !== undefined ? { radiometry: scene.geo.radiometry } : {}) };
 }

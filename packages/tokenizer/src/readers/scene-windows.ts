@@ -13,6 +13,9 @@ import type { ReadSampleOptions } from './dataset.js';
 import { imageGroups } from './dataset.js';
 import { bigEarthNetPatchFiles, listBigEarthNetPatches } from './bigearthnet.js';
 import { bandFileSpecs, checkSameFootprint, geoTiffBandSpecs, makeBand, type BandFilesOptions } from './geotiff.js';
+import { givenScaling, level1Calibration, type Level1Radiometry } from './landsat-level1.js';
+import { isMtlPath } from './landsat-mtl.js';
+import { calibrateBand, type BandCalibration } from './landsat-toa.js';
 import type { RasterGeo } from './geotiff-file.js';
 import { openGeoTiffWindows, type GeoTiffWindowReader } from './geotiff-window.js';
 import { stacItemAssetFiles } from './stac-item.js';
@@ -28,6 +31,8 @@ interface WindowedBand {
   offset: number;
   /** The item's nodata when it overrides the file's (STAC raster:bands). */
   nodata?: number;
+  /** A Landsat Level-1 MTL's conversion of this band (landsat-toa.ts), over scale/offset/nodata. */
+  calibration?: BandCalibration;
 }
 
 export interface SceneWindows {
@@ -46,6 +51,8 @@ export interface SceneWindows {
   bandGrids: Array<{ width: number; height: number }>;
   /** Each band's grid over its file's full resolution, per axis: 1 unless a resolution factor made it read an overview. */
   bandScales: Array<{ x: number; y: number }>;
+  /** Set when a Landsat Level-1 MTL converts the bands to physical units (landsat-level1.ts). */
+  radiometry?: Level1Radiometry;
   /** Every band of the ground window of w x h finest-band pixels at (x0, y0), inside the scene. */
   readWindow(x0: number, y0: number, w: number, h: number): Promise<Sample>;
   close(): Promise<void>;
@@ -60,19 +67,26 @@ export function bandSpan(p0: number, n: number, size: number, fineSize: number):
   return [start, end - start];
 }
 
-async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: string; bands: WindowedBand[] }> {
+async function openBands(
+  path: string,
+  opts: ReadSampleOptions,
+): Promise<{ id: string; bands: WindowedBand[]; radiometry?: Level1Radiometry }> {
   const remote = isRemote(path);
   const bare = path.replace(/[?#].*$/, '');
   const full = remote ? path : resolve(path);
   const info = remote ? { isDirectory: () => false } : await stat(full).catch(() => undefined);
   if (info === undefined)
     throw new Error(`${path}: no such file or folder; give a GeoTIFF, a folder of one scene's band files or a STAC Item (.json)`);
+  if (remote && isMtlPath(bare))
+    throw new Error(
+      `${displayLocation(path)}: a Landsat MTL is read beside its band files in a local folder; give the band files' URLs one by one, or a local copy of the scene`,
+    );
   if (remote && !/\.(json|tiff?)$/i.test(bare))
     throw new Error(`${displayLocation(path)}: a URL must name a GeoTIFF (.tif) or a STAC Item (.json)`);
   const catalogOpt = opts.catalog !== undefined ? { catalog: opts.catalog } : {};
   // A coarser grid reads each file's overview closest to, not coarser than, the factor (no further resampling here).
   const windowOpts = opts.resolutionFactor !== undefined ? { resolutionFactor: opts.resolutionFactor } : {};
-  if (!info.isDirectory() && /\.json$/i.test(remote ? bare : full)) {
+  if (!info.isDirectory() && !isMtlPath(full) && /\.json$/i.test(remote ? bare : full)) {
     const { item, sensor, catalog, files } = await stacItemAssetFiles(full, catalogOpt);
     const bands: WindowedBand[] = [];
     for (const a of files) {
@@ -103,7 +117,7 @@ async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: s
     const patch = await bigEarthNetPatchFiles(full, opts.catalog !== undefined ? { catalog: opts.catalog } : {});
     files = patch.files;
     bandOpts = patch.options;
-  } else if (info.isDirectory()) {
+  } else if (info.isDirectory() || isMtlPath(full)) {
     const groups = await imageGroups(full);
     if (groups.length !== 1) {
       throw new Error(
@@ -119,9 +133,19 @@ async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: s
       throw new Error(`${path}: not a GeoTIFF (.tif), a STAC Item (.json) nor a folder; give one of those`);
     files = [full];
   }
+  // An MTL given as the input is the MTL of its band files.
+  const mtlOpt = opts.mtl ?? (isMtlPath(full) ? full : undefined);
+  const mtl = mtlOpt !== undefined ? { mtl: mtlOpt } : {};
   if (files.length === 1) {
     const reader = await openGeoTiffWindows(files[0] as string, windowOpts);
-    const { sensor, specs } = geoTiffBandSpecs(reader, opts);
+    const { sensor, specs, names } = geoTiffBandSpecs(reader, opts);
+    const l1 = await level1Calibration({
+      files: specs.map(() => files[0] as string),
+      rawNames: names,
+      names: specs.map((s) => s.name),
+      given: specs.map((_, i) => givenScaling(undefined, {}, reader.metadata[i] ?? {})),
+      ...mtl,
+    }).catch(closing([reader]));
     return {
       id: stem((files[0] as string).replace(/[?#].*$/, '')),
       bands: specs.map((spec, i) => ({
@@ -131,12 +155,21 @@ async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: s
         index: i,
         scale: reader.metadata[i]?.scale ?? 1,
         offset: reader.metadata[i]?.offset ?? 0,
+        ...(l1?.bands[i] !== undefined ? { calibration: l1.bands[i] } : {}),
       })),
+      ...(l1 !== undefined ? { radiometry: l1.radiometry } : {}),
     };
   }
-  const { sensor, specs, order } = bandFileSpecs(files, bandOpts);
+  const { sensor, specs, order, names } = bandFileSpecs(files, bandOpts);
   const readers = await Promise.all(files.map((f) => openGeoTiffWindows(f, windowOpts)));
   for (const r of readers) if (r.bandCount !== 1) throw new Error(`${r.path}: ${r.bandCount} bands in a band file; expected exactly 1`);
+  const l1 = await level1Calibration({
+    files,
+    rawNames: names,
+    names: specs.map((s) => s.name),
+    given: readers.map((r) => givenScaling(undefined, bandOpts, r.metadata[0] ?? {})),
+    ...mtl,
+  }).catch(closing(readers));
   return {
     id: stem(files[0] as string),
     bands: order.map((i) => {
@@ -149,14 +182,24 @@ async function openBands(path: string, opts: ReadSampleOptions): Promise<{ id: s
         index: 0,
         scale: bandOpts.scale ?? m.scale ?? 1,
         offset: bandOpts.offset ?? m.offset ?? 0,
+        ...(l1?.bands[i] !== undefined ? { calibration: l1.bands[i] } : {}),
       };
     }),
+    ...(l1 !== undefined ? { radiometry: l1.radiometry } : {}),
+  };
+}
+
+/** A rejection handler that closes the readers opened so far, then rethrows. */
+function closing(readers: readonly GeoTiffWindowReader[]): (err: unknown) => Promise<never> {
+  return async (err) => {
+    await Promise.all(readers.map((r) => r.close()));
+    throw err;
   };
 }
 
 /** Open a scene for windowed reading (see the file comment); `opts` as readSampleAt takes them (sensor, band names). */
 export async function openSceneWindows(path: string, opts: ReadSampleOptions = {}): Promise<SceneWindows> {
-  const { id, bands } = await openBands(path, opts);
+  const { id, bands, radiometry } = await openBands(path, opts);
   const readers = [...new Set(bands.map((b) => b.reader))];
   try {
     if (readers.length > 1) checkSameFootprint(readers);
@@ -199,7 +242,12 @@ export async function openSceneWindows(path: string, opts: ReadSampleOptions = {
       for (const b of bands) {
         const { values, span } = await read(b.reader);
         const gsdM = b.reader.geo?.gsdM ?? b.spec.gsdM;
-        out.push(makeBand(b.spec, b.sensor, values[b.index]!, span[2], span[3], gsdM, b.scale, b.offset, b.nodata ?? b.reader.nodata));
+        const raw = values[b.index]!;
+        const r =
+          b.calibration !== undefined
+            ? calibrateBand(raw, b.calibration)
+            : { values: raw, scale: b.scale, offset: b.offset, nodata: b.nodata ?? b.reader.nodata };
+        out.push(makeBand(b.spec, b.sensor, r.values, span[2], span[3], gsdM, r.scale, r.offset, r.nodata));
       }
       return { id: `${id}@${x0},${y0}`, bands: out, labels: [], source: path };
     },
@@ -208,5 +256,6 @@ export async function openSceneWindows(path: string, opts: ReadSampleOptions = {
     },
   };
   if (finest.geo !== undefined) scene.geo = finest.geo;
+  if (radiometry !== undefined) scene.radiometry = radiometry;
   return scene;
 }

@@ -264,6 +264,8 @@ export async function readStacItem(path: string, opts: StacItemReadOptions = {})
       catalog,
       bands: a.bands,
       bandMeta: a.scaling,
+      // The item's own band metadata gives the units (raster:bands), as the windowed reader reads them: no MTL lookup.
+      mtl: 'off',
       ...(opts.resolutionFactor !== undefined ? { resolutionFactor: opts.resolutionFactor } : {}),
     });
     sample.bands = sample.bands.filter((b) => !a.repeated.has(b.name));
