@@ -114,11 +114,11 @@ async function main(): Promise<void> {
   const plan = backend.name === 'wasm' ? planStepMemory(cfg, B, N) : undefined;
   if (plan !== undefined) {
     log(
-      `memory plan: ${plan.checkpointLayers ? 'layers recomputed' : 'plain'}, micro-batch ${plan.microBatch} of ${B}; ` +
+      `memory plan: ${plan.recomputedLayers > 0 ? `${plan.recomputedLayers} of ${cfg.depth} layers recomputed` : 'plain'}, micro-batch ${plan.microBatch} of ${B}; ` +
         `estimated heap ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (plain step ${(plan.plainBytes / 2 ** 30).toFixed(2)} GiB)`,
     );
   }
-  const memory = plan === undefined ? {} : { microBatch: plan.microBatch, checkpointLayers: plan.checkpointLayers };
+  const memory = plan === undefined ? {} : { microBatch: plan.microBatch, recomputedLayers: plan.recomputedLayers };
   const step = (): number => {
     const g = gradients(w, batch, labels, cfg, { inputEncoding, ...memory });
     adam.update(w, g.grads, lr);

@@ -17,11 +17,19 @@ import { paramCount } from './model-params.js';
 //
 // With every layer recomputed in the backward pass (recomputed.ts, same bits) a
 // sample holds one layer's intermediates plus each layer's input instead of all
-// layers' intermediates. The plan takes, in order: the plain step; the same step
-// with recomputation; recomputation on the largest micro-batch that fits (other
-// bits, the same for every worker: the choice depends only on the config, the
-// slice and the atom count). A config whose single sample does not fit is an
-// error naming the limit.
+// layers' intermediates. Recomputation costs one more forward of each recomputed
+// layer, so only as many layers as the budget needs are recomputed: the first r
+// of the depth. The last depth - r layers keep their intermediates; their backward
+// runs first and frees them before the first recomputation, so the peak is the
+// larger of the kept layers' intermediates and one recomputed layer's, plus the
+// inputs the recomputed layers keep. (So the last layer is never worth recomputing:
+// the backward would rebuild its intermediates right after the forward freed them.)
+// The plan takes, in order: the plain step; the
+// same step with the fewest layers recomputed that fits; the largest micro-batch
+// that fits with every layer recomputed, then again the fewest recomputed layers
+// for it (micro-batches give other bits, the same for every worker: the choice
+// depends only on the config, the slice and the atom count). A config whose single
+// sample does not fit is an error naming the limit.
 
 /** The wasm heap's hard limit (32-bit addresses, 64 KiB pages): 4 GiB - 64 KiB. */
 export const WASM_HEAP_LIMIT_BYTES = 4 * 2 ** 30 - 2 ** 16;
@@ -35,8 +43,8 @@ const CROSS_SCORE_BYTES = 24;
 const TOKEN_BYTES = 16;
 
 export interface MemoryPlan {
-  /** Recompute each layer in the backward pass. */
-  checkpointLayers: boolean;
+  /** Layers recomputed in the backward pass: the first `recomputedLayers` of the depth (0: none, the plain step). */
+  recomputedLayers: number;
   /** Samples per forward/backward pass (the whole batch when it fits). */
   microBatch: number;
   /** Estimated peak heap of the step as planned, bytes. */
@@ -58,13 +66,22 @@ function layerSampleBytes(cfg: ModelConfig, atoms: number): number {
   return ff + self + cross;
 }
 
-/** Estimated peak heap of one training step over `samples` samples of at most `atoms` atoms, bytes. */
-export function stepHeapBytes(cfg: ModelConfig, samples: number, atoms: number, checkpointLayers: boolean): number {
+/**
+ * Estimated peak heap of one training step over `samples` samples of at most `atoms` atoms
+ * with the first `recomputedLayers` layers recomputed (0 to depth), bytes.
+ */
+export function stepHeapBytes(cfg: ModelConfig, samples: number, atoms: number, recomputedLayers: number): number {
+  if (!Number.isInteger(recomputedLayers) || recomputedLayers < 0 || recomputedLayers > cfg.depth) {
+    throw new Error(`stepHeapBytes: recomputedLayers must be an integer from 0 to the depth ${cfg.depth}, got ${recomputedLayers}`);
+  }
   const fixed = FIXED_BYTES_PER_PARAM * paramCount(cfg);
   const tokens = TOKEN_BYTES * atoms * tokenLayout(cfg.encoding).dim;
   const layer = layerSampleBytes(cfg, atoms);
-  // Recomputed: one layer's intermediates at a time, plus every layer's input (latents) kept.
-  const perSample = checkpointLayers ? layer + cfg.depth * 4 * cfg.numLatents * cfg.latentDim * 2 : cfg.depth * layer;
+  const kept = cfg.depth - recomputedLayers;
+  // The kept layers' intermediates (or, once they are freed, one recomputed layer's), plus
+  // the input (latents) of every recomputed layer.
+  const held = recomputedLayers === 0 ? kept : Math.max(kept, 1);
+  const perSample = held * layer + recomputedLayers * 4 * cfg.numLatents * cfg.latentDim * 2;
   return fixed + samples * (perSample + tokens);
 }
 
@@ -79,25 +96,25 @@ export function planStepMemory(
   opts: { microBatch?: number; budgetBytes?: number } = {},
 ): MemoryPlan {
   const budgetBytes = opts.budgetBytes ?? WASM_HEAP_BUDGET_BYTES;
-  const plainBytes = stepHeapBytes(cfg, samples, atoms, false);
-  const fits = (m: number, ckpt: boolean) => stepHeapBytes(cfg, m, atoms, ckpt) <= budgetBytes;
+  // At most all layers but the last (see above): the same peak, one forward less.
+  const most = Math.max(cfg.depth - 1, 0);
+  const plainBytes = stepHeapBytes(cfg, samples, atoms, 0);
+  const fits = (m: number, recomputed: number) => stepHeapBytes(cfg, m, atoms, recomputed) <= budgetBytes;
   const given = opts.microBatch !== undefined && opts.microBatch > 0 ? Math.min(opts.microBatch, samples) : undefined;
-  const plan = (microBatch: number, checkpointLayers: boolean): MemoryPlan => ({
-    checkpointLayers,
-    microBatch,
-    bytes: stepHeapBytes(cfg, microBatch, atoms, checkpointLayers),
-    plainBytes,
-    budgetBytes,
-  });
+  /** The plan of a micro-batch with the fewest recomputed layers that fit (it must fit with `most`). */
+  const plan = (microBatch: number): MemoryPlan => {
+    let recomputedLayers = 0;
+    while (recomputedLayers < most && !fits(microBatch, recomputedLayers)) recomputedLayers++;
+    return { recomputedLayers, microBatch, bytes: stepHeapBytes(cfg, microBatch, atoms, recomputedLayers), plainBytes, budgetBytes };
+  };
   const want = given ?? samples;
-  if (fits(want, false)) return plan(want, false);
-  if (fits(want, true)) return plan(want, true);
+  if (fits(want, most)) return plan(want);
   if (given === undefined) {
     // The largest micro-batch that fits, then evened out over the passes it takes (16 samples
     // that fit 9 at a time run as 8 + 8, not 9 + 7).
-    for (let m = samples - 1; m >= 1; m--) if (fits(m, true)) return plan(Math.ceil(samples / Math.ceil(samples / m)), true);
+    for (let m = samples - 1; m >= 1; m--) if (fits(m, most)) return plan(Math.ceil(samples / Math.ceil(samples / m)));
   }
-  const one = stepHeapBytes(cfg, given ?? 1, atoms, true);
+  const one = stepHeapBytes(cfg, given ?? 1, atoms, most);
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
   throw new Error(
     `a training step of ${given ?? 1} sample(s) at ${atoms} atoms needs about ${gib(one)} of heap even with every layer recomputed, ` +

@@ -24,8 +24,11 @@ export interface GradientOptions {
   clipNorm?: number;
   /** Where the fixed token encodings are computed (host-input-stage.ts); default 'auto'. */
   inputEncoding?: InputEncoding;
-  /** Recompute each layer in the backward pass (recomputed.ts): same bits, a fraction of the activation memory. Default off. */
-  checkpointLayers?: boolean;
+  /**
+   * Recompute the first n layers in the backward pass (recomputed.ts): same bits, a fraction
+   * of their activation memory, one more forward of each. Default 0 (memory-plan.ts picks n).
+   */
+  recomputedLayers?: number;
 }
 
 export interface GradientResult {
@@ -74,7 +77,7 @@ function microBatchGradient(
   batch: AtomBatch,
   labels: readonly (readonly number[])[],
   cfg: ModelConfig,
-  opts: { training: boolean; seed: number; inputEncoding?: InputEncoding; checkpointLayers?: boolean },
+  opts: { training: boolean; seed: number; inputEncoding?: InputEncoding; recomputedLayers?: number },
 ): GradientPart {
   const xs = table.entries.map((e) => params[e.name]!);
   const targets = labelsToTargets(labels, cfg.numClasses, cfg.task);
@@ -131,7 +134,7 @@ export function gradients(
         training,
         seed: deriveSeed(seed, 0),
         inputEncoding: opts.inputEncoding,
-        checkpointLayers: opts.checkpointLayers,
+        recomputedLayers: opts.recomputedLayers,
       });
       grads = part.grads;
       loss = part.loss ?? Number.NaN;
@@ -144,7 +147,7 @@ export function gradients(
             training,
             seed: deriveSeed(seed, k),
             inputEncoding: opts.inputEncoding,
-            checkpointLayers: opts.checkpointLayers,
+            recomputedLayers: opts.recomputedLayers,
           }),
         );
       }
