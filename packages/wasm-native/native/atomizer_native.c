@@ -23,6 +23,19 @@
 //   layerNormGrad(heap, dyOff, xhatOff, rOff, gOff, dxOff, dgOff, dbOff, rows, cols)
 //       g = dy gamma; dx = r (g - mean(g) - xhat mean(g xhat)); dgamma = sum of dy xhat
 //       over rows, dbeta = sum of dy over rows
+//   gegluGate(heap, xOff, bOff, yOff, cdfOff, rows, half)
+//       the GEGLU gate on a product without its bias: per row of x [rows, 2*half], with b
+//       [2*half], a = x[:half] + b[:half], g = x[half:] + b[half:], cdf = (erf(g sqrt(1/2)) + 1)
+//       * 0.5, y = a (g cdf); y and cdf are [rows, half]. The float32 operations of the
+//       unfused chain (bias Add, SplitV, Mul, Erf, Add, Mul, Mul, Mul) in its order: same bits.
+//   gegluGateGrad(heap, dyOff, xOff, bOff, cdfOff, dxOff, dbOff, rows, half)
+//       pdf = exp((g g) -0.5) (1/sqrt(2 pi)), da = dy (g cdf), dg = (dy a) (cdf + g pdf),
+//       dx = [da | dg] per row, db = the column sums of dx, row after row from the first
+//       (the unfused chain's Square, Mul, Exp, ..., Concat and Sum: same bits)
+//   adam(params, grads, m, v, from, to, beta1, beta2, eps, stepSize, bc2Sqrt, l2, keep)
+//       one Adam step on elements [from, to) of four Float32Arrays (not the heap), each
+//       element in float64 and stored as float32: the operations of applyAdamRange
+//       (packages/model/src/optimizer.ts) in its order, so the same bits
 //   info() -> { config, corename, threads }, setThreads(n)
 #include <cblas.h>
 #include <math.h>
@@ -466,6 +479,143 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// Math.SQRT1_2 and 1 / Math.sqrt(2 * Math.PI) as the float32 scalars tfjs multiplies by.
+#define GEGLU_SQRT1_2 ((float)0.70710678118654752440)
+#define GEGLU_INV_SQRT_2PI ((float)(1.0 / sqrt(2.0 * 3.14159265358979323846)))
+
+HOT static void geglu_rows(const float *x, const float *b, float *y, float *cdf, int64_t rows, int64_t half) {
+  const float s = GEGLU_SQRT1_2;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * 2 * half;
+    float *yr = y + r * half, *cr = cdf + r * half;
+    for (int64_t j = 0; j < half; j++) {
+      float a = xr[j] + b[j];
+      float g = xr[half + j] + b[half + j];
+      float c = (erf_as(g * s) + 1.0f) * 0.5f;
+      cr[j] = c;
+      yr[j] = a * (g * c);
+    }
+  }
+}
+
+HOT static void geglu_grad_rows(const float *dy, const float *x, const float *b, const float *cdf, float *dx, float *db, int64_t rows,
+                                int64_t half) {
+  const float ip = GEGLU_INV_SQRT_2PI;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * 2 * half, *dyr = dy + r * half, *cr = cdf + r * half;
+    float *dxr = dx + r * 2 * half;
+    for (int64_t j = 0; j < half; j++) {
+      float a = xr[j] + b[j];
+      float g = xr[half + j] + b[half + j];
+      float c = cr[j];
+      float pdf = expf((g * g) * -0.5f) * ip;
+      float d = dyr[j];
+      dxr[j] = d * (g * c);
+      dxr[half + j] = (d * a) * (c + g * pdf);
+    }
+    if (r == 0)
+      memcpy(db, dxr, (size_t)(2 * half) * sizeof(float));
+    else
+      for (int64_t j = 0; j < 2 * half; j++) db[j] += dxr[j];
+  }
+}
+
+static napi_value GegluGate(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(env, info, 7, 0, &a, "gegluGate")) return NULL;
+  int64_t rows = a.v[4], half = a.v[5];
+  if (rows < 0 || half < 1) return throw_error(env, "gegluGate: bad dimensions");
+  if (rows == 0) return NULL;
+  float *x = operand(env, &a, a.v[0], rows * 2 * half, "gegluGate: x");
+  if (!x) return NULL;
+  float *b = operand(env, &a, a.v[1], 2 * half, "gegluGate: bias");
+  if (!b) return NULL;
+  float *y = operand(env, &a, a.v[2], rows * half, "gegluGate: y");
+  if (!y) return NULL;
+  float *c = operand(env, &a, a.v[3], rows * half, "gegluGate: cdf");
+  if (!c) return NULL;
+  geglu_rows(x, b, y, c, rows, half);
+  return NULL;
+}
+
+static napi_value GegluGateGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(env, info, 9, 0, &a, "gegluGateGrad")) return NULL;
+  int64_t rows = a.v[6], half = a.v[7];
+  if (rows < 0 || half < 1) return throw_error(env, "gegluGateGrad: bad dimensions");
+  float *db = operand(env, &a, a.v[5], 2 * half, "gegluGateGrad: dbias");
+  if (!db) return NULL;
+  if (rows == 0) {
+    memset(db, 0, (size_t)(2 * half) * sizeof(float));
+    return NULL;
+  }
+  float *dy = operand(env, &a, a.v[0], rows * half, "gegluGateGrad: dy");
+  if (!dy) return NULL;
+  float *x = operand(env, &a, a.v[1], rows * 2 * half, "gegluGateGrad: x");
+  if (!x) return NULL;
+  float *b = operand(env, &a, a.v[2], 2 * half, "gegluGateGrad: bias");
+  if (!b) return NULL;
+  float *c = operand(env, &a, a.v[3], rows * half, "gegluGateGrad: cdf");
+  if (!c) return NULL;
+  float *dx = operand(env, &a, a.v[4], rows * 2 * half, "gegluGateGrad: dx");
+  if (!dx) return NULL;
+  geglu_grad_rows(dy, x, b, c, dx, db, rows, half);
+  return NULL;
+}
+
+HOT static void adam_run(float *p, const float *g, float *m, float *v, int64_t from, int64_t to, double b1, double b2, double eps,
+                         double stepSize, double bc2Sqrt, double l2, double keep) {
+  for (int64_t i = from; i < to; i++) {
+    double pi = p[i];
+    double gi = (double)g[i] + l2 * pi;
+    pi *= keep;
+    float mi = (float)(b1 * (double)m[i] + (1 - b1) * gi);
+    float vi = (float)(b2 * (double)v[i] + (1 - b2) * gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = (float)(pi - (stepSize * (double)mi) / (sqrt((double)vi) / bc2Sqrt + eps));
+  }
+}
+
+static float *float_array(napi_env env, napi_value value, size_t *length, const char *what) {
+  bool is_typed = false;
+  napi_is_typedarray(env, value, &is_typed);
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (!is_typed || napi_get_typedarray_info(env, value, &type, length, &data, NULL, NULL) != napi_ok || type != napi_float32_array) {
+    char msg[120];
+    snprintf(msg, sizeof msg, "adam: %s must be a Float32Array", what);
+    throw_error(env, msg);
+    return NULL;
+  }
+  return (float *)data;
+}
+
+static napi_value Adam(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 13)
+    return throw_error(env, "adam: 13 arguments expected");
+  const char *names[4] = {"params", "grads", "m", "v"};
+  float *arr[4];
+  size_t len[4];
+  for (int i = 0; i < 4; i++) {
+    arr[i] = float_array(env, argv[i], &len[i], names[i]);
+    if (!arr[i]) return NULL;
+  }
+  double num[9];
+  for (int i = 0; i < 9; i++) {
+    if (napi_get_value_double(env, argv[4 + i], &num[i]) != napi_ok) return throw_error(env, "adam: numbers expected after the arrays");
+  }
+  double from = num[0], to = num[1];
+  size_t n = len[0];
+  for (int i = 1; i < 4; i++) n = len[i] < n ? len[i] : n;
+  if (!(from >= 0 && from <= to && to <= (double)n) || from != (double)(int64_t)from || to != (double)(int64_t)to)
+    return throw_error(env, "adam: [from, to) must be integers within the arrays");
+  adam_run(arr[0], arr[1], arr[2], arr[3], (int64_t)from, (int64_t)to, num[2], num[3], num[4], num[5], num[6], num[7], num[8]);
+  return NULL;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -498,6 +648,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},     {"transpose", Transpose}, {"permuteRows", PermuteRows}, {"reduce", Reduce},
              {"binary", Binary}, {"unary", Unary}, {"layerNorm", LayerNorm}, {"layerNormGrad", LayerNormGrad},
+             {"gegluGate", GegluGate}, {"gegluGateGrad", GegluGateGrad}, {"adam", Adam},
              {"setThreads", SetThreads}, {"info", Info}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
