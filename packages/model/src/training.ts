@@ -8,6 +8,7 @@ import { GradientAccumulator, type GradientPart } from './gradient-accumulator.j
 import { classificationLoss, labelsToTargets } from './losses.js';
 import { atomizerParamTable } from './model-params.js';
 import type { ParamTable } from './param-table.js';
+import { float32Values } from './tensor-view.js';
 
 // Training primitives on flat weights (docs/design.md "Rounds"): a worker receives
 // the round's flat Float32Array, computes the gradient of its slice (or H local
@@ -90,7 +91,7 @@ function microBatchGradient(
     })(xs);
     try {
       const flat = new Float32Array(table.size);
-      for (const [i, e] of table.entries.entries()) flat.set(grads[i]!.dataSync() as Float32Array, e.offset);
+      for (const [i, e] of table.entries.entries()) flat.set(float32Values(grads[i]!), e.offset);
       return { grads: flat, samples: batch.batchSize, loss: value.dataSync()[0] as number };
     } finally {
       value.dispose();
