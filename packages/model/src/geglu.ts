@@ -67,7 +67,7 @@ const nativeGate = tf.customGrad((xi, bi, save) => {
 }) as (x: tf.Tensor, bias: tf.Tensor) => tf.Tensor;
 
 /** True when the fused native gate (with the bias of its product) is registered and the native kernels are on. */
-function fusedGate(): boolean {
+export function nativeGegluActive(): boolean {
   return nativeKernelsActive() && tf.getKernel('AtomizerGegluGate', 'wasm') !== undefined;
 }
 
@@ -81,7 +81,7 @@ export function geglu(x: tf.Tensor, p: GegluParams): tf.Tensor {
     throw new Error(`geglu: w1 [${p.w1.shape}] must output twice w2's input width [${p.w2.shape}]`);
   }
   return tf.tidy(() => {
-    const gated = fusedGate() ? nativeGate(linear(x, p.w1), p.b1) : gegluGate(linear(x, p.w1, p.b1));
+    const gated = nativeGegluActive() ? nativeGate(linear(x, p.w1), p.b1) : gegluGate(linear(x, p.w1, p.b1));
     return linear(gated, p.w2, p.b2);
   });
 }

@@ -26,6 +26,27 @@ describe('memory plan of a training step on the wasm heap', () => {
     }
   });
 
+  it('with the fused native GEGLU gate: the smaller fit, within the same bounds of the heaps measured with it (2026-12-05)', () => {
+    const measured: Array<[object, number, number, number, number]> = [
+      [{}, 1, 256, 0, 1688],
+      [{}, 1, 1024, 0, 1764],
+      [{}, 1, 256, 8, 681],
+      [{ depth: 2 }, 4, 256, 0, 1412],
+      [{ depth: 4 }, 2, 256, 0, 1500],
+      [{ depth: 2, numLatents: 256 }, 4, 256, 0, 677],
+      [{ depth: 2, latentDim: 256 }, 4, 256, 0, 866],
+    ];
+    for (const [over, B, N, r, heap] of measured) {
+      const est = stepHeapBytes(modelConfig('paper', over), B, N, r, { fusedGate: true }) / MiB;
+      const what = `fused ${JSON.stringify(over)} ${B} x ${N}, ${r} recomputed: estimate ${est.toFixed(0)} MiB, measured ${heap}`;
+      expect(est, what).toBeGreaterThan(0.95 * heap);
+      expect(est, what).toBeLessThan(1.25 * heap);
+    }
+    // The fused gate's plan of the paper step at 2 x 1024: no recomputation at all.
+    expect(planStepMemory(modelConfig('paper'), 2, 1024, { fusedGate: true })).toMatchObject({ recomputedLayers: 0, microBatch: 2 });
+    expect(planStepMemory(modelConfig('paper'), 4, 1024, { fusedGate: true })).toMatchObject({ recomputedLayers: 4, microBatch: 4 });
+  });
+
   it('keeps the plain step when it fits (small preset, and the paper preset at 1 x 512)', () => {
     expect(planStepMemory(modelConfig('small'), 8, 1024)).toMatchObject({ recomputedLayers: 0, microBatch: 8 });
     expect(planStepMemory(modelConfig('paper'), 1, 512)).toMatchObject({ recomputedLayers: 0, microBatch: 1 });

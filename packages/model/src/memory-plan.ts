@@ -15,6 +15,14 @@ import { paramCount } from './model-params.js';
 //               22 bytes per latent pair x head), cross-attention scores (about 24
 //               bytes per latent x atom x head) and the tokens.
 //
+// With the fused native GEGLU gate (@atomizer/wasm-native's AtomizerGegluGate, geglu.ts)
+// a feed-forward keeps x W1 and Phi(g) instead of the unfused chain's x W1, a, g, Phi(g)
+// and gelu(g), and the step's heap shrinks by a third (paper 1 x 256: 2,572 -> 1,688 MiB):
+// refitted, about 56 bytes per latent x width x block x ffMult and 9 per parameter. The
+// fit a worker uses follows its kernels (`fusedGate`); it decides the recomputed layers
+// (no effect on the bits) and, past that, the micro-batch, which a worker without the
+// addon (whose bits differ anyway) may choose smaller.
+//
 // With every layer recomputed in the backward pass (recomputed.ts, same bits) a
 // sample holds one layer's intermediates plus each layer's input instead of all
 // layers' intermediates. Recomputation costs one more forward of each recomputed
@@ -36,11 +44,26 @@ export const WASM_HEAP_LIMIT_BYTES = 4 * 2 ** 30 - 2 ** 16;
 /** What a plan may use of it: the estimate is an average fit, and the heap grows in steps. */
 export const WASM_HEAP_BUDGET_BYTES = Math.floor(0.85 * WASM_HEAP_LIMIT_BYTES);
 
-const FIXED_BYTES_PER_PARAM = 12;
-const FF_BYTES = 106;
-const SELF_SCORE_BYTES = 22;
-const CROSS_SCORE_BYTES = 24;
+/** Bytes per unit of each term of the estimate, fitted to measured heaps (memory-plan.test.ts). */
+interface HeapFit {
+  perParam: number;
+  /** per latent x width x feed-forward block x ffMult */
+  ff: number;
+  /** per latent pair x self-attention head */
+  selfScore: number;
+  /** per latent x atom x cross-attention head */
+  crossScore: number;
+}
+/** The tfjs GEGLU chain (stock or native elementwise kernels), measured 2026-12-04. */
+const CHAIN_FIT: HeapFit = { perParam: 12, ff: 106, selfScore: 22, crossScore: 24 };
+/** The fused native GEGLU gate, measured 2026-12-05. */
+const FUSED_FIT: HeapFit = { perParam: 9, ff: 56, selfScore: 22, crossScore: 24 };
 const TOKEN_BYTES = 16;
+
+export interface HeapOptions {
+  /** The feed-forwards run the fused native GEGLU gate (geglu.ts's nativeGegluActive()): the smaller fit. Default false. */
+  fusedGate?: boolean;
+}
 
 export interface MemoryPlan {
   /** Layers recomputed in the backward pass: the first `recomputedLayers` of the depth (0: none, the plain step). */
@@ -56,13 +79,13 @@ export interface MemoryPlan {
 }
 
 /** Bytes one sample keeps for one layer's backward pass, at `atoms` atoms. */
-function layerSampleBytes(cfg: ModelConfig, atoms: number): number {
+function layerSampleBytes(cfg: ModelConfig, atoms: number, fit: HeapFit): number {
   const L = cfg.numLatents;
   const d = cfg.latentDim;
   const ffBlocks = 1 + cfg.selfPerCross;
-  const ff = FF_BYTES * L * d * ffBlocks * cfg.ffMult;
-  const self = SELF_SCORE_BYTES * L * L * cfg.selfHeads * cfg.selfPerCross;
-  const cross = CROSS_SCORE_BYTES * L * atoms * cfg.crossHeads;
+  const ff = fit.ff * L * d * ffBlocks * cfg.ffMult;
+  const self = fit.selfScore * L * L * cfg.selfHeads * cfg.selfPerCross;
+  const cross = fit.crossScore * L * atoms * cfg.crossHeads;
   return ff + self + cross;
 }
 
@@ -70,13 +93,14 @@ function layerSampleBytes(cfg: ModelConfig, atoms: number): number {
  * Estimated peak heap of one training step over `samples` samples of at most `atoms` atoms
  * with the first `recomputedLayers` layers recomputed (0 to depth), bytes.
  */
-export function stepHeapBytes(cfg: ModelConfig, samples: number, atoms: number, recomputedLayers: number): number {
+export function stepHeapBytes(cfg: ModelConfig, samples: number, atoms: number, recomputedLayers: number, opts: HeapOptions = {}): number {
   if (!Number.isInteger(recomputedLayers) || recomputedLayers < 0 || recomputedLayers > cfg.depth) {
     throw new Error(`stepHeapBytes: recomputedLayers must be an integer from 0 to the depth ${cfg.depth}, got ${recomputedLayers}`);
   }
-  const fixed = FIXED_BYTES_PER_PARAM * paramCount(cfg);
+  const fit = opts.fusedGate === true ? FUSED_FIT : CHAIN_FIT;
+  const fixed = fit.perParam * paramCount(cfg);
   const tokens = TOKEN_BYTES * atoms * tokenLayout(cfg.encoding).dim;
-  const layer = layerSampleBytes(cfg, atoms);
+  const layer = layerSampleBytes(cfg, atoms, fit);
   const kept = cfg.depth - recomputedLayers;
   // The kept layers' intermediates (or, once they are freed, one recomputed layer's), plus
   // the input (latents) of every recomputed layer.
@@ -93,19 +117,20 @@ export function planStepMemory(
   cfg: ModelConfig,
   samples: number,
   atoms: number,
-  opts: { microBatch?: number; budgetBytes?: number } = {},
+  opts: { microBatch?: number; budgetBytes?: number } & HeapOptions = {},
 ): MemoryPlan {
   const budgetBytes = opts.budgetBytes ?? WASM_HEAP_BUDGET_BYTES;
   // At most all layers but the last (see above): the same peak, one forward less.
   const most = Math.max(cfg.depth - 1, 0);
-  const plainBytes = stepHeapBytes(cfg, samples, atoms, 0);
-  const fits = (m: number, recomputed: number) => stepHeapBytes(cfg, m, atoms, recomputed) <= budgetBytes;
+  const heap = { fusedGate: opts.fusedGate };
+  const plainBytes = stepHeapBytes(cfg, samples, atoms, 0, heap);
+  const fits = (m: number, recomputed: number) => stepHeapBytes(cfg, m, atoms, recomputed, heap) <= budgetBytes;
   const given = opts.microBatch !== undefined && opts.microBatch > 0 ? Math.min(opts.microBatch, samples) : undefined;
   /** The plan of a micro-batch with the fewest recomputed layers that fit (it must fit with `most`). */
   const plan = (microBatch: number): MemoryPlan => {
     let recomputedLayers = 0;
     while (recomputedLayers < most && !fits(microBatch, recomputedLayers)) recomputedLayers++;
-    return { recomputedLayers, microBatch, bytes: stepHeapBytes(cfg, microBatch, atoms, recomputedLayers), plainBytes, budgetBytes };
+    return { recomputedLayers, microBatch, bytes: stepHeapBytes(cfg, microBatch, atoms, recomputedLayers, heap), plainBytes, budgetBytes };
   };
   const want = given ?? samples;
   if (fits(want, most)) return plan(want);
@@ -114,7 +139,7 @@ export function planStepMemory(
     // that fit 9 at a time run as 8 + 8, not 9 + 7).
     for (let m = samples - 1; m >= 1; m--) if (fits(m, most)) return plan(Math.ceil(samples / Math.ceil(samples / m)));
   }
-  const one = stepHeapBytes(cfg, given ?? 1, atoms, most);
+  const one = stepHeapBytes(cfg, given ?? 1, atoms, most, heap);
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
   throw new Error(
     `a training step of ${given ?? 1} sample(s) at ${atoms} atoms needs about ${gib(one)} of heap even with every layer recomputed, ` +

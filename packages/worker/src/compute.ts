@@ -9,6 +9,7 @@ import {
   predict,
   classificationLoss,
   labelsToTargets,
+  nativeGegluActive,
   type MemoryPlan,
 } from '@atomizer/model';
 import {
@@ -525,7 +526,9 @@ function stepMemory(
   const atoms = Math.max(...batches.map((b) => b.maxAtoms));
   let plan: MemoryPlan;
   try {
-    plan = planStepMemory(ctx.model, samples, atoms, given > 0 ? { microBatch: given } : {});
+    // The heap fit of the kernels this worker runs (the fused GEGLU gate keeps a third less).
+    const fusedGate = nativeGegluActive();
+    plan = planStepMemory(ctx.model, samples, atoms, given > 0 ? { microBatch: given, fusedGate } : { fusedGate });
   } catch (err) {
     throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: ${(err as Error).message}`);
   }
