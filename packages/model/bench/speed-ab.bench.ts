@@ -3,12 +3,14 @@
 // by round, CPU time per step of each round, and the check that both give the same loss
 // and gradient bits (every change here is meant to keep them).
 //
-//   npx tsx --conditions=@atomizer/source packages/model/bench/speed-ab.bench.ts --change geglu|adam|recompute \
-//     [--preset paper] [--depth n] [--batch 1] [--atoms 512] [--rounds 3] [--steps 1] [--recomputed a,b]
+//   npx tsx --conditions=@atomizer/source packages/model/bench/speed-ab.bench.ts --change geglu|adam|recompute|plan \
+//     [--preset paper] [--depth n] [--batch 1] [--atoms 512] [--rounds 3] [--steps 1] [--recomputed a,b] [--micro a,b]
 //
 //   geglu      the fused native GEGLU gate (AtomizerGegluGate) off / on
 //   adam       Adam.update in JavaScript / in the addon
 //   recompute  --recomputed a,b: a layers recomputed (A) / b layers (B), e.g. 8,3
+//   plan       --recomputed a,b and --micro a,b: two memory plans, e.g. the whole batch of 8 with
+//              7 layers recomputed vs micro-batches of 2 with none (other bits: not compared)
 
 import { Command } from 'commander';
 import * as tf from '../src/tfjs.js';
@@ -23,14 +25,15 @@ import { timed } from './clock.js';
 import { loadavg } from 'node:os';
 
 const opts = new Command()
-  .requiredOption('--change <name>', 'geglu | adam | recompute')
+  .requiredOption('--change <name>', 'geglu | adam | recompute | plan')
   .option('--preset <name>', 'model preset', 'paper')
   .option('--depth <n>', 'override the preset depth')
   .option('--batch <n>', 'samples per step', '1')
   .option('--atoms <n>', 'atoms per sample', '512')
   .option('--rounds <n>', 'alternated rounds', '3')
   .option('--steps <n>', 'steps per timing', '1')
-  .option('--recomputed <a,b>', 'layers recomputed in A and B (recompute), else both sides', '0,0')
+  .option('--recomputed <a,b>', 'layers recomputed in A and B (recompute, plan), else both sides', '0,0')
+  .option('--micro <a,b>', 'micro-batch of A and B (plan); default the whole batch')
   .parse()
   .opts() as {
   change: string;
@@ -41,6 +44,7 @@ const opts = new Command()
   rounds: string;
   steps: string;
   recomputed: string;
+  micro?: string;
 };
 
 const backend = await selectBackend('wasm');
@@ -50,14 +54,20 @@ if (!backend.native) {
 }
 const cfg = modelConfig(opts.preset, opts.depth !== undefined ? { depth: Number(opts.depth) } : {});
 const [ra, rb] = opts.recomputed.split(',').map(Number) as [number, number];
+const [ma, mb] = (opts.micro ?? `${opts.batch},${opts.batch}`).split(',').map(Number) as [number, number];
 const { batch, labels } = await bigEarthNetBatch(Number(opts.batch), Number(opts.atoms), 42);
 const w0 = initParams(cfg, 42);
 const loop = nativeAdam();
 const gate = tf.getKernel('AtomizerGegluGate', 'wasm');
 if (gate === undefined) throw new Error('the fused GEGLU gate is not registered');
 
-/** Switches the change on (B) or off (A); returns the layers to recompute on that side. */
-function side(on: boolean): number {
+/** Switches the change on (B) or off (A); returns the layers to recompute and the micro-batch of that side. */
+function side(on: boolean): { recomputedLayers: number; microBatch?: number } {
+  if (opts.change === 'plan') return { recomputedLayers: on ? rb : ra, microBatch: on ? mb : ma };
+  return { recomputedLayers: sideOf(on) };
+}
+
+function sideOf(on: boolean): number {
   if (opts.change === 'geglu') {
     if (on && tf.getKernel('AtomizerGegluGate', 'wasm') === undefined) tf.registerKernel(gate!);
     if (!on && tf.getKernel('AtomizerGegluGate', 'wasm') !== undefined) tf.unregisterKernel('AtomizerGegluGate', 'wasm');
@@ -73,13 +83,13 @@ function side(on: boolean): number {
 
 /** Steps from the same weights and a fresh optimizer: CPU ms per step, the last loss and gradient. */
 function measure(on: boolean): { cpuMs: number; loss: number; grads: Float32Array } {
-  const recomputedLayers = side(on);
+  const plan = side(on);
   const w = Float32Array.from(w0);
   const adam = new Adam(w.length, { kind: 'adam', weightDecay: 0 });
   let last: { loss: number; grads: Float32Array } = { loss: Number.NaN, grads: new Float32Array(0) };
   const e = timed(() => {
     for (let i = 0; i < Number(opts.steps); i++) {
-      const g = gradients(w, batch, labels, cfg, { recomputedLayers });
+      const g = gradients(w, batch, labels, cfg, plan);
       adam.update(w, g.grads, 1e-4);
       last = { loss: g.loss, grads: g.grads };
     }
@@ -89,7 +99,8 @@ function measure(on: boolean): { cpuMs: number; loss: number; grads: Float32Arra
 
 console.log(
   `${new Date().toISOString()} load(1m) ${loadavg()[0]?.toFixed(2)}; ${opts.preset} depth ${cfg.depth}, batch ${opts.batch} x ${opts.atoms}; ` +
-    `change ${opts.change}${opts.change === 'recompute' ? ` ${ra} -> ${rb} layers` : ''}; ${opts.steps} step(s) per timing; ${backend.detail}`,
+    `change ${opts.change}${opts.change === 'recompute' || opts.change === 'plan' ? ` ${ra} -> ${rb} layers recomputed` : ''}` +
+    `${opts.change === 'plan' ? `, micro-batch ${ma} -> ${mb}` : ''}; ${opts.steps} step(s) per timing; ${backend.detail}`,
 );
 measure(false); // warm-up of both sides (kernel setup, heap growth)
 measure(true);
@@ -106,4 +117,8 @@ const best = (xs: number[]) => Math.min(...xs);
 const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
 console.log(`  A (off) CPU ms per step: best ${best(runs.a).toFixed(0)} (${fmt(runs.a)})`);
 console.log(`  B (on)  CPU ms per step: best ${best(runs.b).toFixed(0)} (${fmt(runs.b)})  -> ${(best(runs.a) / best(runs.b)).toFixed(3)}x`);
-console.log(`  same loss and gradient bits on both sides: ${same}; load(1m) now ${loadavg()[0]?.toFixed(2)}`);
+const heap = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength ?? 0;
+console.log(
+  `  same loss and gradient bits on both sides: ${same}${opts.change === 'plan' ? ' (other bits expected)' : ''}; ` +
+    `wasm heap ${(heap / 2 ** 20).toFixed(0)} MiB, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load(1m) now ${loadavg()[0]?.toFixed(2)}`,
+);
