@@ -1,7 +1,10 @@
 // Clipping by global norm (as torch.nn.utils.clip_grad_norm_): the L2 norm of
 // ALL gradients together, and when it exceeds maxNorm every gradient is scaled
 // by maxNorm / norm, so the direction is kept. The sum of squares runs in
-// float64 (60 M float32 squares summed in float32 would lose the small ones).
+// float64 (60 M float32 squares summed in float32 would lose the small ones), in index
+// order: in the addon when selectBackend loaded it (native-host.ts), with the same bits.
+
+import { nativeSumSquares } from './native-host.js';
 
 export interface ClipResult {
   /** Global L2 norm before clipping. */
@@ -13,8 +16,12 @@ export interface ClipResult {
 /** Global L2 norm of one or more gradient arrays, accumulated in float64. */
 export function globalNorm(grads: Float32Array | readonly Float32Array[]): number {
   const list = grads instanceof Float32Array ? [grads] : grads;
+  const native = nativeSumSquares();
   let sq = 0;
-  for (const g of list) for (let i = 0; i < g.length; i++) sq += (g[i] as number) * (g[i] as number);
+  for (const g of list) {
+    if (native !== undefined) sq = native(g, 0, g.length, sq);
+    else for (let i = 0; i < g.length; i++) sq += (g[i] as number) * (g[i] as number);
+  }
   return Math.sqrt(sq);
 }
 

@@ -36,6 +36,9 @@
 //       one Adam step on elements [from, to) of four Float32Arrays (not the heap), each
 //       element in float64 and stored as float32: the operations of applyAdamRange
 //       (packages/model/src/optimizer.ts) in its order, so the same bits
+//   sumSquares(x, from, to, init) -> init + the sum of x[i]^2 over [from, to) of a
+//       Float32Array (not the heap), in float64, one element after the other (the
+//       model's globalNorm loop: the same bits)
 //   info() -> { config, corename, threads }, setThreads(n)
 #include <cblas.h>
 #include <math.h>
@@ -616,6 +619,37 @@ static napi_value Adam(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+HOT static double sum_squares(const float *x, int64_t from, int64_t to, double s) {
+  for (int64_t i = from; i < to; i++) {
+    double v = x[i];
+    s += v * v;
+  }
+  return s;
+}
+
+static napi_value SumSquares(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4)
+    return throw_error(env, "sumSquares: 4 arguments expected");
+  size_t n = 0;
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[0], &is_typed);
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (!is_typed || napi_get_typedarray_info(env, argv[0], &type, &n, &data, NULL, NULL) != napi_ok || type != napi_float32_array)
+    return throw_error(env, "sumSquares: x must be a Float32Array");
+  double from, to, init;
+  if (napi_get_value_double(env, argv[1], &from) != napi_ok || napi_get_value_double(env, argv[2], &to) != napi_ok ||
+      napi_get_value_double(env, argv[3], &init) != napi_ok)
+    return throw_error(env, "sumSquares: numbers expected after the array");
+  if (!(from >= 0 && from <= to && to <= (double)n) || from != (double)(int64_t)from || to != (double)(int64_t)to)
+    return throw_error(env, "sumSquares: [from, to) must be integers within the array");
+  napi_value out;
+  napi_create_double(env, sum_squares((const float *)data, (int64_t)from, (int64_t)to, init), &out);
+  return out;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -648,7 +682,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},     {"transpose", Transpose}, {"permuteRows", PermuteRows}, {"reduce", Reduce},
              {"binary", Binary}, {"unary", Unary}, {"layerNorm", LayerNorm}, {"layerNormGrad", LayerNormGrad},
-             {"gegluGate", GegluGate}, {"gegluGateGrad", GegluGateGrad}, {"adam", Adam},
+             {"gegluGate", GegluGate}, {"gegluGateGrad", GegluGateGrad}, {"adam", Adam}, {"sumSquares", SumSquares},
              {"setThreads", SetThreads}, {"info", Info}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

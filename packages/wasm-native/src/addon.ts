@@ -82,6 +82,8 @@ export interface NativeAddon {
     l2: number,
     keep: number,
   ): void;
+  /** init + the sum of x[i]^2 over [from, to), in float64 in index order (the bits of the model's globalNorm loop). */
+  sumSquares(x: Float32Array, from: number, to: number, init: number): number;
   setThreads(n: number): void;
   info(): { config: string; corename: string; threads: number };
 }

@@ -241,7 +241,7 @@ describe.runIf(load.ok)(`native kernels give the same bits wherever their operan
     }
   });
 
-  it('Adam over arrays at each alignment', () => {
+  it('Adam and the sum of squares over arrays at each alignment', () => {
     const n = 4099;
     const p0 = values(n, 19);
     const g = values(n, 20, 0.1);
@@ -256,7 +256,8 @@ describe.runIf(load.ok)(`native kernels give the same bits wherever their operan
       };
       const [p, gg, m, v] = [at(p0), at(g), at(m0), at(v0)] as [Float32Array, Float32Array, Float32Array, Float32Array];
       addon.adam(p, gg, m, v, 0, n, 0.9, 0.999, 1e-8, 1e-3, 0.3, 0.01, 0.999);
-      const got = new Uint32Array(Float32Array.from([...p, ...m, ...v]).buffer);
+      const norm = new Float32Array(new Float64Array([addon.sumSquares(gg, 0, n, 0.5)]).buffer);
+      const got = new Uint32Array(Float32Array.from([...p, ...m, ...v, ...norm]).buffer);
       if (ref === undefined) ref = got;
       else expect(Buffer.from(got.buffer).equals(Buffer.from(ref.buffer)), `shift ${shift}`).toBe(true);
     }
