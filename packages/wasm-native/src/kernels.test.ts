@@ -433,6 +433,28 @@ describe.runIf(load.ok)(`native kernels vs the stock wasm kernels${skipReason}`,
     expect(tf.getKernel('AtomizerGegluGate', 'wasm')).toBeUndefined();
   });
 
+  it('exp and erf four at a time: the bits of the scalar expf loops (unary ops 2 and 3), over a sweep and the special values', () => {
+    const n = 1 << 21;
+    const x = new Float32Array(n);
+    for (let i = 0; i < n; i++) x[i] = -110 + (220 * i) / n;
+    x.set([0, -0, Infinity, -Infinity, NaN, 88, -88, 88.72283, 88.72284, -103.97208, -103.97209, 1e-30, -1e-30, 3.4e38, -3.4e38], 0);
+    for (let i = 0; i < 4096; i++) x[20 + i] = rng.uniform(-1, 1) * 10 ** rng.int(8);
+    const heap = new Uint8Array(3 * 4 * n);
+    new Float32Array(heap.buffer, 0, n).set(x);
+    const out = (op: number) => {
+      addon.unary(heap, op, 0, 4 * n, n);
+      return Buffer.from(heap.buffer.slice(4 * n, 8 * n));
+    };
+    for (const [fast, scalar, name] of [
+      [0, 2, 'exp'],
+      [1, 3, 'erf'],
+    ] as const) {
+      const a = out(fast);
+      const b = out(scalar);
+      expect(a.equals(b), `${name}: four-lane and scalar bits`).toBe(true);
+    }
+  });
+
   it('the addon refuses operands outside the heap', () => {
     const heap = new Uint8Array(64);
     expect(() => addon.gemm(heap, 0, 0, 0, 1, 0, 0, 8, 8, 8, false, false)).toThrow(/gemm: a lies outside the heap/);
