@@ -8,6 +8,7 @@
 //     [--recomputed r] (the first r layers recomputed in the backward pass, as the memory plan does)
 
 import * as tf from '../src/tfjs.js';
+import { loadavg } from 'node:os';
 import { Command } from 'commander';
 import { selectBackend } from '../src/backend.js';
 import { modelConfig } from '../src/config.js';
@@ -48,12 +49,17 @@ async function main(): Promise<void> {
   // Warm-up (kernel setup, heap growth), then the plain step time without the profiler.
   for (let i = 0; i < 3; i++) adam.update(w, gradients(w, batch, labels, cfg, gradOpts).grads, 1e-4);
   let t0 = performance.now();
+  let c0 = process.cpuUsage();
   let grads: Float32Array = new Float32Array(0);
   for (let i = 0; i < steps; i++) grads = gradients(w, batch, labels, cfg, gradOpts).grads;
   const gradMs = (performance.now() - t0) / steps;
+  const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000 / steps;
+  const gradCpuMs = cpuMs(process.cpuUsage(c0));
   t0 = performance.now();
+  c0 = process.cpuUsage();
   for (let i = 0; i < steps; i++) adam.update(w, grads, 1e-4);
   const adamMs = (performance.now() - t0) / steps;
+  const adamCpuMs = cpuMs(process.cpuUsage(c0));
 
   const byKernel = new Map<string, KernelRow>();
   const byGroup = new Map<KernelGroup, number>();
@@ -86,7 +92,11 @@ async function main(): Promise<void> {
   console.log(
     `preset ${opts.preset} (depth ${cfg.depth}, ${gradOpts.recomputedLayers} recomputed), batch ${B} x ${N} atoms, tfjs-wasm, one thread`,
   );
-  console.log(`training step ${stepMs.toFixed(1)} ms = gradients ${gradMs.toFixed(1)} ms + Adam (host) ${adamMs.toFixed(1)} ms`);
+  console.log(`training step ${stepMs.toFixed(1)} ms = gradients ${gradMs.toFixed(1)} ms + Adam (host) ${adamMs.toFixed(1)} ms (wall)`);
+  console.log(
+    `CPU time: ${(gradCpuMs + adamCpuMs).toFixed(1)} ms = gradients ${gradCpuMs.toFixed(1)} + Adam ${adamCpuMs.toFixed(1)}; ` +
+      `load(1m) ${loadavg()[0]?.toFixed(2)} (the kernel times below are wall times of profiled runs)`,
+  );
   console.log(`kernels per step: ${Math.round(kernelCount)}, summed kernel time ${kernelMs.toFixed(1)} ms (profiled runs)`);
   console.log(`outside kernels (tape, tensor upload/download, gradient accumulation in JS): ${(gradMs - kernelMs).toFixed(1)} ms\n`);
   console.log('| group | ms per step | share of step |');
