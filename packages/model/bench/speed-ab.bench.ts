@@ -86,15 +86,16 @@ function measure(on: boolean): { cpuMs: number; loss: number; grads: Float32Arra
   const plan = side(on);
   const w = Float32Array.from(w0);
   const adam = new Adam(w.length, { kind: 'adam', weightDecay: 0 });
+  const out = new Float32Array(w.length); // one gradient buffer, as localSteps
   let last: { loss: number; grads: Float32Array } = { loss: Number.NaN, grads: new Float32Array(0) };
   const e = timed(() => {
     for (let i = 0; i < Number(opts.steps); i++) {
-      const g = gradients(w, batch, labels, cfg, plan);
+      const g = gradients(w, batch, labels, cfg, { ...plan, out });
       adam.update(w, g.grads, 1e-4);
       last = { loss: g.loss, grads: g.grads };
     }
   });
-  return { cpuMs: e.cpuMs / Number(opts.steps), ...last };
+  return { cpuMs: e.cpuMs / Number(opts.steps), loss: last.loss, grads: Float32Array.from(last.grads) };
 }
 
 console.log(

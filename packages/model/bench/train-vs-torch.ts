@@ -121,8 +121,10 @@ async function main(): Promise<void> {
     );
   }
   const memory = plan === undefined ? {} : { microBatch: plan.microBatch, recomputedLayers: plan.recomputedLayers };
+  // One gradient buffer for all steps, as the workers' local steps (localSteps) use.
+  const out = new Float32Array(w.length);
   const step = (): number => {
-    const g = gradients(w, batch, labels, cfg, { inputEncoding, ...memory });
+    const g = gradients(w, batch, labels, cfg, { inputEncoding, ...memory, out });
     adam.update(w, g.grads, lr);
     return g.loss;
   };
