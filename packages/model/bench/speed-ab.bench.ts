@@ -8,6 +8,7 @@
 //
 //   geglu      the fused native GEGLU gate (AtomizerGegluGate) off / on
 //   adam       Adam.update in JavaScript / in the addon
+//   out        a fresh gradient array each step / one buffer for all steps (gradients' out)
 //   recompute  --recomputed a,b: a layers recomputed (A) / b layers (B), e.g. 8,3
 //   plan       --recomputed a,b and --micro a,b: two memory plans, e.g. the whole batch of 8 with
 //              7 layers recomputed vs micro-batches of 2 with none (other bits: not compared)
@@ -25,7 +26,7 @@ import { timed } from './clock.js';
 import { loadavg } from 'node:os';
 
 const opts = new Command()
-  .requiredOption('--change <name>', 'geglu | adam | recompute | plan')
+  .requiredOption('--change <name>', 'geglu | adam | out | recompute | plan')
   .option('--preset <name>', 'model preset', 'paper')
   .option('--depth <n>', 'override the preset depth')
   .option('--batch <n>', 'samples per step', '1')
@@ -77,6 +78,7 @@ function sideOf(on: boolean): number {
     setNativeAdam(on ? loop : undefined);
     return ra;
   }
+  if (opts.change === 'out') return ra;
   if (opts.change === 'recompute') return on ? rb : ra;
   throw new Error(`--change: unknown change '${opts.change}'`);
 }
@@ -90,7 +92,7 @@ function measure(on: boolean): { cpuMs: number; loss: number; grads: Float32Arra
   let last: { loss: number; grads: Float32Array } = { loss: Number.NaN, grads: new Float32Array(0) };
   const e = timed(() => {
     for (let i = 0; i < Number(opts.steps); i++) {
-      const g = gradients(w, batch, labels, cfg, { ...plan, out });
+      const g = gradients(w, batch, labels, cfg, { ...plan, out: opts.change === 'out' && !on ? undefined : out });
       adam.update(w, g.grads, 1e-4);
       last = { loss: g.loss, grads: g.grads };
     }
