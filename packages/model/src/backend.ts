@@ -163,6 +163,7 @@ async function wasmNative(opts: BackendOptions): Promise<{ native: boolean; deta
   setNativeHostLoops({
     adam: typeof addon?.adam === 'function' ? addon.adam.bind(addon) : undefined,
     sumSquares: typeof addon?.sumSquares === 'function' ? addon.sumSquares.bind(addon) : undefined,
+    readSquares: typeof addon?.readSquares === 'function' ? addon.readSquares.bind(addon) : undefined,
   });
   return { native: status.enabled, detail: status.detail };
 }

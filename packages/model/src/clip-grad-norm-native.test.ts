@@ -2,7 +2,11 @@ import { SeededRng } from '@atomizer/tokenizer';
 import { describe, expect, it } from 'vitest';
 import { selectBackend } from './backend.js';
 import { clipByGlobalNorm, globalNorm } from './clip-grad-norm.js';
-import { nativeSumSquares, setNativeSumSquares } from './native-host.js';
+import { modelConfig } from './config.js';
+import { initParams } from './init.js';
+import { nativeReadSquares, nativeSumSquares, setNativeReadSquares, setNativeSumSquares } from './native-host.js';
+import { bigEarthNetBatch } from './testing/bigearthnet-batch.js';
+import { gradients } from './training.js';
 
 // The addon's sum of squares (native-host.ts) must give the global norm of the
 // JavaScript loop to the bit, over one array or several, and the same clipping.
@@ -40,8 +44,32 @@ describe.skipIf(!backend.native || loop === undefined)('native global norm', () 
     expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
   });
 
+  it('the norm taken during the read-back of a gradient is globalNorm of it, and clips the same bits', async () => {
+    const fused = nativeReadSquares();
+    expect(fused).toBeDefined();
+    const cfg = modelConfig('small');
+    const w = initParams(cfg, 42);
+    const { batch, labels } = await bigEarthNetBatch(3, 128, 42);
+    const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    for (const clipNorm of [undefined, 0.05]) {
+      const got = gradients(w, batch, labels, cfg, { clipNorm });
+      setNativeReadSquares(undefined);
+      try {
+        const want = gradients(w, batch, labels, cfg, { clipNorm });
+        expect(got.gradNorm, `clipNorm ${clipNorm}`).toBe(want.gradNorm);
+        expect(bits(got.grads).equals(bits(want.grads)), `clipNorm ${clipNorm}`).toBe(true);
+        if (clipNorm === undefined) expect(got.gradNorm).toBe(inJs(() => globalNorm(want.grads)));
+      } finally {
+        setNativeReadSquares(fused);
+      }
+    }
+  });
+
   it('refuses what is not a Float32Array or a range outside it', () => {
     expect(() => loop!(new Float64Array(4) as unknown as Float32Array, 0, 4, 0)).toThrow(/x must be a Float32Array/);
     expect(() => loop!(new Float32Array(4), 2, 5, 0)).toThrow(/within the array/);
+    const read = nativeReadSquares()!;
+    expect(() => read(new Uint8Array(16), 8, new Float32Array(4), 0, 4, 0)).toThrow(/inside the heap/);
+    expect(() => read(new Uint8Array(16), 0, new Float32Array(4), 1, 4, 0)).toThrow(/inside dst/);
   });
 });

@@ -30,9 +30,10 @@ export function globalNorm(grads: Float32Array | readonly Float32Array[]): numbe
  * A non-finite norm (NaN/Infinity gradients) is an Error rather than a silent
  * step that would destroy the weights.
  */
-export function clipByGlobalNorm(grads: Float32Array | readonly Float32Array[], maxNorm: number): ClipResult {
+export function clipByGlobalNorm(grads: Float32Array | readonly Float32Array[], maxNorm: number, knownNorm?: number): ClipResult {
   if (!(maxNorm > 0)) throw new Error(`clipByGlobalNorm: maxNorm must be positive, got ${maxNorm}`);
-  const norm = globalNorm(grads);
+  // knownNorm: globalNorm(grads) when the caller already took it (training.ts, during the read-back)
+  const norm = knownNorm ?? globalNorm(grads);
   if (!Number.isFinite(norm)) throw new Error(`clipByGlobalNorm: the gradient norm is ${norm}; the gradients hold NaN or Infinity`);
   if (norm <= maxNorm) return { norm, scale: 1 };
   const scale = maxNorm / norm;

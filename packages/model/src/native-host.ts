@@ -2,7 +2,8 @@
 // selectBackend has turned the native kernels on: the Adam step over the flat weights
 // (optimizer.ts; 60 M parameters of the paper preset took ~0.45 s per step in
 // JavaScript, 0.1 s in the addon) and the sum of squares of the gradient's global norm
-// (clip-grad-norm.ts). The addon's loops do the JavaScript loops' float64 operations in
+// (clip-grad-norm.ts), also taken while the gradient is read back from the heap
+// (tensor-view.ts: one pass instead of a copy and a second pass). The addon's loops do the JavaScript loops' float64 operations in
 // the same order, so the results have the same bits wherever they run
 // (optimizer-native.test.ts, clip-grad-norm-native.test.ts): a process without the
 // addon stays bit-compatible with one that has it.
@@ -27,10 +28,14 @@ export type NativeAdamRange = (
 /** init + the sum of x[i]^2 over [from, to), in float64, index order. */
 export type NativeSumSquares = (x: Float32Array, from: number, to: number, init: number) => number;
 
+/** Copies n floats at srcOff of the wasm heap to dst[dstIndex..]; returns init + their sum of squares (NativeSumSquares' order). */
+export type NativeReadSquares = (heap: Uint8Array, srcOff: number, dst: Float32Array, dstIndex: number, n: number, init: number) => number;
+
 /** The loops the addon provides (an older addon may lack some). */
 export interface NativeHostLoops {
   adam?: NativeAdamRange;
   sumSquares?: NativeSumSquares;
+  readSquares?: NativeReadSquares;
 }
 
 let loops: NativeHostLoops = {};
@@ -58,4 +63,14 @@ export function setNativeSumSquares(fn: NativeSumSquares | undefined): void {
 /** The native sum of squares when the addon is loaded and enabled, else undefined. */
 export function nativeSumSquares(): NativeSumSquares | undefined {
   return loops.sumSquares;
+}
+
+/** Replaces the fused read-back loop only (tests). */
+export function setNativeReadSquares(fn: NativeReadSquares | undefined): void {
+  loops = { ...loops, readSquares: fn };
+}
+
+/** The native read-back with the sum of squares when the addon is loaded and enabled, else undefined. */
+export function nativeReadSquares(): NativeReadSquares | undefined {
+  return loops.readSquares;
 }

@@ -8,7 +8,7 @@ import { GradientAccumulator, type GradientPart } from './gradient-accumulator.j
 import { classificationLoss, labelsToTargets } from './losses.js';
 import { atomizerParamTable } from './model-params.js';
 import type { ParamTable } from './param-table.js';
-import { float32Values } from './tensor-view.js';
+import { readWithSquares } from './tensor-view.js';
 
 // Training primitives on flat weights (docs/design.md "Rounds"): a worker receives
 // the round's flat Float32Array, computes the gradient of its slice (or H local
@@ -86,7 +86,8 @@ function microBatchGradient(
   cfg: ModelConfig,
   opts: { training: boolean; seed: number; inputEncoding?: InputEncoding; recomputedLayers?: number },
   flat: Float32Array,
-): GradientPart {
+  squares: boolean,
+): GradientPart & { sumSquares?: number } {
   const xs = table.entries.map((e) => params[e.name]!);
   const targets = labelsToTargets(labels, cfg.numClasses, cfg.task);
   try {
@@ -97,8 +98,14 @@ function microBatchGradient(
       return classificationLoss(cfg.task, logits, targets);
     })(xs);
     try {
-      for (const [i, e] of table.entries.entries()) flat.set(float32Values(grads[i]!), e.offset);
-      return { grads: flat, samples: batch.batchSize, loss: value.dataSync()[0] as number };
+      // The entries fill the flat array in order, so the sum of squares read on the way is globalNorm's.
+      const sumSquares = readWithSquares(
+        grads,
+        table.entries.map((e) => e.offset),
+        flat,
+        squares,
+      );
+      return { grads: flat, samples: batch.batchSize, loss: value.dataSync()[0] as number, sumSquares };
     } finally {
       value.dispose();
       for (const g of grads) g.dispose();
@@ -136,6 +143,7 @@ export function gradients(
   const params = paramTensors(table, weights);
   let grads: Float32Array;
   let loss: number;
+  let norm: number | undefined; // globalNorm(grads), when the read-back took it
   try {
     if (micro >= B) {
       // One pass: its mean gradient as is (the float64 accumulator would return the same
@@ -153,9 +161,11 @@ export function gradients(
           recomputedLayers: opts.recomputedLayers,
         },
         opts.out ?? new Float32Array(table.size),
+        true,
       );
       grads = part.grads;
       loss = part.loss ?? Number.NaN;
+      if (part.sumSquares !== undefined) norm = Math.sqrt(part.sumSquares);
     } else {
       const acc = new GradientAccumulator(table.size);
       // One buffer for every pass's gradient (the accumulator copies it into its float64 sum).
@@ -176,6 +186,7 @@ export function gradients(
               recomputedLayers: opts.recomputedLayers,
             },
             scratch,
+            false,
           ),
         );
       }
@@ -184,7 +195,7 @@ export function gradients(
   } finally {
     for (const t of Object.values(params)) t.dispose();
   }
-  const gradNorm = opts.clipNorm !== undefined ? clipByGlobalNorm(grads, opts.clipNorm).norm : globalNorm(grads);
+  const gradNorm = opts.clipNorm !== undefined ? clipByGlobalNorm(grads, opts.clipNorm, norm).norm : (norm ?? globalNorm(grads));
   return { grads, loss, samples: B, gradNorm };
 }
 

@@ -40,6 +40,10 @@
 //   sumSquares(x, from, to, init) -> init + the sum of x[i]^2 over [from, to) of a
 //       Float32Array (not the heap), in float64, one element after the other (the
 //       model's globalNorm loop: the same bits)
+//   readSquares(heap, srcOff, dst, dstIndex, n, init) -> init + the sum of x[i]^2 over the
+//       n floats at srcOff of the heap, which it also copies to dst[dstIndex..] (a
+//       Float32Array, not the heap): the gradient read-back and the global norm's float64
+//       sum (index order, so sumSquares' bits) in one pass
 //   info() -> { config, corename, threads }, setThreads(n)
 #include <cblas.h>
 #include <immintrin.h>
@@ -800,6 +804,44 @@ static napi_value SumSquares(napi_env env, napi_callback_info info) {
   return out;
 }
 
+HOT static double copy_squares(const float *x, float *y, int64_t n, double s) {
+  for (int64_t i = 0; i < n; i++) {
+    float v = x[i];
+    y[i] = v;
+    double d = v;
+    s += d * d;
+  }
+  return s;
+}
+
+static napi_value ReadSquares(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6)
+    return throw_error(env, "readSquares: 6 arguments expected");
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[0], &is_typed);
+  napi_typedarray_type type;
+  size_t heapLen = 0, dstLen = 0;
+  void *heapData = NULL, *dstData = NULL;
+  if (!is_typed || napi_get_typedarray_info(env, argv[0], &type, &heapLen, &heapData, NULL, NULL) != napi_ok || type != napi_uint8_array)
+    return throw_error(env, "readSquares: the heap must be a Uint8Array");
+  napi_is_typedarray(env, argv[2], &is_typed);
+  if (!is_typed || napi_get_typedarray_info(env, argv[2], &type, &dstLen, &dstData, NULL, NULL) != napi_ok || type != napi_float32_array)
+    return throw_error(env, "readSquares: dst must be a Float32Array");
+  double src, at, n, init;
+  if (napi_get_value_double(env, argv[1], &src) != napi_ok || napi_get_value_double(env, argv[3], &at) != napi_ok ||
+      napi_get_value_double(env, argv[4], &n) != napi_ok || napi_get_value_double(env, argv[5], &init) != napi_ok)
+    return throw_error(env, "readSquares: numbers expected");
+  if (!(src >= 0 && at >= 0 && n >= 0) || src != (double)(int64_t)src || at != (double)(int64_t)at || n != (double)(int64_t)n ||
+      ((int64_t)src & 3) != 0 || src + 4 * n > (double)heapLen || at + n > (double)dstLen)
+    return throw_error(env, "readSquares: the source must lie inside the heap and the destination inside dst");
+  double sum = copy_squares((const float *)((uint8_t *)heapData + (int64_t)src), (float *)dstData + (int64_t)at, (int64_t)n, init);
+  napi_value out;
+  napi_create_double(env, sum, &out);
+  return out;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -833,7 +875,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},     {"transpose", Transpose}, {"permuteRows", PermuteRows}, {"reduce", Reduce},
              {"binary", Binary}, {"unary", Unary}, {"layerNorm", LayerNorm}, {"layerNormGrad", LayerNormGrad},
-             {"gegluGate", GegluGate}, {"gegluGateGrad", GegluGateGrad}, {"adam", Adam}, {"sumSquares", SumSquares},
+             {"gegluGate", GegluGate}, {"gegluGateGrad", GegluGateGrad}, {"adam", Adam}, {"sumSquares", SumSquares}, {"readSquares", ReadSquares},
              {"setThreads", SetThreads}, {"info", Info}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

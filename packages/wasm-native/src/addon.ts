@@ -84,6 +84,8 @@ export interface NativeAddon {
   ): void;
   /** init + the sum of x[i]^2 over [from, to), in float64 in index order (the bits of the model's globalNorm loop). */
   sumSquares(x: Float32Array, from: number, to: number, init: number): number;
+  /** Copies n floats at srcOff of the heap to dst[dstIndex..] and returns init + their sum of squares (sumSquares' order). */
+  readSquares(heap: Uint8Array, srcOff: number, dst: Float32Array, dstIndex: number, n: number, init: number): number;
   setThreads(n: number): void;
   info(): { config: string; corename: string; threads: number };
 }
