@@ -3,33 +3,21 @@
 // (optimizer.ts; 60 M parameters of the paper preset took ~0.45 s per step in
 // JavaScript, 0.1 s in the addon) and the sum of squares of the gradient's global norm
 // (clip-grad-norm.ts), also taken while the gradient is read back from the heap
-// (tensor-view.ts: one pass instead of a copy and a second pass). The addon's loops do the JavaScript loops' float64 operations in
-// the same order, so the results have the same bits wherever they run
-// (optimizer-native.test.ts, clip-grad-norm-native.test.ts): a process without the
-// addon stays bit-compatible with one that has it.
+// (tensor-view.ts: one pass instead of a copy and a second pass). The addon's loops do
+// the JavaScript loops' float64 operations in the same order, so the results have the
+// same bits wherever they run (optimizer-native.test.ts, clip-grad-norm-native.test.ts):
+// a process without the addon stays bit-compatible with one that has it.
+
+import type { NativeAddon } from '@atomizer/wasm-native';
 
 /** One Adam step on [from, to) of params, grads, m, v: the arguments of applyAdamRange, flattened. */
-export type NativeAdamRange = (
-  params: Float32Array,
-  grads: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  from: number,
-  to: number,
-  beta1: number,
-  beta2: number,
-  eps: number,
-  stepSize: number,
-  bc2Sqrt: number,
-  l2: number,
-  keep: number,
-) => void;
+export type NativeAdamRange = NativeAddon['adam'];
 
 /** init + the sum of x[i]^2 over [from, to), in float64, index order. */
-export type NativeSumSquares = (x: Float32Array, from: number, to: number, init: number) => number;
+export type NativeSumSquares = NativeAddon['sumSquares'];
 
 /** Copies n floats at srcOff of the wasm heap to dst[dstIndex..]; returns init + their sum of squares (NativeSumSquares' order). */
-export type NativeReadSquares = (heap: Uint8Array, srcOff: number, dst: Float32Array, dstIndex: number, n: number, init: number) => number;
+export type NativeReadSquares = NativeAddon['readSquares'];
 
 /** The loops the addon provides (an older addon may lack some). */
 export interface NativeHostLoops {

@@ -734,18 +734,20 @@ HOT static void adam_run(float *p, const float *g, float *m, float *v, int64_t f
   }
 }
 
-static float *float_array(napi_env env, napi_value value, size_t *length, const char *what) {
+// A typed array argument of the given type: its data (NULL when empty) and length in
+// elements; 0 with a JS error when it is something else.
+static int typed_arg(napi_env env, napi_value value, napi_typedarray_type want, void **data, size_t *length, const char *who,
+                     const char *what) {
   bool is_typed = false;
   napi_is_typedarray(env, value, &is_typed);
   napi_typedarray_type type;
-  void *data = NULL;
-  if (!is_typed || napi_get_typedarray_info(env, value, &type, length, &data, NULL, NULL) != napi_ok || type != napi_float32_array) {
-    char msg[120];
-    snprintf(msg, sizeof msg, "adam: %s must be a Float32Array", what);
+  if (!is_typed || napi_get_typedarray_info(env, value, &type, length, data, NULL, NULL) != napi_ok || type != want) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s: %s must be a %s", who, what, want == napi_uint8_array ? "Uint8Array" : "Float32Array");
     throw_error(env, msg);
-    return NULL;
+    return 0;
   }
-  return (float *)data;
+  return 1;
 }
 
 static napi_value Adam(napi_env env, napi_callback_info info) {
@@ -757,8 +759,9 @@ static napi_value Adam(napi_env env, napi_callback_info info) {
   float *arr[4];
   size_t len[4];
   for (int i = 0; i < 4; i++) {
-    arr[i] = float_array(env, argv[i], &len[i], names[i]);
-    if (!arr[i]) return NULL;
+    void *data = NULL;
+    if (!typed_arg(env, argv[i], napi_float32_array, &data, &len[i], "adam", names[i])) return NULL;
+    arr[i] = data;
   }
   double num[9];
   for (int i = 0; i < 9; i++) {
@@ -787,12 +790,8 @@ static napi_value SumSquares(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4)
     return throw_error(env, "sumSquares: 4 arguments expected");
   size_t n = 0;
-  bool is_typed = false;
-  napi_is_typedarray(env, argv[0], &is_typed);
-  napi_typedarray_type type;
   void *data = NULL;
-  if (!is_typed || napi_get_typedarray_info(env, argv[0], &type, &n, &data, NULL, NULL) != napi_ok || type != napi_float32_array)
-    return throw_error(env, "sumSquares: x must be a Float32Array");
+  if (!typed_arg(env, argv[0], napi_float32_array, &data, &n, "sumSquares", "x")) return NULL;
   double from, to, init;
   if (napi_get_value_double(env, argv[1], &from) != napi_ok || napi_get_value_double(env, argv[2], &to) != napi_ok ||
       napi_get_value_double(env, argv[3], &init) != napi_ok)
@@ -819,16 +818,10 @@ static napi_value ReadSquares(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6)
     return throw_error(env, "readSquares: 6 arguments expected");
-  bool is_typed = false;
-  napi_is_typedarray(env, argv[0], &is_typed);
-  napi_typedarray_type type;
   size_t heapLen = 0, dstLen = 0;
   void *heapData = NULL, *dstData = NULL;
-  if (!is_typed || napi_get_typedarray_info(env, argv[0], &type, &heapLen, &heapData, NULL, NULL) != napi_ok || type != napi_uint8_array)
-    return throw_error(env, "readSquares: the heap must be a Uint8Array");
-  napi_is_typedarray(env, argv[2], &is_typed);
-  if (!is_typed || napi_get_typedarray_info(env, argv[2], &type, &dstLen, &dstData, NULL, NULL) != napi_ok || type != napi_float32_array)
-    return throw_error(env, "readSquares: dst must be a Float32Array");
+  if (!typed_arg(env, argv[0], napi_uint8_array, &heapData, &heapLen, "readSquares", "the heap")) return NULL;
+  if (!typed_arg(env, argv[2], napi_float32_array, &dstData, &dstLen, "readSquares", "dst")) return NULL;
   double src, at, n, init;
   if (napi_get_value_double(env, argv[1], &src) != napi_ok || napi_get_value_double(env, argv[3], &at) != napi_ok ||
       napi_get_value_double(env, argv[4], &n) != napi_ok || napi_get_value_double(env, argv[5], &init) != napi_ok)
@@ -836,7 +829,7 @@ static napi_value ReadSquares(napi_env env, napi_callback_info info) {
   if (!(src >= 0 && at >= 0 && n >= 0) || src != (double)(int64_t)src || at != (double)(int64_t)at || n != (double)(int64_t)n ||
       ((int64_t)src & 3) != 0 || src + 4 * n > (double)heapLen || at + n > (double)dstLen)
     return throw_error(env, "readSquares: the source must lie inside the heap and the destination inside dst");
-  double sum = copy_squares((const float *)((uint8_t *)heapData + (int64_t)src), (float *)dstData + (int64_t)at, (int64_t)n, init);
+  double sum = n == 0 ? init : copy_squares((const float *)((uint8_t *)heapData + (int64_t)src), (float *)dstData + (int64_t)at, (int64_t)n, init);
   napi_value out;
   napi_create_double(env, sum, &out);
   return out;
