@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { modelConfig } from './config.js';
-import { WASM_HEAP_BUDGET_BYTES, WASM_HEAP_LIMIT_BYTES, planStepMemory, stepHeapBytes } from './memory-plan.js';
+import { WASM_HEAP_BUDGET_BYTES, WASM_HEAP_LIMIT_BYTES, planStepMemory, stepHeapBytes, stepSeconds } from './memory-plan.js';
 
 const MiB = 2 ** 20;
 
@@ -42,9 +42,9 @@ describe('memory plan of a training step on the wasm heap', () => {
       expect(est, what).toBeGreaterThan(0.95 * heap);
       expect(est, what).toBeLessThan(1.25 * heap);
     }
-    // The fused gate's plan of the paper step at 2 x 1024: no recomputation at all.
+    // The fused gate's plan of the paper step at 2 x 1024: the whole batch, plain.
     expect(planStepMemory(modelConfig('paper'), 2, 1024, { fusedGate: true })).toMatchObject({ recomputedLayers: 0, microBatch: 2 });
-    expect(planStepMemory(modelConfig('paper'), 4, 1024, { fusedGate: true })).toMatchObject({ recomputedLayers: 4, microBatch: 4 });
+    expect(planStepMemory(modelConfig('paper'), 4, 1024, { fusedGate: true, microBatch: 4 })).toMatchObject({ recomputedLayers: 4 });
   });
 
   it('keeps the plain step when it fits (small preset, and the paper preset at 1 x 512)', () => {
@@ -52,14 +52,26 @@ describe('memory plan of a training step on the wasm heap', () => {
     expect(planStepMemory(modelConfig('paper'), 1, 512)).toMatchObject({ recomputedLayers: 0, microBatch: 1 });
   });
 
-  it('recomputes layers when the plain step does not fit but the recomputed one does (paper 2 x 1024 and 8 x 2048: aborted before)', () => {
+  it('runs paper 2 x 1024 and 8 x 2048 (aborted before) as passes of the samples that fit plain, when a pass costs less than recomputing', () => {
     const p = planStepMemory(modelConfig('paper'), 2, 1024);
-    expect(p).toMatchObject({ recomputedLayers: 3, microBatch: 2 });
+    expect(p).toMatchObject({ recomputedLayers: 0, microBatch: 1 });
     expect(p.plainBytes).toBeGreaterThan(WASM_HEAP_LIMIT_BYTES);
-    expect(planStepMemory(modelConfig('paper'), 8, 2048)).toMatchObject({ recomputedLayers: 7, microBatch: 8 });
+    expect(planStepMemory(modelConfig('paper'), 8, 2048)).toMatchObject({ recomputedLayers: 0, microBatch: 1 });
+    expect(planStepMemory(modelConfig('paper'), 8, 2048, { fusedGate: true })).toMatchObject({ recomputedLayers: 0, microBatch: 2 });
   });
 
-  it('recomputes only as many layers as the budget needs: the fewest that fit, never the last one', () => {
+  it('weighs recomputation against micro-batches by the estimated step time: the whole batch wins when few layers need recomputing', () => {
+    const cfg = modelConfig('paper');
+    const whole = planStepMemory(cfg, 2, 4096, { fusedGate: true });
+    expect(whole).toMatchObject({ recomputedLayers: 1, microBatch: 2 });
+    expect(stepSeconds(cfg, 2, 4096, 2, 1)).toBeLessThan(stepSeconds(cfg, 2, 4096, 1, 0));
+    const split = planStepMemory(cfg, 8, 2048, { fusedGate: true });
+    expect(stepSeconds(cfg, 8, 2048, split.microBatch, split.recomputedLayers)).toBeLessThan(stepSeconds(cfg, 8, 2048, 8, 7));
+    // One sample cannot be split: recomputation is the only way.
+    expect(planStepMemory(cfg, 1, 8192)).toMatchObject({ recomputedLayers: 1, microBatch: 1 });
+  });
+
+  it('recomputes only as many layers as the budget needs: the fewest that fit, never the last one (given micro-batches)', () => {
     const cfg = modelConfig('paper');
     for (const [B, N] of [
       [2, 512],
@@ -68,12 +80,15 @@ describe('memory plan of a training step on the wasm heap', () => {
       [4, 1024],
       [8, 2048],
     ] as const) {
-      const p = planStepMemory(cfg, B, N);
+      const p = planStepMemory(cfg, B, N, { microBatch: B });
+      expect(p.microBatch).toBe(B);
       expect(p.recomputedLayers).toBeGreaterThan(0);
       expect(p.recomputedLayers).toBeLessThan(cfg.depth);
       expect(p.bytes).toBeLessThanOrEqual(WASM_HEAP_BUDGET_BYTES);
       expect(stepHeapBytes(cfg, p.microBatch, N, p.recomputedLayers - 1)).toBeGreaterThan(WASM_HEAP_BUDGET_BYTES);
     }
+    expect(planStepMemory(cfg, 2, 1024, { microBatch: 2 }).recomputedLayers).toBe(3);
+    expect(planStepMemory(cfg, 8, 2048, { microBatch: 8 }).recomputedLayers).toBe(7);
     // Each recomputed layer lowers the estimate by one layer's intermediates, down to one layer's
     // held at a time; recomputing the last layer as well only adds its input.
     const est = Array.from({ length: cfg.depth + 1 }, (_, r) => stepHeapBytes(cfg, 2, 1024, r));
@@ -82,18 +97,18 @@ describe('memory plan of a training step on the wasm heap', () => {
     expect(() => stepHeapBytes(cfg, 2, 1024, cfg.depth + 1)).toThrow(/from 0 to the depth 8/);
   });
 
-  it('micro-batches, evenly, when even the recomputed step does not fit; every plan stays within the budget', () => {
-    const p = planStepMemory(modelConfig('paper'), 16, 2048);
-    expect(p.recomputedLayers).toBe(7);
-    expect(p.microBatch).toBe(8);
+  it('evens the passes out; every plan stays within the budget', () => {
     for (const [B, N] of [
       [3, 4096],
+      [16, 2048],
       [32, 2048],
       [64, 1024],
     ] as const) {
-      const q = planStepMemory(modelConfig('paper'), B, N);
-      expect(q.bytes).toBeLessThanOrEqual(WASM_HEAP_BUDGET_BYTES);
-      expect(Math.ceil(B / q.microBatch) * q.microBatch - B).toBeLessThan(Math.ceil(B / q.microBatch));
+      for (const fusedGate of [false, true]) {
+        const q = planStepMemory(modelConfig('paper'), B, N, { fusedGate });
+        expect(q.bytes).toBeLessThanOrEqual(WASM_HEAP_BUDGET_BYTES);
+        expect(Math.ceil(B / q.microBatch) * q.microBatch - B).toBeLessThan(Math.ceil(B / q.microBatch));
+      }
     }
   });
 

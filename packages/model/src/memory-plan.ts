@@ -1,5 +1,6 @@
 import { tokenLayout } from '@atomizer/tokenizer';
 import type { ModelConfig } from './config.js';
+import { forwardFlops } from './flops.js';
 import { paramCount } from './model-params.js';
 
 // How a training step fits the wasm backend's heap (issue 16). tfjs-wasm's heap is
@@ -32,12 +33,16 @@ import { paramCount } from './model-params.js';
 // larger of the kept layers' intermediates and one recomputed layer's, plus the
 // inputs the recomputed layers keep. (So the last layer is never worth recomputing:
 // the backward would rebuild its intermediates right after the forward freed them.)
-// The plan takes, in order: the plain step; the
-// same step with the fewest layers recomputed that fits; the largest micro-batch
-// that fits with every layer recomputed, then again the fewest recomputed layers
-// for it (micro-batches give other bits, the same for every worker: the choice
-// depends only on the config, the slice and the atom count). A config whose single
-// sample does not fit is an error naming the limit.
+// The plan takes the plain step when it fits. Otherwise it weighs the two ways to fit:
+// the whole batch with the fewest layers recomputed that fit, or micro-batches (each
+// with the fewest recomputed layers that fit it, the passes evened out). Each recomputed
+// layer costs one more forward of it per sample; each extra pass costs the host work of
+// a gradient (read-back and float64 accumulation over every parameter). The cheaper by
+// that estimate wins (stepSeconds; ties keep the larger micro-batch). Micro-batches give
+// other bits than the whole batch, the same for every worker: the choice depends only
+// on the config, the slice, the atom count and the kernels. (Paper 8 x 2048, fused gate:
+// the whole batch with 7 of 8 layers recomputed 24.7 s CPU per step, micro-batches of 2 with
+// none 20.7 s.) A config whose single sample does not fit is an error naming the limit.
 
 /** The wasm heap's hard limit (32-bit addresses, 64 KiB pages): 4 GiB - 64 KiB. */
 export const WASM_HEAP_LIMIT_BYTES = 4 * 2 ** 30 - 2 ** 16;
@@ -59,6 +64,13 @@ const CHAIN_FIT: HeapFit = { perParam: 12, ff: 106, selfScore: 22, crossScore: 2
 /** The fused native GEGLU gate, measured 2026-12-05. */
 const FUSED_FIT: HeapFit = { perParam: 9, ff: 56, selfScore: 22, crossScore: 24 };
 const TOKEN_BYTES = 16;
+
+// The time estimate that weighs recomputation against micro-batches (only the ratio of
+// the two matters): products at a sustained 80 GFLOP/s (OpenBLAS on one core here,
+// docs/benchmarks.md), and per pass about 5 ns per parameter of host work (the gradient's
+// read-back into a flat array and its float64 accumulation).
+const SUSTAINED_FLOP_PER_SECOND = 80e9;
+const PASS_SECONDS_PER_PARAM = 5e-9;
 
 export interface HeapOptions {
   /** The feed-forwards run the fused native GEGLU gate (geglu.ts's nativeGegluActive()): the smaller fit. Default false. */
@@ -110,6 +122,20 @@ export function stepHeapBytes(cfg: ModelConfig, samples: number, atoms: number, 
 }
 
 /**
+ * Estimated seconds of a training step of `samples` samples at `atoms` atoms run as
+ * micro-batches of `microBatch` with the first `recomputedLayers` layers recomputed: the
+ * products (3 forwards, plus one forward of each recomputed layer) and the host work of
+ * each pass. Only for comparing plans.
+ */
+export function stepSeconds(cfg: ModelConfig, samples: number, atoms: number, microBatch: number, recomputedLayers: number): number {
+  const f = forwardFlops(cfg, 1, atoms);
+  const layer = (f.cross + f.self + f.ff) / cfg.depth;
+  const flops = samples * (3 * f.forward + recomputedLayers * layer);
+  const passes = Math.ceil(samples / microBatch);
+  return flops / SUSTAINED_FLOP_PER_SECOND + passes * paramCount(cfg) * PASS_SECONDS_PER_PARAM;
+}
+
+/**
  * The plan for a step of `samples` samples at `atoms` atoms within `budgetBytes`. With
  * `microBatch` given (the run's train.microBatch), only recomputation is decided.
  */
@@ -133,11 +159,19 @@ export function planStepMemory(
     return { recomputedLayers, microBatch, bytes: stepHeapBytes(cfg, microBatch, atoms, recomputedLayers, heap), plainBytes, budgetBytes };
   };
   const want = given ?? samples;
-  if (fits(want, most)) return plan(want);
+  if (given !== undefined && fits(want, most)) return plan(want);
   if (given === undefined) {
-    // The largest micro-batch that fits, then evened out over the passes it takes (16 samples
-    // that fit 9 at a time run as 8 + 8, not 9 + 7).
-    for (let m = samples - 1; m >= 1; m--) if (fits(m, most)) return plan(Math.ceil(samples / Math.ceil(samples / m)));
+    if (fits(samples, 0)) return plan(samples);
+    // Every micro-batch size that fits, evened out over the passes it takes (16 samples
+    // that fit 9 at a time run as 8 + 8, not 9 + 7), the whole batch first; the cheapest wins.
+    let best: { plan: MemoryPlan; seconds: number } | undefined;
+    for (let m = samples; m >= 1; m--) {
+      if (!fits(m, most)) continue;
+      const p = plan(Math.ceil(samples / Math.ceil(samples / m)));
+      const seconds = stepSeconds(cfg, samples, atoms, p.microBatch, p.recomputedLayers);
+      if (best === undefined || seconds < best.seconds) best = { plan: p, seconds };
+    }
+    if (best !== undefined) return best.plan;
   }
   const one = stepHeapBytes(cfg, given ?? 1, atoms, most, heap);
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;

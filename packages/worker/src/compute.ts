@@ -510,8 +510,9 @@ const plansLogged = new Set<string>();
 /**
  * Micro-batch and layer recomputation of a train step. On the wasm backend (a 4 GiB heap)
  * they come from the model's memory plan (memory-plan.ts): the plain step when it fits, else
- * the fewest layers recomputed that fit (same bits), else the largest micro-batch that fits;
- * decided from the config and the batch alone, so every worker takes the same. Elsewhere:
+ * the cheaper by its time estimate of the whole batch with the fewest layers recomputed that
+ * fit (same bits) and micro-batches (other bits); decided from the config, the batch and the
+ * kernels alone, so every worker with the same build takes the same. Elsewhere:
  * train.microBatch. A plan that differs from the plain step is logged once per run and shape.
  */
 function stepMemory(
