@@ -52,11 +52,12 @@ describe('memory plan of a training step on the wasm heap', () => {
     expect(planStepMemory(modelConfig('paper'), 1, 512)).toMatchObject({ recomputedLayers: 0, microBatch: 1 });
   });
 
-  it('runs paper 2 x 1024 and 8 x 2048 (aborted before) as passes of the samples that fit plain, when a pass costs less than recomputing', () => {
+  it('fits paper 2 x 1024 and 8 x 2048 (aborted before): few recomputed layers rather than a pass more, many rather split', () => {
     const p = planStepMemory(modelConfig('paper'), 2, 1024);
-    expect(p).toMatchObject({ recomputedLayers: 0, microBatch: 1 });
+    expect(p).toMatchObject({ recomputedLayers: 3, microBatch: 2 });
     expect(p.plainBytes).toBeGreaterThan(WASM_HEAP_LIMIT_BYTES);
-    expect(planStepMemory(modelConfig('paper'), 8, 2048)).toMatchObject({ recomputedLayers: 0, microBatch: 1 });
+    expect(planStepMemory(modelConfig('paper'), 8, 2048)).toMatchObject({ recomputedLayers: 7, microBatch: 8 });
+    // With the fused gate the plain step of 2 samples fits: 4 passes of 2 beat 7 of 8 layers recomputed (measured 20.7 vs 24.7 s).
     expect(planStepMemory(modelConfig('paper'), 8, 2048, { fusedGate: true })).toMatchObject({ recomputedLayers: 0, microBatch: 2 });
   });
 

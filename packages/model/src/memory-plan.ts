@@ -67,10 +67,11 @@ const TOKEN_BYTES = 16;
 
 // The time estimate that weighs recomputation against micro-batches (only the ratio of
 // the two matters): products at a sustained 80 GFLOP/s (OpenBLAS on one core here,
-// docs/benchmarks.md), and per pass about 5 ns per parameter of host work (the gradient's
-// read-back into a flat array and its float64 accumulation).
+// docs/benchmarks.md), and per pass about 16 ns per parameter: the gradient's read-back and
+// float64 accumulation, and the products of a smaller pass running slower (measured on the
+// paper preset at 2 x 1024, plain: one pass 5.24 s CPU, two passes of one sample 6.25 s).
 const SUSTAINED_FLOP_PER_SECOND = 80e9;
-const PASS_SECONDS_PER_PARAM = 5e-9;
+const PASS_SECONDS_PER_PARAM = 16e-9;
 
 export interface HeapOptions {
   /** The feed-forwards run the fused native GEGLU gate (geglu.ts's nativeGegluActive()): the smaller fit. Default false. */
