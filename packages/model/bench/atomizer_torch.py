@@ -12,6 +12,8 @@ every step: the input encoding is INSIDE the timed region on both sides.
 
 Run:  OPENBLAS_NUM_THREADS=1 /usr/bin/python3 atomizer_torch.py config.json
 (train-vs-torch.ts writes config.json and the raw arrays). Prints one JSON object.
+ATOMIZER_TORCH_PROFILE=<file>: after the timed steps, one more step under torch.profiler,
+its table of ops by self CPU time written to <file> (train-vs-torch passes the env on).
 
 Config JSON: model (the TypeScript ModelConfig, encoding included), tokenDim,
 batch {batchSize, maxAtoms, bands [{kind, wavelengthNm, bandwidthNm, gsdM,
@@ -301,6 +303,13 @@ def main():
         cpu_runs.append((time.process_time() - c0) / cfg["steps"])
     best = min(runs)
     best_cpu = min(cpu_runs)
+    profile_path = os.environ.get("ATOMIZER_TORCH_PROFILE")
+    if profile_path:
+        # Where a step's CPU time goes on this side (one more step, under torch.profiler).
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            step()
+        with open(profile_path, "w") as f:
+            f.write(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=30))
     flops = training_step_flops(m, T, B, N)
     peak_wall, peak = sgemm_peak()
     gflops = flops / best / 1e9

@@ -30,6 +30,8 @@ const GROUPS: Record<string, KernelGroup> = {
   SquaredDifference: 'layernorm/reductions',
   Rsqrt: 'layernorm/reductions',
   Erf: 'gelu (erf)',
+  AtomizerGegluGate: 'gelu (erf)',
+  AtomizerGegluGateGrad: 'gelu (erf)',
   GatherV2: 'gather/scatter',
   UnsortedSegmentSum: 'gather/scatter',
   ScatterNd: 'gather/scatter',

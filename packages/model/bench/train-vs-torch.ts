@@ -13,6 +13,7 @@
 
 import { cpus, loadavg } from 'node:os';
 import { Command } from 'commander';
+import * as tf from '../src/tfjs.js';
 import { selectBackend } from '../src/backend.js';
 import { modelConfig, type ModelConfig } from '../src/config.js';
 import { trainingStepFlops } from '../src/flops.js';
@@ -22,6 +23,7 @@ import { Adam } from '../src/optimizer.js';
 import { resolveInputEncoding, type InputEncoding } from '../src/host-input-stage.js';
 import { gradients } from '../src/training.js';
 import { planStepMemory } from '../src/memory-plan.js';
+import { nativeGegluActive } from '../src/geglu.js';
 import { bigEarthNetBatch } from '../src/testing/bigearthnet-batch.js';
 import { timed } from './clock.js';
 import { measureMatMul, type MatMulFigure } from './matmul-peak.js';
@@ -111,16 +113,18 @@ async function main(): Promise<void> {
   let tsLast = Number.NaN;
   // On the wasm heap (4 GiB) the step runs as the workers run it: plain when it fits, else
   // with layers recomputed, else micro-batched (memory-plan.ts).
-  const plan = backend.name === 'wasm' ? planStepMemory(cfg, B, N) : undefined;
+  const plan = backend.name === 'wasm' ? planStepMemory(cfg, B, N, { fusedGate: nativeGegluActive() }) : undefined;
   if (plan !== undefined) {
     log(
-      `memory plan: ${plan.checkpointLayers ? 'layers recomputed' : 'plain'}, micro-batch ${plan.microBatch} of ${B}; ` +
+      `memory plan: ${plan.recomputedLayers > 0 ? `${plan.recomputedLayers} of ${cfg.depth} layers recomputed` : 'plain'}, micro-batch ${plan.microBatch} of ${B}; ` +
         `estimated heap ${(plan.bytes / 2 ** 30).toFixed(2)} GiB (plain step ${(plan.plainBytes / 2 ** 30).toFixed(2)} GiB)`,
     );
   }
-  const memory = plan === undefined ? {} : { microBatch: plan.microBatch, checkpointLayers: plan.checkpointLayers };
+  const memory = plan === undefined ? {} : { microBatch: plan.microBatch, recomputedLayers: plan.recomputedLayers };
+  // One gradient buffer for all steps, as the workers' local steps (localSteps) use.
+  const out = new Float32Array(w.length);
   const step = (): number => {
-    const g = gradients(w, batch, labels, cfg, { inputEncoding, ...memory });
+    const g = gradients(w, batch, labels, cfg, { inputEncoding, ...memory, out });
     adam.update(w, g.grads, lr);
     return g.loss;
   };
@@ -139,6 +143,9 @@ async function main(): Promise<void> {
   }
   const tsBest = Math.min(...tsRuns);
   const tsCpuBest = Math.min(...tsCpuRuns);
+  // The wasm heap never shrinks: its size now is the peak of the steps (with growth slack).
+  const wasmHeap = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength;
+  if (wasmHeap !== undefined) log(`wasm heap after the steps: ${(wasmHeap / 2 ** 20).toFixed(0)} MiB`);
   const ts: SideResult = {
     backend: `tfjs ${backend.name}${backend.native ? '+native' : ''} (${backend.detail})`,
     stepMs: tsBest,
@@ -209,6 +216,7 @@ async function main(): Promise<void> {
       flopsPerStep: flops,
     },
     tfjs: ts,
+    wasmHeapMiB: wasmHeap === undefined ? null : wasmHeap / 2 ** 20,
     torch: torch ?? null,
     ratio: torch === undefined ? null : torch.stepMs / ts.stepMs,
     ratioCpu: torch === undefined ? null : torch.cpuStepMs / ts.cpuStepMs,

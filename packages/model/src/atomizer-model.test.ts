@@ -125,6 +125,21 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expect(Math.sqrt(n)).toBeCloseTo(whole.gradNorm / 4, 4);
     });
 
+    it('writes the gradient into a given buffer with the same bits, whole batch or micro-batched, and checks its length', () => {
+      const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+      for (const microBatch of [undefined, 1]) {
+        const fresh = gradients(w, real.batch, real.labels, cfg, { microBatch });
+        const out = new Float32Array(fresh.grads.length).fill(7);
+        const into = gradients(w, real.batch, real.labels, cfg, { microBatch, out });
+        expect(into.grads).toBe(out);
+        expect(into.loss).toBe(fresh.loss);
+        expect(bits(out).equals(bits(fresh.grads)), `microBatch ${microBatch}`).toBe(true);
+      }
+      expect(() => gradients(w, real.batch, real.labels, cfg, { out: new Float32Array(3) })).toThrow(
+        /out has 3 elements, the model has \d+ parameters/,
+      );
+    });
+
     it('token dropout is seeded and training-only', () => {
       const drop = modelConfig('small', { tokenDropout: true, tokenDropoutKeep: 0.5 });
       const table = paramTableOf(drop);

@@ -33,8 +33,12 @@ export interface ForwardOptions {
   seed?: number;
   /** Where the fixed token encodings are computed (host-input-stage.ts); default 'auto'. */
   inputEncoding?: InputEncoding;
-  /** Recompute each layer in the backward pass instead of keeping its intermediates (recomputed.ts); same bits, less memory. */
-  checkpointLayers?: boolean;
+  /**
+   * Recompute the first `recomputedLayers` layers in the backward pass instead of keeping
+   * their intermediates (recomputed.ts); same bits, less memory, one more forward of each.
+   * Default 0; the depth or more: every layer.
+   */
+  recomputedLayers?: number;
 }
 
 /** Uploads a flat weight array as one tensor per parameter (the caller disposes them). */
@@ -185,7 +189,8 @@ export function atomizerForward(params: ParamTensors, batch: AtomBatch, cfg: Mod
         layerBias = keyBias(tf.tensor2d(sub.mask, [B, sub.maxAtoms]));
       }
       const inputs = [z, layerTokens!, layerBias!, ...layerParamNames(params, pre).map((n) => params[n]!)];
-      z = (opts.checkpointLayers === true ? recomputed(layerOf(params, pre, cfg)) : layerOf(params, pre, cfg))(inputs) as tf.Tensor3D;
+      const layer = layerOf(params, pre, cfg);
+      z = (i < (opts.recomputedLayers ?? 0) ? recomputed(layer) : layer)(inputs) as tf.Tensor3D;
     }
     const pooled = attentionPool(layerNorm(z, p.norm('pool.norm')) as tf.Tensor3D, {
       query: p.get<tf.Tensor2D>('pool.query'),

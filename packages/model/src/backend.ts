@@ -2,6 +2,7 @@ import { accessSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from './tfjs.js';
+import { setNativeHostLoops } from './native-host.js';
 import { setNativeKernelsActive } from './native-kernels.js';
 import { installWasmSliceKernels } from './wasm-slice.js';
 
@@ -152,9 +153,18 @@ async function wasmNative(opts: BackendOptions): Promise<{ native: boolean; deta
   }
   if (opts.native === false) {
     mod.disableNativeKernels();
+    setNativeHostLoops({});
     return { native: false, detail: 'native kernels: off (disabled by the native: false option)' };
   }
   const status = mod.enableNativeKernels(opts.nativeThreads === undefined ? {} : { threads: opts.nativeThreads });
+  // The host loops (native-host.ts) go with the kernels; an older addon without them keeps the JavaScript ones.
+  const load = status.enabled ? mod.loadAddon() : undefined;
+  const addon = load?.ok === true ? load.addon : undefined;
+  setNativeHostLoops({
+    adam: typeof addon?.adam === 'function' ? addon.adam.bind(addon) : undefined,
+    sumSquares: typeof addon?.sumSquares === 'function' ? addon.sumSquares.bind(addon) : undefined,
+    readSquares: typeof addon?.readSquares === 'function' ? addon.readSquares.bind(addon) : undefined,
+  });
   return { native: status.enabled, detail: status.detail };
 }
 

@@ -1,5 +1,6 @@
 import * as tf from './tfjs.js';
 import { linear } from './linear.js';
+import { nativeKernelsActive } from './native-kernels.js';
 
 /** Parameters of the GEGLU feed-forward: d -> 2*mult*d -> gate -> mult*d -> d. */
 export interface GegluParams {
@@ -46,6 +47,30 @@ export function gegluGate(h: tf.Tensor): tf.Tensor {
   return gate(h);
 }
 
+// With @atomizer/wasm-native's kernels the bias add of x W1 and the gate above are one
+// native kernel each way (AtomizerGegluGate/-Grad: the same float32 operations in the
+// same order, so the same bits), which saves ~20 kernels and their passes over the
+// [rows, 2 mult d] hidden activations, and keeps less for the backward pass: x W1 and
+// Phi(g) instead of x W1 (which the bias Add kept for its shape), a, g, Phi(g) and gelu(g).
+const nativeGate = tf.customGrad((xi, bi, save) => {
+  const x = xi as tf.Tensor;
+  const bias = bi as tf.Tensor;
+  const [y, cdf] = tf.engine().runKernel('AtomizerGegluGate', { x, bias }, {}) as tf.Tensor[];
+  (save as tf.GradSaveFunc)([x, bias, cdf as tf.Tensor]);
+  return {
+    value: y as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, sb, scdf] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+      return tf.engine().runKernel('AtomizerGegluGateGrad', { dy, x: sx, bias: sb, cdf: scdf }, {}) as tf.Tensor[];
+    },
+  };
+}) as (x: tf.Tensor, bias: tf.Tensor) => tf.Tensor;
+
+/** True when the fused native gate (with the bias of its product) is registered and the native kernels are on. */
+export function nativeGegluActive(): boolean {
+  return nativeKernelsActive() && tf.getKernel('AtomizerGegluGate', 'wasm') !== undefined;
+}
+
 /**
  * GEGLU feed-forward (docs/model.md section 3): h = x W1 + b1 split in two halves
  * [a | g] along the last axis, y = (a * gelu(g)) W2 + b2.
@@ -55,5 +80,8 @@ export function geglu(x: tf.Tensor, p: GegluParams): tf.Tensor {
   if (hidden % 2 !== 0 || p.w2.shape[0] !== hidden / 2) {
     throw new Error(`geglu: w1 [${p.w1.shape}] must output twice w2's input width [${p.w2.shape}]`);
   }
-  return tf.tidy(() => linear(gegluGate(linear(x, p.w1, p.b1)), p.w2, p.b2));
+  return tf.tidy(() => {
+    const gated = nativeGegluActive() ? nativeGate(linear(x, p.w1), p.b1) : gegluGate(linear(x, p.w1, p.b1));
+    return linear(gated, p.w2, p.b2);
+  });
 }

@@ -62,9 +62,12 @@ export class GradientAccumulator {
     this.parts++;
   }
 
-  /** The sample-weighted mean so far (rounded to float32 once, at the end). */
-  result(): AccumulatedGradient {
-    return this.meanInto(new Float32Array(this.size));
+  /** The sample-weighted mean so far (rounded to float32 once, at the end), in `out` when given (its length: the size). */
+  result(out?: Float32Array): AccumulatedGradient {
+    if (out !== undefined && out.length !== this.size) {
+      throw new Error(`GradientAccumulator.result: out has ${out.length} elements, expected ${this.size}`);
+    }
+    return this.meanInto(out ?? new Float32Array(this.size));
   }
 
   /**

@@ -70,14 +70,14 @@ export type { Checkpoint, LoadedCheckpoint, SaveCheckpointOptions } from './chec
 // speed: analytic FLOP count (throughput / fraction of peak), attention with the atoms on the rows
 export { forwardFlops, trainingStepFlops } from './flops.js';
 export { WASM_HEAP_BUDGET_BYTES, WASM_HEAP_LIMIT_BYTES, planStepMemory, stepHeapBytes } from './memory-plan.js';
-export type { MemoryPlan } from './memory-plan.js';
+export type { HeapOptions, MemoryPlan } from './memory-plan.js';
 export type { FlopBreakdown } from './flops.js';
 export { attentionCoreRows, attentionRows } from './attention-rows.js';
 
 // speed, training step on the CPU backends: host-encoded tokens, fused GEGLU gate, shared attention checks
 export { INPUT_ENCODINGS, hostInputStage, inputTokens, resolveInputEncoding } from './host-input-stage.js';
 export type { InputEncoding } from './host-input-stage.js';
-export { gegluGate } from './geglu.js';
+export { gegluGate, nativeGegluActive } from './geglu.js';
 export { checkAttentionInputs } from './attention.js';
 export { checkAtomBatch } from './input-stage.js';
 

@@ -7,27 +7,31 @@ import { recomputed } from './recomputed.js';
 import { gradients } from './training.js';
 import { bigEarthNetBatch } from './testing/bigearthnet-batch.js';
 
-// Layers recomputed in the backward pass (checkpointLayers) must give the gradient of the
-// plain network bit for bit, leave no tensor behind, and leave the engine's tape usable.
+// Layers recomputed in the backward pass (recomputedLayers: all of them, or only the first
+// few as the memory plan picks) must give the gradient of the plain network bit for bit,
+// leave no tensor behind, and leave the engine's tape usable.
 
 describe('activation checkpointing (wasm)', () => {
-  const cases: Array<[string, Partial<ModelConfigInput>]> = [
-    ['small', {}],
-    ['small with token dropout', { tokenDropout: true }],
-    ['small with tied layers, depth 3', { weightTying: true, depth: 3 }],
+  // [name, config overrides, numbers of (first) layers recomputed]
+  const cases: Array<[string, Partial<ModelConfigInput>, number[]]> = [
+    ['small', {}, [2, 1]],
+    ['small with token dropout', { tokenDropout: true }, [2, 1]],
+    ['small with tied layers, depth 3', { weightTying: true, depth: 3 }, [3, 2, 1]],
   ];
-  for (const [name, over] of cases) {
-    it(`${name}: the same loss and gradient bits with and without recomputation, no tensor left`, async () => {
+  for (const [name, over, counts] of cases) {
+    it(`${name}: the same loss and gradient bits with and without recomputation (${counts.join(', ')} layers), no tensor left`, async () => {
       await selectBackend('wasm');
       const cfg = modelConfig('small', over);
       const w = initParams(cfg, 42);
       const { batch, labels } = await bigEarthNetBatch(3, 128, 42);
       const plain = gradients(w, batch, labels, cfg, { seed: 5 });
-      const before = tf.memory().numTensors;
-      const ckpt = gradients(w, batch, labels, cfg, { seed: 5, checkpointLayers: true });
-      expect(tf.memory().numTensors).toBe(before);
-      expect(ckpt.loss).toBe(plain.loss);
-      expect(Buffer.from(ckpt.grads.buffer).equals(Buffer.from(plain.grads.buffer))).toBe(true);
+      for (const recomputedLayers of counts) {
+        const before = tf.memory().numTensors;
+        const ckpt = gradients(w, batch, labels, cfg, { seed: 5, recomputedLayers });
+        expect(tf.memory().numTensors).toBe(before);
+        expect(ckpt.loss, `${recomputedLayers} recomputed`).toBe(plain.loss);
+        expect(Buffer.from(ckpt.grads.buffer).equals(Buffer.from(plain.grads.buffer)), `${recomputedLayers} recomputed`).toBe(true);
+      }
       // The tape is the engine's again: a plain gradient afterwards is unchanged.
       const again = gradients(w, batch, labels, cfg, { seed: 5 });
       expect(Buffer.from(again.grads.buffer).equals(Buffer.from(plain.grads.buffer))).toBe(true);

@@ -8,6 +8,7 @@ import { GradientAccumulator, type GradientPart } from './gradient-accumulator.j
 import { classificationLoss, labelsToTargets } from './losses.js';
 import { atomizerParamTable } from './model-params.js';
 import type { ParamTable } from './param-table.js';
+import { readWithSquares } from './tensor-view.js';
 
 // Training primitives on flat weights (docs/design.md "Rounds"): a worker receives
 // the round's flat Float32Array, computes the gradient of its slice (or H local
@@ -24,8 +25,17 @@ export interface GradientOptions {
   clipNorm?: number;
   /** Where the fixed token encodings are computed (host-input-stage.ts); default 'auto'. */
   inputEncoding?: InputEncoding;
-  /** Recompute each layer in the backward pass (recomputed.ts): same bits, a fraction of the activation memory. Default off. */
-  checkpointLayers?: boolean;
+  /**
+   * Recompute the first n layers in the backward pass (recomputed.ts): same bits, a fraction
+   * of their activation memory, one more forward of each. Default 0 (memory-plan.ts picks n).
+   */
+  recomputedLayers?: number;
+  /**
+   * Where to write the gradient (one float per parameter); default a new array. The result's
+   * `grads` is then this array. A loop of steps (localSteps) reuses one: a fresh array of the
+   * paper preset's 240 MB each step cost ~0.1 s of page faults and garbage collection.
+   */
+  out?: Float32Array;
 }
 
 export interface GradientResult {
@@ -74,8 +84,10 @@ function microBatchGradient(
   batch: AtomBatch,
   labels: readonly (readonly number[])[],
   cfg: ModelConfig,
-  opts: { training: boolean; seed: number; inputEncoding?: InputEncoding; checkpointLayers?: boolean },
-): GradientPart {
+  opts: { training: boolean; seed: number; inputEncoding?: InputEncoding; recomputedLayers?: number },
+  flat: Float32Array,
+  squares: boolean,
+): GradientPart & { sumSquares?: number } {
   const xs = table.entries.map((e) => params[e.name]!);
   const targets = labelsToTargets(labels, cfg.numClasses, cfg.task);
   try {
@@ -86,9 +98,14 @@ function microBatchGradient(
       return classificationLoss(cfg.task, logits, targets);
     })(xs);
     try {
-      const flat = new Float32Array(table.size);
-      for (const [i, e] of table.entries.entries()) flat.set(grads[i]!.dataSync() as Float32Array, e.offset);
-      return { grads: flat, samples: batch.batchSize, loss: value.dataSync()[0] as number };
+      // The entries fill the flat array in order, so the sum of squares read on the way is globalNorm's.
+      const sumSquares = readWithSquares(
+        grads,
+        table.entries.map((e) => e.offset),
+        flat,
+        squares,
+      );
+      return { grads: flat, samples: batch.batchSize, loss: value.dataSync()[0] as number, sumSquares };
     } finally {
       value.dispose();
       for (const g of grads) g.dispose();
@@ -120,40 +137,65 @@ export function gradients(
   if (!Number.isInteger(micro) || micro < 1) throw new Error(`gradients: microBatch must be a positive integer, got ${micro}`);
   const training = opts.training ?? true;
   const seed = opts.seed ?? 0;
+  if (opts.out !== undefined && opts.out.length !== table.size) {
+    throw new Error(`gradients: out has ${opts.out.length} elements, the model has ${table.size} parameters`);
+  }
   const params = paramTensors(table, weights);
   let grads: Float32Array;
   let loss: number;
+  let norm: number | undefined; // globalNorm(grads), when the read-back took it
   try {
     if (micro >= B) {
       // One pass: its mean gradient as is (the float64 accumulator would return the same
       // bits, (w * g) / w, at the cost of two passes over every parameter).
-      const part = microBatchGradient(table, params, batch, labels, cfg, {
-        training,
-        seed: deriveSeed(seed, 0),
-        inputEncoding: opts.inputEncoding,
-        checkpointLayers: opts.checkpointLayers,
-      });
+      const part = microBatchGradient(
+        table,
+        params,
+        batch,
+        labels,
+        cfg,
+        {
+          training,
+          seed: deriveSeed(seed, 0),
+          inputEncoding: opts.inputEncoding,
+          recomputedLayers: opts.recomputedLayers,
+        },
+        opts.out ?? new Float32Array(table.size),
+        true,
+      );
       grads = part.grads;
       loss = part.loss ?? Number.NaN;
+      if (part.sumSquares !== undefined) norm = Math.sqrt(part.sumSquares);
     } else {
       const acc = new GradientAccumulator(table.size);
+      // One buffer for every pass's gradient (the accumulator copies it into its float64 sum).
+      const scratch = new Float32Array(table.size);
       for (let start = 0, k = 0; start < B; start += micro, k++) {
         const end = Math.min(B, start + micro);
         acc.add(
-          microBatchGradient(table, params, sliceBatch(batch, start, end), labels.slice(start, end), cfg, {
-            training,
-            seed: deriveSeed(seed, k),
-            inputEncoding: opts.inputEncoding,
-            checkpointLayers: opts.checkpointLayers,
-          }),
+          microBatchGradient(
+            table,
+            params,
+            sliceBatch(batch, start, end),
+            labels.slice(start, end),
+            cfg,
+            {
+              training,
+              seed: deriveSeed(seed, k),
+              inputEncoding: opts.inputEncoding,
+              recomputedLayers: opts.recomputedLayers,
+            },
+            scratch,
+            false,
+          ),
         );
       }
-      ({ grads, loss } = acc.result());
+      ({ grads, loss } = acc.result(opts.out));
     }
   } finally {
     for (const t of Object.values(params)) t.dispose();
   }
-  const gradNorm = opts.clipNorm !== undefined ? clipByGlobalNorm(grads, opts.clipNorm).norm : globalNorm(grads);
+  const gradNorm = opts.clipNorm !== undefined ? clipByGlobalNorm(grads, opts.clipNorm, norm).norm : (norm ?? globalNorm(grads));
   return { grads, loss, samples: B, gradNorm };
 }
 
@@ -195,11 +237,12 @@ export function localSteps(
   if (!Number.isInteger(H) || H < 1) throw new Error(`localSteps: H must be a positive integer, got ${H}`);
   if (batches.length === 0) throw new Error('localSteps: no batches');
   const w = Float32Array.from(weights);
+  const out = new Float32Array(w.length); // one gradient buffer for the H steps
   let loss = 0;
   let samples = 0;
   for (let h = 0; h < H; h++) {
     const { batch, labels } = batches[h % batches.length]!;
-    const g = gradients(w, batch, labels, cfg, { ...opts, seed: deriveSeed(opts.seed ?? 0, h) });
+    const g = gradients(w, batch, labels, cfg, { ...opts, seed: deriveSeed(opts.seed ?? 0, h), out });
     optimizer.update(w, g.grads, typeof lr === 'number' ? lr : lr(h));
     loss += g.loss / H;
     samples += g.samples;

@@ -54,6 +54,38 @@ export interface NativeAddon {
     rows: number,
     cols: number,
   ): void;
+  gegluGate(heap: Uint8Array, xOff: number, bOff: number, yOff: number, cdfOff: number, rows: number, half: number): void;
+  gegluGateGrad(
+    heap: Uint8Array,
+    dyOff: number,
+    xOff: number,
+    bOff: number,
+    cdfOff: number,
+    dxOff: number,
+    dbOff: number,
+    rows: number,
+    half: number,
+  ): void;
+  /** One Adam step on [from, to) of the four arrays (the bits of the model's applyAdamRange). */
+  adam(
+    params: Float32Array,
+    grads: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    from: number,
+    to: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    stepSize: number,
+    bc2Sqrt: number,
+    l2: number,
+    keep: number,
+  ): void;
+  /** init + the sum of x[i]^2 over [from, to), in float64 in index order (the bits of the model's globalNorm loop). */
+  sumSquares(x: Float32Array, from: number, to: number, init: number): number;
+  /** Copies n floats at srcOff of the heap to dst[dstIndex..] and returns init + their sum of squares (sumSquares' order). */
+  readSquares(heap: Uint8Array, srcOff: number, dst: Float32Array, dstIndex: number, n: number, init: number): number;
   setThreads(n: number): void;
   info(): { config: string; corename: string; threads: number };
 }

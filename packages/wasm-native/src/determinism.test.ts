@@ -215,6 +215,53 @@ describe.runIf(load.ok)(`native kernels give the same bits wherever their operan
       ).toBeNull();
     }
   });
+
+  it('fused GEGLU gate forward and backward', () => {
+    for (const [rows, half] of [
+      [512, 256],
+      [33, 257],
+      [5, 3],
+    ] as Array<[number, number]>) {
+      const x = values(rows * 2 * half, 15, 4);
+      const b = values(2 * half, 16);
+      const cdf = values(rows * half, 17);
+      const dy = values(rows * half, 18);
+      expect(
+        mismatchOverShifts([x, b], [rows * half, rows * half], (heap, [xo, bo], [yo, co]) =>
+          addon.gegluGate(heap, xo as number, bo as number, yo as number, co as number, rows, half),
+        ),
+        `gegluGate [${rows},${2 * half}]`,
+      ).toBeNull();
+      expect(
+        mismatchOverShifts([dy, x, b, cdf], [rows * 2 * half, 2 * half], (heap, [dyo, xo, bo, co], [dxo, dbo]) =>
+          addon.gegluGateGrad(heap, dyo as number, xo as number, bo as number, co as number, dxo as number, dbo as number, rows, half),
+        ),
+        `gegluGateGrad [${rows},${2 * half}]`,
+      ).toBeNull();
+    }
+  });
+
+  it('Adam and the sum of squares over arrays at each alignment', () => {
+    const n = 4099;
+    const p0 = values(n, 19);
+    const g = values(n, 20, 0.1);
+    const m0 = values(n, 21, 0.01);
+    const v0 = values(n, 22, 0.01).map(Math.abs);
+    let ref: Uint32Array | undefined;
+    for (const shift of SHIFTS) {
+      const at = (a: Float32Array) => {
+        const buf = new Float32Array(n + 16);
+        buf.set(a, shift);
+        return buf.subarray(shift, shift + n);
+      };
+      const [p, gg, m, v] = [at(p0), at(g), at(m0), at(v0)] as [Float32Array, Float32Array, Float32Array, Float32Array];
+      addon.adam(p, gg, m, v, 0, n, 0.9, 0.999, 1e-8, 1e-3, 0.3, 0.01, 0.999);
+      const norm = new Float32Array(new Float64Array([addon.sumSquares(gg, 0, n, 0.5)]).buffer);
+      const got = new Uint32Array(Float32Array.from([...p, ...m, ...v, ...norm]).buffer);
+      if (ref === undefined) ref = got;
+      else expect(Buffer.from(got.buffer).equals(Buffer.from(ref.buffer)), `shift ${shift}`).toBe(true);
+    }
+  });
 });
 describe.skipIf(load.ok)('without the addon', () => {
   it('is allowed to be absent unless CI requires it, and says why', () => {

@@ -380,6 +380,81 @@ describe.runIf(load.ok)(`native kernels vs the stock wasm kernels${skipReason}`,
     expect(tf.getKernel('AtomizerLayerNorm', 'wasm')).toBeUndefined();
   });
 
+  it('AtomizerGegluGate and AtomizerGegluGateGrad equal the bias add, split, exact GELU and product of stock ops and their autograd', () => {
+    const h = registerNativeKernels(addon, ['AtomizerGegluGate', 'AtomizerGegluGateGrad']);
+    const reference = (x: tf.Tensor, b: tf.Tensor) => {
+      const [a, g] = tf.split(tf.add(x, b), 2, -1) as [tf.Tensor, tf.Tensor];
+      return tf.mul(a, tf.mul(tf.mul(g, 0.5), tf.add(tf.erf(tf.mul(g, Math.SQRT1_2)), 1)));
+    };
+    const close = (got: tf.Tensor, want: tf.Tensor, label: string) => {
+      expect(got.shape, label).toEqual(want.shape);
+      const a = got.dataSync();
+      const b = want.dataSync();
+      let worst = 0;
+      for (let i = 0; i < b.length; i++)
+        worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)) / Math.max(1, Math.abs(b[i] as number)));
+      expect(worst, `${label}: max difference ${worst}`).toBeLessThanOrEqual(2e-5);
+    };
+    try {
+      for (const shape of [
+        [8, 32, 64],
+        [5, 2],
+        [3, 1, 6],
+        [0, 16],
+        [64, 512],
+      ]) {
+        const w = shape[shape.length - 1] as number;
+        tf.tidy(() => {
+          const x = tf.mul(randomTensor(shape), 4);
+          const b = randomTensor([w]);
+          const dy = randomTensor([...shape.slice(0, -1), w / 2]);
+          const [y, cdf] = tf.engine().runKernel('AtomizerGegluGate', { x, bias: b }, {}) as tf.Tensor[];
+          close(y as tf.Tensor, reference(x, b), `y [${shape}]`);
+          const [dx, db] = tf.engine().runKernel('AtomizerGegluGateGrad', { dy, x, bias: b, cdf: cdf as tf.Tensor }, {}) as tf.Tensor[];
+          const want = tf.grads((xi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(reference(xi, bi), dy)))([x, b]);
+          close(dx as tf.Tensor, want[0] as tf.Tensor, `dx [${shape}]`);
+          if (shape[0] === 0) expect(Array.from((db as tf.Tensor).dataSync())).toEqual(new Array(w).fill(0));
+          else close(db as tf.Tensor, want[1] as tf.Tensor, `dbias [${shape}]`);
+        });
+      }
+      tf.tidy(() => {
+        expect(() => tf.engine().runKernel('AtomizerGegluGate', { x: tf.ones([2, 3]), bias: tf.ones([3]) }, {})).toThrow(
+          /AtomizerGegluGate: float32 x \[\.\.\., 2H\] and bias of 2H elements expected; got x \[2,3\] float32, bias \[3\]/,
+        );
+        const x = tf.ones([2, 4]);
+        const b = tf.ones([4]);
+        expect(() => tf.engine().runKernel('AtomizerGegluGateGrad', { dy: tf.ones([2, 3]), x, bias: b, cdf: tf.ones([2, 2]) }, {})).toThrow(
+          /AtomizerGegluGateGrad: dy and cdf \[2,2\] expected; got dy \[2,3\], cdf \[2,2\]/,
+        );
+      });
+    } finally {
+      h.uninstall();
+    }
+    expect(tf.getKernel('AtomizerGegluGate', 'wasm')).toBeUndefined();
+  });
+
+  it('exp and erf four at a time: the bits of the scalar expf loops (unary ops 2 and 3), over a sweep and the special values', () => {
+    const n = 1 << 21;
+    const x = new Float32Array(n);
+    for (let i = 0; i < n; i++) x[i] = -110 + (220 * i) / n;
+    x.set([0, -0, Infinity, -Infinity, NaN, 88, -88, 88.72283, 88.72284, -103.97208, -103.97209, 1e-30, -1e-30, 3.4e38, -3.4e38], 0);
+    for (let i = 0; i < 4096; i++) x[20 + i] = rng.uniform(-1, 1) * 10 ** rng.int(8);
+    const heap = new Uint8Array(3 * 4 * n);
+    new Float32Array(heap.buffer, 0, n).set(x);
+    const out = (op: number) => {
+      addon.unary(heap, op, 0, 4 * n, n);
+      return Buffer.from(heap.buffer.slice(4 * n, 8 * n));
+    };
+    for (const [fast, scalar, name] of [
+      [0, 2, 'exp'],
+      [1, 3, 'erf'],
+    ] as const) {
+      const a = out(fast);
+      const b = out(scalar);
+      expect(a.equals(b), `${name}: four-lane and scalar bits`).toBe(true);
+    }
+  });
+
   it('the addon refuses operands outside the heap', () => {
     const heap = new Uint8Array(64);
     expect(() => addon.gemm(heap, 0, 0, 0, 1, 0, 0, 8, 8, 8, false, false)).toThrow(/gemm: a lies outside the heap/);

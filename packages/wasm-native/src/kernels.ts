@@ -37,11 +37,14 @@ export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
 
 /**
  * Fused kernels with no stock counterpart, registered for 'wasm' under these names
- * for callers that check tf.getKernel(name, 'wasm') (the model's LayerNorm does):
+ * for callers that check tf.getKernel(name, 'wasm') (the model's LayerNorm and GEGLU do):
  * AtomizerLayerNorm {x, gamma, beta} (attr epsilon) -> [y, xhat, r] with r of shape
- * [..., 1]; AtomizerLayerNormGrad {dy, xhat, r, gamma} -> [dx, dgamma, dbeta].
+ * [..., 1]; AtomizerLayerNormGrad {dy, xhat, r, gamma} -> [dx, dgamma, dbeta];
+ * AtomizerGegluGate {x [..., 2H] (a product without its bias), bias [2H]} -> [y, cdf]
+ * ([..., H] each: y = a gelu(g) of [a | g] = x + bias, cdf = Phi(g));
+ * AtomizerGegluGateGrad {dy, x, bias, cdf} -> [dx, dbias].
  */
-export const FUSED_KERNELS = ['AtomizerLayerNorm', 'AtomizerLayerNormGrad'] as const;
+export const FUSED_KERNELS = ['AtomizerLayerNorm', 'AtomizerLayerNormGrad', 'AtomizerGegluGate', 'AtomizerGegluGateGrad'] as const;
 export type FusedKernelName = (typeof FUSED_KERNELS)[number];
 
 const BINARY_OPS: Partial<Record<NativeKernelName, number>> = {
@@ -416,6 +419,62 @@ function layerNormGradKernel(addon: NativeAddon, args: KernelArgs): tf.TensorInf
   return [dx, dg, db];
 }
 
+// ---- Fused GEGLU gate with the bias of its product (forward and backward) -------------------
+
+function gegluShape(who: string, x: tf.TensorInfo, bias: tf.TensorInfo): { rows: number; half: number } {
+  const w = x.shape[x.shape.length - 1] ?? 0;
+  if (x.dtype !== 'float32' || bias.dtype !== 'float32' || x.shape.length < 1 || w < 2 || w % 2 !== 0 || size(bias.shape) !== w) {
+    throw new Error(`${who}: float32 x [..., 2H] and bias of 2H elements expected; got x [${x.shape}] ${x.dtype}, bias [${bias.shape}]`);
+  }
+  return { rows: size(x.shape) / w, half: w / 2 };
+}
+
+function gegluGateKernel(addon: NativeAddon, args: KernelArgs): tf.TensorInfo[] {
+  const x = args.inputs['x'] as tf.TensorInfo;
+  const bias = args.inputs['bias'] as tf.TensorInfo;
+  const { rows, half } = gegluShape('AtomizerGegluGate', x, bias);
+  const backend = args.backend as BackendWasm;
+  const outShape = [...x.shape.slice(0, -1), half];
+  const y = backend.makeOutput(outShape, 'float32');
+  const cdf = backend.makeOutput(outShape, 'float32');
+  addon.gegluGate(heapOf(backend), offsetOf(backend, x), offsetOf(backend, bias), offsetOf(backend, y), offsetOf(backend, cdf), rows, half);
+  return [y, cdf];
+}
+
+function gegluGateGradKernel(addon: NativeAddon, args: KernelArgs): tf.TensorInfo[] {
+  const dy = args.inputs['dy'] as tf.TensorInfo;
+  const x = args.inputs['x'] as tf.TensorInfo;
+  const bias = args.inputs['bias'] as tf.TensorInfo;
+  const cdf = args.inputs['cdf'] as tf.TensorInfo;
+  const { rows, half } = gegluShape('AtomizerGegluGateGrad', x, bias);
+  const outShape = [...x.shape.slice(0, -1), half];
+  if (!tf.util.arraysEqual(dy.shape, outShape) || !tf.util.arraysEqual(cdf.shape, outShape)) {
+    throw new Error(`AtomizerGegluGateGrad: dy and cdf [${outShape}] expected; got dy [${dy.shape}], cdf [${cdf.shape}]`);
+  }
+  const backend = args.backend as BackendWasm;
+  const dx = backend.makeOutput(x.shape, 'float32');
+  const db = backend.makeOutput(bias.shape, 'float32');
+  addon.gegluGateGrad(
+    heapOf(backend),
+    offsetOf(backend, dy),
+    offsetOf(backend, x),
+    offsetOf(backend, bias),
+    offsetOf(backend, cdf),
+    offsetOf(backend, dx),
+    offsetOf(backend, db),
+    rows,
+    half,
+  );
+  return [dx, db];
+}
+
+const FUSED: Record<FusedKernelName, (addon: NativeAddon, args: KernelArgs) => tf.TensorInfo[]> = {
+  AtomizerLayerNorm: layerNormKernel,
+  AtomizerLayerNormGrad: layerNormGradKernel,
+  AtomizerGegluGate: gegluGateKernel,
+  AtomizerGegluGateGrad: gegluGateGradKernel,
+};
+
 function kernelFor(name: NativeKernelName, addon: NativeAddon, stock: Kernel): Kernel {
   const bin = BINARY_OPS[name];
   if (bin !== undefined) return (args) => binary(bin, addon, stock, args);
@@ -480,10 +539,8 @@ export function registerNativeKernels(
   for (const name of fused) {
     const c = { calls: 0, stock: 0 };
     calls.set(name, c);
-    const fn =
-      name === 'AtomizerLayerNorm'
-        ? (args: KernelArgs) => layerNormKernel(addon, args)
-        : (args: KernelArgs) => layerNormGradKernel(addon, args);
+    const kernel = FUSED[name];
+    const fn = (args: KernelArgs) => kernel(addon, args);
     if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({
       kernelName: name,

@@ -73,7 +73,7 @@ describe.runIf(load.ok)(`with the addon${skipReason}`, () => {
     const s = enableNativeKernels({ env: {} });
     expect(s.enabled).toBe(true);
     if (!s.enabled) return;
-    expect(s.detail).toMatch(/^native kernels: on \(OpenBLAS \d+\.\d+\.\d+, \S+, 1 thread, 18 kernels, build [0-9a-f]{12}\)$/);
+    expect(s.detail).toMatch(/^native kernels: on \(OpenBLAS \d+\.\d+\.\d+, \S+, 1 thread, 20 kernels, build [0-9a-f]{12}\)$/);
     expect(s.build).toBe(load.ok ? load.build : undefined); // the sha256 prefix of the binary loaded
     expect(s.kernels).toEqual([...NATIVE_KERNELS, ...FUSED_KERNELS]);
     expect(FUSED_KERNELS.every((k) => tf.getKernel(k, 'wasm') !== undefined)).toBe(true);

@@ -20,7 +20,7 @@ export interface NativeOptions {
 export type NativeStatus =
   | {
       enabled: true;
-      /** One line for the backend log, e.g. "native kernels: on (OpenBLAS 0.3.21, Haswell, 1 thread, 18 kernels, build 3f2a9c1e07d4)". */
+      /** One line for the backend log, e.g. "native kernels: on (OpenBLAS 0.3.21, Haswell, 1 thread, 20 kernels, build 3f2a9c1e07d4)". */
       detail: string;
       /** sha256 prefix of the addon binary (see AddonLoad). */
       build: string;

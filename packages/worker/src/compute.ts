@@ -9,6 +9,7 @@ import {
   predict,
   classificationLoss,
   labelsToTargets,
+  nativeGegluActive,
   type MemoryPlan,
 } from '@atomizer/model';
 import {
@@ -509,37 +510,41 @@ const plansLogged = new Set<string>();
 /**
  * Micro-batch and layer recomputation of a train step. On the wasm backend (a 4 GiB heap)
  * they come from the model's memory plan (memory-plan.ts): the plain step when it fits, else
- * recomputed layers (same bits), else the largest micro-batch that fits; decided from the
- * config and the batch alone, so every worker takes the same. Elsewhere: train.microBatch.
- * A plan that differs from the plain step is logged once per run and shape.
+ * the cheaper by its time estimate of the whole batch with the fewest layers recomputed that
+ * fit (same bits) and micro-batches (other bits); decided from the config, the batch and the
+ * kernels alone, so every worker with the same build takes the same. Elsewhere:
+ * train.microBatch. A plan that differs from the plain step is logged once per run and shape.
  */
 function stepMemory(
   job: TrainJob,
   ctx: RunContext,
   batches: readonly AtomBatch[],
   opts: ComputeOptions,
-): { microBatch?: number; checkpointLayers?: boolean } {
+): { microBatch?: number; recomputedLayers?: number } {
   const given = ctx.config.train.microBatch;
   if (tf.getBackend() !== 'wasm') return given > 0 ? { microBatch: given } : {};
   const samples = Math.max(...batches.map((b) => b.batchSize));
   const atoms = Math.max(...batches.map((b) => b.maxAtoms));
   let plan: MemoryPlan;
   try {
-    plan = planStepMemory(ctx.model, samples, atoms, given > 0 ? { microBatch: given } : {});
+    // The heap fit of the kernels this worker runs (the fused GEGLU gate keeps a third less).
+    const fusedGate = nativeGegluActive();
+    plan = planStepMemory(ctx.model, samples, atoms, given > 0 ? { microBatch: given, fusedGate } : { fusedGate });
   } catch (err) {
     throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: ${(err as Error).message}`);
   }
   const key = `${job.run} ${samples} ${atoms}`;
-  if ((plan.checkpointLayers || plan.microBatch < samples) && !plansLogged.has(key)) {
+  const recomputed = plan.recomputedLayers > 0;
+  if ((recomputed || plan.microBatch < samples) && !plansLogged.has(key)) {
     plansLogged.add(key);
     const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
     (opts.onWarning ?? ((m: string) => process.stderr.write(`${m}\n`)))(
       `run ${job.run}: a step of ${samples} samples x ${atoms} atoms needs about ${gib(plan.plainBytes)} of wasm heap (budget ${gib(plan.budgetBytes)}): ` +
-        `${plan.checkpointLayers ? 'layers recomputed in the backward pass' : ''}${plan.checkpointLayers && plan.microBatch < samples ? ', ' : ''}` +
+        `${recomputed ? `${plan.recomputedLayers} of ${ctx.model.depth} layers recomputed in the backward pass` : ''}${recomputed && plan.microBatch < samples ? ', ' : ''}` +
         `${plan.microBatch < samples ? `micro-batches of ${plan.microBatch}` : ''} (about ${gib(plan.bytes)})`,
     );
   }
-  return { microBatch: plan.microBatch, checkpointLayers: plan.checkpointLayers };
+  return { microBatch: plan.microBatch, recomputedLayers: plan.recomputedLayers };
 }
 
 /** `--compute stub`: the run's size of pseudo-gradient, no model (scale simulations). */
