@@ -21,7 +21,7 @@ import { runCli } from './run-cli.js';
 // which modalities apply and which statistics normalise the bands are.
 
 const L8 = (f: string) => dataPath('landsat8_landfire_gdalraster', f);
-const SEN2 = `scene:${dataPath('rstoolbox-sen2', 'sen2.tif')}?labels=${dataPath('rstoolbox-sen2', 'sen2_polygons.geojson')}&sensor=s2a&k=5&maxPerGroup=12`;
+const SEN2 = `scene:${dataPath('rstoolbox-sen2', 'sen2.tif')}?labels=${dataPath('rstoolbox-sen2', 'sen2_polygons.geojson')}&sensor=s2a&k=5&offset=-0.1&maxPerGroup=12`;
 const RUN = 'xs';
 
 let dir: string;
