@@ -21,11 +21,15 @@
 // Not a test.
 //
 //   npm run bench:cross-scene -- [--preset sen2-sensors --preset sen2-scene]
-//       [--seeds 42,7,1234] [--stride 2] [--set train.rounds=30 ...] [--no-image] [--json]
+//       [--seeds 42,7,1234] [--stride 2] [--set train.rounds=30 ...] [--no-image] [--jobs 2] [--json]
+//
+// --jobs N runs N (preset, seed) pairs at once in child processes (as bench:quality does).
 
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   fixedSlotInputs,
   fixedSlotLayout,
@@ -69,11 +73,26 @@ async function configFor(
   seed: number,
   sets: Array<[string, unknown]>,
   normalisation: 'train-split' | 'image',
+  log: (s: string) => void,
 ): Promise<RunConfig> {
   const cfg = (await resolveTrainConfig({ config: preset })) as unknown as Record<string, unknown>;
   for (const [path, value] of sets) setPath(cfg, path, value);
   setPath(cfg, 'seed', seed);
   setPath(cfg, 'dataset.normalisation', normalisation);
+  if (normalisation === 'image') {
+    // Each sample's own z-score removes any gain and shift of a band: the run config refuses the
+    // radiometric step there, so the 'image' variant of a preset trains without it, and says so.
+    const t = cfg.train as Record<string, unknown> | undefined;
+    const on = ['radiometricGain', 'radiometricBandGain', 'radiometricShift'].filter(
+      (k) => t?.[k] !== undefined && t[k] !== (k === 'radiometricShift' ? 0 : 1),
+    );
+    if (on.length > 0) {
+      log(
+        `${preset} seed ${seed} (image): trained without ${on.map((k) => `train.${k}`).join(', ')} (no effect under per-sample normalisation)`,
+      );
+      for (const k of on) setPath(cfg, `train.${k}`, k === 'radiometricShift' ? 0 : 1);
+    }
+  }
   setPath(cfg, 'run', `xscene-${preset}-${normalisation}-s${seed}`);
   return parseRunConfig(cfg, preset);
 }
@@ -162,7 +181,7 @@ async function runSeed(
   const raw: Sample[] = [];
   for await (const item of src) raw.push(item.sample);
   for (const normalisation of image ? (['train-split', 'image'] as const) : (['train-split'] as const)) {
-    const config = await configFor(preset, seed, sets, normalisation);
+    const config = await configFor(preset, seed, sets, normalisation, log);
     const dir = await mkdtemp(join(tmpdir(), 'atomizer-xscene-'));
     try {
       const store = new LocalStore(dir);
@@ -252,6 +271,28 @@ function summarise(xs: number[]): Summary {
     max: s[s.length - 1]!,
   };
 }
+/** Run one (preset, seed) in a child process of this script (--jobs); its scores. */
+function runChild(preset: string, seed: number, passthrough: string[]): Promise<Score[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--preset', preset, '--seeds', String(seed), '--raw', ...passthrough],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${preset} seed ${seed}: child exited with ${code}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as Score[]);
+      } catch (err) {
+        reject(new Error(`${preset} seed ${seed}: unreadable child output (${(err as Error).message})`));
+      }
+    });
+  });
+}
+
 const fmt = (s: Summary): string => `${s.median.toFixed(3)} / ${s.mean.toFixed(3)} (${s.min.toFixed(3)}-${s.max.toFixed(3)})`;
 
 async function main(): Promise<void> {
@@ -274,14 +315,27 @@ async function main(): Promise<void> {
       [] as string[],
     )
     .option('--no-image', "skip the runs trained with dataset.normalisation 'image'")
+    .option('--jobs <n>', '(preset, seed) pairs run at once, each in its own process', '1')
     .option('--json', 'print one JSON object')
+    .option('--raw', "internal: print one (preset, seed)'s scores as JSON (child mode)")
     .parse()
-    .opts<{ preset: string[]; seeds: string; stride: string; set: string[]; image: boolean; json?: boolean }>();
+    .opts<{
+      preset: string[];
+      seeds: string;
+      stride: string;
+      set: string[];
+      image: boolean;
+      jobs: string;
+      json?: boolean;
+      raw?: boolean;
+    }>();
   const presets = opts.preset.length > 0 ? opts.preset : ['sen2-sensors', 'sen2-scene'];
   const seeds = opts.seeds.split(',').map((s) => Number(s.trim()));
   if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds takes non-negative integers, got '${opts.seeds}'`);
   const stride = Number(opts.stride);
   if (!Number.isInteger(stride) || stride < 1) throw new Error(`--stride takes a positive integer, got '${opts.stride}'`);
+  const jobs = Number(opts.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs takes a positive integer, got '${opts.jobs}'`);
   const sets: Array<[string, unknown]> = opts.set.map((s) => {
     const eq = s.indexOf('=');
     if (eq <= 0) throw new Error(`--set takes path=value (e.g. train.rounds=30), got '${s}'`);
@@ -307,7 +361,28 @@ async function main(): Promise<void> {
     log(
       `Landsat-8 LANDFIRE scene: ${classCounts.reduce((a, b) => a + b, 0)} patches (${classes.map((c, i) => `${c} ${classCounts[i]}`).join(', ')})`,
     );
-    for (const preset of presets) for (const seed of seeds) scores.push(...(await runSeed(preset, seed, sets, dataset, opts.image, log)));
+    if (opts.raw === true) {
+      process.stdout.write(`${JSON.stringify(await runSeed(presets[0]!, seeds[0]!, sets, dataset, opts.image, log))}\n`);
+      return;
+    }
+    const tasks = presets.flatMap((preset) => seeds.map((seed) => ({ preset, seed })));
+    const passthrough = ['--stride', String(stride), ...opts.set.flatMap((s) => ['--set', s]), ...(opts.image ? [] : ['--no-image'])];
+    const done = new Map<number, Score[]>();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(jobs, tasks.length) }, async () => {
+        while (next < tasks.length) {
+          const i = next++;
+          const t = tasks[i]!;
+          done.set(
+            i,
+            jobs > 1 ? await runChild(t.preset, t.seed, passthrough) : await runSeed(t.preset, t.seed, sets, dataset, opts.image, log),
+          );
+        }
+      }),
+    );
+    // In task order, whatever order the children finished in.
+    for (let i = 0; i < tasks.length; i++) scores.push(...done.get(i)!);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
