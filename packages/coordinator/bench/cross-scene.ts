@@ -25,7 +25,6 @@
 //
 // --jobs N runs N (preset, seed) pairs at once in child processes (as bench:quality does).
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +45,7 @@ import { evalCheckpoint } from '../src/commands/eval-checkpoint.js';
 import { NATIVE } from '../src/commands/modality-applicability.js';
 import { normalisationFor, type StatsChoice } from '../src/commands/normalisation.js';
 import { resolveTrainConfig } from '../src/commands/run-config-options.js';
+import { runChildJson } from './child-json.js';
 import { SlotKnn } from './knn.js';
 import { writeLandsatLandfireScene } from './landsat8-landfire.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
@@ -273,24 +273,11 @@ function summarise(xs: number[]): Summary {
 }
 /** Run one (preset, seed) in a child process of this script (--jobs); its scores. */
 function runChild(preset: string, seed: number, passthrough: string[]): Promise<Score[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [...process.execArgv, fileURLToPath(import.meta.url), '--preset', preset, '--seeds', String(seed), '--raw', ...passthrough],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${preset} seed ${seed}: child exited with ${code}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as Score[]);
-      } catch (err) {
-        reject(new Error(`${preset} seed ${seed}: unreadable child output (${(err as Error).message})`));
-      }
-    });
-  });
+  return runChildJson<Score[]>(
+    fileURLToPath(import.meta.url),
+    ['--preset', preset, '--seeds', String(seed), '--raw', ...passthrough],
+    `${preset} seed ${seed}`,
+  );
 }
 
 const fmt = (s: Summary): string => `${s.median.toFixed(3)} / ${s.mean.toFixed(3)} (${s.min.toFixed(3)}-${s.max.toFixed(3)})`;
