@@ -18,6 +18,10 @@
 // bench/quality.ts, trained on the same Sentinel-2 samples and train views;
 // each Landsat band goes to the slot of the nearest Sentinel-2 band by
 // wavelength) with the same normalisation, chance and the majority class.
+// A run trained with the radiometric step (train.radiometric*) also gets the
+// baselines trained on the same samples plus 4 radiometrically jittered copies
+// of each ('mlp, radiometry', 'knn, radiometry'): the augmentation, not the
+// model, could be what transfers.
 // Not a test.
 //
 //   npm run bench:cross-scene -- [--preset sen2-sensors --preset sen2-scene]
@@ -38,7 +42,18 @@ import {
   type SlotNormalisation,
 } from '@atomizer/model';
 import { LocalStore, parseRunConfig, setPath, type RunConfig } from '@atomizer/protocol';
-import { SensorCatalog, applyModality, readDataset, type BandStats, type Modality, type Sample } from '@atomizer/tokenizer';
+import {
+  SensorCatalog,
+  SeededRng,
+  applyModality,
+  radiometricJitterOn,
+  randomRadiometry,
+  readDataset,
+  type BandStats,
+  type Modality,
+  type RadiometricJitter,
+  type Sample,
+} from '@atomizer/tokenizer';
 import { Command } from 'commander';
 import { readSplit } from '../src/baselines.js';
 import { evalCheckpoint } from '../src/commands/eval-checkpoint.js';
@@ -51,7 +66,21 @@ import { writeLandsatLandfireScene } from './landsat8-landfire.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
 
 type Strategy = 'run' | 'dataset' | 'image' | 'dataset, trained bands';
-type Model = 'atomizer' | 'mlp' | 'knn';
+type Model = 'atomizer' | 'mlp' | 'knn' | 'mlp, radiometry' | 'knn, radiometry';
+const MODELS: readonly Model[] = ['atomizer', 'mlp', 'knn', 'mlp, radiometry', 'knn, radiometry'];
+/** Radiometrically jittered copies of each training sample the baselines get when the run trains with the radiometric step. */
+const RADIOMETRY_COPIES = 4;
+
+/**
+ * The training samples plus RADIOMETRY_COPIES copies of each with the run's radiometric jitter
+ * (seeded per sample and copy): the baselines' stand-in for the Atomizer's per-step draws.
+ */
+function withRadiometry(samples: readonly Sample[], jitter: RadiometricJitter, seed: number): Sample[] {
+  return samples.flatMap((s, i) => [
+    s,
+    ...Array.from({ length: RADIOMETRY_COPIES }, (_, c) => randomRadiometry(s, jitter, SeededRng.derive(seed, 3, i, c))),
+  ]);
+}
 
 interface Score {
   preset: string;
@@ -247,6 +276,15 @@ async function runSeed(
         log(
           `  ${strategy}: atomizer ${m.accuracy!.toFixed(3)}, mlp ${b.mlp.accuracy.toFixed(3)}, knn ${b.knn.accuracy.toFixed(3)} (${m.samples} samples)`,
         );
+        // The run trained with the radiometric step: the baselines once more with it (jittered copies).
+        const t = config.train;
+        const jitter = { gain: t.radiometricGain, bandGain: t.radiometricBandGain, shift: t.radiometricShift };
+        if (radiometricJitterOn(jitter)) {
+          const r = baselineScores(result, withRadiometry(trainSamples, jitter, seed), scene, truth, scored, stats, seed);
+          out.push({ preset, seed, strategy, model: 'mlp, radiometry', ...r.mlp, classes: names, statsFrom });
+          out.push({ preset, seed, strategy, model: 'knn, radiometry', ...r.knn, classes: names, statsFrom });
+          log(`  ${strategy}, baselines with radiometry: mlp ${r.mlp.accuracy.toFixed(3)}, knn ${r.knn.accuracy.toFixed(3)}`);
+        }
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -385,7 +423,7 @@ async function main(): Promise<void> {
   };
   const table = presets.flatMap((preset) =>
     (['run', 'dataset', 'dataset, trained bands', 'image'] as const).flatMap((strategy) =>
-      (['atomizer', 'mlp', 'knn'] as const).flatMap((model) => {
+      MODELS.flatMap((model) => {
         const rs = scores.filter((s) => s.preset === preset && s.strategy === strategy && s.model === model);
         if (rs.length === 0) return [];
         return [
