@@ -19,7 +19,7 @@
 // each Landsat band goes to the slot of the nearest Sentinel-2 band by
 // wavelength) with the same normalisation, chance and the majority class.
 // A run trained with the radiometric step (train.radiometric*) also gets the
-// baselines trained on the same samples plus 4 radiometrically jittered copies
+// baselines trained on the same samples plus 3 radiometrically jittered copies
 // of each ('mlp, radiometry', 'knn, radiometry'): the augmentation, not the
 // model, could be what transfers.
 // Not a test.
@@ -69,7 +69,7 @@ type Strategy = 'run' | 'dataset' | 'image' | 'dataset, trained bands';
 type Model = 'atomizer' | 'mlp' | 'knn' | 'mlp, radiometry' | 'knn, radiometry';
 const MODELS: readonly Model[] = ['atomizer', 'mlp', 'knn', 'mlp, radiometry', 'knn, radiometry'];
 /** Radiometrically jittered copies of each training sample the baselines get when the run trains with the radiometric step. */
-const RADIOMETRY_COPIES = 4;
+const RADIOMETRY_COPIES = 3;
 
 /**
  * The training samples plus RADIOMETRY_COPIES copies of each with the run's radiometric jitter
