@@ -18,14 +18,21 @@
 // bench/quality.ts, trained on the same Sentinel-2 samples and train views;
 // each Landsat band goes to the slot of the nearest Sentinel-2 band by
 // wavelength) with the same normalisation, chance and the majority class.
+// A run trained with the radiometric step (train.radiometric*) also gets the
+// baselines trained on the same samples plus 3 radiometrically jittered copies
+// of each ('mlp, radiometry', 'knn, radiometry'): the augmentation, not the
+// model, could be what transfers.
 // Not a test.
 //
 //   npm run bench:cross-scene -- [--preset sen2-sensors --preset sen2-scene]
-//       [--seeds 42,7,1234] [--stride 2] [--set train.rounds=30 ...] [--no-image] [--json]
+//       [--seeds 42,7,1234] [--stride 2] [--set train.rounds=30 ...] [--no-image] [--jobs 2] [--json]
+//
+// --jobs N runs N (preset, seed) pairs at once in child processes (as bench:quality does).
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   fixedSlotInputs,
   fixedSlotLayout,
@@ -35,19 +42,45 @@ import {
   type SlotNormalisation,
 } from '@atomizer/model';
 import { LocalStore, parseRunConfig, setPath, type RunConfig } from '@atomizer/protocol';
-import { SensorCatalog, applyModality, readDataset, type BandStats, type Modality, type Sample } from '@atomizer/tokenizer';
+import {
+  SensorCatalog,
+  SeededRng,
+  applyModality,
+  radiometricJitterOn,
+  randomRadiometry,
+  readDataset,
+  type BandStats,
+  type Modality,
+  type RadiometricJitter,
+  type Sample,
+} from '@atomizer/tokenizer';
 import { Command } from 'commander';
 import { readSplit } from '../src/baselines.js';
 import { evalCheckpoint } from '../src/commands/eval-checkpoint.js';
 import { NATIVE } from '../src/commands/modality-applicability.js';
 import { normalisationFor, type StatsChoice } from '../src/commands/normalisation.js';
 import { resolveTrainConfig } from '../src/commands/run-config-options.js';
+import { runChildJson } from './child-json.js';
 import { SlotKnn } from './knn.js';
 import { writeLandsatLandfireScene } from './landsat8-landfire.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
 
 type Strategy = 'run' | 'dataset' | 'image' | 'dataset, trained bands';
-type Model = 'atomizer' | 'mlp' | 'knn';
+type Model = 'atomizer' | 'mlp' | 'knn' | 'mlp, radiometry' | 'knn, radiometry';
+const MODELS: readonly Model[] = ['atomizer', 'mlp', 'knn', 'mlp, radiometry', 'knn, radiometry'];
+/** Radiometrically jittered copies of each training sample the baselines get when the run trains with the radiometric step. */
+const RADIOMETRY_COPIES = 3;
+
+/**
+ * The training samples plus RADIOMETRY_COPIES copies of each with the run's radiometric jitter
+ * (seeded per sample and copy): the baselines' stand-in for the Atomizer's per-step draws.
+ */
+function withRadiometry(samples: readonly Sample[], jitter: RadiometricJitter, seed: number): Sample[] {
+  return samples.flatMap((s, i) => [
+    s,
+    ...Array.from({ length: RADIOMETRY_COPIES }, (_, c) => randomRadiometry(s, jitter, SeededRng.derive(seed, 3, i, c))),
+  ]);
+}
 
 interface Score {
   preset: string;
@@ -69,11 +102,26 @@ async function configFor(
   seed: number,
   sets: Array<[string, unknown]>,
   normalisation: 'train-split' | 'image',
+  log: (s: string) => void,
 ): Promise<RunConfig> {
   const cfg = (await resolveTrainConfig({ config: preset })) as unknown as Record<string, unknown>;
   for (const [path, value] of sets) setPath(cfg, path, value);
   setPath(cfg, 'seed', seed);
   setPath(cfg, 'dataset.normalisation', normalisation);
+  if (normalisation === 'image') {
+    // Each sample's own z-score removes any gain and shift of a band: the run config refuses the
+    // radiometric step there, so the 'image' variant of a preset trains without it, and says so.
+    const t = cfg.train as Record<string, unknown> | undefined;
+    const on = ['radiometricGain', 'radiometricBandGain', 'radiometricShift'].filter(
+      (k) => t?.[k] !== undefined && t[k] !== (k === 'radiometricShift' ? 0 : 1),
+    );
+    if (on.length > 0) {
+      log(
+        `${preset} seed ${seed} (image): trained without ${on.map((k) => `train.${k}`).join(', ')} (no effect under per-sample normalisation)`,
+      );
+      for (const k of on) setPath(cfg, `train.${k}`, k === 'radiometricShift' ? 0 : 1);
+    }
+  }
   setPath(cfg, 'run', `xscene-${preset}-${normalisation}-s${seed}`);
   return parseRunConfig(cfg, preset);
 }
@@ -162,7 +210,7 @@ async function runSeed(
   const raw: Sample[] = [];
   for await (const item of src) raw.push(item.sample);
   for (const normalisation of image ? (['train-split', 'image'] as const) : (['train-split'] as const)) {
-    const config = await configFor(preset, seed, sets, normalisation);
+    const config = await configFor(preset, seed, sets, normalisation, log);
     const dir = await mkdtemp(join(tmpdir(), 'atomizer-xscene-'));
     try {
       const store = new LocalStore(dir);
@@ -228,6 +276,15 @@ async function runSeed(
         log(
           `  ${strategy}: atomizer ${m.accuracy!.toFixed(3)}, mlp ${b.mlp.accuracy.toFixed(3)}, knn ${b.knn.accuracy.toFixed(3)} (${m.samples} samples)`,
         );
+        // The run trained with the radiometric step: the baselines once more with it (jittered copies).
+        const t = config.train;
+        const jitter = { gain: t.radiometricGain, bandGain: t.radiometricBandGain, shift: t.radiometricShift };
+        if (radiometricJitterOn(jitter)) {
+          const r = baselineScores(result, withRadiometry(trainSamples, jitter, seed), scene, truth, scored, stats, seed);
+          out.push({ preset, seed, strategy, model: 'mlp, radiometry', ...r.mlp, classes: names, statsFrom });
+          out.push({ preset, seed, strategy, model: 'knn, radiometry', ...r.knn, classes: names, statsFrom });
+          log(`  ${strategy}, baselines with radiometry: mlp ${r.mlp.accuracy.toFixed(3)}, knn ${r.knn.accuracy.toFixed(3)}`);
+        }
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -252,6 +309,15 @@ function summarise(xs: number[]): Summary {
     max: s[s.length - 1]!,
   };
 }
+/** Run one (preset, seed) in a child process of this script (--jobs); its scores. */
+function runChild(preset: string, seed: number, passthrough: string[]): Promise<Score[]> {
+  return runChildJson<Score[]>(
+    fileURLToPath(import.meta.url),
+    ['--preset', preset, '--seeds', String(seed), '--raw', ...passthrough],
+    `${preset} seed ${seed}`,
+  );
+}
+
 const fmt = (s: Summary): string => `${s.median.toFixed(3)} / ${s.mean.toFixed(3)} (${s.min.toFixed(3)}-${s.max.toFixed(3)})`;
 
 async function main(): Promise<void> {
@@ -274,14 +340,27 @@ async function main(): Promise<void> {
       [] as string[],
     )
     .option('--no-image', "skip the runs trained with dataset.normalisation 'image'")
+    .option('--jobs <n>', '(preset, seed) pairs run at once, each in its own process', '1')
     .option('--json', 'print one JSON object')
+    .option('--raw', "internal: print one (preset, seed)'s scores as JSON (child mode)")
     .parse()
-    .opts<{ preset: string[]; seeds: string; stride: string; set: string[]; image: boolean; json?: boolean }>();
+    .opts<{
+      preset: string[];
+      seeds: string;
+      stride: string;
+      set: string[];
+      image: boolean;
+      jobs: string;
+      json?: boolean;
+      raw?: boolean;
+    }>();
   const presets = opts.preset.length > 0 ? opts.preset : ['sen2-sensors', 'sen2-scene'];
   const seeds = opts.seeds.split(',').map((s) => Number(s.trim()));
   if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds takes non-negative integers, got '${opts.seeds}'`);
   const stride = Number(opts.stride);
   if (!Number.isInteger(stride) || stride < 1) throw new Error(`--stride takes a positive integer, got '${opts.stride}'`);
+  const jobs = Number(opts.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs takes a positive integer, got '${opts.jobs}'`);
   const sets: Array<[string, unknown]> = opts.set.map((s) => {
     const eq = s.indexOf('=');
     if (eq <= 0) throw new Error(`--set takes path=value (e.g. train.rounds=30), got '${s}'`);
@@ -307,7 +386,28 @@ async function main(): Promise<void> {
     log(
       `Landsat-8 LANDFIRE scene: ${classCounts.reduce((a, b) => a + b, 0)} patches (${classes.map((c, i) => `${c} ${classCounts[i]}`).join(', ')})`,
     );
-    for (const preset of presets) for (const seed of seeds) scores.push(...(await runSeed(preset, seed, sets, dataset, opts.image, log)));
+    if (opts.raw === true) {
+      process.stdout.write(`${JSON.stringify(await runSeed(presets[0]!, seeds[0]!, sets, dataset, opts.image, log))}\n`);
+      return;
+    }
+    const tasks = presets.flatMap((preset) => seeds.map((seed) => ({ preset, seed })));
+    const passthrough = ['--stride', String(stride), ...opts.set.flatMap((s) => ['--set', s]), ...(opts.image ? [] : ['--no-image'])];
+    const done = new Map<number, Score[]>();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(jobs, tasks.length) }, async () => {
+        while (next < tasks.length) {
+          const i = next++;
+          const t = tasks[i]!;
+          done.set(
+            i,
+            jobs > 1 ? await runChild(t.preset, t.seed, passthrough) : await runSeed(t.preset, t.seed, sets, dataset, opts.image, log),
+          );
+        }
+      }),
+    );
+    // In task order, whatever order the children finished in.
+    for (let i = 0; i < tasks.length; i++) scores.push(...done.get(i)!);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -323,7 +423,7 @@ async function main(): Promise<void> {
   };
   const table = presets.flatMap((preset) =>
     (['run', 'dataset', 'dataset, trained bands', 'image'] as const).flatMap((strategy) =>
-      (['atomizer', 'mlp', 'knn'] as const).flatMap((model) => {
+      MODELS.flatMap((model) => {
         const rs = scores.filter((s) => s.preset === preset && s.strategy === strategy && s.model === model);
         if (rs.length === 0) return [];
         return [

@@ -11,7 +11,6 @@
 //
 // --jobs N runs N seeds at once in child processes (one tfjs thread each).
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +23,7 @@ import { baselineNormalisation, baselineRows, lastEvalRows, readBaselineData, ty
 import { resolveTrainConfig } from '../src/commands/run-config-options.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
 import { PRESET_NAMES } from '../src/presets.js';
+import { runChildJson } from './child-json.js';
 import { SlotKnn } from './knn.js';
 
 interface SeedRow {
@@ -146,26 +146,11 @@ async function runSeed(
 
 /** Run one (preset, seed) in a child process of this script (--jobs). */
 function runChild(preset: string, seed: number, passthrough: string[]): Promise<SeedResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [...process.execArgv, fileURLToPath(import.meta.url), '--preset', preset, '--seeds', String(seed), '--raw', ...passthrough],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${preset} seed ${seed}: child exited with ${code}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as SeedResult);
-      } catch (err) {
-        reject(new Error(`${preset} seed ${seed}: unreadable child output (${(err as Error).message})`));
-      }
-    });
-  });
+  return runChildJson<SeedResult>(
+    fileURLToPath(import.meta.url),
+    ['--preset', preset, '--seeds', String(seed), '--raw', ...passthrough],
+    `${preset} seed ${seed}`,
+  );
 }
 
 interface Summary {

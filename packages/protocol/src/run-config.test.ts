@@ -36,6 +36,19 @@ describe('run config', () => {
     expect(() => evalSplits(parseRunConfig({ eval: { splits: 'val,holdout' } }))).toThrow(/unknown split 'holdout'/);
   });
 
+  it('radiometric augmentation: off by default, ranges checked, refused where it could change nothing', () => {
+    const t = parseRunConfig({}).train;
+    expect([t.radiometricGain, t.radiometricBandGain, t.radiometricShift]).toEqual([1, 1, 0]);
+    expect(parseRunConfig({ train: { radiometricGain: 1.5, radiometricShift: 0.02 } }).train.radiometricShift).toBe(0.02);
+    expect(() => parseRunConfig({ train: { radiometricGain: 0.5 } }, 'run.yaml')).toThrow(
+      /run\.yaml is invalid:\n {2}train\.radiometricGain: /,
+    );
+    expect(() => parseRunConfig({ train: { radiometricShift: -0.01 } })).toThrow(/train\.radiometricShift: /);
+    expect(() => parseRunConfig({ dataset: { normalisation: 'image' }, train: { radiometricShift: 0.02 } }, 'run.yaml')).toThrow(
+      /^run\.yaml is invalid:\n {2}train\.radiometricGain\/radiometricBandGain\/radiometricShift: radiometric augmentation has no effect with dataset\.normalisation 'image'/,
+    );
+  });
+
   it('refuses an unknown key at every level, naming its full path and the nearest valid key', () => {
     expect(() => parseRunConfig({ train: { rouds: 5 } }, 'run.yaml')).toThrow(
       'run.yaml is invalid:\n  train.rouds: unknown key; did you mean train.rounds?',

@@ -78,6 +78,30 @@ export const RunConfigSchema = z.strictObject({
         .describe(
           'probability that a train sample is seen by a random virtual sensor: bands over random spans of the real ones (docs/training-recipe.md); 0: off',
         ),
+      radiometricGain: z
+        .number()
+        .min(1)
+        .max(10)
+        .default(1)
+        .describe(
+          "radiometric augmentation: each train sample's spectral bands multiplied by one gain drawn log-uniformly in [1/G, G] before the z-score (illumination, shadow; keeps band ratios); 1: off",
+        ),
+      radiometricBandGain: z
+        .number()
+        .min(1)
+        .max(10)
+        .default(1)
+        .describe(
+          'radiometric augmentation: each spectral band of a train sample multiplied by its own gain in [1/G, G] (calibration); 1: off',
+        ),
+      radiometricShift: z
+        .number()
+        .min(0)
+        .max(1e6)
+        .default(0)
+        .describe(
+          'radiometric augmentation: each spectral band of a train sample shifted by U(-S, S) in its physical units, e.g. reflectance (atmosphere, processing offsets); 0: off',
+        ),
       dihedral: z.boolean().default(false).describe('random rotations by 90 degrees and mirrors of train samples'),
       atomKeepMin: z
         .number()
@@ -152,6 +176,13 @@ export function parseRunConfig(input: unknown, source = 'run config'): RunConfig
         .map((l) => `  ${l}`)
         .join('\n')}`,
     );
+  const t = r.data.train;
+  if (r.data.dataset.normalisation === 'image' && (t.radiometricGain !== 1 || t.radiometricBandGain !== 1 || t.radiometricShift !== 0)) {
+    // Each sample standardised by itself removes any gain and shift of a band: the step would change nothing.
+    throw new Error(
+      `${source} is invalid:\n  train.radiometricGain/radiometricBandGain/radiometricShift: radiometric augmentation has no effect with dataset.normalisation 'image' (each sample's own z-score removes a band's gain and shift); leave them at 1, 1, 0`,
+    );
+  }
   return r.data;
 }
 

@@ -70,6 +70,8 @@ export { bandStatsFor } from './stats-lookup.js';
 export type { BandStatsTable } from './stats-lookup.js';
 export { AugmentConfigSchema, augmentBands, spectralAugment } from './spectral-augment.js';
 export { dihedralAtoms, randomDihedral } from './spatial-augment.js';
+export { randomRadiometry, radiometricJitterOn } from './radiometric-augment.js';
+export type { RadiometricJitter } from './radiometric-augment.js';
 // the training recipe of one sample: view, atomize, augmentations, subsampling
 export { trainAtoms } from './train-view.js';
 export type { TrainRecipe } from './train-view.js';

@@ -6,6 +6,7 @@
 //
 //   view      the modality's training view (band subset, crop, resolution: modality.ts)
 //   virtual   with probability virtualSensor, its spectral bands replaced by a random virtual sensor's (virtual-sensor.ts)
+//   radiometry a random gain and shift of the spectral bands' physical values (radiometric-augment.ts)
 //   atomize   z-scored with the run's statistics (or each image's own)
 //   spectral  band centre / width jitter (spectral-augment.ts)
 //   dihedral  a random rotation by 90 degrees and mirror (spatial-augment.ts)
@@ -14,6 +15,7 @@
 
 import { atomize } from './atomize.js';
 import { applyModality, type Modality } from './modality.js';
+import { randomRadiometry, radiometricJitterOn, type RadiometricJitter } from './radiometric-augment.js';
 import type { SeededRng } from './rng.js';
 import { randomDihedral } from './spatial-augment.js';
 import { spectralAugment } from './spectral-augment.js';
@@ -28,6 +30,8 @@ export interface TrainRecipe {
   normalize?: 'zscore' | 'image';
   /** Probability that a sample is seen by a random virtual sensor (virtual-sensor.ts); 0: off. */
   virtualSensor: number;
+  /** Random gain and shift of the spectral bands' physical values before the z-score (radiometric-augment.ts); absent or all parts off: off. */
+  radiometry?: RadiometricJitter;
   /** Half-range of the band-centre shift, nm; 0: off. */
   spectralJitterNm: number;
   /** Random rotations by 90 degrees and mirrors. */
@@ -43,6 +47,7 @@ export function trainAtoms(sample: Sample, modality: Modality | undefined, recip
   let view = modality === undefined ? sample : applyModality(sample, modality, { mode: 'train', rng });
   let stats = recipe.stats;
   if (recipe.virtualSensor > 0 && rng.next() < recipe.virtualSensor) ({ sample: view, stats } = randomVirtualSensor(view, stats, rng));
+  if (radiometricJitterOn(recipe.radiometry)) view = randomRadiometry(view, recipe.radiometry, rng);
   let atoms = atomize(view, { stats, normalize: recipe.normalize ?? 'zscore' }).atoms;
   if (atoms.length === 0) return undefined;
   if (recipe.spectralJitterNm > 0) atoms = spectralAugment(atoms, { spectralJitterNm: recipe.spectralJitterNm }, rng);

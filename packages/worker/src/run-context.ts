@@ -160,6 +160,7 @@ export function trainRecipe(ctx: Pick<RunContext, 'config' | 'stats'>): TrainRec
     stats: ctx.stats,
     normalize: atomNormalisation(ctx),
     virtualSensor: t.virtualSensor,
+    radiometry: { gain: t.radiometricGain, bandGain: t.radiometricBandGain, shift: t.radiometricShift },
     spectralJitterNm: t.augment ? t.augmentJitterNm : 0,
     dihedral: t.dihedral,
     atomKeepMin: t.atomKeepMin,

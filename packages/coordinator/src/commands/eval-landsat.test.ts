@@ -28,7 +28,7 @@ const L8 = (f: string) => dataPath('landsat8_landfire_gdalraster', f);
 const L1_ID = 'LC08_L1TP_195025_20130707_20170503_01_T1';
 const L1_MTL = dataPath('landsat_satellite_pkg', `${L1_ID}_MTL.txt`);
 const L1_NOTE = `Landsat Level-1 MTL ${L1_MTL} applied to ${L1_ID}: B1, B2, B3, B4, B5, B6, B7, B8, B9 as top-of-atmosphere reflectance (sun elevation 59.00 deg); B10, B11 as brightness temperature (K)`;
-const SEN2 = `scene:${dataPath('rstoolbox-sen2', 'sen2.tif')}?labels=${dataPath('rstoolbox-sen2', 'sen2_polygons.geojson')}&sensor=s2a&k=5&maxPerGroup=12`;
+const SEN2 = `scene:${dataPath('rstoolbox-sen2', 'sen2.tif')}?labels=${dataPath('rstoolbox-sen2', 'sen2_polygons.geojson')}&sensor=s2a&k=5&offset=-0.1&maxPerGroup=12`;
 const RUN = 'xs';
 
 let dir: string;
