@@ -5,21 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { processAlive } from '@atomizer/protocol';
 import { startEmbeddedRedis } from '@atomizer/protocol/redis';
 import { describe, expect, it } from 'vitest';
 import { Supervisor, workerSlots } from './launcher.js';
 
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const LAUNCHER_TS = fileURLToPath(new URL('./launcher.ts', import.meta.url));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('workerSlots', () => {
   it('one worker per GPU, or N CPU workers; bad lists are refused', () => {
@@ -84,14 +76,14 @@ describe('Supervisor under a parent that dies', () => {
       );
       // Let the worker get past its start-up (it connects to Redis and waits for jobs).
       await new Promise((r) => setTimeout(r, 3000));
-      expect(alive(workerPid)).toBe(true);
+      expect(processAlive(workerPid)).toBe(true);
       parent.kill('SIGKILL');
       const deadline = Date.now() + 60_000;
-      while (alive(workerPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(alive(workerPid)).toBe(false);
+      while (processAlive(workerPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(processAlive(workerPid)).toBe(false);
     } finally {
       parent.kill('SIGKILL');
-      if (workerPid > 0 && alive(workerPid)) process.kill(workerPid, 'SIGKILL');
+      if (workerPid > 0 && processAlive(workerPid)) process.kill(workerPid, 'SIGKILL');
       await redis.stop();
       await rm(store, { recursive: true, force: true });
     }

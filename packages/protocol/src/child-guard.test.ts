@@ -4,19 +4,10 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { killWithParent } from './child-guard.js';
+import { killWithParent, processAlive } from './child-guard.js';
 
 const TSX = createRequire(import.meta.url).resolve('tsx');
 const REDIS_TS = fileURLToPath(new URL('./redis.ts', import.meta.url));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -45,14 +36,14 @@ describe('killWithParent', () => {
     const { pid, args } = JSON.parse(line) as { pid: number; args: string[] };
     const dir = args[args.indexOf('--dir') + 1]!;
     try {
-      expect(alive(pid)).toBe(true);
+      expect(processAlive(pid)).toBe(true);
       expect(existsSync(dir)).toBe(true);
       parent.kill('SIGKILL');
-      expect(await until(() => !alive(pid), 10_000)).toBe(true);
+      expect(await until(() => !processAlive(pid), 10_000)).toBe(true);
       expect(await until(() => !existsSync(dir), 5_000)).toBe(true);
     } finally {
       parent.kill('SIGKILL');
-      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      if (processAlive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 
@@ -61,7 +52,7 @@ describe('killWithParent', () => {
     const guard = killWithParent(child, { graceMs: 100 });
     guard.release();
     expect(await until(() => guard.watchdog.exitCode !== null || guard.watchdog.signalCode !== null, 5_000)).toBe(true);
-    expect(alive(child.pid!)).toBe(true);
+    expect(processAlive(child.pid!)).toBe(true);
     child.kill('SIGKILL');
   });
 });

@@ -48,3 +48,13 @@ export function killWithParent(child: ChildProcess, opts: { graceMs?: number; re
   child.once('exit', release);
   return { watchdog, release };
 }
+
+/** Whether process `pid` exists (one owned by another user counts: EPERM). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: unknown }).code === 'EPERM';
+  }
+}

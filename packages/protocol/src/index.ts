@@ -22,7 +22,7 @@ export { DEFAULT_OUTAGE_BUDGET_S, OUTAGE_BUDGET_ENV, OutageError, OutageGuard, i
 export type { OutageGuardOptions } from './outage.js';
 
 // child processes that must not outlive this one (a watchdog stops them even after SIGKILL)
-export { killWithParent } from './child-guard.js';
+export { killWithParent, processAlive } from './child-guard.js';
 export type { ChildGuard } from './child-guard.js';
 
 // key layout

@@ -18,6 +18,7 @@ import { putShard } from './shard-writer.js';
 import { StagedBuild, type StagedBuildOptions } from './staged-build.js';
 import { DEFAULT_SPLIT_FRACTIONS, SPLIT_NAMES, splitByHash, type SplitFractions, type SplitName } from './split.js';
 import type { Sample } from './types.js';
+import { datasetSourceKey } from './dataset-source-key.js';
 
 // Dataset builder: reader -> samples grouped by split -> shards in the object
 // store, per-band statistics of the TRAIN split (and of simulated sensors'
@@ -222,6 +223,7 @@ async function stageAndPublish(
     ...(lists !== undefined ? { modalities: { train: lists.train, val: lists.val, test: lists.test } } : {}),
     shards,
     source: `${spec.kind}:${resolve(spec.path)}${spec.kind === 'bigearthnet' ? ' (split by patch-name hash)' : ''}${unitsRecord(source.notes)}`,
+    sourceSpec: datasetSourceKey(spec),
     created: new Date().toISOString(),
   };
   // Validated by the same schema readers use, then published last: the one write that makes the build visible.

@@ -95,6 +95,7 @@ export type { BandMatch, SensorDefinition, SensorFromStacOptions, StacAsset, Sta
 
 // dataset builder: reader -> shards + train-split band statistics -> manifest.json (written last)
 export { DATASET_KINDS, buildDataset, parseDatasetSpec } from './dataset-builder.js';
+export { datasetSourceKey } from './dataset-source-key.js';
 // atomic sharding: shards staged under the attempt's build prefix, published by the manifest, swept when abandoned
 export { BUILD_HEARTBEAT_MS, BUILD_STALE_MS, StagedBuild, sweepBuilds } from './staged-build.js';
 export type { StagedBuildOptions, SweepResult } from './staged-build.js';

@@ -53,6 +53,8 @@ export const ManifestSchema = z
     shards: perSplit(z.array(ManifestShardSchema)),
     /** Where the data came from, e.g. 'bigearthnet:/data/bigearthnet_tiny/s2 (BigEarthNet v1, 19 classes)'. */
     source: z.string(),
+    /** The parsed source it was built from (kind, absolute path, reader options; `datasetSourceKey`): a run with another source refuses these shards. Absent in manifests written before it. */
+    sourceSpec: z.string().optional(),
     /** ISO 8601 time the manifest was written. */
     created: z.iso.datetime({ offset: true }),
     encoding: EncodingConfigSchema.optional(),

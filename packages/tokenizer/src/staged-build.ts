@@ -1,5 +1,13 @@
 import { hostname } from 'node:os';
-import { datasetKeys, getIfExists, newBuildId, type DatasetBuildKeys, type DatasetKeys, type ObjectStore } from '@atomizer/protocol';
+import {
+  datasetKeys,
+  getIfExists,
+  newBuildId,
+  type DatasetBuildKeys,
+  type DatasetKeys,
+  type ObjectStore,
+  processAlive,
+} from '@atomizer/protocol';
 import { z } from 'zod';
 
 // One sharding attempt, atomic (docs/design.md "Object store layout"): its shards are
@@ -40,15 +48,6 @@ export interface SweepResult {
   builds: string[];
   /** Shards of the layout before builds removed. */
   legacyShards: number;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: unknown }).code === 'EPERM'; // exists, someone else's
-  }
 }
 
 function encodeJson(value: unknown): Uint8Array {

@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir, rename, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Hex } from '@atomizer/protocol';
+import { sha256Hex, processAlive } from '@atomizer/protocol';
 
 // The worker's disk cache of dataset shards (docs/design.md "Worker"): one file
 // <sha256>.bin per shard, written as <sha256>.bin.<pid>.tmp and renamed into
@@ -70,16 +70,6 @@ function errorCode(err: unknown): string | undefined {
 export function isDiskFullError(err: unknown): boolean {
   const code = errorCode(err);
   return code === 'ENOSPC' || code === 'EDQUOT';
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return errorCode(err) === 'EPERM';
-  }
 }
 
 /** 512 B, 97.7 KiB, 1.5 MiB, 2.0 GiB. */

@@ -3,6 +3,7 @@ import { datasetKeys, getIfExists, parseStoredRun, runKeys, type ObjectStore, ty
 import {
   buildDataset,
   loadModalityListsFile,
+  datasetSourceKey,
   parseDatasetSpec,
   parseManifest,
   resolveModalityLists,
@@ -50,7 +51,21 @@ async function readJson(store: ObjectStore, key: string): Promise<unknown | unde
   return bytes === undefined ? undefined : (JSON.parse(new TextDecoder().decode(bytes)) as unknown);
 }
 
-/** The dataset's manifest, sharding it from `dataset.source` first when the store lacks it. */
+/**
+ * A dataset already in the store is reused only for the source it was built from: the same
+ * files read with the same options. Another source under the same dataset name is refused,
+ * naming both (manifests written before `sourceSpec` existed are not checked).
+ */
+function checkSameSource(manifest: Manifest, manifestKey: string, config: RunConfig): void {
+  if (config.dataset.source === '' || manifest.sourceSpec === undefined) return;
+  if (datasetSourceKey(parseDatasetSpec(config.dataset.source)) === manifest.sourceSpec) return;
+  throw new Error(
+    `dataset '${config.dataset.name}' in the store (${manifestKey}) was sharded from another source (${manifest.sourceSpec}) ` +
+      `than this run's dataset.source ${config.dataset.source}: give the run another dataset.name, or delete datasets/${config.dataset.name}/ to shard it again`,
+  );
+}
+
+/** The dataset's manifest, sharding it from `dataset.source` first when the store lacks it (or reusing it when its source is this one). */
 export async function ensureDataset(
   store: ObjectStore,
   config: RunConfig,
@@ -59,7 +74,11 @@ export async function ensureDataset(
   const log = opts.log ?? (() => undefined);
   const manifestKey = datasetKeys(config.dataset.name).manifest;
   const existing = await readJson(store, manifestKey);
-  if (existing !== undefined) return { manifest: parseManifest(JSON.stringify(existing), manifestKey), manifestKey };
+  if (existing !== undefined) {
+    const manifest = parseManifest(JSON.stringify(existing), manifestKey);
+    checkSameSource(manifest, manifestKey, config);
+    return { manifest, manifestKey };
+  }
   if (config.dataset.source === '') {
     throw new Error(
       `dataset '${config.dataset.name}' is not in the store (${manifestKey} missing) and dataset.source is empty: ` +
