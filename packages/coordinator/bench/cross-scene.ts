@@ -61,6 +61,7 @@ import { NATIVE } from '../src/commands/modality-applicability.js';
 import { normalisationFor, type StatsChoice } from '../src/commands/normalisation.js';
 import { resolveTrainConfig } from '../src/commands/run-config-options.js';
 import { runChildJson } from './child-json.js';
+import { formatSummary, summarise } from './seed-summary.js';
 import { SlotKnn } from './knn.js';
 import { writeLandsatLandfireScene } from './landsat8-landfire.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
@@ -293,22 +294,6 @@ async function runSeed(
   return out;
 }
 
-interface Summary {
-  median: number;
-  mean: number;
-  min: number;
-  max: number;
-}
-function summarise(xs: number[]): Summary {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return {
-    median: s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2,
-    mean: xs.reduce((a, b) => a + b, 0) / xs.length,
-    min: s[0]!,
-    max: s[s.length - 1]!,
-  };
-}
 /** Run one (preset, seed) in a child process of this script (--jobs); its scores. */
 function runChild(preset: string, seed: number, passthrough: string[]): Promise<Score[]> {
   return runChildJson<Score[]>(
@@ -317,8 +302,6 @@ function runChild(preset: string, seed: number, passthrough: string[]): Promise<
     `${preset} seed ${seed}`,
   );
 }
-
-const fmt = (s: Summary): string => `${s.median.toFixed(3)} / ${s.mean.toFixed(3)} (${s.min.toFixed(3)}-${s.max.toFixed(3)})`;
 
 async function main(): Promise<void> {
   const opts = new Command()
@@ -457,7 +440,9 @@ async function main(): Promise<void> {
     '\nmedian / mean (min-max) over the seeds\n| preset | radiometry | model | accuracy | macro F1 | statistics of B4 B5 B6 |\n|---|---|---|---|---|---|',
   );
   for (const r of table)
-    console.log(`| ${r.preset} | ${r.strategy} | ${r.model} | ${fmt(r.accuracy)} | ${fmt(r.macroF1)} | ${r.statsFrom} |`);
+    console.log(
+      `| ${r.preset} | ${r.strategy} | ${r.model} | ${formatSummary(r.accuracy)} | ${formatSummary(r.macroF1)} | ${r.statsFrom} |`,
+    );
   console.log(`\nconfusion (rows: true ${scores[0]?.classes.join(', ') ?? ''}; columns: predicted), seed ${seeds[0]}:`);
   for (const s of scores.filter((x) => x.seed === seeds[0]))
     console.log(`${s.preset} ${s.strategy} ${s.model}: ${JSON.stringify(s.confusion)}`);

@@ -24,6 +24,7 @@ import { resolveTrainConfig } from '../src/commands/run-config-options.js';
 import { InProcessExecutor, train, type TrainResult } from '../src/engine/index.js';
 import { PRESET_NAMES } from '../src/presets.js';
 import { runChildJson } from './child-json.js';
+import { formatSummary, summarise, type Summary } from './seed-summary.js';
 import { SlotKnn } from './knn.js';
 
 interface SeedRow {
@@ -153,21 +154,6 @@ function runChild(preset: string, seed: number, passthrough: string[]): Promise<
   );
 }
 
-interface Summary {
-  /** The issue's targets are medians over the seeds. */
-  median: number;
-  mean: number;
-  min: number;
-  max: number;
-  n: number;
-}
-function summarise(xs: number[]): Summary | undefined {
-  if (xs.length === 0) return undefined;
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { median, mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
-}
 /** Median, mean and range of each model's accuracy over the rows (seeds) of one modality; a model without figures is left out. */
 function summaries(rs: readonly SeedRow[]): { atomizer?: Summary; mlp?: Summary; knn?: Summary } {
   const out: { atomizer?: Summary; mlp?: Summary; knn?: Summary } = {};
@@ -177,8 +163,6 @@ function summaries(rs: readonly SeedRow[]): { atomizer?: Summary; mlp?: Summary;
   }
   return out;
 }
-const fmt = (s: Summary | undefined): string =>
-  s === undefined ? '-' : `${s.median.toFixed(3)} / ${s.mean.toFixed(3)} (${s.min.toFixed(3)}-${s.max.toFixed(3)})`;
 
 async function main(): Promise<void> {
   const opts = new Command()
@@ -268,7 +252,9 @@ async function main(): Promise<void> {
     );
     console.log('| split | modality | seen | Atomizer | fixed-slot MLP | k-NN |\n|---|---|---|---|---|---|');
     for (const r of table.filter((t) => t.preset === preset)) {
-      console.log(`| ${r.split} | ${r.modality} | ${r.seen} | ${fmt(r.atomizer)} | ${fmt(r.mlp)} | ${fmt(r.knn)} |`);
+      console.log(
+        `| ${r.split} | ${r.modality} | ${r.seen} | ${formatSummary(r.atomizer)} | ${formatSummary(r.mlp)} | ${formatSummary(r.knn)} |`,
+      );
     }
   }
 }
