@@ -20,3 +20,20 @@ export function pinProcess(pid: number, cores: string): void {
 export function checkTwoCores(): void {
   if (cpus().length < 2) throw new Error(`--pin puts the services and the worker on separate cores; this machine has ${cpus().length}`);
 }
+
+/** The services' side of the layout: Redis (the cluster's child) and this process, which forks the coordinator, on core 0. */
+export function pinServices(redisPid: number | undefined): void {
+  if (redisPid === undefined) throw new Error('--pin: the redis-server child has no pid');
+  pinProcess(redisPid, '0');
+  pinProcess(process.pid, '0');
+}
+
+/** Start worker processes from core 1, so they (and the compute processes they fork) inherit it; then back to core 0. */
+export async function startOnWorkerCore<T>(start: () => Promise<T>): Promise<T> {
+  pinProcess(process.pid, '1');
+  try {
+    return await start();
+  } finally {
+    pinProcess(process.pid, '0');
+  }
+}

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { BullMQExecutor, train } from '@atomizer/coordinator';
 import { parseRunConfig, type JobEvent, type RoundEvent } from '@atomizer/protocol';
 import { metricsOf, queuesOf, startCluster, startWorkers, STATLOG_SOURCE } from '../src/harness.js';
-import { checkTwoCores, pinProcess } from './cpu-pinning.js';
+import { checkTwoCores, pinServices, startOnWorkerCore } from './cpu-pinning.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,21 +34,13 @@ if (values.pin) checkTwoCores();
 if (values.store !== 's3' && values.store !== 'folder') throw new Error(`--store: expected s3 or folder, got ${values.store}`);
 
 const cluster = await startCluster({ store: values.store });
-if (values.pin) {
-  const redisPid = cluster.redis.process.pid;
-  if (redisPid === undefined) throw new Error('--pin: the redis-server child has no pid');
-  pinProcess(redisPid, '0');
-  pinProcess(process.pid, '0');
-}
+if (values.pin) pinServices(cluster.redis.process.pid);
 const rows: Array<Record<string, number | string>> = [];
 try {
   for (const n of values.pin ? [1] : [1, 2]) {
     const ids = Array.from({ length: n }, (_, i) => `bench-${n}-${i}`);
-    // Pinned: the workers are forked while this process sits on core 1, so they (and the
-    // compute processes they fork) inherit it; then this process goes back to core 0.
-    if (values.pin) pinProcess(process.pid, '1');
-    const workers = await startWorkers(cluster, ids);
-    if (values.pin) pinProcess(process.pid, '0');
+    const start = () => startWorkers(cluster, ids);
+    const workers = values.pin ? await startOnWorkerCore(start) : await start();
     const cfg = parseRunConfig({
       run: `bench-${n}w`,
       seed: 1,

@@ -22,7 +22,7 @@ import { parseRunConfig, runKeys, type RoundEvent, type RunStatus } from '@atomi
 import { connectRedis, redisOptions } from '@atomizer/protocol/redis';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { atomizer, metricsOf, queuesOf, startCluster, startWorkers, STATLOG_SOURCE, type WorkerProc } from '../src/harness.js';
-import { checkTwoCores, pinProcess } from './cpu-pinning.js';
+import { checkTwoCores, pinServices, startOnWorkerCore } from './cpu-pinning.js';
 
 const { values } = parseArgs({
   options: {
@@ -97,10 +97,7 @@ if (values.pin) {
   // The cluster layout in small: Redis, the store and the coordinator (forked from this
   // process) on core 0, every stub worker on core 1, as GPU hosts would not share the
   // coordinator's cores.
-  const redisPid = cluster.redis.process.pid;
-  if (redisPid === undefined) throw new Error('--pin: the redis-server child has no pid');
-  pinProcess(redisPid, '0');
-  pinProcess(process.pid, '0');
+  pinServices(cluster.redis.process.pid);
 }
 const rows: ScaleRow[] = [];
 try {
@@ -111,10 +108,8 @@ try {
   const workers: WorkerProc[] = [];
   for (let i = 0; i < maxN; i += 2) {
     const ids = Array.from({ length: Math.min(2, maxN - i) }, (_, k) => `stub-${i + k}`);
-    // Pinned: forked while this process sits on core 1, so the workers inherit it.
-    if (values.pin) pinProcess(process.pid, '1');
-    workers.push(...(await startWorkers(cluster, ids, ['--compute', 'stub', '--lock-seconds', '600'])));
-    if (values.pin) pinProcess(process.pid, '0');
+    const start = () => startWorkers(cluster, ids, ['--compute', 'stub', '--lock-seconds', '600']);
+    workers.push(...(values.pin ? await startOnWorkerCore(start) : await start()));
     say(`  ${workers.length} up`);
   }
   for (const preset of presets) {
