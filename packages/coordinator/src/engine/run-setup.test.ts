@@ -39,5 +39,14 @@ describe('ensureDataset', () => {
     );
     // Nothing written: the stored dataset is the one that was there.
     expect(await getIfExists(store, first.manifestKey)).toEqual(before);
+
+    // A coordinator on a machine without the source files: the same kind and options reuse the
+    // shards, other options are still refused.
+    const elsewhere = (options: string) => `scene:/nonexistent/atomizer-data/sen2.tif?${options}`;
+    const reused = await ensureDataset(store, config(elsewhere(`labels=${LABELS}&sensor=s2a&k=3&maxPerGroup=4`)));
+    expect(reused.manifest.created).toBe(first.manifest.created);
+    await expect(ensureDataset(store, config(elsewhere(`labels=${LABELS}&sensor=s2a&k=5&maxPerGroup=4`)))).rejects.toThrow(
+      /was sharded from another source/,
+    );
   }, 120_000);
 });

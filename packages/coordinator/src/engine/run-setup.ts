@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { paramCount, planStepMemory } from '@atomizer/model';
 import { datasetKeys, getIfExists, parseStoredRun, runKeys, type ObjectStore, type RunConfig, type StoredRun } from '@atomizer/protocol';
 import {
   buildDataset,
   loadModalityListsFile,
   datasetSourceKey,
+  parseReaderSpec,
   parseDatasetSpec,
   parseManifest,
   resolveModalityLists,
@@ -58,7 +60,15 @@ async function readJson(store: ObjectStore, key: string): Promise<unknown | unde
  */
 function checkSameSource(manifest: Manifest, manifestKey: string, config: RunConfig): void {
   if (config.dataset.source === '' || manifest.sourceSpec === undefined) return;
-  if (datasetSourceKey(parseDatasetSpec(config.dataset.source)) === manifest.sourceSpec) return;
+  // Parsed without the existence check: a coordinator may reuse shards whose source files are
+  // not on its machine; then only the kind and the reader options can be compared.
+  const spec = parseReaderSpec(config.dataset.source);
+  if (datasetSourceKey(spec) === manifest.sourceSpec) return;
+  if (!existsSync(spec.path)) {
+    const { path: _stored, ...storedOptions } = JSON.parse(manifest.sourceSpec) as Record<string, unknown>;
+    const { path: _given, ...givenOptions } = JSON.parse(datasetSourceKey(spec)) as Record<string, unknown>;
+    if (JSON.stringify(storedOptions) === JSON.stringify(givenOptions)) return;
+  }
   throw new Error(
     `dataset '${config.dataset.name}' in the store (${manifestKey}) was sharded from another source (${manifest.sourceSpec}) ` +
       `than this run's dataset.source ${config.dataset.source}: give the run another dataset.name, or delete datasets/${config.dataset.name}/ to shard it again`,
