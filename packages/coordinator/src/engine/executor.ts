@@ -200,6 +200,8 @@ export class BullMQExecutor implements Executor {
   private readonly waits = new WakeableSleep();
   /** The current round's slices that have not yet reported their compute stage. */
   private awaitingCompute: { ids: Set<string>; fire: () => void } | undefined;
+  /** This round's jobs seen completed in the queues' events, with their return values (cleared each round). */
+  private completions: Map<string, unknown> | undefined;
   private session = 0;
   private readonly log: Log;
   private readonly guard: OutageGuard;
@@ -217,7 +219,10 @@ export class BullMQExecutor implements Executor {
     for (const name of [...opts.queues.train, opts.queues.eval]) {
       const ev = new QueueEvents(name, { connection: blocking });
       const wake = (): void => this.waits.wake();
-      ev.on('completed', wake);
+      ev.on('completed', ({ jobId, returnvalue }) => {
+        this.completions?.set(jobId, returnvalue);
+        wake();
+      });
       ev.on('failed', wake);
       ev.on('progress', ({ jobId, data }) => {
         const stage = (data as { stage?: unknown } | null)?.stage;
@@ -336,10 +341,12 @@ export class BullMQExecutor implements Executor {
       hooks?.onComputing?.();
     };
     this.awaitingCompute = { ids: new Set(slices.map((s) => s.bullId)), fire };
+    this.completions = new Map();
     try {
       return await this.runRound(round, jobs, slices, policy, check, hooks?.settle);
     } finally {
       this.awaitingCompute = undefined;
+      this.completions = undefined;
       fire();
     }
   }
@@ -396,6 +403,16 @@ export class BullMQExecutor implements Executor {
         );
       }
     };
+    const accept = (s: SliceState, value: AcceptedTrainResult, times: Job | Promise<Job | undefined>): void => {
+      s.state = 'accepted';
+      accepted.set(s.job.job, value);
+      const now = Date.now();
+      void Promise.resolve(times).then((bj) => {
+        if (bj?.processedOn !== undefined && bj.finishedOn !== undefined) {
+          value.timing = { queuedMs: bj.processedOn - bj.timestamp, detectedMs: now - bj.finishedOn };
+        }
+      });
+    };
     /** Refuse what the fold found bad; true when something was. */
     const settled = async (final: boolean): Promise<boolean> => {
       if (settle === undefined) return false;
@@ -412,9 +429,21 @@ export class BullMQExecutor implements Executor {
       // Every pending slice at once: result fetches and checks overlap.
       const inspect = async (s: SliceState): Promise<void> => {
         const q = this.queue(s.queue);
+        if (this.completions?.has(s.bullId) === true) {
+          // Its 'completed' event carried the return value: checked at once, no Redis round
+          // trip before the result's header is read. The job's timestamps (telemetry only) are
+          // read meanwhile and filled in when they come, never waited for.
+          const times = Job.fromId(q, s.bullId).catch(() => undefined);
+          const c = await check(s.job, this.completions.get(s.bullId));
+          if (c.ok) accept(s, c.value, times);
+          else await refuse(s, c.reason);
+          return;
+        }
         // State first, then the job hash: a job finishing between the two reads would
         // otherwise look completed with the return value of the earlier snapshot (none).
         const state = await this.r(() => q.getJobState(s.bullId));
+        // Waiting or running: nothing more to read (a job that vanishes meanwhile is seen at the next look).
+        if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
         const bj = await this.r(() => Job.fromId(q, s.bullId));
         if (bj === undefined || state === 'unknown') {
           // Redis restarted without its data, or the job was removed by hand: the result
@@ -431,16 +460,8 @@ export class BullMQExecutor implements Executor {
         }
         if (state === 'completed') {
           const c = await check(s.job, bj.returnvalue);
-          if (c.ok) {
-            s.state = 'accepted';
-            const now = Date.now();
-            if (bj.processedOn !== undefined && bj.finishedOn !== undefined) {
-              c.value.timing = { queuedMs: bj.processedOn - bj.timestamp, detectedMs: now - bj.finishedOn };
-            }
-            accepted.set(s.job.job, c.value);
-          } else {
-            await refuse(s, c.reason);
-          }
+          if (c.ok) accept(s, c.value, bj);
+          else await refuse(s, c.reason);
         } else if (state === 'failed') {
           s.state = 'failed';
           failed.push({ job: s.job.job, reason: bj.failedReason || 'failed' });
