@@ -18,6 +18,7 @@ import { roundJobs, unitsPerSlice } from './round-jobs.js';
 import { jobEvents, roundEvent } from './round-telemetry.js';
 import { prepareRun, type PrepareOptions, type PreparedRun } from './run-setup.js';
 import { publishWeights } from './weights-publish.js';
+import { resultReads } from './whole-result-reads.js';
 
 // The coordinator's round loop (docs/design.md "Rounds", "Failure"): publish the
 // round's weights, hand its slices to the executor, fold the accepted results into the
@@ -183,12 +184,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         });
         // Results are accepted on their header as they arrive and folded into the sum in
         // job-id order while the round runs, each read once; the executor keeps only headers.
-        const fold = new OrderedFold({ store, reducers, readAhead, round, log });
+        // Small results (the demo's) are read whole, one request each (whole-result-reads.ts).
+        const reads = resultReads(store, P, cfg.train.transport);
+        const fold = new OrderedFold({ store: reads, reducers, readAhead, round, log });
         const outcome = await executor.trainRound(
           round,
           jobs,
           { quorum: cfg.rounds.quorum, deadlineMs: cfg.rounds.deadlineSeconds * 1000, attempts: cfg.rounds.attempts },
-          foldingCheck(store, P, fold),
+          foldingCheck(reads, P, fold),
           { onComputing: () => deferred.start(), settle: (accepted, final) => fold.settle(accepted, final) },
         );
         // From the close (the executor's last look before it returned): what was still to fold, then the step.
