@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
-import { encodeFlatChunks, type ObjectStore, type TransportFormat } from '@atomizer/protocol';
+import { FLAT_CHUNK_BYTES, encodeFlatChunks, type ObjectStore, type TransportFormat } from '@atomizer/protocol';
 import { encodeTransport, transportMeta } from '@atomizer/worker';
 
 /**
  * Write a round's weights to `key` as a flat object in the run's transport format, streamed
- * from the array (no encoded copy of a 241 MB model at f32). Resolves with the payload hash
+ * from the array when large (no encoded copy of a 241 MB model at f32). Resolves with the payload hash
  * jobs carry and the bytes written.
  */
 export async function publishWeights(
@@ -20,7 +20,10 @@ export async function publishWeights(
     { kind: 'weights', run, round, params: weights.length, modelConfigSha256: modelSha256, ...transportMeta(transport) },
     { weights: encodeTransport(weights, transport) },
   );
-  // A factory, not a stream: a put cut by a store outage is repeated from the first chunk.
-  await store.put(key, () => Readable.from(flat.chunks));
+  // Small weights (the demo's 0.5 MB) in one piece: one write, one plain PUT on S3 (a stream
+  // goes through a multipart-capable upload). Large ones streamed, with no second copy; a
+  // factory, not a stream: a put cut by a store outage is repeated from the first chunk.
+  if (flat.byteLength <= FLAT_CHUNK_BYTES) await store.put(key, Buffer.concat(flat.chunks, flat.byteLength));
+  else await store.put(key, () => Readable.from(flat.chunks));
   return { payloadSha256: flat.payloadSha256, byteLength: flat.byteLength };
 }
