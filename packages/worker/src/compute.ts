@@ -131,7 +131,8 @@ export class JobCache {
   reader(bytes: Uint8Array, key: string, sha256: string): ShardReader {
     let r = this.readers.get(sha256);
     if (r === undefined) {
-      r = ShardReader.fromBytes(bytes, { name: key });
+      // The bytes matched the shard's sha256 (shard()): no record's CRC32 to check again on every read.
+      r = ShardReader.fromBytes(bytes, { name: key, verify: false });
       if (this.shards.get(sha256) === bytes) this.readers.set(sha256, r);
     }
     return r;
