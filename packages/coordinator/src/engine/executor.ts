@@ -200,8 +200,8 @@ export class BullMQExecutor implements Executor {
   private readonly waits = new WakeableSleep();
   /** The current round's slices that have not yet reported their compute stage. */
   private awaitingCompute: { ids: Set<string>; fire: () => void } | undefined;
-  /** This round's jobs seen completed in the queues' events, with their return values (cleared each round). */
-  private completions: Map<string, unknown> | undefined;
+  /** This round's job ids, and those of them seen completed in the queues' events with their return values. */
+  private completions: { ids: Set<string>; values: Map<string, unknown> } | undefined;
   private session = 0;
   private readonly log: Log;
   private readonly guard: OutageGuard;
@@ -220,7 +220,7 @@ export class BullMQExecutor implements Executor {
       const ev = new QueueEvents(name, { connection: blocking });
       const wake = (): void => this.waits.wake();
       ev.on('completed', ({ jobId, returnvalue }) => {
-        this.completions?.set(jobId, returnvalue);
+        if (this.completions?.ids.has(jobId) === true) this.completions.values.set(jobId, returnvalue);
         wake();
       });
       ev.on('failed', wake);
@@ -341,7 +341,7 @@ export class BullMQExecutor implements Executor {
       hooks?.onComputing?.();
     };
     this.awaitingCompute = { ids: new Set(slices.map((s) => s.bullId)), fire };
-    this.completions = new Map();
+    this.completions = { ids: new Set(slices.map((s) => s.bullId)), values: new Map() };
     try {
       return await this.runRound(round, jobs, slices, policy, check, hooks?.settle);
     } finally {
@@ -394,6 +394,7 @@ export class BullMQExecutor implements Executor {
         s.tries++;
         s.state = 'pending';
         s.bullId = `${trainJobId(s.job.run, round, s.job.job)}.${suffix}.t${s.tries}`;
+        this.completions?.ids.add(s.bullId);
         checkJobSize(s.job, s.bullId);
         await this.r(() =>
           this.queue(s.queue).add(`train r${round} j${s.job.job} (try ${s.tries})`, s.job, {
@@ -429,12 +430,13 @@ export class BullMQExecutor implements Executor {
       // Every pending slice at once: result fetches and checks overlap.
       const inspect = async (s: SliceState): Promise<void> => {
         const q = this.queue(s.queue);
-        if (this.completions?.has(s.bullId) === true) {
+        const completed = this.completions?.values;
+        if (completed?.has(s.bullId) === true) {
           // Its 'completed' event carried the return value: checked at once, no Redis round
           // trip before the result's header is read. The job's timestamps (telemetry only) are
           // read meanwhile and filled in when they come, never waited for.
           const times = Job.fromId(q, s.bullId).catch(() => undefined);
-          const c = await check(s.job, this.completions.get(s.bullId));
+          const c = await check(s.job, completed.get(s.bullId));
           if (c.ok) accept(s, c.value, times);
           else await refuse(s, c.reason);
           return;
