@@ -164,7 +164,13 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     const jobId = job.id ?? '?';
     const t0 = Date.now();
     try {
-      const p = proc.run(jobId, job.data, (stage, detail) => void job.updateProgress({ stage, ...detail }).catch(() => undefined));
+      // One progress update per job reaches Redis: the compute stage, on which the coordinator
+      // starts its between-round bookkeeping (bull-board shows it too). The fetch, batch and upload
+      // stages stay in this process (their times are in the reply): each would cost a Redis script,
+      // a queue event and the coordinator's handling of it, while a job fetches or uploads.
+      const p = proc.run(jobId, job.data, (stage, detail) => {
+        if (stage === 'compute') void job.updateProgress({ stage, ...detail }).catch(() => undefined);
+      });
       await setFetching();
       const reply = await p;
       status.jobsDone++;
