@@ -137,10 +137,13 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const timer = setInterval(() => void heartbeat(), WORKER_HEARTBEAT_SECONDS * 1000);
 
   const workers: Worker[] = [];
-  // Don't hoard: with every compute process busy, stop fetching on all queues.
+  // Don't hoard: with every compute process busy, stop fetching on all queues. On one queue
+  // BullMQ's own concurrency (the pool's size) already does: pausing and resuming it around
+  // every job would also restart its stalled-job check (a Redis script) at each job's end,
+  // between a job's completion and the next one's start.
   const free = (): ComputeProcess | undefined => pool.find((p) => !p.busy);
   const setFetching = async (): Promise<void> => {
-    if (stopping) return;
+    if (stopping || opts.queues.length < 2) return;
     const anyFree = free() !== undefined;
     for (const w of workers) {
       if (anyFree && w.isPaused()) w.resume();
