@@ -48,7 +48,11 @@ export const RunConfigSchema = z.strictObject({
   model: z
     .strictObject({
       preset: z.string().default('tiny').describe('model preset: paper, small or tiny'),
-      overrides: z.string().default('').describe('JSON object of model config overrides, e.g. {"depth":2}'),
+      // A YAML mapping or a `--set model.overrides={...}` arrives as an object: kept as its JSON text.
+      overrides: z
+        .preprocess((v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? JSON.stringify(v) : v), z.string())
+        .default('')
+        .describe('JSON object of model config overrides, e.g. {"depth":2} (a string, or a mapping in YAML)'),
     })
     .prefault({}),
   train: z
