@@ -7,7 +7,7 @@ import { SeededRng } from '@atomizer/tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoundFailedError } from './executor.js';
 import { OrderedFold } from './ordered-fold.js';
-import type { ParamRange } from './range-plan.js';
+import type { ParamRange } from '@atomizer/protocol';
 import { RangeReducers } from './range-reducers.js';
 import { readHeaderOf, type AcceptedTrainResult } from './results.js';
 

@@ -1,7 +1,7 @@
 import { FLAT_CHUNK_BYTES, type JobEvent, type RoundEvent } from '@atomizer/protocol';
 import type { RoundOutcome } from './executor.js';
 import type { FoldStats } from './ordered-fold.js';
-import type { RangePlan } from './range-plan.js';
+import type { RangePlan } from '@atomizer/protocol';
 
 // What a committed round tells the metrics log: one job event per accepted slice and
 // the round event (timings, bytes, the aggregation, the coordinator's own usage).
