@@ -258,6 +258,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
             closeFoldMs,
             stepMs,
             plan: fold instanceof WorkerReduce ? (fold.plan ?? plan) : plan,
+            ...(fold instanceof WorkerReduce ? { rangeJobs: fold.rangeJobs } : {}),
             readAhead,
             cpuSince,
           },

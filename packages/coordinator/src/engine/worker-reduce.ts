@@ -65,6 +65,8 @@ export class WorkerReduce {
   private generation = 0;
   /** The last reduce's range plan (the round event's `ranges`, `where`, `plan`). */
   plan: RangePlan | undefined;
+  /** The accepted reducer jobs' own figures, summed (the round event's aggregation.rangeJobs). */
+  readonly rangeJobs = { jobs: 0, bytesIn: 0, readMs: 0, foldMs: 0, uploadMs: 0 };
   readonly stats: FoldStats = {
     foldMs: 0,
     rereads: 0,
@@ -234,6 +236,12 @@ export class WorkerReduce {
     if (!(mean instanceof Float32Array) || mean.length !== job.to - job.from)
       return { ok: false, reason: `${job.resultKey}: expected ${job.to - job.from} float32 values 'mean'` };
     this.opts.mean.set(mean, job.from);
+    const j = this.rangeJobs;
+    j.jobs++;
+    j.bytesIn += reply.bytesIn;
+    j.readMs += reply.fetchMs;
+    j.foldMs += reply.computeMs;
+    j.uploadMs += reply.uploadMs;
     return { ok: true, value: { range: job.range, bytes: bytes.byteLength } };
   }
 }
