@@ -1,8 +1,8 @@
-import { BullMQExecutor, InProcessExecutor, train, type TrainResult } from '@atomizer/coordinator';
+import { InProcessExecutor, train, type TrainResult } from '@atomizer/coordinator';
 import { selectBackend } from '@atomizer/model';
 import { runKeys, type RunConfig } from '@atomizer/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maxAbsDiff, metricsOf, queuesOf, sameBits, startCluster, startWorkers, statlogConfig, type Cluster } from './harness.js';
+import { maxAbsDiff, metricsOf, sameBits, startCluster, startWorkers, statlogConfig, trainOnCluster, type Cluster } from './harness.js';
 
 // Issue 4, tests 1-3: a real redis-server, a real S3 server (s3rver), workers
 // as separate OS processes, the coordinator in this process. The reference is
@@ -26,13 +26,8 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function distributed(cfg: RunConfig): Promise<TrainResult> {
-  const executor = await BullMQExecutor.open({ redisUrl: cluster.redis.url, run: cfg.run, queues: queuesOf(cfg), pollMs: 100 });
-  try {
-    return await train({ store: cluster.store, executor, config: cfg });
-  } finally {
-    await executor.close();
-  }
+function distributed(cfg: RunConfig): Promise<TrainResult> {
+  return trainOnCluster(cluster, cfg);
 }
 
 describe('distributed training on real Statlog data', () => {

@@ -1,8 +1,8 @@
-import { BullMQExecutor, InProcessExecutor, train, type TrainResult } from '@atomizer/coordinator';
+import { InProcessExecutor, train, type TrainResult } from '@atomizer/coordinator';
 import { selectBackend } from '@atomizer/model';
 import type { ObjectStore, RoundEvent, RunConfig } from '@atomizer/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metricsOf, queuesOf, sameBits, startCluster, startWorkers, statlogConfig, type Cluster } from './harness.js';
+import { metricsOf, sameBits, startCluster, startWorkers, statlogConfig, trainOnCluster, type Cluster } from './harness.js';
 
 // Issue 13, range reducers that the workers run (train.reduce: workers): a real
 // redis-server, a real S3 server (s3rver), workers as separate OS processes running both
@@ -29,19 +29,8 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function distributed(cfg: RunConfig, store: ObjectStore = cluster.store, lines: string[] = []): Promise<TrainResult> {
-  const executor = await BullMQExecutor.open({
-    redisUrl: cluster.redis.url,
-    run: cfg.run,
-    queues: queuesOf(cfg),
-    pollMs: 100,
-    log: (m) => lines.push(m),
-  });
-  try {
-    return await train({ store, executor, config: cfg, log: (m) => lines.push(m) });
-  } finally {
-    await executor.close();
-  }
+function distributed(cfg: RunConfig, store: ObjectStore = cluster.store, lines: string[] = []): Promise<TrainResult> {
+  return trainOnCluster(cluster, cfg, { store, log: (m) => lines.push(m) });
 }
 
 async function roundsOf(run: string): Promise<RoundEvent[]> {

@@ -40,6 +40,11 @@ export interface FoldStats {
   closedAt: number | undefined;
 }
 
+/** Stats of a round that has folded nothing yet. */
+export function newFoldStats(): FoldStats {
+  return { foldMs: 0, rereads: 0, peakHeldBytes: 0, folded: 0, rebuilds: 0, reducerRestarts: 0, bytesRead: 0, closedAt: undefined };
+}
+
 export interface OrderedFoldOptions {
   store: ObjectStore;
   /** The run's reducer threads (one per range); their sum is zeroed by the fold before its first add. */
@@ -65,16 +70,7 @@ export class OrderedFold {
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
   private inFlightBytes = 0;
-  readonly stats: FoldStats = {
-    foldMs: 0,
-    rereads: 0,
-    peakHeldBytes: 0,
-    folded: 0,
-    rebuilds: 0,
-    reducerRestarts: 0,
-    bytesRead: 0,
-    closedAt: undefined,
-  };
+  readonly stats = newFoldStats();
   private readonly everFolded = new Set<number>();
   /** Per range, chunk buffers back from its thread, reused for the next reads. */
   private readonly pools: ArrayBuffer[][] = [];

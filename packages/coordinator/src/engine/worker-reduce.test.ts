@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessExecutor } from './executor.js';
 import { OrderedFold } from './ordered-fold.js';
 import { RangeReducers } from './range-reducers.js';
-import { readHeaderOf, type AcceptedTrainResult } from './results.js';
+import type { AcceptedTrainResult } from './results.js';
+import { putAccepted } from './testing/accepted-result.js';
 import { train } from './trainer.js';
 import { WorkerReduce } from './worker-reduce.js';
 
@@ -62,18 +63,8 @@ function values(job: number): Float32Array {
   return Float32Array.from({ length: P }, () => (rng.next() - 0.5) * 10 ** job);
 }
 
-async function put(run: string, job: number, update = values(job)): Promise<AcceptedTrainResult> {
-  const key = runKeys(run).result(1, job);
-  const meta = { kind: 'train-result', job, samples: 1 + (job % 3), loss: job / 7 };
-  await store.put(key, encodeFlat(meta, { update }));
-  const { header } = await readHeaderOf(store, key);
-  return {
-    job,
-    reply: { resultKey: key } as AcceptedTrainResult['reply'],
-    meta: meta as unknown as AcceptedTrainResult['meta'],
-    payloadSha256: header.payloadSha256,
-    layout: { fmt: 'f32', length: P, payloadOffset: header.payloadOffset, payloadEnd: header.payloadEnd, chunks: header.chunks! },
-  };
+function put(run: string, job: number, update = values(job)): Promise<AcceptedTrainResult> {
+  return putAccepted(store, runKeys(run).result(1, job), job, update, { samples: 1 + (job % 3), loss: job / 7 });
 }
 
 function workerReduce(run: string, mean: Float32Array, attempts = 3): WorkerReduce {

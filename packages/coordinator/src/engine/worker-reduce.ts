@@ -15,7 +15,7 @@ import {
   type TransportFormat,
 } from '@atomizer/protocol';
 import { RoundFailedError, type Executor, type SliceProblem } from './executor.js';
-import type { FoldStats } from './ordered-fold.js';
+import { newFoldStats, type FoldStats } from './ordered-fold.js';
 import { sampleTotals, type AcceptedTrainResult, type Checked } from './results.js';
 
 // Range reducers that the workers run (train.reduce: workers; docs/design.md
@@ -67,16 +67,7 @@ export class WorkerReduce {
   plan: RangePlan | undefined;
   /** The accepted reducer jobs' own figures, summed (the round event's aggregation.rangeJobs). */
   readonly rangeJobs = { jobs: 0, bytesIn: 0, readMs: 0, foldMs: 0, uploadMs: 0 };
-  readonly stats: FoldStats = {
-    foldMs: 0,
-    rereads: 0,
-    peakHeldBytes: 0,
-    folded: 0,
-    rebuilds: 0,
-    reducerRestarts: 0,
-    bytesRead: 0,
-    closedAt: undefined,
-  };
+  readonly stats: FoldStats = newFoldStats();
 
   constructor(private readonly opts: WorkerReduceOptions) {}
 
