@@ -14,7 +14,6 @@ import {
   type RangeResultMeta,
   type ReduceJob,
   type ReducePlan,
-  type ResultLayout,
 } from '@atomizer/protocol';
 import { PermanentJobError, type ComputeOptions, type JobOutput } from './compute.js';
 
@@ -32,7 +31,6 @@ import { PermanentJobError, type ComputeOptions, type JobOutput } from './comput
 /** Run one reduce job against the store. */
 export async function reduceJob(job: ReduceJob, opts: ComputeOptions): Promise<JobOutput> {
   const { store } = opts;
-  const t0 = performance.now();
   const planBytes = await store.get(job.planKey);
   const got = sha256Hex(planBytes);
   if (got !== job.planSha256) {
@@ -49,49 +47,70 @@ export async function reduceJob(job: ReduceJob, opts: ComputeOptions): Promise<J
   let foldMs = 0;
   let scratch = new Float32Array(0);
   let f16: Float32Array | null = null;
-  let buffer = new ArrayBuffer(0);
   const refuse = (r: { job: number }, reason: string): JobOutput => ({
-    reply: replyOf(job, plan, opts, { refused: { job: r.job, reason } }),
+    reply: replyOf(
+      job,
+      plan,
+      opts,
+      { fetchMs: readMs, computeMs: foldMs, uploadMs: 0, bytesIn, bytesOut: 0 },
+      { refused: { job: r.job, reason } },
+    ),
   });
-  for (const r of plan.results) {
-    const layout: ResultLayout = {
-      fmt: r.fmt,
-      length: r.length,
-      payloadOffset: r.payloadOffset,
-      payloadEnd: r.payloadEnd,
-      chunks: { bytes: r.chunkBytes, sha256: r.chunkSha256 },
-    };
-    for (const span of chunkSpans(layout, from, to)) {
-      const n = span.end - span.start;
-      if (buffer.byteLength < n) buffer = new ArrayBuffer(n);
-      const t = performance.now();
-      let data: Uint8Array;
-      try {
-        data = await store.getRange(r.key, span.start, span.end, new Uint8Array(buffer, 0, n));
-      } catch (err) {
-        if (isNotFoundError(err)) return refuse(r, `${r.key}: gone from the store before its range ${from}-${to} was reduced`);
-        throw err;
-      }
+  // Every chunk to read, in job-id order; the next one is read while this one is hashed and folded.
+  const tasks = plan.results.flatMap((r) =>
+    chunkSpans(
+      {
+        fmt: r.fmt,
+        length: r.length,
+        payloadOffset: r.payloadOffset,
+        payloadEnd: r.payloadEnd,
+        chunks: { bytes: r.chunkBytes, sha256: r.chunkSha256 },
+      },
+      from,
+      to,
+    ).map((span) => ({ r, span })),
+  );
+  // Two buffers, one being read, one being folded (a store that reads in place fills them; S3 returns bytes of its own).
+  const buffers = [new ArrayBuffer(0), new ArrayBuffer(0)];
+  const read = async (i: number): Promise<Uint8Array | Error> => {
+    const { r, span } = tasks[i]!;
+    const n = span.end - span.start;
+    if (buffers[i % 2]!.byteLength < n) buffers[i % 2] = new ArrayBuffer(n);
+    const t = performance.now();
+    try {
+      const data = await store.getRange(r.key, span.start, span.end, new Uint8Array(buffers[i % 2]!, 0, n));
       readMs += performance.now() - t;
       bytesIn += n;
-      const t1 = performance.now();
-      const sha = sha256Hex(data);
-      const want = r.chunkSha256[span.chunk];
-      if (sha !== want)
-        return refuse(
-          r,
-          `${r.key} chunk ${span.chunk} (bytes ${span.start}-${span.end}) has sha256 ${sha}, the header says ${want} (changed or corrupted in the store)`,
-        );
-      // The values are read in place, 4-byte aligned: a store that returned bytes of its own (S3) may hand them at any offset.
-      if (data.buffer !== buffer || data.byteOffset !== 0) {
-        new Uint8Array(buffer, 0, n).set(data);
-      }
-      if (r.fmt !== 'f32' && scratch.length < n >> 1) scratch = new Float32Array(n >> 1);
-      if (r.fmt === 'f16' && f16 === null) f16 = float16Table();
-      const bad = foldValues(sum, from, to, chunkValues(buffer, n, r.fmt, scratch, f16), span.first, r.length, r.samples, r.key);
-      foldMs += performance.now() - t1;
-      if (bad !== undefined) return refuse(r, bad);
+      return data;
+    } catch (err) {
+      if (isNotFoundError(err)) return new Error(`${r.key}: gone from the store before its range ${from}-${to} was reduced`);
+      throw err;
     }
+  };
+  let next = tasks.length > 0 ? read(0) : undefined;
+  for (let i = 0; i < tasks.length; i++) {
+    const { r, span } = tasks[i]!;
+    const data = await next!;
+    next = i + 1 < tasks.length ? read(i + 1) : undefined;
+    next?.catch(() => undefined); // awaited at its turn; no unhandled rejection meanwhile
+    if (data instanceof Error) return refuse(r, data.message);
+    const n = data.byteLength;
+    const t1 = performance.now();
+    const sha = sha256Hex(data);
+    const want = r.chunkSha256[span.chunk];
+    if (sha !== want)
+      return refuse(
+        r,
+        `${r.key} chunk ${span.chunk} (bytes ${span.start}-${span.end}) has sha256 ${sha}, the header says ${want} (changed or corrupted in the store)`,
+      );
+    // The values are read in place, 4-byte aligned: bytes a store handed at another offset are copied there first.
+    const buffer = buffers[i % 2]!;
+    if (data.buffer !== buffer || data.byteOffset !== 0) new Uint8Array(buffer, 0, n).set(data);
+    if (r.fmt !== 'f32' && scratch.length < n >> 1) scratch = new Float32Array(n >> 1);
+    if (r.fmt === 'f16' && f16 === null) f16 = float16Table();
+    const bad = foldValues(sum, from, to, chunkValues(buffer, n, r.fmt, scratch, f16), span.first, r.length, r.samples, r.key);
+    foldMs += performance.now() - t1;
+    if (bad !== undefined) return refuse(r, bad);
   }
   const mean = new Float32Array(to - from);
   meanOfSum(sum, plan.total, mean);
@@ -112,15 +131,13 @@ export async function reduceJob(job: ReduceJob, opts: ComputeOptions): Promise<J
   const uploadMs = performance.now() - t2;
   const payloadSha256 = readFlatHeader(body, job.resultKey).payloadSha256;
   return {
-    reply: replyOf(job, plan, opts, {
-      payloadSha256,
-      fetchMs: readMs,
-      computeMs: foldMs,
-      uploadMs,
-      batchMs: Math.max(0, performance.now() - t0 - readMs - foldMs - uploadMs),
-      bytesIn,
-      bytesOut: body.byteLength,
-    }),
+    reply: replyOf(
+      job,
+      plan,
+      opts,
+      { fetchMs: readMs, computeMs: foldMs, uploadMs, bytesIn, bytesOut: body.byteLength },
+      { payloadSha256 },
+    ),
   };
 }
 
@@ -147,7 +164,15 @@ function parsePlan(bytes: Uint8Array, job: ReduceJob): ReducePlan {
   return plan;
 }
 
-function replyOf(job: ReduceJob, plan: ReducePlan, opts: ComputeOptions, extra: Partial<JobReply>): JobReply {
+/** The reply: the range's figures (read and fold times, bytes in and out), and its output's hash or the result it refused. */
+function replyOf(
+  job: ReduceJob,
+  plan: ReducePlan,
+  opts: ComputeOptions,
+  f: Pick<JobReply, 'fetchMs' | 'computeMs' | 'uploadMs' | 'bytesIn' | 'bytesOut'>,
+  outcome: Pick<JobReply, 'payloadSha256' | 'refused'>,
+): JobReply {
+  // A reducer computes no loss and reads no atoms; its samples are the plan's total.
   return {
     resultKey: job.resultKey,
     run: job.run,
@@ -156,14 +181,10 @@ function replyOf(job: ReduceJob, plan: ReducePlan, opts: ComputeOptions, extra: 
     samples: plan.total,
     loss: 0,
     atoms: 0,
-    fetchMs: 0,
     batchMs: 0,
-    computeMs: 0,
-    uploadMs: 0,
-    bytesIn: 0,
-    bytesOut: 0,
+    ...f,
+    ...outcome,
     backend: opts.backend,
     worker: opts.worker,
-    ...extra,
   };
 }
