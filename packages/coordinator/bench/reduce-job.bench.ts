@@ -6,11 +6,13 @@
 // workers and no Redis: what one reducer job costs per value it folds, and what the
 // coordinator reads, on this machine, whatever else shares it.
 //
-//   npx tsx --conditions=@atomizer/source packages/coordinator/bench/reduce-job.bench.ts [--params 60238726] [--results 8] [--ranges 8] [--json]
+//   npx tsx --conditions=@atomizer/source packages/coordinator/bench/reduce-job.bench.ts [--params 60238726] [--results 8] [--ranges 8]
+//                                                                                       [--transport f32|bf16] [--json]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { float32ToBFloat16Bits } from '@atomizer/model';
 import { LocalStore, runKeys } from '@atomizer/protocol';
 import { stubUpdate } from '@atomizer/worker';
 import { InProcessExecutor } from '../src/engine/executor.js';
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     params: { type: 'string', default: '60238726' },
     results: { type: 'string', default: '8' },
     ranges: { type: 'string', default: '8' },
+    transport: { type: 'string', default: 'f32' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -30,6 +33,8 @@ const P = Number(values.params);
 const N = Number(values.results);
 const R = Number(values.ranges);
 if (![P, N, R].every((x) => Number.isInteger(x) && x >= 1)) throw new Error('--params, --results, --ranges: positive integers');
+const fmt = values.transport;
+if (fmt !== 'f32' && fmt !== 'bf16') throw new Error(`--transport: f32 or bf16, got ${fmt}`);
 const say = (m: string): void => void process.stderr.write(`${m}\n`);
 
 const dir = await mkdtemp(join(tmpdir(), 'atomizer-reduce-bench-'));
@@ -40,7 +45,9 @@ try {
   const accepted: AcceptedTrainResult[] = [];
   say(`writing ${N} results of ${P} values...`);
   for (let j = 0; j < N; j++) {
-    accepted.push(await putAccepted(store, runKeys(run).result(1, j), j, stubUpdate({ seed: 1 + j }, P), { samples: 4, loss: 1 }));
+    const update = stubUpdate({ seed: 1 + j }, P);
+    const values = fmt === 'f32' ? update : float32ToBFloat16Bits(update);
+    accepted.push(await putAccepted(store, runKeys(run).result(1, j), j, values, { samples: 4, loss: 1 }, fmt, P));
   }
   const executor = new InProcessExecutor(store, 'bench', 'stub');
   for (let rep = 0; rep < 2; rep++) {
@@ -51,7 +58,7 @@ try {
       run,
       round: 1,
       params: P,
-      transport: 'f32',
+      transport: fmt,
       mean: new Float32Array(P),
       ranges: R,
       attempts: 1,
@@ -65,6 +72,7 @@ try {
     const j = wr.rangeJobs;
     const folded = N * P; // values folded over all ranges
     const row = {
+      bf16: fmt === 'bf16' ? 1 : 0,
       params: P,
       results: N,
       ranges: j.jobs,
