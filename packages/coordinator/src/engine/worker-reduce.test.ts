@@ -142,6 +142,37 @@ describe('range reducer jobs (train.reduce: workers)', () => {
     expect(wr.stats.rebuilds).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
+  it('run a reducer job that throws again (the store failing once), and keep the bits', async () => {
+    const results = await Promise.all(JOBS.map((j) => put('throws', j)));
+    const want = await coordinatorMean(results);
+    let failures = 0;
+    const hiccup = new (class extends LocalStore {
+      override async getRange(key: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
+        if (failures === 0 && key.endsWith('/000002.bin')) {
+          failures++;
+          throw new Error('store hiccup');
+        }
+        return super.getRange(key, start, end, into);
+      }
+    })(dir);
+    const wr = new WorkerReduce({
+      store: hiccup,
+      executor: new InProcessExecutor(hiccup),
+      keys: runKeys('throws'),
+      run: 'throws',
+      round: 1,
+      params: P,
+      transport: 'f32',
+      mean: new Float32Array(P),
+      ranges: 0,
+      attempts: 2,
+    });
+    for (const r of results) wr.offer(r);
+    const got = await wr.finish(JOBS);
+    expect(failures).toBe(1);
+    expect(bits(got.grads).equals(bits(want))).toBe(true);
+  }, 60_000);
+
   it('refuse a range output that does not hash to what its reducer wrote, run that reducer again, and keep the bits', async () => {
     const results = await Promise.all(JOBS.map((j) => put('bad-output', j)));
     const want = await coordinatorMean(results);
