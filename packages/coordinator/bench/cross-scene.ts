@@ -24,7 +24,7 @@
 // model, could be what transfers.
 // Not a test.
 //
-//   npm run bench:cross-scene -- [--preset sen2-sensors --preset sen2-scene]
+//   npm run bench:cross-scene -- [--preset sen2-sensors --preset sen2-scene --preset sen2-transfer]
 //       [--seeds 42,7,1234] [--stride 2] [--set train.rounds=30 ...] [--no-image] [--jobs 2] [--json]
 //
 // --jobs N runs N (preset, seed) pairs at once in child processes (as bench:quality does).
@@ -310,7 +310,7 @@ async function main(): Promise<void> {
     )
     .option(
       '--preset <name>',
-      'preset (repeatable; default sen2-sensors, sen2-scene)',
+      'preset (repeatable; default sen2-sensors, sen2-scene, sen2-transfer)',
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
@@ -337,7 +337,7 @@ async function main(): Promise<void> {
       json?: boolean;
       raw?: boolean;
     }>();
-  const presets = opts.preset.length > 0 ? opts.preset : ['sen2-sensors', 'sen2-scene'];
+  const presets = opts.preset.length > 0 ? opts.preset : ['sen2-sensors', 'sen2-scene', 'sen2-transfer'];
   const seeds = opts.seeds.split(',').map((s) => Number(s.trim()));
   if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds takes non-negative integers, got '${opts.seeds}'`);
   const stride = Number(opts.stride);

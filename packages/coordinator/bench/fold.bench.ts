@@ -17,7 +17,7 @@ import { stubUpdate } from '@atomizer/worker';
 import { OrderedFold } from '../src/engine/ordered-fold.js';
 import { makeOptimizers, optimizerStep } from '../src/engine/optimizers.js';
 import { FLAT_CHUNK_BYTES } from '@atomizer/protocol';
-import { planRanges } from '../src/engine/range-plan.js';
+import { planRanges } from '@atomizer/protocol';
 import { RangeReducers } from '../src/engine/range-reducers.js';
 import { readHeaderOf, type AcceptedTrainResult } from '../src/engine/results.js';
 

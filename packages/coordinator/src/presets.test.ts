@@ -98,6 +98,20 @@ describe('bundled presets', () => {
     expect([...sensors].sort()).toEqual(['landsat-5-tm', 'landsat-8', 'landsat-mss']);
   });
 
+  it('transfer preset: sen2-sensors plus the radiometric step, nothing else (same shards, same lists)', async () => {
+    const base = await loadPreset('sen2-sensors');
+    const transfer = await loadPreset('sen2-transfer');
+    const { radiometricGain, radiometricBandGain, radiometricShift, ...trainRest } = transfer.config.train;
+    expect([radiometricGain, radiometricBandGain, radiometricShift]).toEqual([1.5, 1.1, 0.02]);
+    expect([base.config.train.radiometricGain, base.config.train.radiometricBandGain, base.config.train.radiometricShift]).toEqual([
+      1, 1, 0,
+    ]);
+    const { radiometricGain: _g, radiometricBandGain: _b, radiometricShift: _s, ...baseTrainRest } = base.config.train;
+    expect(trainRest).toEqual(baseTrainRest);
+    expect({ ...transfer.config, train: undefined }).toEqual({ ...base.config, train: undefined });
+    expect(transfer.modalities).toEqual(base.modalities);
+  });
+
   it('every bundled preset parses with the strict schema (no key a section does not know)', async () => {
     for (const name of PRESET_NAMES) expect((await loadPreset(name)).config.dataset.name, name).not.toBe('');
   });
@@ -105,7 +119,7 @@ describe('bundled presets', () => {
   it('finds presets by name and points ../shared/data/ at the bundled data folder', () => {
     for (const name of PRESET_NAMES) expect(existsSync(presetPath(name))).toBe(true);
     expect(() => presetPath('nope')).toThrow(
-      /unknown preset 'nope'; bundled presets: statlog, statlog-all-bands, sen2-scene, sen2-sensors/,
+      /unknown preset 'nope'; bundled presets: statlog, statlog-all-bands, sen2-scene, sen2-sensors, sen2-transfer/,
     );
     const dir = sharedDataDir();
     expect(resolveBundledData('scene:../shared/data/a.tif?labels=../shared/data/b.geojson&k=5')).toBe(

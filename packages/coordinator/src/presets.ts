@@ -15,7 +15,7 @@ import { parse as parseYaml } from 'yaml';
 //                       relative to the repository root) -> the bundled data
 //                       folder found by sharedDataDir() (ATOMIZER_DATA honoured).
 
-export const PRESET_NAMES = ['statlog', 'statlog-all-bands', 'sen2-scene', 'sen2-sensors'] as const;
+export const PRESET_NAMES = ['statlog', 'statlog-all-bands', 'sen2-scene', 'sen2-sensors', 'sen2-transfer'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 const BUNDLED_DATA_PREFIX = '../shared/data/';

@@ -6,6 +6,10 @@
 //
 //   npm run bench:scale -- [--workers 1,2,4,8,16,32,64] [--params small,paper] [--rounds 3]
 //                          [--processes 16] [--paper-busy 6] [--store folder|s3] [--pin] [--json]
+//                          [--reduce coordinator|workers]
+//
+// --reduce workers: train.reduce workers, the round's sum built by range reducer jobs on the
+// stub workers (docs/design.md "Aggregation"); the coordinator then reads P values a round.
 //
 // N is the slice count of a round (one result per simulated worker). The worker
 // processes are started once and serve every run: min(largest N, --processes) of them,
@@ -33,6 +37,7 @@ const { values } = parseArgs({
     'paper-busy': { type: 'string', default: '6' },
     store: { type: 'string', default: 'folder' },
     pin: { type: 'boolean', default: false },
+    reduce: { type: 'string', default: 'coordinator' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -49,6 +54,9 @@ const rounds = Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 2) throw new Error(`--rounds: expected an integer of at least 2, got ${values.rounds}`);
 const paperBusy = Number(values['paper-busy']);
 if (values.store !== 's3' && values.store !== 'folder') throw new Error(`--store: expected s3 or folder, got ${values.store}`);
+if (values.reduce !== 'coordinator' && values.reduce !== 'workers')
+  throw new Error(`--reduce: expected coordinator or workers, got ${values.reduce}`);
+const reduce = values.reduce;
 const say = (m: string): void => void process.stderr.write(`${m}\n`);
 
 export interface ScaleRow {
@@ -67,8 +75,12 @@ export interface ScaleRow {
   /** Ranges of the vector the fold used (R) and where they were reduced. */
   ranges: number;
   where: string;
-  /** Payload bytes the coordinator's fold read per round (each result once: N x 4P at f32). */
+  /** Where the sum was built (train.reduce). */
+  reduce: 'coordinator' | 'workers';
+  /** Payload bytes the coordinator read per round to build the sum: each result once (N x 4P at f32), or with --reduce workers the R range outputs (4P). */
   foldReadBytesPerRound: number;
+  /** --reduce workers: per range reducer job, medians over rounds 2..R: bytes read (its range of every result, and the plan), read, fold and upload ms. */
+  rangeJob?: { perRound: number; bytesIn: number; readMs: number; foldMs: number; uploadMs: number };
   coordinatorCpuMsPerRound: number;
   coordinatorPeakRssMB: number;
   storeBytesPerRound: number;
@@ -80,6 +92,20 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
+
+function rangeJobOf(events: RoundEvent[]): NonNullable<ScaleRow['rangeJob']> {
+  const per = (f: (j: NonNullable<NonNullable<RoundEvent['aggregation']>['rangeJobs']>) => number) =>
+    median(
+      events.map((e) => (e.aggregation?.rangeJobs !== undefined ? f(e.aggregation.rangeJobs) / e.aggregation.rangeJobs.jobs : Number.NaN)),
+    );
+  return {
+    perRound: median(events.map((e) => e.aggregation?.rangeJobs?.jobs ?? Number.NaN)),
+    bytesIn: per((j) => j.bytesIn),
+    readMs: per((j) => j.readMs),
+    foldMs: per((j) => j.foldMs),
+    uploadMs: per((j) => j.uploadMs),
+  };
+}
 
 async function redisCommands(url: string): Promise<number> {
   const r = connectRedis(url);
@@ -120,7 +146,7 @@ try {
         seed: 1,
         dataset: { name: 'statlog', source: STATLOG_SOURCE, shardSize: 512 },
         model: { preset },
-        train: { mode: 'sync', rounds, slices: n, sliceSamples: 4, maxAtoms: 36 },
+        train: { mode: 'sync', rounds, slices: n, sliceSamples: 4, maxAtoms: 36, reduce },
         rounds: { deadlineSeconds: 3600 },
         checkpoint: { every: 0 },
         eval: { maxSamples: 4, sliceSamples: 4 },
@@ -136,7 +162,7 @@ try {
       const file = join(cluster.dir, `${run}.json`);
       await writeFile(file, JSON.stringify(cfg));
       const commands0 = await redisCommands(cluster.redis.url);
-      say(`${preset} P, N=${n} (${busy} computing at once), ${rounds} rounds...`);
+      say(`${preset} P, N=${n} (${busy} computing at once), ${rounds} rounds, reduce: ${reduce}...`);
       const coord = atomizer(cluster, ['train', '--config', file, '--redis', cluster.redis.url, '--s3', cluster.location]);
       const code = await coord.exited;
       if (code !== 0) throw new Error(`atomizer train for ${run} exited with ${code}:\n${coord.output().slice(-3000)}`);
@@ -157,7 +183,9 @@ try {
         rereadsPerRound: median(steady.map((e) => e.aggregation?.rereads ?? Number.NaN)),
         ranges: Math.max(...steady.map((e) => e.aggregation?.ranges ?? 1)),
         where: steady[0]?.aggregation?.where ?? 'coordinator',
+        reduce,
         foldReadBytesPerRound: median(steady.map((e) => e.aggregation?.bytesRead ?? Number.NaN)),
+        ...(reduce === 'workers' ? { rangeJob: rangeJobOf(steady) } : {}),
         coordinatorCpuMsPerRound: median(steady.map((e) => coordOf(e).cpuMs)),
         coordinatorPeakRssMB: Math.max(...events.map((e) => coordOf(e).peakRssMB)),
         storeBytesPerRound: median(steady.map((e) => e.bytesMoved)),
@@ -165,8 +193,14 @@ try {
         redisCommandsPerRound: commands / rounds,
       };
       rows.push(row);
+      if (row.rangeJob !== undefined) {
+        const j = row.rangeJob;
+        say(
+          `  ${j.perRound} reducer job(s) a round, each: ${(j.bytesIn / 2 ** 20).toFixed(1)} MiB read in ${j.readMs.toFixed(0)} ms, folded in ${j.foldMs.toFixed(0)} ms, output written in ${j.uploadMs.toFixed(0)} ms`,
+        );
+      }
       say(
-        `  round ${(row.roundMs / 1000).toFixed(1)} s, aggregate after close ${row.aggregateMsPerRound.toFixed(0)} ms, fold ${row.foldMsPerRound.toFixed(0)} ms, R = ${row.ranges} (${row.where}), ` +
+        `  round ${(row.roundMs / 1000).toFixed(1)} s, aggregate after close ${row.aggregateMsPerRound.toFixed(0)} ms, fold/reduce ${row.foldMsPerRound.toFixed(0)} ms, R = ${row.ranges} (${row.where}), coordinator read ${(row.foldReadBytesPerRound / 2 ** 20).toFixed(1)} MiB, ` +
           `${row.rereadsPerRound} re-read, coordinator CPU ${(row.coordinatorCpuMsPerRound / 1000).toFixed(1)} s/round, peak RSS ${row.coordinatorPeakRssMB.toFixed(0)} MB`,
       );
       // Nothing of this run is needed any more: keep the disk for the next.
@@ -185,11 +219,14 @@ const machine = {
   node: process.version,
   store: values.store,
   layout: values.pin ? 'pinned: coordinator, store and Redis on core 0, stub workers on core 1' : 'unpinned',
+  reduce,
 };
 if (values.json) {
   process.stdout.write(`${JSON.stringify({ machine, rows })}\n`);
 } else {
-  say(`\n${machine.cpus} x ${machine.cpu}, ${machine.memoryGB} GB, Node ${machine.node}, store ${machine.store}, ${machine.layout}`);
+  say(
+    `\n${machine.cpus} x ${machine.cpu}, ${machine.memoryGB} GB, Node ${machine.node}, store ${machine.store}, ${machine.layout}, reduce: ${reduce}`,
+  );
   const head = [
     'P',
     'N',
@@ -197,9 +234,9 @@ if (values.json) {
     'busy',
     'round s',
     'agg after close ms',
-    'fold ms',
+    'fold/reduce ms',
     'R (where)',
-    'fold read MB/round',
+    'coordinator read MB/round',
     're-reads',
     'coord CPU s',
     'peak RSS MB',

@@ -85,6 +85,34 @@ describe('failures', () => {
     await Promise.all(workers.map((w) => w.kill('SIGTERM')));
   }, 300_000);
 
+  it('a worker SIGKILLed in the middle of a range reducer job (train.reduce workers): the job runs again elsewhere and the round commits the same bits', async () => {
+    // Stub compute on a model of about 10 M parameters: one reducer reads 3 results of 40 MB, long enough to be caught busy.
+    const cfg = statlogConfig('reducer-killed', {
+      model: { preset: 'paper', overrides: '{"depth":1}' },
+      train: { rounds: 2, slices: 3, sliceSamples: 4, reduce: 'workers', reduceRanges: 1 },
+      checkpoint: { every: 0 },
+      eval: { maxSamples: 4, sliceSamples: 4 },
+    });
+    const ref = await train({
+      store: cluster.store,
+      executor: new InProcessExecutor(cluster.store, 'wasm', 'stub'),
+      config: { ...cfg, run: 'reducer-killed-ref', train: { ...cfg.train, reduce: 'coordinator' } },
+    });
+    const workers = await startWorkers(cluster, ['rk1', 'rk2'], ['--compute', 'stub', '--lock-seconds', '2']);
+    const killer = killFirstBusy(cluster, workers, (job) => job.includes('.reduce'), 120_000);
+    const lines: string[] = [];
+    const r = await distributed(cfg, (m) => lines.push(m));
+    const killed = await killer;
+    expect(killed).toBeDefined();
+    expect(sameBits(r.weights, ref.weights)).toBe(true);
+    const rounds = (await metricsOf(cluster.store, cfg.run)).filter((e) => e.type === 'round');
+    expect(rounds.map((e) => [e.aggregation?.where, e.aggregation?.ranges])).toEqual([
+      ['workers', 1],
+      ['workers', 1],
+    ]);
+    await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+  }, 300_000);
+
   it('the coordinator SIGKILLed mid-run, then --resume: the run ends with the weights of an uninterrupted run', async () => {
     const cfg = statlogConfig('coordinator-killed', { train: { rounds: 6 }, checkpoint: { every: 2 } });
     const ref = await reference(cfg);

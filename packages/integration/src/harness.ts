@@ -20,6 +20,7 @@ import {
 } from '@atomizer/protocol';
 import { connectRedis, startEmbeddedRedis, type EmbeddedRedis } from '@atomizer/protocol/redis';
 import { startEmbeddedS3, type EmbeddedS3 } from '@atomizer/protocol/embedded';
+import { BullMQExecutor, train, type TrainResult } from '@atomizer/coordinator';
 import { dataPath } from '@atomizer/tokenizer';
 
 // A real cluster on one machine for the integration tests: a redis-server
@@ -248,6 +249,25 @@ export function statlogConfig(run: string, over: RunConfigInput = {}): RunConfig
 
 export function queuesOf(cfg: RunConfig) {
   return queueNames(cfg.queues.prefix, cfg.queues.train);
+}
+
+/**
+ * The coordinator in this process on the cluster (the workers are processes of their own):
+ * a BullMQ executor for `cfg`'s run, closed after. `store`: the coordinator's view of the
+ * store (default the cluster's); `log`: the executor's and the round loop's lines.
+ */
+export async function trainOnCluster(
+  cluster: Cluster,
+  cfg: RunConfig,
+  opts: { store?: ObjectStore; log?: (m: string) => void } = {},
+): Promise<TrainResult> {
+  const log = opts.log !== undefined ? { log: opts.log } : {};
+  const executor = await BullMQExecutor.open({ redisUrl: cluster.redis.url, run: cfg.run, queues: queuesOf(cfg), pollMs: 100, ...log });
+  try {
+    return await train({ store: opts.store ?? cluster.store, executor, config: cfg, ...log });
+  } finally {
+    await executor.close();
+  }
 }
 
 export async function metricsOf(store: ObjectStore, run: string): Promise<MetricEvent[]> {

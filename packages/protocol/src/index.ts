@@ -50,6 +50,7 @@ export type { DecodeOptions, FlatArray, FlatArraySpec, FlatChunks, FlatFile, Fla
 // run config (every value has a default, a description and a flag)
 export {
   OUTER_KINDS,
+  REDUCE_WHERE,
   RunConfigSchema,
   StoredRunSchema,
   TRAIN_MODES,
@@ -87,6 +88,7 @@ export {
   parseJob,
   predictJobId,
   queueNames,
+  reduceJobId,
   roundJobId,
   trainJobId,
 } from './jobs.js';
@@ -106,3 +108,11 @@ export type {
 // metrics.jsonl events and status.json
 export { EvalEventSchema, JobEventSchema, MetricEventSchema, RoundEventSchema, RunStatusSchema, parseMetricsJsonl } from './metrics.js';
 export type { EvalEvent, JobEvent, MetricEvent, RoundEvent, RunStatus } from './metrics.js';
+
+// range reducers: the ranges of a round's vector, their arithmetic (coordinator threads and worker reduce jobs), reduce jobs
+export { MAX_RANGES, MAX_WORKER_RANGES, SHARD_MIN_VALUES, planRanges, planWorkerRanges } from './range-plan.js';
+export type { ParamRange, RangePlan } from './range-plan.js';
+export { chunkSpans, chunkValues, float16Table, foldValues, meanOfSum } from './range-fold.js';
+export type { ChunkSpan, ResultLayout, ValueFormat } from './range-fold.js';
+export { RangeResultMetaSchema, ReduceJobSchema, ReducePlanSchema } from './reduce-jobs.js';
+export type { RangeResultMeta, ReduceJob, ReducePlan } from './reduce-jobs.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatKeyNumber, validateKeyName } from './keys.js';
+import { ReduceJobSchema, type ReduceJob } from './reduce-jobs.js';
 import { TRANSPORT_FORMATS } from './run-config.js';
 
 // Jobs, replies and result headers between the coordinator and workers
@@ -134,12 +135,13 @@ export const PredictJobSchema = z
 export type TrainJob = z.infer<typeof TrainJobSchema>;
 export type EvalJob = z.infer<typeof EvalJobSchema>;
 export type PredictJob = z.infer<typeof PredictJobSchema>;
-export type AtomizerJob = TrainJob | EvalJob | PredictJob;
+export type AtomizerJob = TrainJob | EvalJob | PredictJob | ReduceJob;
 
 /** Parse a job's data on the worker side; the error names the job. */
 export function parseJob(data: unknown, jobId = 'job'): AtomizerJob {
   const kind = (data as { kind?: unknown } | null)?.kind;
-  const schema = kind === 'eval' ? EvalJobSchema : kind === 'predict' ? PredictJobSchema : TrainJobSchema;
+  const schema =
+    kind === 'eval' ? EvalJobSchema : kind === 'predict' ? PredictJobSchema : kind === 'reduce' ? ReduceJobSchema : TrainJobSchema;
   const r = schema.safeParse(data);
   if (!r.success) {
     const lines = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
@@ -165,6 +167,10 @@ export function trainJobId(run: string, round: number, job: number): string {
 }
 export function evalJobId(run: string, round: number, job: string): string {
   return `${validateKeyName('run id', run)}.r${formatKeyNumber('round', round)}.${validateKeyName('eval job', job)}`;
+}
+/** BullMQ job id of a range reducer job (train.reduce: workers): its round, the reduce's generation and the range. */
+export function reduceJobId(run: string, round: number, generation: number, range: number): string {
+  return `${roundJobId(run, round)}.g${generation}.reduce${formatKeyNumber('range', range)}`;
 }
 /** BullMQ job id of a predict job: its prediction and tile range. */
 export function predictJobId(run: string, predict: string, start: number, end: number): string {
@@ -195,6 +201,10 @@ export const JobReplySchema = z
     innerStateSha256: sha.optional(),
     /** Local mode: the slot's inner state came from this worker's memory, not the store. */
     innerStateFromMemory: z.boolean().optional(),
+    /** Reduce jobs: the payload sha256 of the range output written at resultKey. */
+    payloadSha256: sha.optional(),
+    /** Reduce jobs: a result of the plan that was refused (a chunk hash, a NaN): its slice is retried, the range not written. */
+    refused: z.object({ job: count, reason: z.string() }).strict().optional(),
     backend: z.string(),
     worker: z.string(),
   })

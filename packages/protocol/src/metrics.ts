@@ -95,6 +95,8 @@ export const RoundEventSchema = z.looseObject({
       /** After the close: the folds still pending and the mean, ms; then the norm, clipping, optimizer step and finiteness check, ms. */
       closeFoldMs: num.optional(),
       stepMs: num.optional(),
+      /** train.reduce workers: the accepted range reducer jobs of the round, summed: how many, bytes they read (plan and chunks), and their read, fold (hash, finiteness, float64 adds, mean) and upload times, ms. */
+      rangeJobs: z.object({ jobs: count, bytesIn: count, readMs: num, foldMs: num, uploadMs: num }).optional(),
     })
     .optional(),
 });

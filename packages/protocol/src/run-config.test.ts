@@ -49,6 +49,14 @@ describe('run config', () => {
     );
   });
 
+  it('takes model.overrides as JSON text or as a mapping (YAML, --set), stored as text', () => {
+    expect(parseRunConfig({ model: { overrides: '{"depth":2}' } }).model.overrides).toBe('{"depth":2}');
+    expect(parseRunConfig({ model: { overrides: { depth: 2, encoding: { gsd: { enabled: false } } } } }).model.overrides).toBe(
+      '{"depth":2,"encoding":{"gsd":{"enabled":false}}}',
+    );
+    expect(() => parseRunConfig({ model: { overrides: [1] } }, 'run.yaml')).toThrow(/run\.yaml is invalid:\n {2}model\.overrides: /);
+  });
+
   it('refuses an unknown key at every level, naming its full path and the nearest valid key', () => {
     expect(() => parseRunConfig({ train: { rouds: 5 } }, 'run.yaml')).toThrow(
       'run.yaml is invalid:\n  train.rouds: unknown key; did you mean train.rounds?',

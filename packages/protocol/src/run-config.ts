@@ -18,6 +18,8 @@ const nonNegativeInt = z.number().int().nonnegative();
 
 export const TRAIN_MODES = ['sync', 'local'] as const;
 export const OUTER_KINDS = ['mean', 'momentum', 'nesterov'] as const;
+/** Where a round's results are summed (train.reduce). */
+export const REDUCE_WHERE = ['coordinator', 'workers'] as const;
 
 // Strict at every level: a key the schema does not know (a typo such as train.rouds) is an
 // error naming it and the nearest valid key, never silently dropped for a default.
@@ -48,7 +50,11 @@ export const RunConfigSchema = z.strictObject({
   model: z
     .strictObject({
       preset: z.string().default('tiny').describe('model preset: paper, small or tiny'),
-      overrides: z.string().default('').describe('JSON object of model config overrides, e.g. {"depth":2}'),
+      // A YAML mapping or a `--set model.overrides={...}` arrives as an object: kept as its JSON text.
+      overrides: z
+        .preprocess((v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? JSON.stringify(v) : v), z.string())
+        .default('')
+        .describe('JSON object of model config overrides, e.g. {"depth":2} (a string, or a mapping in YAML)'),
     })
     .prefault({}),
   train: z
@@ -115,6 +121,15 @@ export const RunConfigSchema = z.strictObject({
         .describe(
           'number format of slice results and published weights in the store: bf16 or f16 halve the bytes (lossy, error in docs/benchmarks.md); f32 reproduces bit for bit',
         ),
+      reduce: z
+        .enum(REDUCE_WHERE)
+        .default('coordinator')
+        .describe(
+          "where a round's results are summed: coordinator (its reducer threads read every result) or workers (reducer jobs, one per range of the vector, each reading its range of every result; the coordinator reads P values a round); the same weights bit for bit",
+        ),
+      reduceRanges: nonNegativeInt
+        .default(0)
+        .describe('with reduce workers: reducer jobs per round; 0: one per result, at most one per 4 MiB hash chunk'),
       innerState: z
         .enum(['keep', 'reset'])
         .default('keep')
@@ -222,6 +237,7 @@ const FLAG_NAMES: Record<string, string> = {
   'queues.train': '--train-queues',
   'checkpoint.keepResults': '--keep-results',
   'train.transport': '--transport',
+  'train.reduce': '--reduce',
 };
 
 /** Every leaf of the run config with its flag: the single source of `atomizer train`'s config flags. */

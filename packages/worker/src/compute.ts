@@ -30,6 +30,7 @@ import {
 import { ShardReader, deriveSeed, type AtomBatch, type Sample } from '@atomizer/tokenizer';
 import * as tf from '@atomizer/model/tfjs';
 import { predictJob } from './predict-job.js';
+import { reduceJob } from './reduce-job.js';
 import { ShardDiskCache, type ShardCacheFs } from './shard-cache.js';
 import { buildEvalBatch, buildTrainBatch, evalModality, loadRunContext, type RunContext } from './run-context.js';
 import { stubLoss, stubUpdate, type ComputeMode } from './stub-compute.js';
@@ -282,6 +283,7 @@ export async function runJob(job: AtomizerJob, cache: JobCache, opts: ComputeOpt
   const counters = { bytesIn: 0 };
   const t0 = performance.now();
   opts.onProgress?.('fetch');
+  if (job.kind === 'reduce') return reduceJob(job, opts);
   const ctx = await cache.context(job.configKey);
   if (ctx.config.run !== job.run)
     throw new PermanentJobError(`job for run ${job.run} names the config of run ${ctx.config.run} (${job.configKey})`);

@@ -177,7 +177,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       await setFetching();
       const reply = await p;
       status.jobsDone++;
-      log(`job ${jobId} done in ${Date.now() - t0} ms: ${reply.samples} samples, loss ${reply.loss.toFixed(4)}`);
+      if (reply.payloadSha256 !== undefined || reply.refused !== undefined) {
+        const what =
+          reply.refused !== undefined ? `refused job ${reply.refused.job}: ${reply.refused.reason}` : `${reply.bytesIn} bytes read`;
+        log(`job ${jobId} done in ${Date.now() - t0} ms: range reduced, ${what}`);
+      } else log(`job ${jobId} done in ${Date.now() - t0} ms: ${reply.samples} samples, loss ${reply.loss.toFixed(4)}`);
       return reply;
     } catch (err) {
       status.jobsFailed++;

@@ -28,7 +28,7 @@ describe('diffGivenConfig', () => {
 describe('checkResumeChanges', () => {
   it('lets the schedule, the cadences and the round policy change', () => {
     const safe = diffGivenConfig(stored, {
-      train: { rounds: 50, lr: 2e-4, minLr: 1e-6, warmupRounds: 0, outerLr: 0.7 },
+      train: { rounds: 50, lr: 2e-4, minLr: 1e-6, warmupRounds: 0, outerLr: 0.7, reduce: 'workers', reduceRanges: 4 },
       eval: { every: 2 },
       checkpoint: { every: 10, keep: 1, keepResults: true },
       rounds: { quorum: 0.75, deadlineSeconds: 120, attempts: 5 },

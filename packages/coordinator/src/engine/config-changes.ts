@@ -22,6 +22,8 @@ export const RESUME_SAFE_KEYS: Readonly<Record<string, string>> = {
   'rounds.quorum': 'when a round closes',
   'rounds.deadlineSeconds': 'when a round closes',
   'rounds.attempts': 'tries per slice',
+  'train.reduce': 'where the sum is built: the coordinator or reducer jobs on the workers give the same bits',
+  'train.reduceRanges': 'how many reducer jobs build the sum (train.reduce workers): the same bits',
 };
 
 /** One changed field: its dotted path and the stored and the given value. */

@@ -2,10 +2,12 @@ import {
   OutageGuard,
   checkJobSize,
   evalJobId,
+  reduceJobId,
   roundJobId,
   trainJobId,
   type EvalJob,
   type ObjectStore,
+  type ReduceJob,
   type TrainJob,
 } from '@atomizer/protocol';
 import { connectRedis, redisOptions } from '@atomizer/protocol/redis';
@@ -52,6 +54,8 @@ export interface EvalOutcome {
 
 export type TrainCheck = (job: TrainJob, reply: unknown) => Promise<Checked<AcceptedTrainResult>>;
 export type EvalCheck = (job: EvalJob, reply: unknown) => Promise<Checked<AcceptedEvalResult>>;
+/** The coordinator's check of a reduce job's reply and range output (worker-reduce.ts); refused: the job is run again. */
+export type ReduceCheck<T> = (job: ReduceJob, reply: unknown) => Promise<Checked<T>>;
 
 /** Moments of a round the caller may use. */
 export interface RoundHooks {
@@ -74,6 +78,13 @@ export interface Executor {
   readonly name: string;
   trainRound(round: number, jobs: TrainJob[], policy: RoundPolicy, check: TrainCheck, hooks?: RoundHooks): Promise<RoundOutcome>;
   evaluate(round: number, jobs: EvalJob[], attempts: number, check: EvalCheck): Promise<EvalOutcome>;
+  /**
+   * Run a round's range reducer jobs (train.reduce: workers) and return what `check` made of
+   * each, in the jobs' order. A job that throws is retried by BullMQ (`attempts`); a reply
+   * or output `check` refuses is logged and the job run again, up to `attempts` times; past
+   * that the round fails (RoundFailedError), never committing part of a sum.
+   */
+  reduceRound<T>(round: number, generation: number, jobs: ReduceJob[], attempts: number, check: ReduceCheck<T>): Promise<T[]>;
   /**
    * Before a commit (checkpoint, status, metrics): throws if this coordinator no longer
    * owns the run (run-lease.ts). The in-process executor owns its run outright.
@@ -151,6 +162,28 @@ export class InProcessExecutor implements Executor {
         else out.failed.push({ job: job.job, reason: c.reason });
       } catch (err) {
         out.failed.push({ job: job.job, reason: (err as Error).message });
+      }
+    }
+    return out;
+  }
+
+  async reduceRound<T>(round: number, _generation: number, jobs: ReduceJob[], attempts: number, check: ReduceCheck<T>): Promise<T[]> {
+    const out: T[] = [];
+    for (const job of jobs) {
+      let last = '';
+      for (let t = 1; ; t++) {
+        if (t > attempts) throw new RoundFailedError(`round ${round}: range ${job.range} [${job.from}, ${job.to}): ${last}`);
+        try {
+          const { reply } = await runJob(job, this.cache, this.opts());
+          const c = await check(job, reply);
+          if (c.ok) {
+            out.push(c.value);
+            break;
+          }
+          last = `output refused ${t} time(s); last: ${c.reason}`;
+        } catch (err) {
+          last = `reducer failed ${t} time(s); last: ${(err as Error).message}`;
+        }
       }
     }
     return out;
@@ -547,6 +580,59 @@ export class BullMQExecutor implements Executor {
       if (pending.size > 0) await this.waits.sleep(this.opts.pollMs ?? 250);
     }
     return out;
+  }
+
+  async reduceRound<T>(round: number, generation: number, jobs: ReduceJob[], attempts: number, check: ReduceCheck<T>): Promise<T[]> {
+    const { train } = this.opts.queues;
+    const base = jobs.map((job) => `${reduceJobId(job.run, round, generation, job.range)}.s${this.session}`);
+    const state = jobs.map((job, i) => ({ job, queue: train[i % train.length] as string, bullId: base[i]!, tries: 1, requeued: 0 }));
+    const add = (s: (typeof state)[number]) => {
+      checkJobSize(s.job, s.bullId);
+      return this.r(() =>
+        this.queue(s.queue).add(`reduce r${round} g${generation} range ${s.job.range}${s.tries > 1 ? ` (try ${s.tries})` : ''}`, s.job, {
+          jobId: s.bullId,
+          ...this.jobOpts(attempts),
+        }),
+      );
+    };
+    for (const s of state) await add(s);
+    const out = new Map<number, T>();
+    const fail = (s: (typeof state)[number], why: string): never => {
+      throw new RoundFailedError(`round ${round}: range reducer ${s.job.range} [${s.job.from}, ${s.job.to}): ${why}`);
+    };
+    while (out.size < jobs.length) {
+      this.runLease?.assertHeld();
+      await Promise.all(
+        state.map(async (s, i) => {
+          if (out.has(i)) return;
+          const q = this.queue(s.queue);
+          const st = await this.r(() => q.getJobState(s.bullId));
+          const bj = await this.r(() => Job.fromId(q, s.bullId));
+          if (bj === undefined || st === 'unknown') {
+            // Lost with Redis's data: the output key is deterministic, so running it again is harmless.
+            if (s.requeued >= attempts) fail(s, `vanished from Redis ${s.requeued + 1} times`);
+            s.requeued++;
+            this.log(`round ${round}: reduce job ${s.bullId} vanished from Redis; enqueued again`);
+            await add(s);
+          } else if (st === 'completed') {
+            const c = await check(s.job, bj.returnvalue);
+            if (c.ok) {
+              out.set(i, c.value);
+              return;
+            }
+            this.log(`round ${round}: output of range reducer ${s.job.range} refused: ${c.reason}`);
+            if (s.tries >= attempts) fail(s, `output refused ${s.tries} time(s); last: ${c.reason}`);
+            s.tries++;
+            s.bullId = `${base[i]}.t${s.tries}`;
+            await add(s);
+          } else if (st === 'failed') {
+            fail(s, `failed after ${bj.attemptsMade} attempt(s): ${bj.failedReason || 'failed'}`);
+          }
+        }),
+      );
+      if (out.size < jobs.length) await this.waits.sleep(this.opts.pollMs ?? 250);
+    }
+    return jobs.map((_, i) => out.get(i)!);
   }
 
   /** Never waits on an unreachable Redis for long: each object gets CLOSE_WAIT_MS, then its connections are cut. */

@@ -7,9 +7,10 @@ import { SeededRng } from '@atomizer/tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoundFailedError } from './executor.js';
 import { OrderedFold } from './ordered-fold.js';
-import type { ParamRange } from './range-plan.js';
+import type { ParamRange } from '@atomizer/protocol';
 import { RangeReducers } from './range-reducers.js';
-import { readHeaderOf, type AcceptedTrainResult } from './results.js';
+import type { AcceptedTrainResult } from './results.js';
+import { putAccepted } from './testing/accepted-result.js';
 
 let dir: string;
 let store: LocalStore;
@@ -30,31 +31,9 @@ function values(job: number, P: number, seed = 1000): Float32Array {
 }
 const samplesOf = (job: number): number => 1 + (job % 3);
 
-/** Write job `job`'s result (version 2 unless the caller gives the bytes) and accept it on its header, as the check does. */
-async function put(
-  prefix: string,
-  job: number,
-  update: FlatArray,
-  fmt: 'f32' | 'bf16' = 'f32',
-  P = update.length,
-): Promise<AcceptedTrainResult> {
-  const key = `${prefix}/${job}.bin`;
-  const meta = { kind: 'train-result', job, samples: samplesOf(job), loss: job / 7, ...(fmt === 'f32' ? {} : { transport: fmt }) };
-  await store.put(key, encodeFlat(meta, { update }));
-  const { header } = await readHeaderOf(store, key);
-  return {
-    job,
-    reply: { resultKey: key } as AcceptedTrainResult['reply'],
-    meta: meta as unknown as AcceptedTrainResult['meta'],
-    payloadSha256: header.payloadSha256,
-    layout: {
-      fmt,
-      length: P,
-      payloadOffset: header.payloadOffset,
-      payloadEnd: header.payloadEnd,
-      ...(header.chunks ? { chunks: header.chunks } : {}),
-    },
-  };
+/** Write job `job`'s result (version 2) and accept it on its header, as the check does. */
+function put(prefix: string, job: number, update: FlatArray, fmt: 'f32' | 'bf16' = 'f32', P = update.length): Promise<AcceptedTrainResult> {
+  return putAccepted(store, `${prefix}/${job}.bin`, job, update, { samples: samplesOf(job), loss: job / 7 }, fmt, P);
 }
 
 function reference(jobs: number[], P: number, decode: (a: Float32Array) => Float32Array = (a) => a) {

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { AccumulatedGradient } from '@atomizer/model';
-import { decodeFlat, type ObjectStore } from '@atomizer/protocol';
+import { chunkSpans, decodeFlat, type ObjectStore } from '@atomizer/protocol';
 import { RoundFailedError, type SliceProblem, type TrainCheck } from './executor.js';
 import { ChunkRefusedError, ReducerFailedError, type RangeReducers } from './range-reducers.js';
-import { checkTrainResult, type AcceptedTrainResult } from './results.js';
+import { checkTrainResult, sampleTotals, type AcceptedTrainResult } from './results.js';
 
 // Streaming, sharded aggregation (docs/design.md "Aggregation"). A result is accepted on
 // its header alone (results.ts); its payload is read once, at its turn: when it and every
@@ -40,6 +40,11 @@ export interface FoldStats {
   closedAt: number | undefined;
 }
 
+/** Stats of a round that has folded nothing yet. */
+export function newFoldStats(): FoldStats {
+  return { foldMs: 0, rereads: 0, peakHeldBytes: 0, folded: 0, rebuilds: 0, reducerRestarts: 0, bytesRead: 0, closedAt: undefined };
+}
+
 export interface OrderedFoldOptions {
   store: ObjectStore;
   /** The run's reducer threads (one per range); their sum is zeroed by the fold before its first add. */
@@ -65,16 +70,7 @@ export class OrderedFold {
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
   private inFlightBytes = 0;
-  readonly stats: FoldStats = {
-    foldMs: 0,
-    rereads: 0,
-    peakHeldBytes: 0,
-    folded: 0,
-    rebuilds: 0,
-    reducerRestarts: 0,
-    bytesRead: 0,
-    closedAt: undefined,
-  };
+  readonly stats = newFoldStats();
   private readonly everFolded = new Set<number>();
   /** Per range, chunk buffers back from its thread, reused for the next reads. */
   private readonly pools: ArrayBuffer[][] = [];
@@ -124,19 +120,10 @@ export class OrderedFold {
         `round ${this.opts.round}: the sum holds jobs ${got.join(',') || 'none'} but the round accepted ${want.join(',') || 'none'}`,
       );
     }
-    // GradientAccumulator's totals, in job-id order.
-    let total = 0;
-    let lossSum = 0;
-    let lossKnown = true;
-    for (const j of want) {
-      const meta = this.offered.get(j)!.meta;
-      total += meta.samples;
-      if (!Number.isFinite(meta.loss)) lossKnown = false;
-      else lossSum += meta.samples * meta.loss;
-    }
+    const { total, loss } = sampleTotals(want.map((j) => this.offered.get(j)!.meta));
     if (total === 0) throw new RoundFailedError(`round ${this.opts.round}: no samples accumulated; cannot average`);
     const grads = await this.reducers().meanOf(total);
-    return { grads, samples: total, loss: lossKnown ? lossSum / total : Number.NaN };
+    return { grads, samples: total, loss };
   }
 
   private reducers(): RangeReducers {
@@ -227,21 +214,13 @@ export class OrderedFold {
       );
       return;
     }
-    const cb = L.chunks.bytes;
-    const width = L.fmt === 'f32' ? 4 : 2;
-    const payloadBytes = L.payloadEnd - L.payloadOffset;
-    const count = L.chunks.sha256.length;
     const readAhead = this.opts.readAhead ?? 2;
     await settleAll(
       ranges.map(async (range, r) => {
-        const c0 = Math.floor((range.from * width) / cb);
-        const c1 = Math.min(count, Math.ceil((range.to * width) / cb));
         const inFlight: Promise<unknown>[] = [];
         const pool = this.pools[r] ?? (this.pools[r] = []);
         try {
-          for (let c = c0; c < c1; c++) {
-            const start = L.payloadOffset + c * cb;
-            const end = L.payloadOffset + Math.min(payloadBytes, (c + 1) * cb);
+          for (const { chunk: c, start, end, first } of chunkSpans(L, range.from, range.to)) {
             const spare = pool.pop();
             const data = await store.getRange(
               key,
@@ -257,7 +236,7 @@ export class OrderedFold {
               .fold(r, {
                 ...base,
                 data,
-                first: (c * cb) / width,
+                first,
                 sha: L.chunks!.sha256[c]!,
                 what: `${key} chunk ${c} (bytes ${start}-${end})`,
               })
@@ -291,7 +270,7 @@ async function settleAll(ps: Promise<unknown>[]): Promise<void> {
  * (results.ts; a few KB read), and the accepted result handed to `fold`, which reads its
  * payload at its turn.
  */
-export function foldingCheck(store: ObjectStore, params: number, fold: OrderedFold): TrainCheck {
+export function foldingCheck(store: ObjectStore, params: number, fold: { offer(result: AcceptedTrainResult): void }): TrainCheck {
   return async (job, reply) => {
     const c = await checkTrainResult(store, job, reply, params);
     if (c.ok) fold.offer(c.value);

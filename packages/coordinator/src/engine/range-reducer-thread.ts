@@ -8,7 +8,8 @@
 //         (f32, or bf16/f16 bit patterns), refuse a non-finite value, and add
 //         w * value into the sum for the chunk's elements inside [from, to). The
 //         arithmetic is GradientAccumulator.add's, element by element, so a sum built in
-//         job-id order has the same bits.
+//         job-id order has the same bits (protocol's range-fold.ts, whose functions'
+//         source is part of this script: the workers' reduce jobs run the same code).
 //   zero  reset its part of the sum (a new round, or a rebuild after a refused result).
 //   mean  mean[i] = sum[i] / total, rounded to float32 once (GradientAccumulator's mean).
 //   adam  one AdamW step of its range of the weights from the (clipped) mean, with the
@@ -18,6 +19,7 @@
 // to the coordinator for the next chunk.
 
 import { applyAdamRange } from '@atomizer/model';
+import { chunkValues, float16Table, foldValues, meanOfSum } from '@atomizer/protocol';
 
 export const RANGE_REDUCER_SOURCE =
   String.raw`
@@ -28,53 +30,16 @@ const { from, to } = workerData;
 const sum = new Float64Array(workerData.sum, from * 8, to - from);
 const mean = new Float32Array(workerData.mean, from * 4, to - from);
 let f16 = null;
-function f16Table() {
-  // model/src/half-float.ts float16BitsToFloat32, for every bit pattern.
-  const out = new Float32Array(65536);
-  const dst = new Uint32Array(out.buffer);
-  for (let h = 0; h < 65536; h++) {
-    const sign = (h & 0x8000) << 16;
-    const exp = (h >>> 10) & 0x1f;
-    const mant = h & 0x3ff;
-    if (exp === 0) out[h] = (sign !== 0 ? -1 : 1) * mant * 2 ** -24;
-    else if (exp === 0x1f) dst[h] = (sign | 0x7f800000 | (mant << 13)) >>> 0;
-    else dst[h] = (sign | ((exp - 15 + 127) << 23) | (mant << 13)) >>> 0;
-  }
-  return out;
-}
 let scratch = new Float32Array(0);
-function valuesOf(m) {
-  if (m.fmt === 'f32') return new Float32Array(m.data, 0, m.byteLength >> 2);
-  const bits = new Uint16Array(m.data, 0, m.byteLength >> 1);
-  if (scratch.length < bits.length) scratch = new Float32Array(bits.length);
-  const out = scratch.subarray(0, bits.length);
-  if (m.fmt === 'bf16') {
-    const u = new Uint32Array(out.buffer, 0, bits.length);
-    for (let i = 0; i < bits.length; i++) u[i] = (bits[i] << 16) >>> 0;
-  } else {
-    if (f16 === null) f16 = f16Table();
-    for (let i = 0; i < bits.length; i++) out[i] = f16[bits[i]];
-  }
-  return out;
-}
 function fold(m) {
   const bytes = new Uint8Array(m.data, 0, m.byteLength);
   if (m.sha !== null) {
     const got = createHash('sha256').update(bytes).digest('hex');
     if (got !== m.sha) return m.what + ' has sha256 ' + got + ', the header says ' + m.sha + ' (changed or corrupted in the store)';
   }
-  const g = valuesOf(m);
-  const lo = Math.max(from, m.first);
-  const hi = Math.min(to, m.first + g.length, m.end);
-  const w = m.w;
-  const off = m.first;
-  for (let i = lo; i < hi; i++) {
-    const x = g[i - off];
-    // NaN - NaN and Inf - Inf are NaN: refused before it is added.
-    if (x - x !== 0) return m.key + ': value ' + i + ' is ' + x + ' (NaN/Inf gradient refused)';
-    sum[i - from] = sum[i - from] + w * x;
-  }
-  return undefined;
+  if (m.fmt !== 'f32' && scratch.length < m.byteLength >> 1) scratch = new Float32Array(m.byteLength >> 1);
+  if (m.fmt === 'f16' && f16 === null) f16 = float16Table();
+  return foldValues(sum, from, to, chunkValues(m.data, m.byteLength, m.fmt, scratch, f16), m.first, m.end, m.w, m.key);
 }
 parentPort.on('message', (m) => {
   if (m.op === 'fold') {
@@ -84,8 +49,7 @@ parentPort.on('message', (m) => {
     sum.fill(0);
     parentPort.postMessage({ id: m.id });
   } else if (m.op === 'mean') {
-    const t = m.total;
-    for (let i = 0; i < sum.length; i++) mean[i] = sum[i] / t;
+    meanOfSum(sum, m.total, mean);
     parentPort.postMessage({ id: m.id });
   } else if (m.op === 'adam') {
     const weights = new Float32Array(m.weights);
@@ -101,4 +65,4 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ id: m.id, nonFinite: bad });
   }
 });
-` + applyAdamRange.toString();
+` + [applyAdamRange, float16Table, chunkValues, foldValues, meanOfSum].map((f) => f.toString()).join('\n');

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { AdamStep } from '@atomizer/model';
-import type { ParamRange } from './range-plan.js';
+import type { ParamRange } from '@atomizer/protocol';
 import { RANGE_REDUCER_SOURCE } from './range-reducer-thread.js';
 
 // The reducer threads of a run (one per range of the parameter vector) and the memory

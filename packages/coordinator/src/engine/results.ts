@@ -10,6 +10,7 @@ import {
   type EvalResultMeta,
   type JobReply,
   type ObjectStore,
+  type ResultLayout,
   type TrainJob,
   type TrainResultMeta,
 } from '@atomizer/protocol';
@@ -23,17 +24,7 @@ import {
 // checked before the round can commit. Anything else is refused with a reason that is
 // logged; the slice is then retried, and the weights never see it.
 
-/** Where an accepted result's values lie in its object, from its header. */
-export interface ResultLayout {
-  /** The values' format: f32, or bf16/f16 bit patterns. */
-  fmt: 'f32' | 'bf16' | 'f16';
-  /** Values (the model's parameter count). */
-  length: number;
-  payloadOffset: number;
-  payloadEnd: number;
-  /** Version 2 objects: the hash chunk and each chunk's sha256 (undefined: a version 1 object, read whole). */
-  chunks?: { bytes: number; sha256: string[] };
-}
+export type { ResultLayout } from '@atomizer/protocol';
 
 /** What the round keeps of an accepted train result: its header and reply, never its values. */
 export interface AcceptedTrainResult {
@@ -53,6 +44,19 @@ export interface AcceptedEvalResult {
   meta: EvalResultMeta;
   scores: Float32Array;
   labels: number[][];
+}
+
+/** GradientAccumulator's totals of a round's accepted results, added in job-id order: the samples (the mean's divisor) and the sample-weighted loss (NaN when one is unknown). */
+export function sampleTotals(metas: readonly Pick<TrainResultMeta, 'samples' | 'loss'>[]): { total: number; loss: number } {
+  let total = 0;
+  let lossSum = 0;
+  let lossKnown = true;
+  for (const meta of metas) {
+    total += meta.samples;
+    if (!Number.isFinite(meta.loss)) lossKnown = false;
+    else lossSum += meta.samples * meta.loss;
+  }
+  return { total, loss: lossKnown ? lossSum / total : Number.NaN };
 }
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };

@@ -1,7 +1,7 @@
 import { FLAT_CHUNK_BYTES, type JobEvent, type RoundEvent } from '@atomizer/protocol';
 import type { RoundOutcome } from './executor.js';
 import type { FoldStats } from './ordered-fold.js';
-import type { RangePlan } from './range-plan.js';
+import type { RangePlan } from '@atomizer/protocol';
 
 // What a committed round tells the metrics log: one job event per accepted slice and
 // the round event (timings, bytes, the aggregation, the coordinator's own usage).
@@ -44,6 +44,8 @@ export interface RoundFigures {
   /** Norm, clipping, the optimizer step and the finiteness check of the weights. */
   stepMs: number;
   plan: RangePlan;
+  /** train.reduce workers: the range reducer jobs' figures, summed. */
+  rangeJobs?: { jobs: number; bytesIn: number; readMs: number; foldMs: number; uploadMs: number };
   /** Chunk reads in flight per range, at most. */
   readAhead: number;
   cpuSince: NodeJS.CpuUsage;
@@ -93,6 +95,7 @@ export function roundEvent(f: RoundFigures, outcome: RoundOutcome): RoundEvent {
       bytesRead: f.fold.bytesRead,
       closeFoldMs: f.closeFoldMs,
       stepMs: f.stepMs,
+      ...(f.rangeJobs !== undefined ? { rangeJobs: f.rangeJobs } : {}),
     },
     publishMs: f.publishMs,
     coordinator: coordinatorUsage(f.cpuSince),

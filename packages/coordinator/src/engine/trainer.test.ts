@@ -171,6 +171,7 @@ describe('train (in-process executor, real Statlog)', () => {
           hooks,
         ),
       evaluate: (round, jobs, attempts, check) => inner.evaluate(round, jobs, attempts, check),
+      reduceRound: (round, generation, jobs, attempts, check) => inner.reduceRound(round, generation, jobs, attempts, check),
       fence: () => inner.fence(),
       assertOwner: () => inner.assertOwner(),
       close: () => inner.close(),

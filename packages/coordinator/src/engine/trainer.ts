@@ -1,6 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import { paramTableOf, type AccumulatedGradient } from '@atomizer/model';
-import { FLAT_CHUNK_BYTES, type EvalEvent, type MetricEvent, type ObjectStore, type RunConfig, type RunStatus } from '@atomizer/protocol';
+import {
+  FLAT_CHUNK_BYTES,
+  planRanges,
+  type EvalEvent,
+  type MetricEvent,
+  type ObjectStore,
+  type RunConfig,
+  type RunStatus,
+} from '@atomizer/protocol';
 import { RunStore } from '../run-store.js';
 import { startState, writeCheckpoint } from './checkpoints.js';
 import { sliceUnits, takeSlices } from './data-plan.js';
@@ -11,7 +19,7 @@ import { LeaseHeldError, LeaseLostError } from './run-lease.js';
 import { MetricsLog } from './metrics-log.js';
 import { lrSchedule, makeOptimizers, optimizerStep } from './optimizers.js';
 import { OrderedFold, foldingCheck } from './ordered-fold.js';
-import { planRanges } from './range-plan.js';
+import { WorkerReduce } from './worker-reduce.js';
 import { RangeReducers } from './range-reducers.js';
 import { spentAfterEvaluation, spentAfterRound, type Spent } from './retention.js';
 import { roundJobs, unitsPerSlice } from './round-jobs.js';
@@ -85,7 +93,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
 
   async function trainWith(reducers: RangeReducers): Promise<TrainResult> {
-    log(`aggregation: ${plan.ranges.length} range(s) in ${plan.where} (${plan.reason})`);
+    log(
+      cfg.train.reduce === 'workers'
+        ? `aggregation: range reducer jobs on the workers (train.reduce workers); the step in ${plan.ranges.length} range(s) in ${plan.where}`
+        : `aggregation: ${plan.ranges.length} range(s) in ${plan.where} (${plan.reason})`,
+    );
     const state = await startState(runStore, prepared, table, opt, opts.resume === true, log);
     const { weights } = state;
     let { cursor } = state;
@@ -184,9 +196,25 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         });
         // Results are accepted on their header as they arrive and folded into the sum in
         // job-id order while the round runs, each read once; the executor keeps only headers.
-        // Small results (the demo's) are read whole, one request each (whole-result-reads.ts).
-        const reads = resultReads(store, P, cfg.train.transport);
-        const fold = new OrderedFold({ store: reads, reducers, readAhead, round, log });
+        // train.reduce workers: the same, by reducer jobs on the workers once the slices are in (worker-reduce.ts).
+        // Folded here, small results (the demo's) are read whole, one request each (whole-result-reads.ts).
+        const reads = cfg.train.reduce === 'workers' ? store : resultReads(store, P, cfg.train.transport);
+        const fold =
+          cfg.train.reduce === 'workers'
+            ? new WorkerReduce({
+                store,
+                executor,
+                keys,
+                run,
+                round,
+                params: P,
+                transport: cfg.train.transport,
+                mean: reducers.mean,
+                ranges: cfg.train.reduceRanges,
+                attempts: cfg.rounds.attempts,
+                log,
+              })
+            : new OrderedFold({ store: reads, reducers, readAhead, round, log });
         const outcome = await executor.trainRound(
           round,
           jobs,
@@ -232,7 +260,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
             fold: fold.stats,
             closeFoldMs,
             stepMs,
-            plan,
+            plan: fold instanceof WorkerReduce ? (fold.plan ?? plan) : plan,
+            ...(fold instanceof WorkerReduce ? { rangeJobs: fold.rangeJobs } : {}),
             readAhead,
             cpuSince,
           },
