@@ -19,7 +19,8 @@ import {
 // only if its reply and header name this run, round and job, it was computed from this
 // round's weights (their payload hash), and its header declares one value per parameter
 // in the run's transport format, hashed in chunks, in an object that long. Only the
-// header is read here (a few KB); the payload is read once, at the result's turn in the
+// header is read here (a few KB; a small result is read whole once and both served from
+// those bytes, whole-result-reads.ts); the payload is read once, at the result's turn in the
 // fold (ordered-fold.ts), where each chunk's hash and every value's finiteness are
 // checked before the round can commit. Anything else is refused with a reason that is
 // logged; the slice is then retried, and the weights never see it.

@@ -67,10 +67,10 @@ function put(run: string, job: number, update = values(job)): Promise<AcceptedTr
   return putAccepted(store, runKeys(run).result(1, job), job, update, { samples: 1 + (job % 3), loss: job / 7 });
 }
 
-function workerReduce(run: string, mean: Float32Array, attempts = 3): WorkerReduce {
+function workerReduce(run: string, mean: Float32Array, attempts = 3, on: WatchedStore = store): WorkerReduce {
   return new WorkerReduce({
-    store,
-    executor: new InProcessExecutor(store),
+    store: on,
+    executor: new InProcessExecutor(on),
     keys: runKeys(run),
     run,
     round: 1,
@@ -155,18 +155,7 @@ describe('range reducer jobs (train.reduce: workers)', () => {
         return super.getRange(key, start, end, into);
       }
     })(dir);
-    const wr = new WorkerReduce({
-      store: hiccup,
-      executor: new InProcessExecutor(hiccup),
-      keys: runKeys('throws'),
-      run: 'throws',
-      round: 1,
-      params: P,
-      transport: 'f32',
-      mean: new Float32Array(P),
-      ranges: 0,
-      attempts: 2,
-    });
+    const wr = workerReduce('throws', new Float32Array(P), 2, hiccup);
     for (const r of results) wr.offer(r);
     const got = await wr.finish(JOBS);
     expect(failures).toBe(1);
@@ -193,18 +182,7 @@ describe('range reducer jobs (train.reduce: workers)', () => {
         return store.get(k);
       }
     })(dir);
-    const failing = new WorkerReduce({
-      store: always,
-      executor: new InProcessExecutor(always),
-      keys: runKeys('bad-output-3'),
-      run: 'bad-output-3',
-      round: 1,
-      params: P,
-      transport: 'f32',
-      mean: new Float32Array(P),
-      ranges: 0,
-      attempts: 2,
-    });
+    const failing = workerReduce('bad-output-3', new Float32Array(P), 2, always);
     for (const r of results) failing.offer(r);
     await expect(failing.finish(JOBS)).rejects.toThrow(/range 0 \[0, \d+\): output refused 2 time\(s\); last: .*sha256/);
     store.corruptOnce.clear();
