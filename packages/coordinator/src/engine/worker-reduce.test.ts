@@ -67,7 +67,7 @@ function put(run: string, job: number, update = values(job)): Promise<AcceptedTr
   return putAccepted(store, runKeys(run).result(1, job), job, update, { samples: 1 + (job % 3), loss: job / 7 });
 }
 
-function workerReduce(run: string, mean: Float32Array, attempts = 3, on: WatchedStore = store): WorkerReduce {
+function workerReduce(run: string, mean: Float32Array, attempts = 3, on: LocalStore = store): WorkerReduce {
   return new WorkerReduce({
     store: on,
     executor: new InProcessExecutor(on),
