@@ -12,7 +12,7 @@
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BullMQExecutor, train } from '@atomizer/coordinator';
-import { parseRunConfig, type JobEvent, type RoundEvent } from '@atomizer/protocol';
+import { parseRunConfig, sha256Hex, type JobEvent, type RoundEvent } from '@atomizer/protocol';
 import { metricsOf, queuesOf, startCluster, startWorkers, STATLOG_SOURCE } from '../src/harness.js';
 import { checkTwoCores, pinServices, startOnWorkerCore } from './cpu-pinning.js';
 
@@ -72,8 +72,11 @@ try {
         cpuMs = (c.user + c.system) / 1000;
       }
     };
+    let weightsSha256 = '';
     try {
-      await train({ store: cluster.store, executor: ex, config: cfg, onEvent });
+      const r = await train({ store: cluster.store, executor: ex, config: cfg, onEvent });
+      // The final weights' bits: a change of the round machinery must keep them.
+      weightsSha256 = sha256Hex(new Uint8Array(r.weights.buffer, r.weights.byteOffset, r.weights.byteLength));
     } finally {
       await ex.close();
     }
@@ -111,6 +114,7 @@ try {
       'KiB moved/round': sum((e) => e.bytesMoved) / 1024 / rounds.length,
       'coordinator+S3 CPU ms/round': cpuMs / rounds.length,
       'samples/s': sum((e) => e.samples) / (wall / 1000),
+      'weights sha256': weightsSha256,
     });
   }
 } finally {
