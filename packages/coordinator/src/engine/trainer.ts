@@ -171,13 +171,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     try {
       for (round = startRound; round <= R; round++) {
         deferred.check();
-        // Still the run's coordinator before publishing anything of this round.
-        await executor.fence();
+        // Still the run's coordinator before publishing anything of this round: the lease's
+        // renewal (a Redis round trip) runs while the weights are encoded and hashed, and the
+        // write waits for it (publishWeights' `after`), so nothing is written without it.
+        const fenced = executor.fence();
+        fenced.catch(() => undefined);
         const roundStart = performance.now();
         const cpuSince = process.cpuUsage();
         const weightsKey = keys.weights(round - 1);
         // Jobs carry the payload hash (decodeFlat reports it on the worker side).
-        const published = await publishWeights(store, weightsKey, run, round - 1, ctx.modelSha256, weights, cfg.train.transport);
+        const published = await publishWeights(store, weightsKey, run, round - 1, ctx.modelSha256, weights, cfg.train.transport, fenced);
         const publishMs = performance.now() - roundStart;
         const lr = schedule.lr(round - 1);
         const taken = takeSlices(units, cursor, S * unitsPerSlice(cfg), cfg.seed);

@@ -5,7 +5,8 @@ import { encodeTransport, transportMeta } from '@atomizer/worker';
 /**
  * Write a round's weights to `key` as a flat object in the run's transport format, streamed
  * from the array when large (no encoded copy of a 241 MB model at f32). Resolves with the payload hash
- * jobs carry and the bytes written.
+ * jobs carry and the bytes written. `after`: the write starts once it resolves (and not at all
+ * if it rejects), the encoding and hashing before it (the round loop's lease fence).
  */
 export async function publishWeights(
   store: ObjectStore,
@@ -15,11 +16,13 @@ export async function publishWeights(
   modelSha256: string,
   weights: Float32Array,
   transport: TransportFormat,
+  after?: Promise<unknown>,
 ): Promise<{ payloadSha256: string; byteLength: number }> {
   const flat = encodeFlatChunks(
     { kind: 'weights', run, round, params: weights.length, modelConfigSha256: modelSha256, ...transportMeta(transport) },
     { weights: encodeTransport(weights, transport) },
   );
+  await after;
   // Small weights (the demo's 0.5 MB) in one piece: one write, one plain PUT on S3 (a stream
   // goes through a multipart-capable upload). Large ones streamed, with no second copy; a
   // factory, not a stream: a put cut by a store outage is repeated from the first chunk.
