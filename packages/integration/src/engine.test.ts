@@ -1,8 +1,20 @@
 import { InProcessExecutor, train, type TrainResult } from '@atomizer/coordinator';
 import { selectBackend } from '@atomizer/model';
 import { runKeys, type ObjectStore, type RoundEvent, type RunConfig } from '@atomizer/protocol';
+import { redisOptions } from '@atomizer/protocol/redis';
+import { Queue, type ConnectionOptions } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maxAbsDiff, metricsOf, sameBits, startCluster, startWorkers, statlogConfig, trainOnCluster, type Cluster } from './harness.js';
+import {
+  maxAbsDiff,
+  metricsOf,
+  queuesOf,
+  sameBits,
+  startCluster,
+  startWorkers,
+  statlogConfig,
+  trainOnCluster,
+  type Cluster,
+} from './harness.js';
 
 // Issue 4, tests 1-3: a real redis-server, a real S3 server (s3rver), workers
 // as separate OS processes, the coordinator in this process. The reference is
@@ -56,6 +68,14 @@ describe('distributed training on real Statlog data', () => {
     // Equivalence (sync mode): same batches, sums in job-id order -> bitwise equal weights.
     expect(sameBits(r.weights, reference.weights)).toBe(true);
     expect(r.loss).toBe(reference.loss);
+    // Every round's flow parent is marked done (the coordinator takes them off the critical path, the last at close).
+    const roundsQueue = new Queue(queuesOf(statlogConfig('two-workers')).rounds, {
+      connection: redisOptions(cluster.redis.url) as ConnectionOptions,
+    });
+    const parents = await roundsQueue.getJobs(['wait', 'active', 'completed', 'failed']);
+    await roundsQueue.close();
+    const ours = parents.filter((j) => (j.data as { run?: string }).run === 'two-workers');
+    expect(ours.map((j) => (j.returnvalue as { round?: number } | null)?.round).sort()).toEqual([1, 2, 3, 4]);
     // SIGTERM: each worker finishes or releases its job and exits cleanly.
     const codes = await Promise.all(workers.map((w) => w.kill('SIGTERM')));
     expect(codes).toEqual([0, 0]);
