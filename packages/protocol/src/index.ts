@@ -11,6 +11,7 @@
 // object store (interface, local folder, location parsing and opening, outage riding)
 export { NotFoundError, getIfExists, isNotFoundError, validateObjectKey } from './object-store.js';
 export type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
+export { SCRATCH } from './object-store.js';
 export { LocalStore } from './local-store.js';
 export type { S3ConnectionOptions, S3Credentials } from './s3-store.js';
 export { openStore, parseS3Location } from './open-store.js';

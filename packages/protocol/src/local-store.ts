@@ -18,7 +18,10 @@ function isErrno(err: unknown, code: string): boolean {
 /**
  * An object store in a local folder: key 'a/b/c.bin' is the file <root>/a/b/c.bin.
  * Writes go to a temp file that is fsynced and then renamed over the destination, so a
- * crash leaves either the previous object or the new one, never half of it.
+ * crash leaves either the previous object or the new one, never half of it. A scratch put
+ * (`durable: false`) skips the fsync: a process crash loses nothing (the page cache holds
+ * it), a host crash may leave no object or a file whose hash does not check, which every
+ * reader of such objects checks; `persist` fsyncs it later.
  */
 export class LocalStore implements ObjectStore {
   readonly root: string;
@@ -42,7 +45,7 @@ export class LocalStore implements ObjectStore {
     return join(this.root, ...key.split('/'));
   }
 
-  async put(key: string, given: ObjectBody, _opts?: PutOptions): Promise<void> {
+  async put(key: string, given: ObjectBody, opts?: PutOptions): Promise<void> {
     const dest = this.path(key);
     const body = bodyOfAttempt(given);
     await mkdir(dirname(dest), { recursive: true });
@@ -63,7 +66,7 @@ export class LocalStore implements ObjectStore {
             }
           }
         }
-        await handle.sync();
+        if (opts?.durable !== false) await handle.sync();
       } finally {
         await handle.close();
       }
@@ -111,6 +114,23 @@ export class LocalStore implements ObjectStore {
         done += bytesRead;
       }
       return out;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async persist(key: string): Promise<void> {
+    const file = this.path(key);
+    let handle;
+    try {
+      handle = await open(file, 'r');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'EISDIR')) throw new NotFoundError(key, this.describe());
+      throw err;
+    }
+    try {
+      // fsync flushes the file's pages whichever process wrote them (on NFS the writer's close already did).
+      await handle.sync();
     } finally {
       await handle.close();
     }

@@ -106,6 +106,15 @@ describe.each(impls)('ObjectStore contract: $name', (impl) => {
     await expect(store.getRange('nope.bin', 0, 10)).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('reads a scratch put (durable: false) back like any other; persist keeps it and refuses a missing key', async () => {
+    const store = impl.make();
+    const data = new Uint8Array(randomBytes(200_000));
+    await store.put('scratch/s.bin', data, { durable: false });
+    await store.persist('scratch/s.bin');
+    expect(sha256Hex(await store.get('scratch/s.bin'))).toBe(sha256Hex(data));
+    await expect(store.persist('scratch/nope.bin')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('throws NotFoundError naming the key and the store for a missing object', async () => {
     const store = impl.make();
     const err = await store.get('datasets/x/manifest.json').catch((e: unknown) => e);

@@ -15,7 +15,18 @@ export function bodyOfAttempt(body: ObjectBody): Uint8Array | Readable {
 export interface PutOptions {
   /** MIME type recorded by stores that keep one (S3); ignored by the local folder store. */
   contentType?: string;
+  /**
+   * false: a scratch object, one a crash of the host may lose because whoever needs it
+   * after a crash writes it again (a round's weights and slice results, a local-mode inner
+   * state until a checkpoint persists it, docs/design.md "Durability"). The folder store
+   * then skips its fsync (the rename stays atomic; a reader checks the hash anyway); an S3
+   * server owns its durability and is not asked. Default true.
+   */
+  durable?: boolean;
 }
+
+/** The put of a scratch object (`durable: false`): a round's weights, results, inner states. */
+export const SCRATCH: PutOptions = Object.freeze({ durable: false });
 
 export interface ObjectInfo {
   /** Object size in bytes. */
@@ -37,6 +48,8 @@ export interface ObjectInfo {
  *   of faulting in fresh memory each time; others (S3) return bytes of their own.
  * - `list(prefix)` is a plain string-prefix match over keys, sorted, all pages collected.
  * - `delete` of a missing key is not an error (S3 semantics; retries stay idempotent).
+ * - `persist(key)` makes an object written with `durable: false` as durable as any other
+ *   (the folder store fsyncs it; S3 has nothing to do); a missing key throws `NotFoundError`.
  */
 export interface ObjectStore {
   put(key: string, body: ObjectBody, opts?: PutOptions): Promise<void>;
@@ -46,6 +59,8 @@ export interface ObjectStore {
   exists(key: string): Promise<boolean>;
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
+  /** Make a scratch object (`durable: false`) durable, e.g. before a checkpoint names it. */
+  persist(key: string): Promise<void>;
   /** Where this store points, for logs: "s3://bucket/prefix at http://host:port" or "file:///dir". */
   describe(): string;
 }

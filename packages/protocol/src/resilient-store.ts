@@ -37,6 +37,9 @@ export class ResilientStore implements ObjectStore {
   delete(key: string): Promise<void> {
     return this.guard.run(() => this.inner.delete(key));
   }
+  persist(key: string): Promise<void> {
+    return this.guard.run(() => this.inner.persist(key));
+  }
   describe(): string {
     return this.inner.describe();
   }

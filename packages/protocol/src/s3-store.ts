@@ -223,6 +223,11 @@ export class S3Store implements ObjectStore {
     return (await this.head(key)) !== undefined;
   }
 
+  /** Every object an S3 server acknowledged is as durable as that server makes it: only checked to exist. */
+  async persist(key: string): Promise<void> {
+    if ((await this.head(key)) === undefined) throw new NotFoundError(key, this.describe());
+  }
+
   async list(prefix: string): Promise<string[]> {
     const base = this.prefix === '' ? '' : `${this.prefix}/`;
     const keys: string[] = [];

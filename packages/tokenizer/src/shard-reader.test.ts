@@ -42,6 +42,7 @@ function counting(store: ObjectStore): ObjectStore & { ranged: number; ranges: [
     exists: store.exists.bind(store),
     list: store.list.bind(store),
     delete: store.delete.bind(store),
+    persist: store.persist.bind(store),
     describe: store.describe.bind(store),
     async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
       wrapper.ranged += end - start;

@@ -13,6 +13,7 @@ import {
   type MemoryPlan,
 } from '@atomizer/model';
 import {
+  SCRATCH,
   WeightsMetaSchema,
   decodeFlat,
   encodeFlat,
@@ -321,7 +322,8 @@ export async function runJob(job: AtomizerJob, cache: JobCache, opts: ComputeOpt
 
 async function upload(opts: ComputeOptions, key: string, bytes: Uint8Array): Promise<number> {
   const t = performance.now();
-  await opts.store.put(key, bytes);
+  // Scratch: a round's result is computed again if lost (a resume reruns its rounds).
+  await opts.store.put(key, bytes, SCRATCH);
   return performance.now() - t;
 }
 
@@ -358,10 +360,11 @@ async function trainJob(
   const transport = ctx.config.train.transport;
   const bytes = encodeFlat({ ...meta, ...transportMeta(transport) }, { update: encodeTransport(update, transport) });
   opts.onProgress?.('upload');
-  // The inner state first or together: the result is what the coordinator waits for.
+  // The inner state first or together: the result is what the coordinator waits for. Both
+  // scratch: the coordinator persists a round's inner states before a checkpoint names them.
   const [uploadMs] = await Promise.all([
     upload(opts, job.resultKey, bytes),
-    innerOut !== undefined ? opts.store.put(innerOut.key, innerOut.bytes) : undefined,
+    innerOut !== undefined ? opts.store.put(innerOut.key, innerOut.bytes, SCRATCH) : undefined,
   ]);
   // Stored, so the slot's next job may take it from here if it lands on this process.
   const innerStateSha256 = innerOut !== undefined ? flatPayloadSha256(innerOut.bytes, innerOut.key) : undefined;

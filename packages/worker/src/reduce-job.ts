@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import {
+  SCRATCH,
   ReducePlanSchema,
   chunkSpans,
   chunkValues,
@@ -127,7 +128,7 @@ export async function reduceJob(job: ReduceJob, opts: ComputeOptions): Promise<J
   };
   const body = encodeFlat(meta, { mean });
   const t2 = performance.now();
-  await store.put(job.resultKey, body);
+  await store.put(job.resultKey, body, SCRATCH);
   const uploadMs = performance.now() - t2;
   const payloadSha256 = readFlatHeader(body, job.resultKey).payloadSha256;
   return {

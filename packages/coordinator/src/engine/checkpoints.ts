@@ -7,7 +7,8 @@ import type { PreparedRun } from './run-setup.js';
 
 // What a resume needs (weights, optimizer state, data cursor) written as one
 // safetensors checkpoint per checkpointed round, latest.json naming the newest, and
-// the oldest beyond `checkpoint.keep` deleted with their local-mode inner states.
+// the oldest beyond `checkpoint.keep` deleted with their local-mode inner states
+// (which the workers wrote as scratch and the checkpoint persists).
 
 type ParamTable = ReturnType<typeof paramTableOf>;
 
@@ -75,8 +76,11 @@ export async function writeCheckpoint(
   cursor: DataCursor,
   modelSha: string,
   keep: number,
+  /** The round's local-mode inner states, written as scratch by the workers: made durable before the checkpoint names them. */
+  innerStateKeys: readonly string[] = [],
 ): Promise<void> {
   const keys = runStore.keys;
+  await Promise.all(innerStateKeys.map((k) => runStore.store.persist(k)));
   const optimizerState = opt.adam?.toTensors() ?? opt.outer?.toTensors() ?? {};
   const bytes = saveCheckpoint({
     weights: table.toTensors(weights),

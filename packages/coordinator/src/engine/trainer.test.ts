@@ -111,7 +111,14 @@ describe('train (in-process executor, real Statlog)', () => {
   });
 
   it('local mode (DiLoCo): each slot keeps its inner AdamW state across rounds, and a resumed run ends bit-equal', async () => {
-    const store = new LocalStore(join(dir, 'store'));
+    // The workers write inner states as scratch; a checkpointed round's are persisted before the checkpoint names them.
+    const persisted: string[] = [];
+    const store = new (class extends LocalStore {
+      override async persist(key: string): Promise<void> {
+        persisted.push(key);
+        await super.persist(key);
+      }
+    })(join(dir, 'store'));
     const local = (run: string) =>
       base(run, {
         train: {
@@ -129,6 +136,7 @@ describe('train (in-process executor, real Statlog)', () => {
       });
     const full = await train({ store, executor: new InProcessExecutor(store), config: local('local-full') });
     expect(full.state).toBe('done');
+    expect(persisted.sort()).toEqual([2, 4].flatMap((r) => [0, 1].map((i) => `runs/local-full/inner/00000${r}/00000${i}.bin`)));
     // Round 4's states (the last checkpoint resumes from them) are kept; earlier rounds' are deleted.
     const inner = (await store.list('runs/local-full/inner/')).sort();
     expect(inner).toEqual(['runs/local-full/inner/000004/000000.bin', 'runs/local-full/inner/000004/000001.bin']);

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { FLAT_CHUNK_BYTES, encodeFlatChunks, type ObjectStore, type TransportFormat } from '@atomizer/protocol';
+import { FLAT_CHUNK_BYTES, SCRATCH, encodeFlatChunks, type ObjectStore, type TransportFormat } from '@atomizer/protocol';
 import { encodeTransport, transportMeta } from '@atomizer/worker';
 
 /**
@@ -26,7 +26,8 @@ export async function publishWeights(
   // Small weights (the demo's 0.5 MB) in one piece: one write, one plain PUT on S3 (a stream
   // goes through a multipart-capable upload). Large ones streamed, with no second copy; a
   // factory, not a stream: a put cut by a store outage is repeated from the first chunk.
-  if (flat.byteLength <= FLAT_CHUNK_BYTES) await store.put(key, Buffer.concat(flat.chunks, flat.byteLength));
-  else await store.put(key, () => Readable.from(flat.chunks));
+  // Scratch: a resumed run publishes a round's weights again from its checkpoint.
+  if (flat.byteLength <= FLAT_CHUNK_BYTES) await store.put(key, Buffer.concat(flat.chunks, flat.byteLength), SCRATCH);
+  else await store.put(key, () => Readable.from(flat.chunks), SCRATCH);
   return { payloadSha256: flat.payloadSha256, byteLength: flat.byteLength };
 }

@@ -30,6 +30,7 @@ function counted(store: ObjectStore): { store: ObjectStore; calls: Record<string
       exists: (k) => (count('exists'), store.exists(k)),
       list: (p) => (count('list'), store.list(p)),
       delete: (k) => (count('delete'), store.delete(k)),
+      persist: (k) => (count('persist'), store.persist(k)),
       describe: () => store.describe(),
     },
   };

@@ -81,6 +81,10 @@ export class WholeResultReads implements ObjectStore {
     return this.store.exists(key);
   }
 
+  persist(key: string): Promise<void> {
+    return this.store.persist(key);
+  }
+
   list(prefix: string): Promise<string[]> {
     return this.store.list(prefix);
   }

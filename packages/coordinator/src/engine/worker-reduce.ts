@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { AccumulatedGradient } from '@atomizer/model';
 import {
+  SCRATCH,
   FLAT_CHUNK_BYTES,
   JobReplySchema,
   RangeResultMetaSchema,
@@ -148,7 +149,7 @@ export class WorkerReduce {
     const planBytes = new TextEncoder().encode(JSON.stringify(plan));
     const planKey = keys.result(round, `reduce-g${generation}-plan`);
     this.opts.executor.assertOwner();
-    await store.put(planKey, planBytes);
+    await store.put(planKey, planBytes, SCRATCH);
     const planSha256 = sha256Hex(planBytes);
     const width = this.opts.transport === 'f32' ? 4 : 2;
     this.plan = planWorkerRanges(params, results.length, { alignTo: FLAT_CHUNK_BYTES / width, force: this.opts.ranges });
