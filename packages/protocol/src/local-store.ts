@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
@@ -77,6 +77,16 @@ export class LocalStore implements ObjectStore {
     }
   }
 
+  /** The object's file opened for reading; a missing one is a NotFoundError naming the key. */
+  private async openExisting(key: string, file: string): Promise<FileHandle> {
+    try {
+      return await open(file, 'r');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new NotFoundError(key, this.describe());
+      throw err;
+    }
+  }
+
   async get(key: string): Promise<Uint8Array> {
     const file = this.path(key);
     try {
@@ -96,13 +106,7 @@ export class LocalStore implements ObjectStore {
   async getRange(key: string, start: number, endExclusive: number, into?: Uint8Array): Promise<Uint8Array> {
     const file = this.path(key);
     const length = validateRange(key, start, endExclusive, this.describe());
-    let handle;
-    try {
-      handle = await open(file, 'r');
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw new NotFoundError(key, this.describe());
-      throw err;
-    }
+    const handle = await this.openExisting(key, file);
     try {
       const { size } = await handle.stat();
       if (endExclusive > size) throw rangePastEndError(key, start, endExclusive, size, this.describe());
@@ -120,14 +124,7 @@ export class LocalStore implements ObjectStore {
   }
 
   async persist(key: string): Promise<void> {
-    const file = this.path(key);
-    let handle;
-    try {
-      handle = await open(file, 'r');
-    } catch (err) {
-      if (isErrno(err, 'ENOENT') || isErrno(err, 'EISDIR')) throw new NotFoundError(key, this.describe());
-      throw err;
-    }
+    const handle = await this.openExisting(key, this.path(key));
     try {
       // fsync flushes the file's pages whichever process wrote them (on NFS the writer's close already did).
       await handle.sync();

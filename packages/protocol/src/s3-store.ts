@@ -225,7 +225,7 @@ export class S3Store implements ObjectStore {
 
   /** Every object an S3 server acknowledged is as durable as that server makes it: only checked to exist. */
   async persist(key: string): Promise<void> {
-    if ((await this.head(key)) === undefined) throw new NotFoundError(key, this.describe());
+    if (!(await this.exists(key))) throw new NotFoundError(key, this.describe());
   }
 
   async list(prefix: string): Promise<string[]> {

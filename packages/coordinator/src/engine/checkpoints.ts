@@ -76,11 +76,13 @@ export async function writeCheckpoint(
   cursor: DataCursor,
   modelSha: string,
   keep: number,
-  /** The round's local-mode inner states, written as scratch by the workers: made durable before the checkpoint names them. */
-  innerStateKeys: readonly string[] = [],
 ): Promise<void> {
   const keys = runStore.keys;
-  await Promise.all(innerStateKeys.map((k) => runStore.store.persist(k)));
+  // Every inner state the round left (local mode; late and refused slices' too: a resume
+  // gives each slot the key), written as scratch by the workers, made durable before the
+  // checkpoint names the round.
+  const inner = await runStore.store.list(keys.innerStatePrefix(round));
+  await Promise.all(inner.map((k) => runStore.store.persist(k)));
   const optimizerState = opt.adam?.toTensors() ?? opt.outer?.toTensors() ?? {};
   const bytes = saveCheckpoint({
     weights: table.toTensors(weights),

@@ -310,6 +310,10 @@ export class BullMQExecutor implements Executor {
       // those of a crashed predecessor, whose waiting jobs are removed here.
       ex.session = await ex.r(() => ex.redis.incr(`atomizer:run:${opts.run}:sessions`));
       await ex.dropStaleJobs();
+      // A round parent taken by hand whose completion never came (a crash between the two,
+      // an outage past its 30 s lock) goes back to waiting here, and the next pass completes
+      // it; what the checker's Redis calls hit goes to the worker's 'error' listener.
+      void ex.roundWorker.startStalledCheckTimer();
     } catch (err) {
       await ex.close();
       throw err;
@@ -636,19 +640,23 @@ export class BullMQExecutor implements Executor {
    * queue). Off the rounds' critical path: called once a round's jobs are enqueued (the
    * previous round's parent is then waiting) and at close; a BullMQ Worker processing the
    * queue would run its scripts while the coordinator closes a round. Bookkeeping for the
-   * dashboards only: a failure is logged and the next pass retries.
+   * dashboards only: a failure is logged naming the job; a parent taken and not completed
+   * goes back to waiting by the stalled check (open()) and a later pass completes it.
    */
   private completeRoundParents(): void {
     const token = `coordinator-${process.pid}-s${this.session}`;
     this.parents = this.parents.then(async () => {
+      let id: string | undefined;
       try {
         for (let job = await this.roundWorker.getNextJob(token, { block: false }); job !== undefined;) {
+          id = job.id;
           const round = (job.data as { round?: unknown } | undefined)?.round;
           await job.moveToCompleted({ round, done: new Date().toISOString() }, token, false);
+          id = undefined;
           job = await this.roundWorker.getNextJob(token, { block: false });
         }
       } catch (err) {
-        this.log(`round jobs (flow parents) not marked done for now: ${(err as Error).message}`);
+        this.log(`round job${id !== undefined ? ` ${id}` : 's'} (flow parent) not marked done for now: ${(err as Error).message}`);
       }
     });
   }
@@ -656,11 +664,14 @@ export class BullMQExecutor implements Executor {
   /** Never waits on an unreachable Redis for long: each object gets CLOSE_WAIT_MS, then its connections are cut. */
   async close(): Promise<void> {
     this.waits.wake();
-    this.completeRoundParents();
-    await closeWithin(
-      () => this.parents,
-      async () => undefined,
-    );
+    // Only a coordinator that held the run (not one refused the lease at open) touches the rounds queue.
+    if (this.runLease !== undefined) {
+      this.completeRoundParents();
+      await closeWithin(
+        () => this.parents,
+        async () => undefined,
+      );
+    }
     await this.runLease?.release();
     await Promise.all([
       // close(true) would return the close already in progress (BullMQ 6): cut the connection instead.

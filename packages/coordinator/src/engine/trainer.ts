@@ -297,17 +297,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         if (checkpointNow) {
           await deferred.settle();
           await executor.fence();
-          await writeCheckpoint(
-            runStore,
-            round,
-            table,
-            weights,
-            opt,
-            cursor,
-            ctx.modelSha256,
-            cfg.checkpoint.keep,
-            [...innerShas.keys()].map((i) => keys.innerState(round, i)),
-          );
+          await writeCheckpoint(runStore, round, table, weights, opt, cursor, ctx.modelSha256, cfg.checkpoint.keep);
           checkpointRounds.push(round);
         }
         // Deleted while the next round computes.
