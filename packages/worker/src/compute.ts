@@ -32,6 +32,7 @@ import { ShardReader, deriveSeed, type AtomBatch, type Sample } from '@atomizer/
 import * as tf from '@atomizer/model/tfjs';
 import { predictJob } from './predict-job.js';
 import { reduceJob } from './reduce-job.js';
+import { DecodedSamples } from './sample-cache.js';
 import { ShardDiskCache, type ShardCacheFs } from './shard-cache.js';
 import { buildEvalBatch, buildTrainBatch, evalModality, loadRunContext, type RunContext } from './run-context.js';
 import { stubLoss, stubUpdate, type ComputeMode } from './stub-compute.js';
@@ -85,6 +86,7 @@ export class JobCache {
   private readonly shards = new Map<string, Uint8Array>();
   private readonly shardMemBytes = 256 * 1024 * 1024;
   private readonly readers = new Map<string, ShardReader>();
+  private readonly decoded = new DecodedSamples();
   /** Inner optimizer states this process left (local mode), by key, with their payload sha256. */
   private readonly innerStates = new Map<string, { sha256: string; state: InnerState }>();
   private readonly innerStateMemBytes: number;
@@ -138,6 +140,11 @@ export class JobCache {
       if (this.shards.get(sha256) === bytes) this.readers.set(sha256, r);
     }
     return r;
+  }
+
+  /** Samples [start, end) of a shard, decoded once while its bytes are in the memory cache (shared: read-only). */
+  samples(reader: ShardReader, sha256: string, start: number, end: number): Promise<Sample[]> {
+    return this.decoded.range(reader, sha256, start, end, this.readers.get(sha256) === reader);
   }
 
   get store(): ObjectStore {
@@ -214,6 +221,7 @@ export class JobCache {
       if (total > this.shardMemBytes) {
         this.shards.delete(k);
         this.readers.delete(k);
+        this.decoded.drop(k);
       }
     }
     return bytes;
@@ -237,9 +245,7 @@ async function shardSamples(cache: JobCache, job: ShardJob, r: SampleRange, coun
   const n = reader.header.samples.length;
   if (r.end > n)
     throw new PermanentJobError(`job ${job.run}/${job.round}/${job.job}: samples [${r.start}, ${r.end}) but ${r.shardKey} holds ${n}`);
-  const out: Sample[] = [];
-  for (let i = r.start; i < r.end; i++) out.push(await reader.get(i));
-  return out;
+  return cache.samples(reader, r.shardSha256, r.start, r.end);
 }
 
 /** A train job's parts as sample ranges of the manifest's train shards (key and sha256 from the manifest). */
