@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { JobReply } from '@atomizer/protocol';
 import type { ComputeMode } from './stub-compute.js';
@@ -39,6 +40,20 @@ export class JobFailure extends Error {
 
 const CHILD = fileURLToPath(new URL(`./compute-child${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
+/** The V8 flag that keeps the garbage collector on the compute process's own thread. */
+export const SINGLE_THREADED_GC = '--single-threaded-gc';
+
+/**
+ * The compute process's Node flags: its parent's, and on a process that may run on one core
+ * only (its CPU affinity: a pinned worker, a one-CPU container) V8's garbage collector on the
+ * main thread. There the collector's helper threads (parallel scavenges, concurrent marking)
+ * cannot run beside the compute, only take turns with it, and the marking they leave is
+ * finished at the compute's first await, inside the result's upload (docs/benchmarks.md).
+ */
+export function computeExecArgv(parent: readonly string[], cores: number = availableParallelism()): string[] {
+  return cores === 1 && !parent.includes(SINGLE_THREADED_GC) ? [...parent, SINGLE_THREADED_GC] : [...parent];
+}
+
 export interface ComputeProcessOptions {
   store: string;
   backend: string;
@@ -73,8 +88,9 @@ export class ComputeProcess {
   /** Fork (if needed) and initialise; resolves with the backend in use. */
   start(): Promise<{ backend: string; detail: string }> {
     if (this.ready !== undefined) return this.ready;
+    const execArgv = computeExecArgv(process.execArgv);
     const child = fork(CHILD, [], {
-      execArgv: process.execArgv,
+      execArgv,
       env: { ...process.env, ...this.opts.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
@@ -97,7 +113,9 @@ export class ComputeProcess {
           child.send(init);
         } else if (msg.type === 'ready') {
           this.backend = msg.backend;
-          resolve({ backend: msg.backend, detail: msg.detail });
+          const gc =
+            execArgv.includes(SINGLE_THREADED_GC) && !process.execArgv.includes(SINGLE_THREADED_GC) ? '; one core: single-threaded GC' : '';
+          resolve({ backend: msg.backend, detail: `${msg.detail}${gc}` });
         } else if (msg.type === 'init-failed') {
           reject(new Error(`compute process could not start: ${msg.message}`));
         } else if (msg.type === 'progress') {
