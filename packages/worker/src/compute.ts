@@ -124,10 +124,12 @@ export class JobCache {
     if (consumed !== undefined) this.innerStates.delete(consumed);
     this.innerStates.delete(key);
     this.innerStates.set(key, { sha256, state });
+    // Newest first; one that does not fit goes (a state larger than the bound alone too), not the rest.
     let total = 0;
     for (const [k, v] of [...this.innerStates.entries()].reverse()) {
-      total += v.state.m.byteLength + v.state.v.byteLength;
-      if (total > this.innerStateMemBytes) this.innerStates.delete(k);
+      const bytes = v.state.m.byteLength + v.state.v.byteLength;
+      if (total + bytes > this.innerStateMemBytes) this.innerStates.delete(k);
+      else total += bytes;
     }
   }
 
