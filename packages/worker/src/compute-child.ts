@@ -4,7 +4,9 @@
 // IPC channel; exits when the channel closes (its parent died).
 import { selectBackend, type BackendChoice } from '@atomizer/model';
 import { openStore, parseJob } from '@atomizer/protocol';
-import { JobCache, PermanentJobError, runJob, type ComputeOptions } from './compute.js';
+import { runJob, type ComputeOptions } from './compute.js';
+import { JobCache } from './job-cache.js';
+import { PermanentJobError } from './job-errors.js';
 import type { ChildMessage, ParentMessage } from './compute-process.js';
 import { STUB_BACKEND } from './stub-compute.js';
 

@@ -45,13 +45,17 @@ export const SINGLE_THREADED_GC = '--single-threaded-gc';
 
 /**
  * The compute process's Node flags: its parent's, and on a process that may run on one core
- * only (its CPU affinity: a pinned worker, a one-CPU container) V8's garbage collector on the
- * main thread. There the collector's helper threads (parallel scavenges, concurrent marking)
- * cannot run beside the compute, only take turns with it, and the marking they leave is
- * finished at the compute's first await, inside the result's upload (docs/benchmarks.md).
+ * only V8's garbage collector on the main thread. There the collector's helper threads
+ * (parallel scavenges, concurrent marking) cannot run beside the compute, only take turns
+ * with it, and the marking they leave is finished at the compute's first await, inside the
+ * result's upload (docs/benchmarks.md). One core is what `availableParallelism()` says: the
+ * CPU affinity (a pinned worker, a container given one CPU by cpuset; on Node 20 not a CPU
+ * quota). A GC threading flag the operator gave (`--single-threaded`, `--no-single-threaded-gc`)
+ * is left as it is.
  */
 export function computeExecArgv(parent: readonly string[], cores: number = availableParallelism()): string[] {
-  return cores === 1 && !parent.includes(SINGLE_THREADED_GC) ? [...parent, SINGLE_THREADED_GC] : [...parent];
+  const given = parent.some((a) => /^--(no-)?single[-_]threaded([-_]gc)?(=|$)/.test(a));
+  return cores === 1 && !given ? [...parent, SINGLE_THREADED_GC] : [...parent];
 }
 
 export interface ComputeProcessOptions {

@@ -14,12 +14,10 @@ import {
 } from '@atomizer/model';
 import {
   SCRATCH,
-  WeightsMetaSchema,
   decodeFlat,
   encodeFlat,
   flatPayloadSha256,
   getIfExists,
-  sha256Hex,
   type AtomizerJob,
   type EvalJob,
   type EvalResultMeta,
@@ -28,15 +26,15 @@ import {
   type TrainJob,
   type TrainResultMeta,
 } from '@atomizer/protocol';
-import { ShardReader, deriveSeed, type AtomBatch, type Sample } from '@atomizer/tokenizer';
+import { deriveSeed, type AtomBatch, type Sample } from '@atomizer/tokenizer';
 import * as tf from '@atomizer/model/tfjs';
 import { predictJob } from './predict-job.js';
 import { reduceJob } from './reduce-job.js';
-import { DecodedSamples } from './sample-cache.js';
-import { ShardDiskCache, type ShardCacheFs } from './shard-cache.js';
-import { buildEvalBatch, buildTrainBatch, evalModality, loadRunContext, type RunContext } from './run-context.js';
+import { JobCache, type InnerState, type JobCacheOptions, type ShardJob } from './job-cache.js';
+import { PermanentJobError } from './job-errors.js';
+import { buildEvalBatch, buildTrainBatch, evalModality, type RunContext } from './run-context.js';
 import { stubLoss, stubUpdate, type ComputeMode } from './stub-compute.js';
-import { decodeTransport, encodeTransport, transportMeta } from './transport.js';
+import { encodeTransport, transportMeta } from './transport.js';
 
 // One job, start to finish: fetch the run context, the round's weights (cached
 // per round) and the shard (disk cache with a size bound, shard-cache.ts, checked
@@ -44,194 +42,14 @@ import { decodeTransport, encodeTransport, transportMeta } from './transport.js'
 // deterministic key. Runs in the compute process (compute-child.ts), never in
 // the process that holds the BullMQ lock, and in-process for the reference loop.
 
-/** The jobs that read shard samples with the round's weights. */
-type ShardJob = TrainJob | EvalJob;
-
-/** A job that can never succeed however often it is retried (bad shard, bad job): BullMQ should not retry it. */
-export class PermanentJobError extends Error {
-  readonly permanent = true;
-}
-
-export interface ComputeOptions {
-  store: ObjectStore;
+export interface ComputeOptions extends JobCacheOptions {
   /** Backend name for replies and result headers (e.g. 'wasm', 'tensorflow-gpu'). */
   backend: string;
   /** Worker id for replies and logs. */
   worker: string;
-  /** Shard disk cache folder; undefined: memory only (last few shards). */
-  cacheDir?: string;
-  /** Upper bound of the disk cache, bytes. Default 2 GiB. */
-  cacheBytes?: number;
-  /** Filesystem calls of the disk cache (tests simulate a full disk with them). */
-  cacheFs?: Partial<ShardCacheFs>;
-  /** Where warnings go (a full cache folder). Default: stderr. */
-  onWarning?: (message: string) => void;
   /** 'stub': no model; train jobs return a pseudo-gradient of the run's size, eval jobs zero scores (scale simulations). Default 'model'. */
   compute?: ComputeMode;
-  /** Memory for the local-mode slot states this process left (skips their download). Default 512 MiB; 0 turns it off. */
-  innerStateMemBytes?: number;
   onProgress?: (stage: string, detail?: Record<string, unknown>) => void;
-}
-
-interface Weights {
-  key: string;
-  sha256: string;
-  values: Float32Array;
-}
-
-/** Bounded caches of run contexts, weights and shards for one compute process. */
-export class JobCache {
-  private readonly contexts = new Map<string, Promise<RunContext>>();
-  private readonly weights = new Map<string, Promise<Weights>>();
-  private readonly shards = new Map<string, Uint8Array>();
-  private readonly shardMemBytes = 256 * 1024 * 1024;
-  private readonly readers = new Map<string, ShardReader>();
-  private readonly decoded = new DecodedSamples();
-  /** Inner optimizer states this process left (local mode), by key, with their payload sha256. */
-  private readonly innerStates = new Map<string, { sha256: string; state: InnerState }>();
-  private readonly innerStateMemBytes: number;
-
-  /** The shard disk cache; undefined without a cache folder. */
-  private readonly disk: ShardDiskCache | undefined;
-
-  constructor(private readonly opts: ComputeOptions) {
-    this.innerStateMemBytes = opts.innerStateMemBytes ?? 512 * 1024 * 1024;
-    if (opts.cacheDir !== undefined) {
-      this.disk = new ShardDiskCache({
-        dir: opts.cacheDir,
-        maxBytes: opts.cacheBytes ?? 2 * 1024 ** 3,
-        ...(opts.cacheFs !== undefined ? { fs: opts.cacheFs } : {}),
-        ...(opts.onWarning !== undefined ? { warn: opts.onWarning } : {}),
-      });
-    }
-  }
-
-  /**
-   * The slot state at `key` if this process left it and it is exactly the one the job names
-   * (same payload sha256): the job then skips the download. A copy is returned by the
-   * optimizer's setState, so a failed job never alters what is kept here.
-   */
-  innerState(key: string, sha256: string): InnerState | undefined {
-    const hit = this.innerStates.get(key);
-    return hit !== undefined && hit.sha256 === sha256 ? hit.state : undefined;
-  }
-
-  /**
-   * Keep a state this process has just stored at `key` in place of the one it was computed
-   * from (`consumed`: its slot's next job names the new one). Bounded; the oldest go first.
-   */
-  keepInnerState(key: string, sha256: string, state: InnerState, consumed?: string): void {
-    if (consumed !== undefined) this.innerStates.delete(consumed);
-    this.innerStates.delete(key);
-    this.innerStates.set(key, { sha256, state });
-    // Newest first; one that does not fit goes (a state larger than the bound alone too), not the rest.
-    let total = 0;
-    for (const [k, v] of [...this.innerStates.entries()].reverse()) {
-      const bytes = v.state.m.byteLength + v.state.v.byteLength;
-      if (total + bytes > this.innerStateMemBytes) this.innerStates.delete(k);
-      else total += bytes;
-    }
-  }
-
-  /** A parsed shard (its header read once) while its bytes are in the memory cache. */
-  reader(bytes: Uint8Array, key: string, sha256: string): ShardReader {
-    let r = this.readers.get(sha256);
-    if (r === undefined) {
-      // The bytes matched the shard's sha256 (shard()): no record's CRC32 to check again on every read.
-      r = ShardReader.fromBytes(bytes, { name: key, verify: false });
-      if (this.shards.get(sha256) === bytes) this.readers.set(sha256, r);
-    }
-    return r;
-  }
-
-  /** Samples [start, end) of a shard, decoded once while its bytes are in the memory cache (shared: read-only). */
-  samples(reader: ShardReader, sha256: string, start: number, end: number): Promise<Sample[]> {
-    return this.decoded.range(reader, sha256, start, end, this.readers.get(sha256) === reader);
-  }
-
-  get store(): ObjectStore {
-    return this.opts.store;
-  }
-
-  context(configKey: string): Promise<RunContext> {
-    let p = this.contexts.get(configKey);
-    if (p === undefined) {
-      p = loadRunContext(this.opts.store, configKey);
-      p.catch(() => this.contexts.delete(configKey));
-      this.contexts.set(configKey, p);
-      trim(this.contexts, 4);
-    }
-    return p;
-  }
-
-  /** The round's weights, checked against the hash the job carries and the run's model config. */
-  async roundWeights(job: ShardJob, ctx: RunContext, counters: { bytesIn: number }): Promise<Float32Array> {
-    let p = this.weights.get(job.weightsKey);
-    if (p === undefined) {
-      p = (async () => {
-        const bytes = await this.opts.store.get(job.weightsKey);
-        counters.bytesIn += bytes.byteLength;
-        const flat = decodeFlat(bytes, job.weightsKey);
-        const meta = WeightsMetaSchema.safeParse(flat.meta);
-        if (!meta.success) throw new PermanentJobError(`${job.weightsKey}: weights header invalid: ${meta.error.issues[0]?.message}`);
-        if (meta.data.modelConfigSha256 !== ctx.modelSha256) {
-          throw new PermanentJobError(`${job.weightsKey}: weights are for another model config than run ${job.run}'s`);
-        }
-        let values: Float32Array;
-        try {
-          values = decodeTransport(flat.arrays.weights, meta.data.transport, paramTableOf(ctx.model).size, `${job.weightsKey}: weights`);
-        } catch (err) {
-          throw new PermanentJobError((err as Error).message);
-        }
-        return { key: job.weightsKey, sha256: flat.payloadSha256, values };
-      })();
-      p.catch(() => this.weights.delete(job.weightsKey));
-      this.weights.set(job.weightsKey, p);
-      trim(this.weights, 2);
-    }
-    const w = await p;
-    if (w.sha256 !== job.weightsSha256) {
-      throw new PermanentJobError(
-        `job ${job.run}/${job.round}/${job.job}: weights ${job.weightsKey} have payload sha256 ${w.sha256}, the job expects ${job.weightsSha256} (overwritten weights or a job from another attempt of the run)`,
-      );
-    }
-    return w.values;
-  }
-
-  /** The shard's bytes, from memory, the disk cache or the store; always checked against `sha256`. */
-  async shard(key: string, sha256: string, counters: { bytesIn: number }): Promise<Uint8Array> {
-    const mem = this.shards.get(sha256);
-    if (mem !== undefined) return mem;
-    let bytes = await this.disk?.read(sha256);
-    if (bytes === undefined) {
-      const fetched = await this.opts.store.get(key);
-      counters.bytesIn += fetched.byteLength;
-      const actual = sha256Hex(fetched);
-      if (actual !== sha256) {
-        throw new PermanentJobError(
-          `shard ${key} no longer matches its checksum: sha256 ${actual}, the manifest says ${sha256}; the dataset changed after sharding — re-shard it (atomizer shard) and start a new run`,
-        );
-      }
-      bytes = fetched;
-      // A full or unwritable cache folder degrades to memory only (shard-cache.ts): never a failed job.
-      await this.disk?.write(sha256, bytes);
-    }
-    this.shards.set(sha256, bytes);
-    let total = 0;
-    for (const [k, v] of [...this.shards.entries()].reverse()) {
-      total += v.byteLength;
-      if (total > this.shardMemBytes) {
-        this.shards.delete(k);
-        this.readers.delete(k);
-        this.decoded.drop(k);
-      }
-    }
-    return bytes;
-  }
-}
-
-function trim<K, V>(map: Map<K, V>, max: number): void {
-  while (map.size > max) map.delete(map.keys().next().value as K);
 }
 
 interface SampleRange {
@@ -261,12 +79,6 @@ function trainRanges(job: TrainJob, ctx: RunContext): SampleRange[] {
     }
     return { shardKey: shard.key, shardSha256: shard.sha256, start: p.start, end: p.end };
   });
-}
-
-interface InnerState {
-  step: number;
-  m: Float32Array;
-  v: Float32Array;
 }
 
 /** A slot's inner AdamW state; undefined when missing (first round, a late slot): the slot starts fresh. */

@@ -14,7 +14,10 @@ export {
 export type { BuiltBatch, RunContext } from './run-context.js';
 
 // one job start to finish (fetch, batch, compute, upload) and its caches
-export { JobCache, PermanentJobError, runJob } from './compute.js';
+export { runJob } from './compute.js';
+export { JobCache } from './job-cache.js';
+export type { JobCacheOptions } from './job-cache.js';
+export { PermanentJobError } from './job-errors.js';
 export type { ComputeOptions, JobOutput } from './compute.js';
 export { ShardDiskCache, isDiskFullError } from './shard-cache.js';
 export type { ShardCacheFs, ShardCacheOptions } from './shard-cache.js';

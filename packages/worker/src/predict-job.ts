@@ -8,7 +8,9 @@ import { performance } from 'node:perf_hooks';
 import { encodeFlat, getIfExists, sha256Hex, type PredictJob, type PredictResultMeta } from '@atomizer/protocol';
 import { openSceneWindows } from '@atomizer/tokenizer';
 import { checkpointWeights } from './checkpoint-weights.js';
-import { PermanentJobError, type ComputeOptions, type JobCache, type JobOutput } from './compute.js';
+import type { ComputeOptions, JobOutput } from './compute.js';
+import type { JobCache } from './job-cache.js';
+import { PermanentJobError } from './job-errors.js';
 import { mapGeometry, predictTile, statsWithTable, tileWindow } from './map-tiles.js';
 import { evalModality, type RunContext } from './run-context.js';
 

@@ -16,7 +16,8 @@ import {
   type ReduceJob,
   type ReducePlan,
 } from '@atomizer/protocol';
-import { PermanentJobError, type ComputeOptions, type JobOutput } from './compute.js';
+import type { ComputeOptions, JobOutput } from './compute.js';
+import { PermanentJobError } from './job-errors.js';
 
 // A range reducer job (train.reduce: workers; docs/design.md "Aggregation"): read the
 // round's reduce plan (checked against the sha256 the job carries), then, result after

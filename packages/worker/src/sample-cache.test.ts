@@ -1,6 +1,6 @@
 import { ShardReader, dataPath, readStatlog, writeShard, type Sample } from '@atomizer/tokenizer';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { DecodedSamples } from './sample-cache.js';
+import { DecodedSamples, decodedSampleBytes } from './sample-cache.js';
 
 // Shards of real Statlog samples (Landsat MSS, 4 bands of 3 x 3 pixels).
 let statlog: Sample[] = [];
@@ -18,9 +18,9 @@ describe('DecodedSamples', () => {
     const { reader, sha256 } = await shard(0, 30);
     const get = vi.spyOn(reader, 'get');
     const cache = new DecodedSamples();
-    const first = await cache.range(reader, sha256, 5, 20);
+    const first = await cache.range(reader, sha256, 5, 20, true);
     expect(get).toHaveBeenCalledTimes(15);
-    const again = await cache.range(reader, sha256, 0, 30);
+    const again = await cache.range(reader, sha256, 0, 30, true);
     // Only the 15 not read before are decoded now.
     expect(get).toHaveBeenCalledTimes(30);
     expect(again.slice(5, 20)).toEqual(first);
@@ -29,12 +29,12 @@ describe('DecodedSamples', () => {
     const fresh = ShardReader.fromBytes((await writeShard(statlog.slice(0, 30))).data);
     expect(again).toEqual(await plain.range(fresh, 'other', 0, 30, false));
     expect(again.map((s) => s.id)).toEqual(statlog.slice(0, 30).map((s) => s.id));
-    expect(cache.size).toEqual({ shards: 1, samples: 30 });
+    expect(cache.size).toEqual({ shards: 1, samples: 30, bytes: 30 * decodedSampleBytes(4) });
   });
 
   it('freezes the shared samples: a caller that writes one throws instead of changing later jobs', async () => {
     const { reader, sha256 } = await shard(0, 10);
-    const [s] = await new DecodedSamples().range(reader, sha256, 0, 1);
+    const [s] = await new DecodedSamples().range(reader, sha256, 0, 1, true);
     expect(() => s!.labels.push(3)).toThrow(TypeError);
     expect(() => {
       (s as { id: string }).id = 'x';
@@ -47,39 +47,42 @@ describe('DecodedSamples', () => {
     }).toThrow(TypeError);
   });
 
-  it('keeps at most maxSamples over all shards, dropping the least recently read shard', async () => {
+  it('keeps at most its heap estimate over all shards, dropping the least recently read shard', async () => {
     const [a, b, c] = [await shard(0, 30), await shard(30, 60), await shard(60, 90)];
-    const cache = new DecodedSamples(60);
-    await cache.range(a.reader, a.sha256, 0, 2);
-    await cache.range(b.reader, b.sha256, 0, 2);
-    await cache.range(a.reader, a.sha256, 2, 3); // a is now the most recent
-    await cache.range(c.reader, c.sha256, 0, 1); // 90 > 60: b goes
-    expect(cache.size).toEqual({ shards: 2, samples: 4 });
+    const cache = new DecodedSamples(60 * decodedSampleBytes(4)); // two shards of 30 Statlog samples (4 bands)
+    await cache.range(a.reader, a.sha256, 0, 2, true);
+    await cache.range(b.reader, b.sha256, 0, 2, true);
+    await cache.range(a.reader, a.sha256, 2, 3, true); // a is now the most recent
+    await cache.range(c.reader, c.sha256, 0, 1, true); // 90 > 60: b goes
+    expect(cache.size).toEqual({ shards: 2, samples: 4, bytes: 60 * decodedSampleBytes(4) });
     const getB = vi.spyOn(b.reader, 'get');
     const getA = vi.spyOn(a.reader, 'get');
-    await cache.range(a.reader, a.sha256, 0, 3);
+    await cache.range(a.reader, a.sha256, 0, 3, true);
     expect(getA).not.toHaveBeenCalled();
-    await cache.range(b.reader, b.sha256, 0, 2);
+    await cache.range(b.reader, b.sha256, 0, 2, true);
     expect(getB).toHaveBeenCalledTimes(2);
   });
 
   it('keeps nothing of a shard larger than the bound, of a reader it is told not to keep, or of a dropped shard', async () => {
     const { reader, sha256 } = await shard(0, 30);
-    const small = new DecodedSamples(29);
+    const small = new DecodedSamples(29 * decodedSampleBytes(4));
     const get = vi.spyOn(reader, 'get');
-    await small.range(reader, sha256, 0, 5);
-    await small.range(reader, sha256, 0, 5);
+    await small.range(reader, sha256, 0, 5, true);
+    await small.range(reader, sha256, 0, 5, true);
     expect(get).toHaveBeenCalledTimes(10);
-    expect(small.size).toEqual({ shards: 0, samples: 0 });
+    expect(small.size).toEqual({ shards: 0, samples: 0, bytes: 0 });
 
     const cache = new DecodedSamples();
-    await cache.range(reader, sha256, 0, 5, false);
-    expect(cache.size).toEqual({ shards: 0, samples: 0 });
-    const kept = await cache.range(reader, sha256, 0, 5);
+    const loose = await cache.range(reader, sha256, 0, 5, false);
+    expect(cache.size).toEqual({ shards: 0, samples: 0, bytes: 0 });
+    // Not kept, yet frozen like a kept one: a write fails the same way whatever the cache did.
+    expect(Object.isFrozen(loose[0])).toBe(true);
+    expect(Object.isFrozen(loose[0]!.labels)).toBe(true);
+    const kept = await cache.range(reader, sha256, 0, 5, true);
     expect(Object.isFrozen(kept[0])).toBe(true);
     cache.drop(sha256);
-    expect(cache.size).toEqual({ shards: 0, samples: 0 });
-    const after = await cache.range(reader, sha256, 0, 5);
+    expect(cache.size).toEqual({ shards: 0, samples: 0, bytes: 0 });
+    const after = await cache.range(reader, sha256, 0, 5, true);
     expect(after[0]).not.toBe(kept[0]);
   });
 });

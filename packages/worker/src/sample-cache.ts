@@ -6,38 +6,42 @@ import type { Sample, ShardReader } from '@atomizer/tokenizer';
 // band, an await per sample) sat on the round's critical path between the job's pickup and
 // its compute. Each sample is decoded once here and handed to every later job that reads it.
 //
-// The samples are shared: frozen (the sample, its band list, each band's description and its
-// labels; the rasters are views on the cached shard bytes, which nothing writes either), so a
-// caller that tried to change one would throw instead of changing every later job's batch.
-// Bounded by a number of samples over all shards, the least recently read shard dropped first.
+// The samples are shared, so every one handed out is frozen (the sample, its band list, each
+// band's description, its labels and time): a caller that tried to change one throws instead
+// of changing every later job's batch. Their rasters are views on the cached shard bytes and
+// cannot be frozen; nothing writes them (and nothing did before: earlier jobs already read
+// views on the same cached bytes). Bounded by an estimate of the heap the decoded objects
+// take, the least recently read shard dropped first.
 
-/** Decoded samples kept at most, over every shard: about 1 KiB of heap each. */
-export const DEFAULT_MAX_DECODED_SAMPLES = 65_536;
+/** Heap of one decoded sample, about: measured 1.3 KiB at 4 bands, 3.6 KiB at 12, 3.9 KiB at 13. */
+export function decodedSampleBytes(bands: number): number {
+  return 600 + 256 * bands;
+}
+
+/** Heap for decoded samples, over every shard of a compute process. */
+export const DEFAULT_DECODED_SAMPLE_BYTES = 64 * 2 ** 20;
 
 export class DecodedSamples {
-  /** Per shard (by sha256), each sample once decoded; in order of last use. */
-  private readonly shards = new Map<string, Array<Sample | undefined>>();
-  /** Sum of the kept shards' sample counts (the bound counts whole shards). */
+  /** Per shard (by sha256), each sample once decoded, and the heap all of them would take; in order of last use. */
+  private readonly shards = new Map<string, { samples: Array<Sample | undefined>; bytes: number }>();
+  /** Sum of the kept shards' estimates (the bound counts whole shards). */
   private held = 0;
 
-  constructor(private readonly maxSamples = DEFAULT_MAX_DECODED_SAMPLES) {}
+  constructor(private readonly maxBytes = DEFAULT_DECODED_SAMPLE_BYTES) {}
 
   /**
    * Samples [start, end) of the shard `reader` reads (its bytes' sha256), each decoded at
    * most once while kept. `keep: false` decodes without keeping (a reader whose bytes left
-   * the memory cache: keeping its samples would keep those bytes too).
+   * the memory cache: keeping its samples would keep those bytes too). Frozen either way.
    */
-  async range(reader: ShardReader, sha256: string, start: number, end: number, keep = true): Promise<Sample[]> {
+  async range(reader: ShardReader, sha256: string, start: number, end: number, keep: boolean): Promise<Sample[]> {
     const kept = keep ? this.slotsOf(reader, sha256) : undefined;
     const out: Sample[] = [];
     for (let i = start; i < end; i++) {
       let s = kept?.[i];
       if (s === undefined) {
-        s = await reader.get(i);
-        if (kept !== undefined) {
-          s = freezeSample(s);
-          kept[i] = s;
-        }
+        s = freezeSample(await reader.get(i));
+        if (kept !== undefined) kept[i] = s;
       }
       out.push(s);
     }
@@ -49,14 +53,14 @@ export class DecodedSamples {
     const kept = this.shards.get(sha256);
     if (kept === undefined) return;
     this.shards.delete(sha256);
-    this.held -= kept.length;
+    this.held -= kept.bytes;
   }
 
-  /** Shards and samples kept (tests, telemetry). */
-  get size(): { shards: number; samples: number } {
+  /** Shards and samples kept, and the estimate the bound counts (tests, telemetry). */
+  get size(): { shards: number; samples: number; bytes: number } {
     let samples = 0;
-    for (const k of this.shards.values()) for (const s of k) if (s !== undefined) samples++;
-    return { shards: this.shards.size, samples };
+    for (const k of this.shards.values()) for (const s of k.samples) if (s !== undefined) samples++;
+    return { shards: this.shards.size, samples, bytes: this.held };
   }
 
   /** The shard's slots, made most recent; undefined when the shard alone exceeds the bound. */
@@ -65,18 +69,20 @@ export class DecodedSamples {
     if (kept !== undefined) {
       this.shards.delete(sha256);
       this.shards.set(sha256, kept);
-      return kept;
+      return kept.samples;
     }
-    const n = reader.length;
-    if (n > this.maxSamples) return undefined;
+    const entries = reader.header.samples;
+    let bytes = 0;
+    for (const e of entries) bytes += decodedSampleBytes(e.bands.length);
+    if (bytes > this.maxBytes) return undefined;
     for (const oldest of this.shards.keys()) {
-      if (this.held + n <= this.maxSamples) break;
+      if (this.held + bytes <= this.maxBytes) break;
       this.drop(oldest);
     }
-    kept = new Array<Sample | undefined>(n);
+    kept = { samples: new Array<Sample | undefined>(entries.length), bytes };
     this.shards.set(sha256, kept);
-    this.held += n;
-    return kept;
+    this.held += bytes;
+    return kept.samples;
   }
 }
 

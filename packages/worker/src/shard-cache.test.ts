@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStore, sha256Hex } from '@atomizer/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JobCache } from './compute.js';
+import { JobCache } from './job-cache.js';
 import { ShardDiskCache, type ShardCacheFs } from './shard-cache.js';
 
 const dirs: string[] = [];
@@ -205,8 +205,6 @@ describe('JobCache.shard with a full cache folder', () => {
     const warnings: string[] = [];
     const cache = new JobCache({
       store,
-      backend: 'test',
-      worker: 'w',
       cacheDir,
       cacheFs: {
         writeFile: async (path, data) => {
@@ -237,8 +235,6 @@ describe('JobCache.shard with a full cache folder', () => {
     const warnings: string[] = [];
     const cache = new JobCache({
       store,
-      backend: 'test',
-      worker: 'w',
       cacheDir: join(root, 'cache-2'),
       cacheFs: { writeFile: () => Promise.reject(Object.assign(new Error('EACCES: permission denied, open'), { code: 'EACCES' })) },
       onWarning: (m) => warnings.push(m),

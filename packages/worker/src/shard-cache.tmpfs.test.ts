@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { LocalStore, sha256Hex } from '@atomizer/protocol';
 import { buildDataset, dataPath, type Manifest } from '@atomizer/tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobCache } from './compute.js';
+import { JobCache } from './job-cache.js';
 
 // The shard cache on a real full disk: a 2 MiB tmpfs mounted for this file. Mounting
 // needs root (CI runs as root); elsewhere the test is reported as skipped with the
@@ -63,7 +63,7 @@ describe.runIf(notMounted === undefined)(
       await mkdir(cacheDir);
       await fill(join(mnt, 'filler-full'));
       const warnings: string[] = [];
-      const cache = new JobCache({ store, backend: 'test', worker: 'w', cacheDir, onWarning: (m) => warnings.push(m) });
+      const cache = new JobCache({ store, cacheDir, onWarning: (m) => warnings.push(m) });
       const shards = [...manifest.shards.train, ...manifest.shards.test].slice(0, 3);
       expect(shards).toHaveLength(3);
       for (const s of shards) {
@@ -85,7 +85,7 @@ describe.runIf(notMounted === undefined)(
       const [s0, s1] = manifest.shards.train;
       if (s0 === undefined || s1 === undefined) throw new Error('expected two train shards');
       const warnings: string[] = [];
-      const cache = new JobCache({ store, backend: 'test', worker: 'w', cacheDir, onWarning: (m) => warnings.push(m) });
+      const cache = new JobCache({ store, cacheDir, onWarning: (m) => warnings.push(m) });
       await cache.shard(s0.key, s0.sha256, { bytesIn: 0 });
       expect(await readdir(cacheDir)).toEqual([`${s0.sha256}.bin`]);
       // Leave room for less than the next shard, but for it once the first is gone.
