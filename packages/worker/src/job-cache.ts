@@ -2,6 +2,7 @@ import { WeightsMetaSchema, decodeFlat, sha256Hex, type EvalJob, type ObjectStor
 import { paramTableOf } from '@atomizer/model';
 import { ShardReader, type Sample } from '@atomizer/tokenizer';
 import { PermanentJobError } from './job-errors.js';
+import { keepNewestWithin } from './newest-within.js';
 import { loadRunContext, type RunContext } from './run-context.js';
 import { DecodedSamples } from './sample-cache.js';
 import { ShardDiskCache, type ShardCacheFs } from './shard-cache.js';
@@ -45,7 +46,7 @@ interface Weights {
   values: Float32Array;
 }
 
-/** Bounded caches of run contexts, weights and shards for one compute process. */
+/** Bounded caches of run contexts, weights, shards, their decoded samples and slot states for one compute process. */
 export class JobCache {
   private readonly contexts = new Map<string, Promise<RunContext>>();
   private readonly weights = new Map<string, Promise<Weights>>();
@@ -93,13 +94,7 @@ export class JobCache {
     if (consumed !== undefined) this.innerStates.delete(consumed);
     this.innerStates.delete(key);
     this.innerStates.set(key, { sha256, state });
-    // Newest first; one that does not fit goes (a state larger than the bound alone too), not the rest.
-    let total = 0;
-    for (const [k, v] of [...this.innerStates.entries()].reverse()) {
-      const bytes = v.state.m.byteLength + v.state.v.byteLength;
-      if (total + bytes > this.innerStateMemBytes) this.innerStates.delete(k);
-      else total += bytes;
-    }
+    keepNewestWithin(this.innerStates, (v) => v.state.m.byteLength + v.state.v.byteLength, this.innerStateMemBytes);
   }
 
   /** A parsed shard (its header read once) while its bytes are in the memory cache. */
@@ -186,15 +181,17 @@ export class JobCache {
       await this.disk?.write(sha256, bytes);
     }
     this.shards.set(sha256, bytes);
-    let total = 0;
-    for (const [k, v] of [...this.shards.entries()].reverse()) {
-      total += v.byteLength;
-      if (total > this.shardMemBytes) {
+    // A shard larger than the whole bound is served, not kept, and pushes out nothing that fits.
+    keepNewestWithin(
+      this.shards,
+      (v) => v.byteLength,
+      this.shardMemBytes,
+      (k) => {
         this.shards.delete(k);
         this.readers.delete(k);
         this.decoded.drop(k);
-      }
-    }
+      },
+    );
     return bytes;
   }
 }

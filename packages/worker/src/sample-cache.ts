@@ -1,4 +1,5 @@
 import type { Sample, ShardReader } from '@atomizer/tokenizer';
+import { keepNewestWithin } from './newest-within.js';
 
 // Decoded samples of the shards a compute process holds in memory. A local-mode job reads
 // hundreds of samples (15 steps x 64 in the demo config) and the data plan comes back to
@@ -22,10 +23,8 @@ export function decodedSampleBytes(bands: number): number {
 export const DEFAULT_DECODED_SAMPLE_BYTES = 64 * 2 ** 20;
 
 export class DecodedSamples {
-  /** Per shard (by sha256), each sample once decoded, and the heap all of them would take; in order of last use. */
+  /** Per shard (by sha256), each sample once decoded, and the heap all of them would take (the bound counts whole shards); in order of last use. */
   private readonly shards = new Map<string, { samples: Array<Sample | undefined>; bytes: number }>();
-  /** Sum of the kept shards' estimates (the bound counts whole shards). */
-  private held = 0;
 
   constructor(private readonly maxBytes = DEFAULT_DECODED_SAMPLE_BYTES) {}
 
@@ -50,17 +49,18 @@ export class DecodedSamples {
 
   /** Forget a shard's samples (its bytes left the memory cache). */
   drop(sha256: string): void {
-    const kept = this.shards.get(sha256);
-    if (kept === undefined) return;
     this.shards.delete(sha256);
-    this.held -= kept.bytes;
   }
 
   /** Shards and samples kept, and the estimate the bound counts (tests, telemetry). */
   get size(): { shards: number; samples: number; bytes: number } {
     let samples = 0;
-    for (const k of this.shards.values()) for (const s of k.samples) if (s !== undefined) samples++;
-    return { shards: this.shards.size, samples, bytes: this.held };
+    let bytes = 0;
+    for (const k of this.shards.values()) {
+      bytes += k.bytes;
+      for (const s of k.samples) if (s !== undefined) samples++;
+    }
+    return { shards: this.shards.size, samples, bytes };
   }
 
   /** The shard's slots, made most recent; undefined when the shard alone exceeds the bound. */
@@ -75,13 +75,9 @@ export class DecodedSamples {
     let bytes = 0;
     for (const e of entries) bytes += decodedSampleBytes(e.bands.length);
     if (bytes > this.maxBytes) return undefined;
-    for (const oldest of this.shards.keys()) {
-      if (this.held + bytes <= this.maxBytes) break;
-      this.drop(oldest);
-    }
     kept = { samples: new Array<Sample | undefined>(entries.length), bytes };
     this.shards.set(sha256, kept);
-    this.held += bytes;
+    keepNewestWithin(this.shards, (k) => k.bytes, this.maxBytes);
     return kept.samples;
   }
 }
